@@ -1,0 +1,101 @@
+# lxs build. `make` builds the programs, `make check` sets up and runs every
+# test, `make run` sets up and starts lxs. See README.md.
+
+CC      ?= gcc
+MUSLCC  ?= musl-gcc
+WERROR  ?= 1
+O       := build
+
+WARN    := -Wall -Wextra -Wshadow -Wimplicit-fallthrough -Wstrict-prototypes -Wmissing-prototypes
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+CPPFLAGS += -D_GNU_SOURCE -Isrc -MMD -MP
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu17 $(WARN) -fno-strict-aliasing
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# Each folder under src/ is one library (libNAME.a) except for the file that
+# holds a program's main(); programs link the libraries they need.
+LIBS      := common vmm
+lib_src    = $(filter-out src/$(1)/main.c,$(wildcard src/$(1)/*.c))
+lib_obj    = $(patsubst src/%.c,$(2)/obj/%.o,$(call lib_src,$(1)))
+
+PROGS     := $(O)/lxs-vm
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(patsubst tests/unit/%.c,$(O)/asan/tests/%,$(UNIT_SRC))
+GUEST_BIN := $(O)/guest/testinit
+INITRAMFS := $(O)/guest/test-initramfs.cpio
+
+all: $(PROGS) $(GUEST_BIN) $(INITRAMFS)
+
+# --- libraries, normal and sanitizer builds ---------------------------------
+$(O)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(O)/asan/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -c -o $@ $<
+
+define lib_rules
+$(O)/lib$(1).a: $(call lib_obj,$(1),$(O))
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+$(O)/asan/lib$(1).a: $(call lib_obj,$(1),$(O)/asan)
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach l,$(LIBS),$(eval $(call lib_rules,$(l))))
+
+ALL_LIBS  := $(foreach l,$(LIBS),$(O)/lib$(l).a)
+ASAN_LIBS := $(foreach l,$(LIBS),$(O)/asan/lib$(l).a)
+# Order matters for static archives: users before what they use.
+LINK_LIBS  = $(filter-out %/libcommon.a,$(1)) $(filter %/libcommon.a,$(1))
+
+# --- programs ----------------------------------------------------------------
+$(O)/lxs-vm: $(O)/obj/vmm/main.o $(ALL_LIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(call LINK_LIBS,$(ALL_LIBS)) -lpthread
+
+$(O)/asan/lxs-vm: $(O)/asan/obj/vmm/main.o $(ASAN_LIBS)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< $(call LINK_LIBS,$(ASAN_LIBS)) -lpthread
+
+# --- unit tests (sanitizer build, no KVM) ------------------------------------
+$(O)/asan/tests/%: tests/unit/%.c $(ASAN_LIBS) tests/unit/unit.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(SANFLAGS) -o $@ $< $(call LINK_LIBS,$(ASAN_LIBS)) -lpthread
+
+# --- guest side: static test init and its initramfs --------------------------
+$(O)/guest/testinit: tests/vm/testinit.c src/common/proto.h
+	@mkdir -p $(@D)
+	$(MUSLCC) -static -Os -std=gnu17 $(WARN) -Isrc -o $@ $<
+
+$(INITRAMFS): $(O)/guest/testinit scripts/mkinitramfs.sh
+	scripts/mkinitramfs.sh $@ $(O)/guest/testinit
+
+# --- entry points --------------------------------------------------------------
+.PHONY: all deps kernel unit check run clean format
+deps:
+	scripts/deps.sh all
+
+kernel: deps
+	kernel/build.sh >/dev/null
+
+unit: $(UNIT_BIN)
+	@tests/run-unit.sh $(UNIT_BIN)
+
+check: deps
+	$(MAKE) all $(O)/asan/lxs-vm $(UNIT_BIN)
+	tests/check.sh
+
+run: deps
+	$(MAKE) all
+	scripts/run.sh
+
+format:
+	clang-format -i $(wildcard src/*/*.c src/*/*.h tests/unit/*.c tests/vm/*.c)
+
+clean:
+	rm -rf $(O)
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -1,0 +1,294 @@
+/*
+ * lxs-vm - the lxs virtual machine monitor. main() is the VM's lifecycle:
+ * check the inputs, check that KVM can run a guest, build the VM and its
+ * devices, load the kernel, run the vCPUs and the event loop until the guest
+ * powers off, reboots or dies, and exit with a status that says which
+ * (src/common/proto.h, LXS_EXIT_*).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "attach.h"
+#include "boot.h"
+#include "common/log.h"
+#include "common/proto.h"
+#include "detect.h"
+#include "devices.h"
+#include "evloop.h"
+#include "platform.h"
+#include "vm.h"
+
+#define DEFAULT_MEM (512ULL << 20)
+#define DEFAULT_CMDLINE "console=hvc0"
+
+/*
+ * What lxs-vm always tells the kernel. reboot=k,panic_warm: resets come
+ * through the i8042 and a panic leaves the warm-boot flag (proto.h); panic=-1:
+ * reset at once on panic; the rest skips probing for hardware that isn't here.
+ */
+#define BASE_CMDLINE "reboot=k,panic_warm panic=-1 io_delay=none no_timer_check tsc=reliable"
+
+struct options {
+	const char *kernel, *initrd, *cmdline;
+	uint64_t mem;
+	int cpus;
+	bool allow_slow_kvm, check_kvm;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: lxs-vm --kernel FILE [--initrd FILE] [--cmdline TEXT] [--mem SIZE] [--cpus N]\n"
+		"       lxs-vm --check-kvm\n"
+		"\n"
+		"  --kernel FILE    bzImage (64-bit boot protocol) or vmlinux with a PVH note\n"
+		"  --initrd FILE    initial RAM disk\n"
+		"  --cmdline TEXT   kernel command line (default \"" DEFAULT_CMDLINE "\")\n"
+		"  --mem SIZE       guest RAM, e.g. 512M or 2G (default 512M)\n"
+		"  --cpus N         vCPUs, 1 to %d (default 1)\n"
+		"  --check-kvm      only say whether /dev/kvm can run a guest at speed\n"
+		"  --allow-slow-kvm boot even on a software-emulated /dev/kvm\n"
+		"  -v, --verbose    more messages (twice for debug)\n"
+		"\n"
+		"Exit status: the guest's power-off code (0-%d), %d reboot, %d kernel panic,\n"
+		"%d guest crash, %d /dev/kvm too slow, %d lxs-vm error.\n",
+		VM_MAX_CPUS, LXS_EXIT_GUEST_MAX, LXS_EXIT_REBOOT, LXS_EXIT_PANIC, LXS_EXIT_CRASH,
+		LXS_EXIT_SLOW_KVM, LXS_EXIT_VMM_ERROR);
+}
+
+/* "512M", "2G", "65536K", or bytes. 0 on a malformed size. */
+static uint64_t parse_size(const char *s)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	int shift = 0;
+
+	if (errno || end == s)
+		return 0;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 0: break;
+	default: return 0;
+	}
+	if ((*end == 'i' || *end == 'B') && shift)
+		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
+	if (*end || v > (UINT64_MAX >> shift))
+		return 0;
+	return (uint64_t)v << shift;
+}
+
+static void parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "cmdline", required_argument, NULL, 'c' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'n' },
+		{ "check-kvm", no_argument, NULL, 'K' },
+		{ "allow-slow-kvm", no_argument, NULL, 'S' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int verbose = 0, c;
+	char *end;
+
+	*o = (struct options){ .mem = DEFAULT_MEM, .cpus = 1, .cmdline = DEFAULT_CMDLINE };
+	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'k': o->kernel = optarg; break;
+		case 'i': o->initrd = optarg; break;
+		case 'c': o->cmdline = optarg; break;
+		case 'm':
+			o->mem = parse_size(optarg);
+			if (o->mem < (16ULL << 20) || o->mem > (1ULL << 40))
+				fatalx(LXS_EXIT_VMM_ERROR,
+				       "--mem %s is not a size between 16M and 1024G; write it like 512M or 2G",
+				       optarg);
+			break;
+		case 'n':
+			o->cpus = (int)strtol(optarg, &end, 10);
+			if (*end || o->cpus < 1 || o->cpus > VM_MAX_CPUS)
+				fatalx(LXS_EXIT_VMM_ERROR, "--cpus %s is not a number from 1 to %d",
+				       optarg, VM_MAX_CPUS);
+			break;
+		case 'K': o->check_kvm = true; break;
+		case 'S': o->allow_slow_kvm = true; break;
+		case 'v': verbose++; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); exit(LXS_EXIT_VMM_ERROR);
+		}
+	}
+	log_init("lxs-vm", verbose >= 2 ? LOG_DEBUG : verbose ? LOG_VERBOSE : LOG_NORMAL);
+	if (optind < argc)
+		fatalx(LXS_EXIT_VMM_ERROR, "unexpected argument '%s'; see lxs-vm --help", argv[optind]);
+	if (!o->kernel && !o->check_kvm)
+		fatalx(LXS_EXIT_VMM_ERROR, "no kernel given; use --kernel FILE (see lxs-vm --help)");
+}
+
+static void check_kvm(const struct options *o)
+{
+	char why[512];
+	double ms;
+	enum kvm_speed s = kvm_detect_speed(&ms, why, sizeof(why));
+
+	if (o->check_kvm) {
+		if (s == KVM_FAST)
+			printf("lxs-vm: /dev/kvm runs guests at hardware speed (test loop %.2f ms)\n", ms);
+		else
+			printf("lxs-vm: %s\n", why);
+		exit(s == KVM_FAST ? 0 : s == KVM_SLOW ? LXS_EXIT_SLOW_KVM : LXS_EXIT_VMM_ERROR);
+	}
+	if (s == KVM_MISSING)
+		fatalx(LXS_EXIT_VMM_ERROR, "%s", why);
+	if (s == KVM_SLOW && !o->allow_slow_kvm)
+		fatalx(LXS_EXIT_SLOW_KVM, "%s", why);
+	log_info("KVM test loop: %.2f ms", ms);
+}
+
+/* A terminal on stdin goes raw while the guest owns it, and back afterwards. */
+struct tty_state {
+	bool raw;
+	struct termios saved;
+};
+
+static void tty_raw(struct tty_state *t)
+{
+	struct termios raw;
+
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &t->saved) < 0)
+		return;
+	raw = t->saved;
+	cfmakeraw(&raw);
+	raw.c_oflag |= OPOST | ONLCR; /* keep our own messages readable */
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0)
+		t->raw = true;
+}
+
+static void tty_restore(struct tty_state *t)
+{
+	if (t->raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &t->saved);
+}
+
+static void on_signal(struct evloop *ev, int fd, uint32_t events, void *arg)
+{
+	struct vm *vm = arg;
+	struct signalfd_siginfo si;
+
+	(void)ev;
+	(void)fd;
+	(void)events;
+	if (read(vm->signal_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	log_warnx("stopped by signal %u; the guest did not shut down cleanly", si.ssi_signo);
+	vm_request_exit(vm, 128 + (int)si.ssi_signo);
+}
+
+static int watch_signals(struct vm *vm)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	vm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (vm->signal_fd < 0)
+		return -errno;
+	return ev_add(vm->ev, vm->signal_fd, EPOLLIN, on_signal, vm);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct vm vm;
+	struct boot_info bi;
+	struct tty_state tty = { 0 };
+	struct virtio_dev *console;
+	int ret, status;
+
+	parse_args(argc, argv, &o);
+	/* A closed stdout ends the console's output, not lxs-vm. */
+	signal(SIGPIPE, SIG_IGN);
+
+	/* Inputs first, so a typo is reported the same way on every host. */
+	if (o.kernel && (ret = boot_probe(o.kernel)) < 0)
+		exit(LXS_EXIT_VMM_ERROR);
+	if (o.initrd && access(o.initrd, R_OK) < 0)
+		fatal(LXS_EXIT_VMM_ERROR, "cannot read initrd %s", o.initrd);
+	check_kvm(&o);
+
+	ret = vm_open(&vm, o.mem, o.cpus);
+	if (ret < 0) {
+		errno = -ret;
+		fatal(LXS_EXIT_VMM_ERROR, "cannot create the VM (%llu MiB, %d vCPUs)",
+		      (unsigned long long)(o.mem >> 20), o.cpus);
+	}
+	if ((ret = ev_create(&vm.ev)) < 0) {
+		errno = -ret;
+		fatal(LXS_EXIT_VMM_ERROR, "cannot create the event loop");
+	}
+	if ((ret = watch_signals(&vm)) < 0) {
+		errno = -ret;
+		fatal(LXS_EXIT_VMM_ERROR, "cannot watch for signals");
+	}
+
+	/* Devices. Each virtio device adds itself to the kernel command line. */
+	if ((ret = vm_cmdline_add(&vm, "%s", BASE_CMDLINE)) < 0 ||
+	    (ret = serial_create(&vm, STDOUT_FILENO)) < 0 ||
+	    (ret = platform_create(&vm, STDOUT_FILENO)) < 0 ||
+	    (ret = virtio_console_create(&console, &vm.mem, vm.ev, STDIN_FILENO, STDOUT_FILENO)) < 0 ||
+	    (ret = vm_add_virtio(&vm, console)) < 0) {
+		errno = -ret;
+		fatal(LXS_EXIT_VMM_ERROR, "cannot set up the VM's devices");
+	}
+	/* The user's part goes last: anything after its "--" belongs to init. */
+	if (vm_cmdline_add(&vm, " %s", o.cmdline) < 0)
+		fatalx(LXS_EXIT_VMM_ERROR, "the kernel command line is too long (at most %d bytes)",
+		       VM_CMDLINE_MAX - 1);
+	log_info("kernel command line: %s", vm.cmdline);
+
+	if (boot_load(&vm, o.kernel, o.initrd, &bi) < 0)
+		exit(LXS_EXIT_VMM_ERROR);
+	if ((ret = boot_setup_vcpus(&vm, &bi)) < 0) {
+		errno = -ret;
+		fatal(LXS_EXIT_VMM_ERROR, "cannot set up the vCPUs");
+	}
+	log_info("loaded %s (%s) in %.1f ms", o.kernel, bi.kind == BOOT_PVH ? "PVH" : "bzImage",
+		 vm_uptime_ms(&vm));
+
+	tty_raw(&tty);
+	if ((ret = vm_start_vcpus(&vm)) < 0) {
+		tty_restore(&tty);
+		errno = -ret;
+		fatal(LXS_EXIT_VMM_ERROR, "cannot start the vCPUs");
+	}
+	ret = ev_run(vm.ev);
+	if (ret < 0) {
+		errno = -ret;
+		log_warn("event loop failed");
+		vm_request_exit(&vm, LXS_EXIT_VMM_ERROR);
+	}
+	status = atomic_load(&vm.exit_status);
+	/* For bench/boot: the VMM's own cost is its peak RSS minus this. */
+	log_info("guest RAM resident at exit: %.1f MiB", vm_ram_resident(&vm) / 1048576.0);
+	vm_close(&vm);
+	tty_restore(&tty);
+	log_info("exit status %d after %.1f ms", status, vm_uptime_ms(&vm));
+	return status;
+}

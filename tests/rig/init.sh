@@ -1,0 +1,79 @@
+#!/bin/busybox sh
+# /init of the nested-KVM rig's outer VM (see rig.sh). It turns the host's
+# root, shared read-only over 9P, into the guest's root, runs the one command
+# rig.sh prepared, leaves its exit status in the scratch share and powers off.
+#
+# The kernel hands us `lxs_rig=NAME` in the environment: NAME is rig.sh's
+# control directory inside the scratch share (cmd.sh, scratch_path, and the
+# status or error file we write back). Nothing here may exit: init exiting
+# panics the kernel, which QEMU reports only as "no status".
+
+export PATH=/bin
+ctl=""
+
+# The kernel's own poweroff message is printed at KERN_EMERG and would end up
+# in the command's output, so silence the console first. The serial port
+# drops whatever is still queued for it when the machine stops, so wait for
+# the queue to drain by closing our last descriptor on the console.
+power_off() {
+	sync
+	echo 0 >/proc/sys/kernel/printk
+	exec </dev/null >/dev/null 2>&1
+	poweroff -f
+}
+
+fail() {
+	echo "rig: $*"
+	if [ -n "$ctl" ] && [ -d "$ctl" ]; then echo "$*" >"$ctl/error"; fi
+	power_off
+}
+
+mount_9p() { # TAG DIR CACHE [EXTRA-OPTIONS]
+	mount -t 9p -o "trans=virtio,version=9p2000.L,msize=512000,cache=$3${4:+,$4}" "$1" "$2"
+}
+
+mkdir -p /proc /sys /dev /host /scratch
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+# The initramfs has no /dev/console, so the kernel gave us no stdio.
+exec </dev/console >/dev/console 2>&1
+
+# Built-in or absent modules were left out of the list when it was made.
+while read -r mod; do
+	err=$(insmod "/lib/modules/$mod.ko" 2>&1) && continue
+	case "$mod" in
+	kvm-amd) fail "kvm-amd did not load ($err); the emulated CPU lacks SVM or the kernel changed, see dmesg." ;;
+	*) echo "rig: insmod $mod: $err" ;;
+	esac
+done </lib/modules/order
+
+mount_9p scratch /scratch mmap || fail "cannot mount the scratch share."
+ctl=/scratch/$lxs_rig
+[ -n "$lxs_rig" ] && [ -f "$ctl/cmd.sh" ] || fail "rig.sh's control directory '$lxs_rig' is missing from the scratch share."
+scratch_host=$(cat "$ctl/scratch_path")
+
+# Running programs from the host is the rig's main job: "loose" lets the
+# guest cache pages and metadata of a tree that does not change under it.
+mount_9p hostroot /host "${LXS_RIG_CACHE:-loose}" ro || fail "cannot mount the host's root over 9P."
+mount -t proc proc /host/proc
+mount -t sysfs sysfs /host/sys
+mount -t devtmpfs devtmpfs /host/dev
+mkdir -p /host/dev/pts /host/dev/shm
+mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /host/dev/pts
+mount -t tmpfs -o mode=1777 tmpfs /host/dev/shm
+mount -t tmpfs -o mode=1777 tmpfs /host/tmp
+mount -t tmpfs -o mode=755 tmpfs /host/run
+# The scratch directory may live under /tmp, which is now an empty tmpfs.
+mkdir -p "/host$scratch_host" 2>/dev/null
+mount -o bind /scratch "/host$scratch_host" || fail "cannot mount the scratch share at $scratch_host."
+
+[ -c /host/dev/kvm ] || fail "/dev/kvm is missing inside the rig although kvm-amd loaded; see dmesg."
+
+# rig.sh's console filter takes this line as "booted" and drops it.
+printf '\001lxs-rig: booted\n'
+chroot /host /usr/bin/env -i /bin/bash "$scratch_host/$lxs_rig/cmd.sh" </dev/null
+status=$?
+
+echo "$status" >"$ctl/status.new" && mv "$ctl/status.new" "$ctl/status"
+power_off

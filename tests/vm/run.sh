@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# VM tests: boot the lxs kernel under lxs-vm with the static test init and
+# check what comes out. Needs a /dev/kvm that runs guests at speed: run it
+# directly on such a host, or through tests/rig/rig.sh (tests/check.sh picks).
+# usage: tests/vm/run.sh KERNEL_DIR
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+kdir=$1
+bz=$kdir/bzImage
+elf=$kdir/vmlinux
+initrd=build/guest/test-initramfs.cpio
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+ver=$(sed -n 's/^# Linux\/x86 \([^ ]*\) Kernel Configuration/\1/p' "$kdir/config")
+
+# boot NAME VMM KERNEL CPUS CMDLINE_EXTRA -> status; output in $tmp/NAME
+boot() {
+	local name=$1 vmm=$2 kernel=$3 cpus=$4 extra=$5
+	timeout 600 "$vmm" --kernel "$kernel" --initrd "$initrd" --cpus "$cpus" --mem 256M \
+		--cmdline "console=hvc0 quiet $extra" >"$tmp/$name" 2>&1 </dev/null
+	echo $?
+}
+
+st=$(boot bz1 build/lxs-vm "$bz" 1 "lxstest.code=7")
+expect boot_bzimage_1cpu 7 "$st" "$tmp/bz1" "LXS-TEST-TOKEN kernel=${ver}-lxs cpus=1 " "<lxs-init-reached>"
+
+st=$(boot bz2 build/lxs-vm "$bz" 2 "lxstest.code=0")
+expect boot_bzimage_2cpus 0 "$st" "$tmp/bz2" "LXS-TEST-TOKEN .* cpus=2 "
+
+st=$(boot pvh1 build/lxs-vm "$elf" 1 "lxstest.code=3")
+expect boot_pvh_vmlinux 3 "$st" "$tmp/pvh1" "LXS-TEST-TOKEN kernel=${ver}-lxs cpus=1 "
+
+st=$(boot pvh2 build/lxs-vm "$elf" 2 "lxstest.code=5")
+expect boot_pvh_2cpus 5 "$st" "$tmp/pvh2" "LXS-TEST-TOKEN .* cpus=2 "
+
+st=$(boot panic build/lxs-vm "$bz" 1 "lxstest.action=panic")
+expect guest_panic_status 101 "$st" "$tmp/panic" "action=panic"
+
+st=$(boot reboot build/lxs-vm "$bz" 1 "lxstest.action=reboot")
+expect guest_reboot_status 100 "$st" "$tmp/reboot" "action=reboot"
+
+st=$(boot kreboot build/lxs-vm "$bz" 1 "lxstest.action=kernel-reboot")
+expect guest_kernel_reboot_via_i8042 100 "$st" "$tmp/kreboot" "action=kernel-reboot"
+
+st=$(boot bigcode build/lxs-vm "$bz" 1 "lxstest.code=120")
+expect guest_exit_code_clamped 99 "$st" "$tmp/bigcode" "reporting 99"
+
+# The 8250 alone carries a whole boot when asked to (console=ttyS0).
+timeout 600 build/lxs-vm --kernel "$bz" --initrd "$initrd" --mem 256M \
+	--cmdline "console=ttyS0 lxstest.code=4" >"$tmp/serial" 2>&1 </dev/null
+expect serial_console 4 "$?" "$tmp/serial" "Linux version ${ver}-lxs" "LXS-TEST-TOKEN"
+
+# Truncated kernel: looks like a bzImage, but its body is missing.
+head -c 20000 "$bz" >"$tmp/truncated"
+st=$(timeout 60 build/lxs-vm --kernel "$tmp/truncated" --initrd "$initrd" >"$tmp/trunc" 2>&1 </dev/null; echo $?)
+expect truncated_kernel_refused 125 "$st" "$tmp/trunc" "lxs-vm: "
+
+# The same boot under the sanitizer build: memory errors in the VMM fail here.
+if [ -x build/asan/lxs-vm ]; then
+	st=$(boot asan build/asan/lxs-vm "$bz" 2 "lxstest.code=9")
+	if grep -q "ERROR: AddressSanitizer\|runtime error:" "$tmp/asan"; then
+		fail boot_under_asan "$(grep -m1 'ERROR: AddressSanitizer\|runtime error:' "$tmp/asan")"
+	else
+		expect boot_under_asan 9 "$st" "$tmp/asan" "LXS-TEST-TOKEN .* cpus=2 "
+	fi
+else
+	skip boot_under_asan "build/asan/lxs-vm was not built"
+fi
+exit 0
