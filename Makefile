@@ -15,9 +15,12 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu17 $(WARN) -fno-strict-aliasing
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-# Each folder under src/ is one library (libNAME.a) except for the file that
-# holds a program's main(); programs link the libraries they need.
-LIBS      := common vmm
+# Each folder under src/ is one host library (libNAME.a), except src/guest
+# (static musl programs for inside the VM) and each folder's main.c (a
+# program). New folders and files are picked up without editing this file.
+LIBS      := $(filter-out guest,$(notdir $(patsubst %/,%,$(dir $(wildcard src/*/*.c)))))
+LIBS      := $(sort $(LIBS))
+LDLIBS    := -luring -larchive -lext2fs -lcom_err -lpthread
 lib_src    = $(filter-out src/$(1)/main.c,$(wildcard src/$(1)/*.c))
 lib_obj    = $(patsubst src/%.c,$(2)/obj/%.o,$(call lib_src,$(1)))
 
@@ -55,15 +58,15 @@ LINK_LIBS  = $(filter-out %/libcommon.a,$(1)) $(filter %/libcommon.a,$(1))
 
 # --- programs ----------------------------------------------------------------
 $(O)/lxs-vm: $(O)/obj/vmm/main.o $(ALL_LIBS)
-	$(CC) $(CFLAGS) -o $@ $< $(call LINK_LIBS,$(ALL_LIBS)) -lpthread
+	$(CC) $(CFLAGS) -o $@ $< $(call LINK_LIBS,$(ALL_LIBS)) $(LDLIBS)
 
 $(O)/asan/lxs-vm: $(O)/asan/obj/vmm/main.o $(ASAN_LIBS)
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< $(call LINK_LIBS,$(ASAN_LIBS)) -lpthread
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< $(call LINK_LIBS,$(ASAN_LIBS)) $(LDLIBS)
 
 # --- unit tests (sanitizer build, no KVM) ------------------------------------
 $(O)/asan/tests/%: tests/unit/%.c $(ASAN_LIBS) tests/unit/unit.h
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(SANFLAGS) -o $@ $< $(call LINK_LIBS,$(ASAN_LIBS)) -lpthread
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(SANFLAGS) -o $@ $< $(call LINK_LIBS,$(ASAN_LIBS)) $(LDLIBS)
 
 # --- guest side: static test init and its initramfs --------------------------
 $(O)/guest/testinit: tests/vm/testinit.c src/common/proto.h

@@ -11,7 +11,7 @@ results() { tr -d '\r' | tee -a build/check.raw | grep -E '^(not )?ok - ' | tee 
 : >build/check.raw
 
 section "unit tests (ASan+UBSan, no KVM)"
-tests/run-unit.sh build/asan/tests/test_* | results
+tests/run-unit.sh $(ls build/asan/tests/test_* | grep -v '\.d$') | results
 
 section "guest kernel"
 if kdir=$(kernel/build.sh); then

@@ -22,6 +22,11 @@ static void raise_irqfd(void *opaque)
 	}
 }
 
+static void close_irqfd(void *opaque)
+{
+	close((int)(intptr_t)opaque);
+}
+
 int vm_add_virtio(struct vm *vm, struct virtio_dev *dev)
 {
 	if (vm->next_virtio >= LAYOUT_VIRTIO_MAX)
@@ -36,6 +41,8 @@ int vm_add_virtio(struct vm *vm, struct virtio_dev *dev)
 		return fd;
 	ret = bus_add(&vm->mmio, base, LAYOUT_VIRTIO_STRIDE, virtio_mmio_read, virtio_mmio_write,
 		      dev, dev->ops->name);
+	if (ret == 0)
+		ret = vm_on_close(vm, close_irqfd, (void *)(intptr_t)fd);
 	if (ret == 0)
 		ret = vm_cmdline_add(vm, " virtio_mmio.device=4K@%#llx:%u", (unsigned long long)base,
 				     pin);

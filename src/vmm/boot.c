@@ -22,6 +22,7 @@
 #define BP_EXT_RAMDISK_SIZE 0x0c4
 #define BP_E820_ENTRIES 0x1e8
 #define BP_SETUP_SECTS 0x1f1
+#define BP_SYSSIZE 0x1f4
 #define BP_VID_MODE 0x1fa
 #define BP_HEADER 0x202
 #define BP_VERSION 0x206
@@ -201,7 +202,14 @@ static int load_bzimage(struct vm *vm, int fd, uint64_t fsize, const char *path,
 	uint64_t pref = rd64(hdr + BP_PREF_ADDRESS);
 	uint64_t init_size = rd32(hdr + BP_INIT_SIZE);
 	uint64_t kernel_len = fsize - setup_len;
-	if (setup_len >= fsize || pref < BOOT_HIGH_MEM || pref > vm->mem.low_size ||
+	uint64_t syssize = rd32(hdr + BP_SYSSIZE) * 16ULL;
+	if (setup_len >= fsize || kernel_len < syssize) {
+		log_warnx("%s is truncated: its header promises %llu bytes of kernel after the "
+			  "setup code, the file has %lld; copy the kernel again",
+			  path, (unsigned long long)syssize, (long long)(fsize - setup_len));
+		return -ENOEXEC;
+	}
+	if (pref < BOOT_HIGH_MEM || pref > vm->mem.low_size ||
 	    init_size > vm->mem.low_size - pref || kernel_len > vm->mem.low_size - pref) {
 		log_warnx("%s needs more memory than the VM has below 3 GiB (loads at %#llx, "
 			  "needs %llu MiB); give it more --mem",

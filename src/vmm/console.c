@@ -29,11 +29,11 @@ struct console {
 	bool in_nopoll;  /* epoll cannot watch in_fd: read it directly */
 	bool out_nopoll; /* epoll cannot watch out_fd (it never says EAGAIN) */
 
-	bool rx_want;   /* the guest may have receive buffers: read in_fd */
-	bool rx_eof;    /* in_fd hit EOF or an error: no more input, ever */
-	bool tx_have;   /* tx_chain is popped but not completely written */
-	bool tx_blocked; /* out_fd said EAGAIN: wait for EPOLLOUT */
-	bool tx_broken; /* out_fd failed: discard output */
+	bool rx_want;     /* the guest may have receive buffers: read in_fd */
+	bool rx_eof;      /* in_fd hit EOF or an error: no more input, ever */
+	bool tx_have;     /* tx_chain is popped but not completely written */
+	bool tx_blocked;  /* out_fd said EAGAIN: wait for EPOLLOUT */
+	bool tx_broken;   /* out_fd failed: discard output */
 	unsigned tx_next; /* first iovec of tx_chain not completely written */
 
 	uint32_t in_events;  /* events registered for in_fd (0: not registered) */
@@ -122,7 +122,8 @@ static void rx_run(struct console *con)
 			break;
 		}
 		if (c->n_wr == 0) {
-			virtio_dev_set_needs_reset(dev, "console receive buffer not device-writable");
+			virtio_dev_set_needs_reset(dev,
+						   "console receive buffer not device-writable");
 			break;
 		}
 		if (c->wr_bytes == 0) {
@@ -206,26 +207,35 @@ static void tx_run(struct console *con)
 	bool pushed = false;
 	int r;
 
-	while (!con->tx_blocked) {
-		if (!con->tx_have) {
-			r = virtio_dev_pop(dev, VIRTIO_CONSOLE_TXQ, &con->tx_chain);
-			if (r <= 0)
+	for (;;) {
+		while (!con->tx_blocked) {
+			if (!con->tx_have) {
+				r = virtio_dev_pop(dev, VIRTIO_CONSOLE_TXQ, &con->tx_chain);
+				if (r <= 0)
+					break;
+				con->tx_have = true;
+				con->tx_next = 0;
+			}
+			if (tx_write(con) == -EAGAIN) {
+				con->tx_blocked = true;
 				break;
-			con->tx_have = true;
-			con->tx_next = 0;
+			}
+			/* Transmit buffers are only read: nothing written back. */
+			virtio_dev_push(dev, VIRTIO_CONSOLE_TXQ, con->tx_chain.head, 0);
+			con->tx_have = false;
+			pushed = true;
 		}
-		if (tx_write(con) == -EAGAIN) {
-			con->tx_blocked = true;
+		update_poll(con);
+		/*
+		 * If out_fd could not be watched, update_poll() gave up on
+		 * output: discard what is pending rather than hold the guest's
+		 * buffers forever (its driver may spin waiting for them).
+		 */
+		if (!con->tx_have || con->tx_blocked)
 			break;
-		}
-		/* Transmit buffers are only read: nothing written back. */
-		virtio_dev_push(dev, VIRTIO_CONSOLE_TXQ, con->tx_chain.head, 0);
-		con->tx_have = false;
-		pushed = true;
 	}
 	if (pushed)
 		virtio_dev_signal(dev, VIRTIO_CONSOLE_TXQ);
-	update_poll(con);
 }
 
 /* --- event loop and transport callbacks ------------------------------------ */
@@ -290,15 +300,15 @@ static void con_reset(struct virtio_dev *dev)
 }
 
 static const struct virtio_dev_ops console_ops = {
-	.name = "console",
-	.device_id = VIRTIO_ID_CONSOLE,
-	.features = VIRTIO_BIT(VIRTIO_CONSOLE_F_SIZE),
-	.num_queues = 2,
-	.queue_max = CONSOLE_QUEUE_MAX,
-	.config_size = VIRTIO_CONSOLE_CFG_SIZE,
-	.queue_notify = con_notify,
-	.reset = con_reset,
-	.activate = con_activate,
+    .name = "console",
+    .device_id = VIRTIO_ID_CONSOLE,
+    .features = VIRTIO_BIT(VIRTIO_CONSOLE_F_SIZE),
+    .num_queues = 2,
+    .queue_max = CONSOLE_QUEUE_MAX,
+    .config_size = VIRTIO_CONSOLE_CFG_SIZE,
+    .queue_notify = con_notify,
+    .reset = con_reset,
+    .activate = con_activate,
 };
 
 /* --- life cycle ------------------------------------------------------------ */

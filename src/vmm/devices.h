@@ -4,8 +4,9 @@
  * What this header promises: each *_create() returns a struct virtio_dev
  * ready to be mapped on the bus (virtio_mmio_read/write with the device as
  * opaque) once the VMM has set its interrupt with virtio_dev_set_irq(). A
- * device's *_destroy() may only run when no vCPU can reach it any more and
- * its event loop is not running (or is the calling thread).
+ * device's *_destroy() may only run when no vCPU can reach it any more, its
+ * event loop is not running (or is the calling thread), and before that
+ * event loop is destroyed.
  */
 #ifndef LXS_VMM_DEVICES_H
 #define LXS_VMM_DEVICES_H
@@ -17,8 +18,8 @@ struct guest_mem;
 struct virtio_dev;
 
 /* virtio-console (5.3): feature bits and config layout. */
-#define VIRTIO_CONSOLE_F_SIZE       0
-#define VIRTIO_CONSOLE_F_MULTIPORT  1
+#define VIRTIO_CONSOLE_F_SIZE        0
+#define VIRTIO_CONSOLE_F_MULTIPORT   1
 #define VIRTIO_CONSOLE_F_EMERG_WRITE 2
 
 #define VIRTIO_CONSOLE_CFG_COLS      0 /* le16 */

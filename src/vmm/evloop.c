@@ -28,8 +28,8 @@ struct ev_entry {
 
 struct evloop {
 	int epfd;
-	int stopfd; /* eventfd; its epoll data.ptr is NULL */
-	int stop;   /* set by ev_stop(), read atomically */
+	int stopfd;           /* eventfd; its epoll data.ptr is NULL */
+	int stop;             /* set by ev_stop(), read atomically */
 	pthread_mutex_t lock; /* protects the lists */
 	struct ev_entry *live;
 	struct ev_entry *dead;
@@ -37,7 +37,7 @@ struct evloop {
 
 int ev_create(struct evloop **out)
 {
-	struct epoll_event e = { .events = EPOLLIN, .data.ptr = NULL };
+	struct epoll_event e = {.events = EPOLLIN, .data.ptr = NULL};
 	struct evloop *ev;
 	int r;
 
@@ -110,7 +110,7 @@ static struct ev_entry **find_live(struct evloop *ev, int fd)
 
 int ev_add(struct evloop *ev, int fd, uint32_t events, ev_cb cb, void *arg)
 {
-	struct epoll_event pe = { .events = events };
+	struct epoll_event pe = {.events = events};
 	struct ev_entry *e;
 	int r = 0;
 
@@ -144,7 +144,7 @@ out:
 
 int ev_mod(struct evloop *ev, int fd, uint32_t events)
 {
-	struct epoll_event pe = { .events = events };
+	struct epoll_event pe = {.events = events};
 	struct ev_entry **pp;
 	int r = 0;
 

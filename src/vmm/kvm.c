@@ -31,20 +31,39 @@ static void vcpu_kick_handler(int sig)
 	(void)sig;
 }
 
+#define HUGE_2M (2ULL << 20)
+
+/*
+ * Anonymous guest RAM, 2 MiB aligned and marked for transparent huge pages, so
+ * that KVM maps it with 2 MiB nested-paging entries: far fewer faults and TLB
+ * misses than 4 KiB pages. MAP_NORESERVE: the host pays only for what the
+ * guest touches (and the balloon later gives freed pages back).
+ */
+static void *map_guest_ram(uint64_t size)
+{
+	uint64_t len = size + HUGE_2M;
+	uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	uint8_t *aligned = (uint8_t *)(((uintptr_t)p + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1));
+	if (aligned > p)
+		munmap(p, aligned - p);
+	if (aligned + size < p + len)
+		munmap(aligned + size, p + len - (aligned + size));
+	madvise(aligned, size, MADV_HUGEPAGE);
+	return aligned;
+}
+
 static int map_ram(struct vm *vm, uint64_t size)
 {
 	uint64_t low = size < LAYOUT_MMIO_HOLE ? size : LAYOUT_MMIO_HOLE;
 	uint64_t high = size - low;
-	/*
-	 * MAP_NORESERVE: the guest's RAM costs the host only what the guest
-	 * touches; the balloon later gives freed pages back.
-	 */
-	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
-	void *p = mmap(NULL, low, PROT_READ | PROT_WRITE, flags, -1, 0);
+	void *p = map_guest_ram(low);
 
-	if (p == MAP_FAILED)
+	if (!p)
 		return -errno;
-	madvise(p, low, MADV_MERGEABLE);
 	vm->mem.low = p;
 	vm->mem.low_size = low;
 	struct kvm_userspace_memory_region r = {
@@ -53,8 +72,8 @@ static int map_ram(struct vm *vm, uint64_t size)
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
 		return -errno;
 	if (high) {
-		p = mmap(NULL, high, PROT_READ | PROT_WRITE, flags, -1, 0);
-		if (p == MAP_FAILED)
+		p = map_guest_ram(high);
+		if (!p)
 			return -errno;
 		vm->mem.high = p;
 		vm->mem.high_size = high;
@@ -126,6 +145,16 @@ int vm_open(struct vm *vm, uint64_t mem_size, int ncpus)
 		if (ret < 0)
 			return ret;
 	}
+	return 0;
+}
+
+int vm_on_close(struct vm *vm, void (*fn)(void *), void *arg)
+{
+	if (vm->ncleanups == VM_MAX_CLEANUPS)
+		return -ENOSPC;
+	vm->cleanups[vm->ncleanups].fn = fn;
+	vm->cleanups[vm->ncleanups].arg = arg;
+	vm->ncleanups++;
 	return 0;
 }
 
@@ -380,6 +409,10 @@ void vm_close(struct vm *vm)
 			munmap(c->run, vm->run_size);
 		if (c->fd > 0)
 			close(c->fd);
+	}
+	while (vm->ncleanups > 0) {
+		vm->ncleanups--;
+		vm->cleanups[vm->ncleanups].fn(vm->cleanups[vm->ncleanups].arg);
 	}
 	if (vm->mem.low)
 		munmap(vm->mem.low, vm->mem.low_size);

@@ -197,6 +197,11 @@ static void on_signal(struct evloop *ev, int fd, uint32_t events, void *arg)
 	vm_request_exit(vm, 128 + (int)si.ssi_signo);
 }
 
+static void destroy_console(void *dev)
+{
+	virtio_console_destroy(dev);
+}
+
 static int watch_signals(struct vm *vm)
 {
 	sigset_t set;
@@ -253,6 +258,7 @@ int main(int argc, char **argv)
 	    (ret = serial_create(&vm, STDOUT_FILENO)) < 0 ||
 	    (ret = platform_create(&vm, STDOUT_FILENO)) < 0 ||
 	    (ret = virtio_console_create(&console, &vm.mem, vm.ev, STDIN_FILENO, STDOUT_FILENO)) < 0 ||
+	    (ret = vm_on_close(&vm, destroy_console, console)) < 0 ||
 	    (ret = vm_add_virtio(&vm, console)) < 0) {
 		errno = -ret;
 		fatal(LXS_EXIT_VMM_ERROR, "cannot set up the VM's devices");
@@ -288,6 +294,8 @@ int main(int argc, char **argv)
 	/* For bench/boot: the VMM's own cost is its peak RSS minus this. */
 	log_info("guest RAM resident at exit: %.1f MiB", vm_ram_resident(&vm) / 1048576.0);
 	vm_close(&vm);
+	ev_destroy(vm.ev);
+	close(vm.signal_fd);
 	tty_restore(&tty);
 	log_info("exit status %d after %.1f ms", status, vm_uptime_ms(&vm));
 	return status;

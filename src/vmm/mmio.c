@@ -266,7 +266,7 @@ static void write_driver_features(struct virtio_dev *dev, uint32_t val)
 		dev->driver_features = (dev->driver_features & ~0xffffffffULL) | val;
 	else if (dev->driver_features_sel == 1)
 		dev->driver_features =
-			(dev->driver_features & 0xffffffffULL) | ((uint64_t)val << 32);
+		    (dev->driver_features & 0xffffffffULL) | ((uint64_t)val << 32);
 	else if (val)
 		/* Bits beyond 63 are never offered: remember to refuse FEATURES_OK. */
 		dev->driver_features_high = true;

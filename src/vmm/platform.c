@@ -125,13 +125,16 @@ int platform_create(struct vm *vm, int debug_fd)
 		return -ENOMEM;
 	p->vm = vm;
 	p->debug_fd = debug_fd;
+	if ((ret = vm_on_close(vm, free, p)) < 0) {
+		free(p);
+		return ret;
+	}
 	if ((ret = bus_add(&vm->pio, LXS_PORT_DEBUGCON, 1, debugcon_read, debugcon_write, p,
 			   "debugcon")) < 0 ||
 	    (ret = bus_add(&vm->pio, LXS_PORT_POWER, 4, NULL, power_write, p, "power")) < 0 ||
 	    (ret = bus_add(&vm->pio, I8042_DATA, 1, i8042_read, NULL, p, "i8042-data")) < 0 ||
 	    (ret = bus_add(&vm->pio, I8042_CMD, 1, i8042_read, i8042_write, p, "i8042")) < 0 ||
 	    (ret = bus_add(&vm->pio, RESET_CF9, 1, cf9_read, cf9_write, p, "reset")) < 0) {
-		/* Ranges already added point at p; the VM is being torn down anyway. */
 		return ret;
 	}
 	return 0;

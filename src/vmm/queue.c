@@ -200,7 +200,8 @@ static int walk_chain(struct virtqueue *vq, uint16_t head, struct vq_chain *c)
 			if (d.flags & VIRTQ_DESC_F_NEXT)
 				return vq_fail(vq, -EINVAL, "indirect descriptor with NEXT");
 			if (d.len == 0 || d.len % sizeof(struct vring_desc))
-				return vq_fail(vq, -EINVAL, "indirect table length not a multiple of 16");
+				return vq_fail(vq, -EINVAL,
+					       "indirect table length not a multiple of 16");
 			table = gm_ptr(vq->gm, d.addr, d.len);
 			if (!table)
 				return vq_fail(vq, -EFAULT, "indirect table outside guest RAM");
@@ -236,8 +237,7 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *c)
 		if (r <= 0)
 			return r;
 	}
-	head = __atomic_load_n(&vq->avail->ring[vq->last_avail & (vq->size - 1)],
-			       __ATOMIC_RELAXED);
+	head = __atomic_load_n(&vq->avail->ring[vq->last_avail & (vq->size - 1)], __ATOMIC_RELAXED);
 	r = walk_chain(vq, head, c);
 	if (r < 0)
 		return r;

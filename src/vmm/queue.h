@@ -75,11 +75,11 @@ struct vring_used {
 
 /* A popped chain. iov[0, n_rd) are device-readable, then n_wr writable. */
 struct vq_chain {
-	uint16_t head;      /* pass back to vq_push() */
-	unsigned n_rd;      /* device-readable buffers (driver -> device) */
-	unsigned n_wr;      /* device-writable buffers (device -> driver) */
-	uint64_t rd_bytes;  /* total bytes of the readable part */
-	uint64_t wr_bytes;  /* total bytes of the writable part */
+	uint16_t head;     /* pass back to vq_push() */
+	unsigned n_rd;     /* device-readable buffers (driver -> device) */
+	unsigned n_wr;     /* device-writable buffers (device -> driver) */
+	uint64_t rd_bytes; /* total bytes of the readable part */
+	uint64_t wr_bytes; /* total bytes of the writable part */
 	struct iovec iov[VQ_MAX_IOV];
 };
 

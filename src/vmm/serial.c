@@ -155,8 +155,10 @@ int serial_create(struct vm *vm, int out_fd)
 	s->vm = vm;
 	s->out_fd = out_fd;
 	pthread_mutex_init(&s->lock, NULL);
-	ret = bus_add(&vm->pio, COM1, 8, serial_read, serial_write, s, "serial");
-	if (ret < 0)
+	ret = vm_on_close(vm, free, s);
+	if (ret < 0) {
 		free(s);
-	return ret;
+		return ret;
+	}
+	return bus_add(&vm->pio, COM1, 8, serial_read, serial_write, s, "serial");
 }

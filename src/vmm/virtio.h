@@ -47,14 +47,14 @@ struct vq_chain;
 #define VIRTIO_STATUS_FAILED             128u
 
 /* Reserved feature bits (6), as bit numbers. */
-#define VIRTIO_F_INDIRECT_DESC  28
-#define VIRTIO_F_RING_EVENT_IDX 29
-#define VIRTIO_F_VERSION_1      32
-#define VIRTIO_F_ACCESS_PLATFORM 33
-#define VIRTIO_F_RING_PACKED    34
-#define VIRTIO_F_IN_ORDER       35
+#define VIRTIO_F_INDIRECT_DESC     28
+#define VIRTIO_F_RING_EVENT_IDX    29
+#define VIRTIO_F_VERSION_1         32
+#define VIRTIO_F_ACCESS_PLATFORM   33
+#define VIRTIO_F_RING_PACKED       34
+#define VIRTIO_F_IN_ORDER          35
 #define VIRTIO_F_NOTIFICATION_DATA 38
-#define VIRTIO_F_RING_RESET     40
+#define VIRTIO_F_RING_RESET        40
 
 #define VIRTIO_BIT(b) (1ULL << (b))
 
@@ -93,8 +93,8 @@ struct vq_chain;
 #define VIRTIO_INT_CONFIG 2u /* configuration (or status: needs-reset) changed */
 
 /* Limits the generic layer imposes on device descriptions. */
-#define VIRTIO_MAX_QUEUES  64
-#define VIRTIO_CONFIG_MAX  0xf00 /* config space from 0x100 to the end of a 4 KiB window */
+#define VIRTIO_MAX_QUEUES 64
+#define VIRTIO_CONFIG_MAX 0xf00 /* config space from 0x100 to the end of a 4 KiB window */
 
 struct virtio_dev;
 
@@ -135,8 +135,8 @@ struct virtio_dev {
 
 	pthread_mutex_t lock;
 
-	uint64_t device_features; /* offered: ops->features | VIRTIO_COMMON_FEATURES */
-	uint64_t driver_features; /* accepted by the driver; frozen at FEATURES_OK */
+	uint64_t device_features;  /* offered: ops->features | VIRTIO_COMMON_FEATURES */
+	uint64_t driver_features;  /* accepted by the driver; frozen at FEATURES_OK */
 	bool driver_features_high; /* the driver accepted bits >= 64 (never offered) */
 	uint32_t device_features_sel;
 	uint32_t driver_features_sel;

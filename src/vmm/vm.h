@@ -34,6 +34,7 @@
 #define IRQ_PINS 24
 
 #define VM_MAX_CPUS 64
+#define VM_MAX_CLEANUPS 32
 #define VM_CMDLINE_MAX 4096
 
 struct vm;
@@ -65,6 +66,13 @@ struct vm {
 	char cmdline[VM_CMDLINE_MAX];   /* what the kernel gets; devices append */
 	int next_virtio;                /* virtio-mmio slots used so far */
 
+	/* Device teardown, run in reverse order by vm_close() after the vCPUs stop. */
+	struct {
+		void (*fn)(void *);
+		void *arg;
+	} cleanups[VM_MAX_CLEANUPS];
+	int ncleanups;
+
 	/* Set once by the first vCPU or device that ends the VM. */
 	atomic_int exit_status;         /* -1 while running, else an LXS_EXIT_* */
 	atomic_bool exiting;
@@ -73,6 +81,12 @@ struct vm {
 
 int vm_open(struct vm *vm, uint64_t mem_size, int ncpus);
 void vm_close(struct vm *vm);
+
+/*
+ * Have vm_close() call fn(arg) once no vCPU runs; for device state. -ENOSPC if
+ * the table is full, in which case the caller frees arg itself.
+ */
+int vm_on_close(struct vm *vm, void (*fn)(void *), void *arg);
 
 /* Append " text" to the kernel command line; -E2BIG if it would not fit. */
 int vm_cmdline_add(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -10,12 +10,16 @@
 #
 # Inside, / is the host's root read-only and the scratch directory is
 # read-write at the same absolute path; /tmp, /run and /dev/shm are empty
-# tmpfs. The command runs as root from the caller's directory with a small
-# fixed environment plus LXS_IN_RIG=1. Without --scratch a temporary one is
-# made under build/ and removed afterwards. Exit status: the command's, or
-# 124 on timeout, 125 if the rig itself failed, 2 for bad usage.
-set -euo pipefail
+# tmpfs. So a command that writes into the tree needs that directory as its
+# scratch (e.g. --scratch build); without --scratch a temporary one is made
+# under build/ and removed afterwards. The command runs as root from the
+# caller's directory with a small fixed environment plus LXS_IN_RIG=1.
+# Exit status: the command's, or 124 on timeout, 125 if the rig itself
+# failed, 2 for bad usage. --smoke checks that KVM runs a guest inside.
+# shellcheck disable=SC2317 # the handlers below are called from traps
+set -Eeuo pipefail
 
+: "${HOME:=$(getent passwd "$(id -u)" | cut -d: -f6)}"
 rig_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$rig_dir/../.." && pwd)
 cache_root=${LXS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lxs}/rig
@@ -43,6 +47,19 @@ filter_pid=""
 die() { # rig failures exit 125 so they cannot pass for a test's own status
 	echo "rig: $*" >&2
 	exit 125
+}
+
+# Anything failing that no code path expected still has to exit 125, or it
+# could pass for the command's own status. In a subshell, leave the report
+# to the parent, which sees the subshell fail.
+on_unexpected_error() { # LINE STATUS
+	[ "$BASH_SUBSHELL" = 0 ] || exit "$2"
+	die "unexpected failure (status $2) at tests/rig/rig.sh line $1; the message above says what went wrong."
+}
+
+interrupted() { # STATUS
+	echo "rig: interrupted; stopping QEMU." >&2
+	exit "$1"
 }
 
 usage_error() {
@@ -74,8 +91,8 @@ parse_args() {
 		--scratch) scratch=$2; shift 2 ;;
 		--smoke) smoke=1; shift ;;
 		--) shift; cmd=("$@"); break ;;
-		-h | --help) sed -n '2,/^set -e/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"; exit 0 ;;
-		*) usage_error "unknown argument '$1'" ;;
+		-h | --help) sed -n '2,/^set /{/^# shellcheck/d;/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"; exit 0 ;;
+		*) usage_error "unknown argument '$1' (the command goes after --)" ;;
 		esac
 	done
 	[[ $mem_mib =~ ^[1-9][0-9]*$ ]] || usage_error "--mem wants MiB as a number, not '$mem_mib'"
@@ -87,7 +104,24 @@ parse_args() {
 now_ms() { date +%s%3N; }
 
 # Sets kernel_pkg and kernel_ver to what linux-image-amd64 currently pulls in.
+# apt-cache takes most of a second here (apt keeps no binary cache), so its
+# answer is remembered until the package lists or apt's pinning change.
 resolve_kernel_package() {
+	local apt_state memo
+	apt_state=$(stat -c '%n %s %Y' /var/lib/apt/lists/*Packages* /etc/apt/preferences* 2>/dev/null || true)
+	memo=$cache_root/.kernel-package-$(sha256sum <<<"$apt_state" | cut -c1-16)
+	if [ -n "$apt_state" ] && [ -f "$memo" ] && read -r kernel_pkg kernel_ver <"$memo" && [ -n "$kernel_ver" ]; then
+		return
+	fi
+	ask_apt_for_kernel_package
+	[ -n "$apt_state" ] || return 0
+	mkdir -p "$cache_root"
+	rm -f "$cache_root"/.kernel-package-*
+	# A concurrent run may clear our temporary file too; it only costs a lookup.
+	{ echo "$kernel_pkg $kernel_ver" >"$memo.$$" && mv -f "$memo.$$" "$memo"; } 2>/dev/null || true
+}
+
+ask_apt_for_kernel_package() {
 	local depends
 	depends=$(apt-cache show --no-all-versions linux-image-amd64 2>/dev/null | sed -n 's/^Depends: //p' | head -n1)
 	kernel_pkg=$(grep -o '^linux-image-[^ ,]*' <<<"$depends" || true)
@@ -221,6 +255,9 @@ build_image() { # DEST
 	# Losing the race to a concurrent run is fine: its image is the same.
 	mv -T "$build_dir" "$1" 2>/dev/null || rm -rf "$build_dir"
 	build_dir=""
+	# Every change to the rig makes a new image; drop the ones nobody used
+	# for a week (prepare_image touches an image each time it is used).
+	find "$cache_root" -mindepth 1 -maxdepth 1 -type d -name '[0-9a-f]*' -mtime +7 -exec rm -rf {} + 2>/dev/null || true
 	[ -f "$1/initramfs.cpio" ] || die "could not move the rig image into $1; check that the directory is writable."
 }
 
@@ -229,6 +266,7 @@ prepare_image() {
 	resolve_kernel_package
 	image_dir=$cache_root/$(image_key)
 	[ -f "$image_dir/initramfs.cpio" ] || build_image "$image_dir"
+	touch "$image_dir" 2>/dev/null || true
 }
 
 prepare_scratch() {
@@ -241,6 +279,7 @@ prepare_scratch() {
 	scratch=$(realpath -e "$scratch")
 	[ "$scratch" != / ] || die "the scratch directory cannot be /; pick a directory of its own."
 	[[ $scratch != *$'\n'* ]] || die "the scratch directory's path contains a newline; pick another one."
+	[ -w "$scratch" ] || die "the scratch directory $scratch is not writable by $(id -un); pick one that is."
 }
 
 # cmd.sh runs in the chroot under `env -i`: it sets the environment, enters
@@ -275,7 +314,12 @@ prepare_control_dir() {
 # Drops the serial port's \r and the boot marker, reporting on stderr how
 # long the boot took when the marker goes by.
 start_console_filter() { # START_MS
-	awk -v start_ms="$1" -v marker="$boot_marker" '
+	local awk=(awk)
+	# mawk, Debian's default awk, waits for a full buffer before it looks
+	# at input from a pipe unless told otherwise.
+	if [[ $(awk -W version 2>&1) == *mawk* ]]; then awk=(awk -W interactive); fi
+	# shellcheck disable=SC2016 # an awk program
+	"${awk[@]}" -v start_ms="$1" -v marker="$boot_marker" '
 		{ gsub(/\r/, "") }
 		!booted && (at = index($0, marker)) {
 			if (at > 1) print substr($0, 1, at - 1)
@@ -292,12 +336,12 @@ start_console_filter() { # START_MS
 start_qemu() {
 	local kernel_file=$image_dir/vmlinux
 	[ -f "$kernel_file" ] || kernel_file=$image_dir/vmlinuz
-	local append="console=ttyS0 quiet loglevel=1 reboot=k panic=-1 rdinit=/init ${LXS_RIG_APPEND:-} lxs_rig=${ctl_dir##*/}"
-	[ -z "${LXS_RIG_CACHE:-}" ] || append+=" LXS_RIG_CACHE=$LXS_RIG_CACHE"
+	local append="console=ttyS0 quiet loglevel=1 reboot=k panic=-1 rdinit=/init lxs_rig=${ctl_dir##*/}"
 	# qboot rather than SeaBIOS: it boots sooner and prints nothing on the
-	# serial port. timeout puts QEMU in its own process group and passes
-	# our TERM on.
-	timeout -k 10 "$timeout_s" qemu-system-x86_64 \
+	# serial port. --foreground keeps QEMU in our process group, so whoever
+	# kills the group (a terminal's ^C, a test harness) kills QEMU too; a
+	# lone kill -9 of this script leaves QEMU to the timeout.
+	timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
 		-M q35 -accel tcg -cpu "$rig_cpu" -m "$mem_mib" -smp 1 \
 		-nodefaults -no-user-config -nographic -serial stdio -no-reboot -bios qboot.rom \
 		-kernel "$kernel_file" -initrd "$image_dir/initramfs.cpio" -append "$append" \
@@ -339,15 +383,16 @@ smoke_command() {
 }
 
 main() {
+	trap 'on_unexpected_error $LINENO $?' ERR
 	parse_args "$@"
 	trap cleanup EXIT
-	trap 'exit 129' HUP
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
+	trap 'interrupted 129' HUP
+	trap 'interrupted 130' INT
+	trap 'interrupted 143' TERM
 	"$repo/scripts/deps.sh" rig || die "the rig's Debian packages are missing; install them as scripts/deps.sh rig says."
 	if [ "$smoke" = 1 ]; then smoke_command; fi
-	prepare_image
 	prepare_scratch
+	prepare_image
 	prepare_control_dir
 	local start_ms
 	start_ms=$(now_ms)

@@ -59,10 +59,10 @@ static inline struct fake_ring fr_make(unsigned n, uint16_t size)
 {
 	uint64_t base = 0x1000 + (uint64_t)n * 0x4000;
 	struct fake_ring r = {
-		.desc = base,
-		.avail = base + 0x1000,
-		.used = base + 0x2000,
-		.size = size,
+	    .desc = base,
+	    .avail = base + 0x1000,
+	    .used = base + 0x2000,
+	    .size = size,
 	};
 	return r;
 }
@@ -71,7 +71,7 @@ static inline struct fake_ring fr_make(unsigned n, uint16_t size)
 static inline void fg_set_desc(struct fake_guest *fg, uint64_t table, unsigned i, uint64_t addr,
 			       uint32_t len, uint16_t flags, uint16_t next)
 {
-	struct vring_desc d = { .addr = addr, .len = len, .flags = flags, .next = next };
+	struct vring_desc d = {.addr = addr, .len = len, .flags = flags, .next = next};
 
 	memcpy(fg_ptr(fg, table + 16ULL * i), &d, sizeof(d));
 }

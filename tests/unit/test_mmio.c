@@ -70,26 +70,26 @@ static void d_irq(void *opaque)
 }
 
 static const struct virtio_dev_ops dummy_ops = {
-	.name = "dummy",
-	.device_id = VIRTIO_ID_RNG,
-	.features = VIRTIO_BIT(DUMMY_F_A) | VIRTIO_BIT(DUMMY_F_B),
-	.num_queues = 2,
-	.queue_max = 16,
-	.config_size = 8,
-	.queue_notify = d_notify,
-	.reset = d_reset,
-	.config_write = d_config_write,
-	.activate = d_activate,
+    .name = "dummy",
+    .device_id = VIRTIO_ID_RNG,
+    .features = VIRTIO_BIT(DUMMY_F_A) | VIRTIO_BIT(DUMMY_F_B),
+    .num_queues = 2,
+    .queue_max = 16,
+    .config_size = 8,
+    .queue_notify = d_notify,
+    .reset = d_reset,
+    .config_write = d_config_write,
+    .activate = d_activate,
 };
 
 static const struct virtio_dev_ops dummy_ro_ops = {
-	.name = "dummy-ro",
-	.device_id = VIRTIO_ID_RNG,
-	.num_queues = 1,
-	.queue_max = 16,
-	.config_size = 4,
-	.queue_notify = d_notify,
-	.reset = d_reset,
+    .name = "dummy-ro",
+    .device_id = VIRTIO_ID_RNG,
+    .num_queues = 1,
+    .queue_max = 16,
+    .config_size = 4,
+    .queue_notify = d_notify,
+    .reset = d_reset,
 };
 
 struct t {
@@ -222,8 +222,8 @@ static void t_device_features(struct unit *u)
 
 	wr(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
 	CHECK(u, rd(t, VIRTIO_MMIO_DEVICE_FEATURES) ==
-			 ((1u << DUMMY_F_A) | (1u << DUMMY_F_B) | (1u << VIRTIO_F_INDIRECT_DESC) |
-			  (1u << VIRTIO_F_RING_EVENT_IDX)));
+		     ((1u << DUMMY_F_A) | (1u << DUMMY_F_B) | (1u << VIRTIO_F_INDIRECT_DESC) |
+		      (1u << VIRTIO_F_RING_EVENT_IDX)));
 	wr(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
 	CHECK(u, rd(t, VIRTIO_MMIO_DEVICE_FEATURES) == 1u); /* VERSION_1 */
 	wr(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 2);
@@ -306,7 +306,7 @@ static void t_register_width(struct unit *u)
 static void t_config_access(struct unit *u)
 {
 	struct t *t = t_new();
-	static const uint8_t init[8] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88 };
+	static const uint8_t init[8] = {0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88};
 	uint64_t v8;
 	uint32_t v4;
 	uint16_t v2;
@@ -403,6 +403,19 @@ static void t_status_order(struct unit *u)
 	/* Undefined bits are refused. */
 	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | 0x10);
 	CHECK(u, status(t) == (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER));
+	t_free(t);
+
+	/*
+	 * FEATURES_OK without DRIVER, with features that would be acceptable
+	 * (set behind the transport's back: a driver cannot write them then).
+	 */
+	t = t_new();
+	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	t->d.dev.driver_features = GOOD_FEATURES;
+	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_FEATURES_OK);
+	CHECK(u, status(t) == VIRTIO_STATUS_ACKNOWLEDGE);
+	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+
 	/* FAILED may be set at any point. */
 	wr(t, VIRTIO_MMIO_STATUS,
 	   VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FAILED);
@@ -413,6 +426,9 @@ static void t_status_order(struct unit *u)
 	t = t_new();
 	drv_all(t);
 	CHECK(u, status(t) == RUNNING && t->d.activates == 1);
+	/* Dropping DRIVER_OK (or any bit) is not a reset either. */
+	wr(t, VIRTIO_MMIO_STATUS, RUNNING & ~VIRTIO_STATUS_DRIVER_OK);
+	CHECK(u, status(t) == RUNNING);
 	t_free(t);
 }
 
@@ -497,7 +513,7 @@ static void t_bad_queue_select(struct unit *u)
 	}
 	for (unsigned q = 0; q < 2; q++)
 		CHECK(u, t->d.dev.vqs[q].num == 16 && t->d.dev.vqs[q].desc_gpa == 0 &&
-				 !t->d.dev.vqs[q].ready);
+			     !t->d.dev.vqs[q].ready);
 	CHECK(u, !(status(t) & VIRTIO_STATUS_DEVICE_NEEDS_RESET));
 	t_free(t);
 }
@@ -733,7 +749,7 @@ static void t_warns_once(struct unit *u)
 
 int main(void)
 {
-	struct unit u = { 0 };
+	struct unit u = {0};
 
 	RUN(&u, t_ident);
 	RUN(&u, t_device_features);

@@ -88,10 +88,10 @@ static void t_good_chain(struct unit *u)
 	CHECK(u, t->c.n_rd == 1 && t->c.n_wr == 2);
 	CHECK(u, t->c.rd_bytes == 16 && t->c.wr_bytes == 40);
 	CHECK(u, t->c.iov[0].iov_base == fg_ptr(&t->fg, FG_BUF) && t->c.iov[0].iov_len == 16);
-	CHECK(u, t->c.iov[1].iov_base == fg_ptr(&t->fg, FG_BUF + 0x1000) &&
-		      t->c.iov[1].iov_len == 32);
-	CHECK(u, t->c.iov[2].iov_base == fg_ptr(&t->fg, FG_BUF + 0x2000) &&
-		      t->c.iov[2].iov_len == 8);
+	CHECK(u,
+	      t->c.iov[1].iov_base == fg_ptr(&t->fg, FG_BUF + 0x1000) && t->c.iov[1].iov_len == 32);
+	CHECK(u,
+	      t->c.iov[2].iov_base == fg_ptr(&t->fg, FG_BUF + 0x2000) && t->c.iov[2].iov_len == 8);
 	CHECK(u, vq_chain_wr(&t->c) == &t->c.iov[1]);
 
 	/* Copy helpers cross buffer boundaries and stop at the part's end. */
@@ -190,7 +190,7 @@ static void t_chain_is_a_copy(struct unit *u)
 
 static void t_queue_size(struct unit *u)
 {
-	static const uint32_t bad[] = { 0, 3, 6, 255, 512, 65536, 0x80000000u };
+	static const uint32_t bad[] = {0, 3, 6, 255, 512, 65536, 0x80000000u};
 
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct t *t = t_new(8);
@@ -508,8 +508,8 @@ static void t_indirect_good(struct unit *u)
 	CHECK(u, t->c.rd_bytes == 30 && t->c.wr_bytes == 70);
 	CHECK(u, t->c.iov[1].iov_base == fg_ptr(&t->fg, FG_BUF + 0x100));
 	CHECK(u, t->c.iov[2].iov_base == fg_ptr(&t->fg, FG_BUF + 0x200));
-	CHECK(u, t->c.iov[3].iov_base == fg_ptr(&t->fg, FG_BUF + 0x300) &&
-		      t->c.iov[3].iov_len == 40);
+	CHECK(u,
+	      t->c.iov[3].iov_base == fg_ptr(&t->fg, FG_BUF + 0x300) && t->c.iov[3].iov_len == 40);
 	t_free(t);
 }
 
@@ -521,7 +521,7 @@ static int pop_indirect(struct t *t, uint64_t addr, uint32_t len, uint16_t extra
 
 static void t_indirect_bad_len(struct unit *u)
 {
-	static const uint32_t bad[] = { 0, 8, 24, 47 };
+	static const uint32_t bad[] = {0, 8, 24, 47};
 
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct t *t = t_ready(8, ALL_FEATURES);
@@ -676,7 +676,7 @@ static void t_no_interrupt_flag(struct unit *u)
 
 int main(void)
 {
-	struct unit u = { 0 };
+	struct unit u = {0};
 
 	RUN(&u, t_good_chain);
 	RUN(&u, t_many_chains_wrap);

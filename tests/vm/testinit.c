@@ -10,6 +10,7 @@
  *   reboot              announce a reboot on the power port
  *   kernel-reboot       reboot(2) without announcing it (reset line path)
  *   panic               crash the kernel through sysrq
+ * lxstest.dmesg=1 prints the kernel's log buffer first (for diagnosing boots).
  * Works under lxs-vm and QEMU alike; needs no libc beyond musl, no shell.
  */
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/io.h>
+#include <sys/klog.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -75,7 +77,7 @@ static const char *param(const char *key, char *buf, size_t len)
 
 int main(void)
 {
-	char action[32] = "poweroff", code_s[16] = "0";
+	char action[32] = "poweroff", code_s[16] = "0", dmesg[4] = "0";
 	struct utsname u;
 
 	/* Port access first: the boot mark must be the very first thing we do. */
@@ -85,6 +87,13 @@ int main(void)
 	param("lxstest.action", action, sizeof(action));
 	param("lxstest.code", code_s, sizeof(code_s));
 	int code = atoi(code_s);
+	if (param("lxstest.dmesg", dmesg, sizeof(dmesg)) && dmesg[0] == '1') {
+		static char log[1 << 18];
+		int n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, sizeof(log));
+
+		if (n > 0 && write(1, log, (size_t)n) < 0)
+			return 1;
+	}
 
 	uname(&u);
 	printf("LXS-TEST-TOKEN kernel=%s cpus=%ld action=%s code=%d\n", u.release,
