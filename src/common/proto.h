@@ -10,6 +10,8 @@
 #ifndef LXS_PROTO_H
 #define LXS_PROTO_H
 
+#include <stdint.h>
+
 #define LXS_PROTO_VERSION 1
 
 /*
@@ -54,5 +56,113 @@
 #define LXS_EXIT_CRASH 102      /* triple fault, or KVM could not run the vCPU */
 #define LXS_EXIT_SLOW_KVM 103   /* /dev/kvm cannot run a normal guest at speed */
 #define LXS_EXIT_VMM_ERROR 125  /* lxs-vm itself failed: usage, files, KVM errors */
+
+/* ------------------------------------------------------------------------
+ * Sessions: running processes in a distro, over AF_VSOCK stream connections
+ * from the host to the guest's lxs-init on LXS_VSOCK_PORT_INIT. One
+ * connection carries one conversation: HELLO, then either one control request
+ * (DISTRO_START, DISTRO_STOP, SHUTDOWN) answered OK or ERROR, or one process
+ * (CREATE answered CREATED or ERROR, then DATA/ACK/EOF/SIGNAL/RESIZE until
+ * EXIT). All integers little-endian. Every message is a header and `len`
+ * bytes of payload; a receiver drops the connection on a len above
+ * LXS_MSG_MAX, an unknown type, or a payload of the wrong size for its type.
+ *
+ * Flow control: each byte stream (stdin host->guest, stdout and stderr
+ * guest->host) has a window of LXS_WINDOW bytes. A sender may have at most
+ * that many bytes of DATA on a stream that the receiver has not yet ACKed;
+ * the receiver ACKs bytes once it has written them on (to the process's stdin,
+ * to the host's stdout). So a process that does not read its stdin, or a
+ * host that does not read stdout, blocks only that stream, never the
+ * connection: SIGNAL, RESIZE and EXIT always get through.
+ * ------------------------------------------------------------------------ */
+
+#define LXS_VSOCK_PORT_INIT 50000
+#define LXS_SESSION_MAGIC 0x3153584cu   /* "LXS1" */
+#define LXS_MSG_MAX (64u * 1024)       /* payload bytes */
+#define LXS_DATA_MAX (LXS_MSG_MAX - 8) /* DATA payload bytes */
+#define LXS_WINDOW (256u * 1024)
+
+struct lxs_msg_hdr {
+	uint32_t len;    /* payload bytes after this header, <= LXS_MSG_MAX */
+	uint16_t type;   /* LXS_MSG_* */
+	uint16_t stream; /* LXS_STREAM_* for DATA, ACK, EOF; 0 otherwise */
+};
+
+enum lxs_msg_type {
+	LXS_MSG_HELLO = 1,   /* both ways, first: struct lxs_hello */
+	LXS_MSG_ERROR,       /* guest->host: struct lxs_error + message text (no NUL) */
+	LXS_MSG_OK,          /* guest->host: empty; a control request succeeded */
+	LXS_MSG_CREATE,      /* host->guest: struct lxs_create + string table */
+	LXS_MSG_CREATED,     /* guest->host: struct lxs_created */
+	LXS_MSG_DATA,        /* stdin host->guest; stdout, stderr guest->host: bytes */
+	LXS_MSG_ACK,         /* the other way: struct lxs_ack */
+	LXS_MSG_EOF,         /* the stream ended (host: stdin EOF; guest: stdout/err closed) */
+	LXS_MSG_SIGNAL,      /* host->guest: struct lxs_signal */
+	LXS_MSG_RESIZE,      /* host->guest: struct lxs_winsize */
+	LXS_MSG_EXIT,        /* guest->host, last: struct lxs_exit */
+	LXS_MSG_DISTRO_START,/* host->guest: struct lxs_distro + string table */
+	LXS_MSG_DISTRO_STOP, /* host->guest: string table: name */
+	LXS_MSG_SHUTDOWN,    /* host->guest: empty; init syncs, unmounts, powers off */
+	LXS_MSG_TYPE_MAX,
+};
+
+enum lxs_stream { LXS_STREAM_STDIN = 0, LXS_STREAM_STDOUT = 1, LXS_STREAM_STDERR = 2 };
+
+struct lxs_hello {
+	uint32_t magic;    /* LXS_SESSION_MAGIC */
+	uint32_t version;  /* LXS_PROTO_VERSION; a mismatch is answered ERROR EPROTO */
+};
+
+struct lxs_error {
+	int32_t err;       /* errno value */
+};
+
+#define LXS_CREATE_PTY 1u  /* a pseudo-terminal for stdin/stdout (stderr joins it) */
+
+/*
+ * CREATE payload: this struct, then a string table of NUL-terminated strings,
+ * in order: distro name, user ("" = root; a name or "#<uid>"), working
+ * directory ("" = the user's home, "~" too), argv[0..argc), env[0..envc).
+ * The total count of strings must be exactly 3 + argc + envc and the table must
+ * end with a NUL; argc >= 1. Environment is exactly env (nothing is inherited).
+ */
+struct lxs_create {
+	uint32_t flags;    /* LXS_CREATE_* */
+	uint16_t rows, cols;
+	uint32_t argc, envc;
+};
+
+struct lxs_created {
+	int32_t pid;       /* in the distro's PID namespace */
+};
+
+struct lxs_ack {
+	uint32_t bytes;    /* consumed since the previous ACK on this stream */
+};
+
+struct lxs_signal {
+	int32_t signo;     /* delivered to the process (its process group with a pty) */
+};
+
+struct lxs_winsize {
+	uint16_t rows, cols;
+};
+
+struct lxs_exit {
+	int32_t code;      /* exit code, or -1 when killed by a signal */
+	int32_t signo;     /* the signal that killed it, else 0 */
+	int32_t core;      /* 1 if it dumped core */
+};
+
+/*
+ * DISTRO_START payload: this struct, then strings: name, disk serial (as the
+ * virtio-blk device reports it), hostname. Init mounts the disk with that
+ * serial (waiting up to timeout_ms for a hot-attached one to appear) and
+ * starts the distro's container.
+ */
+struct lxs_distro {
+	uint32_t flags;    /* reserved, 0 */
+	uint32_t timeout_ms;
+};
 
 #endif
