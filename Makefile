@@ -24,11 +24,11 @@ LDLIBS    := -luring -larchive -lext2fs -lcom_err -lpthread
 lib_src    = $(filter-out src/$(1)/main.c,$(wildcard src/$(1)/*.c))
 lib_obj    = $(patsubst src/%.c,$(2)/obj/%.o,$(call lib_src,$(1)))
 
-PROGS     := $(O)/lxs-vm
+PROGS     := $(O)/lxs-vm $(O)/lxs-session
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(O)/asan/tests/%,$(UNIT_SRC))
-GUEST_BIN := $(O)/guest/testinit
-INITRAMFS := $(O)/guest/test-initramfs.cpio
+GUEST_BIN := $(O)/guest/testinit $(O)/guest/lxs-init
+INITRAMFS := $(O)/guest/test-initramfs.cpio $(O)/guest/lxs-initramfs.cpio
 
 all: $(PROGS) $(GUEST_BIN) $(INITRAMFS)
 
@@ -63,6 +63,9 @@ $(O)/lxs-vm: $(O)/obj/vmm/main.o $(ALL_LIBS)
 $(O)/asan/lxs-vm: $(O)/asan/obj/vmm/main.o $(ASAN_LIBS)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< $(call LINK_LIBS,$(ASAN_LIBS)) $(LDLIBS)
 
+$(O)/lxs-session: $(O)/obj/session/main.o $(ALL_LIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(call LINK_LIBS,$(ALL_LIBS)) $(LDLIBS)
+
 # --- unit tests (sanitizer build, no KVM) ------------------------------------
 $(O)/asan/tests/%: tests/unit/%.c $(ASAN_LIBS) tests/unit/unit.h
 	@mkdir -p $(@D)
@@ -73,8 +76,16 @@ $(O)/guest/testinit: tests/vm/testinit.c src/common/proto.h
 	@mkdir -p $(@D)
 	$(MUSLCC) -static -Os -std=gnu17 $(WARN) -Isrc -o $@ $<
 
-$(INITRAMFS): $(O)/guest/testinit scripts/mkinitramfs.sh
+GUEST_SRC := $(wildcard src/guest/*.c) src/common/wire.c
+$(O)/guest/lxs-init: $(GUEST_SRC) $(wildcard src/guest/*.h) src/common/proto.h src/common/wire.h
+	@mkdir -p $(@D)
+	$(MUSLCC) -static -Os -std=gnu17 $(WARN) -D_GNU_SOURCE -Isrc -o $@ $(GUEST_SRC)
+
+$(O)/guest/test-initramfs.cpio: $(O)/guest/testinit scripts/mkinitramfs.sh
 	scripts/mkinitramfs.sh $@ $(O)/guest/testinit
+
+$(O)/guest/lxs-initramfs.cpio: $(O)/guest/lxs-init scripts/mkinitramfs.sh
+	scripts/mkinitramfs.sh $@ $(O)/guest/lxs-init
 
 # --- entry points --------------------------------------------------------------
 .PHONY: all deps kernel unit check run clean format

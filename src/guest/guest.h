@@ -1,0 +1,48 @@
+/*
+ * guest.h - the parts of lxs-init, PID 1 of the lxs VM.
+ *
+ *   init.c    PID 1: mounts, the vsock listener, reaping, shutdown; or, with
+ *             --serve-unix, the same service on a Unix socket on any host,
+ *             without distros (for testing the session protocol without KVM)
+ *   distro.c  distro containers: disk, namespaces, pivot_root, registry
+ *   relay.c   one process per session: starts the command, pumps its stdio
+ */
+#ifndef LXS_GUEST_H
+#define LXS_GUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/proto.h"
+#include "common/wire.h"
+
+#define DISTRO_DIR "/distros"            /* where distro disks are mounted */
+#define REGISTRY_DIR "/run/lxs/distros"  /* NAME.pid: the container's init */
+
+struct init_opts {
+	bool test_mode;   /* no distros, no namespaces: run commands here */
+};
+
+/* Serve one accepted connection to its end; runs in a forked child. */
+int serve_connection(const struct init_opts *o, int fd);
+
+/* relay.c: CREATE was received on w; run the process, return when it is done. */
+int relay_session(const struct init_opts *o, struct wire *w, const uint8_t *payload, size_t len);
+
+/* distro.c */
+int distro_start(const char *name, const char *serial, const char *hostname, uint32_t timeout_ms,
+		 char *err, size_t errlen);
+int distro_stop(const char *name, char *err, size_t errlen);
+/* PID (root namespace) of the distro's container init, or -ENOENT. */
+int distro_pid(const char *name);
+/* Stop every distro (for shutdown). */
+void distro_stop_all(void);
+
+/* A name usable as a file name component: [A-Za-z0-9._-], 1..64, not . or .. */
+bool distro_name_ok(const char *name);
+
+/* Send ERROR with errno and a message; returns -err for chaining. */
+int send_error(struct wire *w, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,309 @@
+/*
+ * lxs-init - PID 1 of the lxs VM. It mounts the kernel's file systems,
+ * listens for the host on vsock port LXS_VSOCK_PORT_INIT, and serves each
+ * connection in a child of its own (so a stuck session never stalls PID 1),
+ * reaps orphans, and on SHUTDOWN (or SIGTERM) stops the distros, syncs,
+ * unmounts and powers the VM off through the lxs power port.
+ *
+ * `lxs-init --serve-unix PATH` runs the same service on a Unix socket on any
+ * host, without distros or namespaces: the session protocol and relay can be
+ * tested without a VM.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/io.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "guest.h"
+#include "sys.h"
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("lxs-init: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int send_error(struct wire *w, int err, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	struct lxs_error e = { .err = err };
+
+	va_start(ap, fmt);
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(msg))
+		n = sizeof(msg) - 1;
+	wire_send(w, LXS_MSG_ERROR, 0, &e, sizeof(e), msg, (size_t)n);
+	return -err;
+}
+
+static void mount_one(const char *src, const char *dst, const char *type, unsigned long flags,
+		      const char *data)
+{
+	mkdir(dst, 0755);
+	if (mount(src, dst, type, flags, data) < 0 && errno != EBUSY)
+		say("cannot mount %s on %s: %s", type, dst, strerror(errno));
+}
+
+static void mount_kernel_fs(void)
+{
+	mount_one("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	mount_one("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	mount_one("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+	mount_one("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=620,ptmxmode=0666");
+	mount_one("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+	mount_one("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+	mount_one("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	mkdir(DISTRO_DIR, 0755);
+	mkdir("/run/lxs", 0755);
+	mkdir(REGISTRY_DIR, 0755);
+}
+
+/* stdio on the console, so messages reach the VMM's output. */
+static void open_console(void)
+{
+	int fd = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+}
+
+static void power_off(int code)
+{
+	distro_stop_all();
+	sync();
+	umount2(DISTRO_DIR, MNT_DETACH);
+	if (iopl(3) == 0)
+		outl(LXS_POWER_VALUE(LXS_POWER_OFF, code), LXS_PORT_POWER);
+	reboot(RB_POWER_OFF);
+	_exit(code);
+}
+
+static int listen_vsock(void)
+{
+	struct sockaddr_vm a = { .svm_family = AF_VSOCK, .svm_port = LXS_VSOCK_PORT_INIT,
+				 .svm_cid = VMADDR_CID_ANY };
+	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 128) < 0) {
+		say("cannot listen on vsock port %u: %s", LXS_VSOCK_PORT_INIT, strerror(errno));
+		return -1;
+	}
+	return fd;
+}
+
+static int listen_unix(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (strlen(path) >= sizeof(a.sun_path)) {
+		say("socket path %s is too long", path);
+		return -1;
+	}
+	strcpy(a.sun_path, path);
+	unlink(path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 128) < 0) {
+		say("cannot listen on %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return fd;
+}
+
+int serve_connection(const struct init_opts *o, int fd)
+{
+	struct wire w;
+	struct lxs_msg_hdr h;
+	const uint8_t *p;
+	int ret;
+	char err[256] = "";
+
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	if (wire_init(&w, fd) < 0)
+		return -ENOMEM;
+	/* HELLO first, both ways; anything else, or another version, ends here. */
+	ret = wire_recv(&w, &h, &p, 30000);
+	if (ret < 0)
+		goto out;
+	struct lxs_hello hello;
+	if (h.type != LXS_MSG_HELLO || h.len != sizeof(hello)) {
+		ret = send_error(&w, EPROTO, "the first message must be HELLO");
+		goto out;
+	}
+	memcpy(&hello, p, sizeof(hello));
+	wire_consume(&w);
+	if (hello.magic != LXS_SESSION_MAGIC || hello.version != LXS_PROTO_VERSION) {
+		ret = send_error(&w, EPROTO,
+				 "this lxs-init speaks protocol version %u, the host sent version %u; "
+				 "update lxs so both match",
+				 LXS_PROTO_VERSION, hello.version);
+		goto out;
+	}
+	hello = (struct lxs_hello){ LXS_SESSION_MAGIC, LXS_PROTO_VERSION };
+	if ((ret = wire_send(&w, LXS_MSG_HELLO, 0, &hello, sizeof(hello), NULL, 0)) < 0)
+		goto out;
+
+	ret = wire_recv(&w, &h, &p, 30000);
+	if (ret < 0)
+		goto out;
+	switch (h.type) {
+	case LXS_MSG_CREATE: {
+		/* The relay reads on from this wire: hand it the request, consumed. */
+		uint8_t *req = malloc(h.len ? h.len : 1);
+
+		if (!req) {
+			ret = send_error(&w, ENOMEM, "out of memory");
+			break;
+		}
+		memcpy(req, p, h.len);
+		size_t len = h.len;
+		wire_consume(&w);
+		ret = relay_session(o, &w, req, len);
+		free(req);
+		break;
+	}
+	case LXS_MSG_DISTRO_START: {
+		const char *s[3];
+		struct lxs_distro d;
+
+		if (o->test_mode) {
+			ret = send_error(&w, ENOTSUP, "this lxs-init runs in test mode, without distros");
+			break;
+		}
+		if (h.len < sizeof(d) || wire_split(p + sizeof(d), h.len - sizeof(d), s, 3) < 0) {
+			ret = send_error(&w, EPROTO, "malformed DISTRO_START");
+			break;
+		}
+		memcpy(&d, p, sizeof(d));
+		ret = distro_start(s[0], s[1], s[2], d.timeout_ms, err, sizeof(err));
+		ret = ret < 0 ? send_error(&w, -ret, "%s", err) : wire_send(&w, LXS_MSG_OK, 0, NULL, 0, NULL, 0);
+		break;
+	}
+	case LXS_MSG_DISTRO_STOP: {
+		const char *s[1];
+
+		if (o->test_mode || wire_split(p, h.len, s, 1) < 0) {
+			ret = send_error(&w, o->test_mode ? ENOTSUP : EPROTO, "cannot stop a distro here");
+			break;
+		}
+		ret = distro_stop(s[0], err, sizeof(err));
+		ret = ret < 0 ? send_error(&w, -ret, "%s", err) : wire_send(&w, LXS_MSG_OK, 0, NULL, 0, NULL, 0);
+		break;
+	}
+	case LXS_MSG_SHUTDOWN:
+		wire_send(&w, LXS_MSG_OK, 0, NULL, 0, NULL, 0);
+		if (o->test_mode)
+			kill(getppid(), SIGTERM);
+		else
+			kill(1, SIGTERM);
+		ret = 0;
+		break;
+	default:
+		ret = send_error(&w, EPROTO, "unexpected message type %u after HELLO", h.type);
+		break;
+	}
+out:
+	wire_fini(&w);
+	close(fd);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct init_opts o = { 0 };
+	sigset_t set;
+	int lfd;
+
+	if (argc == 3 && !strcmp(argv[1], "--serve-unix")) {
+		o.test_mode = true;
+		lfd = listen_unix(argv[2]);
+	} else if (getpid() == 1) {
+		mount_kernel_fs();
+		open_console();
+		lfd = listen_vsock();
+	} else {
+		fprintf(stderr, "usage: lxs-init (as PID 1 of the lxs VM) | lxs-init --serve-unix PATH\n");
+		return 2;
+	}
+	if (lfd < 0) {
+		if (!o.test_mode)
+			power_off(1);
+		return 1;
+	}
+	/* SIGCHLD and SIGTERM arrive through a signalfd; children get them back. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	/* The VMM's boot timer: init is up and listening. */
+	if (!o.test_mode && iopl(3) == 0) {
+		for (const char *m = LXS_BOOT_MARK; *m; m++)
+			outb((unsigned char)*m, LXS_PORT_DEBUGCON);
+	}
+	for (;;) {
+		struct pollfd pf[2] = { { .fd = lfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+
+		if (poll(pf, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pf[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+					if (o.test_mode)
+						return 0;
+					power_off(0);
+				}
+			}
+			/* Reap every child and every orphan that was reparented to us. */
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+		}
+		if (pf[0].revents & POLLIN) {
+			int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+			if (cfd < 0)
+				continue;
+			pid_t pid = fork();
+			if (pid == 0) {
+				sigprocmask(SIG_UNBLOCK, &set, NULL);
+				close(lfd);
+				close(sfd);
+				_exit(serve_connection(&o, cfd) < 0 ? 1 : 0);
+			}
+			close(cfd);
+		}
+	}
+	return 1;
+}

@@ -1,0 +1,430 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/wire.h"
+#include "session.h"
+
+#define CONNECT_TIMEOUT_MS 30000
+
+/* Read the handshake's answer line byte by byte: no bytes of the stream are lost. */
+static int read_line(int fd, char *buf, size_t len, int timeout_ms)
+{
+	size_t n = 0;
+
+	while (n + 1 < len) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r = poll(&p, 1, timeout_ms);
+
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (r < 0)
+			continue;
+		ssize_t k = read(fd, buf + n, 1);
+		if (k < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (k <= 0)
+			return k == 0 ? -ECONNRESET : -errno;
+		if (buf[n] == '\n') {
+			buf[n] = 0;
+			return 0;
+		}
+		n++;
+	}
+	return -EPROTO;
+}
+
+/* An ERROR message: its errno, and its text into err. */
+static int take_error(const struct lxs_msg_hdr *h, const uint8_t *p, char *err, size_t errlen)
+{
+	struct lxs_error e = { EPROTO };
+
+	if (h->len >= sizeof(e))
+		memcpy(&e, p, sizeof(e));
+	size_t mlen = h->len > sizeof(e) ? h->len - sizeof(e) : 0;
+	snprintf(err, errlen, "%.*s", (int)mlen, (const char *)p + sizeof(e));
+	return e.err > 0 ? -e.err : -EPROTO;
+}
+
+int session_connect(const char *path, uint32_t port, char *err, size_t errlen)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct wire w;
+	struct lxs_msg_hdr h;
+	const uint8_t *p;
+	char line[64];
+	int ret, fd;
+
+	if (strlen(path) >= sizeof(a.sun_path)) {
+		snprintf(err, errlen, "socket path %s is too long", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(a.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot connect to %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (port) {
+		int n = snprintf(line, sizeof(line), "CONNECT %u\n", port);
+
+		if (write(fd, line, (size_t)n) != n) {
+			ret = -EIO;
+			snprintf(err, errlen, "cannot send CONNECT to %s", path);
+			goto fail;
+		}
+		if ((ret = read_line(fd, line, sizeof(line), CONNECT_TIMEOUT_MS)) < 0 ||
+		    strncmp(line, "OK ", 3)) {
+			snprintf(err, errlen,
+				 "the VM did not accept a connection to port %u (is lxs-init running?)",
+				 port);
+			ret = ret < 0 ? ret : -ECONNREFUSED;
+			goto fail;
+		}
+	}
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	if ((ret = wire_init(&w, fd)) < 0)
+		goto fail;
+	struct lxs_hello hello = { LXS_SESSION_MAGIC, LXS_PROTO_VERSION };
+	ret = wire_send(&w, LXS_MSG_HELLO, 0, &hello, sizeof(hello), NULL, 0);
+	if (ret == 0)
+		ret = wire_recv(&w, &h, &p, CONNECT_TIMEOUT_MS);
+	if (ret >= 0 && h.type == LXS_MSG_ERROR)
+		ret = take_error(&h, p, err, errlen);
+	else if (ret >= 0 && (h.type != LXS_MSG_HELLO || h.len != sizeof(hello)))
+		ret = -EPROTO;
+	if (ret == -EPROTO && !err[0])
+		snprintf(err, errlen, "lxs-init answered HELLO with something else");
+	/* Nothing may follow HELLO before we ask, so no buffered bytes are lost here. */
+	wire_fini(&w);
+	if (ret < 0)
+		goto fail;
+	return fd;
+fail:
+	if (fd >= 0)
+		close(fd);
+	if (!err[0])
+		snprintf(err, errlen, "cannot talk to lxs-init: %s", strerror(-ret));
+	return ret;
+}
+
+static int control(int fd, uint16_t type, const void *a, size_t alen, const void *b, size_t blen,
+		   int timeout_ms, char *err, size_t errlen)
+{
+	struct wire w;
+	struct lxs_msg_hdr h;
+	const uint8_t *p;
+	int ret = wire_init(&w, fd);
+
+	if (ret < 0)
+		return ret;
+	ret = wire_send(&w, type, 0, a, alen, b, blen);
+	if (ret == 0)
+		ret = wire_recv(&w, &h, &p, timeout_ms);
+	if (ret >= 0)
+		ret = h.type == LXS_MSG_OK ? 0 : h.type == LXS_MSG_ERROR ? take_error(&h, p, err, errlen) : -EPROTO;
+	wire_fini(&w);
+	return ret;
+}
+
+/* Strings back to back with their NULs, as proto.h's string tables are. */
+static size_t strtab(char *buf, size_t cap, const char *const *s, size_t n)
+{
+	size_t off = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(s[i]) + 1;
+
+		if (off + l > cap)
+			return (size_t)-1;
+		memcpy(buf + off, s[i], l);
+		off += l;
+	}
+	return off;
+}
+
+int session_distro_start(int fd, const char *name, const char *serial, const char *hostname,
+			 uint32_t timeout_ms, char *err, size_t errlen)
+{
+	const char *s[3] = { name, serial, hostname ? hostname : "" };
+	char tab[1024];
+	size_t len = strtab(tab, sizeof(tab), s, 3);
+	struct lxs_distro d = { .timeout_ms = timeout_ms };
+
+	if (len == (size_t)-1)
+		return -E2BIG;
+	return control(fd, LXS_MSG_DISTRO_START, &d, sizeof(d), tab, len, (int)timeout_ms + 30000,
+		       err, errlen);
+}
+
+int session_distro_stop(int fd, const char *name, char *err, size_t errlen)
+{
+	return control(fd, LXS_MSG_DISTRO_STOP, name, strlen(name) + 1, NULL, 0, 30000, err, errlen);
+}
+
+int session_shutdown(int fd, char *err, size_t errlen)
+{
+	return control(fd, LXS_MSG_SHUTDOWN, NULL, 0, NULL, 0, 30000, err, errlen);
+}
+
+/* ---- running a process -------------------------------------------------- */
+
+struct relay {
+	struct wire w;
+	int in_fd, out_fd, err_fd;
+	uint32_t in_unacked;        /* stdin bytes sent, not yet ACKed */
+	bool in_eof_sent;
+	uint8_t *outbuf[3];         /* per stream: DATA not yet written out */
+	size_t out_len[3], out_off[3];
+	bool out_eof[3];
+	bool done;
+};
+
+static int send_create(struct relay *r, const struct session_req *q)
+{
+	size_t argc = 0, envc = 0, cap = 0, off;
+
+	while (q->argv[argc])
+		argc++;
+	while (q->envp && q->envp[envc])
+		envc++;
+	const char **all = calloc(3 + argc + envc, sizeof(char *));
+	if (!all)
+		return -ENOMEM;
+	all[0] = q->distro ? q->distro : "";
+	all[1] = q->user ? q->user : "";
+	all[2] = q->cwd ? q->cwd : "";
+	for (size_t i = 0; i < argc; i++)
+		all[3 + i] = q->argv[i];
+	for (size_t i = 0; i < envc; i++)
+		all[3 + argc + i] = q->envp[i];
+	for (size_t i = 0; i < 3 + argc + envc; i++)
+		cap += strlen(all[i]) + 1;
+	struct lxs_create c = { .flags = q->pty ? LXS_CREATE_PTY : 0, .rows = q->rows, .cols = q->cols,
+				.argc = (uint32_t)argc, .envc = (uint32_t)envc };
+	int ret = -E2BIG;
+	char *tab = malloc(cap ? cap : 1);
+	if (tab && cap + sizeof(c) <= LXS_MSG_MAX) {
+		off = strtab(tab, cap, all, 3 + argc + envc);
+		ret = wire_queue(&r->w, LXS_MSG_CREATE, 0, &c, sizeof(c), tab, off);
+	}
+	free(tab);
+	free(all);
+	return ret;
+}
+
+static void send_winsize(struct relay *r)
+{
+	struct winsize ws;
+
+	if (ioctl(r->in_fd, TIOCGWINSZ, &ws) == 0) {
+		struct lxs_winsize w = { ws.ws_row, ws.ws_col };
+
+		wire_queue(&r->w, LXS_MSG_RESIZE, 0, &w, sizeof(w), NULL, 0);
+	}
+}
+
+/* Write buffered output of stream s to its fd; ACK what went out. */
+static void drain_out(struct relay *r, int s)
+{
+	int fd = s == LXS_STREAM_STDERR ? r->err_fd : r->out_fd;
+
+	while (r->out_off[s] < r->out_len[s]) {
+		ssize_t k = write(fd, r->outbuf[s] + r->out_off[s], r->out_len[s] - r->out_off[s]);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && errno == EAGAIN)
+			return;
+		/* A closed reader (EPIPE): what it will never read is dropped, as with a pipe. */
+		size_t done = k > 0 ? (size_t)k : r->out_len[s] - r->out_off[s];
+		struct lxs_ack a = { (uint32_t)done };
+		r->out_off[s] += done;
+		wire_queue(&r->w, LXS_MSG_ACK, (uint16_t)s, &a, sizeof(a), NULL, 0);
+	}
+	r->out_off[s] = r->out_len[s] = 0;
+}
+
+int session_run(int fd, const struct session_req *q, int in_fd, int out_fd, int err_fd, int sig_fd,
+		struct lxs_exit *ex, char *err, size_t errlen)
+{
+	struct relay r = { .in_fd = in_fd, .out_fd = out_fd, .err_fd = err_fd };
+	struct lxs_msg_hdr h;
+	const uint8_t *p;
+	int ret = wire_init(&r.w, fd);
+	int out_flags = -1, err_flags = -1;
+	static uint8_t buf[LXS_DATA_MAX];
+
+	if (ret < 0)
+		return ret;
+	for (int s = 1; s < 3; s++) {
+		r.outbuf[s] = malloc(LXS_WINDOW);
+		if (!r.outbuf[s]) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	if ((ret = send_create(&r, q)) < 0 || (ret = wire_flush(&r.w)) < 0)
+		goto out;
+	ret = wire_recv(&r.w, &h, &p, CONNECT_TIMEOUT_MS);
+	if (ret < 0)
+		goto out;
+	if (h.type == LXS_MSG_ERROR) {
+		ret = take_error(&h, p, err, errlen);
+		goto out;
+	}
+	if (h.type != LXS_MSG_CREATED) {
+		ret = -EPROTO;
+		goto out;
+	}
+	wire_consume(&r.w);
+	/*
+	 * Non-blocking output, so a slow reader of stdout never stops stderr or
+	 * the connection. The flags belong to a file description others may
+	 * share (the user's terminal), so they are put back at the end.
+	 */
+	out_flags = out_fd >= 0 ? fcntl(out_fd, F_GETFL) : -1;
+	err_flags = err_fd >= 0 ? fcntl(err_fd, F_GETFL) : -1;
+	if (out_flags >= 0)
+		fcntl(out_fd, F_SETFL, out_flags | O_NONBLOCK);
+	if (err_flags >= 0)
+		fcntl(err_fd, F_SETFL, err_flags | O_NONBLOCK);
+
+	while (!r.done) {
+		struct pollfd pf[5];
+		int n = 0, ii = -1, io = -1, ie = -1, is = -1;
+		bool room = !wire_tx_pending(&r.w);
+
+		pf[n++] = (struct pollfd){ .fd = fd, .events = POLLIN | (room ? 0 : POLLOUT) };
+		if (in_fd >= 0 && !r.in_eof_sent && r.in_unacked < LXS_WINDOW && room)
+			ii = n, pf[n++] = (struct pollfd){ .fd = in_fd, .events = POLLIN };
+		if (r.out_len[1] > r.out_off[1])
+			io = n, pf[n++] = (struct pollfd){ .fd = out_fd, .events = POLLOUT };
+		if (r.out_len[2] > r.out_off[2])
+			ie = n, pf[n++] = (struct pollfd){ .fd = err_fd, .events = POLLOUT };
+		if (sig_fd >= 0)
+			is = n, pf[n++] = (struct pollfd){ .fd = sig_fd, .events = POLLIN };
+		if (poll(pf, (nfds_t)n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			goto out;
+		}
+		if (is >= 0 && (pf[is].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+
+			while (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGWINCH) {
+					send_winsize(&r);
+				} else {
+					struct lxs_signal sg = { (int32_t)si.ssi_signo };
+
+					wire_queue(&r.w, LXS_MSG_SIGNAL, 0, &sg, sizeof(sg), NULL, 0);
+				}
+			}
+		}
+		if (ii >= 0 && (pf[ii].revents & (POLLIN | POLLHUP | POLLERR))) {
+			size_t want = LXS_WINDOW - r.in_unacked;
+			ssize_t k = read(in_fd, buf, want < sizeof(buf) ? want : sizeof(buf));
+
+			if (k > 0) {
+				r.in_unacked += (uint32_t)k;
+				wire_queue(&r.w, LXS_MSG_DATA, LXS_STREAM_STDIN, buf, (size_t)k, NULL, 0);
+			} else if (k == 0 || (errno != EAGAIN && errno != EINTR)) {
+				r.in_eof_sent = true;
+				wire_queue(&r.w, LXS_MSG_EOF, LXS_STREAM_STDIN, NULL, 0, NULL, 0);
+			}
+		}
+		if (io >= 0 && (pf[io].revents & (POLLOUT | POLLERR | POLLHUP)))
+			drain_out(&r, 1);
+		if (ie >= 0 && (pf[ie].revents & (POLLOUT | POLLERR | POLLHUP)))
+			drain_out(&r, 2);
+		if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			int k = wire_read(&r.w);
+
+			if (k < 0) {
+				snprintf(err, errlen, "the connection to the VM was lost");
+				ret = k == -EPIPE ? -ECONNRESET : k;
+				goto out;
+			}
+			while ((k = wire_next(&r.w, &h, &p)) == 1) {
+				int s = h.stream;
+
+				if (h.type == LXS_MSG_DATA && s != LXS_STREAM_STDIN) {
+					/* The window counts unwritten bytes: make room at the tail. */
+					if (r.out_len[s] + h.len > LXS_WINDOW && r.out_off[s]) {
+						memmove(r.outbuf[s], r.outbuf[s] + r.out_off[s],
+							r.out_len[s] - r.out_off[s]);
+						r.out_len[s] -= r.out_off[s];
+						r.out_off[s] = 0;
+					}
+					if (r.out_len[s] + h.len > LXS_WINDOW) {
+						k = -EPROTO; /* the guest overran its window */
+						break;
+					}
+					memcpy(r.outbuf[s] + r.out_len[s], p, h.len);
+					r.out_len[s] += h.len;
+					drain_out(&r, s);
+				} else if (h.type == LXS_MSG_ACK && s == LXS_STREAM_STDIN &&
+					   h.len == sizeof(struct lxs_ack)) {
+					struct lxs_ack a;
+
+					memcpy(&a, p, sizeof(a));
+					r.in_unacked -= a.bytes > r.in_unacked ? r.in_unacked : a.bytes;
+				} else if (h.type == LXS_MSG_EOF) {
+					r.out_eof[s] = true;
+				} else if (h.type == LXS_MSG_EXIT && h.len == sizeof(*ex)) {
+					memcpy(ex, p, sizeof(*ex));
+					r.done = true;
+				} else {
+					k = -EPROTO;
+					break;
+				}
+				wire_consume(&r.w);
+			}
+			if (k < 0) {
+				snprintf(err, errlen, "lxs-init sent a malformed message");
+				ret = k;
+				goto out;
+			}
+		}
+		if (wire_flush(&r.w) < 0 && !r.done) {
+			snprintf(err, errlen, "the connection to the VM was lost");
+			ret = -ECONNRESET;
+			goto out;
+		}
+	}
+	/* Output that arrived with EXIT still goes out, blocking if it must. */
+	for (int s = 1; s < 3; s++) {
+		int ofd = s == 2 ? err_fd : out_fd;
+
+		while (r.out_len[s] > r.out_off[s]) {
+			struct pollfd pw = { .fd = ofd, .events = POLLOUT };
+
+			poll(&pw, 1, -1);
+			drain_out(&r, s);
+		}
+	}
+	ret = 0;
+out:
+	if (out_flags >= 0)
+		fcntl(out_fd, F_SETFL, out_flags);
+	if (err_flags >= 0)
+		fcntl(err_fd, F_SETFL, err_flags);
+	free(r.outbuf[1]);
+	free(r.outbuf[2]);
+	wire_fini(&r.w);
+	return ret;
+}

@@ -1,0 +1,145 @@
+/*
+ * lxs-session - drive lxs-init directly: start and stop distros, run
+ * commands. The test suites use it before lxsd exists; lxsd uses the same
+ * library (session.h).
+ *
+ *   lxs-session --vsock SOCK start NAME SERIAL [HOSTNAME]
+ *   lxs-session --vsock SOCK stop NAME
+ *   lxs-session --vsock SOCK shutdown
+ *   lxs-session --vsock SOCK [-d NAME] [-u USER] [--cd DIR] [-t|-T] [-e VAR=VAL]... -- CMD [ARG...]
+ *   (--unix SOCK instead of --vsock for `lxs-init --serve-unix SOCK`)
+ *
+ * Exit status: the command's; 128+N when signal N killed it; 255 when
+ * lxs-session itself failed (after one sentence on stderr).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "session.h"
+
+#define FAIL 255
+
+static void die(const char *what, const char *err, int ret)
+{
+	fprintf(stderr, "lxs-session: %s: %s\n", what, err[0] ? err : strerror(-ret));
+	exit(FAIL);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "vsock", required_argument, NULL, 'V' }, { "unix", required_argument, NULL, 'U' },
+		{ "distribution", required_argument, NULL, 'd' }, { "user", required_argument, NULL, 'u' },
+		{ "cd", required_argument, NULL, 'c' }, { "env", required_argument, NULL, 'e' },
+		{ "pty", no_argument, NULL, 't' }, { "no-pty", no_argument, NULL, 'T' },
+		{ 0 },
+	};
+	const char *sock = NULL;
+	uint32_t port = LXS_VSOCK_PORT_INIT;
+	struct session_req q = { .distro = "", .user = "", .cwd = "" };
+	char **envp = calloc((size_t)argc + 8, sizeof(char *));
+	size_t envc = 0;
+	int pty = -1, c;
+	char err[512] = "";
+
+	while ((c = getopt_long(argc, argv, "+d:u:e:tT", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'V': sock = optarg; port = LXS_VSOCK_PORT_INIT; break;
+		case 'U': sock = optarg; port = 0; break;
+		case 'd': q.distro = optarg; break;
+		case 'u': q.user = optarg; break;
+		case 'c': q.cwd = optarg; break;
+		case 'e': envp[envc++] = optarg; break;
+		case 't': pty = 1; break;
+		case 'T': pty = 0; break;
+		default: fprintf(stderr, "lxs-session: see the usage at the top of src/session/main.c\n"); return FAIL;
+		}
+	}
+	if (!sock || optind >= argc) {
+		fprintf(stderr, "lxs-session: give --vsock SOCK (or --unix SOCK) and a command\n");
+		return FAIL;
+	}
+	int fd = session_connect(sock, port, err, sizeof(err));
+	if (fd < 0)
+		die("cannot reach lxs-init", err, fd);
+
+	const char *verb = argv[optind];
+	int ret;
+	if (!strcmp(verb, "start") && argc - optind >= 3) {
+		ret = session_distro_start(fd, argv[optind + 1], argv[optind + 2],
+					   argc - optind > 3 ? argv[optind + 3] : argv[optind + 1], 30000,
+					   err, sizeof(err));
+		if (ret < 0)
+			die("cannot start the distro", err, ret);
+		return 0;
+	}
+	if (!strcmp(verb, "stop") && argc - optind == 2) {
+		if ((ret = session_distro_stop(fd, argv[optind + 1], err, sizeof(err))) < 0)
+			die("cannot stop the distro", err, ret);
+		return 0;
+	}
+	if (!strcmp(verb, "shutdown")) {
+		if ((ret = session_shutdown(fd, err, sizeof(err))) < 0)
+			die("cannot shut the VM down", err, ret);
+		return 0;
+	}
+	if (!strcmp(verb, "--"))
+		optind++;
+	if (optind >= argc) {
+		fprintf(stderr, "lxs-session: no command given after --\n");
+		return FAIL;
+	}
+	if (envc == 0) {
+		envp[envc++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+		const char *term = getenv("TERM");
+		static char termvar[128];
+		if (term) {
+			snprintf(termvar, sizeof(termvar), "TERM=%s", term);
+			envp[envc++] = termvar;
+		}
+	}
+	q.argv = argv + optind;
+	q.envp = envp;
+	q.pty = pty >= 0 ? pty : isatty(0) && isatty(1);
+
+	struct termios saved;
+	bool raw = false;
+	if (q.pty && isatty(0) && tcgetattr(0, &saved) == 0) {
+		struct termios t = saved;
+		struct winsize ws;
+
+		if (ioctl(0, TIOCGWINSZ, &ws) == 0) {
+			q.rows = ws.ws_row;
+			q.cols = ws.ws_col;
+		}
+		cfmakeraw(&t);
+		raw = tcsetattr(0, TCSANOW, &t) == 0;
+	}
+	/* Forward these to the process; with a raw pty, ^C arrives as a byte instead. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	struct lxs_exit ex = { 0 };
+	ret = session_run(fd, &q, 0, 1, 2, sfd, &ex, err, sizeof(err));
+	if (raw)
+		tcsetattr(0, TCSANOW, &saved);
+	if (ret < 0)
+		die(q.argv[0], err, ret);
+	return ex.signo ? 128 + ex.signo : ex.code;
+}
