@@ -13,6 +13,9 @@ results() { tr -d '\r' | tee -a build/check.raw | grep -E '^(not )?ok - ' | tee 
 section "unit tests (ASan+UBSan, no KVM)"
 tests/run-unit.sh $(ls build/asan/tests/test_* | grep -v '\.d$') | results
 
+section "sessions without a VM (lxs-init --serve-unix)"
+tests/session/host.sh | results
+
 section "guest kernel"
 if kdir=$(kernel/build.sh); then
 	echo "ok - kernel_build ($kdir)" | results

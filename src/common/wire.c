@@ -34,14 +34,15 @@ int wire_queue(struct wire *w, uint16_t type, uint16_t stream, const void *a, si
 	/* Reclaim what has been written before growing. */
 	if (w->tx_off && w->tx_off == w->tx_len)
 		w->tx_off = w->tx_len = 0;
+	/* The bound is on bytes waiting, whatever the buffer's capacity. */
+	if (w->tx_len - w->tx_off + need > WIRE_TX_MAX)
+		return -ENOBUFS;
 	if (w->tx_len + need > w->tx_cap) {
 		if (w->tx_off) {
 			memmove(w->tx, w->tx + w->tx_off, w->tx_len - w->tx_off);
 			w->tx_len -= w->tx_off;
 			w->tx_off = 0;
 		}
-		if (w->tx_len + need > WIRE_TX_MAX)
-			return -ENOBUFS;
 		if (w->tx_len + need > w->tx_cap) {
 			size_t cap = w->tx_cap ? w->tx_cap * 2 : 65536;
 

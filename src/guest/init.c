@@ -171,6 +171,10 @@ int serve_connection(const struct init_opts *o, int fd)
 		goto out;
 
 	ret = wire_recv(&w, &h, &p, 30000);
+	if (ret == -EPROTO) {
+		ret = send_error(&w, EPROTO, "malformed or unknown message after HELLO");
+		goto out;
+	}
 	if (ret < 0)
 		goto out;
 	switch (h.type) {

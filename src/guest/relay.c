@@ -135,10 +135,17 @@ static void start_child(const struct user *u, const char *cwd, char **argv, char
 	const char *dir = (!cwd[0] || !strcmp(cwd, "~")) ? u->home : cwd;
 	if (chdir(dir) < 0 && chdir("/") < 0)
 		goto fail;
+	/*
+	 * A clean signal state: dispositions ignored by whoever started us
+	 * (SIGINT in a background job) would otherwise be inherited, and a shell
+	 * cannot even trap a signal that was ignored when it started.
+	 */
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
 	environ = envp;
 	execvp(argv[0], argv);
 fail:
@@ -313,10 +320,31 @@ static bool host_message(struct session *s, const struct lxs_msg_hdr *h, const u
  * the tty layer hands over the last output asynchronously, so "exited" alone
  * would lose it.
  */
+/* Every whole message received so far; false on a protocol error. */
+static bool host_messages(struct session *s)
+{
+	struct lxs_msg_hdr h;
+	const uint8_t *p;
+	int k;
+
+	while ((k = wire_next(s->w, &h, &p)) == 1) {
+		if (!host_message(s, &h, p))
+			return false;
+		wire_consume(s->w);
+	}
+	return k == 0;
+}
+
 static int pump(struct session *s)
 {
 	while (!s->host_gone && (!s->exited || s->out.fd >= 0 || s->err.fd >= 0)) {
 		struct pollfd pf[5];
+
+		/* Messages that arrived together with CREATE come first. */
+		if (!host_messages(s)) {
+			s->host_gone = true;
+			break;
+		}
 		int n = 0, iw = -1, io = -1, ie = -1;
 		bool room = !wire_tx_pending(s->w);
 
@@ -354,21 +382,11 @@ static int pump(struct session *s)
 			pump_out(s, &s->err);
 		if (iw >= 0 && s->in_fd >= 0 && (pf[iw].revents & (POLLOUT | POLLERR | POLLHUP)))
 			write_stdin(s);
-		if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			struct lxs_msg_hdr h;
-			const uint8_t *p;
-			int k;
-
-			if (wire_read(s->w) < 0)
-				s->host_gone = true;
-			while (!s->host_gone && (k = wire_next(s->w, &h, &p)) == 1) {
-				if (!host_message(s, &h, p))
-					s->host_gone = true;
-				wire_consume(s->w);
-			}
-			if (!s->host_gone && k < 0)
-				s->host_gone = true;
-		}
+		if ((pf[0].revents & (POLLIN | POLLHUP | POLLERR)) && wire_read(s->w) < 0)
+			s->host_gone = true;
+		/* Even a host that is gone may have left messages: SIGNAL, EOF. */
+		if (!host_messages(s))
+			s->host_gone = true;
 		if (wire_flush(s->w) < 0)
 			s->host_gone = true;
 	}

@@ -190,6 +190,7 @@ struct relay {
 	size_t out_len[3], out_off[3];
 	bool out_eof[3];
 	bool done;
+	bool tx_dead;               /* writing failed: only reading goes on */
 };
 
 static int send_create(struct relay *r, const struct session_req *q)
@@ -257,6 +258,48 @@ static void drain_out(struct relay *r, int s)
 	r->out_off[s] = r->out_len[s] = 0;
 }
 
+/* Handle every whole message already received: 0, or -EPROTO. */
+static int take_messages(struct relay *r, struct lxs_exit *ex)
+{
+	struct lxs_msg_hdr h;
+	const uint8_t *p;
+	int k;
+
+	while (!r->done && (k = wire_next(&r->w, &h, &p)) == 1) {
+		int s = h.stream;
+
+		if (h.type == LXS_MSG_DATA && s != LXS_STREAM_STDIN) {
+			/* The window counts unwritten bytes: make room at the tail. */
+			if (r->out_len[s] + h.len > LXS_WINDOW && r->out_off[s]) {
+				memmove(r->outbuf[s], r->outbuf[s] + r->out_off[s],
+					r->out_len[s] - r->out_off[s]);
+				r->out_len[s] -= r->out_off[s];
+				r->out_off[s] = 0;
+			}
+			if (r->out_len[s] + h.len > LXS_WINDOW)
+				return -EPROTO; /* the guest overran its window */
+			memcpy(r->outbuf[s] + r->out_len[s], p, h.len);
+			r->out_len[s] += h.len;
+			drain_out(r, s);
+		} else if (h.type == LXS_MSG_ACK && s == LXS_STREAM_STDIN &&
+			   h.len == sizeof(struct lxs_ack)) {
+			struct lxs_ack a;
+
+			memcpy(&a, p, sizeof(a));
+			r->in_unacked -= a.bytes > r->in_unacked ? r->in_unacked : a.bytes;
+		} else if (h.type == LXS_MSG_EOF) {
+			r->out_eof[s] = true;
+		} else if (h.type == LXS_MSG_EXIT && h.len == sizeof(*ex)) {
+			memcpy(ex, p, sizeof(*ex));
+			r->done = true;
+		} else {
+			return -EPROTO;
+		}
+		wire_consume(&r->w);
+	}
+	return k < 0 ? k : 0;
+}
+
 int session_run(int fd, const struct session_req *q, int in_fd, int out_fd, int err_fd, int sig_fd,
 		struct lxs_exit *ex, char *err, size_t errlen)
 {
@@ -304,11 +347,20 @@ int session_run(int fd, const struct session_req *q, int in_fd, int out_fd, int 
 
 	while (!r.done) {
 		struct pollfd pf[5];
+
+		/* Messages that came in with CREATED, or before a full window, first. */
+		if (take_messages(&r, ex) < 0) {
+			snprintf(err, errlen, "lxs-init sent a malformed message");
+			ret = -EPROTO;
+			goto out;
+		}
+		if (r.done)
+			break;
 		int n = 0, ii = -1, io = -1, ie = -1, is = -1;
 		bool room = !wire_tx_pending(&r.w);
 
 		pf[n++] = (struct pollfd){ .fd = fd, .events = POLLIN | (room ? 0 : POLLOUT) };
-		if (in_fd >= 0 && !r.in_eof_sent && r.in_unacked < LXS_WINDOW && room)
+		if (in_fd >= 0 && !r.in_eof_sent && r.in_unacked < LXS_WINDOW && room && !r.tx_dead)
 			ii = n, pf[n++] = (struct pollfd){ .fd = in_fd, .events = POLLIN };
 		if (r.out_len[1] > r.out_off[1])
 			io = n, pf[n++] = (struct pollfd){ .fd = out_fd, .events = POLLOUT };
@@ -351,59 +403,28 @@ int session_run(int fd, const struct session_req *q, int in_fd, int out_fd, int 
 			drain_out(&r, 1);
 		if (ie >= 0 && (pf[ie].revents & (POLLOUT | POLLERR | POLLHUP)))
 			drain_out(&r, 2);
-		if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			int k = wire_read(&r.w);
-
-			if (k < 0) {
-				snprintf(err, errlen, "the connection to the VM was lost");
-				ret = k == -EPIPE ? -ECONNRESET : k;
-				goto out;
-			}
-			while ((k = wire_next(&r.w, &h, &p)) == 1) {
-				int s = h.stream;
-
-				if (h.type == LXS_MSG_DATA && s != LXS_STREAM_STDIN) {
-					/* The window counts unwritten bytes: make room at the tail. */
-					if (r.out_len[s] + h.len > LXS_WINDOW && r.out_off[s]) {
-						memmove(r.outbuf[s], r.outbuf[s] + r.out_off[s],
-							r.out_len[s] - r.out_off[s]);
-						r.out_len[s] -= r.out_off[s];
-						r.out_off[s] = 0;
-					}
-					if (r.out_len[s] + h.len > LXS_WINDOW) {
-						k = -EPROTO; /* the guest overran its window */
-						break;
-					}
-					memcpy(r.outbuf[s] + r.out_len[s], p, h.len);
-					r.out_len[s] += h.len;
-					drain_out(&r, s);
-				} else if (h.type == LXS_MSG_ACK && s == LXS_STREAM_STDIN &&
-					   h.len == sizeof(struct lxs_ack)) {
-					struct lxs_ack a;
-
-					memcpy(&a, p, sizeof(a));
-					r.in_unacked -= a.bytes > r.in_unacked ? r.in_unacked : a.bytes;
-				} else if (h.type == LXS_MSG_EOF) {
-					r.out_eof[s] = true;
-				} else if (h.type == LXS_MSG_EXIT && h.len == sizeof(*ex)) {
-					memcpy(ex, p, sizeof(*ex));
-					r.done = true;
-				} else {
-					k = -EPROTO;
-					break;
-				}
-				wire_consume(&r.w);
-			}
-			if (k < 0) {
-				snprintf(err, errlen, "lxs-init sent a malformed message");
-				ret = k;
-				goto out;
-			}
-		}
-		if (wire_flush(&r.w) < 0 && !r.done) {
-			snprintf(err, errlen, "the connection to the VM was lost");
-			ret = -ECONNRESET;
+		int rk = 0;
+		if (pf[0].revents & (POLLIN | POLLHUP | POLLERR))
+			rk = wire_read(&r.w);
+		/* Whatever arrived is handled even when the stream has ended. */
+		if (take_messages(&r, ex) < 0) {
+			snprintf(err, errlen, "lxs-init sent a malformed message");
+			ret = -EPROTO;
 			goto out;
+		}
+		if (rk < 0 && !r.done) {
+			snprintf(err, errlen, "the connection to the VM was lost");
+			ret = rk == -EPIPE ? -ECONNRESET : rk;
+			goto out;
+		}
+		/*
+		 * The guest closes right after EXIT, so a write may fail while EXIT
+		 * still waits unread: stop writing, read on, and let the end of
+		 * the stream decide whether the session was lost.
+		 */
+		if (!r.tx_dead && wire_flush(&r.w) < 0) {
+			r.tx_dead = true;
+			r.w.tx_off = r.w.tx_len = 0;
 		}
 	}
 	/* Output that arrived with EXIT still goes out, blocking if it must. */
