@@ -57,14 +57,19 @@ ASAN_LIBS := $(foreach l,$(LIBS),$(O)/asan/lib$(l).a)
 LINK_LIBS  = $(filter-out %/libcommon.a,$(1)) $(filter %/libcommon.a,$(1))
 
 # --- programs ----------------------------------------------------------------
-$(O)/lxs-vm: $(O)/obj/vmm/main.o $(ALL_LIBS)
-	$(CC) $(CFLAGS) -o $@ $< $(call LINK_LIBS,$(ALL_LIBS)) $(LDLIBS)
+# Each program links the libraries it uses, users before what they use.
+VM_LIBS      = vmm vsock common
+SESSION_LIBS = session common
+libs_of      = $(foreach l,$(2),$(1)/lib$(l).a)
 
-$(O)/asan/lxs-vm: $(O)/asan/obj/vmm/main.o $(ASAN_LIBS)
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< $(call LINK_LIBS,$(ASAN_LIBS)) $(LDLIBS)
+$(O)/lxs-vm: $(O)/obj/vmm/main.o $(call libs_of,$(O),$(VM_LIBS))
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(O)/lxs-session: $(O)/obj/session/main.o $(ALL_LIBS)
-	$(CC) $(CFLAGS) -o $@ $< $(call LINK_LIBS,$(ALL_LIBS)) $(LDLIBS)
+$(O)/asan/lxs-vm: $(O)/asan/obj/vmm/main.o $(call libs_of,$(O)/asan,$(VM_LIBS))
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/lxs-session: $(O)/obj/session/main.o $(call libs_of,$(O),$(SESSION_LIBS))
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # --- unit tests (sanitizer build, no KVM) ------------------------------------
 $(O)/asan/tests/%: tests/unit/%.c $(ASAN_LIBS) tests/unit/unit.h

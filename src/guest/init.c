@@ -67,6 +67,26 @@ static void mount_one(const char *src, const char *dst, const char *type, unsign
 		say("cannot mount %s on %s: %s", type, dst, strerror(errno));
 }
 
+/*
+ * The initramfs is the rootfs mount, which has no parent, and pivot_root()
+ * refuses to leave such a root: containers could only chroot, which root in
+ * a distro can escape. So PID 1 first moves onto a tmpfs root (what
+ * switch_root does), and every container derives from a root it can pivot
+ * away from. The initramfs held only this program, which keeps running.
+ */
+static void leave_initramfs(void)
+{
+	mkdir("/root.tmp", 0755);
+	if (mount("tmpfs", "/root.tmp", "tmpfs", 0, "mode=0755") < 0) {
+		say("cannot mount the root tmpfs: %s", strerror(errno));
+		return;
+	}
+	unlink("/init");
+	if (chdir("/root.tmp") < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
+	    chdir("/") < 0)
+		say("cannot move onto the root tmpfs: %s", strerror(errno));
+}
+
 static void mount_kernel_fs(void)
 {
 	mount_one("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
@@ -249,6 +269,7 @@ int main(int argc, char **argv)
 		o.test_mode = true;
 		lfd = listen_unix(argv[2]);
 	} else if (getpid() == 1) {
+		leave_initramfs();
 		mount_kernel_fs();
 		open_console();
 		lfd = listen_vsock();

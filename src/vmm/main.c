@@ -20,6 +20,7 @@
 #include "boot.h"
 #include "common/log.h"
 #include "common/proto.h"
+#include "control.h"
 #include "detect.h"
 #include "devices.h"
 #include "evloop.h"
@@ -36,17 +37,28 @@
  */
 #define BASE_CMDLINE "reboot=k,panic_warm panic=-1 io_delay=none no_timer_check tsc=reliable"
 
+struct disk_opt {
+	const char *path, *serial;
+	bool ro;
+};
+
 struct options {
 	const char *kernel, *initrd, *cmdline;
 	uint64_t mem;
 	int cpus;
 	bool allow_slow_kvm, check_kvm;
+	struct disk_opt disks[LAYOUT_VIRTIO_MAX];
+	int ndisks, spare_disks;
+	const char *vsock, *control;
+	uint64_t cid;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: lxs-vm --kernel FILE [--initrd FILE] [--cmdline TEXT] [--mem SIZE] [--cpus N]\n"
+		"              [--disk PATH[,ro][,serial=ID]]... [--spare-disks N]\n"
+		"              [--vsock SOCKET [--cid N]] [--control SOCKET]\n"
 		"       lxs-vm --check-kvm\n"
 		"\n"
 		"  --kernel FILE    bzImage (64-bit boot protocol) or vmlinux with a PVH note\n"
@@ -54,6 +66,13 @@ static void usage(FILE *f)
 		"  --cmdline TEXT   kernel command line (default \"" DEFAULT_CMDLINE "\")\n"
 		"  --mem SIZE       guest RAM, e.g. 512M or 2G (default 512M)\n"
 		"  --cpus N         vCPUs, 1 to %d (default 1)\n"
+		"  --disk SPEC      a virtio-blk disk: image PATH, read-only with ,ro, and\n"
+		"                   the serial the guest sees with ,serial=ID (repeatable)\n"
+		"  --spare-disks N  empty disk slots to attach images to later (--control)\n"
+		"  --vsock SOCKET   virtio-vsock: host connections through SOCKET (CONNECT\n"
+		"                   <port>), guest connections to port P reach SOCKET_P\n"
+		"  --cid N          the guest's vsock CID (default 3)\n"
+		"  --control SOCKET control socket for disks, balloon and stats\n"
 		"  --check-kvm      only say whether /dev/kvm can run a guest at speed\n"
 		"  --allow-slow-kvm boot even on a software-emulated /dev/kvm\n"
 		"  -v, --verbose    more messages (twice for debug)\n"
@@ -88,6 +107,30 @@ static uint64_t parse_size(const char *s)
 	return (uint64_t)v << shift;
 }
 
+/* PATH[,ro][,serial=ID]; the serial defaults to the file's base name. */
+static void parse_disk(char *spec, struct disk_opt *d)
+{
+	char *save = NULL;
+
+	d->path = strtok_r(spec, ",", &save);
+	d->serial = NULL;
+	if (!d->path || !d->path[0])
+		fatalx(LXS_EXIT_VMM_ERROR, "--disk needs an image path, like --disk distro.img,ro");
+	for (char *t; (t = strtok_r(NULL, ",", &save));) {
+		if (!strcmp(t, "ro"))
+			d->ro = true;
+		else if (!strncmp(t, "serial=", 7) && t[7] && strlen(t + 7) <= 20)
+			d->serial = t + 7;
+		else
+			fatalx(LXS_EXIT_VMM_ERROR,
+			       "--disk option '%s' is not ro or serial=ID (ID at most 20 characters)", t);
+	}
+	if (!d->serial) {
+		const char *b = strrchr(d->path, '/');
+		d->serial = b ? b + 1 : d->path;
+	}
+}
+
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -97,6 +140,11 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "mem", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'n' },
 		{ "check-kvm", no_argument, NULL, 'K' },
+		{ "disk", required_argument, NULL, 'D' },
+		{ "spare-disks", required_argument, NULL, 'P' },
+		{ "vsock", required_argument, NULL, 'V' },
+		{ "cid", required_argument, NULL, 'C' },
+		{ "control", required_argument, NULL, 'O' },
 		{ "allow-slow-kvm", no_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -105,7 +153,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	int verbose = 0, c;
 	char *end;
 
-	*o = (struct options){ .mem = DEFAULT_MEM, .cpus = 1, .cmdline = DEFAULT_CMDLINE };
+	*o = (struct options){ .mem = DEFAULT_MEM, .cpus = 1, .cmdline = DEFAULT_CMDLINE, .cid = 3 };
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k': o->kernel = optarg; break;
@@ -125,6 +173,23 @@ static void parse_args(int argc, char **argv, struct options *o)
 				       optarg, VM_MAX_CPUS);
 			break;
 		case 'K': o->check_kvm = true; break;
+		case 'D':
+			if (o->ndisks == LAYOUT_VIRTIO_MAX - 4)
+				fatalx(LXS_EXIT_VMM_ERROR, "too many disks; at most %d", LAYOUT_VIRTIO_MAX - 4);
+			parse_disk(optarg, &o->disks[o->ndisks++]);
+			break;
+		case 'P':
+			o->spare_disks = (int)strtol(optarg, &end, 10);
+			if (*end || o->spare_disks < 0 || o->spare_disks > 8)
+				fatalx(LXS_EXIT_VMM_ERROR, "--spare-disks %s is not a number from 0 to 8", optarg);
+			break;
+		case 'V': o->vsock = optarg; break;
+		case 'C':
+			o->cid = strtoull(optarg, &end, 10);
+			if (*end || o->cid < 3 || o->cid > 0xfffffffe)
+				fatalx(LXS_EXIT_VMM_ERROR, "--cid %s is not a guest CID (3 to 4294967294)", optarg);
+			break;
+		case 'O': o->control = optarg; break;
 		case 'S': o->allow_slow_kvm = true; break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); exit(0);
@@ -202,6 +267,81 @@ static void destroy_console(void *dev)
 	virtio_console_destroy(dev);
 }
 
+static void destroy_rng(void *dev)
+{
+	virtio_rng_destroy(dev);
+}
+
+static void destroy_balloon(void *dev)
+{
+	virtio_balloon_destroy(dev);
+}
+
+static void destroy_blk(void *dev)
+{
+	virtio_blk_destroy(dev);
+}
+
+static void destroy_vsock(void *dev)
+{
+	virtio_vsock_destroy(dev);
+}
+
+/* Entropy and memory reclaim: every VM has them. */
+static int add_rng_balloon(struct vm *vm, struct vm_devices *devs)
+{
+	struct virtio_dev *rng, *balloon;
+	int ret;
+
+	if ((ret = virtio_rng_create(&rng, &vm->mem)) < 0)
+		return ret;
+	if ((ret = vm_on_close(vm, destroy_rng, rng)) < 0) {
+		virtio_rng_destroy(rng);
+		return ret;
+	}
+	if ((ret = vm_add_virtio(vm, rng)) < 0)
+		return ret;
+	if ((ret = virtio_balloon_create(&balloon, &vm->mem)) < 0)
+		return ret;
+	if ((ret = vm_on_close(vm, destroy_balloon, balloon)) < 0) {
+		virtio_balloon_destroy(balloon);
+		return ret;
+	}
+	devs->balloon = balloon;
+	return vm_add_virtio(vm, balloon);
+}
+
+/* A disk from --disk, or an empty slot (d NULL) for attaching one later. */
+static int add_disk(struct vm *vm, struct vm_devices *devs, const struct disk_opt *d)
+{
+	struct virtio_dev *blk;
+	int ret = virtio_blk_create(&blk, &vm->mem, vm->ev, d ? d->path : NULL, d && d->ro,
+				    d ? d->serial : "");
+
+	if (ret < 0)
+		return ret;
+	if ((ret = vm_on_close(vm, destroy_blk, blk)) < 0) {
+		virtio_blk_destroy(blk);
+		return ret;
+	}
+	devs->disk[devs->ndisks++] = blk;
+	return vm_add_virtio(vm, blk);
+}
+
+static int add_vsock(struct vm *vm, uint64_t cid, const char *path)
+{
+	struct virtio_dev *vs;
+	int ret = virtio_vsock_create(&vs, &vm->mem, vm->ev, cid, path);
+
+	if (ret < 0)
+		return ret;
+	if ((ret = vm_on_close(vm, destroy_vsock, vs)) < 0) {
+		virtio_vsock_destroy(vs);
+		return ret;
+	}
+	return vm_add_virtio(vm, vs);
+}
+
 static int watch_signals(struct vm *vm)
 {
 	sigset_t set;
@@ -225,6 +365,7 @@ int main(int argc, char **argv)
 	struct boot_info bi;
 	struct tty_state tty = { 0 };
 	struct virtio_dev *console;
+	struct vm_devices devs = { 0 };
 	int ret, status;
 
 	parse_args(argc, argv, &o);
@@ -259,9 +400,29 @@ int main(int argc, char **argv)
 	    (ret = platform_create(&vm, STDOUT_FILENO)) < 0 ||
 	    (ret = virtio_console_create(&console, &vm.mem, vm.ev, STDIN_FILENO, STDOUT_FILENO)) < 0 ||
 	    (ret = vm_on_close(&vm, destroy_console, console)) < 0 ||
-	    (ret = vm_add_virtio(&vm, console)) < 0) {
+	    (ret = vm_add_virtio(&vm, console)) < 0 ||
+	    (ret = add_rng_balloon(&vm, &devs)) < 0) {
 		errno = -ret;
 		fatal(LXS_EXIT_VMM_ERROR, "cannot set up the VM's devices");
+	}
+	for (int i = 0; i < o.ndisks + o.spare_disks; i++) {
+		const struct disk_opt *d = i < o.ndisks ? &o.disks[i] : NULL;
+
+		ret = add_disk(&vm, &devs, d);
+		if (ret < 0) {
+			errno = -ret;
+			if (d)
+				fatal(LXS_EXIT_VMM_ERROR, "cannot use disk image %s", d->path);
+			fatal(LXS_EXIT_VMM_ERROR, "cannot create spare disk slot %d", i - o.ndisks);
+		}
+	}
+	if (o.vsock && (ret = add_vsock(&vm, o.cid, o.vsock)) < 0) {
+		errno = -ret;
+		fatal(LXS_EXIT_VMM_ERROR, "cannot set up vsock on %s", o.vsock);
+	}
+	if (o.control && (ret = control_create(&vm, &devs, o.control)) < 0) {
+		errno = -ret;
+		fatal(LXS_EXIT_VMM_ERROR, "cannot create the control socket %s", o.control);
 	}
 	/* The user's part goes last: anything after its "--" belongs to init. */
 	if (vm_cmdline_add(&vm, " %s", o.cmdline) < 0)
