@@ -1,0 +1,1492 @@
+/*
+ * ops.c - the 9P2000.L operations on a decoded request.
+ *
+ * Each handler checks what the decoder could not (fids exist and are in the
+ * right state, names are single components, numbers fit the host types),
+ * does its system calls through host.c's descriptors only, and encodes the
+ * reply or returns -errno for Rlerror. A handler holds a fid's lock only
+ * around the fid's own state; reads, writes and directory scans of one fid
+ * may therefore run alongside anything on another.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/vfs.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "p9/internal.h"
+
+#define XATTR_MAX (64u << 10) /* the kernel's XATTR_SIZE_MAX and XATTR_LIST_MAX */
+#define DIRBUF    (32u << 10)
+
+struct req {
+	struct p9_conn *c;
+	struct p9_server *s;
+	const struct p9_msg *m;
+	struct p9_wbuf *w;
+};
+
+/* --- argument checks ------------------------------------------------------ */
+
+/* A single path component the guest may create or name: not "", ".", "..". */
+static int take_name(const struct p9_str *in, char out[NAME_MAX + 1])
+{
+	if (in->len == 0)
+		return -EINVAL;
+	if (in->len > NAME_MAX)
+		return -ENAMETOOLONG;
+	if (memchr(in->s, '\0', in->len) || memchr(in->s, '/', in->len))
+		return -EINVAL;
+	memcpy(out, in->s, in->len);
+	out[in->len] = '\0';
+	if (!strcmp(out, ".") || !strcmp(out, ".."))
+		return -EINVAL;
+	return 0;
+}
+
+/* Any other string that ends up in a system call: no NULs, bounded. */
+static int take_str(const struct p9_str *in, char *out, size_t size)
+{
+	if (in->len >= size)
+		return -ENAMETOOLONG;
+	if (memchr(in->s, '\0', in->len))
+		return -EINVAL;
+	memcpy(out, in->s, in->len);
+	out[in->len] = '\0';
+	return 0;
+}
+
+static int take_xattr_name(const struct p9_str *in, char out[XATTR_NAME_MAX + 1])
+{
+	int err = take_str(in, out, XATTR_NAME_MAX + 1);
+
+	if (!err && !out[0])
+		err = -EINVAL;
+	return err;
+}
+
+static bool off_ok(uint64_t off)
+{
+	return off <= INT64_MAX;
+}
+
+/* --- fid helpers ---------------------------------------------------------- */
+
+static struct p9_fid *fid(struct req *r, uint32_t id)
+{
+	return p9_fid_get(r->c, id);
+}
+
+static void put(struct req *r, struct p9_fid *f)
+{
+	p9_fid_put(r->c, f);
+}
+
+/* The directory a create-like request works in; takes a reference. */
+static int dir_of(struct req *r, uint32_t id, struct p9_obj **dir)
+{
+	struct p9_fid *f = fid(r, id);
+	int err = 0;
+
+	if (!f)
+		return -EBADF;
+	pthread_mutex_lock(&f->lock);
+	if (f->kind == FID_XREAD || f->kind == FID_XWRITE)
+		err = -EBADF;
+	else if (!S_ISDIR(f->obj->type))
+		err = -ENOTDIR;
+	else
+		*dir = p9_obj_get(f->obj);
+	pthread_mutex_unlock(&f->lock);
+	put(r, f);
+	return err;
+}
+
+/* The open descriptor of an open fid, usable while the caller holds f. */
+static int open_fd(struct p9_fid *f, int *fd, int *oflags)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&f->lock);
+	if (f->kind != FID_OPEN) {
+		err = -EBADF;
+	} else {
+		*fd = f->fd;
+		if (oflags)
+			*oflags = f->oflags;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return err;
+}
+
+static void reply_qid(struct req *r, const struct statx *st)
+{
+	struct p9_qid q;
+
+	p9_host_qid(r->s, st, &q);
+	p9w_qid(r->w, &q);
+}
+
+/* Host open flags for Tlopen/Tlcreate's; -EINVAL for NOACCESS. */
+static int host_flags(uint32_t f)
+{
+	int h;
+
+	switch (f & P9_DOTL_ACCMODE) {
+	case P9_DOTL_RDONLY:
+		h = O_RDONLY;
+		break;
+	case P9_DOTL_WRONLY:
+		h = O_WRONLY;
+		break;
+	case P9_DOTL_RDWR:
+		h = O_RDWR;
+		break;
+	default:
+		return -EINVAL;
+	}
+	/*
+	 * Only flags that mean something for a file the server reads and
+	 * writes at explicit offsets. O_DIRECT is dropped: the transport's
+	 * buffers have no alignment guarantee. O_NOATIME would fail for
+	 * files the host user does not own.
+	 */
+	if (f & P9_DOTL_TRUNC)
+		h |= O_TRUNC;
+	if (f & P9_DOTL_APPEND)
+		h |= O_APPEND;
+	if (f & P9_DOTL_SYNC)
+		h |= O_SYNC;
+	else if (f & P9_DOTL_DSYNC)
+		h |= O_DSYNC;
+	return h;
+}
+
+/* --- session ------------------------------------------------------------- */
+
+static int op_attach(struct req *r)
+{
+	const struct p9_msg *m = r->m;
+	uint32_t uid = m->u.attach.n_uname;
+	struct p9_fid *f;
+	struct statx st;
+	int err;
+
+	if (m->u.attach.afid != P9_NOFID)
+		return -EBADF; /* no Tauth ever succeeds, so no afid is valid */
+	if (uid == P9_NONUNAME)
+		uid = r->s->opts.uid;
+	err = p9_host_stat(r->s->root, &st);
+	if (err)
+		return err;
+	f = p9_fid_new(m->u.attach.fid, uid);
+	if (!f)
+		return -ENOMEM;
+	f->obj = p9_obj_get(r->s->root);
+	err = p9_fid_add(r->c, f);
+	if (err) {
+		put(r, f);
+		return err;
+	}
+	reply_qid(r, &st);
+	return 0;
+}
+
+/* --- walk ----------------------------------------------------------------- */
+
+static int op_walk(struct req *r)
+{
+	const struct p9_msg *m = r->m;
+	struct p9_obj *cur, *parent = NULL, *next;
+	struct p9_qid qids[P9_MAXWELEM];
+	char *last = NULL;
+	struct p9_fid *f, *nf = NULL, *other;
+	unsigned n = 0;
+	int err = 0;
+
+	f = fid(r, m->u.walk.fid);
+	if (!f)
+		return -EBADF;
+	if (m->u.walk.newfid != m->u.walk.fid) {
+		other = fid(r, m->u.walk.newfid);
+		if (other) {
+			put(r, other);
+			put(r, f);
+			return -EEXIST;
+		}
+	}
+	pthread_mutex_lock(&f->lock);
+	if (f->kind == FID_XREAD || f->kind == FID_XWRITE) {
+		pthread_mutex_unlock(&f->lock);
+		put(r, f);
+		return -EBADF;
+	}
+	cur = p9_obj_get(f->obj);
+	if (m->u.walk.nwname == 0) {
+		/* A clone names the same thing in the same place. */
+		parent = p9_obj_get(f->dir);
+		last = f->name ? strdup(f->name) : NULL;
+		if (f->name && !last)
+			err = -ENOMEM;
+	}
+	pthread_mutex_unlock(&f->lock);
+
+	for (unsigned i = 0; i < m->u.walk.nwname && !err; i++) {
+		const struct p9_str *wn = &m->u.walk.wname[i];
+		char name[NAME_MAX + 1];
+		struct statx st;
+		int e;
+
+		if (wn->len == 2 && !memcmp(wn->s, "..", 2)) {
+			e = p9_host_parent(r->s, cur, &next, &st);
+			if (!e) {
+				/* Where ".." leads has no name we know. */
+				p9_obj_put(parent);
+				parent = NULL;
+				free(last);
+				last = NULL;
+			}
+		} else {
+			e = take_name(wn, name);
+			if (!e)
+				e = p9_host_lookup(r->s, cur, name, &next, &st);
+			if (!e) {
+				char *dup = strdup(name);
+
+				if (!dup) {
+					p9_obj_put(next);
+					e = -ENOMEM;
+				} else {
+					free(last);
+					last = dup;
+					p9_obj_put(parent);
+					parent = p9_obj_get(cur);
+				}
+			}
+		}
+		if (e) {
+			/* The first step's error is the reply; later ones end the walk. */
+			if (i == 0)
+				err = e;
+			break;
+		}
+		p9_host_qid(r->s, &st, &qids[n++]);
+		p9_obj_put(cur);
+		cur = next;
+	}
+	if (err || n < m->u.walk.nwname)
+		goto out;
+
+	nf = p9_fid_new(m->u.walk.newfid, f->uid);
+	if (!nf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	nf->obj = cur;
+	nf->dir = parent;
+	nf->name = last;
+	cur = parent = NULL;
+	last = NULL;
+	if (m->u.walk.newfid == m->u.walk.fid)
+		err = p9_fid_replace(r->c, f, nf);
+	else
+		err = p9_fid_add(r->c, nf);
+	if (err)
+		put(r, nf);
+out:
+	p9_obj_put(cur);
+	p9_obj_put(parent);
+	free(last);
+	put(r, f);
+	if (err)
+		return err;
+	p9w_u16(r->w, (uint16_t)n);
+	for (unsigned i = 0; i < n; i++)
+		p9w_qid(r->w, &qids[i]);
+	return 0;
+}
+
+/* --- attributes ----------------------------------------------------------- */
+
+static int op_getattr(struct req *r)
+{
+	struct p9_fid *f = fid(r, r->m->u.getattr.fid);
+	struct p9_meta meta;
+	struct statx st;
+	uint64_t valid = P9_GETATTR_BASIC;
+	int err;
+
+	if (!f)
+		return -EBADF;
+	err = p9_host_stat(f->obj, &st);
+	if (!err)
+		p9_meta_get(r->s, f->obj, &st, &meta);
+	put(r, f);
+	if (err)
+		return err;
+	if (st.stx_mask & STATX_BTIME)
+		valid |= P9_GETATTR_BTIME;
+	p9w_u64(r->w, valid);
+	reply_qid(r, &st);
+	p9w_u32(r->w, meta.mode);
+	p9w_u32(r->w, meta.uid);
+	p9w_u32(r->w, meta.gid);
+	p9w_u64(r->w, st.stx_nlink);
+	p9w_u64(r->w, makedev(meta.rdev_major, meta.rdev_minor));
+	p9w_u64(r->w, st.stx_size);
+	p9w_u64(r->w, st.stx_blksize);
+	p9w_u64(r->w, st.stx_blocks);
+	p9w_u64(r->w, (uint64_t)st.stx_atime.tv_sec);
+	p9w_u64(r->w, st.stx_atime.tv_nsec);
+	p9w_u64(r->w, (uint64_t)st.stx_mtime.tv_sec);
+	p9w_u64(r->w, st.stx_mtime.tv_nsec);
+	p9w_u64(r->w, (uint64_t)st.stx_ctime.tv_sec);
+	p9w_u64(r->w, st.stx_ctime.tv_nsec);
+	p9w_u64(r->w, (st.stx_mask & STATX_BTIME) ? (uint64_t)st.stx_btime.tv_sec : 0);
+	p9w_u64(r->w, (st.stx_mask & STATX_BTIME) ? st.stx_btime.tv_nsec : 0);
+	p9w_u64(r->w, 0); /* gen */
+	p9w_u64(r->w, 0); /* data_version */
+	return 0;
+}
+
+static int set_time(uint32_t valid, uint32_t is, uint32_t set, uint64_t sec, uint64_t nsec,
+		    struct timespec *ts)
+{
+	if (!(valid & is)) {
+		ts->tv_nsec = UTIME_OMIT;
+	} else if (!(valid & set)) {
+		ts->tv_nsec = UTIME_NOW;
+	} else {
+		if (nsec >= 1000000000u)
+			return -EINVAL;
+		ts->tv_sec = (time_t)(int64_t)sec;
+		ts->tv_nsec = (long)nsec;
+	}
+	return 0;
+}
+
+static int truncate_fid(struct req *r, struct p9_fid *f, uint64_t size)
+{
+	int fd = -1, oflags = 0, err;
+	bool mine = false;
+
+	if (!off_ok(size))
+		return -EINVAL;
+	if (S_ISDIR(f->obj->type))
+		return -EISDIR;
+	if (!S_ISREG(f->obj->type))
+		return -EINVAL;
+	/* An fid opened for writing may truncate even if the mode now forbids it. */
+	if (open_fd(f, &fd, &oflags) || (oflags & O_ACCMODE) == O_RDONLY) {
+		pthread_mutex_lock(&f->lock);
+		fd = p9_host_reopen(r->s, f->obj, f->dir, f->name, O_WRONLY);
+		pthread_mutex_unlock(&f->lock);
+		if (fd < 0)
+			return fd;
+		mine = true;
+	}
+	err = ftruncate(fd, (off_t)size) < 0 ? -errno : 0;
+	if (mine)
+		close(fd);
+	return err;
+}
+
+static int op_setattr(struct req *r)
+{
+	const struct p9_msg *m = r->m;
+	uint32_t valid = m->u.setattr.valid;
+	struct p9_fid *f = fid(r, m->u.setattr.fid);
+	struct timespec ts[2];
+	struct statx st;
+	int err = 0;
+
+	if (!f)
+		return -EBADF;
+	if (valid & (P9_SETATTR_MODE | P9_SETATTR_UID | P9_SETATTR_GID)) {
+		err = p9_host_stat(f->obj, &st);
+		if (!err)
+			err = p9_meta_set(r->s, f->obj, &st,
+					  valid & P9_SETATTR_MODE ? (int64_t)m->u.setattr.mode : -1,
+					  valid & P9_SETATTR_UID ? (int64_t)m->u.setattr.uid : -1,
+					  valid & P9_SETATTR_GID ? (int64_t)m->u.setattr.gid : -1);
+	}
+	if (!err && (valid & P9_SETATTR_SIZE))
+		err = truncate_fid(r, f, m->u.setattr.size);
+	if (!err && (valid & (P9_SETATTR_ATIME | P9_SETATTR_MTIME))) {
+		err = set_time(valid, P9_SETATTR_ATIME, P9_SETATTR_ATIME_SET,
+			       m->u.setattr.atime_sec, m->u.setattr.atime_nsec, &ts[0]);
+		if (!err)
+			err = set_time(valid, P9_SETATTR_MTIME, P9_SETATTR_MTIME_SET,
+				       m->u.setattr.mtime_sec, m->u.setattr.mtime_nsec, &ts[1]);
+		if (!err && utimensat(f->obj->fd, "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+			err = -errno;
+	}
+	/* A ctime-only request needs nothing: any change above already set it. */
+	put(r, f);
+	return err;
+}
+
+static int op_statfs(struct req *r)
+{
+	struct p9_fid *f = fid(r, r->m->u.fid.fid);
+	struct statfs sf;
+	uint64_t fsid;
+	int err = 0;
+
+	if (!f)
+		return -EBADF;
+	if (fstatfs(f->obj->fd, &sf) < 0)
+		err = -errno;
+	put(r, f);
+	if (err)
+		return err;
+	memcpy(&fsid, &sf.f_fsid, sizeof(fsid));
+	p9w_u32(r->w, (uint32_t)sf.f_type);
+	p9w_u32(r->w, (uint32_t)sf.f_bsize);
+	p9w_u64(r->w, sf.f_blocks);
+	p9w_u64(r->w, sf.f_bfree);
+	p9w_u64(r->w, sf.f_bavail);
+	p9w_u64(r->w, sf.f_files);
+	p9w_u64(r->w, sf.f_ffree);
+	p9w_u64(r->w, fsid);
+	p9w_u32(r->w, (uint32_t)sf.f_namelen);
+	return 0;
+}
+
+/* --- open, read, write ----------------------------------------------------- */
+
+static int op_lopen(struct req *r)
+{
+	uint32_t flags = r->m->u.lopen.flags;
+	struct p9_fid *f = fid(r, r->m->u.lopen.fid);
+	struct statx st;
+	int hflags, fd, err = 0;
+
+	if (!f)
+		return -EBADF;
+	hflags = host_flags(flags);
+	pthread_mutex_lock(&f->lock);
+	if (f->kind != FID_PATH)
+		err = -EBADF; /* already open, or an xattr fid */
+	else if (hflags < 0)
+		err = hflags;
+	else if (S_ISDIR(f->obj->type) && (hflags & (O_ACCMODE | O_TRUNC)) != O_RDONLY)
+		err = -EISDIR;
+	else if (!S_ISDIR(f->obj->type) && (flags & P9_DOTL_DIRECTORY))
+		err = -ENOTDIR;
+	if (!err) {
+		if (S_ISDIR(f->obj->type))
+			hflags = O_RDONLY;
+		fd = p9_host_reopen(r->s, f->obj, f->dir, f->name, hflags);
+		if (fd < 0) {
+			err = fd;
+		} else {
+			f->kind = FID_OPEN;
+			f->fd = fd;
+			f->oflags = hflags;
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+	if (!err)
+		err = p9_host_stat(f->obj, &st);
+	put(r, f);
+	if (err)
+		return err;
+	reply_qid(r, &st);
+	p9w_u32(r->w, 0); /* iounit: the client's msize is the limit */
+	return 0;
+}
+
+/*
+ * Open dir/name for a create: made by us (O_EXCL), or, if the guest allows
+ * an existing file, reopened only if it is a regular file, so that a device
+ * or FIFO dropped in under that name is never opened.
+ */
+static int create_open(struct req *r, struct p9_obj *dir, const char *name, uint32_t flags,
+		       uint32_t mode, int hflags, bool *created)
+{
+	struct p9_obj *o;
+	int fd, err;
+
+	*created = false;
+	fd = openat(dir->fd, name, hflags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+		    mode & 07777);
+	if (fd >= 0) {
+		*created = true;
+		return fd;
+	}
+	if (errno != EEXIST || (flags & P9_DOTL_EXCL))
+		return -errno;
+	err = p9_host_lookup(r->s, dir, name, &o, NULL);
+	if (err)
+		return err;
+	if (!S_ISREG(o->type))
+		fd = S_ISDIR(o->type) ? -EISDIR : -EEXIST;
+	else
+		fd = p9_host_reopen(r->s, o, dir, name, hflags);
+	p9_obj_put(o);
+	return fd;
+}
+
+/* An O_PATH obj for what an open descriptor names. */
+static int obj_of_fd(struct req *r, int fd, struct p9_obj **out, struct statx *st)
+{
+	char num[16];
+	int pfd;
+
+	if (r->s->proc_fd >= 0) {
+		snprintf(num, sizeof(num), "%d", fd);
+		pfd = openat(r->s->proc_fd, num, O_PATH | O_CLOEXEC);
+	} else {
+		pfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	}
+	if (pfd < 0)
+		return -errno;
+	if (statx(pfd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, st) < 0) {
+		int err = -errno;
+
+		close(pfd);
+		return err;
+	}
+	*out = p9_obj_new(pfd, st);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int op_lcreate(struct req *r)
+{
+	const struct p9_msg *m = r->m;
+	struct p9_fid *f = fid(r, m->u.lcreate.fid), *nf = NULL;
+	char name[NAME_MAX + 1];
+	struct p9_obj *dir = NULL, *o = NULL;
+	struct statx st;
+	int hflags, fd = -1, err;
+	bool created;
+
+	if (!f)
+		return -EBADF;
+	err = take_name(&m->u.lcreate.name, name);
+	hflags = host_flags(m->u.lcreate.flags);
+	if (!err && hflags < 0)
+		err = hflags;
+	if (err)
+		goto out;
+	pthread_mutex_lock(&f->lock);
+	if (f->kind != FID_PATH)
+		err = -EBADF;
+	else if (!S_ISDIR(f->obj->type))
+		err = -ENOTDIR;
+	else
+		dir = p9_obj_get(f->obj);
+	pthread_mutex_unlock(&f->lock);
+	if (err)
+		goto out;
+
+	fd = create_open(r, dir, name, m->u.lcreate.flags, m->u.lcreate.mode, hflags, &created);
+	if (fd < 0) {
+		err = fd;
+		goto out;
+	}
+	err = obj_of_fd(r, fd, &o, &st);
+	if (!err && created)
+		err = p9_meta_created(r->s, o, S_IFREG | (m->u.lcreate.mode & 07777), f->uid,
+				      m->u.lcreate.gid, 0, 0);
+	if (err)
+		goto undo;
+	nf = p9_fid_new(f->id, f->uid);
+	if (!nf || !(nf->name = strdup(name))) {
+		err = -ENOMEM;
+		goto undo;
+	}
+	nf->obj = o;
+	nf->dir = dir;
+	nf->kind = FID_OPEN;
+	nf->fd = fd;
+	nf->oflags = hflags;
+	o = dir = NULL;
+	fd = -1;
+	err = p9_fid_replace(r->c, f, nf);
+	if (err) {
+		put(r, nf);
+		goto out;
+	}
+	reply_qid(r, &st);
+	p9w_u32(r->w, 0);
+	goto out;
+undo:
+	/* Do not leave behind a file the guest was told does not exist. */
+	if (created)
+		unlinkat(dir->fd, name, 0);
+	if (nf)
+		put(r, nf);
+out:
+	if (fd >= 0)
+		close(fd);
+	p9_obj_put(o);
+	p9_obj_put(dir);
+	put(r, f);
+	return err;
+}
+
+static int op_read(struct req *r)
+{
+	const struct p9_msg *m = r->m;
+	struct p9_fid *f = fid(r, m->u.read.fid);
+	size_t room, count = m->u.read.count;
+	uint8_t *cnt, *data;
+	ssize_t n = 0;
+	int err = 0;
+
+	if (!f)
+		return -EBADF;
+	if (!off_ok(m->u.read.offset)) {
+		err = -EINVAL;
+		goto out;
+	}
+	room = p9w_room(r->w);
+	if (room < 4) {
+		err = -EMSGSIZE;
+		goto out;
+	}
+	if (count > room - 4)
+		count = room - 4;
+	cnt = p9w_reserve(r->w, 4);
+	data = p9w_reserve(r->w, count);
+
+	pthread_mutex_lock(&f->lock);
+	if (f->kind == FID_XREAD) {
+		/* A snapshot taken at xattrwalk; reads are slices of it. */
+		if (m->u.read.offset < f->xlen) {
+			n = (ssize_t)(f->xlen - m->u.read.offset);
+			if ((size_t)n > count)
+				n = (ssize_t)count;
+			memcpy(data, f->xbuf + m->u.read.offset, (size_t)n);
+		}
+		pthread_mutex_unlock(&f->lock);
+	} else if (f->kind == FID_OPEN) {
+		int fd = f->fd, acc = f->oflags & O_ACCMODE;
+		bool isdir = S_ISDIR(f->obj->type);
+
+		pthread_mutex_unlock(&f->lock);
+		if (isdir)
+			err = -EISDIR;
+		else if (acc == O_WRONLY)
+			err = -EBADF;
+		else if ((n = pread(fd, data, count, (off_t)m->u.read.offset)) < 0)
+			err = -errno;
+	} else {
+		pthread_mutex_unlock(&f->lock);
+		err = -EBADF;
+	}
+	if (!err) {
+		p9_put32(cnt, (uint32_t)n);
+		r->w->off -= count - (size_t)n; /* give back what was not read */
+	}
+out:
+	put(r, f);
+	return err;
+}
+
+static int op_write(struct req *r)
+{
+	const struct p9_msg *m = r->m;
+	struct p9_fid *f = fid(r, m->u.write.fid);
+	uint64_t off = m->u.write.offset;
+	size_t count = m->u.write.count;
+	ssize_t n = 0;
+	int err = 0;
+
+	if (!f)
+		return -EBADF;
+	if (!off_ok(off)) {
+		err = -EINVAL;
+		goto out;
+	}
+	pthread_mutex_lock(&f->lock);
+	if (f->kind == FID_XWRITE) {
+		if (off > f->xsize || count > f->xsize - off) {
+			err = -ENOSPC;
+		} else {
+			memcpy(f->xbuf + off, m->u.write.data, count);
+			if (off + count > f->xlen)
+				f->xlen = off + count;
+			n = (ssize_t)count;
+		}
+		pthread_mutex_unlock(&f->lock);
+	} else if (f->kind == FID_OPEN) {
+		int fd = f->fd, acc = f->oflags & O_ACCMODE;
+
+		pthread_mutex_unlock(&f->lock);
+		if (acc == O_RDONLY)
+			err = -EBADF;
+		else if ((n = pwrite(fd, m->u.write.data, count, (off_t)off)) < 0)
+			err = -errno;
+	} else {
+		pthread_mutex_unlock(&f->lock);
+		err = -EBADF;
+	}
+	if (!err)
+		p9w_u32(r->w, (uint32_t)n);
+out:
+	put(r, f);
+	return err;
+}
+
+static int op_fsync(struct req *r)
+{
+	struct p9_fid *f = fid(r, r->m->u.fsync.fid);
+	int fd, err;
+
+	if (!f)
+		return -EBADF;
+	err = open_fd(f, &fd, NULL);
+	if (!err && (r->m->u.fsync.datasync ? fdatasync(fd) : fsync(fd)) < 0)
+		err = -errno;
+	put(r, f);
+	return err;
+}
+
+/* --- directories ---------------------------------------------------------- */
+
+static uint8_t dtype_qid(uint8_t t)
+{
+	return t == DT_DIR ? P9_QTDIR : t == DT_LNK ? P9_QTSYMLINK : P9_QTFILE;
+}
+
+static int op_readdir(struct req *r)
+{
+	const struct p9_msg *m = r->m;
+	struct p9_fid *f = fid(r, m->u.readdir.fid);
+	size_t room, count = m->u.readdir.count, used = 0;
+	uint8_t *cnt;
+	int err = 0;
+	bool full = false;
+
+	if (!f)
+		return -EBADF;
+	if (!off_ok(m->u.readdir.offset)) {
+		put(r, f);
+		return -EINVAL;
+	}
+	room = p9w_room(r->w);
+	if (room < 4) {
+		put(r, f);
+		return -EMSGSIZE;
+	}
+	if (count > room - 4)
+		count = room - 4;
+	cnt = p9w_reserve(r->w, 4);
+
+	/* One reader per directory fid at a time: the position is shared. */
+	pthread_mutex_lock(&f->lock);
+	if (f->kind != FID_OPEN || !S_ISDIR(f->obj->type)) {
+		err = f->kind == FID_OPEN ? -ENOTDIR : -EBADF;
+		goto unlock;
+	}
+	if (!f->dbuf && !(f->dbuf = malloc(DIRBUF))) {
+		err = -ENOMEM;
+		goto unlock;
+	}
+	if (!f->dvalid || m->u.readdir.offset != f->dnext) {
+		/* Offsets are the file system's own cookies: seek is all it takes. */
+		if (lseek(f->fd, (off_t)m->u.readdir.offset, SEEK_SET) < 0) {
+			err = -errno;
+			f->dvalid = false;
+			goto unlock;
+		}
+		f->dpos = f->dlen = 0;
+		f->dnext = m->u.readdir.offset;
+		f->dvalid = true;
+	}
+	while (!full) {
+		struct dirent64 *d;
+		size_t namelen, need;
+		struct p9_qid q;
+
+		if (f->dpos >= f->dlen) {
+			long n = syscall(SYS_getdents64, f->fd, f->dbuf, DIRBUF);
+
+			if (n < 0) {
+				if (!used)
+					err = -errno;
+				f->dvalid = false;
+				break;
+			}
+			if (n == 0)
+				break;
+			f->dpos = 0;
+			f->dlen = (size_t)n;
+		}
+		d = (struct dirent64 *)(f->dbuf + f->dpos);
+		if (d->d_reclen < offsetof(struct dirent64, d_name) ||
+		    d->d_reclen > f->dlen - f->dpos) {
+			err = -EIO; /* not what the kernel gives; refuse to parse further */
+			f->dvalid = false;
+			break;
+		}
+		namelen = strnlen(d->d_name, d->d_reclen - offsetof(struct dirent64, d_name));
+		need = P9_QIDSZ + 8 + 1 + 2 + namelen;
+		if (need > count - used) {
+			if (!used)
+				err = -EINVAL; /* not even one entry fits */
+			full = true;
+			break;
+		}
+		q.type = dtype_qid(d->d_type);
+		q.version = 0;
+		q.path = p9_host_qid_path(r->s, f->obj->dev, d->d_ino);
+		p9w_qid(r->w, &q);
+		p9w_u64(r->w, (uint64_t)d->d_off);
+		p9w_u8(r->w, d->d_type);
+		p9w_str(r->w, d->d_name, namelen);
+		used += need;
+		f->dpos += d->d_reclen;
+		f->dnext = (uint64_t)d->d_off;
+	}
+unlock:
+	pthread_mutex_unlock(&f->lock);
+	put(r, f);
+	if (!err)
+		p9_put32(cnt, (uint32_t)used);
+	return err;
+}
+
+/* After a create: the new entry's obj, recorded owner, and qid in the reply. */
+static int created(struct req *r, struct p9_obj *dir, const char *name, uint32_t mode, uint32_t uid,
+		   uint32_t gid, uint32_t major, uint32_t minor)
+{
+	struct p9_obj *o;
+	struct statx st;
+	int err;
+
+	err = p9_host_lookup(r->s, dir, name, &o, &st);
+	if (err)
+		return err;
+	err = p9_meta_created(r->s, o, mode, uid, gid, major, minor);
+	p9_obj_put(o);
+	if (err)
+		return err;
+	reply_qid(r, &st);
+	return 0;
+}
+
+static uint32_t fid_uid(struct req *r, uint32_t id)
+{
+	struct p9_fid *f = fid(r, id);
+	uint32_t uid = r->s->opts.uid;
+
+	if (f) {
+		uid = f->uid;
+		put(r, f);
+	}
+	return uid;
+}
+
+static int op_mkdir(struct req *r)
+{
+	const struct p9_msg *m = r->m;
+	char name[NAME_MAX + 1];
+	struct p9_obj *dir;
+	uint32_t mode = m->u.mkdir.mode & 07777;
+	int err;
+
+	err = take_name(&m->u.mkdir.name, name);
+	if (!err)
+		err = dir_of(r, m->u.mkdir.dfid, &dir);
+	if (err)
+		return err;
+	if (mkdirat(dir->fd, name, mode) < 0) {
+		err = -errno;
+	} else {
+		err = created(r, dir, name, S_IFDIR | mode, fid_uid(r, m->u.mkdir.dfid),
+			      m->u.mkdir.gid, 0, 0);
+		if (err)
+			unlinkat(dir->fd, name, AT_REMOVEDIR);
+	}
+	p9_obj_put(dir);
+	return err;
+}
+
+static int op_mknod(struct req *r)
+{
+	const struct p9_msg *m = r->m;
+	uint32_t mode = m->u.mknod.mode, type = mode & S_IFMT, perm = mode & 07777;
+	char name[NAME_MAX + 1];
+	struct p9_obj *dir;
+	mode_t host;
+	int err;
+
+	switch (type) {
+	case 0:
+		type = S_IFREG;
+		__attribute__((fallthrough));
+	case S_IFREG:
+	case S_IFIFO:
+	case S_IFSOCK:
+		host = type | perm;
+		break;
+	case S_IFCHR:
+	case S_IFBLK:
+		/* Only metadata can hold a device: the host file stays plain. */
+		if (!r->s->opts.metadata)
+			return -EPERM;
+		host = S_IFREG | perm;
+		break;
+	default:
+		return -EINVAL;
+	}
+	err = take_name(&m->u.mknod.name, name);
+	if (!err)
+		err = dir_of(r, m->u.mknod.dfid, &dir);
+	if (err)
+		return err;
+	if (mknodat(dir->fd, name, host, 0) < 0) {
+		err = -errno;
+	} else {
+		err = created(r, dir, name, type | perm, fid_uid(r, m->u.mknod.dfid),
+			      m->u.mknod.gid, m->u.mknod.major, m->u.mknod.minor);
+		if (err)
+			unlinkat(dir->fd, name, 0);
+	}
+	p9_obj_put(dir);
+	return err;
+}
+
+static int op_symlink(struct req *r)
+{
+	const struct p9_msg *m = r->m;
+	char name[NAME_MAX + 1], *target;
+	struct p9_obj *dir;
+	int err;
+
+	target = malloc(PATH_MAX);
+	if (!target)
+		return -ENOMEM;
+	err = take_name(&m->u.symlink.name, name);
+	if (!err)
+		err = take_str(&m->u.symlink.target, target, PATH_MAX);
+	if (!err && !target[0])
+		err = -ENOENT; /* as symlink(2) says of an empty target */
+	if (!err)
+		err = dir_of(r, m->u.symlink.fid, &dir);
+	if (err)
+		goto out;
+	/* The target is only text to us: it is stored, never resolved. */
+	if (symlinkat(target, dir->fd, name) < 0) {
+		err = -errno;
+	} else {
+		err = created(r, dir, name, S_IFLNK | 0777, fid_uid(r, m->u.symlink.fid),
+			      m->u.symlink.gid, 0, 0);
+		if (err)
+			unlinkat(dir->fd, name, 0);
+	}
+	p9_obj_put(dir);
+out:
+	free(target);
+	return err;
+}
+
+static int op_readlink(struct req *r)
+{
+	struct p9_fid *f = fid(r, r->m->u.fid.fid);
+	char *buf;
+	ssize_t n;
+	int err = 0;
+
+	if (!f)
+		return -EBADF;
+	buf = malloc(PATH_MAX);
+	if (!buf) {
+		put(r, f);
+		return -ENOMEM;
+	}
+	if (!S_ISLNK(f->obj->type))
+		err = -EINVAL;
+	else if ((n = readlinkat(f->obj->fd, "", buf, PATH_MAX)) < 0)
+		err = -errno;
+	else if (n >= PATH_MAX)
+		err = -ENAMETOOLONG;
+	else
+		p9w_str(r->w, buf, (size_t)n);
+	free(buf);
+	put(r, f);
+	return err;
+}
+
+static int op_link(struct req *r)
+{
+	const struct p9_msg *m = r->m;
+	char name[NAME_MAX + 1], num[16];
+	struct p9_obj *dir = NULL;
+	struct p9_fid *f;
+	int err;
+
+	err = take_name(&m->u.link.name, name);
+	if (!err)
+		err = dir_of(r, m->u.link.dfid, &dir);
+	if (err)
+		return err;
+	f = fid(r, m->u.link.fid);
+	if (!f) {
+		err = -EBADF;
+	} else if (S_ISDIR(f->obj->type)) {
+		err = -EPERM;
+	} else if (linkat(f->obj->fd, "", dir->fd, name, AT_EMPTY_PATH) < 0) {
+		err = -errno;
+		/*
+		 * Linking by descriptor needs CAP_DAC_READ_SEARCH on older
+		 * kernels; through /proc it does not. A symlink is only
+		 * ever linked by descriptor.
+		 */
+		if ((err == -ENOENT || err == -EPERM) && r->s->proc_fd >= 0 &&
+		    !S_ISLNK(f->obj->type)) {
+			snprintf(num, sizeof(num), "%d", f->obj->fd);
+			err = linkat(r->s->proc_fd, num, dir->fd, name, AT_SYMLINK_FOLLOW) < 0
+				  ? -errno
+				  : 0;
+		}
+	}
+	put(r, f);
+	p9_obj_put(dir);
+	return err;
+}
+
+/*
+ * Where a fid lives, for Tremove and Trename: its recorded directory and
+ * name if they still name it, else (directories only) a search of its
+ * parent. References to *dir and a copy of *name on success.
+ */
+static int locate(struct req *r, struct p9_fid *f, struct p9_obj **dir, char **name)
+{
+	int err = -ESTALE;
+
+	if (f->obj->dev == r->s->root->dev && f->obj->ino == r->s->root->ino)
+		return -EBUSY;
+	pthread_mutex_lock(&f->lock);
+	if (f->dir && f->name && !(err = p9_host_check_name(f->dir, f->name, f->obj))) {
+		*dir = p9_obj_get(f->dir);
+		*name = strdup(f->name);
+		if (!*name) {
+			p9_obj_put(*dir);
+			err = -ENOMEM;
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+	if (err == -ESTALE)
+		err = p9_host_find_name(r->s, f->obj, dir, name);
+	return err;
+}
+
+static int op_remove(struct req *r)
+{
+	struct p9_fid *f = p9_fid_remove(r->c, r->m->u.fid.fid);
+	struct p9_obj *dir;
+	char *name;
+	int err;
+
+	if (!f)
+		return -EBADF;
+	/* The fid is clunked whatever happens. */
+	err = locate(r, f, &dir, &name);
+	if (!err) {
+		if (unlinkat(dir->fd, name, S_ISDIR(f->obj->type) ? AT_REMOVEDIR : 0) < 0)
+			err = -errno;
+		p9_obj_put(dir);
+		free(name);
+	}
+	put(r, f);
+	return err;
+}
+
+static int op_rename(struct req *r)
+{
+	const struct p9_msg *m = r->m;
+	struct p9_obj *sdir = NULL, *ddir = NULL;
+	char name[NAME_MAX + 1], *sname = NULL, *dup;
+	struct p9_fid *f;
+	int err;
+
+	err = take_name(&m->u.rename.name, name);
+	if (!err)
+		err = dir_of(r, m->u.rename.dfid, &ddir);
+	if (err)
+		return err;
+	f = fid(r, m->u.rename.fid);
+	if (!f) {
+		p9_obj_put(ddir);
+		return -EBADF;
+	}
+	err = locate(r, f, &sdir, &sname);
+	if (!err && renameat(sdir->fd, sname, ddir->fd, name) < 0)
+		err = -errno;
+	if (!err && (dup = strdup(name))) {
+		/* The fid follows its file. */
+		pthread_mutex_lock(&f->lock);
+		p9_obj_put(f->dir);
+		free(f->name);
+		f->dir = p9_obj_get(ddir);
+		f->name = dup;
+		pthread_mutex_unlock(&f->lock);
+	}
+	p9_obj_put(sdir);
+	p9_obj_put(ddir);
+	free(sname);
+	put(r, f);
+	return err;
+}
+
+static int op_renameat(struct req *r)
+{
+	const struct p9_msg *m = r->m;
+	char oname[NAME_MAX + 1], nname[NAME_MAX + 1];
+	struct p9_obj *odir = NULL, *ndir = NULL;
+	int err;
+
+	err = take_name(&m->u.renameat.oldname, oname);
+	if (!err)
+		err = take_name(&m->u.renameat.newname, nname);
+	if (!err)
+		err = dir_of(r, m->u.renameat.olddfid, &odir);
+	if (!err)
+		err = dir_of(r, m->u.renameat.newdfid, &ndir);
+	if (!err && renameat(odir->fd, oname, ndir->fd, nname) < 0)
+		err = -errno;
+	p9_obj_put(odir);
+	p9_obj_put(ndir);
+	return err;
+}
+
+static int op_unlinkat(struct req *r)
+{
+	const struct p9_msg *m = r->m;
+	char name[NAME_MAX + 1];
+	struct p9_obj *dir;
+	int err;
+
+	if (m->u.unlinkat.flags & ~(uint32_t)P9_DOTL_AT_REMOVEDIR)
+		return -EINVAL;
+	err = take_name(&m->u.unlinkat.name, name);
+	if (!err)
+		err = dir_of(r, m->u.unlinkat.dfid, &dir);
+	if (err)
+		return err;
+	if (unlinkat(dir->fd, name, m->u.unlinkat.flags ? AT_REMOVEDIR : 0) < 0)
+		err = -errno;
+	p9_obj_put(dir);
+	return err;
+}
+
+static int op_clunk(struct req *r)
+{
+	struct p9_fid *f = p9_fid_remove(r->c, r->m->u.fid.fid);
+	int err = 0;
+
+	if (!f)
+		return -EBADF;
+	pthread_mutex_lock(&f->lock);
+	if (f->kind == FID_XWRITE) {
+		/* The set happens now, once all of the value has arrived. */
+		if (f->xlen != f->xsize)
+			err = -EINVAL;
+		else if (f->xsize == 0)
+			err = p9_host_removexattr(r->s, f->obj, f->xname);
+		else
+			err =
+			    p9_host_setxattr(r->s, f->obj, f->xname, f->xbuf, f->xsize, f->xflags);
+		f->kind = FID_PATH;
+	}
+	pthread_mutex_unlock(&f->lock);
+	put(r, f);
+	return err;
+}
+
+/* --- xattrs ------------------------------------------------------------------ */
+
+/* The guest's view of a listxattr result: ours removed. Returns the new length. */
+static size_t filter_list(char *buf, size_t len)
+{
+	size_t in = 0, out = 0;
+
+	while (in < len) {
+		size_t n = strnlen(buf + in, len - in);
+
+		if (!p9_meta_private_xattr(buf + in)) {
+			memmove(buf + out, buf + in, n);
+			out += n;
+			if (in + n < len)
+				buf[out++] = '\0';
+		}
+		in += n + 1;
+	}
+	return out;
+}
+
+static int read_xattr(struct req *r, struct p9_obj *o, const char *name, uint8_t **bufp,
+		      size_t *lenp)
+{
+	uint8_t *buf = NULL;
+	ssize_t n = 0;
+
+	/* The value can change between sizing and reading; try a few times. */
+	for (int tries = 0; tries < 4; tries++) {
+		n = name ? p9_host_getxattr(r->s, o, name, NULL, 0)
+			 : p9_host_listxattr(r->s, o, NULL, 0);
+		if (n < 0)
+			break;
+		if ((size_t)n > XATTR_MAX) {
+			n = -E2BIG;
+			break;
+		}
+		free(buf);
+		buf = malloc((size_t)n + 1);
+		if (!buf)
+			return -ENOMEM;
+		n = name ? p9_host_getxattr(r->s, o, name, buf, (size_t)n)
+			 : p9_host_listxattr(r->s, o, (char *)buf, (size_t)n);
+		if (n != -ERANGE)
+			break;
+	}
+	if (n < 0) {
+		free(buf);
+		return (int)n;
+	}
+	if (!name)
+		n = (ssize_t)filter_list((char *)buf, (size_t)n);
+	*bufp = buf;
+	*lenp = (size_t)n;
+	return 0;
+}
+
+static int op_xattrwalk(struct req *r)
+{
+	const struct p9_msg *m = r->m;
+	struct p9_fid *f = fid(r, m->u.xattrwalk.fid), *nf = NULL;
+	char name[XATTR_NAME_MAX + 1];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int err = 0;
+
+	if (!f)
+		return -EBADF;
+	if (m->u.xattrwalk.name.len) {
+		err = take_xattr_name(&m->u.xattrwalk.name, name);
+		if (!err && p9_meta_private_xattr(name))
+			err = -ENODATA;
+	}
+	pthread_mutex_lock(&f->lock);
+	if (!err && (f->kind == FID_XREAD || f->kind == FID_XWRITE))
+		err = -EBADF;
+	pthread_mutex_unlock(&f->lock);
+	if (!err)
+		err = read_xattr(r, f->obj, m->u.xattrwalk.name.len ? name : NULL, &buf, &len);
+	if (err)
+		goto out;
+	nf = p9_fid_new(m->u.xattrwalk.newfid, f->uid);
+	if (!nf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	nf->obj = p9_obj_get(f->obj);
+	nf->kind = FID_XREAD;
+	nf->xbuf = buf;
+	nf->xlen = nf->xsize = len;
+	buf = NULL;
+	if (nf->id == f->id)
+		err = p9_fid_replace(r->c, f, nf);
+	else
+		err = p9_fid_add(r->c, nf);
+	if (err)
+		put(r, nf);
+	else
+		p9w_u64(r->w, len);
+out:
+	free(buf);
+	put(r, f);
+	return err;
+}
+
+static int op_xattrcreate(struct req *r)
+{
+	const struct p9_msg *m = r->m;
+	struct p9_fid *f = fid(r, m->u.xattrcreate.fid);
+	char name[XATTR_NAME_MAX + 1];
+	uint64_t size = m->u.xattrcreate.size;
+	uint32_t flags = m->u.xattrcreate.flags;
+	int err;
+
+	if (!f)
+		return -EBADF;
+	err = take_xattr_name(&m->u.xattrcreate.name, name);
+	if (!err && p9_meta_private_xattr(name))
+		err = -EPERM;
+	if (!err && size > XATTR_MAX)
+		err = -E2BIG;
+	if (!err && (flags & ~(uint32_t)(P9_XATTR_CREATE | P9_XATTR_REPLACE)))
+		err = -EINVAL;
+	if (err)
+		goto out;
+	pthread_mutex_lock(&f->lock);
+	if (f->kind != FID_PATH) {
+		err = -EBADF;
+	} else {
+		f->xname = strdup(name);
+		f->xbuf = calloc(1, size ? size : 1);
+		if (!f->xname || !f->xbuf) {
+			free(f->xname);
+			free(f->xbuf);
+			f->xname = NULL;
+			f->xbuf = NULL;
+			err = -ENOMEM;
+		} else {
+			f->kind = FID_XWRITE;
+			f->xsize = size;
+			f->xlen = 0;
+			f->xflags = (int)flags;
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+out:
+	put(r, f);
+	return err;
+}
+
+/* --- locks ---------------------------------------------------------------- */
+
+static int lock_args(const struct p9_msg *m, struct flock *fl)
+{
+	switch (m->u.lock.type) {
+	case P9_LOCK_TYPE_RDLCK:
+		fl->l_type = F_RDLCK;
+		break;
+	case P9_LOCK_TYPE_WRLCK:
+		fl->l_type = F_WRLCK;
+		break;
+	case P9_LOCK_TYPE_UNLCK:
+		fl->l_type = F_UNLCK;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (!off_ok(m->u.lock.start) || !off_ok(m->u.lock.length))
+		return -EINVAL;
+	fl->l_whence = SEEK_SET;
+	fl->l_start = (off_t)m->u.lock.start;
+	fl->l_len = (off_t)m->u.lock.length;
+	fl->l_pid = 0; /* required for open-file-description locks */
+	return 0;
+}
+
+/*
+ * Locks are open-file-description locks on the fid's own descriptor: each
+ * guest open is its own owner, and a lock goes away with its fid. They
+ * never block here; the client retries a BLOCKED answer itself.
+ */
+static int op_lock(struct req *r)
+{
+	struct p9_fid *f = fid(r, r->m->u.lock.fid);
+	struct flock fl = {0};
+	uint8_t status = P9_LOCK_SUCCESS;
+	int fd, err;
+
+	if (!f)
+		return -EBADF;
+	err = lock_args(r->m, &fl);
+	if (!err)
+		err = open_fd(f, &fd, NULL);
+	if (!err && fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+		if (errno == EAGAIN || errno == EACCES)
+			status = P9_LOCK_BLOCKED;
+		else
+			err = -errno;
+	}
+	put(r, f);
+	if (!err)
+		p9w_u8(r->w, status);
+	return err;
+}
+
+static int op_getlock(struct req *r)
+{
+	const struct p9_msg *m = r->m;
+	struct p9_fid *f = fid(r, m->u.lock.fid);
+	struct flock fl = {0};
+	int fd, err;
+	uint8_t type;
+
+	if (!f)
+		return -EBADF;
+	err = lock_args(m, &fl);
+	if (!err)
+		err = open_fd(f, &fd, NULL);
+	if (!err && fcntl(fd, F_OFD_GETLK, &fl) < 0)
+		err = -errno;
+	put(r, f);
+	if (err)
+		return err;
+	type = fl.l_type == F_RDLCK   ? P9_LOCK_TYPE_RDLCK
+	       : fl.l_type == F_WRLCK ? P9_LOCK_TYPE_WRLCK
+				      : P9_LOCK_TYPE_UNLCK;
+	p9w_u8(r->w, type);
+	p9w_u64(r->w, (uint64_t)fl.l_start);
+	p9w_u64(r->w, (uint64_t)fl.l_len);
+	p9w_u32(r->w, (uint32_t)fl.l_pid);
+	p9w_str(r->w, m->u.lock.client_id.s, m->u.lock.client_id.len);
+	return 0;
+}
+
+/* --- dispatch ------------------------------------------------------------- */
+
+/* Requests by type; Tversion and Tflush are the connection's (server.c). */
+static int (*const ops[256])(struct req *) = {
+    [P9_TATTACH] = op_attach,
+    [P9_TWALK] = op_walk,
+    [P9_TGETATTR] = op_getattr,
+    [P9_TSETATTR] = op_setattr,
+    [P9_TSTATFS] = op_statfs,
+    [P9_TLOPEN] = op_lopen,
+    [P9_TLCREATE] = op_lcreate,
+    [P9_TREAD] = op_read,
+    [P9_TWRITE] = op_write,
+    [P9_TFSYNC] = op_fsync,
+    [P9_TREADDIR] = op_readdir,
+    [P9_TMKDIR] = op_mkdir,
+    [P9_TMKNOD] = op_mknod,
+    [P9_TSYMLINK] = op_symlink,
+    [P9_TREADLINK] = op_readlink,
+    [P9_TLINK] = op_link,
+    [P9_TRENAME] = op_rename,
+    [P9_TRENAMEAT] = op_renameat,
+    [P9_TUNLINKAT] = op_unlinkat,
+    [P9_TREMOVE] = op_remove,
+    [P9_TCLUNK] = op_clunk,
+    [P9_TXATTRWALK] = op_xattrwalk,
+    [P9_TXATTRCREATE] = op_xattrcreate,
+    [P9_TLOCK] = op_lock,
+    [P9_TGETLOCK] = op_getlock,
+    /* Tauth: absent. There is no authentication; attach directly. */
+};
+
+long p9_dispatch(struct p9_conn *c, const struct p9_msg *m, void *resp, size_t cap)
+{
+	struct p9_wbuf w;
+	struct req r = {.c = c, .s = c->srv, .m = m, .w = &w};
+	size_t len;
+	int err;
+
+	if (!ops[m->type])
+		return -EOPNOTSUPP;
+	p9w_init(&w, resp, cap, (uint8_t)(m->type + 1), m->tag);
+	err = ops[m->type](&r);
+	if (err)
+		return err;
+	len = p9w_finish(&w);
+	return len ? (long)len : -EMSGSIZE;
+}

@@ -1,0 +1,146 @@
+/*
+ * p9.h - a 9P2000.L file server for one shared directory, with no transport
+ * in it. A transport (the virtio-9p device, a socket, a test) hands each
+ * request message to p9_serve()/p9_handle() and delivers the reply.
+ *
+ * Safety contract: everything the server touches is reached from the share's
+ * root descriptor one name at a time, with O_PATH|O_NOFOLLOW (openat2 with
+ * RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS when the kernel has it). Guest names
+ * containing '/', empty names and "." are refused; ".." at the share root
+ * stays at the root, and ".." elsewhere is checked to lead to a directory
+ * still beneath the root. The server never follows a symlink (the guest
+ * resolves them) and no guest string ever reaches a path-based system call.
+ * Files are reopened for I/O through /proc/self/fd/N of the fid's own O_PATH
+ * descriptor (opened as a directory descriptor at p9_server_new(), so a later
+ * chroot does not matter), which names the same inode and nothing else.
+ * Every guest number is checked: framing and field bounds in wire.c, fids,
+ * counts, offsets, names and flags here. A request never crashes the server;
+ * a bad one gets Rlerror, and only a message whose framing is broken (no tag
+ * to reply to) is refused back to the transport.
+ *
+ * Ownership follows WSL's DrvFs `[automount] options`: see struct
+ * p9_mount_opts.
+ *
+ * Concurrency: a p9_server may serve any number of connections; a p9_conn
+ * may be driven from many threads at once (its fid table and request table
+ * are locked; one fid's open state, readdir position and xattr buffer are
+ * locked per fid, and slow system calls run with no lock held). Tflush is
+ * answered after the flushed request's reply, or at once when the tag is not
+ * outstanding.
+ */
+#ifndef LXS_P9_P9_H
+#define LXS_P9_P9_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * WSL DrvFs mount options, e.g. "metadata,uid=1000,gid=1000,umask=022".
+ *
+ * Without `metadata`, every file is reported as owned by uid:gid, with the
+ * host's permission bits minus umask and minus fmask (files) or dmask
+ * (directories); chmod and chown succeed and change nothing, as on DrvFs.
+ * (DrvFs starts from 0777 because NTFS has no mode; a Linux host has real
+ * bits, and masking them keeps executables executable and nothing else.)
+ *
+ * With `metadata`, owner, mode and device numbers live in user.* extended
+ * attributes of the host file, little-endian binary like WSL's $LX* EAs:
+ *   user.lxs.uid  4 bytes    user.lxs.gid  4 bytes
+ *   user.lxs.mode 4 bytes (st_mode with file type)
+ *   user.lxs.rdev 8 bytes: major[4] minor[4]
+ * A file without them is reported as without `metadata`. chmod/chown write
+ * them (the host file's own mode and owner are left alone); files created by
+ * the guest get them; mknod of a character or block device creates an empty
+ * regular host file carrying the device's type and numbers. Only regular
+ * files and directories can hold user.* attributes on Linux: symlinks,
+ * FIFOs and sockets are real host objects reported with the defaults, and
+ * chmod/chown on them succeed without effect. The guest never sees or sets
+ * user.lxs.* through its own xattr calls.
+ */
+struct p9_mount_opts {
+	uint32_t uid, gid;
+	uint32_t umask, fmask, dmask; /* permission bits to clear (07777) */
+	bool metadata;
+};
+
+/* uid=gid=1000, umask=022, fmask=dmask=0, no metadata (WSL's defaults). */
+void p9_mount_opts_default(struct p9_mount_opts *o);
+
+/*
+ * Parse a comma-separated DrvFs option string over *o (keys: metadata,
+ * uid=N, gid=N, umask=OCTAL, fmask=OCTAL, dmask=OCTAL; case=... is accepted
+ * and ignored). Returns 0 or -EINVAL (o may then be partly updated).
+ */
+int p9_mount_opts_parse(struct p9_mount_opts *o, const char *s);
+
+/* Per-connection limits; zero fields take the defaults. */
+struct p9_limits {
+	uint32_t max_msize;    /* largest msize Tversion may agree to; default 4 MiB */
+	uint32_t max_fids;     /* live fids per connection; default 16384 */
+	uint32_t max_requests; /* requests outstanding at once; default 256 */
+};
+
+#define P9_MIN_MSIZE        4096u
+#define P9_MAX_MSIZE        (16u << 20)
+#define P9_DEFAULT_MSIZE    (4u << 20)
+#define P9_DEFAULT_FIDS     16384u
+#define P9_DEFAULT_REQUESTS 256u
+
+struct p9_server;
+struct p9_conn;
+
+/*
+ * A server for the directory `root_fd` (any descriptor of a directory; it is
+ * reopened O_PATH and the caller keeps its own). opts may be NULL for the
+ * defaults. Opens /proc/self/fd for reopening files; without /proc, files
+ * can still be walked and stat'ed but only directories can be opened.
+ * Returns 0 or -errno.
+ */
+int p9_server_new(int root_fd, const struct p9_mount_opts *opts, struct p9_server **out);
+/* Same, for a host path chosen by the host (never by the guest). */
+int p9_server_open(const char *root_path, const struct p9_mount_opts *opts, struct p9_server **out);
+/* All of its connections must have been freed. */
+void p9_server_free(struct p9_server *s);
+
+/* A connection (one client). lim may be NULL. Returns 0 or -errno. */
+int p9_conn_new(struct p9_server *s, const struct p9_limits *lim, struct p9_conn **out);
+/* Clunks every fid. No request may be in progress on c. */
+void p9_conn_free(struct p9_conn *c);
+/* The msize agreed by Tversion, or the limit before any Tversion. */
+uint32_t p9_conn_msize(struct p9_conn *c);
+
+/*
+ * Receives one reply. Called exactly once per request that p9_serve()
+ * accepted (returned 0 for), possibly from another thread's p9_serve() (a
+ * Tflush's reply comes from the thread finishing the flushed request). The
+ * request stays outstanding until this returns: a transport that delivers
+ * replies from inside it gets the protocol's ordering (a flushed request's
+ * reply before the Rflush) for free.
+ */
+typedef void p9_reply_fn(void *arg, void *resp, size_t len);
+
+/*
+ * Serve the request in req[0..len), writing the reply into resp[0..cap)
+ * (at most msize bytes are used) and passing it to reply(arg, ...). resp
+ * must stay valid until reply is called. Usually that happens before
+ * p9_serve() returns; only a Tflush of an outstanding request is answered
+ * later, so a transport may call p9_serve() for a Tflush from its event loop
+ * without blocking. Thread-safe. Returns 0 when the request was accepted
+ * (and will be or was answered), or, with no reply ever made:
+ *   -EBADMSG  broken framing (fewer than 7 bytes, size field < 7 or > len):
+ *             a misbehaving client; the transport should reset it;
+ *   -ENOBUFS  cap cannot hold even an Rlerror (11 bytes).
+ */
+int p9_serve(struct p9_conn *c, const void *req, size_t len, void *resp, size_t cap,
+	     p9_reply_fn *reply, void *arg);
+
+/*
+ * p9_serve() for transports that wait for each reply: returns 0 with the
+ * reply in resp[0..*resp_len), waiting if need be (a Tflush of a request
+ * that another thread is serving), or p9_serve()'s errors.
+ */
+int p9_handle(struct p9_conn *c, const void *req, size_t len, void *resp, size_t cap,
+	      size_t *resp_len);
+
+#endif
