@@ -24,11 +24,11 @@ LDLIBS    := -luring -larchive -lext2fs -lcom_err -lpthread
 lib_src    = $(filter-out src/$(1)/main.c,$(wildcard src/$(1)/*.c))
 lib_obj    = $(patsubst src/%.c,$(2)/obj/%.o,$(call lib_src,$(1)))
 
-PROGS     := $(O)/lxs-vm $(O)/lxs-session
+PROGS     := $(O)/lxs-vm $(O)/lxs-session $(O)/lxs-mkimage
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(O)/asan/tests/%,$(UNIT_SRC))
-GUEST_BIN := $(O)/guest/testinit $(O)/guest/lxs-init
-INITRAMFS := $(O)/guest/test-initramfs.cpio $(O)/guest/lxs-initramfs.cpio
+GUEST_BIN := $(O)/guest/testinit $(O)/guest/lxs-init $(O)/guest/blkbench
+INITRAMFS := $(O)/guest/test-initramfs.cpio $(O)/guest/lxs-initramfs.cpio $(O)/guest/blkbench-initramfs.cpio
 
 all: $(PROGS) $(GUEST_BIN) $(INITRAMFS)
 
@@ -60,6 +60,7 @@ LINK_LIBS  = $(filter-out %/libcommon.a,$(1)) $(filter %/libcommon.a,$(1))
 # Each program links the libraries it uses, users before what they use.
 VM_LIBS      = vmm vsock common
 SESSION_LIBS = session common
+IMAGE_LIBS   = image common
 libs_of      = $(foreach l,$(2),$(1)/lib$(l).a)
 
 $(O)/lxs-vm: $(O)/obj/vmm/main.o $(call libs_of,$(O),$(VM_LIBS))
@@ -67,6 +68,9 @@ $(O)/lxs-vm: $(O)/obj/vmm/main.o $(call libs_of,$(O),$(VM_LIBS))
 
 $(O)/asan/lxs-vm: $(O)/asan/obj/vmm/main.o $(call libs_of,$(O)/asan,$(VM_LIBS))
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/lxs-mkimage: $(O)/obj/image/main.o $(call libs_of,$(O),$(IMAGE_LIBS))
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/lxs-session: $(O)/obj/session/main.o $(call libs_of,$(O),$(SESSION_LIBS))
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -85,6 +89,13 @@ GUEST_SRC := $(wildcard src/guest/*.c) src/common/wire.c
 $(O)/guest/lxs-init: $(GUEST_SRC) $(wildcard src/guest/*.h) src/common/proto.h src/common/wire.h
 	@mkdir -p $(@D)
 	$(MUSLCC) -static -Os -std=gnu17 $(WARN) -D_GNU_SOURCE -Isrc -o $@ $(GUEST_SRC)
+
+$(O)/guest/blkbench: bench/blkbench.c src/common/proto.h
+	@mkdir -p $(@D)
+	$(MUSLCC) -static -O2 -std=gnu17 $(WARN) -D_GNU_SOURCE -Isrc -o $@ $< -lpthread
+
+$(O)/guest/blkbench-initramfs.cpio: $(O)/guest/blkbench scripts/mkinitramfs.sh
+	scripts/mkinitramfs.sh $@ $(O)/guest/blkbench
 
 $(O)/guest/test-initramfs.cpio: $(O)/guest/testinit scripts/mkinitramfs.sh
 	scripts/mkinitramfs.sh $@ $(O)/guest/testinit

@@ -13,8 +13,28 @@ results() { tr -d '\r' | tee -a build/check.raw | grep -E '^(not )?ok - ' | tee 
 section "unit tests (ASan+UBSan, no KVM)"
 tests/run-unit.sh $(ls build/asan/tests/test_* | grep -v '\.d$') | results
 
+section "fuzzing (short smoke runs; see tests/fuzz/run.sh for long ones)"
+tests/fuzz/run.sh "${FUZZ_SECONDS:-20}" | results
+
 section "sessions without a VM (lxs-init --serve-unix)"
 tests/session/host.sh | results
+
+section "as an ordinary user (uid 65534): sessions and images"
+if [ "$(id -u)" = 0 ]; then
+	nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	PREFIX=nobody_session "${nobody[@]}" tests/session/host.sh | results
+	ntmp=$(mktemp -d) && chmod 0777 "$ntmp"
+	if [ -f build/vmtest/busybox.tar ] || tests/distro/busybox.sh build/vmtest >/dev/null 2>&1; then
+		"${nobody[@]}" build/lxs-mkimage build/vmtest/busybox.tar "$ntmp/u.img" --size 64M >"$ntmp/log" 2>&1 &&
+			e2fsck -fn "$ntmp/u.img" >>"$ntmp/log" 2>&1
+		st=$?
+		[ $st -eq 0 ] && echo "ok - nobody_makes_image" | results ||
+			echo "not ok - nobody_makes_image: $(tail -n 2 "$ntmp/log" | tr '\n' '|')" | results
+	fi
+	rm -rf "$ntmp"
+else
+	echo "ok - nobody_checks # SKIP already running as an ordinary user" | results
+fi
 
 section "guest kernel"
 if kdir=$(kernel/build.sh); then
@@ -27,15 +47,37 @@ fi
 section "lxs-vm without a guest"
 [ -n "$kdir" ] && tests/vm/host.sh "$kdir" | results
 
+section "test distros (images made on the host, as this user)"
+vmtest=build/vmtest
+mkdir -p "$vmtest"
+rm -f "$vmtest"/*.img
+if tests/distro/busybox.sh "$vmtest" >"$vmtest/busybox.log" 2>&1 &&
+	build/lxs-mkimage "$vmtest/busybox.tar" "$vmtest/busybox.img" --size 256M 2>>"$vmtest/busybox.log" &&
+	build/lxs-mkimage "$vmtest/busybox.tar" "$vmtest/busybox2.img" --size 256M 2>>"$vmtest/busybox.log"; then
+	echo "ok - busybox_distro_image" | results
+else
+	echo "not ok - busybox_distro_image: $(tail -n 3 "$vmtest/busybox.log" | tr '\n' '|')" | results
+fi
+tests/distro/debian.sh "$vmtest" >"$vmtest/debian.log" 2>&1
+st=$?
+if [ $st -eq 77 ]; then
+	echo "ok - debian_distro_image # SKIP $(tail -n 1 "$vmtest/debian.log")" | results
+elif [ $st -eq 0 ] && build/lxs-mkimage "$(ls "$vmtest"/debian.tar* | head -n 1)" "$vmtest/debian.img" --size 4G 2>>"$vmtest/debian.log"; then
+	echo "ok - debian_distro_image" | results
+else
+	echo "not ok - debian_distro_image: $(tail -n 3 "$vmtest/debian.log" | tr '\n' '|')" | results
+fi
+
 section "VM tests"
+vm_tests="tests/vm/run.sh $kdir; tests/vm/distro.sh $kdir $PWD/$vmtest"
 if [ -z "$kdir" ]; then
 	echo "not ok - vm_tests: no kernel to boot" | results
 elif build/lxs-vm --check-kvm >build/kvm-check.txt 2>&1; then
 	echo "running VM tests directly: $(cat build/kvm-check.txt)"
-	tests/vm/run.sh "$kdir" | results
+	bash -c "$vm_tests" | results
 else
 	echo "running VM tests in the nested-KVM rig: $(cat build/kvm-check.txt)"
-	tests/rig/rig.sh -- tests/vm/run.sh "$kdir" | results
+	tests/rig/rig.sh --scratch "$vmtest" -- bash -c "$vm_tests" | results
 	st=${PIPESTATUS[0]}
 	[ "$st" -eq 0 ] || echo "not ok - rig: tests/rig/rig.sh exited $st" | results
 fi

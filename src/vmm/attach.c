@@ -4,8 +4,15 @@
  * tells the guest kernel where to find it.
  */
 #include <errno.h>
+#include <linux/kvm.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+
+#include "evloop.h"
 
 #include "attach.h"
 #include "mmio.h"
@@ -27,6 +34,70 @@ static void close_irqfd(void *opaque)
 	close((int)(intptr_t)opaque);
 }
 
+/*
+ * Queue notifications through ioeventfd: KVM completes the guest's write to
+ * QueueNotify in the kernel and only signals an eventfd, so the vCPU runs on
+ * while the event loop serves the queue. Without it every notification stops
+ * the vCPU for a full exit to this process (bhyve, QEMU and Firecracker do
+ * the same). A write with a value no queue matches still exits and is
+ * refused by the transport as before.
+ */
+struct notifier {
+	struct virtio_dev *dev;
+	uint32_t queue;
+	int fd;
+};
+
+static void on_notify(struct evloop *ev, int fd, uint32_t events, void *arg)
+{
+	struct notifier *n = arg;
+	uint64_t count;
+
+	(void)ev;
+	(void)events;
+	if (read(fd, &count, sizeof(count)) != sizeof(count))
+		return;
+	/* The transport's own path, with all its checks (running, queue ready). */
+	virtio_mmio_write(n->dev, VIRTIO_MMIO_QUEUE_NOTIFY, &n->queue, sizeof(n->queue));
+}
+
+static void free_notifier(void *arg)
+{
+	struct notifier *n = arg;
+
+	close(n->fd);
+	free(n);
+}
+
+static int add_notifiers(struct vm *vm, struct virtio_dev *dev, uint64_t base)
+{
+	for (uint32_t q = 0; q < dev->ops->num_queues; q++) {
+		struct notifier *n = calloc(1, sizeof(*n));
+		int ret;
+
+		if (!n)
+			return -ENOMEM;
+		*n = (struct notifier){ .dev = dev, .queue = q,
+					.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) };
+		if (n->fd < 0) {
+			free(n);
+			return -errno;
+		}
+		if ((ret = vm_on_close(vm, free_notifier, n)) < 0) {
+			free_notifier(n);
+			return ret;
+		}
+		struct kvm_ioeventfd io = { .datamatch = q, .addr = base + VIRTIO_MMIO_QUEUE_NOTIFY,
+					    .len = 4, .fd = n->fd,
+					    .flags = KVM_IOEVENTFD_FLAG_DATAMATCH };
+		if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0)
+			return -errno;
+		if ((ret = ev_add(vm->ev, n->fd, EPOLLIN, on_notify, n)) < 0)
+			return ret;
+	}
+	return 0;
+}
+
 int vm_add_virtio(struct vm *vm, struct virtio_dev *dev)
 {
 	if (vm->next_virtio >= LAYOUT_VIRTIO_MAX)
@@ -43,6 +114,8 @@ int vm_add_virtio(struct vm *vm, struct virtio_dev *dev)
 		      dev, dev->ops->name);
 	if (ret == 0)
 		ret = vm_on_close(vm, close_irqfd, (void *)(intptr_t)fd);
+	if (ret == 0 && vm->ev)
+		ret = add_notifiers(vm, dev, base);
 	if (ret == 0)
 		ret = vm_cmdline_add(vm, " virtio_mmio.device=4K@%#llx:%u", (unsigned long long)base,
 				     pin);

@@ -25,7 +25,8 @@
  *    operation in the kernel at a time.
  *  - FLUSH is fdatasync (IORING_FSYNC_DATASYNC) issued with IOSQE_IO_DRAIN:
  *    it starts only after every request submitted before it completed, so
- *    an OK covers every write the guest saw complete.
+ *    an OK covers every write the guest saw complete, and requests after it
+ *    wait for it (a full barrier; Linux sends flushes sparingly).
  *  - DISCARD and WRITE_ZEROES with unmap punch holes; WRITE_ZEROES without
  *    unmap uses FALLOC_FL_ZERO_RANGE, or punches a hole where the host file
  *    system cannot zero a range (the range reads back as zeroes either way).
@@ -92,7 +93,7 @@ struct blk_req {
 	uint64_t bytes;    /* read/write: the request's data length */
 	unsigned first, n; /* read/write: iov[first, n) still to move */
 	unsigned seg, nseg;
-	int mode;          /* discard/zeroes: fallocate mode of the current segment */
+	int mode; /* discard/zeroes: fallocate mode of the current segment */
 	union {
 		struct iovec iov[BLK_REQ_IOV];
 		struct virtio_blk_seg segs[BLK_MAX_SEG];
@@ -105,11 +106,11 @@ struct blk {
 	struct io_uring ring;
 	int efd; /* the ring's completion eventfd, watched on ev */
 
-	int fd;            /* the image, -1 when the slot is empty */
-	bool ro_slot;      /* F_RO offered */
-	bool ro;           /* the image is attached read-only */
+	int fd;             /* the image, -1 when the slot is empty */
+	bool ro_slot;       /* F_RO offered */
+	bool ro;            /* the image is attached read-only */
 	bool no_zero_range; /* the host fs refused FALLOC_FL_ZERO_RANGE */
-	bool abort_io;     /* reset/destroy: finish requests without answering */
+	bool abort_io;      /* reset/destroy: finish requests without answering */
 	bool io_warned;
 	uint64_t capacity; /* sectors */
 	char serial[VIRTIO_BLK_ID_BYTES];
@@ -189,6 +190,7 @@ static uint8_t *status_byte(struct vq_chain *c)
 /* Host I/O trouble is worth one line, not one per request. */
 static void io_warn(struct blk *blk, const char *what, int err)
 {
+	blk->st.host_errors++;
 	if (blk->io_warned)
 		return;
 	blk->io_warned = true;
@@ -250,8 +252,7 @@ static void count_done(struct blk *blk, const struct blk_req *req, uint8_t statu
  * Answer a chain. After a reset (abort_io) or with the queue switched off,
  * its buffers are no longer ours: leave them alone.
  */
-static void answer(struct blk *blk, uint16_t head, uint8_t *status, uint32_t used_len,
-		   uint8_t val)
+static void answer(struct blk *blk, uint16_t head, uint8_t *status, uint32_t used_len, uint8_t val)
 {
 	if (blk->abort_io || !blk->dev.vqs[0].ready)
 		return;
@@ -310,9 +311,11 @@ static int req_issue(struct blk *blk, struct blk_req *req)
 		v = &req->iov[req->first];
 		/* One buffer (the usual 4 KiB page): no iovec to import. */
 		if (req->n - req->first == 1 && req->op == OP_READ)
-			io_uring_prep_read(sqe, blk->fd, v->iov_base, (unsigned)v->iov_len, req->off);
+			io_uring_prep_read(sqe, blk->fd, v->iov_base, (unsigned)v->iov_len,
+					   req->off);
 		else if (req->n - req->first == 1)
-			io_uring_prep_write(sqe, blk->fd, v->iov_base, (unsigned)v->iov_len, req->off);
+			io_uring_prep_write(sqe, blk->fd, v->iov_base, (unsigned)v->iov_len,
+					    req->off);
 		else if (req->op == OP_READ)
 			io_uring_prep_readv(sqe, blk->fd, v, req->n - req->first, req->off);
 		else
@@ -371,8 +374,8 @@ static bool seg_next(struct blk *blk, struct blk_req *req)
 		req->seg++;
 	if (req->seg == req->nseg)
 		return false;
-	if (req->op == OP_DISCARD ||
-	    (req->segs[req->seg].flags & VIRTIO_BLK_WZ_FLAG_UNMAP) || blk->no_zero_range)
+	if (req->op == OP_DISCARD || (req->segs[req->seg].flags & VIRTIO_BLK_WZ_FLAG_UNMAP) ||
+	    blk->no_zero_range)
 		req->mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
 	else
 		req->mode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
@@ -496,6 +499,8 @@ static uint8_t setup_rw(struct blk *blk, struct blk_req *req, struct vq_chain *c
 		n = iov_slice(req->iov, BLK_REQ_IOV, vq_chain_wr(c), c->n_wr, 0, len);
 	} else {
 		/* The status is the only writable part; data only from readable ones. */
+		if (c->wr_bytes != 1)
+			return VIRTIO_BLK_S_IOERR;
 		if (blk->ro)
 			return VIRTIO_BLK_S_IOERR;
 		len = c->rd_bytes - sizeof(*h);
@@ -533,7 +538,8 @@ static uint8_t setup_segs(struct blk *blk, struct blk_req *req, struct vq_chain 
 		/* 5.2.6.2: unknown flags, and unmap on a discard, are UNSUPP. */
 		if (s->flags & ~allowed)
 			return VIRTIO_BLK_S_UNSUPP;
-		if (s->num_sectors > BLK_MAX_SEG_SECTORS || !range_ok(blk, s->sector, s->num_sectors))
+		if (s->num_sectors > BLK_MAX_SEG_SECTORS ||
+		    !range_ok(blk, s->sector, s->num_sectors))
 			return VIRTIO_BLK_S_IOERR;
 	}
 	return VIRTIO_BLK_S_OK;

@@ -71,7 +71,8 @@ static void rng_run(struct rng *rng)
 
 	while (virtio_dev_pop(dev, 0, c) > 0) {
 		if (c->n_rd) {
-			virtio_dev_set_needs_reset(dev, "entropy request with a device-readable buffer");
+			virtio_dev_set_needs_reset(dev,
+						   "entropy request with a device-readable buffer");
 			break;
 		}
 		virtio_dev_push(dev, 0, c->head, (uint32_t)fill(rng, c, VIRTIO_RNG_MAX_REQ));

@@ -54,7 +54,8 @@ static void rx_run(struct vsock_dev *vs)
 		if (virtio_dev_pop(dev, VIRTIO_VSOCK_RXQ, c) <= 0)
 			break;
 		if (c->wr_bytes < VSOCK_HDR_SIZE) {
-			virtio_dev_set_needs_reset(dev, "vsock receive buffer smaller than a header");
+			virtio_dev_set_needs_reset(dev,
+						   "vsock receive buffer smaller than a header");
 			break;
 		}
 		cap = c->wr_bytes - VSOCK_HDR_SIZE;

@@ -41,16 +41,16 @@
 #include "vsock/bytebuf.h"
 #include "vsock/connmap.h"
 
-#define DEFAULT_BUF_ALLOC      (256 * 1024) /* what Linux uses for its own sockets */
-#define DEFAULT_MAX_CONNS      1024
-#define DEFAULT_MAX_BUFFERED   (64 * 1024 * 1024)
-#define DEFAULT_CONNECT_MS     5000
-#define DEFAULT_CLOSE_MS       2000
-#define MAX_CONNS_LIMIT        (1u << 20) /* keeps the RST queue size from overflowing */
-#define LISTEN_BACKLOG         128
-#define ACCEPTS_PER_WAKEUP     64 /* let other fds run between bursts of clients */
+#define DEFAULT_BUF_ALLOC    (256 * 1024) /* what Linux uses for its own sockets */
+#define DEFAULT_MAX_CONNS    1024
+#define DEFAULT_MAX_BUFFERED (64 * 1024 * 1024)
+#define DEFAULT_CONNECT_MS   5000
+#define DEFAULT_CLOSE_MS     2000
+#define MAX_CONNS_LIMIT      (1u << 20) /* keeps the RST queue size from overflowing */
+#define LISTEN_BACKLOG       128
+#define ACCEPTS_PER_WAKEUP   64 /* let other fds run between bursts of clients */
 
-#define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
+#define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
 
 /* --- intrusive lists ------------------------------------------------------ */
 
@@ -508,8 +508,7 @@ static void conn_guest_data(struct vsock_mux *m, struct conn *c, const uint8_t *
 		}
 	}
 	if (len && vsock_buf_append(&c->out, p, len, &m->st.buffered, m->lim.max_buffered) < 0) {
-		log_debug("vsock: port %u<->%u: out of buffer space", c->local_port,
-			  c->peer_port);
+		log_debug("vsock: port %u<->%u: out of buffer space", c->local_port, c->peer_port);
 		m->st.refused++;
 		conn_kill(m, c, true);
 		return;
@@ -602,6 +601,12 @@ static void conn_packet(struct vsock_mux *m, struct conn *c, const struct vsock_
 
 	switch (h->op) {
 	case VSOCK_OP_REQUEST:
+		/*
+		 * If our own REQUEST on these ports never left, the kill sends
+		 * no RST: answer the guest's REQUEST, or it waits for nothing.
+		 */
+		if (c->pending & PEND_REQUEST)
+			rst_push(m, c->local_port, c->peer_port);
 		conn_protocol(m, c, "REQUEST for an existing connection");
 		return;
 	case VSOCK_OP_RESPONSE:
@@ -672,8 +677,8 @@ static void bad_packet(struct vsock_mux *m, const struct vsock_hdr *h, enum vsoc
 	case VSOCK_OK:
 		break;
 	}
-	log_debug("vsock: dropped a packet from guest port %u to %u: %s", h->src_port,
-		  h->dst_port, vsock_bad_str(bad));
+	log_debug("vsock: dropped a packet from guest port %u to %u: %s", h->src_port, h->dst_port,
+		  vsock_bad_str(bad));
 	/* Unaddressable: answering would mean speaking for someone else. */
 	if (bad == VSOCK_BAD_CID || bad == VSOCK_BAD_PORT)
 		return;
@@ -1148,8 +1153,7 @@ static void listen_close(struct vsock_mux *m)
 	close(m->listen_fd);
 	m->listen_fd = -1;
 	/* Only our own file: someone may have replaced it since. */
-	if (lstat(m->prefix, &st) == 0 && st.st_dev == m->listen_dev &&
-	    st.st_ino == m->listen_ino)
+	if (lstat(m->prefix, &st) == 0 && st.st_dev == m->listen_dev && st.st_ino == m->listen_ino)
 		unlink(m->prefix);
 }
 

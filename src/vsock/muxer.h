@@ -91,12 +91,12 @@ struct vsock_stats {
 	uint64_t rx_packets; /* packets given to the guest */
 	uint64_t dropped;    /* guest packets rejected by vsock_pkt_check() */
 	uint64_t bad_cid, bad_port, bad_type, bad_op, bad_len; /* ... by reason */
-	uint64_t protocol;   /* connections reset for breaking the protocol or credit */
-	uint64_t rst_sent;   /* RSTs given to the guest */
-	uint64_t rst_lost;   /* RSTs dropped because the queue was full */
-	uint64_t refused;    /* connections refused by a limit */
-	unsigned conns;      /* connections open now */
-	size_t buffered;     /* bytes allocated for buffers now */
+	uint64_t protocol; /* connections reset for breaking the protocol or credit */
+	uint64_t rst_sent; /* RSTs given to the guest */
+	uint64_t rst_lost; /* RSTs dropped because the queue was full */
+	uint64_t refused;  /* connections refused by a limit */
+	unsigned conns;    /* connections open now */
+	size_t buffered;   /* bytes allocated for buffers now */
 };
 
 /*

@@ -47,6 +47,7 @@
 
 /* Set up once per process: directory and host services. */
 struct world {
+	char dir[32];
 	char prefix[64];
 	int listen[NLISTEN];
 };
@@ -244,16 +245,32 @@ static void host_client(struct run *r)
 	add_host(r, fd);
 }
 
+/* libFuzzer ends with exit(): leave no sockets behind in /tmp. */
+static void cleanup(void)
+{
+	char path[sizeof(world->prefix) + 16];
+
+	for (int i = 0; i < NLISTEN; i++) {
+		snprintf(path, sizeof(path), "%s_%d", world->prefix, i + 1);
+		unlink(path);
+	}
+	unlink(world->prefix);
+	rmdir(world->dir);
+}
+
 static int setup(void)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	char dir[] = "/tmp/lxs-fuzz-vsock-XXXXXX";
 
 	signal(SIGPIPE, SIG_IGN);
 	world = calloc(1, sizeof(*world));
-	if (!world || !mkdtemp(dir))
+	if (!world)
 		return -1;
-	snprintf(world->prefix, sizeof(world->prefix), "%s/vm", dir);
+	snprintf(world->dir, sizeof(world->dir), "/tmp/lxs-fuzz-vsock-XXXXXX");
+	if (!mkdtemp(world->dir))
+		return -1;
+	atexit(cleanup);
+	snprintf(world->prefix, sizeof(world->prefix), "%s/vm", world->dir);
 	for (int i = 0; i < NLISTEN; i++) {
 		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 

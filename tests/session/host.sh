@@ -9,4 +9,4 @@ build/guest/lxs-init --serve-unix "$sock" 2>"$tmp/init.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
-PREFIX=session_host tests/session/suite.sh unix "$sock"
+PREFIX=${PREFIX:-session_host} tests/session/suite.sh unix "$sock"

@@ -67,4 +67,24 @@ if [ -x build/asan/lxs-vm ]; then
 else
 	skip boot_under_asan "build/asan/lxs-vm was not built"
 fi
+# lxs-vm needs no privilege beyond access to /dev/kvm: boot as nobody. In the
+# rig the device is root's only, so it is opened up there first.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	[ "${LXS_IN_RIG:-}" = 1 ] && chmod 0666 /dev/kvm
+	if setpriv --reuid=65534 --regid=65534 --clear-groups test -r /dev/kvm -a -w /dev/kvm; then
+		# The kernel cache is in root's home; the user gets copies it may read.
+		pub=$(mktemp -d /tmp/lxs-nobody.XXXXXX)
+		chmod 0755 "$pub"
+		install -m 0644 "$bz" "$initrd" "$pub/"
+		setpriv --reuid=65534 --regid=65534 --clear-groups timeout 600 build/lxs-vm \
+			--kernel "$pub/bzImage" --initrd "$pub/$(basename "$initrd")" --mem 256M \
+			--cmdline "console=hvc0 quiet lxstest.code=6" >"$tmp/nobody" 2>&1 </dev/null
+		expect boot_as_ordinary_user 6 "$?" "$tmp/nobody" "LXS-TEST-TOKEN"
+		rm -rf "$pub"
+	else
+		skip boot_as_ordinary_user "/dev/kvm is not usable by an ordinary user on this host"
+	fi
+else
+	skip boot_as_ordinary_user "not root, so this whole suite already ran as an ordinary user"
+fi
 exit 0

@@ -1,0 +1,100 @@
+"""Driver of bench/session (see there)."""
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+kdir, imgdir, where = sys.argv[1], sys.argv[2], sys.argv[3]
+RUNS = 3
+run = tempfile.mkdtemp(prefix="lxs-bench.")  # tmpfs in the rig: sockets, disk image
+
+
+def blk_image():
+    path = os.path.join(run, "blk.img")
+    with open(path, "wb") as f:
+        chunk = os.urandom(1 << 20)
+        for _ in range(256):
+            f.write(chunk)
+    return path
+
+
+def blkbench(cmd):
+    out = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=600).stdout.decode(errors="replace")
+    m = re.search(r"BLKBENCH seq_mibs=([\d.]+) rand_iops=([\d.]+)", out)
+    if not m:
+        sys.exit(f"bench/session: blkbench failed under {cmd[0]}: {out[-400:]}")
+    return float(m.group(1)), float(m.group(2))
+
+
+def series(cmd):
+    rows = [blkbench(cmd) for _ in range(RUNS)]
+    return statistics.median(r[0] for r in rows), statistics.median(r[1] for r in rows)
+
+
+img = blk_image()
+initrd = "build/guest/blkbench-initramfs.cpio"
+kernel = f"{kdir}/vmlinux"
+append = "console=hvc0 quiet"
+lxs = ["build/lxs-vm", "--kernel", kernel, "--initrd", initrd, "--mem", "512M", "--cpus", "2",
+       "--disk", f"{img},ro,serial=bench", "--cmdline", append]
+
+
+def qemu(aio):
+    return ["qemu-system-x86_64", "-M", "microvm,acpi=off,pic=on,pit=on,rtc=off", "-accel", "kvm",
+            "-cpu", "host", "-m", "512M", "-smp", "2", "-nodefaults", "-no-user-config",
+            "-nographic", "-no-reboot", "-kernel", kernel, "-initrd", initrd,
+            "-append", append + " reboot=k,panic_warm panic=-1",
+            "-chardev", "stdio,id=con", "-device", "virtio-serial-device",
+            "-device", "virtconsole,chardev=con",
+            "-drive", f"file={img},if=none,id=d0,format=raw,readonly=on" + (f",aio={aio}" if aio else ""),
+            "-device", "virtio-blk-device,drive=d0",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
+
+
+blk = {"lxs-vm (io_uring)": series(lxs), "qemu microvm (default, aio=threads)": series(qemu(None)),
+       "qemu microvm (aio=io_uring)": series(qemu("io_uring"))}
+
+# Sessions: a busybox distro in a running VM.
+vsock = os.path.join(run, "v.sock")
+vm = subprocess.Popen(["build/lxs-vm", "--kernel", kernel, "--initrd", "build/guest/lxs-initramfs.cpio",
+                       "--mem", "512M", "--cpus", "2", "--disk", f"{imgdir}/busybox.img,serial=busybox",
+                       "--vsock", vsock, "--cmdline", append],
+                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+buf = b""
+while b"lxs-init-reached" not in buf:
+    c = vm.stdout.read1(4096)
+    if not c:
+        sys.exit("bench/session: the VM did not come up")
+    buf += c
+S = ["build/lxs-session", "--vsock", vsock]
+subprocess.run(S + ["start", "busybox", "busybox"], check=True)
+subprocess.run(S + ["-d", "busybox", "--", "true"], check=True)  # warm
+times = []
+for _ in range(100):
+    t0 = time.monotonic()
+    subprocess.run(S + ["-d", "busybox", "--", "true"], check=True, stdin=subprocess.DEVNULL)
+    times.append((time.monotonic() - t0) * 1e3)
+true_ms = statistics.median(times)
+mib = 16 if where == "rig" else 256
+data = os.urandom(1 << 20) * mib
+t0 = time.monotonic()
+p = subprocess.run(S + ["-d", "busybox", "--", "cat"], input=data, capture_output=True, check=True)
+pipe_s = time.monotonic() - t0
+if p.stdout != data:
+    sys.exit("bench/session: the data came back changed")
+pipe_mibs = mib / pipe_s
+subprocess.run(S + ["shutdown"], check=True)
+vm.wait()
+
+print(f"session benchmark ({where}; blk: {RUNS} runs each, medians; 2 vCPUs, 512 MiB)")
+print(f"{'virtio-blk':38} {'seq MiB/s':>10} {'4K rand IOPS':>13}")
+for k, (seq, iops) in blk.items():
+    print(f"{k:38} {seq:10.1f} {iops:13.0f}")
+print(f"warm `true` round trip: {true_ms:.2f} ms (median of 100)")
+print(f"stdin->stdout through a session: {pipe_mibs:.1f} MiB/s ({mib} MiB)")
+l, q = blk["lxs-vm (io_uring)"], blk["qemu microvm (default, aio=threads)"]
+print(f"RESULT session true_ms={true_ms:.2f} pipe_mibs={pipe_mibs:.1f} "
+      f"blk_iops_ratio={l[1] / q[1]:.3f} blk_seq_ratio={l[0] / q[0]:.3f}")
