@@ -36,10 +36,12 @@
  *    that no I/O touches guest memory or the file afterwards. After a reset
  *    nothing is written to the old requests' status bytes or used ring.
  *
- * Threads: vCPUs deliver notifications (dev->lock held) and submit the new
- * requests themselves, reaping whatever completed inline; the event loop
- * reaps the rest when the ring's eventfd fires; attach/detach come from any
- * thread. The ring and all state below are protected by dev->lock.
+ * Threads: the thread that delivers a notification through the transport
+ * (a vCPU, or the event loop when the VMM uses ioeventfd; dev->lock held)
+ * submits the new requests itself and reaps whatever completed inline
+ * (page cache hits); the event loop reaps the rest when the ring's eventfd
+ * fires; attach/detach come from any thread. The ring and all state below
+ * are protected by dev->lock.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -296,9 +296,10 @@ void virtio_blk_destroy(struct virtio_dev *dev);
 
 /*
  * An entropy device with one queue whose device-writable buffers are
- * filled from getrandom(2), at most VIRTIO_RNG_MAX_REQ bytes per request,
- * on the notifying vCPU's thread. A device-readable buffer in the queue is
- * a broken driver (5.4.6.1): needs-reset. Returns 0 and *out, or -errno.
+ * filled from getrandom(2), at most VIRTIO_RNG_MAX_REQ bytes per request
+ * and 8 requests per queue, on the thread that delivers the notification.
+ * A device-readable buffer in the queue is a broken driver (5.4.6.1):
+ * needs-reset. Returns 0 and *out, or -errno.
  */
 int virtio_rng_create(struct virtio_dev **out, struct guest_mem *gm);
 void virtio_rng_destroy(struct virtio_dev *dev);

@@ -724,6 +724,44 @@ static void t_write_zeroes(struct unit *u)
 	t_free(t);
 }
 
+/*
+ * Where the host fs cannot zero a range in place (tmpfs), WRITE_ZEROES
+ * without unmap punches a hole instead: the guest still reads zeroes.
+ */
+static void t_write_zeroes_fallback(struct unit *u)
+{
+	struct t *t = t_new_dev(false, false, NULL);
+	struct virtio_blk_seg s = {.sector = 8, .num_sectors = 16};
+	uint8_t *data;
+	int fd;
+
+	drv_start(t);
+	unlink(t->path);
+	snprintf(t->path, sizeof(t->path), "/dev/shm/lxs-test-blk-XXXXXX");
+	fd = mkstemp(t->path);
+	if (fd < 0) {
+		/* No tmpfs here: nothing to test. */
+		t->path[0] = 0;
+		t_free(t);
+		return;
+	}
+	CHECK(u, ftruncate(fd, IMG_MB << 20) == 0);
+	close(fd);
+	CHECK(u, virtio_blk_attach(t->dev, t->path, false, NULL) == 0);
+	data = fill_image(t);
+	CHECK(u, do_segs(t, 0, VIRTIO_BLK_T_WRITE_ZEROES, &s, 1) == VIRTIO_BLK_S_OK);
+	CHECK(u, file_zero(t->path, 8 * 512, 16 * 512));
+	CHECK(u, file_is(t->path, 0, data, 8 * 512));
+	CHECK(u, file_is(t->path, 24 * 512, data + 24 * 512, (1 << 20) - 24 * 512));
+	/* Remembered: the next one goes straight to punching. */
+	s.sector = 64;
+	CHECK(u, do_segs(t, 1, VIRTIO_BLK_T_WRITE_ZEROES, &s, 1) == VIRTIO_BLK_S_OK);
+	CHECK(u, file_zero(t->path, 64 * 512, 16 * 512));
+	CHECK(u, stats(t).write_zeroes == 2 && stats(t).host_errors == 0);
+	free(data);
+	t_free(t);
+}
+
 /* --- GET_ID -------------------------------------------------------------------------- */
 
 static void t_get_id(struct unit *u)
@@ -946,6 +984,7 @@ int main(void)
 	RUN(&u, t_discard);
 	RUN(&u, t_discard_bad);
 	RUN(&u, t_write_zeroes);
+	RUN(&u, t_write_zeroes_fallback);
 	RUN(&u, t_get_id);
 	RUN(&u, t_read_only);
 	RUN(&u, t_attach_detach);
