@@ -43,10 +43,6 @@ struct hlink {
 	char *path;
 };
 
-struct run {
-	blk64_t lblk, pblk, len;
-};
-
 union ibuf {
 	struct ext2_inode_large l;
 	char raw[INODE_BUF];
@@ -72,7 +68,7 @@ struct exp {
 	size_t path_cap;
 	struct hlink *links; /* open addressing on ino */
 	size_t links_cap, links_used;
-	struct run *runs;
+	struct img_run *runs;
 	size_t nruns, runs_cap;
 	uint8_t *buf, *zero;
 };
@@ -339,43 +335,13 @@ static int add_xattrs(struct exp *x, ext2_ino_t ino, const union ibuf *ib, const
 
 static int load_runs(struct exp *x, ext2_ino_t ino, struct ext2_inode_large *li, const char *path)
 {
-	ext2_extent_handle_t h;
-	struct ext2fs_extent ex;
-	errcode_t err;
+	errcode_t err = 0;
+	int r = img_load_runs(x->fs, ino, (struct ext2_inode *)li, IMG_RUNS_DATA_ONLY, &x->runs,
+			      &x->nruns, &x->runs_cap, &err);
 
-	x->nruns = 0;
-	err = ext2fs_extent_open2(x->fs, ino, (struct ext2_inode *)li, &h);
-	if (err)
-		return fail_ext2(x, err, path);
-	for (err = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &ex); !err;
-	     err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT, &ex)) {
-		/* Unwritten extents read as zeros: holes to us. */
-		if (!(ex.e_flags & EXT2_EXTENT_FLAGS_LEAF) || !ex.e_len ||
-		    (ex.e_flags & EXT2_EXTENT_FLAGS_UNINIT))
-			continue;
-		if (x->nruns &&
-		    x->runs[x->nruns - 1].lblk + x->runs[x->nruns - 1].len == ex.e_lblk &&
-		    x->runs[x->nruns - 1].pblk + x->runs[x->nruns - 1].len == ex.e_pblk) {
-			x->runs[x->nruns - 1].len += ex.e_len;
-			continue;
-		}
-		if (x->nruns == x->runs_cap) {
-			size_t cap = x->runs_cap ? x->runs_cap * 2 : 64;
-			struct run *p = realloc(x->runs, cap * sizeof(*p));
-
-			if (!p) {
-				ext2fs_extent_free(h);
-				return fail(x, -ENOMEM, "out of memory");
-			}
-			x->runs = p;
-			x->runs_cap = cap;
-		}
-		x->runs[x->nruns++] = (struct run){ex.e_lblk, ex.e_pblk, ex.e_len};
-	}
-	ext2fs_extent_free(h);
-	if (err != EXT2_ET_EXTENT_NO_NEXT && err != EXT2_ET_EXTENT_NO_PREV)
-		return fail_ext2(x, err, path);
-	return 0;
+	if (r == -ENOMEM)
+		return fail(x, -ENOMEM, "out of memory");
+	return r < 0 ? fail_ext2(x, err, path) : 0;
 }
 
 static int put(struct exp *x, const void *p, size_t n, const char *path)

@@ -58,11 +58,6 @@ struct node {
 	uint8_t flags;
 };
 
-struct run {
-	blk64_t lblk, pblk;
-	blk64_t len;
-};
-
 struct comp {
 	const char *s;
 	size_t len;
@@ -131,7 +126,7 @@ struct imp {
 	uint8_t *win;
 	uint64_t win_start;
 	size_t win_len;
-	struct run *runs;
+	struct img_run *runs;
 	size_t nruns, runs_cap;
 	uint8_t *dirbuf;
 	size_t dirbuf_cap;
@@ -906,36 +901,16 @@ out:
 
 static int load_runs(struct imp *im, ext2_ino_t ino, union ibuf *ib, const char *path)
 {
-	ext2_extent_handle_t h;
-	struct ext2fs_extent ex;
-	errcode_t err;
+	errcode_t err = 0;
+	int r = img_load_runs(im->fs, ino, (struct ext2_inode *)&ib->l, 0, &im->runs, &im->nruns,
+			      &im->runs_cap, &err);
 
-	im->nruns = 0;
-	err = ext2fs_extent_open2(im->fs, ino, (struct ext2_inode *)&ib->l, &h);
-	if (err)
-		return fail_ext2(im, err, path);
-	for (err = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &ex); !err;
-	     err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT, &ex)) {
-		if (!(ex.e_flags & EXT2_EXTENT_FLAGS_LEAF) || !ex.e_len)
-			continue;
-		if (im->nruns == im->runs_cap) {
-			size_t cap = im->runs_cap ? im->runs_cap * 2 : 64;
-			struct run *p = realloc(im->runs, cap * sizeof(*p));
-
-			if (!p) {
-				ext2fs_extent_free(h);
-				return fail(im, -ENOMEM, "out of memory");
-			}
-			im->runs = p;
-			im->runs_cap = cap;
-		}
-		im->runs[im->nruns++] = (struct run){ex.e_lblk, ex.e_pblk, ex.e_len};
-	}
-	ext2fs_extent_free(h);
-	if (err != EXT2_ET_EXTENT_NO_NEXT && err != EXT2_ET_EXTENT_NO_PREV)
+	if (r == -ENOMEM)
+		return fail(im, -ENOMEM, "out of memory");
+	if (r < 0)
 		return fail_ext2(im, err, path);
 	if (im->nruns) {
-		struct run *last = &im->runs[im->nruns - 1];
+		struct img_run *last = &im->runs[im->nruns - 1];
 
 		im->goal = last->pblk + last->len;
 	}

@@ -44,6 +44,21 @@ struct outfile {
 	char *path, *tmp;
 	int fd;
 };
+/* A run of an inode's blocks: logical lblk.. maps to physical pblk.., len blocks. */
+struct img_run {
+	blk64_t lblk, pblk, len;
+};
+
+/* Leave out unwritten extents (they read as zeros) and merge neighbouring runs. */
+#define IMG_RUNS_DATA_ONLY 1u
+
+/*
+ * The leaf extents of inode ino into (*v, *n), growing *v (capacity *cap) as
+ * needed. 0; -ENOMEM; or -EIO with libext2fs's code in *ext2err.
+ */
+int img_load_runs(ext2_filsys fs, ext2_ino_t ino, struct ext2_inode *inode, unsigned flags,
+		  struct img_run **v, size_t *n, size_t *cap, errcode_t *ext2err);
+
 int outfile_create(struct outfile *o, const char *path, char *err, size_t errlen);
 int outfile_commit(struct outfile *o, char *err, size_t errlen);
 void outfile_abort(struct outfile *o);

@@ -188,3 +188,49 @@ void outfile_abort(struct outfile *o)
 	free(o->tmp);
 	o->path = o->tmp = NULL;
 }
+
+int img_load_runs(ext2_filsys fs, ext2_ino_t ino, struct ext2_inode *inode, unsigned flags,
+		  struct img_run **v, size_t *n, size_t *cap, errcode_t *ext2err)
+{
+	ext2_extent_handle_t h;
+	struct ext2fs_extent ex;
+	errcode_t err;
+
+	*n = 0;
+	err = ext2fs_extent_open2(fs, ino, inode, &h);
+	if (err) {
+		*ext2err = err;
+		return -EIO;
+	}
+	for (err = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &ex); !err;
+	     err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT, &ex)) {
+		if (!(ex.e_flags & EXT2_EXTENT_FLAGS_LEAF) || !ex.e_len)
+			continue;
+		if ((flags & IMG_RUNS_DATA_ONLY) && (ex.e_flags & EXT2_EXTENT_FLAGS_UNINIT))
+			continue;
+		struct img_run *last = *n ? &(*v)[*n - 1] : NULL;
+		if ((flags & IMG_RUNS_DATA_ONLY) && last && last->lblk + last->len == ex.e_lblk &&
+		    last->pblk + last->len == ex.e_pblk) {
+			last->len += ex.e_len;
+			continue;
+		}
+		if (*n == *cap) {
+			size_t c = *cap ? *cap * 2 : 64;
+			struct img_run *p = realloc(*v, c * sizeof(*p));
+
+			if (!p) {
+				ext2fs_extent_free(h);
+				return -ENOMEM;
+			}
+			*v = p;
+			*cap = c;
+		}
+		(*v)[(*n)++] = (struct img_run){ ex.e_lblk, ex.e_pblk, ex.e_len };
+	}
+	ext2fs_extent_free(h);
+	if (err != EXT2_ET_EXTENT_NO_NEXT && err != EXT2_ET_EXTENT_NO_PREV) {
+		*ext2err = err;
+		return -EIO;
+	}
+	return 0;
+}

@@ -37,6 +37,7 @@
 #include "vmm/guest_mem.h"
 #include "vmm/queue.h"
 #include "vmm/virtio.h"
+#include "common/le.h"
 
 #define BALLOON_QUEUE_MAX  128 /* Linux wants >= 32 on the reporting queue */
 #define BALLOON_NUM_QUEUES 4   /* inflate, deflate, stats, reporting */
@@ -65,29 +66,16 @@ struct balloon {
 	struct vq_chain chain; /* the chain being handled; 16 KiB, hence here */
 };
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 /* Config bytes the device owns are rewritten from our copy, always. */
 static void sync_config(struct balloon *b)
 {
 	uint8_t *cfg = b->dev.config;
 
-	put_le32(cfg + VIRTIO_BALLOON_CFG_NUM_PAGES, b->target);
-	put_le32(cfg + VIRTIO_BALLOON_CFG_ACTUAL, b->actual);
+	le_put32(cfg + VIRTIO_BALLOON_CFG_NUM_PAGES, b->target);
+	le_put32(cfg + VIRTIO_BALLOON_CFG_ACTUAL, b->actual);
 	/* Neither FREE_PAGE_HINT nor PAGE_POISON is offered: both stay 0. */
-	put_le32(cfg + VIRTIO_BALLOON_CFG_FREE_PAGE_HINT_CMD_ID, 0);
-	put_le32(cfg + VIRTIO_BALLOON_CFG_POISON_VAL, 0);
+	le_put32(cfg + VIRTIO_BALLOON_CFG_FREE_PAGE_HINT_CMD_ID, 0);
+	le_put32(cfg + VIRTIO_BALLOON_CFG_POISON_VAL, 0);
 }
 
 /* --- queue roles ----------------------------------------------------------- */
@@ -413,7 +401,7 @@ static void bal_config_write(struct virtio_dev *dev, uint32_t off, uint32_t len)
 
 	/* Only `actual` is the driver's (5.5.4); a 4-byte write on mmio. */
 	if (off < VIRTIO_BALLOON_CFG_ACTUAL + 4 && off + len > VIRTIO_BALLOON_CFG_ACTUAL)
-		b->actual = get_le32(dev->config + VIRTIO_BALLOON_CFG_ACTUAL);
+		b->actual = le_get32(dev->config + VIRTIO_BALLOON_CFG_ACTUAL);
 	sync_config(b);
 }
 

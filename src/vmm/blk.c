@@ -63,6 +63,7 @@
 #include "vmm/evloop.h"
 #include "vmm/queue.h"
 #include "vmm/virtio.h"
+#include "common/le.h"
 
 #define BLK_QUEUE_MAX 256
 /* Requests in the kernel at once; also the ring's size (one SQE each). */
@@ -126,21 +127,6 @@ struct blk {
 };
 
 /* --- little helpers ----------------------------------------------------------- */
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
 
 /* [sector, sector + nsec) lies within the disk; never overflows. */
 static bool range_ok(const struct blk *blk, uint64_t sector, uint64_t nsec)
@@ -766,23 +752,23 @@ static void set_image(struct blk *blk, int fd, uint64_t sectors, bool read_only)
 	blk->ro = read_only;
 	blk->capacity = sectors;
 	blk->no_zero_range = false;
-	put_le64(blk->dev.config + VIRTIO_BLK_CFG_CAPACITY, sectors);
+	le_put64(blk->dev.config + VIRTIO_BLK_CFG_CAPACITY, sectors);
 }
 
 static void init_config(struct blk *blk)
 {
 	uint8_t *cfg = blk->dev.config;
 
-	put_le32(cfg + VIRTIO_BLK_CFG_SEG_MAX, BLK_SEG_MAX);
-	put_le32(cfg + VIRTIO_BLK_CFG_BLK_SIZE, VIRTIO_BLK_SECTOR_SIZE);
+	le_put32(cfg + VIRTIO_BLK_CFG_SEG_MAX, BLK_SEG_MAX);
+	le_put32(cfg + VIRTIO_BLK_CFG_BLK_SIZE, VIRTIO_BLK_SECTOR_SIZE);
 	/* 512-byte sectors on 4 KiB pages: the guest aligns to the page cache. */
 	cfg[VIRTIO_BLK_CFG_PHYS_BLOCK_EXP] = 3;
-	put_le16(cfg + VIRTIO_BLK_CFG_MIN_IO_SIZE, 8);
-	put_le32(cfg + VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS, BLK_MAX_SEG_SECTORS);
-	put_le32(cfg + VIRTIO_BLK_CFG_MAX_DISCARD_SEG, BLK_MAX_SEG);
-	put_le32(cfg + VIRTIO_BLK_CFG_DISCARD_ALIGN, BLK_DISCARD_ALIGN);
-	put_le32(cfg + VIRTIO_BLK_CFG_MAX_WZ_SECTORS, BLK_MAX_SEG_SECTORS);
-	put_le32(cfg + VIRTIO_BLK_CFG_MAX_WZ_SEG, BLK_MAX_SEG);
+	le_put16(cfg + VIRTIO_BLK_CFG_MIN_IO_SIZE, 8);
+	le_put32(cfg + VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS, BLK_MAX_SEG_SECTORS);
+	le_put32(cfg + VIRTIO_BLK_CFG_MAX_DISCARD_SEG, BLK_MAX_SEG);
+	le_put32(cfg + VIRTIO_BLK_CFG_DISCARD_ALIGN, BLK_DISCARD_ALIGN);
+	le_put32(cfg + VIRTIO_BLK_CFG_MAX_WZ_SECTORS, BLK_MAX_SEG_SECTORS);
+	le_put32(cfg + VIRTIO_BLK_CFG_MAX_WZ_SEG, BLK_MAX_SEG);
 	cfg[VIRTIO_BLK_CFG_WZ_MAY_UNMAP] = 1;
 }
 

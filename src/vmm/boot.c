@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "layout.h"
 #include "vm.h"
+#include "common/le.h"
 
 /* Offsets into struct boot_params (Documentation/arch/x86/zero-page.rst). */
 #define BP_EXT_RAMDISK_IMAGE 0x0c0
@@ -71,21 +72,6 @@ struct hvm_memmap_entry {
 	uint64_t addr, size;
 	uint32_t type, reserved;
 };
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	return rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
 
 /* Read exactly len bytes at off; -EIO on a short file. */
 static int pread_full(int fd, void *buf, size_t len, off_t off)
@@ -190,8 +176,8 @@ static int load_bzimage(struct vm *vm, int fd, uint64_t fsize, const char *path,
 
 	if (!zp || fsize < sizeof(hdr) || pread_full(fd, hdr, sizeof(hdr), 0) < 0)
 		return -EIO;
-	uint16_t version = rd16(hdr + BP_VERSION);
-	if (version < 0x020c || !(rd16(hdr + BP_XLOADFLAGS) & XLF_KERNEL_64)) {
+	uint16_t version = le_get16(hdr + BP_VERSION);
+	if (version < 0x020c || !(le_get16(hdr + BP_XLOADFLAGS) & XLF_KERNEL_64)) {
 		log_warnx("%s is a bzImage without a 64-bit entry point (boot protocol %u.%u); "
 			  "use a 64-bit Linux kernel",
 			  path, version >> 8, version & 0xff);
@@ -199,10 +185,10 @@ static int load_bzimage(struct vm *vm, int fd, uint64_t fsize, const char *path,
 	}
 	unsigned setup_sects = hdr[BP_SETUP_SECTS] ? hdr[BP_SETUP_SECTS] : 4;
 	uint64_t setup_len = (setup_sects + 1) * 512ULL;
-	uint64_t pref = rd64(hdr + BP_PREF_ADDRESS);
-	uint64_t init_size = rd32(hdr + BP_INIT_SIZE);
+	uint64_t pref = le_get64(hdr + BP_PREF_ADDRESS);
+	uint64_t init_size = le_get32(hdr + BP_INIT_SIZE);
 	uint64_t kernel_len = fsize - setup_len;
-	uint64_t syssize = rd32(hdr + BP_SYSSIZE) * 16ULL;
+	uint64_t syssize = le_get32(hdr + BP_SYSSIZE) * 16ULL;
 	if (setup_len >= fsize || kernel_len < syssize) {
 		log_warnx("%s is truncated: its header promises %llu bytes of kernel after the "
 			  "setup code, the file has %lld; copy the kernel again",
@@ -235,14 +221,14 @@ static int load_bzimage(struct vm *vm, int fd, uint64_t fsize, const char *path,
 	*(uint16_t *)(zp + BP_HEAP_END_PTR) = 0xfe00;
 	*(uint32_t *)(zp + BP_CMD_LINE_PTR) = (uint32_t)BOOT_CMDLINE;
 
-	uint32_t cmdline_max = rd32(hdr + BP_CMDLINE_SIZE);
+	uint32_t cmdline_max = le_get32(hdr + BP_CMDLINE_SIZE);
 	ret = write_cmdline(vm, cmdline_max ? cmdline_max : 255);
 	if (ret < 0)
 		return ret;
 
 	if (initrd) {
 		uint64_t gpa, size;
-		uint64_t max_end = (uint64_t)rd32(hdr + BP_INITRD_ADDR_MAX) + 1;
+		uint64_t max_end = (uint64_t)le_get32(hdr + BP_INITRD_ADDR_MAX) + 1;
 
 		ret = load_initrd(vm, initrd, pref + init_size, max_end, &gpa, &size);
 		if (ret < 0)
@@ -275,8 +261,8 @@ static uint64_t pvh_entry(int fd, uint64_t fsize, const Elf64_Phdr *ph)
 	if (pread_full(fd, buf, ph->p_filesz, (off_t)ph->p_offset) < 0)
 		return 0;
 	for (uint64_t off = 0; off + 12 <= ph->p_filesz;) {
-		uint32_t namesz = rd32(buf + off), descsz = rd32(buf + off + 4);
-		uint32_t type = rd32(buf + off + 8);
+		uint32_t namesz = le_get32(buf + off), descsz = le_get32(buf + off + 4);
+		uint32_t type = le_get32(buf + off + 8);
 		uint64_t name = off + 12;
 		uint64_t desc = name + ((namesz + 3ULL) & ~3ULL);
 		uint64_t next = desc + ((descsz + 3ULL) & ~3ULL);
@@ -284,7 +270,7 @@ static uint64_t pvh_entry(int fd, uint64_t fsize, const Elf64_Phdr *ph)
 		if (next > ph->p_filesz)
 			return 0;
 		if (type == XEN_ELFNOTE_PHYS32_ENTRY && namesz == 4 && !memcmp(buf + name, "Xen", 4))
-			return descsz >= 8 ? rd64(buf + desc) : descsz >= 4 ? rd32(buf + desc) : 0;
+			return descsz >= 8 ? le_get64(buf + desc) : descsz >= 4 ? le_get32(buf + desc) : 0;
 		off = next;
 	}
 	return 0;

@@ -19,6 +19,7 @@
 #include "vmm/evloop.h"
 #include "vmm/queue.h"
 #include "vmm/virtio.h"
+#include "common/le.h"
 
 #define CONSOLE_QUEUE_MAX 256
 
@@ -313,16 +314,6 @@ static const struct virtio_dev_ops console_ops = {
 
 /* --- life cycle ------------------------------------------------------------ */
 
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
 /* Whether epoll can watch fd: not for regular files and some devices. */
 static int probe_pollable(struct console *con, int fd, bool *nopoll)
 {
@@ -368,9 +359,9 @@ int virtio_console_create(struct virtio_dev **out, struct guest_mem *gm, struct 
 	} else if (con->out_fd >= 0) {
 		con->out_nopoll = con->in_nopoll;
 	}
-	put_le16(con->dev.config + VIRTIO_CONSOLE_CFG_COLS, 0);
-	put_le16(con->dev.config + VIRTIO_CONSOLE_CFG_ROWS, 0);
-	put_le32(con->dev.config + VIRTIO_CONSOLE_CFG_MAX_PORTS, 1);
+	le_put16(con->dev.config + VIRTIO_CONSOLE_CFG_COLS, 0);
+	le_put16(con->dev.config + VIRTIO_CONSOLE_CFG_ROWS, 0);
+	le_put32(con->dev.config + VIRTIO_CONSOLE_CFG_MAX_PORTS, 1);
 	*out = &con->dev;
 	return 0;
 
@@ -401,8 +392,8 @@ void virtio_console_destroy(struct virtio_dev *dev)
 void virtio_console_set_size(struct virtio_dev *dev, uint16_t cols, uint16_t rows)
 {
 	virtio_dev_lock(dev);
-	put_le16(dev->config + VIRTIO_CONSOLE_CFG_COLS, cols);
-	put_le16(dev->config + VIRTIO_CONSOLE_CFG_ROWS, rows);
+	le_put16(dev->config + VIRTIO_CONSOLE_CFG_COLS, cols);
+	le_put16(dev->config + VIRTIO_CONSOLE_CFG_ROWS, rows);
 	virtio_dev_config_changed(dev);
 	virtio_dev_unlock(dev);
 }

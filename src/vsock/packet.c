@@ -5,81 +5,43 @@
 #include "vsock/packet.h"
 
 #include <string.h>
+#include "common/le.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the vsock wire format is little endian, and so are the hosts lxs-vm runs on"
 #endif
 
 /* memcpy: the header sits at any offset of a guest buffer or a flat copy. */
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
 void vsock_hdr_decode(const void *raw, struct vsock_hdr *h)
 {
 	const uint8_t *p = raw;
 
-	h->src_cid = get64(p + 0);
-	h->dst_cid = get64(p + 8);
-	h->src_port = get32(p + 16);
-	h->dst_port = get32(p + 20);
-	h->len = get32(p + 24);
-	h->type = get16(p + 28);
-	h->op = get16(p + 30);
-	h->flags = get32(p + 32);
-	h->buf_alloc = get32(p + 36);
-	h->fwd_cnt = get32(p + 40);
+	h->src_cid = le_get64(p + 0);
+	h->dst_cid = le_get64(p + 8);
+	h->src_port = le_get32(p + 16);
+	h->dst_port = le_get32(p + 20);
+	h->len = le_get32(p + 24);
+	h->type = le_get16(p + 28);
+	h->op = le_get16(p + 30);
+	h->flags = le_get32(p + 32);
+	h->buf_alloc = le_get32(p + 36);
+	h->fwd_cnt = le_get32(p + 40);
 }
 
 void vsock_hdr_encode(const struct vsock_hdr *h, void *raw)
 {
 	uint8_t *p = raw;
 
-	put64(p + 0, h->src_cid);
-	put64(p + 8, h->dst_cid);
-	put32(p + 16, h->src_port);
-	put32(p + 20, h->dst_port);
-	put32(p + 24, h->len);
-	put16(p + 28, h->type);
-	put16(p + 30, h->op);
-	put32(p + 32, h->flags);
-	put32(p + 36, h->buf_alloc);
-	put32(p + 40, h->fwd_cnt);
+	le_put64(p + 0, h->src_cid);
+	le_put64(p + 8, h->dst_cid);
+	le_put32(p + 16, h->src_port);
+	le_put32(p + 20, h->dst_port);
+	le_put32(p + 24, h->len);
+	le_put16(p + 28, h->type);
+	le_put16(p + 30, h->op);
+	le_put32(p + 32, h->flags);
+	le_put32(p + 36, h->buf_alloc);
+	le_put32(p + 40, h->fwd_cnt);
 }
 
 enum vsock_bad vsock_pkt_check(const struct vsock_hdr *h, uint64_t guest_cid,
