@@ -62,7 +62,8 @@ tests/distro/debian.sh "$vmtest" >"$vmtest/debian.log" 2>&1
 st=$?
 if [ $st -eq 77 ]; then
 	echo "ok - debian_distro_image # SKIP $(tail -n 1 "$vmtest/debian.log")" | results
-elif [ $st -eq 0 ] && build/lxs-mkimage "$(ls "$vmtest"/debian.tar* | head -n 1)" "$vmtest/debian.img" --size 4G 2>>"$vmtest/debian.log"; then
+elif [ $st -eq 0 ] && build/lxs-mkimage "$(ls "$vmtest"/debian.tar* | head -n 1)" "$vmtest/debian.img" --size 4G 2>>"$vmtest/debian.log" &&
+	python3 tests/distro/listing.py tar "$(ls "$vmtest"/debian.tar* | head -n 1)" >"$vmtest/debian.expect"; then
 	echo "ok - debian_distro_image" | results
 else
 	echo "not ok - debian_distro_image: $(tail -n 3 "$vmtest/debian.log" | tr '\n' '|')" | results

@@ -104,6 +104,17 @@ if [ -f "$dir/debian.img" ]; then
 	expect vm_debian_start 0 $? "$run/o"
 	"${S[@]}" -d debian -- sh -c '. /etc/os-release; echo $ID $VERSION_CODENAME; dpkg -l | grep -c ^ii' >"$run/o" 2>&1
 	expect vm_debian_runs 0 $? "$run/o" "^debian bookworm$"
+	# Every file of the tarball, seen from inside the guest: type, mode,
+	# owner, size, link count, symlink target, mtime.
+	if [ -f "$dir/debian.expect" ]; then
+		"${S[@]}" -d debian -- find / -xdev -printf '%p|%y|%m|%U|%G|%s|%n|%l|%T@\n' \
+			>"$run/deb.find" 2>"$run/o"
+		out=$(python3 tests/distro/listing.py compare "$dir/debian.expect" "$run/deb.find")
+		[ $? -eq 0 ] && pass "vm_debian_image_matches_tarball ($out)" ||
+			fail vm_debian_image_matches_tarball "$out"
+	else
+		fail vm_debian_image_matches_tarball "no $dir/debian.expect"
+	fi
 	PREFIX=vm_debian tests/session/suite.sh vsock "$vsock" -d debian
 else
 	skip vm_debian "no Debian image (debootstrap needs root and Debian's archive)"
