@@ -53,6 +53,8 @@ struct __attribute__((packed)) mpc_intsrc {
 
 enum { MP_PROCESSOR, MP_BUS, MP_IOAPIC, MP_INTSRC, MP_LINTSRC };
 enum { MP_INT = 0, MP_NMI = 1, MP_EXTINT = 3 };
+/* irqflag: polarity active high (01) in bits 0-1, level trigger (11) in bits 2-3 */
+#define MP_IRQ_LEVEL_HIGH 0x0d
 
 static uint8_t checksum(const void *p, size_t len)
 {
@@ -102,12 +104,16 @@ int mptable_write(struct vm *vm)
 				   .flags = 1, .apicaddr = (uint32_t)LAYOUT_IOAPIC };
 	p += sizeof(*io);
 
-	/* ISA IRQ n on IOAPIC pin n, the routing KVM's default GSI table uses. */
+	/*
+	 * ISA IRQ n on IOAPIC pin n, the routing KVM's default GSI table uses;
+	 * edge-triggered as ISA is, except the serial port's, which lxs-vm
+	 * drives as a level (serial.c says why).
+	 */
 	for (int pin = 0; pin < IRQ_PINS; pin++, p += sizeof(struct mpc_intsrc))
-		*(struct mpc_intsrc *)p = (struct mpc_intsrc){ .type = MP_INTSRC, .irqtype = MP_INT,
-							       .srcbusirq = (uint8_t)pin,
-							       .dstapic = ioapic_id,
-							       .dstirq = (uint8_t)pin };
+		*(struct mpc_intsrc *)p = (struct mpc_intsrc){
+			.type = MP_INTSRC, .irqtype = MP_INT,
+			.irqflag = pin == IRQ_SERIAL ? MP_IRQ_LEVEL_HIGH : 0,
+			.srcbusirq = (uint8_t)pin, .dstapic = ioapic_id, .dstirq = (uint8_t)pin };
 	/* LINT0 is the PIC's ExtINT, LINT1 NMI, on every LAPIC. */
 	*(struct mpc_intsrc *)p = (struct mpc_intsrc){ .type = MP_LINTSRC, .irqtype = MP_EXTINT,
 						       .dstapic = 0xff, .dstirq = 0 };

@@ -31,6 +31,7 @@ struct serial {
 	pthread_mutex_t lock;
 	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
 	bool thri_pending;      /* THR-empty interrupt raised and not yet seen */
+	bool line;              /* level of the IRQ line as last set */
 };
 
 static uint8_t serial_iir(const struct serial *s)
@@ -42,14 +43,20 @@ static uint8_t serial_iir(const struct serial *s)
 	return IIR_NONE | fifo;
 }
 
-/* An edge on the IRQ line whenever a new interrupt becomes pending. */
-static void serial_update_irq(struct serial *s, bool was_pending)
+/*
+ * The IRQ line follows the UART's interrupt state: high while one is pending,
+ * low otherwise (pin IRQ_SERIAL is level-triggered in the MP table). Linux's
+ * 8250 driver sends tty output only on THR-empty interrupts; with edge pulses
+ * one lost edge stalled every later write to the console for good, while a
+ * level line is delivered again after EOI until the driver has seen it.
+ */
+static void serial_update_irq(struct serial *s)
 {
 	bool now = (serial_iir(s) & IIR_NONE) == 0;
 
-	if (now && !was_pending) {
-		vm_irq_line(s->vm, IRQ_SERIAL, 1);
-		vm_irq_line(s->vm, IRQ_SERIAL, 0);
+	if (now != s->line) {
+		vm_irq_line(s->vm, IRQ_SERIAL, now);
+		s->line = now;
 	}
 }
 
@@ -73,6 +80,7 @@ static void serial_read(void *opaque, uint64_t off, void *data, unsigned len)
 		/* Reading IIR acknowledges a THR-empty interrupt. */
 		if ((*v & 0x0f) == IIR_THRI)
 			s->thri_pending = false;
+		serial_update_irq(s);
 		break;
 	case 3:
 		*v = s->lcr;
@@ -105,7 +113,6 @@ static void serial_write(void *opaque, uint64_t off, const void *data, unsigned 
 	if (len != 1)
 		return;
 	pthread_mutex_lock(&s->lock);
-	bool was = (serial_iir(s) & IIR_NONE) == 0;
 	switch (off) {
 	case 0:
 		if (s->lcr & LCR_DLAB) {
@@ -114,8 +121,8 @@ static void serial_write(void *opaque, uint64_t off, const void *data, unsigned 
 			/* A console that cannot keep up loses bytes rather than stall a vCPU. */
 			if (write(s->out_fd, &v, 1) < 0) {
 			}
+			/* Sent at once: the register is empty again. */
 			s->thri_pending = true;
-			was = false;
 		}
 		break;
 	case 1:
@@ -141,7 +148,7 @@ static void serial_write(void *opaque, uint64_t off, const void *data, unsigned 
 		s->scr = v;
 		break;
 	}
-	serial_update_irq(s, was);
+	serial_update_irq(s);
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -17,7 +17,7 @@ ver=$(sed -n 's/^# Linux\/x86 \([^ ]*\) Kernel Configuration/\1/p' "$kdir/config
 # boot NAME VMM KERNEL CPUS CMDLINE_EXTRA -> status; output in $tmp/NAME
 boot() {
 	local name=$1 vmm=$2 kernel=$3 cpus=$4 extra=$5
-	timeout 600 "$vmm" --kernel "$kernel" --initrd "$initrd" --cpus "$cpus" --mem 256M \
+	timeout 240 "$vmm" -v --kernel "$kernel" --initrd "$initrd" --cpus "$cpus" --mem 256M \
 		--cmdline "console=hvc0 quiet $extra" >"$tmp/$name" 2>&1 </dev/null
 	echo $?
 }
@@ -47,7 +47,7 @@ st=$(boot bigcode build/lxs-vm "$bz" 1 "lxstest.code=120")
 expect guest_exit_code_clamped 99 "$st" "$tmp/bigcode" "reporting 99"
 
 # The 8250 alone carries a whole boot when asked to (console=ttyS0).
-timeout 600 build/lxs-vm --kernel "$bz" --initrd "$initrd" --mem 256M \
+timeout 240 build/lxs-vm -v --kernel "$bz" --initrd "$initrd" --mem 256M \
 	--cmdline "console=ttyS0 lxstest.code=4" >"$tmp/serial" 2>&1 </dev/null
 expect serial_console 4 "$?" "$tmp/serial" "Linux version ${ver}-lxs" "LXS-TEST-TOKEN"
 
@@ -76,7 +76,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 		pub=$(mktemp -d /tmp/lxs-nobody.XXXXXX)
 		chmod 0755 "$pub"
 		install -m 0644 "$bz" "$initrd" "$pub/"
-		setpriv --reuid=65534 --regid=65534 --clear-groups timeout 600 build/lxs-vm \
+		setpriv --reuid=65534 --regid=65534 --clear-groups timeout 240 build/lxs-vm \
 			--kernel "$pub/bzImage" --initrd "$pub/$(basename "$initrd")" --mem 256M \
 			--cmdline "console=hvc0 quiet lxstest.code=6" >"$tmp/nobody" 2>&1 </dev/null
 		expect boot_as_ordinary_user 6 "$?" "$tmp/nobody" "LXS-TEST-TOKEN"
