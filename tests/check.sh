@@ -7,7 +7,7 @@ log=build/check.log
 : >"$log"
 section() { printf '\n== %s\n' "$1" | tee -a "$log"; }
 # Keep only result lines (the rig's console may add \r), show and keep them.
-results() { tr -d '\r' | tee -a build/check.raw | grep -E '^(not )?ok - ' | tee -a "$log"; }
+results() { tr -d '\r' | tee -a build/check.raw | grep --line-buffered -E '^(not )?ok - ' | tee -a "$log"; }
 : >build/check.raw
 
 section "unit tests (ASan+UBSan, no KVM)"
