@@ -593,8 +593,7 @@ static int collect(ext2_ino_t dir, int entry_kind, struct ext2_dir_entry *de, in
 	(void)offset;
 	(void)blocksize;
 	(void)buf;
-	if ((len == 1 && de->name[0] == '.') ||
-	    (len == 2 && de->name[0] == '.' && de->name[1] == '.'))
+	if (img_dirent_is_dot(de))
 		return 0;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 32;

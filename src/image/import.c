@@ -1691,8 +1691,7 @@ static int load_root(ext2_ino_t dir, int entry, struct ext2_dir_entry *de, int o
 	(void)offset;
 	(void)blocksize;
 	(void)buf;
-	if ((len == 1 && de->name[0] == '.') ||
-	    (len == 2 && de->name[0] == '.' && de->name[1] == '.'))
+	if (img_dirent_is_dot(de))
 		return 0;
 	if (node_add(im, ROOT_NODE, de->name, (size_t)len, de->inode,
 		     (uint8_t)ext2fs_dirent_file_type(de), NULL))

@@ -59,6 +59,9 @@ struct img_run {
 int img_load_runs(ext2_filsys fs, ext2_ino_t ino, struct ext2_inode *inode, unsigned flags,
 		  struct img_run **v, size_t *n, size_t *cap, errcode_t *ext2err);
 
+/* "." or "..": directory entries the walkers skip. */
+int img_dirent_is_dot(const struct ext2_dir_entry *de);
+
 int outfile_create(struct outfile *o, const char *path, char *err, size_t errlen);
 int outfile_commit(struct outfile *o, char *err, size_t errlen);
 void outfile_abort(struct outfile *o);

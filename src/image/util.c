@@ -234,3 +234,11 @@ int img_load_runs(ext2_filsys fs, ext2_ino_t ino, struct ext2_inode *inode, unsi
 	}
 	return 0;
 }
+
+int img_dirent_is_dot(const struct ext2_dir_entry *de)
+{
+	int len = ext2fs_dirent_name_len(de);
+
+	return (len == 1 && de->name[0] == '.') ||
+	       (len == 2 && de->name[0] == '.' && de->name[1] == '.');
+}
