@@ -15,10 +15,14 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu17 $(WARN) -fno-strict-aliasing
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-# Each folder under src/ is one host library (libNAME.a), except src/guest
-# (static musl programs for inside the VM) and each folder's main.c (a
-# program). New folders and files are picked up without editing this file.
-LIBS      := $(filter-out guest,$(notdir $(patsubst %/,%,$(dir $(wildcard src/*/*.c)))))
+# Each folder under src/ is one host library (libNAME.a), except the folders
+# in NOLIB (built by rules of their own: src/guest is static musl programs for
+# inside the VM, src/pico is freestanding code with its own flags) and each
+# folder's main.c (a program). New folders and files are picked up without
+# editing this file; a folder that needs rules of its own keeps them in
+# src/<folder>/build.mk, included below.
+NOLIB     := guest pico
+LIBS      := $(filter-out $(NOLIB),$(notdir $(patsubst %/,%,$(dir $(wildcard src/*/*.c)))))
 LIBS      := $(sort $(LIBS))
 LDLIBS    := -luring -larchive -lext2fs -lcom_err -lpthread
 lib_src    = $(filter-out src/$(1)/main.c,$(wildcard src/$(1)/*.c))
@@ -29,6 +33,11 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(O)/asan/tests/%,$(UNIT_SRC))
 GUEST_BIN := $(O)/guest/testinit $(O)/guest/lxs-init $(O)/guest/blkbench
 INITRAMFS := $(O)/guest/test-initramfs.cpio $(O)/guest/lxs-initramfs.cpio $(O)/guest/blkbench-initramfs.cpio
+
+# Folder-owned rules may add to PROGS, GUEST_BIN and CHECK_DEPS.
+.DEFAULT_GOAL := all
+CHECK_DEPS :=
+-include $(wildcard src/*/build.mk)
 
 all: $(PROGS) $(GUEST_BIN) $(INITRAMFS)
 
@@ -115,7 +124,7 @@ unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
 check: deps
-	$(MAKE) all $(O)/asan/lxs-vm $(UNIT_BIN)
+	$(MAKE) all $(O)/asan/lxs-vm $(UNIT_BIN) $(CHECK_DEPS)
 	tests/check.sh
 
 run: deps

@@ -36,6 +36,18 @@ else
 	echo "ok - nobody_checks # SKIP already running as an ordinary user" | results
 fi
 
+# Version 1 (no VM): everything runs on the host as this user.
+if [ -x tests/pico/run.sh ]; then
+	section "version 1 (lxs-pico, no VM)"
+	tests/pico/run.sh | results
+fi
+
+# The command line and manager, the parts that need no VM.
+if [ -x tests/cli/host.sh ]; then
+	section "lxs and lxsd without a VM"
+	tests/cli/host.sh | results
+fi
+
 section "guest kernel"
 if kdir=$(kernel/build.sh); then
 	echo "ok - kernel_build ($kdir)" | results
@@ -78,6 +90,8 @@ if [ "${LXS_DISTRO_TESTS:-0}" = 1 ]; then
 else
 	echo "ok - vm_distro_suite # SKIP opt-in (LXS_DISTRO_TESTS=1 make check) until its stall in CI rehearsals is found" | results
 fi
+# End-to-end lxs/lxsd tests run in the same VM boot (rig) as the others.
+[ -x tests/cli/vm.sh ] && vm_tests="$vm_tests; tests/cli/vm.sh $kdir $PWD/$vmtest"
 if [ -z "$kdir" ]; then
 	echo "not ok - vm_tests: no kernel to boot" | results
 elif build/lxs-vm --check-kvm >build/kvm-check.txt 2>&1; then
