@@ -24,3 +24,43 @@ expect() {
 	done
 	pass "$name"
 }
+
+# watched SECONDS DIAG CMD... - run CMD (stdout and stderr as the caller set
+# them) but give up after SECONDS: send it SIGQUIT (lxs-vm then logs its vCPU
+# and queue state to its own stderr), write the kernel and gdb stacks of its
+# threads to the file DIAG (and to stderr), and kill it. Returns CMD's status,
+# or 124 if it was given up on.
+watched() {
+	local secs=$1 log=$2 pid wd st
+	shift 2
+	"$@" <&0 &  # explicit: a background job would get /dev/null
+	pid=$!
+	(
+		exec >/dev/null 2>&1
+		trap 'kill "$nap"; exit 0' TERM
+		sleep "$secs" & # a time limit, not synchronisation
+		nap=$!
+		wait "$nap"
+		kill -0 "$pid" || exit 0
+		echo "== watched: $* still running after $secs s; state follows" >>"$log"
+		kill -QUIT "$pid"
+		for t in /proc/"$pid"/task/*; do
+			echo "-- task ${t##*/} $(cat "$t/comm") wchan=$(cat "$t/wchan")" >>"$log"
+			cat "$t/stack" >>"$log" 2>/dev/null
+		done
+		command -v gdb >/dev/null && timeout 60 gdb -q -batch -p "$pid" -ex 'thread apply all bt' >>"$log" 2>&1
+		touch "$log.timedout"
+		kill -KILL "$pid"
+	) &
+	wd=$!
+	wait "$pid"
+	st=$?
+	kill "$wd" 2>/dev/null
+	wait "$wd" 2>/dev/null
+	if [ -e "$log.timedout" ]; then
+		rm -f "$log.timedout"
+		sed 's/^/# /' "$log" >&2
+		return 124
+	fi
+	return "$st"
+}

@@ -124,6 +124,7 @@ int vm_add_virtio(struct vm *vm, struct virtio_dev *dev)
 		return ret;
 	}
 	virtio_dev_set_irq(dev, raise_irqfd, (void *)(intptr_t)fd);
+	vm->virtio[slot] = dev;
 	vm->next_virtio++;
 	return 0;
 }

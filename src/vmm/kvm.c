@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "common/proto.h"
 #include "evloop.h"
+#include "virtio.h"
 
 /* The signal that kicks a vCPU thread out of KVM_RUN when the VM ends. */
 #define SIG_VCPU_KICK SIGUSR1
@@ -302,13 +303,18 @@ static void *vcpu_thread(void *arg)
 	pthread_setname_np(pthread_self(), name);
 	vcpu_unblock_kick();
 	while (!atomic_load(&vm->exiting)) {
-		if (ioctl(c->fd, KVM_RUN, 0) < 0) {
+		atomic_store(&c->in_run, true);
+		int r = ioctl(c->fd, KVM_RUN, 0);
+		atomic_store(&c->in_run, false);
+		atomic_fetch_add(&c->exits, 1);
+		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			log_warn("vcpu%d: KVM_RUN", c->id);
 			vm_request_exit(vm, LXS_EXIT_CRASH);
 			break;
 		}
+		atomic_store(&c->last_exit, c->run->exit_reason);
 		switch (c->run->exit_reason) {
 		case KVM_EXIT_IO:
 			vcpu_io(c);
@@ -368,6 +374,21 @@ int vm_start_vcpus(struct vm *vm)
 		c->started = true;
 	}
 	return 0;
+}
+
+void vm_dump_state(struct vm *vm)
+{
+	log_warnx("state after %.1f ms:", vm_uptime_ms(vm));
+	for (int i = 0; i < vm->ncpus; i++) {
+		struct vcpu *c = &vm->vcpus[i];
+
+		log_warnx("  vcpu%d: %s, %lu exits, last exit reason %u", i,
+			 atomic_load(&c->in_run) ? "in KVM_RUN" : "in the VMM",
+			 atomic_load(&c->exits), atomic_load(&c->last_exit));
+	}
+	for (int s = 0; s < vm->next_virtio; s++)
+		if (vm->virtio[s])
+			virtio_dev_dump(vm->virtio[s], s);
 }
 
 static uint64_t resident_bytes(void *addr, uint64_t len)

@@ -75,7 +75,8 @@ static void usage(FILE *f)
 		"  --control SOCKET control socket for disks, balloon and stats\n"
 		"  --check-kvm      only say whether /dev/kvm can run a guest at speed\n"
 		"  --allow-slow-kvm boot even on a software-emulated /dev/kvm\n"
-		"  -v, --verbose    more messages (twice for debug)\n"
+		"  -v, --verbose    more messages (twice for debug); SIGQUIT logs vCPU and\n"
+		"                   virtio queue state, to see what a stuck guest waits for\n"
 		"\n"
 		"Exit status: the guest's power-off code (0-%d), %d reboot, %d kernel panic,\n"
 		"%d guest crash, %d /dev/kvm too slow, %d lxs-vm error.\n",
@@ -258,6 +259,10 @@ static void on_signal(struct evloop *ev, int fd, uint32_t events, void *arg)
 	(void)events;
 	if (read(vm->signal_fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGQUIT) {
+		vm_dump_state(vm);
+		return;
+	}
 	log_warnx("stopped by signal %u; the guest did not shut down cleanly", si.ssi_signo);
 	vm_request_exit(vm, 128 + (int)si.ssi_signo);
 }
@@ -350,6 +355,7 @@ static int watch_signals(struct vm *vm)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT); /* not an end: a state dump */
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
 	vm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);

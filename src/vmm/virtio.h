@@ -205,4 +205,11 @@ void virtio_dev_push(struct virtio_dev *dev, unsigned q, uint16_t head, uint32_t
 /* After one or more pushes: interrupt the driver unless it suppressed it. */
 void virtio_dev_signal(struct virtio_dev *dev, unsigned q);
 
+/*
+ * Log the device's status and, per ready queue, our ring indexes next to the
+ * driver's (avail idx, flags, used_event): enough to tell a lost
+ * notification or interrupt from a driver that has nothing to do.
+ */
+void virtio_dev_dump(struct virtio_dev *dev, int slot);
+
 #endif

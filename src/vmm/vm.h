@@ -47,6 +47,10 @@ struct vcpu {
 	struct kvm_run *run;    /* the mmap'ed shared run structure */
 	pthread_t thread;
 	bool started;
+	/* For the state dump (SIGQUIT): written by the vCPU thread only. */
+	atomic_ulong exits;     /* KVM_RUN returns */
+	atomic_uint last_exit;  /* KVM_EXIT_* of the last one */
+	atomic_bool in_run;     /* inside KVM_RUN now */
 };
 
 struct vm {
@@ -65,6 +69,7 @@ struct vm {
 
 	char cmdline[VM_CMDLINE_MAX];   /* what the kernel gets; devices append */
 	int next_virtio;                /* virtio-mmio slots used so far */
+	struct virtio_dev *virtio[LAYOUT_VIRTIO_MAX]; /* by slot, for the state dump */
 
 	/* Device teardown, run in reverse order by vm_close() after the vCPUs stop. */
 	struct {
@@ -97,6 +102,13 @@ int vm_irq_line(struct vm *vm, unsigned pin, int level);
 int vm_irqfd(struct vm *vm, unsigned pin);
 
 int vm_start_vcpus(struct vm *vm);
+
+/*
+ * Log (at warning level, so always) what each vCPU and virtio queue is doing
+ * (lxs-vm does on SIGQUIT):
+ * what a hung guest waits for. Reads guest rings; safe from any thread.
+ */
+void vm_dump_state(struct vm *vm);
 
 /*
  * End the VM with an LXS_EXIT_* status: the first caller wins. Callable from

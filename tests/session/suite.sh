@@ -11,8 +11,9 @@ mode=$1 sock=$2
 shift 2
 extra=("$@")
 pre=${PREFIX:-session}
-S=(build/lxs-session "--$mode" "$sock" "${extra[@]}")
 tmp=$(mktemp -d)
+# A session that hangs fails its test (and shows where it hung), not the run.
+S=(watched 300 "$tmp/stacks" build/lxs-session "--$mode" "$sock" "${extra[@]}")
 trap 'rm -rf "$tmp"' EXIT
 vs=()
 [ "$mode" = vsock ] && vs=(vsock)
@@ -59,7 +60,7 @@ done
 [ $bad -eq 0 ] && pass "${pre}_50_concurrent" || fail "${pre}_50_concurrent" "$bad of 50 sessions had wrong output or status"
 
 for c in version garbage; do
-	out=$(python3 tests/session/proto_check.py $c "$sock" "${vs[@]}" 2>&1)
+	out=$(timeout 120 python3 tests/session/proto_check.py $c "$sock" "${vs[@]}" 2>&1)
 	[ $? -eq 0 ] && pass "${pre}_protocol_$c" || fail "${pre}_protocol_$c" "$out"
 done
 for c in pty ctrlc; do

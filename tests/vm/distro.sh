@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 kdir=$1 dir=$2
 run=$(mktemp -d /tmp/lxs-vmtest.XXXXXX) # sockets need a real file system
 vsock=$run/v.sock ctl=$run/ctl.sock
-S=(build/lxs-session --vsock "$vsock")
+S=(watched 300 "$run/stacks" build/lxs-session --vsock "$vsock")
 vm_pid=
 
 cleanup() {

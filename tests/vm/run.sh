@@ -17,9 +17,13 @@ ver=$(sed -n 's/^# Linux\/x86 \([^ ]*\) Kernel Configuration/\1/p' "$kdir/config
 # boot NAME VMM KERNEL CPUS CMDLINE_EXTRA -> status; output in $tmp/NAME
 boot() {
 	local name=$1 vmm=$2 kernel=$3 cpus=$4 extra=$5
-	timeout 240 "$vmm" -v --kernel "$kernel" --initrd "$initrd" --cpus "$cpus" --mem 256M \
-		--cmdline "console=hvc0 quiet $extra" >"$tmp/$name" 2>&1 </dev/null
-	echo $?
+	local st
+	watched 240 "$tmp/$name.stacks" "$vmm" -v --kernel "$kernel" --initrd "$initrd" --cpus "$cpus" \
+		--mem 256M --cmdline "console=hvc0 quiet $extra" >"$tmp/$name" 2>&1 </dev/null
+	st=$?
+	# A boot that had to be stopped: show what it was waiting for.
+	[ "$st" != 124 ] || sed "s/^/# $name: /" "$tmp/$name" | tail -n 60 >&2
+	echo "$st"
 }
 
 st=$(boot bz1 build/lxs-vm "$bz" 1 "lxstest.code=7")
