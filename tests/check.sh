@@ -83,12 +83,11 @@ fi
 
 section "VM tests"
 vm_tests="tests/vm/run.sh $kdir"
-# The distro suite passes when run by itself but stalled in clean-clone CI
-# rehearsals (undiagnosed; see the README's status): opt-in until it is found.
-if [ "${LXS_DISTRO_TESTS:-0}" = 1 ]; then
+# LXS_DISTRO_TESTS=0 leaves the distro suite out (it is the longest part).
+if [ "${LXS_DISTRO_TESTS:-1}" != 0 ]; then
 	vm_tests="$vm_tests; tests/vm/distro.sh $kdir $PWD/$vmtest"
 else
-	echo "ok - vm_distro_suite # SKIP opt-in (LXS_DISTRO_TESTS=1 make check) until its stall in CI rehearsals is found" | results
+	echo "ok - vm_distro_suite # SKIP LXS_DISTRO_TESTS=0" | results
 fi
 # End-to-end lxs/lxsd tests run in the same VM boot (rig) as the others.
 [ -x tests/cli/vm.sh ] && vm_tests="$vm_tests; tests/cli/vm.sh $kdir $PWD/$vmtest"

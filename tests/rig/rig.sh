@@ -13,7 +13,8 @@
 # tmpfs. So a command that writes into the tree needs that directory as its
 # scratch (e.g. --scratch build); without --scratch a temporary one is made
 # under build/ and removed afterwards. The command runs as root from the
-# caller's directory with a small fixed environment plus LXS_IN_RIG=1.
+# caller's directory with a small fixed environment, the caller's LXS_*
+# variables, and LXS_IN_RIG=1.
 # Exit status: the command's, or 124 on timeout, 125 if the rig itself
 # failed, 2 for bad usage. --smoke checks that KVM runs a guest inside.
 # shellcheck disable=SC2317 # the handlers below are called from traps
@@ -290,7 +291,11 @@ write_command_script() { # FILE
 		echo "# Written by tests/rig/rig.sh for one run."
 		echo "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 		printf 'export HOME=%q TERM=dumb LANG=C.UTF-8 LXS_IN_RIG=1\n' "$HOME"
-		if [ -n "${LXS_CACHE+set}" ]; then printf 'export LXS_CACHE=%q\n' "$LXS_CACHE"; fi
+		# The caller's LXS_* settings (cache, opt-in tests) hold inside too.
+		local v
+		for v in $(compgen -e); do
+			if [[ $v == LXS_* && $v != LXS_IN_RIG ]]; then printf 'export %s=%q\n' "$v" "${!v}"; fi
+		done
 		if [ -n "${XDG_CACHE_HOME+set}" ]; then printf 'export XDG_CACHE_HOME=%q\n' "$XDG_CACHE_HOME"; fi
 		printf 'cd -- %q 2>/dev/null || {\n' "$PWD"
 		printf '\techo %q >%q\n' \

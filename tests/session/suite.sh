@@ -53,11 +53,13 @@ for i in $(seq 1 50); do
 	("${S[@]}" -- sh -c "echo session-$i; exit $((i % 5))" >"$tmp/p$i" 2>&1; echo $? >"$tmp/s$i") &
 done
 wait
-bad=0
+bad=0 first=
 for i in $(seq 1 50); do
-	grep -qx "session-$i" "$tmp/p$i" && [ "$(cat "$tmp/s$i")" = $((i % 5)) ] || bad=$((bad + 1))
+	grep -qx "session-$i" "$tmp/p$i" && [ "$(cat "$tmp/s$i")" = $((i % 5)) ] && continue
+	bad=$((bad + 1))
+	[ -n "$first" ] || first="session $i: status $(cat "$tmp/s$i"), wanted $((i % 5)), output: $(head -c 300 "$tmp/p$i" | tr '\n' '|')"
 done
-[ $bad -eq 0 ] && pass "${pre}_50_concurrent" || fail "${pre}_50_concurrent" "$bad of 50 sessions had wrong output or status"
+[ $bad -eq 0 ] && pass "${pre}_50_concurrent" || fail "${pre}_50_concurrent" "$bad of 50 sessions had wrong output or status; first: $first"
 
 for c in version garbage; do
 	out=$(timeout 120 python3 tests/session/proto_check.py $c "$sock" "${vs[@]}" 2>&1)
