@@ -15,6 +15,7 @@
 #include <ftw.h>
 #include <stdbool.h>
 #include <locale.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1110,6 +1111,47 @@ static void t_cancel_keeps_old_image(struct unit *u)
 	CHECK(u, count_names(f->dir, ".tmp-") == 0);
 }
 
+static int kill_cb(const struct image_progress *p, void *arg)
+{
+	(void)arg;
+	if (p->entries >= 3)
+		raise(SIGKILL);
+	return 0;
+}
+
+/*
+ * kill -9 in the middle of an import (a crash, the OOM killer): the image
+ * that was there stays as it was, and where there was none, none appears;
+ * only a temporary file is left, under a name no distro uses.
+ */
+static void t_killed_import(struct unit *u)
+{
+	struct fix *f = (struct fix *)u;
+	char old[160], fresh[160], err[512];
+	char buf[8] = "";
+	int fd, st = 0;
+
+	snprintf(old, sizeof(old), "%s/killed-old.img", f->dir);
+	snprintf(fresh, sizeof(fresh), "%s/killed-new.img", f->dir);
+	CHECK(u, write_file(old, "old", 3) == 0);
+	for (int i = 0; i < 2; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			image_from_tar(f->tar, -1, i ? fresh : old, SMALL_FS, kill_cb, NULL, err,
+				       sizeof(err));
+			_exit(0); /* not reached: the callback kills us */
+		}
+		CHECK(u, pid > 0 && waitpid(pid, &st, 0) == pid);
+		CHECK(u, WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	}
+	fd = open(old, O_RDONLY);
+	CHECK(u, fd >= 0 && read(fd, buf, sizeof(buf)) == 3 && !memcmp(buf, "old", 3));
+	if (fd >= 0)
+		close(fd);
+	CHECK(u, access(fresh, F_OK) < 0 && errno == ENOENT);
+}
+
 /* cpio: a socket, and the newc way of hard links (the data comes with the last name). */
 static void t_cpio(struct unit *u)
 {
@@ -1420,6 +1462,7 @@ int main(void)
 	RUN(&f.u, t_empty);
 	RUN(&f.u, t_too_small);
 	RUN(&f.u, t_cancel_keeps_old_image);
+	RUN(&f.u, t_killed_import);
 	RUN(&f.u, t_cpio);
 	RUN(&f.u, t_acl_names);
 	RUN(&f.u, t_export);
