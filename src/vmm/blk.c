@@ -792,6 +792,12 @@ static int setup_ring(struct blk *blk)
 		r = -errno;
 		goto err_ring;
 	}
+	/*
+	 * Not io_uring_register_eventfd_async(): it signals only completions
+	 * posted by io-wq workers, and a buffered read that waited for a page
+	 * completes through task work in this thread instead: no signal, and
+	 * the request would never be answered.
+	 */
 	r = io_uring_register_eventfd(&blk->ring, blk->efd);
 	if (r < 0)
 		goto err_efd;

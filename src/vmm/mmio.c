@@ -531,6 +531,16 @@ void virtio_mmio_read(void *opaque, uint64_t off, void *data, unsigned len)
 	struct virtio_dev *dev = opaque;
 	uint32_t val;
 
+	/*
+	 * The interrupt handler's register, read on every interrupt: it is
+	 * atomic, so the vCPU need not wait while the event loop holds the
+	 * device lock serving a queue.
+	 */
+	if (off == VIRTIO_MMIO_INTERRUPT_STATUS && len == 4) {
+		val = __atomic_load_n(&dev->isr, __ATOMIC_SEQ_CST);
+		memcpy(data, &val, sizeof(val));
+		return;
+	}
 	memset(data, 0, len);
 	virtio_dev_lock(dev);
 	if (off >= VIRTIO_MMIO_CONFIG) {
@@ -549,6 +559,11 @@ void virtio_mmio_write(void *opaque, uint64_t off, const void *data, unsigned le
 	struct virtio_dev *dev = opaque;
 	uint32_t val;
 
+	if (off == VIRTIO_MMIO_INTERRUPT_ACK && len == 4) { /* as for the status read */
+		memcpy(&val, data, sizeof(val));
+		__atomic_fetch_and(&dev->isr, ~val, __ATOMIC_SEQ_CST);
+		return;
+	}
 	virtio_dev_lock(dev);
 	if (off >= VIRTIO_MMIO_CONFIG) {
 		config_write(dev, off - VIRTIO_MMIO_CONFIG, data, len);

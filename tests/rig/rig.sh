@@ -5,8 +5,8 @@
 # AMD CPU with SVM and nested paging, Debian's stock kernel loads kvm-amd on
 # it, and the command then sees a real /dev/kvm.
 #
-# usage: tests/rig/rig.sh [--mem MIB] [--timeout SEC] [--scratch DIR] -- CMD [ARG...]
-#        tests/rig/rig.sh [--mem MIB] [--timeout SEC] --smoke
+# usage: tests/rig/rig.sh [--mem MIB] [--cpus N] [--timeout SEC] [--scratch DIR] -- CMD [ARG...]
+#        tests/rig/rig.sh [--mem MIB] [--cpus N] [--timeout SEC] --smoke
 #
 # Inside, / is the host's root read-only and the scratch directory is
 # read-write at the same absolute path; /tmp, /run and /dev/shm are empty
@@ -33,6 +33,12 @@ rig_cpu=EPYC,+svm,+npt,-rdseed,-sha-ni,-fxsr-opt,-misalignsse,-3dnowprefetch,-os
 boot_marker=$'\001lxs-rig: booted'
 
 mem_mib=4096
+# Two CPUs, not one: with one, a nested guest vCPU spinning with interrupts
+# off (waiting for a lock its sibling vCPU holds) was seen to keep the rig's
+# only CPU forever, so the sibling never ran again and even the rig's own
+# timers stopped (QEMU's emulated SVM does not preempt it). A second rig CPU
+# lets the lock holder run.
+rig_cpus=2
 timeout_s=1800
 scratch=""
 smoke=0
@@ -64,7 +70,7 @@ interrupted() { # STATUS
 }
 
 usage_error() {
-	echo "rig: $*; usage: tests/rig/rig.sh [--mem MIB] [--timeout SEC] [--scratch DIR] -- CMD [ARG...] (or --smoke)." >&2
+	echo "rig: $*; usage: tests/rig/rig.sh [--mem MIB] [--cpus N] [--timeout SEC] [--scratch DIR] -- CMD [ARG...] (or --smoke)." >&2
 	exit 2
 }
 
@@ -84,10 +90,11 @@ cleanup() {
 parse_args() {
 	while [ $# -gt 0 ]; do
 		case "$1" in
-		--mem | --timeout | --scratch) [ $# -ge 2 ] || usage_error "$1 needs a value" ;;
+		--mem | --cpus | --timeout | --scratch) [ $# -ge 2 ] || usage_error "$1 needs a value" ;;
 		esac
 		case "$1" in
 		--mem) mem_mib=$2; shift 2 ;;
+		--cpus) rig_cpus=$2; shift 2 ;;
 		--timeout) timeout_s=$2; shift 2 ;;
 		--scratch) scratch=$2; shift 2 ;;
 		--smoke) smoke=1; shift ;;
@@ -97,6 +104,7 @@ parse_args() {
 		esac
 	done
 	[[ $mem_mib =~ ^[1-9][0-9]*$ ]] || usage_error "--mem wants MiB as a number, not '$mem_mib'"
+	[[ $rig_cpus =~ ^[1-9][0-9]?$ ]] || usage_error "--cpus wants a number of CPUs, not '$rig_cpus'"
 	[[ $timeout_s =~ ^[1-9][0-9]*$ ]] || usage_error "--timeout wants seconds as a number, not '$timeout_s'"
 	if [ "$smoke" = 1 ] && [ ${#cmd[@]} -gt 0 ]; then usage_error "--smoke takes no command"; fi
 	if [ "$smoke" = 0 ] && [ ${#cmd[@]} -eq 0 ]; then usage_error "no command given"; fi
@@ -347,7 +355,7 @@ start_qemu() {
 	# kills the group (a terminal's ^C, a test harness) kills QEMU too; a
 	# lone kill -9 of this script leaves QEMU to the timeout.
 	timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
-		-M q35 -accel tcg -cpu "$rig_cpu" -m "$mem_mib" -smp 1 \
+		-M q35 -accel tcg -cpu "$rig_cpu" -m "$mem_mib" -smp "$rig_cpus" \
 		-nodefaults -no-user-config -nographic -serial stdio -no-reboot -bios qboot.rom \
 		-kernel "$kernel_file" -initrd "$image_dir/initramfs.cpio" -append "$append" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
@@ -401,7 +409,7 @@ main() {
 	prepare_control_dir
 	local start_ms
 	start_ms=$(now_ms)
-	echo "rig: starting the nested-KVM rig ($kernel_pkg, $mem_mib MiB, timeout $timeout_s s)" >&2
+	echo "rig: starting the nested-KVM rig ($kernel_pkg, $rig_cpus CPUs, $mem_mib MiB, timeout $timeout_s s)" >&2
 	start_console_filter "$start_ms"
 	start_qemu
 	wait_qemu
