@@ -24,7 +24,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 NOLIB     := guest pico
 LIBS      := $(filter-out $(NOLIB),$(notdir $(patsubst %/,%,$(dir $(wildcard src/*/*.c)))))
 LIBS      := $(sort $(LIBS))
-LDLIBS    := -luring -larchive -lext2fs -lcom_err -lpthread
+LDLIBS    := -luring -larchive -lext2fs -lcom_err -linih -lpthread
 lib_src    = $(filter-out src/$(1)/main.c,$(wildcard src/$(1)/*.c))
 lib_obj    = $(patsubst src/%.c,$(2)/obj/%.o,$(call lib_src,$(1)))
 
@@ -34,7 +34,14 @@ UNIT_BIN  := $(patsubst tests/unit/%.c,$(O)/asan/tests/%,$(UNIT_SRC))
 GUEST_BIN := $(O)/guest/testinit $(O)/guest/lxs-init $(O)/guest/blkbench
 INITRAMFS := $(O)/guest/test-initramfs.cpio $(O)/guest/lxs-initramfs.cpio $(O)/guest/blkbench-initramfs.cpio
 
-# Folder-owned rules may add to PROGS, GUEST_BIN and CHECK_DEPS.
+# Each program links the libraries it uses, users before what they use.
+VM_LIBS      = vmm vsock common
+SESSION_LIBS = session common
+IMAGE_LIBS   = image common
+libs_of      = $(foreach l,$(2),$(1)/lib$(l).a)
+
+# Folder-owned rules (src/*/build.mk, in alphabetical order) may use the
+# above and add to PROGS, GUEST_BIN and CHECK_DEPS.
 .DEFAULT_GOAL := all
 CHECK_DEPS :=
 -include $(wildcard src/*/build.mk)
@@ -66,11 +73,6 @@ ASAN_LIBS := $(foreach l,$(LIBS),$(O)/asan/lib$(l).a)
 LINK_LIBS  = $(filter-out %/libcommon.a,$(1)) $(filter %/libcommon.a,$(1))
 
 # --- programs ----------------------------------------------------------------
-# Each program links the libraries it uses, users before what they use.
-VM_LIBS      = vmm vsock common
-SESSION_LIBS = session common
-IMAGE_LIBS   = image common
-libs_of      = $(foreach l,$(2),$(1)/lib$(l).a)
 
 $(O)/lxs-vm: $(O)/obj/vmm/main.o $(call libs_of,$(O),$(VM_LIBS))
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

@@ -107,26 +107,46 @@ static void run_command(struct control *c, char *line, char *out, size_t len)
 	}
 }
 
+/* One connection: its command line may come in pieces. */
+struct client {
+	struct control *c;
+	size_t len;
+	char line[LINE_MAX_BYTES + 1];
+};
+
+static void client_close(struct evloop *ev, int fd, struct client *cl)
+{
+	ev_del(ev, fd);
+	close(fd);
+	free(cl);
+}
+
 static void on_client(struct evloop *ev, int fd, uint32_t events, void *arg)
 {
-	struct control *c = arg;
-	char line[LINE_MAX_BYTES + 1], out[512];
+	struct client *cl = arg;
+	char out[512];
 	ssize_t n;
 
 	(void)events;
-	ev_del(ev, fd);
-	/* Commands are short and sent at once; a client that dawdles is dropped. */
-	n = recv(fd, line, LINE_MAX_BYTES, MSG_DONTWAIT);
-	if (n <= 0 || !memchr(line, '\n', (size_t)n)) {
-		if (n > 0)
-			dprintf(fd, "error send one command line ending in a newline\n");
-		close(fd);
+	n = recv(fd, cl->line + cl->len, LINE_MAX_BYTES - cl->len, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		client_close(ev, fd, cl);
 		return;
 	}
-	line[n] = 0;
-	run_command(c, line, out, sizeof(out));
+	cl->len += (size_t)n;
+	if (!memchr(cl->line, '\n', cl->len)) {
+		if (cl->len == LINE_MAX_BYTES) {
+			dprintf(fd, "error send one command line ending in a newline\n");
+			client_close(ev, fd, cl);
+		}
+		return;
+	}
+	cl->line[cl->len] = 0;
+	run_command(cl->c, cl->line, out, sizeof(out));
 	dprintf(fd, "%s\n", out);
-	close(fd);
+	client_close(ev, fd, cl);
 }
 
 static void on_accept(struct evloop *ev, int fd, uint32_t events, void *arg)
@@ -144,8 +164,14 @@ static void on_accept(struct evloop *ev, int fd, uint32_t events, void *arg)
 		close(cfd);
 		return;
 	}
-	if (ev_add(ev, cfd, EPOLLIN, on_client, c) < 0)
+	struct client *cl = calloc(1, sizeof(*cl));
+
+	if (!cl || ev_add(ev, cfd, EPOLLIN, on_client, cl) < 0) {
+		free(cl);
 		close(cfd);
+		return;
+	}
+	cl->c = c;
 }
 
 static void control_destroy(void *arg)

@@ -349,7 +349,9 @@ start_console_filter() { # START_MS
 start_qemu() {
 	local kernel_file=$image_dir/vmlinux
 	[ -f "$kernel_file" ] || kernel_file=$image_dir/vmlinuz
-	local append="console=ttyS0 quiet loglevel=1 reboot=k panic=-1 rdinit=/init lxs_rig=${ctl_dir##*/}"
+	# loglevel=4: the rig kernel's warnings (soft lockups, hung tasks, with
+	# their stacks) reach the output; nothing else does.
+	local append="console=ttyS0 quiet loglevel=4 reboot=k panic=-1 rdinit=/init lxs_rig=${ctl_dir##*/}"
 	# qboot rather than SeaBIOS: it boots sooner and prints nothing on the
 	# serial port. --foreground keeps QEMU in our process group, so whoever
 	# kills the group (a terminal's ^C, a test harness) kills QEMU too; a
