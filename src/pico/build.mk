@@ -1,0 +1,41 @@
+# src/pico: version 1 (no VM). Two programs:
+#  lxs-pico         the launcher and tar import/export (hosted, libarchive)
+#  lxs-pico-loader  the static loader + SIGSYS translator (freestanding: no
+#                   libc, because it runs inside guest processes whose libc
+#                   owns %fs; linked at a fixed address far from where
+#                   programs and mmap go, so the seccomp filter can tell its
+#                   own system calls by instruction pointer)
+
+PICO_FREE_SRC := src/pico/rt.c src/pico/path.c src/pico/trap.c src/pico/filter.c src/pico/loader.c
+PICO_HOST_SRC := src/pico/main.c src/pico/volfs_tar.c
+PICO_HDR      := $(wildcard src/pico/*.h)
+PICO_TEXT     := 0x200000000000
+# -fpie although the link is not PIE: above 4 GiB only RIP-relative code links.
+# -fno-tree-loop-distribute-patterns: no memset/memcpy calls made up by the
+# compiler inside rt.c's own memset/memcpy.
+PICO_FREE_CFLAGS := -std=gnu17 $(WARN) -O2 -g -Isrc -ffreestanding -fno-stack-protector \
+	-fpie -fno-plt -fno-asynchronous-unwind-tables -fno-strict-aliasing -fcf-protection=none \
+	-fno-tree-loop-distribute-patterns
+
+$(O)/lxs-pico-loader: $(PICO_FREE_SRC) $(PICO_HDR) src/pico/build.mk
+	@mkdir -p $(@D)
+	$(CC) $(PICO_FREE_CFLAGS) -nostdlib -static -no-pie -Wl,-Ttext-segment=$(PICO_TEXT) \
+		-Wl,--build-id=none -Wl,-z,noexecstack -o $@ $(PICO_FREE_SRC) -lgcc
+
+$(O)/lxs-pico: $(PICO_HOST_SRC) $(PICO_HDR) src/pico/build.mk | $(O)/lxs-pico-loader
+	@mkdir -p $(@D)
+	$(CC) -D_GNU_SOURCE -Isrc $(CFLAGS) -o $@ $(PICO_HOST_SRC) -larchive
+
+PROGS      += $(O)/lxs-pico $(O)/lxs-pico-loader
+CHECK_DEPS += $(O)/lxs-pico $(O)/lxs-pico-loader
+
+# The compatibility suite (tests/pico/compat/t_*.c): ordinary glibc programs,
+# run natively and under lxs-pico by tests/pico/compat/run.sh.
+PICO_COMPAT_SRC := $(wildcard tests/pico/compat/t_*.c)
+PICO_COMPAT_BIN := $(patsubst tests/pico/compat/%.c,$(O)/pico-compat/%,$(PICO_COMPAT_SRC))
+$(O)/pico-compat/%: tests/pico/compat/%.c tests/pico/compat/compat.h
+	@mkdir -p $(@D)
+	$(CC) -std=gnu17 -O1 -g -Wall -Wno-unused-function -pthread -o $@ $< -lrt -ldl
+pico-compat: $(PICO_COMPAT_BIN)
+.PHONY: pico-compat
+CHECK_DEPS += $(PICO_COMPAT_BIN)

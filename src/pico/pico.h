@@ -1,0 +1,107 @@
+/*
+ * pico.h - the freestanding half of lxs-pico: the loader (lxs-pico-loader)
+ * and the in-process SIGSYS translator it installs into every guest program.
+ *
+ * Everything declared here is linked into lxs-pico-loader only, is built
+ * without libc, and is safe to call from the SIGSYS handler in any guest
+ * thread: no locks, no TLS, no allocation except mmap. Functions return 0 or
+ * a count on success and -errno on failure, like the kernel.
+ *
+ * Guest paths are Linux paths as the distro sees them; host paths are what
+ * the host kernel is given. The mapping (see path.c):
+ *   /mnt/host/...        -> <share>/...   (only with --host-share)
+ *   /proc /sys /dev      -> the host's, with /proc/<pid>/{exe,cwd,root,fd}
+ *                           answered in guest terms
+ *   everything else      -> <root>/...    (VolFs, metadata in xattrs)
+ */
+#ifndef LXS_PICO_H
+#define LXS_PICO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PICO_PATH 4096	 /* longest guest path, with NUL (PATH_MAX) */
+#define PICO_ROOT_MAX 1024 /* longest root or share path */
+#define PICO_HOST (PICO_PATH + PICO_ROOT_MAX)
+#define PICO_NGROUPS 64
+
+/* Where a canonical guest path lives. */
+enum pico_region { R_VOL, R_HOST, R_PROC, R_DEV, R_SYS };
+
+/* Per-process translator state. It lives in the loader's .bss, so fork
+ * copies it, threads share it, and execve passes it on in LXS_PICO_STATE
+ * (pico_state_format / pico_state_parse). */
+struct pico_state {
+	char root[PICO_ROOT_MAX];
+	unsigned rootlen;
+	char share[PICO_ROOT_MAX]; /* "" = no /mnt/host; "/" is kept as "" + has_share */
+	unsigned sharelen;
+	int has_share;
+	char loader[PICO_ROOT_MAX]; /* host path of lxs-pico-loader */
+	char exe[PICO_PATH];	    /* guest path of the running program (/proc/self/exe) */
+	unsigned ruid, euid, suid, fsuid, rgid, egid, sgid, fsgid;
+	unsigned ngroups, groups[PICO_NGROUPS];
+	unsigned host_uid, host_gid; /* the real ids, for stat fix-ups */
+	unsigned long root_dev;	     /* st_dev of the root folder */
+	unsigned long sigsys_act[4]; /* the guest's virtual SIGSYS sigaction */
+	char cwd[PICO_PATH];	     /* initial guest cwd, first start only */
+	int first;		     /* 1: install the filter, then look PROG up in PATH */
+};
+
+extern struct pico_state pico;
+
+/* rt.c: what the compiler expects from a libc, and small string helpers. */
+void *memcpy(void *d, const void *s, size_t n);
+void *memmove(void *d, const void *s, size_t n);
+void *memset(void *d, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+int pico_streq(const char *a, const char *b);
+char *pico_utoa(char *p, unsigned long v); /* writes digits, returns the end (no NUL) */
+int pico_atou(const char **p, unsigned long *v);
+void pico_write_err(const char *a, const char *b, const char *c);
+
+/* path.c */
+#define P_FOLLOW 1 /* follow a symlink in the last component */
+/* Resolves guest path `path` (relative to dirfd, or AT_FDCWD) to a host path
+ * (PICO_HOST bytes). guest, if not NULL, gets the canonical guest path
+ * (PICO_PATH bytes; may be path itself). Returns the region (>= 0) or
+ * -errno. Uses about 9 KiB of stack (13 without guest). */
+int pico_resolve(int dirfd, const char *path, int flags, char *host, char *guest);
+/* The fast path: a guest path with no ".." that lies in VolFs, joined
+ * lexically (host, PICO_HOST bytes), or for the faked root a relative path
+ * as it is (relative to the real cwd, which stays inside the guest's view).
+ * Returns its number of components, or -EAGAIN if it needs pico_resolve.
+ * Only valid if the host call refuses symlinks (pico_open_nolinks); on
+ * -ELOOP use pico_resolve. */
+int pico_lexical(int dirfd, const char *path, char *host);
+/* openat2(host, flags, mode, RESOLVE_NO_SYMLINKS). */
+long pico_open_nolinks(const char *host, long flags, long mode);
+/* Host path -> guest path (PICO_PATH bytes; may be the same buffer);
+ * -ENOENT if the guest cannot name it. */
+int pico_to_guest(const char *host, char *guest);
+/* The guest path of an open fd (PICO_PATH bytes), or -errno. */
+int pico_fd_guest(int fd, char *guest);
+/* The host path of an open fd (PICO_HOST bytes), its length, or -errno. */
+long pico_fd_host(int fd, char *host);
+/* Region of a host path the kernel gave us (R_VOL if under root). */
+int pico_host_region(const char *host);
+
+/* trap.c */
+int pico_install_handler(void);
+/* execve/execveat as the guest sees it: on success does not return. */
+long pico_execve(int dirfd, const char *path, char *const argv[], char *const envp[], int flags);
+/* The state string LXS_PICO_STATE carries; returns its length or -E2BIG. */
+long pico_state_format(char *buf, size_t size);
+int pico_state_parse(const char *s);
+
+/* filter.c: traps what needs translation; lets through what comes from
+ * [lo, hi). */
+int pico_install_filter(unsigned long lo, unsigned long hi);
+
+/* loader.c */
+/* Checks a file is something the guest may execute (an ELF file or a #!
+ * script) and returns 0, or -errno as execve would. */
+int pico_check_exec(const char *host, int region);
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * rt.c - the little of a C runtime that the freestanding loader and
+ * translator need. The compiler may emit calls to memcpy/memset/memmove/
+ * memcmp on its own, so they carry their standard names.
+ */
+#include "pico.h"
+#include "sys.h"
+
+void *memcpy(void *d, const void *s, size_t n)
+{
+	unsigned char *dp = d;
+	const unsigned char *sp = s;
+	/* rep movsb is fast on current CPUs and keeps the compiler from
+	 * turning this loop back into a call to memcpy. */
+	__asm__ volatile("rep movsb" : "+D"(dp), "+S"(sp), "+c"(n) : : "memory");
+	return d;
+}
+
+void *memmove(void *d, const void *s, size_t n)
+{
+	unsigned char *dp = d;
+	const unsigned char *sp = s;
+	if (dp <= sp || dp >= sp + n)
+		return memcpy(d, s, n);
+	while (n--)
+		dp[n] = sp[n];
+	return d;
+}
+
+void *memset(void *d, int c, size_t n)
+{
+	unsigned char *dp = d;
+	__asm__ volatile("rep stosb" : "+D"(dp), "+c"(n) : "a"(c) : "memory");
+	return d;
+}
+
+int memcmp(const void *a, const void *b, size_t n)
+{
+	const unsigned char *x = a, *y = b;
+	for (size_t i = 0; i < n; i++)
+		if (x[i] != y[i])
+			return x[i] - y[i];
+	return 0;
+}
+
+size_t strlen(const char *s)
+{
+	const char *p = s;
+	while (*p)
+		p++;
+	return (size_t)(p - s);
+}
+
+int pico_streq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+char *pico_utoa(char *p, unsigned long v)
+{
+	char tmp[24];
+	int n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+int pico_atou(const char **p, unsigned long *v)
+{
+	const char *s = *p;
+	unsigned long r = 0;
+	if (*s < '0' || *s > '9')
+		return -1;
+	while (*s >= '0' && *s <= '9')
+		r = r * 10 + (unsigned long)(*s++ - '0');
+	*v = r;
+	*p = s;
+	return 0;
+}
+
+void pico_write_err(const char *a, const char *b, const char *c)
+{
+	const char *parts[4] = {a, b, c, "\n"};
+	for (int i = 0; i < 4; i++)
+		if (parts[i])
+			sys3(__NR_write, 2, (long)parts[i], (long)strlen(parts[i]));
+}

@@ -1,0 +1,1453 @@
+/*
+ * trap.c - the SIGSYS handler: every system call the filter traps lands here,
+ * in the guest thread that made it, and is answered by rewriting the saved
+ * rax. Calls the host can do once paths are translated are re-issued from
+ * here (the filter lets our own text through); identities, signal masks and
+ * metadata the host cannot hold are emulated.
+ *
+ * The handler runs with SA_NODEFER and an empty mask, so a guest signal
+ * handler may interrupt it and trap again: nothing here keeps state between
+ * two calls except the process-wide ids, which are single stores.
+ */
+#include <asm/signal.h>
+#include <asm/siginfo.h>
+#include <asm/sigcontext.h>
+#include <asm/ucontext.h>
+#include <asm/stat.h>
+#include <linux/stat.h>
+#include <linux/fcntl.h>
+#include <linux/errno.h>
+#include <linux/xattr.h>
+#include <linux/capability.h>
+#include <linux/mman.h>
+#include <linux/un.h>
+#include <linux/socket.h>
+
+#include "meta.h"
+#include "pico.h"
+#include "sys.h"
+
+#ifndef __NR_fchmodat2
+#define __NR_fchmodat2 452
+#endif
+#ifndef __NR_faccessat2
+#define __NR_faccessat2 439
+#endif
+
+struct pico_state pico;
+
+#define SIGSYS_BIT (1UL << (SIGSYS - 1))
+#define UNBLOCKABLE (SIGSYS_BIT | (1UL << (SIGKILL - 1)) | (1UL << (SIGSTOP - 1)))
+
+struct ksigaction {
+	unsigned long handler, flags, restorer, mask;
+};
+
+/* ---- metadata ------------------------------------------------------------ */
+
+static unsigned dev_major(unsigned long d)
+{
+	return (unsigned)(((d >> 8) & 0xfff) | ((d >> 32) & ~0xfffUL));
+}
+static unsigned dev_minor(unsigned long d)
+{
+	return (unsigned)((d & 0xff) | ((d >> 12) & ~0xffUL));
+}
+static unsigned long dev_make(unsigned ma, unsigned mi)
+{
+	return (mi & 0xffUL) | ((ma & 0xfffUL) << 8) | (((unsigned long)mi & ~0xffUL) << 12) |
+	       (((unsigned long)ma & ~0xfffUL) << 32);
+}
+
+/* Reads the metadata attribute of a host path (or fd if path is NULL).
+ * 0 = found, -ENODATA = none, else -errno. */
+static long meta_get(const char *host, int fd, struct lxs_meta *m)
+{
+	char v[LXS_META_MAX];
+	long n = host ? sys4(__NR_lgetxattr, (long)host, (long)LXS_META_XATTR, (long)v, sizeof v)
+		      : sys4(__NR_fgetxattr, fd, (long)LXS_META_XATTR, (long)v, sizeof v);
+	if (n == -ERANGE)
+		return -ENODATA;
+	if (n < 0)
+		return n == -EOPNOTSUPP ? -ENODATA : n;
+	return lxs_meta_parse(v, n, m) ? -ENODATA : 0;
+}
+
+static long meta_put(const char *host, const struct lxs_meta *m, unsigned host_perm)
+{
+	char v[LXS_META_MAX];
+	if (!lxs_meta_needed(m, host_perm)) {
+		long r = sys2(__NR_lremovexattr, (long)host, (long)LXS_META_XATTR);
+		return r == -ENODATA ? 0 : r;
+	}
+	int n = lxs_meta_format(m, v);
+	return sys5(__NR_lsetxattr, (long)host, (long)LXS_META_XATTR, (long)v, n, 0);
+}
+
+/* A file whose metadata changes: by path, or by an open fd when the guest
+ * gave one (fchown, fchmod: no path walks). fd is -1, or dropped to -1
+ * when the kernel refuses xattr calls on it (O_PATH). */
+struct target {
+	const char *host; /* NULL only with an fd that takes xattr calls */
+	long fd;
+};
+
+/* The Linux view of a VolFs file: the attribute, or host mode and 0:0. */
+static long meta_of_t(struct target *t, struct stat *st, struct lxs_meta *m)
+{
+	long r;
+	if (t->fd >= 0) {
+		r = sys2(__NR_fstat, t->fd, (long)st);
+		if (r < 0)
+			return r;
+		r = meta_get(NULL, (int)t->fd, m);
+		if (r == 0)
+			return 0;
+		if (r == -EBADF && t->host)
+			t->fd = -1;
+	}
+	if (t->fd < 0) {
+		r = sys4(__NR_newfstatat, AT_FDCWD, (long)t->host, (long)st, AT_SYMLINK_NOFOLLOW);
+		if (r < 0)
+			return r;
+		if (!S_ISLNK(st->st_mode) && meta_get(t->host, -1, m) == 0)
+			return 0;
+	}
+	m->uid = m->gid = 0;
+	m->mode = st->st_mode;
+	m->major = dev_major(st->st_rdev);
+	m->minor = dev_minor(st->st_rdev);
+	return 0;
+}
+
+static long meta_put_t(const struct target *t, const struct lxs_meta *m, unsigned host_perm)
+{
+	char v[LXS_META_MAX];
+	if (t->fd < 0)
+		return meta_put(t->host, m, host_perm);
+	if (!lxs_meta_needed(m, host_perm)) {
+		long r = sys2(__NR_fremovexattr, t->fd, (long)LXS_META_XATTR);
+		return r == -ENODATA ? 0 : r;
+	}
+	int n = lxs_meta_format(m, v);
+	return sys5(__NR_fsetxattr, t->fd, (long)LXS_META_XATTR, (long)v, n, 0);
+}
+
+/* Fixes up what stat returned: the attribute if there is one, otherwise
+ * the host owner becomes root (VolFs) or the guest user (elsewhere). */
+static void fix_ids(unsigned *uid, unsigned *gid, int region)
+{
+	if (*uid == pico.host_uid)
+		*uid = region == R_VOL ? 0 : pico.euid;
+	if (*gid == pico.host_gid)
+		*gid = region == R_VOL ? 0 : pico.egid;
+}
+
+static void fix_stat(struct stat *st, const struct lxs_meta *m, int region)
+{
+	if (m) {
+		st->st_uid = m->uid;
+		st->st_gid = m->gid;
+		st->st_mode = m->mode;
+		st->st_rdev = dev_make(m->major, m->minor);
+		return;
+	}
+	unsigned u = st->st_uid, g = st->st_gid;
+	fix_ids(&u, &g, region);
+	st->st_uid = u, st->st_gid = g;
+}
+
+static void fix_statx(struct statx *sx, const struct lxs_meta *m, int region)
+{
+	if (m) {
+		sx->stx_uid = m->uid;
+		sx->stx_gid = m->gid;
+		sx->stx_mode = (unsigned short)m->mode;
+		sx->stx_rdev_major = m->major;
+		sx->stx_rdev_minor = m->minor;
+		return;
+	}
+	fix_ids(&sx->stx_uid, &sx->stx_gid, region);
+}
+
+/* Metadata of an open fd, with the region it lives in; 0, -ENODATA, -errno. */
+static long fd_meta(int fd, unsigned mode, struct lxs_meta *m, int *region)
+{
+	char host[PICO_HOST];
+	*region = R_VOL;
+	if (!S_ISREG(mode) && !S_ISDIR(mode)) {
+		*region = R_DEV;
+		return -ENODATA;
+	}
+	long r = meta_get(NULL, fd, m);
+	if (r == 0 || (r == -ENODATA && pico.euid == 0 && pico.egid == 0))
+		return r;
+	/* O_PATH fds have no xattr calls, and without an attribute only the
+	 * path tells VolFs from the host's files. */
+	if (pico_fd_host(fd, host) < 0)
+		return -ENODATA;
+	*region = pico_host_region(host);
+	if (r == -EBADF && *region == R_VOL)
+		return meta_get(host, -1, m);
+	return -ENODATA;
+}
+
+static unsigned cur_umask(void)
+{
+	long old = sys1(__NR_umask, 022);
+	sys1(__NR_umask, old);
+	return (unsigned)old;
+}
+
+static int in_groups(unsigned g)
+{
+	if (g == pico.egid)
+		return 1;
+	for (unsigned i = 0; i < pico.ngroups; i++)
+		if (pico.groups[i] == g)
+			return 1;
+	return 0;
+}
+
+/* After creating host file `host` for the guest: record owner and the
+ * mode the host could not take. */
+static void created(const char *host, unsigned type, unsigned req_mode)
+{
+	struct stat st;
+	if (sys4(__NR_newfstatat, AT_FDCWD, (long)host, (long)&st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	unsigned forced = type == S_IFDIR ? 0700 : 0600;
+	struct lxs_meta m = {pico.fsuid, pico.fsgid, 0, 0, 0};
+	m.mode = type | (st.st_mode & 0777 & ~(forced & ~req_mode));
+	m.mode |= req_mode & 07000 & ~cur_umask();
+	meta_put(host, &m, st.st_mode & 07777);
+}
+
+static int need_meta_on_create(unsigned type, unsigned mode)
+{
+	unsigned forced = type == S_IFDIR ? 0700 : 0600;
+	return pico.fsuid || pico.fsgid || (mode & forced) != forced || (mode & 07000);
+}
+
+/* ---- files ---------------------------------------------------------------- */
+
+static long meta_of(const char *host, struct stat *st, struct lxs_meta *m);
+
+/*
+ * Permission checks for a guest user other than root. The host lets the
+ * user who runs lxs do anything to VolFs files (they are all theirs), so
+ * for such a guest user the Linux mode bits are checked here: on open, and
+ * on the directory for calls that add or remove names. (Search permission
+ * along the path and sticky directories are not checked.)
+ */
+static long dac_check(const char *host, unsigned want)
+{
+	struct stat st;
+	struct lxs_meta m;
+	if (pico.fsuid == 0)
+		return 0;
+	long r = meta_of(host, &st, &m);
+	if (r < 0)
+		return r == -ENOENT || r == -ENOTDIR ? 0 : r; /* the real call decides */
+	unsigned bits;
+	if (pico.fsuid == m.uid)
+		bits = (m.mode >> 6) & 7;
+	else if (pico.fsgid == m.gid || in_groups(m.gid))
+		bits = (m.mode >> 3) & 7;
+	else
+		bits = m.mode & 7;
+	return (want & ~bits) ? -EACCES : 0;
+}
+
+/* ...of the directory a host path is in */
+static long dac_parent(const char *host)
+{
+	char dir[PICO_HOST];
+	if (pico.fsuid == 0)
+		return 0;
+	size_t n = strlen(host);
+	while (n > 1 && host[n - 1] == '/')
+		n--;
+	while (n > 0 && host[n - 1] != '/')
+		n--;
+	if (n == 0)
+		return 0;
+	memcpy(dir, host, n);
+	dir[n] = 0;
+	return dac_check(dir, 3); /* write and search */
+}
+
+static long do_open(long dirfd, const char *path, long flags, long mode)
+{
+	char host[PICO_HOST];
+	int follow = !(flags & O_NOFOLLOW) && !((flags & O_CREAT) && (flags & O_EXCL));
+	if (pico.fsuid == 0 && pico_lexical((int)dirfd, path, host) >= 0 &&
+	    (!(flags & O_CREAT) || !need_meta_on_create(S_IFREG, (unsigned)mode))) {
+		long fd = pico_open_nolinks(host, flags, (mode & 07777) | ((flags & O_CREAT) ? 0600 : 0));
+		if (fd != -ELOOP && fd != -EINVAL)
+			return fd;
+	}
+	int region = pico_resolve((int)dirfd, path, follow ? P_FOLLOW : 0, host, NULL);
+	if (region < 0)
+		return region;
+	if (pico.fsuid != 0 && region == R_VOL && !(flags & O_PATH)) {
+		unsigned acc = (unsigned)flags & O_ACCMODE;
+		unsigned want = acc == O_RDONLY ? 4 : acc == O_WRONLY ? 2 : 6;
+		if (flags & O_TRUNC)
+			want |= 2;
+		long r = dac_check(host, want);
+		if (r == 0 && (flags & O_CREAT) &&
+		    sys4(__NR_faccessat2, AT_FDCWD, (long)host, 0, AT_SYMLINK_NOFOLLOW) == -ENOENT)
+			r = dac_parent(host);
+		if (r < 0)
+			return r;
+	}
+	if (!(flags & O_CREAT) || region != R_VOL)
+		return sys4(__NR_openat, AT_FDCWD, (long)host, flags, mode);
+	unsigned hmode = (unsigned)(mode & 0777) | 0600;
+	if (!need_meta_on_create(S_IFREG, (unsigned)mode))
+		return sys4(__NR_openat, AT_FDCWD, (long)host, flags, hmode);
+	long fd = sys4(__NR_openat, AT_FDCWD, (long)host, flags | O_EXCL, hmode);
+	if (fd == -EEXIST && !(flags & O_EXCL))
+		return sys4(__NR_openat, AT_FDCWD, (long)host, flags & ~(long)O_CREAT, 0);
+	if (fd >= 0)
+		created(host, S_IFREG, (unsigned)mode);
+	return fd;
+}
+
+/* stat's fast path: an fd on a VolFs path that holds no symlink, opened
+ * so that fstat and fgetxattr work on it (O_PATH fds take no xattr calls).
+ * -EAGAIN and others: use the slow path. */
+static long fast_stat_open(long dirfd, const char *path, long flags, char *host)
+{
+	if (pico_lexical((int)dirfd, path, host) < 0)
+		return -EAGAIN;
+	long fd = pico_open_nolinks(host, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY |
+						  ((flags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0), 0);
+	return fd == -ENOENT || fd == -ENOTDIR || fd >= 0 ? fd : -EAGAIN;
+}
+
+static long do_fstat(long fd, struct stat *st)
+{
+	struct lxs_meta m;
+	int region;
+	long r = sys2(__NR_fstat, fd, (long)st);
+	if (r < 0)
+		return r;
+	r = fd_meta((int)fd, st->st_mode, &m, &region);
+	fix_stat(st, r == 0 ? &m : NULL, region);
+	return 0;
+}
+
+static long do_fstatat(long dirfd, const char *path, struct stat *st, long flags)
+{
+	char host[PICO_HOST];
+	struct lxs_meta m;
+	if ((flags & AT_EMPTY_PATH) && path && !path[0])
+		return do_fstat(dirfd, st);
+	long fd = fast_stat_open(dirfd, path, flags, host);
+	if (fd >= 0) {
+		long r = sys2(__NR_fstat, fd, (long)st);
+		int got = r == 0 && (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) && meta_get(NULL, (int)fd, &m) == 0;
+		sys1(__NR_close, fd);
+		if (r < 0)
+			return r;
+		fix_stat(st, got ? &m : NULL, R_VOL);
+		return 0;
+	}
+	if (fd == -ENOENT || fd == -ENOTDIR)
+		return fd;
+	int region = pico_resolve((int)dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) ? 0 : P_FOLLOW, host, NULL);
+	if (region < 0)
+		return region;
+	long r = sys4(__NR_newfstatat, AT_FDCWD, (long)host, (long)st, flags & AT_SYMLINK_NOFOLLOW);
+	if (r < 0)
+		return r;
+	int got = region == R_VOL && (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) && meta_get(host, -1, &m) == 0;
+	fix_stat(st, got ? &m : NULL, region);
+	return 0;
+}
+
+static long do_statx(long dirfd, const char *path, long flags, long mask, struct statx *sx)
+{
+	char host[PICO_HOST];
+	struct lxs_meta m;
+	long r;
+	int region;
+	if ((flags & AT_EMPTY_PATH) && path && !path[0]) {
+		r = sys5(__NR_statx, dirfd, (long)"", flags, mask, (long)sx);
+		if (r < 0)
+			return r;
+		r = fd_meta((int)dirfd, sx->stx_mode, &m, &region);
+		fix_statx(sx, r == 0 ? &m : NULL, region);
+		return 0;
+	}
+	long fd = fast_stat_open(dirfd, path, flags, host);
+	if (fd >= 0) {
+		r = sys5(__NR_statx, fd, (long)"", AT_EMPTY_PATH | (flags & AT_STATX_SYNC_TYPE), mask, (long)sx);
+		int got = r == 0 && (S_ISREG(sx->stx_mode) || S_ISDIR(sx->stx_mode)) && meta_get(NULL, (int)fd, &m) == 0;
+		sys1(__NR_close, fd);
+		if (r < 0)
+			return r;
+		fix_statx(sx, got ? &m : NULL, R_VOL);
+		return 0;
+	}
+	if (fd == -ENOENT || fd == -ENOTDIR)
+		return fd;
+	region = pico_resolve((int)dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) ? 0 : P_FOLLOW, host, NULL);
+	if (region < 0)
+		return region;
+	r = sys5(__NR_statx, AT_FDCWD, (long)host, flags & ~(long)AT_EMPTY_PATH, mask, (long)sx);
+	if (r < 0)
+		return r;
+	int got = region == R_VOL && (S_ISREG(sx->stx_mode) || S_ISDIR(sx->stx_mode)) && meta_get(host, -1, &m) == 0;
+	fix_statx(sx, got ? &m : NULL, region);
+	return 0;
+}
+
+static long meta_of(const char *host, struct stat *st, struct lxs_meta *m)
+{
+	struct target t = {host, -1};
+	return meta_of_t(&t, st, m);
+}
+
+static long do_access(long dirfd, const char *path, long mode, long flags)
+{
+	char host[PICO_HOST];
+	struct stat st;
+	struct lxs_meta m;
+	if (mode & ~7L)
+		return -EINVAL;
+	int region = pico_resolve((int)dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) ? 0 : P_FOLLOW, host, NULL);
+	if (region < 0)
+		return region;
+	if (region != R_VOL) {
+		long r = sys4(__NR_faccessat2, AT_FDCWD, (long)host, mode, flags & AT_SYMLINK_NOFOLLOW);
+		/* The faked root reads and writes what the user can. */
+		return r;
+	}
+	long r = meta_of(host, &st, &m);
+	if (r < 0)
+		return r;
+	if (mode == 0)
+		return 0;
+	unsigned uid = (flags & AT_EACCESS) ? pico.euid : pico.ruid;
+	unsigned gid = (flags & AT_EACCESS) ? pico.egid : pico.rgid;
+	if (uid == 0) {
+		if ((mode & 1) && !S_ISDIR(m.mode) && !(m.mode & 0111))
+			return -EACCES;
+		return 0;
+	}
+	unsigned bits;
+	if (uid == m.uid)
+		bits = (m.mode >> 6) & 7;
+	else if (gid == m.gid || in_groups(m.gid))
+		bits = (m.mode >> 3) & 7;
+	else
+		bits = m.mode & 7;
+	return ((unsigned)mode & ~bits) ? -EACCES : 0;
+}
+
+static long do_chmod(struct target *t, int region, long mode)
+{
+	struct stat st;
+	struct lxs_meta m;
+	if (region != R_VOL) {
+		long r = t->fd >= 0 ? sys2(__NR_fchmod, t->fd, mode) : sys3(__NR_fchmodat, AT_FDCWD, (long)t->host, mode);
+		return r == -EPERM && pico.euid == 0 ? 0 : r;
+	}
+	long r = meta_of_t(t, &st, &m);
+	if (r < 0)
+		return r;
+	if (pico.euid != 0 && pico.euid != m.uid)
+		return -EPERM;
+	if (S_ISLNK(st.st_mode))
+		return -EOPNOTSUPP;
+	m.mode = (m.mode & S_IFMT) | ((unsigned)mode & 07777);
+	if (pico.euid != 0 && !in_groups(m.gid))
+		m.mode &= ~(unsigned)S_ISGID;
+	unsigned hp = S_ISREG(st.st_mode) && !S_ISREG(m.mode) ? 0600 : lxs_host_perm(m.mode);
+	r = t->fd >= 0 ? sys2(__NR_fchmod, t->fd, hp) : sys3(__NR_fchmodat, AT_FDCWD, (long)t->host, hp);
+	if (r < 0)
+		return r;
+	return meta_put_t(t, &m, hp);
+}
+
+static long do_chown(struct target *t, int region, long uid, long gid)
+{
+	struct stat st;
+	struct lxs_meta m;
+	if (region != R_VOL) {
+		long r = t->fd >= 0 ? sys3(__NR_fchown, t->fd, uid, gid)
+				    : sys5(__NR_fchownat, AT_FDCWD, (long)t->host, uid, gid, AT_SYMLINK_NOFOLLOW);
+		return r == -EPERM && pico.euid == 0 ? 0 : r;
+	}
+	long r = meta_of_t(t, &st, &m);
+	if (r < 0)
+		return r;
+	unsigned u = (unsigned)uid, g = (unsigned)gid;
+	if (pico.euid != 0) {
+		if ((u != (unsigned)-1 && u != m.uid) || m.uid != pico.euid)
+			return -EPERM;
+		if (g != (unsigned)-1 && g != m.gid && !in_groups(g))
+			return -EPERM;
+	}
+	if (S_ISLNK(st.st_mode))
+		return 0; /* Linux keeps no user.* xattrs on symlinks: owner stays 0:0 */
+	if (u != (unsigned)-1)
+		m.uid = u;
+	if (g != (unsigned)-1)
+		m.gid = g;
+	if (!S_ISDIR(m.mode) && (u != (unsigned)-1 || g != (unsigned)-1)) {
+		m.mode &= ~(unsigned)S_ISUID;
+		if (m.mode & S_IXGRP)
+			m.mode &= ~(unsigned)S_ISGID;
+	}
+	return meta_put_t(t, &m, st.st_mode & 07777);
+}
+
+static long do_mknod(long dirfd, const char *path, long mode, long dev)
+{
+	char host[PICO_HOST];
+	unsigned type = (unsigned)mode & S_IFMT;
+	int region = pico_resolve((int)dirfd, path, 0, host, NULL);
+	if (region < 0)
+		return region;
+	if (type == 0)
+		type = S_IFREG;
+	if (region == R_VOL && dac_parent(host) < 0)
+		return -EACCES;
+	if (type == S_IFIFO || type == S_IFSOCK || region != R_VOL)
+		return sys4(__NR_mknodat, AT_FDCWD, (long)host, mode, dev);
+	if (type == S_IFREG) {
+		long fd = sys4(__NR_openat, AT_FDCWD, (long)host, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
+			       (mode & 0777) | 0600);
+		if (fd < 0)
+			return fd;
+		sys1(__NR_close, fd);
+		if (need_meta_on_create(S_IFREG, (unsigned)mode))
+			created(host, S_IFREG, (unsigned)mode);
+		return 0;
+	}
+	if (type != S_IFCHR && type != S_IFBLK)
+		return -EINVAL;
+	if (pico.euid != 0)
+		return -EPERM;
+	long fd = sys4(__NR_openat, AT_FDCWD, (long)host, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return fd;
+	sys1(__NR_close, fd);
+	struct lxs_meta m = {pico.fsuid, pico.fsgid, type | ((unsigned)mode & 07777 & ~cur_umask()),
+			     dev_major((unsigned long)dev), dev_minor((unsigned long)dev)};
+	return meta_put(host, &m, 0600);
+}
+
+static long do_mkdir(long dirfd, const char *path, long mode)
+{
+	char host[PICO_HOST];
+	int region = pico_resolve((int)dirfd, path, 0, host, NULL);
+	if (region < 0)
+		return region;
+	if (region != R_VOL)
+		return sys3(__NR_mkdirat, AT_FDCWD, (long)host, mode);
+	long r = dac_parent(host);
+	if (r < 0)
+		return r;
+	r = sys3(__NR_mkdirat, AT_FDCWD, (long)host, (mode & 0777) | 0700);
+	if (r == 0 && need_meta_on_create(S_IFDIR, (unsigned)mode))
+		created(host, S_IFDIR, (unsigned)mode);
+	return r;
+}
+
+/* One path, no follow of the last component, then the host call. */
+static long path1(long dirfd, const char *path, int follow, char *host)
+{
+	return pico_resolve((int)dirfd, path, follow ? P_FOLLOW : 0, host, NULL);
+}
+
+static long do_readlink(long dirfd, const char *path, char *buf, long size)
+{
+	char host[PICO_HOST], guest[PICO_PATH], t[PICO_HOST];
+	if (size <= 0)
+		return -EINVAL;
+	int region = pico_resolve((int)dirfd, path, 0, host, guest);
+	if (region < 0)
+		return region;
+	long n = sys4(__NR_readlinkat, AT_FDCWD, (long)host, (long)t, PICO_PATH - 1);
+	if (n < 0)
+		return n;
+	t[n] = 0;
+	if (region == R_PROC) {
+		/* /proc/<pid>/{exe,root,cwd,fd/N} are where escapes and
+		 * confusion come from: answer them in guest terms, by
+		 * resolving the link itself the way the guest would. */
+		int r = pico_resolve(AT_FDCWD, guest, P_FOLLOW, t, guest);
+		if (r >= 0 && r != R_PROC) {
+			memcpy(t, guest, strlen(guest) + 1);
+		} else {
+			/* not a path in guest terms (pipe:[..]): as the host says */
+			n = sys4(__NR_readlinkat, AT_FDCWD, (long)host, (long)t, PICO_PATH - 1);
+			if (n < 0)
+				return n;
+			t[n] = 0;
+			if (t[0] == '/' && pico_to_guest(t, t) < 0)
+				return -ENOENT;
+		}
+		n = (long)strlen(t);
+	} else if (region != R_VOL && t[0] == '/') {
+		if (n + 9 < PICO_PATH && pico_to_guest(t, t) == 0)
+			n = (long)strlen(t);
+	}
+	if (n > size)
+		n = size;
+	memcpy(buf, t, (size_t)n);
+	return n;
+}
+
+static long do_getcwd(char *buf, long size)
+{
+	char guest[PICO_PATH];
+	long r = pico_fd_guest(AT_FDCWD, guest);
+	if (r < 0)
+		return r;
+	long n = (long)strlen(guest) + 1;
+	if (n > size)
+		return -ERANGE;
+	memcpy(buf, guest, (size_t)n);
+	return n;
+}
+
+/* ---- xattrs: guest names -> host names (see meta.h) ------------------------ */
+
+static long xname(const char *name, char *out)
+{
+	size_t n = strlen(name);
+	if (n > 255)
+		return -ERANGE;
+	if (memcmp(name, LXS_XATTR_PREFIX, sizeof LXS_XATTR_PREFIX - 1) == 0)
+		return -EPERM;
+	if (memcmp(name, "user.", 5) == 0) {
+		memcpy(out, name, n + 1);
+		return 0;
+	}
+	memcpy(out, LXS_XATTR_OTHER, sizeof LXS_XATTR_OTHER - 1);
+	memcpy(out + sizeof LXS_XATTR_OTHER - 1, name, n + 1);
+	return 0;
+}
+
+/* Turns a host listxattr result in buf into the guest's, in place. */
+static long xlist_filter(char *buf, long n)
+{
+	long in = 0, out = 0;
+	const size_t ol = sizeof LXS_XATTR_OTHER - 1, pl = sizeof LXS_XATTR_PREFIX - 1;
+	while (in < n) {
+		char *s = buf + in;
+		long l = (long)strlen(s) + 1;
+		in += l;
+		if ((size_t)l > ol && memcmp(s, LXS_XATTR_OTHER, ol) == 0) {
+			memmove(buf + out, s + ol, (size_t)l - ol);
+			out += l - (long)ol;
+		} else if ((size_t)l > pl && memcmp(s, LXS_XATTR_PREFIX, pl) == 0) {
+			continue;
+		} else {
+			memmove(buf + out, s, (size_t)l);
+			out += l;
+		}
+	}
+	return out;
+}
+
+static long do_xattr(long nr, long a0, long a1, long a2, long a3, long a4)
+{
+	char host[PICO_HOST], name[300], lbuf[4096];
+	long target = a0, r;
+	int follow = nr == __NR_getxattr || nr == __NR_setxattr || nr == __NR_listxattr || nr == __NR_removexattr;
+	int byfd = nr == __NR_fgetxattr || nr == __NR_fsetxattr || nr == __NR_flistxattr || nr == __NR_fremovexattr;
+	if (!byfd) {
+		r = path1(AT_FDCWD, (const char *)a0, follow, host);
+		if (r < 0)
+			return r;
+		target = (long)host;
+	}
+	int is_list = nr == __NR_listxattr || nr == __NR_llistxattr || nr == __NR_flistxattr;
+	if (is_list) {
+		long lnr = byfd ? __NR_flistxattr : __NR_llistxattr;
+		if (a2 == 0) {
+			r = sys3(lnr, target, (long)lbuf, sizeof lbuf);
+			return r < 0 ? r : xlist_filter(lbuf, r);
+		}
+		r = sys3(lnr, target, a1, a2);
+		return r < 0 ? r : xlist_filter((char *)a1, r);
+	}
+	r = xname((const char *)a1, name);
+	if (r < 0)
+		return nr == __NR_getxattr || nr == __NR_lgetxattr || nr == __NR_fgetxattr ? -ENODATA : r;
+	/* Always the l- variant on resolved paths: the link was followed already. */
+	switch (nr) {
+	case __NR_getxattr:
+	case __NR_lgetxattr:
+		return sys4(__NR_lgetxattr, target, (long)name, a2, a3);
+	case __NR_fgetxattr:
+		return sys4(__NR_fgetxattr, target, (long)name, a2, a3);
+	case __NR_setxattr:
+	case __NR_lsetxattr:
+		return sys5(__NR_lsetxattr, target, (long)name, a2, a3, a4);
+	case __NR_fsetxattr:
+		return sys5(__NR_fsetxattr, target, (long)name, a2, a3, a4);
+	case __NR_removexattr:
+	case __NR_lremovexattr:
+		return sys2(__NR_lremovexattr, target, (long)name);
+	default:
+		return sys2(__NR_fremovexattr, target, (long)name);
+	}
+}
+
+/* ---- sockets: AF_UNIX paths ------------------------------------------------ */
+
+static long do_sockaddr(long nr, long fd, const void *addr, long len)
+{
+	const struct sockaddr_un *su = addr;
+	struct sockaddr_un nu;
+	char host[PICO_HOST];
+	if (!addr || len <= 2 || su->sun_family != 1 /* AF_UNIX */ || su->sun_path[0] == 0 ||
+	    len > (long)sizeof nu)
+		return sys3(nr, fd, (long)addr, len);
+	char path[sizeof nu.sun_path + 1];
+	size_t pl = (size_t)len - 2;
+	memcpy(path, su->sun_path, pl);
+	path[pl] = 0;
+	long r = pico_resolve(AT_FDCWD, path, nr == __NR_connect ? P_FOLLOW : 0, host, NULL);
+	if (r < 0)
+		return r;
+	size_t hl = strlen(host);
+	if (hl >= sizeof nu.sun_path)
+		return -ENAMETOOLONG;
+	nu.sun_family = 1; /* AF_UNIX */
+	memcpy(nu.sun_path, host, hl + 1);
+	return sys3(nr, fd, (long)&nu, (long)(2 + hl + 1));
+}
+
+/* ---- identities ------------------------------------------------------------ */
+
+static int id_ok(unsigned v, unsigned a, unsigned b, unsigned c)
+{
+	return v == (unsigned)-1 || v == a || v == b || v == c;
+}
+
+static long set_res(unsigned *r, unsigned *e, unsigned *s, unsigned *fs, long nr, long a0, long a1, long a2)
+{
+	unsigned nr_ = (unsigned)a0, ne = (unsigned)a1, ns = (unsigned)a2;
+	int priv = pico.euid == 0;
+	switch (nr) {
+	case 0: /* setuid / setgid */
+		if (priv) {
+			*r = *e = *s = *fs = nr_;
+			return 0;
+		}
+		if (nr_ != *r && nr_ != *s)
+			return -EPERM;
+		*e = *fs = nr_;
+		return 0;
+	case 1: /* setreuid / setregid */
+		if (!priv && (!id_ok(nr_, *r, *e, *e) || !id_ok(ne, *r, *e, *s)))
+			return -EPERM;
+		{
+			unsigned old_r = *r;
+			if (nr_ != (unsigned)-1)
+				*r = nr_;
+			if (ne != (unsigned)-1)
+				*e = ne;
+			if (nr_ != (unsigned)-1 || (ne != (unsigned)-1 && ne != old_r))
+				*s = *e;
+		}
+		*fs = *e;
+		return 0;
+	default: /* setresuid / setresgid */
+		if (!priv && (!id_ok(nr_, *r, *e, *s) || !id_ok(ne, *r, *e, *s) || !id_ok(ns, *r, *e, *s)))
+			return -EPERM;
+		if (nr_ != (unsigned)-1)
+			*r = nr_;
+		if (ne != (unsigned)-1)
+			*e = ne;
+		if (ns != (unsigned)-1)
+			*s = ns;
+		*fs = *e;
+		return 0;
+	}
+}
+
+static long do_ids(long nr, long a0, long a1, long a2)
+{
+	switch (nr) {
+	case __NR_getuid:
+		return pico.ruid;
+	case __NR_geteuid:
+		return pico.euid;
+	case __NR_getgid:
+		return pico.rgid;
+	case __NR_getegid:
+		return pico.egid;
+	case __NR_getresuid:
+		*(unsigned *)a0 = pico.ruid, *(unsigned *)a1 = pico.euid, *(unsigned *)a2 = pico.suid;
+		return 0;
+	case __NR_getresgid:
+		*(unsigned *)a0 = pico.rgid, *(unsigned *)a1 = pico.egid, *(unsigned *)a2 = pico.sgid;
+		return 0;
+	case __NR_setuid:
+		return set_res(&pico.ruid, &pico.euid, &pico.suid, &pico.fsuid, 0, a0, 0, 0);
+	case __NR_setreuid:
+		return set_res(&pico.ruid, &pico.euid, &pico.suid, &pico.fsuid, 1, a0, a1, 0);
+	case __NR_setresuid:
+		return set_res(&pico.ruid, &pico.euid, &pico.suid, &pico.fsuid, 2, a0, a1, a2);
+	case __NR_setgid:
+	case __NR_setregid:
+	case __NR_setresgid: {
+		/* group changes are checked against the euid, as CAP_SETGID is */
+		long k = nr == __NR_setgid ? 0 : nr == __NR_setregid ? 1 : 2;
+		return set_res(&pico.rgid, &pico.egid, &pico.sgid, &pico.fsgid, k, a0, a1, a2);
+	}
+	case __NR_setfsuid: {
+		unsigned old = pico.fsuid;
+		if (pico.euid == 0 || id_ok((unsigned)a0, pico.ruid, pico.euid, pico.suid))
+			pico.fsuid = (unsigned)a0;
+		return old;
+	}
+	case __NR_setfsgid: {
+		unsigned old = pico.fsgid;
+		if (pico.euid == 0 || id_ok((unsigned)a0, pico.rgid, pico.egid, pico.sgid))
+			pico.fsgid = (unsigned)a0;
+		return old;
+	}
+	case __NR_getgroups:
+		if (a0 == 0)
+			return pico.ngroups;
+		if (a0 < (long)pico.ngroups)
+			return -EINVAL;
+		memcpy((void *)a1, pico.groups, pico.ngroups * sizeof(unsigned));
+		return pico.ngroups;
+	case __NR_setgroups:
+		if (pico.euid != 0)
+			return -EPERM;
+		if (a0 < 0 || a0 > PICO_NGROUPS)
+			return -EINVAL;
+		memcpy(pico.groups, (void *)a1, (size_t)a0 * sizeof(unsigned));
+		pico.ngroups = (unsigned)a0;
+		return 0;
+	case __NR_capget: {
+		struct __user_cap_header_struct *h = (void *)a0;
+		struct __user_cap_data_struct *d = (void *)a1;
+		if (h->version != _LINUX_CAPABILITY_VERSION_3 && h->version != _LINUX_CAPABILITY_VERSION_2 &&
+		    h->version != _LINUX_CAPABILITY_VERSION_1) {
+			h->version = _LINUX_CAPABILITY_VERSION_3;
+			return d ? -EINVAL : 0;
+		}
+		if (d) {
+			int n = h->version == _LINUX_CAPABILITY_VERSION_1 ? 1 : 2;
+			for (int i = 0; i < n; i++) {
+				unsigned v = pico.euid == 0 ? (i == 0 ? 0xffffffffu : 0x1ffu) : 0;
+				d[i].effective = d[i].permitted = v;
+				d[i].inheritable = 0;
+			}
+		}
+		return 0;
+	}
+	case __NR_capset:
+		return pico.euid == 0 ? 0 : -EPERM;
+	}
+	return -ENOSYS;
+}
+
+/* ---- signals ---------------------------------------------------------------- */
+
+static long do_sigaction(long sig, const struct ksigaction *act, struct ksigaction *oact, long size)
+{
+	if (size != 8)
+		return -EINVAL;
+	if (sig == SIGSYS) {
+		struct ksigaction old;
+		memcpy(&old, pico.sigsys_act, sizeof old);
+		if (act)
+			memcpy(pico.sigsys_act, act, sizeof old);
+		if (oact)
+			memcpy(oact, &old, sizeof old);
+		return 0;
+	}
+	if (act && (act->mask & SIGSYS_BIT)) {
+		struct ksigaction a = *act;
+		a.mask &= ~SIGSYS_BIT;
+		return sys4(__NR_rt_sigaction, sig, (long)&a, (long)oact, size);
+	}
+	return sys4(__NR_rt_sigaction, sig, (long)act, (long)oact, size);
+}
+
+/* The mask is set in the frame the handler returns through: a mask set
+ * with the real call here would be undone by rt_sigreturn. */
+static long do_sigprocmask(struct ucontext *uc, long how, const unsigned long *set, unsigned long *oset, long size)
+{
+	unsigned long *cur = (unsigned long *)&uc->uc_sigmask;
+	if (size != 8)
+		return -EINVAL;
+	unsigned long old = *cur;
+	if (set) {
+		unsigned long s = *set & ~UNBLOCKABLE;
+		switch (how) {
+		case SIG_BLOCK:
+			*cur |= s;
+			break;
+		case SIG_UNBLOCK:
+			*cur &= ~s;
+			break;
+		case SIG_SETMASK:
+			*cur = s;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (oset)
+		*oset = old;
+	return 0;
+}
+
+/* ---- dispatch --------------------------------------------------------------- */
+
+/*
+ * Stack: a trapped call runs on whatever stack the guest thread was on, and
+ * some are small (posix_spawn's child gets ~32 KiB, Go's signal stack 32
+ * KiB). Each kind of call therefore has its own non-inlined function with
+ * only the buffers it needs; the deepest (a two-path call) stays under ~24 KiB.
+ */
+#define NOINL __attribute__((noinline))
+
+/* One translated path, then the host call with it in place of the path. */
+NOINL static long path_call(long nr, long dirfd, const char *path, int follow, long x, long y)
+{
+	char h[PICO_HOST];
+	long r = path1(dirfd, path, follow, h);
+	if (r < 0)
+		return r;
+	if (r == R_VOL && (nr == __NR_rmdir || nr == __NR_unlink || nr == __NR_unlinkat || nr == __NR_symlinkat)) {
+		long d = dac_parent(h);
+		if (d < 0)
+			return d;
+	}
+	switch (nr) {
+	case __NR_chdir:
+	case __NR_rmdir:
+	case __NR_unlink:
+		return sys1(nr, (long)h);
+	case __NR_unlinkat:
+		return sys3(nr, AT_FDCWD, (long)h, x);
+	case __NR_truncate:
+	case __NR_utime:
+	case __NR_utimes:
+	case __NR_statfs:
+		return sys2(nr, (long)h, x);
+	case __NR_futimesat:
+		return sys3(nr, AT_FDCWD, (long)h, x);
+	case __NR_utimensat:
+		return sys4(nr, AT_FDCWD, (long)h, x, y & AT_SYMLINK_NOFOLLOW);
+	case __NR_symlinkat:
+		return sys3(nr, x, AT_FDCWD, (long)h);
+	case __NR_inotify_add_watch:
+		return sys3(nr, x, (long)h, y);
+	case __NR_chmod: {
+		struct target t = {h, -1};
+		return do_chmod(&t, (int)r, x);
+	}
+	case __NR_chown: {
+		struct target t = {h, -1};
+		return do_chown(&t, (int)r, x, y);
+	}
+	case __NR_chroot:
+		/* chroot to the distro's own root is a no-op; others are not done */
+		return pico_streq(h, pico.root) && pico.euid == 0 ? 0 : -EPERM;
+	}
+	return -ENOSYS;
+}
+
+/* rename and link: two translated paths. */
+NOINL static long path2_call(long nr, long d1, const char *p1, long d2, const char *p2, long fl)
+{
+	char h1[PICO_HOST], h2[PICO_HOST];
+	long r;
+	if (nr == __NR_linkat && (fl & AT_EMPTY_PATH) && p1 && !p1[0]) {
+		if ((r = path1(d2, p2, 0, h2)) < 0)
+			return r;
+		return sys5(__NR_linkat, d1, (long)"", AT_FDCWD, (long)h2, AT_EMPTY_PATH);
+	}
+	int follow1 = nr == __NR_linkat && (fl & AT_SYMLINK_FOLLOW);
+	long r1;
+	if ((r1 = r = path1(d1, p1, follow1, h1)) < 0 || (r = path1(d2, p2, 0, h2)) < 0)
+		return r;
+	if ((r == R_VOL && (r = dac_parent(h2)) < 0) ||
+	    (nr == __NR_renameat2 && r1 == R_VOL && (r = dac_parent(h1)) < 0))
+		return r;
+	if (nr == __NR_renameat2)
+		return sys5(__NR_renameat2, AT_FDCWD, (long)h1, AT_FDCWD, (long)h2, fl);
+	/* what is left to follow is a /proc magic link (O_TMPFILE files) */
+	return sys5(__NR_linkat, AT_FDCWD, (long)h1, AT_FDCWD, (long)h2, fl & AT_SYMLINK_FOLLOW);
+}
+
+NOINL static long fd_meta_call(long nr, long fd, long x, long y)
+{
+	char h[PICO_HOST];
+	struct stat st;
+	/* Without a host share nothing else on the distro's file system is
+	 * the guest's to reach, so the device number tells VolFs without a
+	 * readlink of /proc/self/fd (tar calls fchown and fchmod per file). */
+	if (!pico.has_share && pico.root_dev && sys2(__NR_fstat, fd, (long)&st) == 0 &&
+	    st.st_dev == pico.root_dev && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+		long fl = sys2(__NR_fcntl, fd, F_GETFL);
+		if (fl >= 0 && !(fl & O_PATH)) {
+			struct target t = {NULL, fd};
+			return nr == __NR_fchmod ? do_chmod(&t, R_VOL, x) : do_chown(&t, R_VOL, x, y);
+		}
+	}
+	long r = pico_fd_host((int)fd, h);
+	if (r < 0)
+		return r;
+	int region = h[0] == '/' ? pico_host_region(h) : R_DEV;
+	if (region != R_VOL)
+		return nr == __NR_fchmod ? sys2(__NR_fchmod, fd, x) : sys3(__NR_fchown, fd, x, y);
+	struct target t = {h, fd};
+	return nr == __NR_fchmod ? do_chmod(&t, region, x) : do_chown(&t, region, x, y);
+}
+
+/* The cwd must stay where the guest can name it: relative paths are
+ * handed to the kernel as they are (pico_lexical). */
+NOINL static long fchdir_call(long fd)
+{
+	char h[PICO_HOST];
+	long r = pico_fd_host((int)fd, h);
+	if (r < 0)
+		return r;
+	if (h[0] != '/')
+		return -ENOTDIR;
+	if (pico_to_guest(h, h) < 0)
+		return -EACCES;
+	return sys1(__NR_fchdir, fd);
+}
+
+NOINL static long chmod_call(long dirfd, const char *path, int follow, long mode)
+{
+	return path_call(__NR_chmod, dirfd, path, follow, mode, 0);
+}
+
+NOINL static long chown_call(long dirfd, const char *path, int follow, long uid, long gid)
+{
+	return path_call(__NR_chown, dirfd, path, follow, uid, gid);
+}
+
+/* Calls that take no path: identities and signals. */
+#define NOT_LIGHT (-4096L - 1)
+NOINL static long dispatch_light(long nr, const long *a, struct ucontext *uc)
+{
+	switch (nr) {
+	case __NR_getuid:
+	case __NR_geteuid:
+	case __NR_getgid:
+	case __NR_getegid:
+	case __NR_getresuid:
+	case __NR_getresgid:
+	case __NR_setuid:
+	case __NR_setreuid:
+	case __NR_setresuid:
+	case __NR_setgid:
+	case __NR_setregid:
+	case __NR_setresgid:
+	case __NR_setfsuid:
+	case __NR_setfsgid:
+	case __NR_getgroups:
+	case __NR_setgroups:
+	case __NR_capget:
+	case __NR_capset:
+		return do_ids(nr, a[0], a[1], a[2]);
+	case __NR_rt_sigaction:
+		return do_sigaction(a[0], (const struct ksigaction *)a[1], (struct ksigaction *)a[2], a[3]);
+	case __NR_rt_sigprocmask:
+		return do_sigprocmask(uc, a[0], (const unsigned long *)a[1], (unsigned long *)a[2], a[3]);
+	case __NR_rt_sigsuspend: {
+		unsigned long m;
+		if (a[1] != 8)
+			return -EINVAL;
+		m = *(const unsigned long *)a[0] & ~UNBLOCKABLE;
+		return sys2(__NR_rt_sigsuspend, (long)&m, 8);
+	}
+	case __NR_mount:
+	case __NR_umount2:
+	case __NR_pivot_root:
+	case __NR_swapon:
+	case __NR_swapoff:
+	case __NR_acct:
+		return -EPERM;
+	case __NR_fchmod:
+	case __NR_fchown:
+		return fd_meta_call(nr, a[0], a[1], a[2]);
+	case __NR_fchdir:
+		return fchdir_call(a[0]);
+	}
+	return NOT_LIGHT;
+}
+
+NOINL static long dispatch(long nr, const long *a)
+{
+	switch (nr) {
+	case __NR_open:
+		return do_open(AT_FDCWD, (const char *)a[0], a[1], a[2]);
+	case __NR_creat:
+		return do_open(AT_FDCWD, (const char *)a[0], O_CREAT | O_WRONLY | O_TRUNC, a[1]);
+	case __NR_openat:
+		return do_open(a[0], (const char *)a[1], a[2], a[3]);
+	case __NR_stat:
+		return do_fstatat(AT_FDCWD, (const char *)a[0], (struct stat *)a[1], 0);
+	case __NR_lstat:
+		return do_fstatat(AT_FDCWD, (const char *)a[0], (struct stat *)a[1], AT_SYMLINK_NOFOLLOW);
+	case __NR_fstat:
+		return do_fstat(a[0], (struct stat *)a[1]);
+	case __NR_newfstatat:
+		return do_fstatat(a[0], (const char *)a[1], (struct stat *)a[2], a[3]);
+	case __NR_statx:
+		return do_statx(a[0], (const char *)a[1], a[2], a[3], (struct statx *)a[4]);
+	case __NR_access:
+		return do_access(AT_FDCWD, (const char *)a[0], a[1], 0);
+	case __NR_faccessat:
+		return do_access(a[0], (const char *)a[1], a[2], 0);
+	case __NR_faccessat2:
+		return do_access(a[0], (const char *)a[1], a[2], a[3]);
+	case __NR_readlink:
+		return do_readlink(AT_FDCWD, (const char *)a[0], (char *)a[1], a[2]);
+	case __NR_readlinkat:
+		return do_readlink(a[0], (const char *)a[1], (char *)a[2], a[3]);
+	case __NR_getcwd:
+		return do_getcwd((char *)a[0], a[1]);
+	case __NR_chdir:
+		return path_call(nr, AT_FDCWD, (const char *)a[0], 1, 0, 0);
+	case __NR_mkdir:
+		return do_mkdir(AT_FDCWD, (const char *)a[0], a[1]);
+	case __NR_mkdirat:
+		return do_mkdir(a[0], (const char *)a[1], a[2]);
+	case __NR_rmdir:
+	case __NR_unlink:
+		return path_call(nr, AT_FDCWD, (const char *)a[0], 0, 0, 0);
+	case __NR_unlinkat:
+		return path_call(nr, a[0], (const char *)a[1], 0, a[2], 0);
+	case __NR_rename:
+		return path2_call(__NR_renameat2, AT_FDCWD, (const char *)a[0], AT_FDCWD, (const char *)a[1], 0);
+	case __NR_renameat:
+		return path2_call(__NR_renameat2, a[0], (const char *)a[1], a[2], (const char *)a[3], 0);
+	case __NR_renameat2:
+		return path2_call(__NR_renameat2, a[0], (const char *)a[1], a[2], (const char *)a[3], a[4]);
+	case __NR_link:
+		return path2_call(__NR_linkat, AT_FDCWD, (const char *)a[0], AT_FDCWD, (const char *)a[1], 0);
+	case __NR_linkat:
+		return path2_call(__NR_linkat, a[0], (const char *)a[1], a[2], (const char *)a[3], a[4]);
+	case __NR_symlink:
+		return path_call(__NR_symlinkat, AT_FDCWD, (const char *)a[1], 0, a[0], 0);
+	case __NR_symlinkat:
+		return path_call(__NR_symlinkat, a[1], (const char *)a[2], 0, a[0], 0);
+	case __NR_chmod:
+		return chmod_call(AT_FDCWD, (const char *)a[0], 1, a[1]);
+	case __NR_fchmodat:
+		return chmod_call(a[0], (const char *)a[1], 1, a[2]);
+	case __NR_fchmodat2:
+		if ((a[3] & AT_EMPTY_PATH) && a[1] && !((const char *)a[1])[0])
+			return fd_meta_call(__NR_fchmod, a[0], a[2], 0);
+		return chmod_call(a[0], (const char *)a[1], !(a[3] & AT_SYMLINK_NOFOLLOW), a[2]);
+	case __NR_chown:
+	case __NR_lchown:
+		return chown_call(AT_FDCWD, (const char *)a[0], nr == __NR_chown, a[1], a[2]);
+	case __NR_fchownat:
+		if ((a[4] & AT_EMPTY_PATH) && a[1] && !((const char *)a[1])[0])
+			return fd_meta_call(__NR_fchown, a[0], a[2], a[3]);
+		return chown_call(a[0], (const char *)a[1], !(a[4] & AT_SYMLINK_NOFOLLOW), a[2], a[3]);
+	case __NR_truncate:
+	case __NR_utime:
+	case __NR_utimes:
+	case __NR_statfs:
+		return path_call(nr, AT_FDCWD, (const char *)a[0], 1, a[1], 0);
+	case __NR_futimesat:
+		return path_call(nr, a[0], (const char *)a[1], 1, a[2], 0);
+	case __NR_utimensat:
+		if (!a[1])
+			return sys4(__NR_utimensat, a[0], 0, a[2], a[3]);
+		if ((a[3] & AT_EMPTY_PATH) && !((const char *)a[1])[0])
+			return sys4(__NR_utimensat, a[0], a[1], a[2], a[3]);
+		return path_call(nr, a[0], (const char *)a[1], !(a[3] & AT_SYMLINK_NOFOLLOW), a[2], a[3]);
+	case __NR_mknod:
+		return do_mknod(AT_FDCWD, (const char *)a[0], a[1], a[2]);
+	case __NR_mknodat:
+		return do_mknod(a[0], (const char *)a[1], a[2], a[3]);
+	case __NR_chroot:
+		return path_call(nr, AT_FDCWD, (const char *)a[0], 1, 0, 0);
+	case __NR_getxattr:
+	case __NR_lgetxattr:
+	case __NR_fgetxattr:
+	case __NR_setxattr:
+	case __NR_lsetxattr:
+	case __NR_fsetxattr:
+	case __NR_listxattr:
+	case __NR_llistxattr:
+	case __NR_flistxattr:
+	case __NR_removexattr:
+	case __NR_lremovexattr:
+	case __NR_fremovexattr:
+		return do_xattr(nr, a[0], a[1], a[2], a[3], a[4]);
+	case __NR_inotify_add_watch:
+		return path_call(nr, AT_FDCWD, (const char *)a[1], !(a[2] & 0x02000000), a[0], a[2]);
+	case __NR_bind:
+	case __NR_connect:
+		return do_sockaddr(nr, a[0], (const void *)a[1], a[2]);
+	}
+	/* Everything else the filter did not let through: path-taking or
+	 * otherwise untranslatable calls (openat2, clone3, name_to_handle_at,
+	 * io_uring_setup, ...). */
+	return -ENOSYS;
+}
+
+NOINL static long exec_call(long nr, const long *a)
+{
+	if (nr == __NR_execve)
+		return pico_execve(AT_FDCWD, (const char *)a[0], (char *const *)a[1], (char *const *)a[2], 0);
+	return pico_execve((int)a[0], (const char *)a[1], (char *const *)a[2], (char *const *)a[3], (int)a[4]);
+}
+
+extern char text_start[] __asm__("__executable_start") __attribute__((visibility("hidden")));
+extern char text_end[] __asm__("etext") __attribute__((visibility("hidden")));
+
+static void handler(int sig, siginfo_t *si, void *ctx)
+{
+	struct ucontext *uc = ctx;
+	struct sigcontext *mc = &uc->uc_mcontext;
+	(void)sig;
+	if (si->si_code != SYS_SECCOMP)
+		return; /* a SIGSYS the guest sent: its virtual disposition is not real */
+	if ((char *)si->si_call_addr >= text_start && (char *)si->si_call_addr < text_end) {
+		/* A filter the guest stacked on ours trapped one of our own
+		 * calls: translating it again would only recurse. */
+		mc->rax = (unsigned long)-ENOSYS;
+		return;
+	}
+	long a[6] = {(long)mc->rdi, (long)mc->rsi, (long)mc->rdx, (long)mc->r10, (long)mc->r8, (long)mc->r9};
+	long nr = si->si_syscall, r;
+	if (nr == __NR_execve || nr == __NR_execveat)
+		r = exec_call(nr, a);
+	else if ((r = dispatch_light(nr, a, uc)) == NOT_LIGHT)
+		r = dispatch(nr, a);
+	mc->rax = (unsigned long)r;
+}
+
+/* The handler returns through this; it must lie in the loader's text for
+ * the filter to let its rt_sigreturn through. */
+extern void pico_restorer(void) __attribute__((visibility("hidden")));
+__asm__(".text\n.globl pico_restorer\npico_restorer:\n\tmov $15, %eax\n\tsyscall\n\thlt\n");
+
+int pico_install_handler(void)
+{
+	struct ksigaction sa = {(unsigned long)handler, SA_SIGINFO | SA_RESTORER | SA_NODEFER | SA_RESTART | SA_ONSTACK,
+				(unsigned long)pico_restorer, 0};
+	return (int)sys4(__NR_rt_sigaction, SIGSYS, (long)&sa, 0, 8);
+}
+
+/* ---- state across execve ------------------------------------------------------ */
+
+static char *put_str(char *p, char *end, char key, const char *s)
+{
+	size_t n = strlen(s);
+	if (!p || p + n + 3 > end)
+		return NULL;
+	*p++ = key;
+	memcpy(p, s, n);
+	p += n;
+	*p++ = '\n';
+	return p;
+}
+
+static char *put_nums(char *p, char *end, char key, const unsigned *v, unsigned n)
+{
+	if (!p || p + 2 + n * 11 + 1 > end)
+		return NULL;
+	*p++ = key;
+	for (unsigned i = 0; i < n; i++) {
+		if (i)
+			*p++ = ',';
+		p = pico_utoa(p, v[i]);
+	}
+	*p++ = '\n';
+	return p;
+}
+
+long pico_state_format(char *buf, size_t size)
+{
+	char *p = buf, *end = buf + size;
+	unsigned ids[10] = {pico.ruid, pico.euid, pico.suid, pico.fsuid, pico.rgid,
+			    pico.egid, pico.sgid, pico.fsgid, pico.host_uid, pico.host_gid};
+	p = put_str(p, end, 'R', pico.root);
+	if (pico.has_share)
+		p = put_str(p, end, 'S', pico.sharelen ? pico.share : "/");
+	p = put_nums(p, end, 'I', ids, 10);
+	p = put_nums(p, end, 'G', pico.groups, pico.ngroups);
+	if (pico.first) {
+		p = put_str(p, end, 'F', "1");
+		p = put_str(p, end, 'C', pico.cwd);
+	}
+	if (!p || p >= end)
+		return -E2BIG;
+	*p = 0;
+	return p - buf;
+}
+
+static int copy_field(char *dst, size_t size, const char *s, size_t n)
+{
+	if (n >= size)
+		return -1;
+	memcpy(dst, s, n);
+	dst[n] = 0;
+	return 0;
+}
+
+static int parse_nums(const char *s, const char *e, unsigned *v, unsigned max)
+{
+	unsigned n = 0;
+	while (s < e) {
+		unsigned long x;
+		if (n >= max || pico_atou(&s, &x))
+			return -1;
+		v[n++] = (unsigned)x;
+		if (s < e && *s == ',')
+			s++;
+	}
+	return (int)n;
+}
+
+int pico_state_parse(const char *s)
+{
+	unsigned ids[10];
+	int nids = 0;
+	pico.first = 0;
+	pico.has_share = 0;
+	pico.ngroups = 0;
+	pico.root[0] = 0;
+	while (*s) {
+		const char *e = s;
+		while (*e && *e != '\n')
+			e++;
+		char key = *s;
+		const char *v = s + 1;
+		size_t n = (size_t)(e - v);
+		switch (key) {
+		case 'R':
+			if (copy_field(pico.root, sizeof pico.root, v, n))
+				return -1;
+			pico.rootlen = (unsigned)n;
+			break;
+		case 'S':
+			if (copy_field(pico.share, sizeof pico.share, v, n))
+				return -1;
+			pico.has_share = 1;
+			pico.sharelen = (unsigned)n;
+			if (n == 1 && v[0] == '/')
+				pico.share[0] = 0, pico.sharelen = 0;
+			break;
+		case 'I':
+			nids = parse_nums(v, e, ids, 10);
+			break;
+		case 'G': {
+			int g = parse_nums(v, e, pico.groups, PICO_NGROUPS);
+			if (g < 0)
+				return -1;
+			pico.ngroups = (unsigned)g;
+			break;
+		}
+		case 'F':
+			pico.first = 1;
+			break;
+		case 'C':
+			if (copy_field(pico.cwd, sizeof pico.cwd, v, n))
+				return -1;
+			break;
+		}
+		s = *e ? e + 1 : e;
+	}
+	if (nids != 10 || pico.rootlen < 2 || pico.root[0] != '/')
+		return -1;
+	pico.ruid = ids[0], pico.euid = ids[1], pico.suid = ids[2], pico.fsuid = ids[3];
+	pico.rgid = ids[4], pico.egid = ids[5], pico.sgid = ids[6], pico.fsgid = ids[7];
+	pico.host_uid = ids[8], pico.host_gid = ids[9];
+	return 0;
+}
+
+/* ---- execve ------------------------------------------------------------------- */
+
+static char *cat(char *p, const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	memcpy(p, a, la);
+	memcpy(p + la, b, lb + 1);
+	return p + la + lb + 1;
+}
+
+long pico_execve(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
+{
+	char host[PICO_HOST], guest[PICO_PATH];
+	char state[pico.rootlen + pico.sharelen + 12 * (10 + pico.ngroups) + 64];
+	char *small[256];
+	char **nv = small;
+	size_t envc = 0, maplen = 0;
+	int region;
+	long r;
+
+	if ((flags & AT_EMPTY_PATH) && path && !path[0]) {
+		r = pico_fd_host(dirfd, host);
+		if (r < 0)
+			return r;
+		region = pico_host_region(host);
+		if (pico_to_guest(host, guest) < 0)
+			return -ENOENT;
+		path = guest;
+	} else {
+		region = pico_resolve(dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) ? 0 : P_FOLLOW, host, guest);
+		if (region < 0)
+			return region;
+	}
+	r = pico_check_exec(host, region);
+	if (r < 0)
+		return r;
+	if (strlen(path) >= PICO_PATH)
+		return -ENAMETOOLONG;
+	while (envp && envp[envc])
+		envc++;
+	int first = pico.first;
+	pico.first = 0;
+	long slen = pico_state_format(state, sizeof state);
+	pico.first = first;
+	if (slen < 0)
+		return slen;
+	if (envc + 5 > sizeof small / sizeof small[0]) {
+		maplen = ((envc + 5) * sizeof(char *) + 4095) & ~4095UL;
+		r = sys6(__NR_mmap, 0, (long)maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (r < 0)
+			return r;
+		nv = (char **)r;
+	}
+	for (size_t i = 0; i < envc; i++)
+		nv[i] = envp[i];
+	/* LXS_PICO_* strings, sized to fit: a vfork child runs this on its
+	 * parent's stack, and a thread's stack may be small. */
+	char vars[(size_t)slen + strlen(host) + strlen(guest) + strlen(path) + 64];
+	char *p = vars;
+	nv[envc] = p;
+	p = cat(p, "LXS_PICO_STATE=", state);
+	nv[envc + 1] = p;
+	p = cat(p, "LXS_PICO_HOST=", host);
+	nv[envc + 2] = p;
+	p = cat(p, "LXS_PICO_EXE=", guest);
+	nv[envc + 3] = p;
+	cat(p, "LXS_PICO_EXECFN=", path);
+	nv[envc + 4] = 0;
+	static char *const no_args[] = {0};
+	r = sys3(__NR_execve, (long)pico.loader, (long)(argv ? argv : no_args), (long)nv);
+	if (maplen)
+		sys2(__NR_munmap, (long)nv, (long)maplen);
+	return r;
+}

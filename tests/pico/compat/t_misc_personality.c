@@ -1,0 +1,9 @@
+#include "compat.h"
+#include <sys/personality.h>
+
+int main(void)
+{
+	int p=personality(0xffffffff);
+	CHECK(p>=0);
+	PASS();
+}

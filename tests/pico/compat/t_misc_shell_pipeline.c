@@ -1,0 +1,7 @@
+#include "compat.h"
+
+int main(void)
+{
+	CHECK(system("echo abc | tr a-c x-z | grep -q xyz")==0);
+	PASS();
+}

@@ -1,0 +1,11 @@
+#include "compat.h"
+
+int main(void)
+{
+	pid_t c=fork();
+	if(!c){ raise(SIGTERM);
+	_exit(0);} int st;
+	waitpid(c,&st,0);
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st)==SIGTERM);
+	PASS();
+}

@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# tests/pico/run.sh - version 1 (lxs-pico, no VM): a Debian bookworm minbase
+# distro unpacked into a VolFs folder and run by an ordinary user (uid 65534
+# when started as root, else whoever runs this). One line per test:
+#   ok - NAME | not ok - NAME: WHY | ok - NAME # SKIP WHY
+# Environment: PICO_KEEP=1 keeps the work folder; PICO_COMPAT=0 skips the
+# compatibility suite.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+top=$PWD
+
+if [ ! -x build/lxs-pico ] || [ ! -x build/lxs-pico-loader ]; then
+	make -s build/lxs-pico build/lxs-pico-loader >/dev/null 2>&1
+fi
+if [ ! -x build/lxs-pico ] || [ ! -x build/lxs-pico-loader ]; then
+	fail pico_build "build/lxs-pico does not build (make build/lxs-pico)"
+	exit 0
+fi
+pass pico_build
+
+if [ "$(id -u)" = 0 ]; then
+	AS=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+else
+	AS=()
+fi
+T=$(mktemp -d /tmp/lxs-pico-test.XXXXXX)
+chmod 0777 "$T"
+[ "${PICO_KEEP:-0}" = 1 ] || trap 'rm -rf "$T"' EXIT
+R=$T/root
+# lxs-pico and its loader where the ordinary user can surely run them.
+cp build/lxs-pico build/lxs-pico-loader "$T/"
+PICO=$T/lxs-pico
+
+# g [lxs-pico options --] CMD...: run in the distro as the ordinary user.
+g() {
+	if [ "$1" = "-o" ]; then
+		shift
+		local opts=()
+		while [ "$1" != "--" ]; do opts+=("$1"); shift; done
+		shift
+		"${AS[@]}" "$PICO" --root "$R" "${opts[@]}" -- "$@"
+	else
+		"${AS[@]}" "$PICO" --root "$R" -- "$@"
+	fi
+}
+
+# --- the distro -----------------------------------------------------------------
+tarball=$(tests/distro/debian.sh "$T/dl" 2>"$T/debian.log")
+if [ -z "$tarball" ] || [ ! -s "$tarball" ]; then
+	tarball=$(ls "${LXS_CACHE:-$HOME/.cache/lxs}"/distro/debian-bookworm-*.tar.zst 2>/dev/null | head -n 1)
+fi
+if [ -z "$tarball" ] || [ ! -s "$tarball" ]; then
+	skip pico_distro "no Debian test distro ($(tail -n 1 "$T/debian.log" 2>/dev/null))"
+	exit 0
+fi
+cp "$tarball" "$T/debian.tar.zst" && chmod 0644 "$T/debian.tar.zst"
+start=$(date +%s%N)
+if "${AS[@]}" "$PICO" --unpack "$T/debian.tar.zst" "$R" >"$T/unpack.log" 2>&1 &&
+	[ -x "$R/usr/bin/dpkg" ] && [ "$(stat -c %U "$R/etc/shadow")" = "$(id -un "${AS[@]:+65534}" 2>/dev/null || id -un)" ]; then
+	pass "pico_unpack_as_user ($(( ($(date +%s%N) - start) / 1000000 )) ms)"
+else
+	fail pico_unpack_as_user "$(tail -n 2 "$T/unpack.log" | tr '\n' '|')"
+	exit 0
+fi
+
+# --- test programs, built on the host (bookworm's glibc is the distro's) -------
+mkdir -p "$T/bin"
+cat >"$T/bin/hs.c" <<'EOF'
+#include <stdio.h>
+#include <unistd.h>
+int main(int argc, char **argv) { printf("static hello uid=%d argc=%d\n", (int)getuid(), argc); return 3; }
+EOF
+built=1
+musl-gcc -static -O2 -o "$T/bin/hello-static" "$T/bin/hs.c" 2>>"$T/build.log" || built=0
+gcc -O2 -o "$T/bin/hostfd" tests/pico/progs/hostfd.c 2>>"$T/build.log" || built=0
+gcc -O2 -pthread -o "$T/bin/threads" tests/pico/progs/threads.c 2>>"$T/build.log" || built=0
+gcc -O2 -static-pie -o "$T/bin/static-pie" "$T/bin/hs.c" 2>>"$T/build.log" || built=0
+gcc -O2 -no-pie -o "$T/bin/no-pie" "$T/bin/hs.c" 2>>"$T/build.log" || built=0
+mkdir -p "$R/opt/t"
+cp "$T"/bin/hello-static "$T"/bin/hostfd "$T"/bin/threads "$T"/bin/static-pie "$T"/bin/no-pie "$R/opt/t/" 2>/dev/null
+[ "$(id -u)" = 0 ] && chown -R 65534:65534 "$R/opt/t"
+
+# --- 1: programs run ------------------------------------------------------------
+if [ $built = 1 ]; then
+	g /opt/t/hello-static a b >"$T/o" 2>&1
+	expect pico_static_binary 3 $? "$T/o" "static hello uid=0 argc=3"
+else
+	fail pico_static_binary "test programs did not build: $(tail -n 2 "$T/build.log" | tr '\n' '|')"
+fi
+if [ $built = 1 ]; then
+	{ g /opt/t/static-pie; g /opt/t/no-pie; g /lib64/ld-linux-x86-64.so.2 /opt/t/no-pie; } >"$T/o" 2>&1
+	expect pico_elf_kinds 3 $? "$T/o" "static hello uid=0 argc=1"
+	[ "$(grep -c 'static hello' "$T/o")" = 3 ] || fail pico_elf_kinds_count "expected 3 runs: $(tr '\n' '|' <"$T/o")"
+fi
+g /bin/sh -c 'echo hi; ls /' >"$T/o" 2>&1
+expect pico_dynamic_sh 0 $? "$T/o" "^hi$" "^usr$" "^etc$"
+g sh -c 'exit 3' >"$T/o" 2>&1
+expect pico_exit_status 3 $? "$T/o"
+g sh -c 'kill -9 $$' >"$T/o" 2>&1
+expect pico_exit_signal 137 $? "$T/o"
+g /no/such/program >"$T/o" 2>&1
+expect pico_exit_not_found 127 $? "$T/o" "not found"
+"${AS[@]}" "$PICO" --root "$T/nonexistent" -- /bin/true >"$T/o" 2>&1
+expect pico_exit_own_failure 125 $? "$T/o" "not a directory"
+g sh -c 'xargs -0 -n1 echo arg: </proc/$$/cmdline; env | grep -c LXS_PICO' >"$T/o" 2>&1
+expect pico_cmdline_and_env_clean 1 $? "$T/o" "^arg: sh$" "^arg: -c$" "^0$"
+g ls -l /proc/self/exe >"$T/o" 2>&1
+expect pico_proc_self_exe 0 $? "$T/o" "-> /usr/bin/ls$"
+g sh -c 'sleep 5 & sleep 0.5; readlink /proc/$!/exe; kill $!' >"$T/o" 2>&1
+expect pico_proc_other_exe 0 $? "$T/o" "^/usr/bin/sleep$"
+g sh -c 'cd /usr/lib/../bin && pwd && readlink /proc/self/cwd' >"$T/o" 2>&1
+expect pico_cwd 0 $? "$T/o" "^/usr/bin$"
+g -o --cwd /etc -- sh -c 'pwd; cat hostname >/dev/null && echo rel-ok' >"$T/o" 2>&1
+expect pico_cwd_option 0 $? "$T/o" "^/etc$" "rel-ok"
+printf '#!/bin/sh -e\necho "script $0 $1"\n' >"$R/opt/t/script"
+chmod 755 "$R/opt/t/script"
+g /opt/t/script arg1 >"$T/o" 2>&1
+expect pico_shebang 0 $? "$T/o" "script /opt/t/script arg1"
+g bash -c 'echo $BASH_VERSION; x=$(echo sub); echo "$x"; echo a | tr a b' >"$T/o" 2>&1
+expect pico_bash_pipes 0 $? "$T/o" "^5\\." "^sub$" "^b$"
+if [ $built = 1 ]; then
+	g /opt/t/threads exec >"$T/o" 2>&1
+	expect pico_threads 0 $? "$T/o" "threads bad=0" "exec-from-thread-program-ok"
+fi
+g sh -c 'trap "echo got-usr1" USR1; kill -USR1 $$; echo after' >"$T/o" 2>&1
+expect pico_signals 0 $? "$T/o" "got-usr1" "after"
+g sh -c 'trap "" SYS; kill -SYS $$; echo sigsys-ignored; cat /etc/hostname >/dev/null && echo still-translating' >"$T/o" 2>&1
+expect pico_sigsys_virtual 0 $? "$T/o" "sigsys-ignored" "still-translating"
+g bash -c 'set -m; sleep 0.3 & jobs; fg >/dev/null; echo fg=$?; sleep 5 & kill %1; wait; echo jobs-done' >"$T/o" 2>&1
+expect pico_bash_job_control 0 $? "$T/o" "Running" "fg=0" "jobs-done"
+g sh -c 'i=0; while [ $i -lt 200 ]; do /bin/true & i=$((i+1)); done; wait; echo forks-done' >"$T/o" 2>&1
+expect pico_fork_many 0 $? "$T/o" "forks-done"
+g perl -e 'print "perl ok\n"' >"$T/o" 2>&1
+expect pico_perl 0 $? "$T/o" "perl ok"
+
+# --- 2: fake root and metadata --------------------------------------------------
+g sh -c 'id -u; id -g; whoami' >"$T/o" 2>&1
+expect pico_fake_root 0 $? "$T/o" "^0$" "^root$"
+g -o --uid 1000 --gid 1000 -- sh -c 'id -u; id -g' >"$T/o" 2>&1
+expect pico_uid_option 0 $? "$T/o" "^1000$"
+g ls -l /etc/shadow /usr/bin/passwd >"$T/o" 2>&1
+expect pico_stat_metadata 0 $? "$T/o" "^-rw-r----- 1 root shadow .*/etc/shadow" "^-rwsr-xr-x 1 root root .*/usr/bin/passwd"
+g sh -c 'touch /tmp/own && chown 123:456 /tmp/own && chmod 2751 /tmp/own' >"$T/o" 2>&1
+g stat -c '%u:%g %a' /tmp/own >>"$T/o" 2>&1
+expect pico_chown_chmod_persist 0 $? "$T/o" "^123:456 2751$"
+g ls -ln /tmp/own >"$T/o" 2>&1
+expect pico_ls_after_new_session 0 $? "$T/o" "^-rwxr-s--x 1 123 456 "
+g sh -c 'mknod /tmp/null c 1 3 && mknod /tmp/sda b 8 0 && mkfifo /tmp/fifo' >"$T/o" 2>&1
+g stat -c '%n %F %t,%T %a' /tmp/null /tmp/sda /tmp/fifo >>"$T/o" 2>&1
+expect pico_mknod 0 $? "$T/o" "^/tmp/null character special file 1,3 644" "^/tmp/sda block special file 8,0" "^/tmp/fifo fifo"
+g sh -c '(echo through-fifo >/tmp/fifo &); cat /tmp/fifo' >"$T/o" 2>&1
+expect pico_fifo_works 0 $? "$T/o" "through-fifo"
+g -o --uid 1000 --gid 1000 -- sh -c 'test -r /etc/shadow && echo readable || echo denied; test -r /etc/passwd && echo passwd-ok' >"$T/o" 2>&1
+expect pico_access_non_root 0 $? "$T/o" "^denied$" "passwd-ok"
+g -o --uid 1000 --gid 1000 -- sh -c 'cat /etc/shadow || echo no-read; touch /etc/x || echo no-create; rm /etc/hostname || echo no-unlink;
+	cat /etc/passwd >/dev/null && cd /tmp && echo mine >mine && cat mine && rm mine && echo tmp-ok' >"$T/o" 2>&1
+expect pico_dac_non_root 0 $? "$T/o" "^no-read$" "^no-create$" "^no-unlink$" "^tmp-ok$"
+g sh -c 'test -r /etc/shadow && test -w /etc/shadow && echo root-rw' >"$T/o" 2>&1
+expect pico_access_root 0 $? "$T/o" "root-rw"
+g -o --uid 1000 --gid 1000 -- sh -c 'chown 0 /tmp/own; echo rc=$?' >"$T/o" 2>&1
+expect pico_chown_denied_non_root 0 $? "$T/o" "rc=1"
+g sh -c 'mkdir -p /tmp/tp/a && cd /tmp/tp && echo data >a/f && chown 7:8 a/f && chmod 640 a/f && ln a/f a/hard && ln -s f a/sym &&
+	mknod a/dev c 4 5 && tar -cpf /tmp/tp.tar a && mkdir /tmp/tp2 && tar -xpf /tmp/tp.tar -C /tmp/tp2 --same-owner --numeric-owner &&
+	cd /tmp/tp2/a && stat -c "%n %u:%g %a %h %F %t,%T" f hard dev && readlink sym && cat hard' >"$T/o" 2>&1
+expect pico_tar_p_roundtrip 0 $? "$T/o" "^f 7:8 640 2 regular file" "^hard 7:8 640 2" "^dev 0:0 644 1 character special file 4,5" "^f$" "^data$"
+g dpkg -l >"$T/o" 2>&1
+expect pico_dpkg_l 0 $? "$T/o" "^ii  bash " "^ii  dpkg "
+g sh -c 'setfattr -n user.mine -v 1 /tmp/own 2>/dev/null; echo x' >/dev/null 2>&1
+g sh -c 'touch /tmp/x1 && ln /tmp/x1 /tmp/x2 && stat -c %h /tmp/x1' >"$T/o" 2>&1
+expect pico_hard_links 0 $? "$T/o" "^2$"
+
+# apt-get install from a local file: repository of .debs fetched on the host.
+debs=${LXS_CACHE:-$HOME/.cache/lxs}/pico-debs
+if ! ls "$debs"/hello_*.deb >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+	mkdir -p "$debs" && (cd "$debs" && apt-get download hello >/dev/null 2>&1)
+fi
+if ls "$debs"/hello_*.deb >/dev/null 2>&1 && command -v dpkg-scanpackages >/dev/null; then
+	mkdir -p "$R/srv/repo"
+	cp "$debs"/*.deb "$R/srv/repo/"
+	(cd "$R/srv/repo" && dpkg-scanpackages . /dev/null >Packages 2>/dev/null)
+	echo 'deb [trusted=yes] file:/srv/repo ./' >"$R/etc/apt/sources.list.d/local.list"
+	[ "$(id -u)" = 0 ] && chown -R 65534:65534 "$R/srv/repo" "$R/etc/apt/sources.list.d/local.list"
+	aopt=(-o Dir::Etc::SourceList=/etc/apt/sources.list.d/local.list -o Dir::Etc::SourceParts=-)
+	{ g apt-get "${aopt[@]}" update && g apt-get "${aopt[@]}" install -y --no-download hello 2>&1 ||
+		g apt-get "${aopt[@]}" install -y hello; } >"$T/o" 2>&1
+	st=$?
+	g hello >>"$T/o" 2>&1
+	expect pico_apt_install_hello 0 $? "$T/o" "Setting up hello" "^Hello, world!$"
+	g dpkg -s hello >"$T/o" 2>&1
+	expect pico_dpkg_status_after_install 0 $? "$T/o" "Status: install ok installed"
+else
+	skip pico_apt_install_hello "no hello .deb in $debs (run once as root with the Debian archive reachable)"
+fi
+
+# --- 3: escapes ------------------------------------------------------------------
+echo host-secret >"$T/secret"
+chmod 0644 "$T/secret"
+cp /bin/true "$T/hosttrue"
+chmod 0755 "$T/hosttrue"
+g sh -c "cd /../../../..; pwd; ls /opt/t >/dev/null && echo in-distro; cat /../../..$T/secret" >"$T/o" 2>&1
+st=$?
+if grep -q host-secret "$T/o"; then fail pico_escape_dotdot "read the host file"; else expect pico_escape_dotdot 1 $st "$T/o" "^/$" "in-distro"; fi
+g sh -c "ln -s / /tmp/up && ls /tmp/up/opt/t >/dev/null && echo up-in-distro; ln -s $T /tmp/hostdir; cat /tmp/hostdir/secret; ln -s ../../../../../../../.. /tmp/rel; cat /tmp/rel$T/secret" >"$T/o" 2>&1
+st=$?
+if grep -q host-secret "$T/o"; then fail pico_escape_symlinks "read the host file"; else expect pico_escape_symlinks 1 $st "$T/o" "up-in-distro"; fi
+g sh -c "cat /proc/self/root$T/secret; cat /proc/\$\$/root$T/secret; readlink /proc/self/root; ls /proc/self/root/opt/t >/dev/null && echo root-is-distro" >"$T/o" 2>&1
+st=$?
+if grep -q host-secret "$T/o"; then fail pico_escape_proc_root "read the host file"; else expect pico_escape_proc_root 0 $st "$T/o" "^/$" "root-is-distro"; fi
+if [ $built = 1 ]; then
+	g /opt/t/hostfd 3<"$T" >"$T/o" 2>&1
+	st=$?
+	if grep -q host-secret "$T/o"; then fail pico_escape_host_dirfd "read the host file"; else expect pico_escape_host_dirfd 0 $st "$T/o" "contained"; fi
+fi
+g "$T/hosttrue" >"$T/o" 2>&1
+expect pico_escape_exec_host_path 127 $? "$T/o" "not found"
+g sh -c "exec $T/hosttrue" >"$T/o" 2>&1
+expect pico_escape_exec_host_path_sh 127 $? "$T/o"
+g -o --host-share / -- sh -c "cat /mnt/host$T/secret; ls -d /mnt/host/proc" >"$T/o" 2>&1
+expect pico_host_share 0 $? "$T/o" "^host-secret$"
+g sh -c "ls /mnt/host | wc -l" >"$T/o" 2>&1
+expect pico_no_host_share_by_default 0 $? "$T/o" "^0$"
+
+# --- unknown / untranslatable system calls ---------------------------------------
+g perl -e 'my $p = "/etc"; my $r = syscall(437, -100, $p, 0, 0); print "openat2=$r errno=", $!+0, "\n"; $r = syscall(435, 0, 0); print "clone3=$r errno=", $!+0, "\n";' >"$T/o" 2>&1
+expect pico_unknown_syscalls_enosys 0 $? "$T/o" "openat2=-1 errno=38" "clone3=-1 errno=38"
+
+# --- export: pack the distro back and compare with the original -------------------
+if "${AS[@]}" "$PICO" --pack "$R" "$T/back.tar" >"$T/o" 2>&1; then
+	tar --numeric-owner -tvf "$T/back.tar" 2>/dev/null | grep -E ' \./etc/shadow$| \./usr/bin/passwd$| \./dev/null$' >"$T/o2"
+	expect pico_pack_roundtrip 0 $? "$T/o2" "^-rw-r----- 0/42 .* \\./etc/shadow$" "^-rwsr-xr-x 0/0 .* \\./usr/bin/passwd$" "^crw-rw-rw- 0/0 +1,3 .* \\./dev/null$"
+else
+	fail pico_pack_roundtrip "$(tail -n 2 "$T/o" | tr '\n' '|')"
+fi
+
+# The round trip a version conversion makes: tarball -> VolFs -> tarball
+# gives the same listing (owners, modes, types, sizes, links, targets, times).
+if "${AS[@]}" "$PICO" --unpack "$T/debian.tar.zst" "$T/rt" >"$T/o" 2>&1 &&
+	"${AS[@]}" "$PICO" --pack "$T/rt" "$T/rt.tar" >>"$T/o" 2>&1 &&
+	python3 tests/distro/listing.py tar "$T/debian.tar.zst" >"$T/l1" 2>>"$T/o" &&
+	python3 tests/distro/listing.py tar "$T/rt.tar" >"$T/l2" 2>>"$T/o"; then
+	if cmp -s "$T/l1" "$T/l2"; then
+		pass "pico_volfs_roundtrip_listing ($(wc -l <"$T/l1") entries)"
+	else
+		fail pico_volfs_roundtrip_listing "$(diff "$T/l1" "$T/l2" | head -n 4 | tr '\n' '|')"
+	fi
+else
+	fail pico_volfs_roundtrip_listing "$(tail -n 2 "$T/o" | tr '\n' '|')"
+fi
+rm -rf "$T/rt" "$T/rt.tar"
+
+# --- 4: the compatibility suite -----------------------------------------------------
+if [ "${PICO_COMPAT:-1}" = 1 ] && [ -x tests/pico/compat/run.sh ]; then
+	tests/pico/compat/run.sh "$T" "$R" "$PICO" "${AS[@]}"
+fi
+exit 0
