@@ -1,0 +1,272 @@
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "config.h"
+
+void config_defaults(struct lxs_config *c)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	uint64_t total = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize : (2ULL << 30);
+
+	memset(c, 0, sizeof(*c));
+	c->memory = total / 2;
+	if (c->memory < (256ULL << 20))
+		c->memory = 256ULL << 20;
+	c->processors = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (c->processors < 1)
+		c->processors = 1;
+	c->vm_idle_timeout_ms = 60000;
+	c->instance_idle_timeout_ms = 15000;
+	c->boot_timeout_ms = 120000;
+	c->localhost_forwarding = true;
+	snprintf(c->auto_memory_reclaim, sizeof(c->auto_memory_reclaim), "dropCache");
+	c->default_vhd_size = 1ULL << 40;
+}
+
+int config_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return -EINVAL;
+	unsigned shift = 0;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
+	default:
+		break;
+	}
+	if (shift && (*end == 'b' || *end == 'B'))
+		end++;
+	else if (!shift && (*end == 'b' || *end == 'B'))
+		end++;
+	if (*end || (shift && v > (~0ULL >> shift)))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes") ||
+	    !strcasecmp(v, "on"))
+		*out = true;
+	else if (!strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "no") ||
+		 !strcasecmp(v, "off"))
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_long(const char *v, long *out)
+{
+	char *end;
+
+	errno = 0;
+	long x = strtol(v, &end, 10);
+	if (errno || end == v || *end)
+		return -EINVAL;
+	*out = x;
+	return 0;
+}
+
+static int copy_str(char *dst, size_t cap, const char *v)
+{
+	if (strlen(v) >= cap)
+		return -EINVAL;
+	strcpy(dst, v);
+	return 0;
+}
+
+struct cfg_ctx {
+	struct lxs_config *c;
+	config_warn_fn warn;
+	void *arg;
+	const char *path;
+};
+
+static void warnf(config_warn_fn warn, void *arg, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void warnf(config_warn_fn warn, void *arg, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	if (!warn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	warn(buf, arg);
+}
+
+/* Section names as .wslconfig has them; keys compared without case, as WSL does. */
+static int on_lxs_key(void *user, const char *section, const char *key, const char *v)
+{
+	struct cfg_ctx *x = user;
+	struct lxs_config *c = x->c;
+	bool wsl2 = !strcasecmp(section, "wsl2"), general = !strcasecmp(section, "general");
+	bool exp = !strcasecmp(section, "experimental");
+	int ret = 0;
+	long l;
+
+	if (wsl2 && !strcasecmp(key, "memory")) {
+		uint64_t b;
+
+		ret = config_parse_size(v, &b);
+		if (!ret)
+			c->memory = b < (256ULL << 20) ? 256ULL << 20 : b;
+	} else if (wsl2 && !strcasecmp(key, "processors")) {
+		ret = parse_long(v, &l);
+		if (!ret && l >= 1) {
+			long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+			c->processors = (int)(l > cpus && cpus > 0 ? cpus : l);
+		} else {
+			ret = -EINVAL;
+		}
+	} else if (wsl2 && !strcasecmp(key, "swap")) {
+		ret = config_parse_size(v, &c->swap);
+	} else if (wsl2 && !strcasecmp(key, "swapFile")) {
+		/* Accepted for compatibility: there is no swap file yet. */
+	} else if (wsl2 && !strcasecmp(key, "kernel")) {
+		ret = copy_str(c->kernel, sizeof(c->kernel), v);
+	} else if (wsl2 && !strcasecmp(key, "kernelCommandLine")) {
+		ret = copy_str(c->kernel_cmdline, sizeof(c->kernel_cmdline), v);
+	} else if (wsl2 && !strcasecmp(key, "vmIdleTimeout")) {
+		ret = parse_long(v, &c->vm_idle_timeout_ms);
+	} else if (wsl2 && !strcasecmp(key, "kernelBootTimeout")) {
+		ret = parse_long(v, &c->boot_timeout_ms);
+	} else if ((wsl2 || exp) && !strcasecmp(key, "localhostForwarding")) {
+		ret = parse_bool(v, &c->localhost_forwarding);
+	} else if (wsl2 && !strcasecmp(key, "defaultVhdSize")) {
+		ret = config_parse_size(v, &c->default_vhd_size);
+		if (!ret && c->default_vhd_size < (64ULL << 20))
+			ret = -EINVAL;
+	} else if ((general || wsl2) && !strcasecmp(key, "instanceIdleTimeout")) {
+		ret = parse_long(v, &c->instance_idle_timeout_ms);
+	} else if (exp && !strcasecmp(key, "autoMemoryReclaim")) {
+		if (strcasecmp(v, "disabled") && strcasecmp(v, "gradual") &&
+		    strcasecmp(v, "dropCache"))
+			ret = -EINVAL;
+		else
+			ret = copy_str(c->auto_memory_reclaim, sizeof(c->auto_memory_reclaim), v);
+	} else {
+		warnf(x->warn, x->arg, "%s: [%s] %s is not a setting lxs knows; ignored", x->path,
+		      section, key);
+		return 1;
+	}
+	if (ret)
+		warnf(x->warn, x->arg, "%s: [%s] %s = %s is not a valid value; the default is kept",
+		      x->path, section, key, v);
+	return 1;
+}
+
+int config_load(const char *path, struct lxs_config *c, config_warn_fn warn, void *arg)
+{
+	struct cfg_ctx x = {c, warn, arg, path};
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	int r = ini_parse_file(f, on_lxs_key, &x);
+	fclose(f);
+	if (r > 0)
+		warnf(warn, arg, "%s: line %d is not valid INI; it was skipped", path, r);
+	return 0;
+}
+
+void wsl_conf_defaults(struct wsl_conf *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->generate_hosts = w->generate_resolv_conf = true;
+	w->automount_enabled = true;
+	snprintf(w->automount_root, sizeof(w->automount_root), "/mnt/");
+	w->interop_enabled = w->interop_append_path = true;
+	w->oobe_default_uid = -1;
+}
+
+struct wsl_ctx {
+	struct wsl_conf *w;
+	config_warn_fn warn;
+	void *arg;
+};
+
+/* Unknown keys are skipped silently, as WSL does for wsl.conf (CFG_SKIP_UNKNOWN_VALUES). */
+static int on_wsl_key(void *user, const char *section, const char *key, const char *v)
+{
+	struct wsl_ctx *x = user;
+	struct wsl_conf *w = x->w;
+	int ret = 0;
+
+	if (!strcasecmp(section, "user") && !strcasecmp(key, "default"))
+		ret = copy_str(w->default_user, sizeof(w->default_user), v);
+	else if (!strcasecmp(section, "boot") && !strcasecmp(key, "command"))
+		ret = copy_str(w->boot_command, sizeof(w->boot_command), v);
+	else if (!strcasecmp(section, "boot") && !strcasecmp(key, "systemd"))
+		ret = parse_bool(v, &w->systemd);
+	else if (!strcasecmp(section, "network") && !strcasecmp(key, "hostname"))
+		ret = copy_str(w->hostname, sizeof(w->hostname), v);
+	else if (!strcasecmp(section, "network") && !strcasecmp(key, "generateHosts"))
+		ret = parse_bool(v, &w->generate_hosts);
+	else if (!strcasecmp(section, "network") && !strcasecmp(key, "generateResolvConf"))
+		ret = parse_bool(v, &w->generate_resolv_conf);
+	else if (!strcasecmp(section, "automount") && !strcasecmp(key, "enabled"))
+		ret = parse_bool(v, &w->automount_enabled);
+	else if (!strcasecmp(section, "automount") && !strcasecmp(key, "root"))
+		ret = copy_str(w->automount_root, sizeof(w->automount_root), v);
+	else if (!strcasecmp(section, "automount") && !strcasecmp(key, "options"))
+		ret = copy_str(w->automount_options, sizeof(w->automount_options), v);
+	else if (!strcasecmp(section, "interop") && !strcasecmp(key, "enabled"))
+		ret = parse_bool(v, &w->interop_enabled);
+	else if (!strcasecmp(section, "interop") && !strcasecmp(key, "appendWindowsPath"))
+		ret = parse_bool(v, &w->interop_append_path);
+	else if (!strcasecmp(section, "oobe") && !strcasecmp(key, "defaultName"))
+		ret = copy_str(w->oobe_default_name, sizeof(w->oobe_default_name), v);
+	else if (!strcasecmp(section, "oobe") && !strcasecmp(key, "defaultUid"))
+		ret = parse_long(v, &w->oobe_default_uid);
+	if (ret)
+		warnf(x->warn, x->arg, "wsl.conf: [%s] %s = %s is not a valid value; ignored",
+		      section, key, v);
+	return 1;
+}
+
+void wsl_conf_parse(const char *text, size_t len, struct wsl_conf *w, config_warn_fn warn,
+		    void *arg)
+{
+	struct wsl_ctx x = {w, warn, arg};
+	char *copy = strndup(text, len);
+
+	if (!copy)
+		return;
+	ini_parse_string(copy, on_wsl_key, &x);
+	free(copy);
+}

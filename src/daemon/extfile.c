@@ -1,0 +1,110 @@
+#include <errno.h>
+#include <ext2fs/ext2fs.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "extfile.h"
+
+long extfile_read(const char *image, const char *path, size_t max, char **out)
+{
+	ext2_filsys fs = NULL;
+	ext2_file_t f = NULL;
+	ext2_ino_t ino;
+	char *buf = NULL;
+	long ret;
+
+	*out = NULL;
+	if (ext2fs_open2(image, NULL, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs))
+		return -EIO;
+	/* follow: symlinks in the name and at its end, resolved inside the image. */
+	if (ext2fs_namei_follow(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, &ino)) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if (ext2fs_file_open(fs, ino, 0, &f)) {
+		ret = -EIO;
+		goto out;
+	}
+	__u64 size = 0;
+	if (ext2fs_file_get_lsize(f, &size)) {
+		ret = -EIO;
+		goto out;
+	}
+	if (size > max) {
+		ret = -EFBIG;
+		goto out;
+	}
+	buf = malloc((size_t)size + 1);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	unsigned got = 0;
+	if (size && ext2fs_file_read(f, buf, (unsigned)size, &got)) {
+		ret = -EIO;
+		goto out;
+	}
+	buf[got] = 0;
+	*out = buf;
+	buf = NULL;
+	ret = (long)got;
+out:
+	free(buf);
+	if (f)
+		ext2fs_file_close(f);
+	ext2fs_close_free(&fs);
+	return ret;
+}
+
+int extfile_check_image(const char *image)
+{
+	unsigned char sb[2];
+	int fd = open(image, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	ssize_t n = pread(fd, sb, sizeof(sb), 1024 + 56);
+	close(fd);
+	if (n != 2 || sb[0] != 0x53 || sb[1] != 0xef)
+		return -EINVAL;
+	return 0;
+}
+
+int passwd_lookup(const char *text, const char *user, struct pw_entry *e)
+{
+	bool by_uid = user[0] == '#' || !user[0];
+	unsigned long want = user[0] == '#' ? strtoul(user + 1, NULL, 10) : 0;
+	const char *line = text;
+
+	while (line && *line) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		char buf[1024], *fld[7], *s = buf;
+		int n = 0;
+
+		if (len < sizeof(buf)) {
+			memcpy(buf, line, len);
+			buf[len] = 0;
+			for (char *t; n < 7 && (t = strsep(&s, ":"));)
+				fld[n++] = t;
+		}
+		line = nl ? nl + 1 : NULL;
+		if (n < 7)
+			continue;
+		unsigned long uid = strtoul(fld[2], NULL, 10);
+		if (by_uid ? uid != want : strcmp(fld[0], user) != 0)
+			continue;
+		snprintf(e->name, sizeof(e->name), "%s", fld[0]);
+		e->uid = (unsigned)uid;
+		e->gid = (unsigned)strtoul(fld[3], NULL, 10);
+		snprintf(e->home, sizeof(e->home), "%s", fld[5][0] ? fld[5] : "/");
+		snprintf(e->shell, sizeof(e->shell), "%s", fld[6][0] ? fld[6] : "/bin/sh");
+		return 0;
+	}
+	return -ENOENT;
+}

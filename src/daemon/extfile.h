@@ -1,0 +1,33 @@
+/*
+ * extfile.h - read one small file out of a distro's ext4 image on the host,
+ * without mounting it (libext2fs, read-only): lxsd reads /etc/wsl.conf and
+ * /etc/passwd this way before it starts a distro, and `lxs --manage
+ * --set-default-user` checks a user. Symlinks are followed inside the image
+ * (absolute ones from the image's root), as in a chroot.
+ *
+ * Returns the number of bytes read into a malloc'd, NUL-terminated *out,
+ * -ENOENT when the file is not there, -EFBIG above max bytes, or -EIO when
+ * the image is not a readable ext4 file system.
+ */
+#ifndef LXS_DAEMON_EXTFILE_H
+#define LXS_DAEMON_EXTFILE_H
+
+#include <stddef.h>
+
+long extfile_read(const char *image, const char *path, size_t max, char **out);
+
+/* Whether path looks like an ext2/3/4 image (its superblock magic): 0 or -errno. */
+int extfile_check_image(const char *image);
+
+/*
+ * Look user up in a passwd text ("" = root, "#N" = uid N): 0 with name,
+ * uid, home and shell filled, or -ENOENT.
+ */
+struct pw_entry {
+	char name[65];
+	unsigned uid, gid;
+	char home[256], shell[256];
+};
+int passwd_lookup(const char *text, const char *user, struct pw_entry *e);
+
+#endif

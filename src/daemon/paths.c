@@ -1,0 +1,150 @@
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "paths.h"
+
+int path_fmt(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* An XDG variable counts only when it is an absolute path, as the spec says. */
+static const char *xdg(const char *var)
+{
+	const char *v = getenv(var);
+
+	return v && v[0] == '/' ? v : NULL;
+}
+
+int paths_init(struct lxs_paths *p, char *err, size_t errlen)
+{
+	const char *home = getenv("HOME"), *v;
+	int ret = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (!home || home[0] != '/') {
+		struct passwd *pw = getpwuid(getuid());
+
+		home = pw && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
+	}
+	if (!home && (!xdg("XDG_DATA_HOME") || !xdg("XDG_CONFIG_HOME"))) {
+		snprintf(err, errlen,
+			 "cannot find your home directory; set HOME or XDG_DATA_HOME and "
+			 "XDG_CONFIG_HOME");
+		return -ENOENT;
+	}
+	if ((v = xdg("XDG_DATA_HOME")))
+		ret |= path_fmt(p->data, sizeof(p->data), "%s/lxs", v);
+	else
+		ret |= path_fmt(p->data, sizeof(p->data), "%s/.local/share/lxs", home);
+	ret |= path_fmt(p->registry, sizeof(p->registry), "%s/registry", p->data);
+	if ((v = xdg("XDG_CONFIG_HOME")))
+		ret |= path_fmt(p->config, sizeof(p->config), "%s/lxs/lxs.conf", v);
+	else
+		ret |= path_fmt(p->config, sizeof(p->config), "%s/.config/lxs/lxs.conf", home);
+	if ((v = xdg("XDG_RUNTIME_DIR")))
+		ret |= path_fmt(p->run, sizeof(p->run), "%s/lxs", v);
+	else
+		ret |= path_fmt(p->run, sizeof(p->run), "/tmp/lxs-%u", (unsigned)getuid());
+	ret |= path_fmt(p->sock, sizeof(p->sock), "%s/lxsd.sock", p->run);
+	if ((v = getenv("LXS_CACHE")) && v[0] == '/')
+		ret |= path_fmt(p->cache, sizeof(p->cache), "%s", v);
+	else if ((v = xdg("XDG_CACHE_HOME")))
+		ret |= path_fmt(p->cache, sizeof(p->cache), "%s/lxs", v);
+	else
+		ret |= path_fmt(p->cache, sizeof(p->cache), "%s/.cache/lxs", home ? home : "/tmp");
+	if (ret) {
+		snprintf(err, errlen, "a path from HOME or the XDG variables is too long");
+		return -ENAMETOOLONG;
+	}
+	char exe[LXS_PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0) {
+		snprintf(err, errlen, "cannot find where this program lives (/proc not mounted?)");
+		return -ENOENT;
+	}
+	exe[n] = 0;
+	*strrchr(exe, '/') = 0;
+	snprintf(p->bindir, sizeof(p->bindir), "%s", exe[0] ? exe : "/");
+	return 0;
+}
+
+int mkdir_p(const char *path, unsigned mode)
+{
+	char buf[LXS_PATH_MAX];
+
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	strcpy(buf, path);
+	for (char *s = buf + 1;; s++) {
+		if (*s == '/' || !*s) {
+			char c = *s;
+
+			*s = 0;
+			if (mkdir(buf, mode) < 0 && errno != EEXIST)
+				return -errno;
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+int paths_make_run_dir(const struct lxs_paths *p, char *err, size_t errlen)
+{
+	struct stat st;
+	int ret;
+
+	/* The parent of /tmp/lxs-UID is /tmp, which exists; of XDG_RUNTIME_DIR/lxs too. */
+	if (mkdir(p->run, 0700) < 0 && errno != EEXIST) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot create %s: %s", p->run, strerror(errno));
+		return ret;
+	}
+	if (lstat(p->run, &st) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot use %s: %s", p->run, strerror(errno));
+		return ret;
+	}
+	/* In a shared /tmp, someone else may have made the folder first. */
+	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid()) {
+		snprintf(err, errlen,
+			 "%s is not a folder of yours; remove it or set XDG_RUNTIME_DIR", p->run);
+		return -EPERM;
+	}
+	if ((st.st_mode & 0077) && chmod(p->run, 0700) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot make %s private: %s", p->run, strerror(errno));
+		return ret;
+	}
+	return 0;
+}
+
+int paths_make_data_dir(const struct lxs_paths *p, char *err, size_t errlen)
+{
+	char locks[LXS_PATH_MAX];
+	int ret;
+
+	if ((ret = path_fmt(locks, sizeof(locks), "%s/locks", p->data)) < 0 ||
+	    (ret = mkdir_p(locks, 0700)) < 0) {
+		snprintf(err, errlen, "cannot create %s: %s", locks, strerror(-ret));
+		return ret;
+	}
+	return 0;
+}

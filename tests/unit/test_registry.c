@@ -1,0 +1,231 @@
+/*
+ * The registry's file format and operations, the lxs command-line parser,
+ * and the passwd lookup lxsd uses: no VM, no lxsd.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/args.h"
+#include "daemon/extfile.h"
+#include "daemon/registry.h"
+#include "unit.h"
+
+static struct reg_distro mkd(const char *name, const char *image)
+{
+	struct reg_distro d = {.version = 2};
+
+	snprintf(d.name, sizeof(d.name), "%s", name);
+	snprintf(d.image, sizeof(d.image), "%s", image);
+	snprintf(d.location, sizeof(d.location), "/x");
+	registry_new_id(d.id);
+	return d;
+}
+
+static void t_names(struct unit *u)
+{
+	CHECK(u, reg_name_ok("debian"));
+	CHECK(u, reg_name_ok("Ubuntu-24.04"));
+	CHECK(u, reg_name_ok("a"));
+	CHECK(u, !reg_name_ok(""));
+	CHECK(u, !reg_name_ok("a/b"));
+	CHECK(u, !reg_name_ok("a b"));
+	CHECK(u, !reg_name_ok(".."));
+	CHECK(u, !reg_name_ok("-x"));
+	CHECK(u, !reg_name_ok("x\n"));
+	char big[300];
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	CHECK(u, !reg_name_ok(big));
+	big[64] = 0;
+	CHECK(u, reg_name_ok(big));
+	big[65] = 0;
+	big[64] = 'a';
+	CHECK(u, !reg_name_ok(big));
+}
+
+static void t_roundtrip(struct unit *u)
+{
+	struct registry r = {.default_version = 2}, back;
+	char err[256] = "";
+	struct reg_distro a = mkd("alpha", "/d/alpha/ext4.img"),
+			  b = mkd("beta", "/d/with space/ext4.img");
+
+	snprintf(b.default_user, sizeof(b.default_user), "user");
+	CHECK(u, registry_add(&r, &a) == 0);
+	CHECK(u, registry_add(&r, &b) == 0);
+	CHECK(u, registry_add(&r, &a) == -EEXIST);
+	struct reg_distro upper = mkd("ALPHA", "/z");
+	CHECK(u, registry_add(&r, &upper) == -EEXIST);
+	snprintf(r.default_name, sizeof(r.default_name), "beta");
+	size_t len;
+	char *text = registry_format(&r, &len);
+	CHECK(u, text != NULL);
+	CHECK(u, registry_parse(text, len, &back, err, sizeof(err)) == 0);
+	CHECK(u, back.n == 2);
+	CHECK(u, !strcmp(back.default_name, "beta"));
+	struct reg_distro *f = registry_find(&back, "Beta");
+	CHECK(u,
+	      f && !strcmp(f->image, "/d/with space/ext4.img") && !strcmp(f->default_user, "user"));
+	CHECK(u, f && !strcmp(f->id, b.id));
+	CHECK(u, registry_remove(&back, "beta") == 0);
+	CHECK(u, back.n == 1 && back.default_name[0] == 0);
+	CHECK(u, registry_remove(&back, "beta") == -ENOENT);
+	free(text);
+	registry_free(&back);
+	registry_free(&r);
+}
+
+static void t_damaged(struct unit *u)
+{
+	static const char *const bad[] = {
+	    "",
+	    "not a registry\n",
+	    "lxs-registry 2\n",
+	    "lxs-registry 1\ndistro a\nimage /x\n",                 /* no end */
+	    "lxs-registry 1\ndistro a/b\nimage /x\nend\n",          /* bad name */
+	    "lxs-registry 1\ndistro a\nimage relative\nend\n",      /* relative image */
+	    "lxs-registry 1\ndistro a\nversion 7\nimage /x\nend\n", /* bad version */
+	    "lxs-registry 1\ndistro a\nimage /x\nend\ndistro a\nimage /y\nend\n", /* twice */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct registry r;
+		char err[256] = "";
+
+		CHECK(u, registry_parse(bad[i], strlen(bad[i]), &r, err, sizeof(err)) == -EINVAL);
+		CHECK(u, strstr(err, "damaged") != NULL);
+	}
+	/* A NUL inside is damage too, not a shorter file. */
+	struct registry r;
+	char err[256];
+	CHECK(u, registry_parse("lxs-registry 1\n\0x", 17, &r, err, sizeof(err)) == -EINVAL);
+	/* Keys from a newer lxs are skipped. */
+	const char *newer = "lxs-registry 1\nfuture 1\ndistro a\nshiny yes\nimage /x\nend\n";
+	CHECK(u, registry_parse(newer, strlen(newer), &r, err, sizeof(err)) == 0 && r.n == 1);
+	registry_free(&r);
+}
+
+static void t_save_load(struct unit *u)
+{
+	char dir[] = "/tmp/lxs-unit-reg.XXXXXX", path[256], err[256] = "";
+	struct registry r = {.default_version = 2}, back;
+
+	CHECK(u, mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/registry", dir);
+	CHECK(u, registry_load(path, &back, err, sizeof(err)) == 0 &&
+		     back.n == 0); /* missing = empty */
+	for (int i = 0; i < 50; i++) {
+		char n[16];
+
+		snprintf(n, sizeof(n), "d%d", i);
+		struct reg_distro d = mkd(n, "/img");
+		snprintf(d.image, sizeof(d.image), "/img/%d", i);
+		CHECK(u, registry_add(&r, &d) == 0);
+		CHECK(u, registry_save(path, &r, err, sizeof(err)) == 0);
+	}
+	CHECK(u, registry_load(path, &back, err, sizeof(err)) == 0 && back.n == 50);
+	struct stat st;
+	CHECK(u, stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	/* No temporary files are left behind. */
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "test $(ls %s | wc -l) = 1", dir);
+	CHECK(u, system(cmd) == 0);
+	/* A damaged file is reported with its path and what to do. */
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	CHECK(u, fd >= 0 && write(fd, "garbage\n", 8) == 8);
+	close(fd);
+	registry_free(&back);
+	CHECK(u, registry_load(path, &back, err, sizeof(err)) == -EINVAL);
+	CHECK(u, strstr(err, path) && strstr(err, "backup"));
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(u, system(cmd) == 0);
+	registry_free(&r);
+}
+
+static int parse(const char *line, struct cli_args *a, char *err)
+{
+	static char buf[512];
+	static char *argv[32];
+	int argc = 0;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	argv[argc++] = "lxs";
+	for (char *t = strtok(buf, " "); t && argc < 31; t = strtok(NULL, " "))
+		argv[argc++] = t;
+	argv[argc] = NULL;
+	return cli_parse(argc, argv, a, err, 256);
+}
+
+static void t_cli(struct unit *u)
+{
+	struct cli_args a;
+	char err[256];
+
+	CHECK(u, parse("", &a, err) == 0 && a.action == ACT_RUN && a.ncmd == 0);
+	CHECK(u, parse("ls -la /", &a, err) == 0 && a.action == ACT_RUN && a.ncmd == 3 && !a.quote);
+	CHECK(u, parse("-d deb -u bob -- ls -la", &a, err) == 0 && !strcmp(a.distro, "deb") &&
+		     !strcmp(a.user, "bob") && a.ncmd == 2 && a.quote);
+	CHECK(u, parse("-e /bin/true x", &a, err) == 0 && a.exec && a.ncmd == 2);
+	CHECK(u, parse("--cd ~ -- pwd", &a, err) == 0 && !strcmp(a.cd, "~"));
+	CHECK(u, parse("~ pwd", &a, err) == 0 && !strcmp(a.cd, "~") && a.ncmd == 1);
+	/* Options after the command belong to the command. */
+	CHECK(u, parse("ls -d x", &a, err) == 0 && a.distro == NULL && a.ncmd == 3);
+	CHECK(u, parse("-d a -d b", &a, err) == -EINVAL && strstr(err, "twice"));
+	CHECK(u, parse("--nope", &a, err) == -EINVAL && strstr(err, "--nope"));
+	CHECK(u, parse("-l -v", &a, err) == 0 && a.action == ACT_LIST && a.verbose);
+	CHECK(u, parse("-v", &a, err) == 0 && a.action == ACT_VERSION);
+	CHECK(u, parse("-l -q -v", &a, err) == -EINVAL);
+	CHECK(u, parse("--list --all --running", &a, err) == -EINVAL);
+	CHECK(u, parse("--import n d f --version 2", &a, err) == 0 && a.action == ACT_IMPORT &&
+		     !strcmp(a.name, "n") && !strcmp(a.dir, "d") && !strcmp(a.file, "f") &&
+		     a.version == 2);
+	CHECK(u, parse("--import n d", &a, err) == -EINVAL);
+	CHECK(u, parse("--import n d f --version 3", &a, err) == -EINVAL);
+	CHECK(u,
+	      parse("--export n - --format tar.xz", &a, err) == 0 && !strcmp(a.format, "tar.xz"));
+	CHECK(u, parse("--export n - --bogus", &a, err) == -EINVAL);
+	CHECK(u, parse("--shutdown --force", &a, err) == 0 && a.force);
+	CHECK(u, parse("--manage n --resize 10G", &a, err) == 0 && a.manage == MANAGE_RESIZE);
+	CHECK(u, parse("--manage n", &a, err) == -EINVAL);
+	CHECK(u, parse("--manage n --move a --resize 1G", &a, err) == -EINVAL);
+	CHECK(u, parse("--install --name d2 --no-launch", &a, err) == 0 &&
+		     a.action == ACT_INSTALL && !strcmp(a.name, "d2") && a.no_launch);
+	CHECK(u, parse("--set-default-version 1", &a, err) == 0 && a.version == 1);
+	CHECK(u, parse("--set-default-version x", &a, err) == -EINVAL);
+	CHECK(u, parse("--shell-type login", &a, err) == 0 && a.shell == SHELL_LOGIN);
+	CHECK(u, parse("--shell-type x", &a, err) == -EINVAL);
+	CHECK(u, parse("-e", &a, err) == -EINVAL);
+	CHECK(u, parse("-t x", &a, err) == 0 && a.action == ACT_TERMINATE && !strcmp(a.name, "x"));
+}
+
+static void t_passwd(struct unit *u)
+{
+	const char *pw =
+	    "root:x:0:0:root:/root:/bin/bash\nbroken line\n"
+	    "bob:x:1000:1000::/home/bob:\nnobody:x:65534:65534::/nonexistent:/usr/sbin/nologin";
+	struct pw_entry e;
+
+	CHECK(u, passwd_lookup(pw, "", &e) == 0 && !strcmp(e.name, "root") &&
+		     !strcmp(e.shell, "/bin/bash"));
+	CHECK(u, passwd_lookup(pw, "bob", &e) == 0 && e.uid == 1000 && !strcmp(e.shell, "/bin/sh"));
+	CHECK(u, passwd_lookup(pw, "#65534", &e) == 0 && !strcmp(e.name, "nobody"));
+	CHECK(u, passwd_lookup(pw, "alice", &e) == -ENOENT);
+	CHECK(u, passwd_lookup("", "root", &e) == -ENOENT);
+}
+
+int main(void)
+{
+	struct unit u = {0};
+
+	RUN(&u, t_names);
+	RUN(&u, t_roundtrip);
+	RUN(&u, t_damaged);
+	RUN(&u, t_save_load);
+	RUN(&u, t_cli);
+	RUN(&u, t_passwd);
+	return unit_done(&u);
+}
