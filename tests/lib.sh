@@ -29,7 +29,8 @@ expect() {
 # them) but give up after SECONDS: send it SIGQUIT (lxs-vm then logs its vCPU
 # and queue state to its own stderr), write the kernel and gdb stacks of its
 # threads to the file DIAG (and to stderr), and kill it. Returns CMD's status,
-# or 124 if it was given up on.
+# or 124 if it was given up on. With WATCHED_VM_PID and WATCHED_VM_LOG set,
+# the VM is asked for its state too and its log's tail goes to DIAG.
 watched() {
 	local secs=$1 log=$2 pid wd st
 	shift 2
@@ -44,11 +45,17 @@ watched() {
 		kill -0 "$pid" || exit 0
 		echo "== watched: $* still running after $secs s; state follows" >>"$log"
 		kill -QUIT "$pid"
+		# A stuck session: the VM it talks to dumps its state too.
+		[ -z "${WATCHED_VM_PID:-}" ] || kill -QUIT "$WATCHED_VM_PID"
 		for t in /proc/"$pid"/task/*; do
 			echo "-- task ${t##*/} $(cat "$t/comm") wchan=$(cat "$t/wchan")" >>"$log"
 			cat "$t/stack" >>"$log" 2>/dev/null
 		done
 		command -v gdb >/dev/null && timeout 60 gdb -q -batch -p "$pid" -ex 'thread apply all bt' >>"$log" 2>&1
+		if [ -n "${WATCHED_VM_LOG:-}" ]; then
+			echo "-- the VM's log (its state dump at the end)" >>"$log"
+			tail -n 80 "$WATCHED_VM_LOG" >>"$log"
+		fi
 		touch "$log.timedout"
 		kill -KILL "$pid"
 	) &

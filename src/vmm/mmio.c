@@ -192,6 +192,8 @@ void virtio_dev_dump(struct virtio_dev *dev, int slot)
 			 __atomic_load_n(&vq->avail->ring[vq->size], __ATOMIC_RELAXED),
 			 vq->error ? " (broken)" : "");
 	}
+	if (dev->ops->dump)
+		dev->ops->dump(dev);
 	virtio_dev_unlock(dev);
 }
 

@@ -125,6 +125,8 @@ struct virtio_dev_ops {
 	 * are ready. A negative return marks the device needs-reset.
 	 */
 	int (*activate)(struct virtio_dev *dev);
+	/* Optional: log the device's own state for virtio_dev_dump (lock held). */
+	void (*dump)(struct virtio_dev *dev);
 };
 
 /* Generic state of one device instance. Fields are read under dev->lock. */

@@ -185,6 +185,13 @@ static void vs_reset(struct virtio_dev *dev)
 	vs->tx_waiting = false;
 }
 
+static void vs_dump(struct virtio_dev *dev)
+{
+	struct vsock_dev *vs = dev->priv;
+
+	vsock_mux_dump(vs->mux);
+}
+
 static const struct virtio_dev_ops vsock_ops = {
     .name = "vsock",
     .device_id = VIRTIO_ID_VSOCK,
@@ -195,6 +202,7 @@ static const struct virtio_dev_ops vsock_ops = {
     .queue_notify = vs_notify,
     .reset = vs_reset,
     .activate = vs_activate,
+    .dump = vs_dump,
 };
 
 /* --- life cycle ------------------------------------------------------------------ */

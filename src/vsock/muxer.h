@@ -155,6 +155,12 @@ void vsock_mux_ready(struct vsock_mux *m, int fd, uint32_t events);
 void vsock_mux_stats(const struct vsock_mux *m, struct vsock_stats *st);
 
 /*
+ * Log (as warnings) every connection's state and credit counters: what a
+ * stalled stream waits for. For lxs-vm's SIGQUIT dump.
+ */
+void vsock_mux_dump(const struct vsock_mux *m);
+
+/*
  * Parse a CONNECT line of len bytes without its newline. Returns 0 and
  * *port, or -EINVAL. Exposed for tests.
  */
