@@ -30,6 +30,7 @@
 #include "daemon/ipc.h"
 #include "daemon/paths.h"
 #include "daemon/registry.h"
+#include "daemon/v1.h"
 #include "session/session.h"
 
 #define LXS_VERSION "0.1.0"
@@ -153,6 +154,17 @@ static int installing(const struct lxs_paths *p, const struct registry *reg,
 	return n;
 }
 
+/* A version-1 distro runs while an lxs session holds its lock (shared). */
+static bool v1_running(const struct lxs_paths *p, const char *name)
+{
+	int fd = distro_lock(p, name, true);
+
+	if (fd < 0)
+		return fd == -EWOULDBLOCK;
+	close(fd);
+	return false;
+}
+
 static int do_list(const struct lxs_paths *p, const struct cli_args *a)
 {
 	struct state st;
@@ -171,7 +183,7 @@ static int do_list(const struct lxs_paths *p, const struct cli_args *a)
 		printf("Running lxs distributions:\n");
 	for (int i = 0; i < st.reg.n; i++) {
 		const struct reg_distro *d = &st.reg.d[i];
-		bool run = is_running(&st, d->name),
+		bool run = is_running(&st, d->name) || (d->version == 1 && v1_running(p, d->name)),
 		     def = !strcasecmp(d->name, st.reg.default_name);
 
 		if (a->running && !run)
@@ -294,6 +306,26 @@ static int do_export(const struct lxs_paths *p, const struct cli_args *a)
 	return 0;
 }
 
+static int do_set_version(const struct lxs_paths *p, const struct cli_args *a)
+{
+	struct lxs_config cfg;
+	char err[1024] = "";
+	int v;
+
+	if (!a->value || (strcmp(a->value, "1") && strcmp(a->value, "2")))
+		return fail("--set-version takes a distribution name and 1 or 2");
+	v = a->value[0] - '0';
+	struct progress pr = {"Converting", a->name, isatty(2)};
+	config_defaults(&cfg);
+	config_load(p->config, &cfg, warn_cb, NULL);
+	/* The conversion's two ends are a pipe: a side that gave up must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	if (distro_set_version(p, a->name, v, cfg.default_vhd_size, show_progress, &pr, err,
+			       sizeof(err)) < 0)
+		return fail(err);
+	return 0;
+}
+
 static int do_manage(const struct lxs_paths *p, const struct cli_args *a)
 {
 	char err[1024] = "";
@@ -392,8 +424,6 @@ static int do_install(const struct lxs_paths *p, struct cli_args *a)
 	if (strcmp(which, "debian") && strcmp(which, "Debian"))
 		return fail(
 		    "lxs can install debian (bookworm); for anything else, lxs --import a tarball");
-	if (a->version == 1)
-		return fail("version 1 distributions need lxs-pico, which is not available yet");
 	if (!reg_name_ok(name)) {
 		snprintf(err, sizeof(err), "'%.80s' is not a valid distribution name", name);
 		return fail(err);
@@ -517,17 +547,230 @@ static bool user_ok(const char *u)
 }
 
 /*
- * Version 1 distributions run as host processes under lxs-pico (issue 6):
- * this is where lxs hands them over once it exists.
+ * Version 1 distributions run as host processes under lxs-pico, with no
+ * lxsd and no VM: lxs reads the user and /etc/wsl.conf from the folder
+ * itself, forks lxs-pico with the same argv, working folder and environment
+ * a version-2 session gets, and waits. lxs (not an exec) stays so that it
+ * holds the distro's lock shared for the session's life: --set-version,
+ * --unregister and --manage then know the distro runs. The child shares our
+ * terminal and process group, so ^C and ^Z reach the program directly; its
+ * status (128+N for signal N, as lxs-pico reports it) is ours.
  */
-static int run_version1(const struct reg_distro *d)
+static int run_version1(const struct lxs_paths *p, const struct cli_args *a,
+			const struct reg_distro *d)
 {
-	char err[256];
+	char err[1024] = "", pico[LXS_PATH_MAX], who[80];
+	struct wsl_conf wsl;
+	char *text = NULL, *passwd = NULL, *group = NULL;
+	long n;
 
-	snprintf(err, sizeof(err),
-		 "%s is a version 1 distribution; lxs-pico, which runs those, is not available yet",
-		 d->name);
-	return fail(err);
+	if (v1_pico_path(p, pico, sizeof(pico), err, sizeof(err)) < 0)
+		return fail(err);
+	if (a->user && !user_ok(a->user)) {
+		snprintf(err, sizeof(err), "'%.64s' is not a valid user name", a->user);
+		return fail(err);
+	}
+	if (!v1_is_dir(d->image, "/")) {
+		snprintf(err, sizeof(err),
+			 "the folder of %s (%.200s) is missing; lxs --unregister it and import it "
+			 "again",
+			 d->name, d->image);
+		return fail(err);
+	}
+	/* The same files, in the same order, as lxsd reads for version 2. */
+	wsl_conf_defaults(&wsl);
+	if ((n = v1_read_file(d->image, "/etc/wsl-distribution.conf", 1 << 20, &text)) >= 0)
+		wsl_conf_parse(text, (size_t)n, &wsl, warn_cb, NULL);
+	free(text);
+	text = NULL;
+	if ((n = v1_read_file(d->image, "/etc/wsl.conf", 1 << 20, &text)) >= 0)
+		wsl_conf_parse(text, (size_t)n, &wsl, warn_cb, NULL);
+	free(text);
+	if (a->user)
+		snprintf(who, sizeof(who), "%s", a->user);
+	else if (wsl.default_user[0])
+		snprintf(who, sizeof(who), "%s", wsl.default_user);
+	else if (d->default_user[0])
+		snprintf(who, sizeof(who), "%s", d->default_user);
+	else if (wsl.oobe_default_uid >= 0)
+		snprintf(who, sizeof(who), "#%ld", wsl.oobe_default_uid);
+	else
+		who[0] = 0;
+	struct pw_entry pw = {.name = "root", .home = "/root", .shell = "/bin/sh"};
+	if (v1_read_file(d->image, "/etc/passwd", 16 << 20, &passwd) < 0 ||
+	    passwd_lookup(passwd, who, &pw) < 0) {
+		if (who[0] && (who[0] != '#' || strcmp(who, "#0"))) {
+			free(passwd);
+			snprintf(err, sizeof(err),
+				 "user %s does not exist in %s; create it inside the distribution "
+				 "first",
+				 who[0] == '#' ? who + 1 : who, d->name);
+			return fail(err);
+		}
+	}
+	free(passwd);
+	if (!pw.shell[0])
+		snprintf(pw.shell, sizeof(pw.shell), "/bin/sh");
+	char groups[1024];
+	if (v1_read_file(d->image, "/etc/group", 16 << 20, &group) < 0)
+		group = NULL;
+	v1_groups(group ? group : "", pw.name, pw.gid, groups, sizeof(groups));
+	free(group);
+
+	/* Where to start: as version 2 does, the home folder unless --cd says otherwise. */
+	char cwd[LXS_PATH_MAX];
+	const char *home = pw.home[0] ? pw.home : "/";
+	snprintf(cwd, sizeof(cwd), "%s", home);
+	if (a->cd && !strcmp(a->cd, "~")) {
+		/* the home folder */
+	} else if (a->cd && !strncmp(a->cd, "~/", 2)) {
+		if (path_fmt(cwd, sizeof(cwd), "%s/%s", strcmp(home, "/") ? home : "", a->cd + 2) <
+		    0)
+			return fail("the --cd folder's name is too long");
+	} else if (a->cd && a->cd[0] == '/') {
+		snprintf(cwd, sizeof(cwd), "%s", a->cd);
+	} else if (a->cd) {
+		char abs[LXS_PATH_MAX];
+
+		if (!wsl.automount_enabled)
+			return fail("a relative --cd names a host folder, but /etc/wsl.conf turns "
+				    "off /mnt/host ([automount] enabled=false); give a path inside "
+				    "the distribution");
+		if (absolute_path(a->cd, abs, sizeof(abs)) < 0 ||
+		    path_fmt(cwd, sizeof(cwd), "/mnt/host%s", abs) < 0)
+			return fail("the --cd folder's name is too long");
+	}
+	if (a->cd && strcmp(a->cd, "~") && strncmp(cwd, "/mnt/host/", 10) &&
+	    !v1_is_dir(d->image, cwd)) {
+		snprintf(err, sizeof(err), "the folder %.200s does not exist in %s", cwd, d->name);
+		return fail(err);
+	}
+	if (!a->cd && !v1_is_dir(d->image, cwd))
+		snprintf(cwd, sizeof(cwd), "/"); /* no home folder: as lxs-init, start at / */
+
+	/* What to run: exactly the argv a version-2 session would get. */
+	char *cmdline = NULL;
+	bool login = a->shell == SHELL_LOGIN || (a->shell == SHELL_DEFAULT && !a->ncmd);
+	int ncmd = a->exec || a->shell == SHELL_NONE ? a->ncmd : 4;
+	if ((a->exec || a->shell == SHELL_NONE) && !a->ncmd)
+		return fail("--shell-type none needs a command");
+	char **argv = calloc((size_t)ncmd + 24, sizeof(*argv));
+	char uid_s[16], gid_s[16];
+	int k = 0;
+	if (!argv)
+		return fail("out of memory");
+	snprintf(uid_s, sizeof(uid_s), "%u", pw.uid);
+	snprintf(gid_s, sizeof(gid_s), "%u", pw.gid);
+	argv[k++] = pico;
+	argv[k++] = "--root";
+	argv[k++] = (char *)d->image;
+	argv[k++] = "--uid";
+	argv[k++] = uid_s;
+	argv[k++] = "--gid";
+	argv[k++] = gid_s;
+	argv[k++] = "--groups";
+	argv[k++] = groups;
+	argv[k++] = "--cwd";
+	argv[k++] = cwd;
+	if (wsl.automount_enabled) {
+		argv[k++] = "--host-share";
+		argv[k++] = "/";
+	}
+	argv[k++] = "--";
+	if (a->exec || a->shell == SHELL_NONE) {
+		for (int i = 0; i < a->ncmd; i++)
+			argv[k++] = a->cmd[i];
+	} else {
+		argv[k++] = pw.shell;
+		if (login)
+			argv[k++] = "-l";
+		if (a->ncmd) {
+			if (!(cmdline = join_cmd(a->cmd, a->ncmd, a->quote))) {
+				free(argv);
+				return fail("out of memory");
+			}
+			argv[k++] = "-c";
+			argv[k++] = cmdline;
+		}
+	}
+	argv[k] = NULL;
+
+	/* The environment: the same variables a version-2 session gets. */
+	static char envbuf[8][LXS_PATH_MAX + 32];
+	char *envp[16];
+	int ne = 0;
+	const char *term = getenv("TERM"), *lang = getenv("LANG");
+	envp[ne++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	if (term)
+		snprintf(envbuf[0], sizeof(envbuf[0]), "TERM=%s", term), envp[ne++] = envbuf[0];
+	if (lang)
+		snprintf(envbuf[1], sizeof(envbuf[1]), "LANG=%s", lang), envp[ne++] = envbuf[1];
+	snprintf(envbuf[2], sizeof(envbuf[2]), "HOME=%s", home), envp[ne++] = envbuf[2];
+	snprintf(envbuf[3], sizeof(envbuf[3]), "USER=%s", pw.name), envp[ne++] = envbuf[3];
+	snprintf(envbuf[4], sizeof(envbuf[4]), "LOGNAME=%s", pw.name), envp[ne++] = envbuf[4];
+	snprintf(envbuf[5], sizeof(envbuf[5]), "SHELL=%s", pw.shell), envp[ne++] = envbuf[5];
+	snprintf(envbuf[6], sizeof(envbuf[6]), "LXS_DISTRO_NAME=%s", d->name),
+	    envp[ne++] = envbuf[6];
+	snprintf(envbuf[7], sizeof(envbuf[7]), "WSL_DISTRO_NAME=%s", d->name),
+	    envp[ne++] = envbuf[7];
+	envp[ne] = NULL;
+
+	/* Shared: any number of sessions; a conversion or unregister waits for none of them. */
+	int lock = distro_lock(p, d->name, false);
+	if (lock < 0) {
+		free(argv);
+		free(cmdline);
+		snprintf(err, sizeof(err),
+			 "%s is busy with another lxs (import, conversion, move); try again when "
+			 "it is done",
+			 d->name);
+		return fail(err);
+	}
+	/* As a shell's system(): the terminal's signals are the program's to act on. */
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old_int, old_quit;
+	sigaction(SIGINT, &ign, &old_int);
+	sigaction(SIGQUIT, &ign, &old_quit);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGQUIT, &old_quit, NULL);
+		execve(pico, argv, envp);
+		fprintf(stderr, "lxs: cannot run %s: %s\n", pico, strerror(errno));
+		_exit(FAIL);
+	}
+	int st = 0, ret;
+	if (pid < 0) {
+		ret = fail("cannot start lxs-pico; the system is out of processes");
+	} else {
+		/* SIGTERM/SIGHUP to lxs end the program too (lxs-pico passes them on). */
+		sigset_t set, old;
+		sigemptyset(&set);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGHUP);
+		sigaddset(&set, SIGCHLD);
+		sigprocmask(SIG_BLOCK, &set, &old);
+		int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+		for (;;) {
+			pid_t w = waitpid(pid, &st, sfd >= 0 ? WNOHANG : 0);
+			if (w == pid || (w < 0 && errno != EINTR))
+				break;
+			struct signalfd_siginfo si;
+			if (sfd >= 0 && read(sfd, &si, sizeof(si)) == sizeof(si) &&
+			    si.ssi_signo != SIGCHLD)
+				kill(pid, (int)si.ssi_signo);
+		}
+		if (sfd >= 0)
+			close(sfd);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		ret = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	}
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+	close(lock);
+	free(argv);
+	free(cmdline);
+	return ret;
 }
 
 static int run_session(const struct lxs_paths *p, const struct cli_args *a, const char *distro)
@@ -560,9 +803,10 @@ static int run_session(const struct lxs_paths *p, const struct cli_args *a, cons
 	snprintf(name, sizeof(name), "%s", d->name);
 	distro = name;
 	if (d->version == 1) {
-		ret = run_version1(d);
+		struct reg_distro one = *d;
+
 		registry_free(&reg);
-		return ret;
+		return run_version1(p, a, &one);
 	}
 	registry_free(&reg);
 	if (a->user && !user_ok(a->user)) {
@@ -786,14 +1030,10 @@ int main(int argc, char **argv)
 	case ACT_SET_DEFAULT:
 		return distro_set_default(&p, a.name, err, sizeof(err)) < 0 ? fail(err) : 0;
 	case ACT_SET_DEFAULT_VERSION:
-		if (a.version == 1)
-			return fail("version 1 needs lxs-pico, which is not available yet; the "
-				    "default stays 2");
 		return distro_set_default_version(&p, a.version, err, sizeof(err)) < 0 ? fail(err)
 										       : 0;
 	case ACT_SET_VERSION:
-		return fail(
-		    "--set-version: converting between versions 1 and 2 is not available yet");
+		return do_set_version(&p, &a);
 	case ACT_TERMINATE: {
 		char req[128];
 

@@ -11,6 +11,7 @@
 
 #include "distro.h"
 #include "extfile.h"
+#include "v1.h"
 
 /* Start a read-modify-write of the registry: the lock fd, with r loaded. */
 static int reg_begin(const struct lxs_paths *p, struct registry *r, char *err, size_t errlen)
@@ -185,6 +186,54 @@ out:
 	return ret;
 }
 
+/*
+ * Version 1: lxs-pico unpacks into a temporary folder inside dir, which is
+ * renamed to dir/rootfs only when complete and registered only after that,
+ * so a killed import leaves no half distro registered.
+ */
+static int import_v1(const struct lxs_paths *p, const struct import_opts *o, const char *real,
+		     struct reg_distro *d, char *err, size_t errlen)
+{
+	char root[LXS_PATH_MAX], tmp[LXS_PATH_MAX];
+	struct stat st;
+	int ret;
+
+	if ((ret = path_fmt(root, sizeof(root), "%s/" V1_ROOT_NAME, real)) < 0) {
+		snprintf(err, errlen, "the install folder's name is too long");
+		return ret;
+	}
+	if (lstat(root, &st) == 0) {
+		snprintf(err, errlen,
+			 "%s already holds a distribution (%s); choose another folder", real,
+			 V1_ROOT_NAME);
+		return -EEXIST;
+	}
+	if (path_fmt(tmp, sizeof(tmp), "%s/" DISTRO_IMAGE_NAME, real) < 0 ||
+	    access(tmp, F_OK) == 0) {
+		snprintf(err, errlen,
+			 "%s already holds a distribution image (%s); choose another folder", real,
+			 DISTRO_IMAGE_NAME);
+		return -EEXIST;
+	}
+	if ((ret = v1_unpack_tmp(p, o->file, o->in_fd, real, tmp, sizeof(tmp), o->progress,
+				 o->progress_arg, err, errlen)) < 0)
+		return ret;
+	if (rename(tmp, root) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot create %s: %s", root, strerror(errno));
+		v1_remove_tree(tmp);
+		return ret;
+	}
+	snprintf(d->name, sizeof(d->name), "%s", o->name);
+	snprintf(d->location, sizeof(d->location), "%s", real);
+	snprintf(d->image, sizeof(d->image), "%s", root);
+	if ((ret = registry_new_id(d->id)) < 0 || (ret = register_distro(p, d, err, errlen)) < 0) {
+		v1_remove_tree(root);
+		return ret;
+	}
+	return 0;
+}
+
 int distro_import(const struct lxs_paths *p, const struct import_opts *o, char *err, size_t errlen)
 {
 	char dir[LXS_PATH_MAX], image[LXS_PATH_MAX], real[PATH_MAX];
@@ -195,14 +244,24 @@ int distro_import(const struct lxs_paths *p, const struct import_opts *o, char *
 
 	if ((ret = check_new_name(p, o->name, err, errlen)) < 0)
 		return ret;
-	if (o->version == 1) {
-		snprintf(err, errlen,
-			 "version 1 distributions need lxs-pico, which is not available yet; "
-			 "import with --version 2");
-		return -ENOTSUP;
-	}
-	if (o->version != 0 && o->version != 2) {
+	if (o->version != 0 && o->version != 1 && o->version != 2) {
 		snprintf(err, errlen, "--version must be 1 or 2");
+		return -EINVAL;
+	}
+	/* No --version: the registry's default (--set-default-version), else 2. */
+	if (o->version) {
+		d.version = o->version;
+	} else {
+		struct registry r;
+
+		if ((ret = registry_load(p->registry, &r, err, errlen)) < 0)
+			return ret;
+		d.version = r.default_version == 1 ? 1 : 2;
+		registry_free(&r);
+	}
+	if (d.version == 1 && o->image) {
+		snprintf(err, errlen, "--vhd imports an ext4 image, which only version 2 runs; "
+				      "import it with --version 2");
 		return -EINVAL;
 	}
 	if (!o->dir[0] || !storable(o->dir) ||
@@ -243,11 +302,16 @@ int distro_import(const struct lxs_paths *p, const struct import_opts *o, char *
 		snprintf(err, errlen, "cannot use %s: %s", dir, strerror(errno));
 		goto out;
 	}
+	if (d.version == 1) {
+		ret = import_v1(p, o, real, &d, err, errlen);
+		made_dir = made_dir && ret < 0;
+		goto out;
+	}
 	if ((ret = path_fmt(image, sizeof(image), "%s/" DISTRO_IMAGE_NAME, real)) < 0) {
 		snprintf(err, errlen, "the install folder's name is too long");
 		goto out;
 	}
-	if (access(image, F_OK) == 0) {
+	if (access(image, F_OK) == 0 || v1_is_dir(real, V1_ROOT_NAME)) {
 		ret = -EEXIST;
 		snprintf(err, errlen,
 			 "%s already holds a distribution image (%s); choose another folder", real,
@@ -423,6 +487,15 @@ static int export_image(const char *image, const char *file, int out_fd, char *e
 	return ret;
 }
 
+static enum image_tar_format tar_format(enum export_format f)
+{
+	return f == EXPORT_TAR	     ? IMAGE_TAR
+	       : f == EXPORT_TAR_GZ  ? IMAGE_TAR_GZ
+	       : f == EXPORT_TAR_XZ  ? IMAGE_TAR_XZ
+	       : f == EXPORT_TAR_ZST ? IMAGE_TAR_ZSTD
+				     : IMAGE_TAR_AUTO;
+}
+
 int distro_export(const struct lxs_paths *p, const char *name, const char *file, int out_fd,
 		  enum export_format f, image_progress_fn progress, void *arg, char *err,
 		  size_t errlen)
@@ -439,9 +512,11 @@ int distro_export(const struct lxs_paths *p, const char *name, const char *file,
 	registry_free(&r);
 	if (!found)
 		return not_found(name, err, errlen);
-	if (d.version != 2) {
-		snprintf(err, errlen, "exporting version 1 distributions is not available yet");
-		return -ENOTSUP;
+	if (d.version == 1 && f == EXPORT_IMG) {
+		snprintf(err, errlen, "%s is a version 1 distribution, which has no image; export "
+				      "it as a tarball (--format tar, tar.gz, tar.xz or tar.zst)",
+			 d.name);
+		return -EINVAL;
 	}
 	/* Read while nobody writes: a running distro has its image mounted in the VM. */
 	if ((lock = distro_lock(p, d.name, false)) < 0)
@@ -461,15 +536,14 @@ int distro_export(const struct lxs_paths *p, const char *name, const char *file,
 			goto out;
 		}
 	}
-	if (f == EXPORT_IMG) {
+	if (d.version == 1) {
+		/* Shared lock: sessions of a version-1 distro may go on meanwhile. */
+		ret = v1_pack(p, d.image, file, out_fd, tar_format(f), progress, arg, err, errlen);
+	} else if (f == EXPORT_IMG) {
 		ret = export_image(d.image, file, out_fd, err, errlen);
 	} else {
-		enum image_tar_format tf = f == EXPORT_TAR       ? IMAGE_TAR
-					   : f == EXPORT_TAR_GZ  ? IMAGE_TAR_GZ
-					   : f == EXPORT_TAR_XZ  ? IMAGE_TAR_XZ
-					   : f == EXPORT_TAR_ZST ? IMAGE_TAR_ZSTD
-								 : IMAGE_TAR_AUTO;
-		ret = image_to_tar(d.image, file, out_fd, tf, progress, arg, err, errlen);
+		ret = image_to_tar(d.image, file, out_fd, tar_format(f), progress, arg, err,
+				   errlen);
 	}
 out:
 	close(lock);
@@ -507,6 +581,11 @@ int distro_unregister(const struct lxs_paths *p, const char *name, char *err, si
 		unlink(d.image);
 		if (!strcmp(strrchr(d.image, '/') + 1, DISTRO_IMAGE_NAME))
 			rmdir(d.location); /* only if empty: never the user's other files */
+	} else if (ret == 0 && d.version == 1) {
+		/* Only the folder lxs made (DIR/rootfs), never what else DIR holds. */
+		if (!strcmp(strrchr(d.image, '/') + 1, V1_ROOT_NAME))
+			v1_remove_tree(d.image);
+		rmdir(d.location);
 	}
 	close(dlock);
 	return ret;
@@ -564,7 +643,8 @@ int distro_set_default_user(const struct lxs_paths *p, const char *name, const c
 		goto fail;
 	}
 	/* Like WSL's `id -u USER`, but read from the image: no need to boot for it. */
-	long n = extfile_read(d->image, "/etc/passwd", 16 << 20, &passwd);
+	long n = d->version == 1 ? v1_read_file(d->image, "/etc/passwd", 16 << 20, &passwd)
+				 : extfile_read(d->image, "/etc/passwd", 16 << 20, &passwd);
 	if (n < 0 || passwd_lookup(passwd, user, &pw) < 0) {
 		snprintf(err, errlen,
 			 "user %s does not exist in %s; create it inside the distribution first",
@@ -598,7 +678,9 @@ static int take_stopped(const struct lxs_paths *p, const char *name, struct reg_
 		return not_found(name, err, errlen);
 	if (out->version != 2) {
 		snprintf(err, errlen,
-			 "this operation is not available for version 1 distributions yet");
+			 "%s is a version 1 distribution, which --move and --resize do not handle "
+			 "yet; convert it with lxs --set-version %s 2 first",
+			 out->name, out->name);
 		return -ENOTSUP;
 	}
 	int lock = distro_lock(p, out->name, true);
@@ -808,6 +890,238 @@ int distro_resize(const struct lxs_paths *p, const char *name, uint64_t bytes, c
 		ret = -errno;
 		snprintf(err, errlen, "cannot shrink %s: %s", d.image, strerror(errno));
 	}
+out:
+	close(lock);
+	return ret;
+}
+
+/* The conversion's last step: one registry write switches the distro to its new self. */
+static int switch_version(const struct lxs_paths *p, const struct reg_distro *old, int version,
+			  const char *image, char *err, size_t errlen)
+{
+	struct registry r;
+	int lock = reg_begin(p, &r, err, errlen);
+
+	if (lock < 0)
+		return lock;
+	struct reg_distro *d = registry_find(&r, old->name);
+	if (!d || strcmp(d->image, old->image)) {
+		reg_end(p, &r, lock, false, err, errlen);
+		snprintf(err, errlen, "%s changed while it was being converted; try again",
+			 old->name);
+		return -EAGAIN;
+	}
+	d->version = version;
+	snprintf(d->image, sizeof(d->image), "%s", image);
+	return reg_end(p, &r, lock, true, err, errlen);
+}
+
+/* Whether another distro than name uses path: then it is not a leftover of ours. */
+static bool used_by_other(const struct lxs_paths *p, const char *name, const char *path)
+{
+	struct registry r;
+	char err[256];
+	bool used = false;
+
+	if (registry_load(p->registry, &r, err, sizeof(err)) < 0)
+		return true;
+	for (int i = 0; i < r.n; i++)
+		if (strcasecmp(r.d[i].name, name) && !strcmp(r.d[i].image, path))
+			used = true;
+	registry_free(&r);
+	return used;
+}
+
+/* 1 -> 2: lxs-pico --pack into a pipe, read by the image builder. */
+static int to_v2(const struct lxs_paths *p, const struct reg_distro *d, uint64_t bytes,
+		 image_progress_fn cb, void *arg, char *err, size_t errlen)
+{
+	char pico[LXS_PATH_MAX], image[LXS_PATH_MAX];
+	int pp[2], efd, ret;
+
+	if ((ret = v1_pico_path(p, pico, sizeof(pico), err, errlen)) < 0)
+		return ret;
+	if ((ret = path_fmt(image, sizeof(image), "%s/" DISTRO_IMAGE_NAME, d->location)) < 0) {
+		snprintf(err, errlen, "the distribution's folder name is too long");
+		return ret;
+	}
+	/* A complete image nobody uses is what an interrupted conversion left: replaced. */
+	if (used_by_other(p, d->name, image)) {
+		snprintf(err, errlen, "%s holds another distribution's image; move %s first",
+			 d->location, d->name);
+		return -EEXIST;
+	}
+	if (pipe2(pp, O_CLOEXEC) < 0)
+		return -errno;
+	const char *args[] = {"--pack", d->image, "-", NULL};
+	pid_t pid = v1_spawn(pico, args, -1, pp[1], &efd);
+	close(pp[1]);
+	if (pid < 0) {
+		close(pp[0]);
+		snprintf(err, errlen, "cannot run %s: %s", pico, strerror((int)-pid));
+		return (int)pid;
+	}
+	char perr[1024] = "";
+	ret = image_from_tar("-", pp[0], image, bytes, cb, arg, err, errlen);
+	close(pp[0]); /* a stopped import makes lxs-pico's next write fail */
+	int pret = v1_finish(pid, efd, NULL, NULL, "cannot read the distribution", perr,
+			     sizeof(perr));
+	/*
+	 * Whoever failed first says why: the image's own limits (full, cancelled)
+	 * are the image builder's; otherwise the builder only saw the stream end.
+	 */
+	if (pret < 0 && (ret == 0 || (ret != -ENOSPC && ret != -ECANCELED))) {
+		snprintf(err, errlen, "%s", perr);
+		ret = ret ? ret : pret;
+	}
+	if (ret == 0 && (ret = switch_version(p, d, 2, image, err, errlen)) < 0)
+		unlink(image);
+	if (ret < 0) {
+		unlink(image);
+		return ret;
+	}
+	/* From here on the distro is version 2; the old folder is only garbage. */
+	v1_remove_tree(d->image);
+	return 0;
+}
+
+/* 2 -> 1: the image as a tar stream into lxs-pico --unpack. */
+static int to_v1(const struct lxs_paths *p, const struct reg_distro *d, image_progress_fn cb,
+		 void *arg, char *err, size_t errlen)
+{
+	char pico[LXS_PATH_MAX], root[LXS_PATH_MAX], tmp[LXS_PATH_MAX];
+	int pp[2], efd, ret;
+
+	if ((ret = v1_pico_path(p, pico, sizeof(pico), err, errlen)) < 0)
+		return ret;
+	if ((ret = path_fmt(root, sizeof(root), "%s/" V1_ROOT_NAME, d->location)) < 0 ||
+	    (ret = path_fmt(tmp, sizeof(tmp), "%s/" V1_ROOT_NAME ".tmp-XXXXXX", d->location)) < 0) {
+		snprintf(err, errlen, "the distribution's folder name is too long");
+		return ret;
+	}
+	if (used_by_other(p, d->name, root)) {
+		snprintf(err, errlen, "%s holds another distribution's folder; move %s first",
+			 d->location, d->name);
+		return -EEXIST;
+	}
+	if (!mkdtemp(tmp)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot create a folder in %s: %s", d->location,
+			 strerror(errno));
+		return ret;
+	}
+	if (pipe2(pp, O_CLOEXEC) < 0) {
+		ret = -errno;
+		rmdir(tmp);
+		return ret;
+	}
+	const char *args[] = {"--unpack", "-", tmp, NULL};
+	pid_t pid = v1_spawn(pico, args, pp[0], -1, &efd);
+	close(pp[0]);
+	if (pid < 0) {
+		close(pp[1]);
+		rmdir(tmp);
+		snprintf(err, errlen, "cannot run %s: %s", pico, strerror((int)-pid));
+		return (int)pid;
+	}
+	char perr[1024] = "";
+	ret = image_to_tar(d->image, "-", pp[1], IMAGE_TAR, cb, arg, err, errlen);
+	close(pp[1]);
+	int pret = v1_finish(pid, efd, NULL, NULL, "cannot unpack the distribution", perr,
+			     sizeof(perr));
+	/* lxs-pico dying first shows up here as a broken pipe: its sentence is the cause. */
+	if (pret < 0 && (ret == 0 || ret == -EPIPE)) {
+		snprintf(err, errlen, "%s", perr);
+		ret = pret;
+	}
+	/* A folder nobody uses is what an interrupted conversion left: replaced. */
+	if (ret == 0)
+		v1_remove_tree(root);
+	if (ret == 0 && rename(tmp, root) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot create %s: %s", root, strerror(errno));
+	}
+	if (ret < 0) {
+		v1_remove_tree(tmp);
+		return ret;
+	}
+	if ((ret = switch_version(p, d, 1, root, err, errlen)) < 0) {
+		v1_remove_tree(root);
+		return ret;
+	}
+	unlink(d->image);
+	return 0;
+}
+
+/*
+ * What conversions killed half-way left in the distro's folder: the
+ * temporary folder or image of the new form. Only called under the distro's
+ * exclusive lock, by which no other conversion of it runs; an import into a
+ * folder that holds a distro is refused, so no one else writes there.
+ */
+static void sweep_leftovers(const char *location)
+{
+	DIR *dir = opendir(location);
+	struct dirent *e;
+
+	while (dir && (e = readdir(dir))) {
+		char path[LXS_PATH_MAX];
+
+		if (path_fmt(path, sizeof(path), "%s/%s", location, e->d_name) < 0)
+			continue;
+		if (!strncmp(e->d_name, V1_ROOT_NAME ".tmp-", sizeof(V1_ROOT_NAME ".tmp-") - 1))
+			v1_remove_tree(path);
+		else if (!strncmp(e->d_name, DISTRO_IMAGE_NAME ".tmp-",
+				  sizeof(DISTRO_IMAGE_NAME ".tmp-") - 1))
+			unlink(path);
+	}
+	if (dir)
+		closedir(dir);
+}
+
+int distro_set_version(const struct lxs_paths *p, const char *name, int version, uint64_t bytes,
+		       image_progress_fn cb, void *arg, char *err, size_t errlen)
+{
+	struct registry r;
+	struct reg_distro d;
+	int lock, ret;
+
+	if (version != 1 && version != 2) {
+		snprintf(err, errlen, "--set-version takes 1 or 2");
+		return -EINVAL;
+	}
+	if ((ret = registry_load(p->registry, &r, err, errlen)) < 0)
+		return ret;
+	struct reg_distro *found = registry_find(&r, name);
+	if (found)
+		d = *found;
+	registry_free(&r);
+	if (!found)
+		return not_found(name, err, errlen);
+	/* Version-1 sessions hold the lock shared, a running version 2 exclusively. */
+	if ((lock = distro_lock(p, d.name, true)) < 0)
+		return busy(d.name, "stop it (lxs --terminate, or end its sessions) first", err,
+			    errlen);
+	/* Read again under the lock: another conversion may just have finished. */
+	if ((ret = registry_load(p->registry, &r, err, errlen)) < 0)
+		goto out;
+	found = registry_find(&r, name);
+	if (found)
+		d = *found;
+	registry_free(&r);
+	if (!found) {
+		ret = not_found(name, err, errlen);
+		goto out;
+	}
+	if (d.version == version) {
+		ret = 0;
+		goto out;
+	}
+	sweep_leftovers(d.location);
+	if (version == 2)
+		ret = to_v2(p, &d, bytes, cb, arg, err, errlen);
+	else
+		ret = to_v1(p, &d, cb, arg, err, errlen);
 out:
 	close(lock);
 	return ret;

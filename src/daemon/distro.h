@@ -65,6 +65,16 @@ int distro_move(const struct lxs_paths *p, const char *name, const char *dir, ch
 int distro_resize(const struct lxs_paths *p, const char *name, uint64_t bytes, char *err,
 		  size_t errlen);
 
+/*
+ * --set-version: convert between a VolFs folder (1) and an ext4 image of
+ * bytes (2; 0 = the default size), both ways through a tar stream, with
+ * progress. The new form is complete before one registry write switches to
+ * it, so an interrupted conversion leaves the original registered and intact
+ * (and a leftover the next conversion replaces). -EBUSY while it runs.
+ */
+int distro_set_version(const struct lxs_paths *p, const char *name, int version, uint64_t bytes,
+		       image_progress_fn cb, void *arg, char *err, size_t errlen);
+
 /* Make dir absolute (relative to the working directory) without touching the disk. */
 int absolute_path(const char *dir, char *out, size_t len);
 

@@ -104,7 +104,6 @@ expect_fail name_duplicate_case "already exists" --import R-TAR "$tmp/d/dup" "$t
 expect_fail import_missing_file "cannot read" --import miss "$tmp/d/miss" "$tmp/nope.tar"
 expect_fail import_folder_as_file "is a folder" --import miss "$tmp/d/miss" "$tmp"
 expect_fail import_dir_taken "already holds a distribution image" --import other "$tmp/d/r-tar" "$tmp/root.tar"
-expect_fail import_version1 "lxs-pico" --import v1 "$tmp/d/v1" "$tmp/root.tar" --version 1
 : >"$tmp/empty.file"
 expect_fail import_empty_file "." --import e1 "$tmp/d/e1" "$tmp/empty.file"
 mk empty "$tmp/empty.tar"
@@ -184,7 +183,6 @@ expect_fail export_missing_folder "cannot write" --export r-tar "$tmp/no/such/fo
 run --set-default fromstdin; run --list; expect "${P}_set_default" 0 $st "$o" "^fromstdin \(Default\)$"
 expect_fail set_default_unknown "no distribution named" --set-default nosuch
 run --set-default-version 2; expect "${P}_set_default_version" 0 $st "$o"
-expect_fail set_default_version_1 "lxs-pico" --set-default-version 1
 run --manage r-tar --set-default-user user; expect "${P}_manage_default_user" 0 $st "$o"
 grep -q "^default-user user$" "$XDG_DATA_HOME/lxs/registry" && pass "${P}_default_user_stored" ||
 	fail "${P}_default_user_stored" "$(cat "$XDG_DATA_HOME/lxs/registry")"
@@ -431,10 +429,135 @@ run -d r-tar -u root -- echo still; after=$(lxsd_pid)
 run --shutdown; expect "${P}_shutdown" 0 $st "$o"
 unset LXSD_INIT_UNIX
 
+# ---- version 1: lxs-pico, no lxsd and no VM ------------------------------------------
+# The busybox and Debian tarballs come from the root run (the caches are root's);
+# the run as uid 65534 gets copies through LXS_TEST_BUSYBOX/LXS_TEST_DEBIAN.
+v1_section() {
+	local bb=${LXS_TEST_BUSYBOX:-} debsrc=${LXS_TEST_DEBIAN:-$deb} s
+	[ -z "$bb" ] && bb=$(tests/distro/busybox.sh "$tmp/bb" 2>/dev/null | tail -n 1)
+	if [ ! -x build/lxs-pico ] || [ ! -x build/lxs-pico-loader ]; then
+		skip "${P}_v1" "build/lxs-pico is not built (make all)"
+		return
+	fi
+	# The synthetic tarball (devices, FIFOs, hard links, xattrs, ACLs): in, out, 1 -> 2 -> 1.
+	run --import v1syn "$tmp/d/v1syn" "$tmp/root.tar" --version 1
+	expect "${P}_v1_import_synthetic" 0 $st "$o"
+	[ -d "$tmp/d/v1syn/rootfs" ] && [ ! -e "$tmp/d/v1syn/ext4.img" ] && ! ls -d "$tmp"/d/v1syn/rootfs.tmp-* >/dev/null 2>&1 &&
+		pass "${P}_v1_folder_in_place" || fail "${P}_v1_folder_in_place" "$(ls -a "$tmp/d/v1syn" 2>&1 | tr '\n' ' ')"
+	run --export v1syn "$tmp/v1syn1.tar"
+	out=$(python3 tests/cli/tarlist.py -D -L "$tmp/root.tar" "$tmp/v1syn1.tar" 2>&1) && pass "${P}_v1_export_matches_tarball ($out)" ||
+		fail "${P}_v1_export_matches_tarball" "$out $(cat "$o")"
+	"$LXS" --set-version v1syn 2 >"$o" 2>&1 && "$LXS" --export v1syn "$tmp/v1syn2.tar" >>"$o" 2>&1 &&
+		"$LXS" --set-version v1syn 1 >>"$o" 2>&1 && "$LXS" --export v1syn "$tmp/v1syn3.tar" >>"$o" 2>&1 &&
+		out=$(python3 tests/cli/tarlist.py -D "$tmp/v1syn1.tar" "$tmp/v1syn2.tar" 2>&1) &&
+		out=$(python3 tests/cli/tarlist.py -D "$tmp/v1syn1.tar" "$tmp/v1syn3.tar" 2>&1)
+	[ $? = 0 ] && [ -d "$tmp/d/v1syn/rootfs" ] && [ ! -e "$tmp/d/v1syn/ext4.img" ] &&
+		pass "${P}_v1_set_version_synthetic_identical ($out)" || fail "${P}_v1_set_version_synthetic_identical" "$out $(tail -c 300 "$o")"
+	expect_fail v1_export_img "has no image" --export v1syn "$tmp/x.img" --format img
+	expect_fail v1_set_version_bad "1 or 2" --set-version v1syn 3
+	expect_fail v1_set_version_unknown "no distribution named" --set-version nosuch 1
+	run --unregister v1syn
+	[ $st = 0 ] && [ ! -e "$tmp/d/v1syn" ] && pass "${P}_v1_unregister_removes_folder" ||
+		fail "${P}_v1_unregister_removes_folder" "status $st: $(ls -a "$tmp/d/v1syn" 2>&1 | tr '\n' ' ') $(cat "$o")"
+
+	if [ -z "$bb" ] || [ ! -r "$bb" ]; then
+		skip "${P}_v1_busybox" "no busybox tarball (tests/distro/busybox.sh needs busybox-static)"
+	else
+		run --import bb1 "$tmp/d/bb1" "$bb" --version 1; expect "${P}_v1_import_busybox" 0 $st "$o"
+		run --import bbin "$tmp/d/bbin" - --version 1 <"$bb"; expect "${P}_v1_import_stdin" 0 $st "$o"
+		run --list -v; expect "${P}_v1_list_verbose" 0 $st "$o" "^  bb1 +Stopped +1$" "^  bbin +Stopped +1$"
+		run -d bb1 -- sh -c 'id -u; echo $HOME; pwd; echo $LXS_DISTRO_NAME $WSL_DISTRO_NAME; echo $PATH'
+		expect "${P}_v1_run_as_root" 0 $st "$o" "^0$" "^/root$" "^bb1 bb1$" "^/usr/local/sbin:"
+		run -d bb1 -- exit 42; expect "${P}_v1_exit_42" 42 $st "$o"
+		run -d bb1 -- true; expect "${P}_v1_exit_0" 0 $st "$o"
+		run -d bb1 -- sh -c 'kill -TERM $$'; expect "${P}_v1_signal_death" 143 $st "$o"
+		run -d bb1 -e /bin/echo exec "it's"; expect "${P}_v1_exec" 0 $st "$o" "^exec it's$"
+		run -d bb1 -u user --cd "~" -- sh -c 'id -u; id -g; echo $HOME $USER; pwd'
+		expect "${P}_v1_user" 0 $st "$o" "^1000$" "^/home/user user$"
+		run -d bb1 -u user -- pwd; expect "${P}_v1_starts_at_home" 0 $st "$o" "^/home/user$"
+		expect_fail v1_unknown_user "does not exist" -d bb1 -u nosuchuser -- true
+		expect_fail v1_cd_missing "does not exist" -d bb1 --cd /no/such/folder -- true
+		echo "from the host" >"$tmp/marker"
+		run -d bb1 -- cat "/mnt/host$tmp/marker"; expect "${P}_v1_mnt_host" 0 $st "$o" "^from the host$"
+		(cd "$tmp" && "$LXS" -d bb1 --cd d -- pwd) >"$o" 2>&1; st=$?
+		expect "${P}_v1_cd_relative_is_host_folder" 0 $st "$o" "^/mnt/host$tmp/d$"
+		printf 'exit 7\n' | "$LXS" -d bb1 >"$o" 2>&1; st=$?; expect "${P}_v1_login_shell_stdin" 7 $st "$o"
+		# /etc/wsl.conf: [user] default and [automount] enabled=false.
+		"$LXS" -d bb1 -- sh -c 'printf "[user]\ndefault = user\n[automount]\nenabled = false\n" >/etc/wsl.conf'
+		run -d bb1 -- sh -c "id -u; ls /mnt/host | wc -l; cat /mnt/host$tmp/marker"
+		expect "${P}_v1_wsl_conf" 1 $st "$o" "^1000$" "^0$"
+		"$LXS" -d bb1 -u root -- rm /etc/wsl.conf
+		run --manage bb1 --set-default-user user; run -d bb1 -- id -u
+		expect "${P}_v1_manage_default_user" 0 $st "$o" "^1000$"
+		run --export bb1 - --format tar.zst
+		zstd -dc <"$o" 2>/dev/null | tar -tf - >"$o.list" 2>&1
+		grep -q '^\./bin/busybox$' "$o.list" && pass "${P}_v1_export_stdout_zst" ||
+			fail "${P}_v1_export_stdout_zst" "$(head -c 200 "$o.list" | tr -d '\0')"
+		# A session holds the distro: listed as running, not converted under it.
+		"$LXS" -d bb1 -- sleep 3 & s=$!
+		for _ in $(seq 50); do "$LXS" --list -v 2>/dev/null | grep -q "bb1 .*Running" && break; sleep 0.05; done
+		run --list -v; expect "${P}_v1_list_running" 0 $st "$o" "^\* bb1 +Running +1$|^  bb1 +Running +1$"
+		expect_fail v1_set_version_while_running "running" --set-version bb1 2
+		kill $s 2>/dev/null; wait $s 2>/dev/null
+		run --set-default-version 1; "$LXS" --import bbdef "$tmp/d/bbdef" "$bb" >>"$o" 2>&1
+		run --list -v; expect "${P}_v1_set_default_version" 0 $st "$o" "^  bbdef +Stopped +1$"
+		"$LXS" --set-default-version 2 >/dev/null 2>&1
+		for n in bbin bbdef bb1; do "$LXS" --unregister $n >/dev/null 2>&1; done
+	fi
+
+	if [ -z "$debsrc" ] || [ ! -r "$debsrc" ]; then
+		skip "${P}_v1_debian" "no Debian tarball (tests/distro/debian.sh makes one as root)"
+		return
+	fi
+	run --import deb1 "$tmp/d/deb1" "$debsrc" --version 1; expect "${P}_v1_import_debian" 0 $st "$o"
+	run -d deb1 -- sh -c 'id; echo $HOME; cat /etc/os-release'
+	expect "${P}_v1_debian_run" 0 $st "$o" "^uid=0\(root\) gid=0\(root\) groups=0\(root\)$" "^/root$" "VERSION_CODENAME=bookworm"
+	run -d deb1 -u nobody -e sh -c 'id -u; echo $HOME; exit 3'; expect "${P}_v1_debian_user" 3 $st "$o" "^65534$" "^/nonexistent$"
+	"$LXS" --export deb1 "$tmp/deb-v1a.tar" >"$o" 2>&1 &&
+		out=$(python3 tests/cli/tarlist.py -D -x /mnt/host -x /proc -x /sys -x /dev -x /tmp -x /mnt "$debsrc" "$tmp/deb-v1a.tar" 2>&1)
+	[ $? = 0 ] && pass "${P}_v1_debian_export_matches ($out)" || fail "${P}_v1_debian_export_matches" "$out $(cat "$o")"
+	# kill -9 while the image is being written: the folder stays registered and works.
+	"$LXS" --set-version deb1 2 >/dev/null 2>&1 & s=$!
+	for _ in $(seq 500); do ls "$tmp"/d/deb1/ext4.img.tmp-* >/dev/null 2>&1 && break; sleep 0.01; done
+	kill -9 $s; wait $s 2>/dev/null
+	run -d deb1 -- cat /etc/debian_version
+	if grep -qE "^ +deb1 +Stopped +1$" <("$LXS" --list -v 2>&1) && [ $st = 0 ] && [ -d "$tmp/d/deb1/rootfs" ]; then
+		pass "${P}_v1_set_version_killed_leaves_original"
+	else
+		fail "${P}_v1_set_version_killed_leaves_original" "status $st: $(cat "$o"; "$LXS" --list -v 2>&1 | tr '\n' ' ')"
+	fi
+	# 1 -> 2 (sweeping what the killed one left), killed 2 -> 1, 2 -> 1: the same files throughout.
+	"$LXS" --set-version deb1 2 >"$o" 2>&1 && "$LXS" --export deb1 "$tmp/deb-v2.tar" >>"$o" 2>&1 &&
+		out=$(python3 tests/cli/tarlist.py -D "$tmp/deb-v1a.tar" "$tmp/deb-v2.tar" 2>&1)
+	[ $? = 0 ] && grep -qE "^ +deb1 +Stopped +2$" <("$LXS" --list -v 2>&1) && [ "$(ls "$tmp/d/deb1")" = ext4.img ] &&
+		pass "${P}_v1_debian_set_version_1_to_2_identical ($out)" ||
+		fail "${P}_v1_debian_set_version_1_to_2_identical" "$out $(tail -c 300 "$o"; ls "$tmp/d/deb1" | tr '\n' ' ')"
+	"$LXS" --set-version deb1 1 >/dev/null 2>&1 & s=$!
+	for _ in $(seq 500); do ls -d "$tmp"/d/deb1/rootfs.tmp-*/etc >/dev/null 2>&1 && break; sleep 0.01; done
+	kill -9 $s; wait $s 2>/dev/null
+	grep -qE "^ +deb1 +Stopped +2$" <("$LXS" --list -v 2>&1) && [ -f "$tmp/d/deb1/ext4.img" ] && [ ! -e "$tmp/d/deb1/rootfs" ] &&
+		pass "${P}_v1_set_version_2_to_1_killed_leaves_original" ||
+		fail "${P}_v1_set_version_2_to_1_killed_leaves_original" "$("$LXS" --list -v 2>&1 | tr '\n' ' '; ls "$tmp/d/deb1" | tr '\n' ' ')"
+	"$LXS" --set-version deb1 1 >"$o" 2>&1 && "$LXS" --export deb1 "$tmp/deb-v1b.tar" >>"$o" 2>&1 &&
+		out=$(python3 tests/cli/tarlist.py -D "$tmp/deb-v1a.tar" "$tmp/deb-v1b.tar" 2>&1) &&
+		"$LXS" -d deb1 -- true >>"$o" 2>&1
+	[ $? = 0 ] && [ "$(ls "$tmp/d/deb1")" = rootfs ] && pass "${P}_v1_debian_set_version_1_2_1_identical ($out)" ||
+		fail "${P}_v1_debian_set_version_1_2_1_identical" "$out $(tail -c 300 "$o"; ls "$tmp/d/deb1" | tr '\n' ' ')"
+	rm -f "$tmp/deb-v1a.tar" "$tmp/deb-v2.tar" "$tmp/deb-v1b.tar"
+	"$LXS" --unregister deb1 >/dev/null 2>&1
+}
+v1_section
+
 # ---- the same as an ordinary user -----------------------------------------------------------
 if [ "$(id -u)" = 0 ] && [ -z "${LXS_CLI_NOBODY:-}" ]; then
 	chmod 0755 "$tmp"
+	# Root's caches are not readable by uid 65534: it gets copies.
+	bbt=$(tests/distro/busybox.sh "$tmp/bb" 2>/dev/null | tail -n 1)
+	debt=
+	if [ -n "$deb" ] && [ -r "$deb" ]; then debt=$tmp/debian.tar.zst; cp "$deb" "$debt"; chmod 0644 "$debt"; fi
+	[ -n "$bbt" ] && chmod 0755 "$tmp/bb" && chmod 0644 "$bbt"
 	setpriv --reuid=65534 --regid=65534 --clear-groups env LXS_CLI_NOBODY=1 PREFIX=cli_nobody HOME=/nonexistent \
+		LXS_TEST_BUSYBOX="$bbt" LXS_TEST_DEBIAN="$debt" \
 		XDG_DATA_HOME= XDG_CONFIG_HOME= XDG_RUNTIME_DIR= tests/cli/host.sh
 fi
 exit 0
