@@ -4,6 +4,7 @@
 CC      ?= gcc
 MUSLCC  ?= musl-gcc
 WERROR  ?= 1
+JOBS    ?= $(shell nproc)
 O       := build
 
 WARN    := -Wall -Wextra -Wshadow -Wimplicit-fallthrough -Wstrict-prototypes -Wmissing-prototypes
@@ -35,7 +36,7 @@ GUEST_BIN := $(O)/guest/testinit $(O)/guest/lxs-init $(O)/guest/blkbench
 INITRAMFS := $(O)/guest/test-initramfs.cpio $(O)/guest/lxs-initramfs.cpio $(O)/guest/blkbench-initramfs.cpio
 
 # Each program links the libraries it uses, users before what they use.
-VM_LIBS      = vmm vsock common
+VM_LIBS      = vmm vsock p9 common
 SESSION_LIBS = session common
 IMAGE_LIBS   = image common
 libs_of      = $(foreach l,$(2),$(1)/lib$(l).a)
@@ -69,8 +70,9 @@ $(foreach l,$(LIBS),$(eval $(call lib_rules,$(l))))
 
 ALL_LIBS  := $(foreach l,$(LIBS),$(O)/lib$(l).a)
 ASAN_LIBS := $(foreach l,$(LIBS),$(O)/asan/lib$(l).a)
-# Order matters for static archives: users before what they use.
-LINK_LIBS  = $(filter-out %/libcommon.a,$(1)) $(filter %/libcommon.a,$(1))
+# Unit tests link every library: as a group, so that the archives' order
+# (alphabetical) does not matter.
+LINK_LIBS  = -Wl,--start-group $(1) -Wl,--end-group
 
 # --- programs ----------------------------------------------------------------
 
@@ -126,7 +128,7 @@ unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
 check: deps
-	$(MAKE) all $(O)/asan/lxs-vm $(UNIT_BIN) $(CHECK_DEPS)
+	$(MAKE) -j$(JOBS) all $(O)/asan/lxs-vm $(UNIT_BIN) $(CHECK_DEPS)
 	tests/check.sh
 
 run: deps

@@ -179,6 +179,7 @@ static int container_main(const char *root, const char *hostname, int ready_fd)
 		what = "mount /run";
 		goto fail_ret;
 	}
+	hostroot_stage(root); /* without the share there is nothing to stage */
 	if (hostname[0] && sethostname(hostname, strlen(hostname)) < 0) {
 		what = "set the hostname";
 		goto fail;
@@ -188,6 +189,7 @@ static int container_main(const char *root, const char *hostname, int ready_fd)
 		what = "pivot_root into the distro";
 		goto fail;
 	}
+	hostroot_place();
 	char ok = 0;
 	if (write(ready_fd, &ok, 1) < 0) {
 	}
@@ -260,6 +262,7 @@ int distro_start(const char *name, const char *serial, const char *hostname, uin
 			 strerror(errno));
 		goto out;
 	}
+	hostroot_mount(); /* once per VM; optional */
 	int ready[2];
 	if (pipe2(ready, O_CLOEXEC) < 0) {
 		ret = -errno;

@@ -6,6 +6,7 @@
  *             without distros (for testing the session protocol without KVM)
  *   distro.c  distro containers: disk, namespaces, pivot_root, registry
  *   relay.c   one process per session: starts the command, pumps its stdio
+ *   automount.c  the host's files at /mnt/host (the "hostroot" 9P share)
  */
 #ifndef LXS_GUEST_H
 #define LXS_GUEST_H
@@ -38,6 +39,14 @@ int distro_stop(const char *name, char *err, size_t errlen);
 int distro_pid(const char *name);
 /* Stop every distro (for shutdown). */
 void distro_stop_all(void);
+
+/* automount.c: the host share at /mnt/host (see there). */
+/* Mount the "hostroot" share in the VM once; -errno (-ENOENT: no such share). */
+int hostroot_mount(void);
+/* Container, before pivot_root: bind the share into root's /run. */
+int hostroot_stage(const char *root);
+/* Container, after pivot_root: move it to wsl.conf's place, or drop it. */
+void hostroot_place(void);
 
 /* A name usable as a file name component: [A-Za-z0-9._-], 1..64, not . or .. */
 bool distro_name_ok(const char *name);

@@ -289,6 +289,26 @@ void virtio_blk_get_stats(struct virtio_dev *dev, struct virtio_blk_stats *st);
 /* Waits for the requests in flight and closes the image. */
 void virtio_blk_destroy(struct virtio_dev *dev);
 
+/* --- virtio-9p (5.15 in VIRTIO 1.0; 9P2000.L over src/p9) ------------------ */
+
+struct p9_mount_opts;
+
+/* Longest mount tag the config space holds. */
+#define VIRTIO_9P_TAG_MAX 64
+
+/*
+ * A 9P2000.L file server for the host directory `dir` (chosen by the host),
+ * offered to the guest under mount tag `tag` (1..VIRTIO_9P_TAG_MAX bytes).
+ * read_only refuses every change with EROFS; opts (NULL: the defaults) are
+ * DrvFs-style ownership options (p9/p9.h). Requests run on a small pool of
+ * worker threads; reset and destroy wait for them. Returns 0 and *out, or
+ * -errno (-EINVAL for a bad tag, the server's errors for dir).
+ */
+int virtio_9p_create(struct virtio_dev **out, struct guest_mem *gm, const char *tag,
+		     const char *dir, bool read_only, const struct p9_mount_opts *opts);
+/* Waits for the requests in flight, then frees the server. */
+void virtio_9p_destroy(struct virtio_dev *dev);
+
 /* --- virtio-rng (5.4) ------------------------------------------------------ */
 
 /* Most bytes given per request: a guest cannot make one notify run long. */

@@ -23,6 +23,7 @@
 #include "control.h"
 #include "detect.h"
 #include "devices.h"
+#include "p9/p9.h"
 #include "evloop.h"
 #include "platform.h"
 #include "vm.h"
@@ -42,6 +43,15 @@ struct disk_opt {
 	bool ro;
 };
 
+/* --share TAG=DIR[,ro][,DrvFs options]; at most this many. */
+#define MAX_SHARES 4
+
+struct share_opt {
+	const char *tag, *dir;
+	bool ro;
+	struct p9_mount_opts mo;
+};
+
 struct options {
 	const char *kernel, *initrd, *cmdline;
 	uint64_t mem;
@@ -51,6 +61,8 @@ struct options {
 	int ndisks, spare_disks;
 	const char *vsock, *control;
 	uint64_t cid;
+	struct share_opt shares[MAX_SHARES];
+	int nshares;
 };
 
 static void usage(FILE *f)
@@ -59,6 +71,7 @@ static void usage(FILE *f)
 		"usage: lxs-vm --kernel FILE [--initrd FILE] [--cmdline TEXT] [--mem SIZE] [--cpus N]\n"
 		"              [--disk PATH[,ro][,serial=ID]]... [--spare-disks N]\n"
 		"              [--vsock SOCKET [--cid N]] [--control SOCKET]\n"
+		"              [--share TAG=DIR[,ro][,OPTIONS]]...\n"
 		"       lxs-vm --check-kvm\n"
 		"\n"
 		"  --kernel FILE    bzImage (64-bit boot protocol) or vmlinux with a PVH note\n"
@@ -73,6 +86,10 @@ static void usage(FILE *f)
 		"                   <port>), guest connections to port P reach SOCKET_P\n"
 		"  --cid N          the guest's vsock CID (default 3)\n"
 		"  --control SOCKET control socket for disks, balloon and stats\n"
+		"  --share SPEC     a virtio-9p share of host directory DIR under mount tag\n"
+		"                   TAG (9P2000.L), read-only with ,ro; other options are\n"
+		"                   DrvFs ones: metadata,uid=N,gid=N,umask=,fmask=,dmask=\n"
+		"                   (repeatable, at most %d)\n"
 		"  --check-kvm      only say whether /dev/kvm can run a guest at speed\n"
 		"  --allow-slow-kvm boot even on a software-emulated /dev/kvm\n"
 		"  -v, --verbose    more messages (twice for debug); SIGQUIT logs vCPU and\n"
@@ -80,7 +97,7 @@ static void usage(FILE *f)
 		"\n"
 		"Exit status: the guest's power-off code (0-%d), %d reboot, %d kernel panic,\n"
 		"%d guest crash, %d /dev/kvm too slow, %d lxs-vm error.\n",
-		VM_MAX_CPUS, LXS_EXIT_GUEST_MAX, LXS_EXIT_REBOOT, LXS_EXIT_PANIC, LXS_EXIT_CRASH,
+		VM_MAX_CPUS, MAX_SHARES, LXS_EXIT_GUEST_MAX, LXS_EXIT_REBOOT, LXS_EXIT_PANIC, LXS_EXIT_CRASH,
 		LXS_EXIT_SLOW_KVM, LXS_EXIT_VMM_ERROR);
 }
 
@@ -132,6 +149,31 @@ static void parse_disk(char *spec, struct disk_opt *d)
 	}
 }
 
+/* TAG=DIR[,ro][,DrvFs options]. The tag goes to the guest; DIR stays here. */
+static void parse_share(char *spec, struct share_opt *sh)
+{
+	char *eq = strchr(spec, '='), *save = NULL;
+
+	if (!eq || eq == spec || (size_t)(eq - spec) > VIRTIO_9P_TAG_MAX)
+		fatalx(LXS_EXIT_VMM_ERROR,
+		       "--share needs TAG=DIR with a tag of 1 to %d characters, like --share hostroot=/",
+		       VIRTIO_9P_TAG_MAX);
+	*eq = '\0';
+	sh->tag = spec;
+	sh->dir = strtok_r(eq + 1, ",", &save);
+	if (!sh->dir || !sh->dir[0])
+		fatalx(LXS_EXIT_VMM_ERROR, "--share %s= needs a host directory", spec);
+	p9_mount_opts_default(&sh->mo);
+	for (char *t; (t = strtok_r(NULL, ",", &save));) {
+		if (!strcmp(t, "ro"))
+			sh->ro = true;
+		else if (p9_mount_opts_parse(&sh->mo, t) < 0)
+			fatalx(LXS_EXIT_VMM_ERROR,
+			       "--share option '%s' is not ro, metadata, uid=, gid=, umask=, fmask= or dmask=",
+			       t);
+	}
+}
+
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -146,6 +188,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "vsock", required_argument, NULL, 'V' },
 		{ "cid", required_argument, NULL, 'C' },
 		{ "control", required_argument, NULL, 'O' },
+		{ "share", required_argument, NULL, 's' },
 		{ "allow-slow-kvm", no_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -191,6 +234,11 @@ static void parse_args(int argc, char **argv, struct options *o)
 				fatalx(LXS_EXIT_VMM_ERROR, "--cid %s is not a guest CID (3 to 4294967294)", optarg);
 			break;
 		case 'O': o->control = optarg; break;
+		case 's':
+			if (o->nshares == MAX_SHARES)
+				fatalx(LXS_EXIT_VMM_ERROR, "too many shares; at most %d", MAX_SHARES);
+			parse_share(optarg, &o->shares[o->nshares++]);
+			break;
 		case 'S': o->allow_slow_kvm = true; break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); exit(0);
@@ -347,6 +395,25 @@ static int add_vsock(struct vm *vm, uint64_t cid, const char *path)
 	return vm_add_virtio(vm, vs);
 }
 
+static void destroy_9p(void *dev)
+{
+	virtio_9p_destroy(dev);
+}
+
+static int add_share(struct vm *vm, const struct share_opt *sh)
+{
+	struct virtio_dev *p9;
+	int ret = virtio_9p_create(&p9, &vm->mem, sh->tag, sh->dir, sh->ro, &sh->mo);
+
+	if (ret < 0)
+		return ret;
+	if ((ret = vm_on_close(vm, destroy_9p, p9)) < 0) {
+		virtio_9p_destroy(p9);
+		return ret;
+	}
+	return vm_add_virtio(vm, p9);
+}
+
 static int watch_signals(struct vm *vm)
 {
 	sigset_t set;
@@ -425,6 +492,13 @@ int main(int argc, char **argv)
 	if (o.vsock && (ret = add_vsock(&vm, o.cid, o.vsock)) < 0) {
 		errno = -ret;
 		fatal(LXS_EXIT_VMM_ERROR, "cannot set up vsock on %s", o.vsock);
+	}
+	for (int i = 0; i < o.nshares; i++) {
+		if ((ret = add_share(&vm, &o.shares[i])) < 0) {
+			errno = -ret;
+			fatal(LXS_EXIT_VMM_ERROR, "cannot share %s as '%s'", o.shares[i].dir,
+			      o.shares[i].tag);
+		}
 	}
 	if (o.control && (ret = control_create(&vm, &devs, o.control)) < 0) {
 		errno = -ret;

@@ -1,0 +1,182 @@
+/*
+ * automount.c - the host's files at /mnt/host in every distro.
+ *
+ * The host offers its root as the virtio-9p share tagged "hostroot". A
+ * virtio-9p channel serves one mount at a time, so lxs-init mounts it once,
+ * at HOSTROOT_DIR in the VM's own namespace, and each distro gets a bind of
+ * that mount. The bind is staged on the container's fresh /run tmpfs before
+ * pivot_root (nothing of the distro's can redirect it there) and moved to
+ * its place after pivot_root, so that the distro's symlinks on the way to
+ * `root` resolve inside the distro and never in the VM. Without the share
+ * (lxs-vm started without --share hostroot=...) nothing is mounted.
+ *
+ * /etc/wsl.conf of the distro is honoured as in WSL: [automount] enabled=false
+ * leaves the share out, root=/prefix/ puts it at /prefix/host (default
+ * /mnt/). The file is read with a few lines of INI parsing (lxs-init is a
+ * static musl binary without libinih).
+ *
+ * Mount options (bench/RESULTS.md, "9P mount options"; the measurement is
+ * still to be made): msize is the most Linux 6.12's virtio transport takes
+ * (500 KiB = 4 KiB x 125 buffers); cache=mmap keeps host changes visible at
+ * once while letting programs mmap files (WSL's choice).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "guest.h"
+
+#define HOSTROOT_TAG  "hostroot"
+#define HOSTROOT_DIR  "/run/lxs/hostroot"
+#define HOSTROOT_OPTS "trans=virtio,version=9p2000.L,msize=512000,cache=mmap"
+/* Inside the container, on the /run tmpfs it just mounted. */
+#define HOST_STAGE "/run/.lxs-host"
+
+/* dir is a mount point: it lies on another device than its parent. */
+static bool is_mountpoint(const char *dir)
+{
+	char parent[512];
+	struct stat a, b;
+
+	snprintf(parent, sizeof(parent), "%s/..", dir);
+	return stat(dir, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
+}
+
+int hostroot_mount(void)
+{
+	if (is_mountpoint(HOSTROOT_DIR))
+		return 0;
+	mkdir("/run/lxs", 0755);
+	mkdir(HOSTROOT_DIR, 0755);
+	/* nosuid,nodev: host files must not gain the guest's privileges. */
+	if (mount(HOSTROOT_TAG, HOSTROOT_DIR, "9p", MS_NOSUID | MS_NODEV, HOSTROOT_OPTS) < 0) {
+		int e = errno;
+
+		/* Two distros starting at once: the other one mounted it. */
+		if (e == EBUSY && is_mountpoint(HOSTROOT_DIR))
+			return 0;
+		return -e;
+	}
+	return 0;
+}
+
+int hostroot_stage(const char *root)
+{
+	char path[512];
+
+	if (!is_mountpoint(HOSTROOT_DIR))
+		return -ENOENT;
+	snprintf(path, sizeof(path), "%s" HOST_STAGE, root);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (mount(HOSTROOT_DIR, path, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = 0;
+	if (e - s >= 2 && (*s == '"' || *s == '\'') && e[-1] == *s) {
+		e[-1] = 0;
+		s++;
+	}
+	return s;
+}
+
+/* [automount] enabled and root from /etc/wsl.conf; absent keys keep their defaults. */
+static void read_wsl_conf(bool *enabled, char *root, size_t rootlen)
+{
+	char buf[16384], *line, *save = NULL;
+	bool in_automount = false;
+	ssize_t n;
+	int fd = open("/etc/wsl.conf", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *s = trim(line), *eq, *key, *val;
+
+		if (*s == '#' || *s == ';' || !*s)
+			continue;
+		if (*s == '[') {
+			char *end = strchr(s, ']');
+
+			if (end)
+				*end = 0;
+			in_automount = !strcasecmp(trim(s + 1), "automount");
+			continue;
+		}
+		if (!in_automount || !(eq = strchr(s, '=')))
+			continue;
+		*eq = 0;
+		key = trim(s);
+		val = eq + 1;
+		/* A trailing comment after the value. */
+		val[strcspn(val, "#;")] = 0;
+		val = trim(val);
+		if (!strcasecmp(key, "enabled"))
+			*enabled = !(!strcasecmp(val, "false") || !strcmp(val, "0") ||
+				     !strcasecmp(val, "no") || !strcasecmp(val, "off"));
+		else if (!strcasecmp(key, "root") && val[0] == '/' && strlen(val) + 2 < rootlen)
+			snprintf(root, rootlen, "%s%s", val,
+				 val[strlen(val) - 1] == '/' ? "" : "/");
+	}
+}
+
+/* mkdir -p, inside the current root (after pivot_root). */
+static int mkdir_p(char *path)
+{
+	for (char *p = path + 1;; p++) {
+		if (*p == '/' || !*p) {
+			char c = *p;
+
+			*p = 0;
+			if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+				int e = errno;
+
+				*p = c;
+				return -e;
+			}
+			*p = c;
+			if (!c)
+				return 0;
+		}
+	}
+}
+
+void hostroot_place(void)
+{
+	char root[256] = "/mnt/", target[300];
+	bool enabled = true;
+
+	if (!is_mountpoint(HOST_STAGE))
+		return;
+	read_wsl_conf(&enabled, root, sizeof(root));
+	snprintf(target, sizeof(target), "%shost", root);
+	if (enabled && mkdir_p(target) == 0 &&
+	    mount(HOST_STAGE, target, NULL, MS_MOVE, NULL) == 0) {
+		rmdir(HOST_STAGE);
+		return;
+	}
+	umount2(HOST_STAGE, MNT_DETACH);
+	rmdir(HOST_STAGE);
+}

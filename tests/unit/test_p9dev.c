@@ -1,0 +1,370 @@
+/*
+ * test_p9dev.c - the virtio-9p device (p9dev.c) driven through the mmio
+ * transport by a fake guest, over a scratch directory. Requests are served
+ * by worker threads, so each check waits (bounded) for the used ring.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fake_guest.h"
+#include "p9/p9.h"
+#include "unit.h"
+#include "vmm/devices.h"
+#include "vmm/mmio.h"
+#include "vmm/queue.h"
+#include "vmm/virtio.h"
+
+#define QSIZE 8
+#define REQ   FG_BUF
+#define RESP  (FG_BUF + 0x10000)
+
+struct t {
+	struct fake_guest fg;
+	struct fake_ring r;
+	struct virtio_dev *dev;
+	char dir[64];
+};
+
+static void no_irq(void *opaque)
+{
+	(void)opaque;
+}
+
+static uint32_t rd(struct t *t, uint64_t off)
+{
+	uint32_t v = 0;
+
+	virtio_mmio_read(t->dev, off, &v, 4);
+	return v;
+}
+
+static void wr(struct t *t, uint64_t off, uint32_t v)
+{
+	virtio_mmio_write(t->dev, off, &v, 4);
+}
+
+static void drv_start(struct t *t)
+{
+	uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE;
+
+	wr(t, VIRTIO_MMIO_STATUS, st);
+	wr(t, VIRTIO_MMIO_STATUS, st |= VIRTIO_STATUS_DRIVER);
+	wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(t, VIRTIO_MMIO_DRIVER_FEATURES, 1); /* MOUNT_TAG */
+	wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(t, VIRTIO_MMIO_DRIVER_FEATURES, 1); /* VERSION_1 */
+	wr(t, VIRTIO_MMIO_STATUS, st |= VIRTIO_STATUS_FEATURES_OK);
+	t->r = fr_make(0, QSIZE);
+	wr(t, VIRTIO_MMIO_QUEUE_SEL, 0);
+	wr(t, VIRTIO_MMIO_QUEUE_NUM, QSIZE);
+	wr(t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)t->r.desc);
+	wr(t, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)t->r.avail);
+	wr(t, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)t->r.used);
+	wr(t, VIRTIO_MMIO_QUEUE_READY, 1);
+	wr(t, VIRTIO_MMIO_STATUS, st |= VIRTIO_STATUS_DRIVER_OK);
+}
+
+static struct t *t_new(bool ro)
+{
+	struct t *t = calloc(1, sizeof(*t));
+
+	if (!t || fg_init(&t->fg) < 0)
+		abort();
+	snprintf(t->dir, sizeof(t->dir), "/tmp/test_p9dev.XXXXXX");
+	if (!mkdtemp(t->dir) ||
+	    virtio_9p_create(&t->dev, &t->fg.gm, "hostroot", t->dir, ro, NULL) < 0)
+		abort();
+	virtio_dev_set_irq(t->dev, no_irq, t);
+	return t;
+}
+
+static void t_free(struct t *t)
+{
+	char cmd[128];
+
+	virtio_9p_destroy(t->dev);
+	fg_fini(&t->fg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", t->dir);
+	free(t);
+}
+
+static uint8_t *gp(struct t *t, uint64_t gpa)
+{
+	return fg_ptr(&t->fg, gpa);
+}
+
+static uint16_t used_idx(struct t *t)
+{
+	return __atomic_load_n(&fr_used(&t->fg, &t->r)->idx, __ATOMIC_ACQUIRE);
+}
+
+/* Wait until the used ring reaches idx; false after 5 s. */
+static bool wait_used(struct t *t, uint16_t idx)
+{
+	for (int i = 0; i < 5000; i++) {
+		if (used_idx(t) == idx)
+			return true;
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+	}
+	return false;
+}
+
+/* A small 9P message writer. */
+struct msg {
+	uint8_t b[512];
+	size_t n;
+};
+
+static void m_u8(struct msg *m, uint8_t v)
+{
+	m->b[m->n++] = v;
+}
+
+static void m_u16(struct msg *m, uint16_t v)
+{
+	m_u8(m, (uint8_t)v);
+	m_u8(m, (uint8_t)(v >> 8));
+}
+
+static void m_u32(struct msg *m, uint32_t v)
+{
+	m_u16(m, (uint16_t)v);
+	m_u16(m, (uint16_t)(v >> 16));
+}
+
+static void m_str(struct msg *m, const char *s)
+{
+	m_u16(m, (uint16_t)strlen(s));
+	memcpy(m->b + m->n, s, strlen(s));
+	m->n += strlen(s);
+}
+
+static void m_begin(struct msg *m, uint8_t type, uint16_t tag)
+{
+	m->n = 4;
+	m_u8(m, type);
+	m_u16(m, tag);
+}
+
+static void m_end(struct msg *m)
+{
+	uint32_t n = (uint32_t)m->n;
+
+	memcpy(m->b, &n, 4);
+}
+
+/*
+ * Post the message as readable buffers split in two (framing is free) and
+ * wlen writable bytes at RESP; wait for the reply. Returns its used length,
+ * or -1 when none came.
+ */
+static long xfer(struct t *t, const struct msg *m, uint32_t wlen)
+{
+	/* One request at a time, always descriptors 0-2. */
+	uint16_t h = 0, want;
+	uint32_t half = (uint32_t)m->n / 2;
+
+	memcpy(gp(t, REQ), m->b, m->n);
+	fr_desc(&t->fg, &t->r, h, REQ, half, VIRTQ_DESC_F_NEXT, (uint16_t)(h + 1));
+	fr_desc(&t->fg, &t->r, h + 1, REQ + half, (uint32_t)m->n - half,
+		wlen ? VIRTQ_DESC_F_NEXT : 0, (uint16_t)(h + 2));
+	if (wlen)
+		fr_desc(&t->fg, &t->r, h + 2, RESP, wlen, VIRTQ_DESC_F_WRITE, 0);
+	want = (uint16_t)(used_idx(t) + 1);
+	fr_post(&t->fg, &t->r, h);
+	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	if (!wait_used(t, want))
+		return -1;
+	return fr_used(&t->fg, &t->r)->ring[(uint16_t)(want - 1) % QSIZE].len;
+}
+
+static bool needs_reset(struct t *t)
+{
+	return rd(t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+}
+
+static long version(struct t *t, uint32_t msize, uint32_t wlen)
+{
+	struct msg m;
+
+	m_begin(&m, 100, 0xffff);
+	m_u32(&m, msize);
+	m_str(&m, "9P2000.L");
+	m_end(&m);
+	return xfer(t, &m, wlen);
+}
+
+static long attach(struct t *t)
+{
+	struct msg m;
+
+	m_begin(&m, 104, 1);
+	m_u32(&m, 1);          /* fid */
+	m_u32(&m, 0xffffffff); /* no afid */
+	m_str(&m, "root");
+	m_str(&m, "");
+	m_u32(&m, 0);
+	m_end(&m);
+	return xfer(t, &m, 4096);
+}
+
+static void t_identity(struct unit *u)
+{
+	struct t *t = t_new(false);
+	uint8_t cfg[10];
+
+	CHECK(u, rd(t, VIRTIO_MMIO_DEVICE_ID) == VIRTIO_ID_9P);
+	wr(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	CHECK(u, rd(t, VIRTIO_MMIO_DEVICE_FEATURES) & 1);
+	for (unsigned i = 0; i < sizeof(cfg); i++)
+		virtio_mmio_read(t->dev, VIRTIO_MMIO_CONFIG + i, &cfg[i], 1);
+	CHECK(u, cfg[0] == 8 && cfg[1] == 0 && !memcmp(cfg + 2, "hostroot", 8));
+	t_free(t);
+}
+
+/* Tversion and Tattach through the ring; a reply never exceeds its buffer. */
+static void t_roundtrip(struct unit *u)
+{
+	struct t *t = t_new(false);
+	uint32_t msize;
+	long n;
+
+	drv_start(t);
+	n = version(t, 512000, 4096);
+	CHECK(u, n == 21 && gp(t, RESP)[4] == 101);
+	memcpy(&msize, gp(t, RESP + 7), 4);
+	CHECK(u, msize == 512000);
+	CHECK(u, attach(t) == 20 && gp(t, RESP)[4] == 105);
+	/* Rversion (21 bytes) does not fit 15 writable bytes: Rlerror, nothing beyond. */
+	memset(gp(t, RESP), 0xa5, 64);
+	n = version(t, 1u << 30, 15);
+	CHECK(u, n == 11 && gp(t, RESP)[4] == 7);
+	CHECK(u, gp(t, RESP)[15] == 0xa5);
+	CHECK(u, !needs_reset(t));
+	t_free(t);
+}
+
+/* Chains that are no 9P exchange at all mark the device needs-reset. */
+static void t_bad_chains(struct unit *u)
+{
+	struct t *t = t_new(false);
+	struct msg m;
+
+	drv_start(t);
+	CHECK(u, version(t, 8192, 10) == -1 || needs_reset(t));
+	CHECK(u, needs_reset(t));
+	t_free(t);
+
+	t = t_new(false);
+	drv_start(t);
+	m.n = 0;
+	m_u32(&m, 5);
+	m_u8(&m, 100);
+	CHECK(u, xfer(t, &m, 64) == -1 || needs_reset(t));
+	CHECK(u, needs_reset(t));
+	t_free(t);
+
+	/* Broken framing (size field larger than the message). */
+	t = t_new(false);
+	drv_start(t);
+	m_begin(&m, 100, 0xffff);
+	m_u32(&m, 8192);
+	m_str(&m, "9P2000.L");
+	memcpy(m.b, &(uint32_t){4000}, 4);
+	CHECK(u, xfer(t, &m, 64) == -1 || needs_reset(t));
+	CHECK(u, needs_reset(t));
+	t_free(t);
+}
+
+/* A read-only share refuses changes with EROFS and leaves the host alone. */
+static void t_read_only(struct unit *u)
+{
+	struct t *t = t_new(true);
+	char path[128];
+	struct msg m;
+	uint32_t err = 0;
+	struct stat st;
+
+	drv_start(t);
+	CHECK(u, version(t, 65536, 4096) == 21);
+	CHECK(u, attach(t) == 20);
+	m_begin(&m, 72, 2); /* Tmkdir */
+	m_u32(&m, 1);
+	m_str(&m, "newdir");
+	m_u32(&m, 0755);
+	m_u32(&m, 0);
+	m_end(&m);
+	CHECK(u, xfer(t, &m, 4096) == 11 && gp(t, RESP)[4] == 7);
+	memcpy(&err, gp(t, RESP + 7), 4);
+	CHECK(u, err == EROFS);
+	snprintf(path, sizeof(path), "%s/newdir", t->dir);
+	CHECK(u, stat(path, &st) < 0 && errno == ENOENT);
+	t_free(t);
+}
+
+/* A request longer than the device's buffer: Rlerror(EMSGSIZE) with its tag. */
+static void t_too_long(struct unit *u)
+{
+	struct t *t = t_new(false);
+	struct msg m;
+	uint32_t err = 0;
+	uint16_t tag = 0;
+
+	drv_start(t);
+	CHECK(u, version(t, 65536, 4096) == 21);
+	m_begin(&m, 118, 0x1234); /* Twrite, its size field far beyond what we send */
+	m_end(&m);
+	memset(gp(t, REQ), 0, 0x10000);
+	memcpy(gp(t, REQ), m.b, m.n);
+	/* 7 readable buffers of 192 KiB, all the same guest bytes: 1.3 MiB. */
+	for (unsigned i = 0; i < QSIZE - 1; i++)
+		fr_desc(&t->fg, &t->r, i, REQ, 0x30000, VIRTQ_DESC_F_NEXT, (uint16_t)(i + 1));
+	fr_desc(&t->fg, &t->r, QSIZE - 1, RESP + 0x40000, 64, VIRTQ_DESC_F_WRITE, 0);
+	fr_post(&t->fg, &t->r, 0);
+	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	CHECK(u, wait_used(t, 2));
+	CHECK(u, fr_used(&t->fg, &t->r)->ring[1].len == 11);
+	memcpy(&tag, gp(t, RESP + 0x40000 + 5), 2);
+	memcpy(&err, gp(t, RESP + 0x40000 + 7), 4);
+	CHECK(u, gp(t, RESP + 0x40000)[4] == 7 && tag == 0x1234 && err == EMSGSIZE);
+	CHECK(u, !needs_reset(t));
+	t_free(t);
+}
+
+/* A reset in the middle of a session: the device starts again from scratch. */
+static void t_reset(struct unit *u)
+{
+	struct t *t = t_new(false);
+
+	drv_start(t);
+	CHECK(u, version(t, 65536, 4096) == 21);
+	CHECK(u, attach(t) == 20);
+	wr(t, VIRTIO_MMIO_STATUS, 0);
+	/* A new driver starts with zeroed rings. */
+	memset(gp(t, t->r.desc), 0, 0x3000);
+	drv_start(t);
+	CHECK(u, version(t, 65536, 4096) == 21);
+	/* fid 1 is gone with the old connection: attaching it again works. */
+	CHECK(u, attach(t) == 20 && gp(t, RESP)[4] == 105);
+	t_free(t);
+}
+
+int main(void)
+{
+	struct unit u = {0};
+
+	RUN(&u, t_identity);
+	RUN(&u, t_roundtrip);
+	RUN(&u, t_bad_chains);
+	RUN(&u, t_read_only);
+	RUN(&u, t_too_long);
+	RUN(&u, t_reset);
+	return unit_done(&u);
+}
