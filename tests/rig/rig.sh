@@ -33,12 +33,13 @@ rig_cpu=EPYC,+svm,+npt,-rdseed,-sha-ni,-fxsr-opt,-misalignsse,-3dnowprefetch,-os
 boot_marker=$'\001lxs-rig: booted'
 
 mem_mib=4096
-# CPUs of the rig. Neither choice is free of QEMU's emulated-SVM flaws, so the
-# default is the one that measured better for the tests: with 2, the rig's
-# kernel itself stalled (soft lockup, RCU stall with timers not firing) in
-# 3 of 3 runs of the distro suite; with 1, the suite passed, but a nested
-# guest with 2 vCPUs under QEMU (the benchmarks' peer) now and then spun on
-# its only CPU for good. So: 1 for tests, `--cpus 2` for bench/session.
+# CPUs of the rig: one. With two, an IPI to a rig CPU that is running a nested
+# guest can be lost under QEMU's emulated SVM: the sender spins for good
+# (seen as soft lockups in smp_call_function_many_cond, from kvm_destroy_vm,
+# and as RCU stalls), in 4 of 4 runs of the distro suite or the benchmarks.
+# With one, a nested guest with 2 vCPUs now and then spins on the rig's only
+# CPU for good (seen under QEMU microvm in the benchmarks; rare for lxs-vm's
+# test boots): the benchmarks give their guests one vCPU in the rig.
 rig_cpus=1
 timeout_s=1800
 scratch=""
