@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "common/size.h"
 
 void config_defaults(struct lxs_config *c)
 {
@@ -31,46 +32,7 @@ void config_defaults(struct lxs_config *c)
 
 int config_parse_size(const char *s, uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || s[0] == '-')
-		return -EINVAL;
-	unsigned shift = 0;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		shift = 10;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		end++;
-		break;
-	case 't':
-	case 'T':
-		shift = 40;
-		end++;
-		break;
-	default:
-		break;
-	}
-	if (shift && (*end == 'b' || *end == 'B'))
-		end++;
-	else if (!shift && (*end == 'b' || *end == 'B'))
-		end++;
-	if (*end || (shift && v > (~0ULL >> shift)))
-		return -EINVAL;
-	*out = (uint64_t)v << shift;
-	return 0;
+	return size_parse(s, out);
 }
 
 static int parse_bool(const char *v, bool *out)

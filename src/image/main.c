@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/size.h"
 #include "image/image.h"
 
 #define TTY_INTERVAL_NS 100000000LL /* 10 redraws a second at most */
@@ -111,50 +112,6 @@ static int progress(const struct image_progress *p, void *arg)
 	return 0;
 }
 
-/* "8G", "512M", "1T", or bytes. 0 when malformed. */
-static uint64_t parse_size(const char *s)
-{
-	char *end;
-	unsigned long long v;
-	int shift = 0;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-')
-		return 0;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		shift = 10;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		end++;
-		break;
-	case 't':
-	case 'T':
-		shift = 40;
-		end++;
-		break;
-	default:
-		break;
-	}
-	if (*end == 'i' && shift)
-		end++;
-	if ((*end == 'B' || *end == 'b') && shift)
-		end++;
-	if (*end || v > (UINT64_MAX >> shift))
-		return 0;
-	return (uint64_t)v << shift;
-}
-
 static int parse_format(const char *s, enum image_tar_format *f)
 {
 	static const struct {
@@ -189,7 +146,8 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "s:ef:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			size = parse_size(optarg);
+			if (size_parse(optarg, &size) < 0)
+				size = 0; /* refused just below */
 			if (!size)
 				fatalx(1, "--size %s is not a size (try 8G or 512M)", optarg);
 			break;

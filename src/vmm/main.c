@@ -19,6 +19,7 @@
 #include "attach.h"
 #include "boot.h"
 #include "common/log.h"
+#include "common/size.h"
 #include "common/proto.h"
 #include "control.h"
 #include "detect.h"
@@ -101,30 +102,6 @@ static void usage(FILE *f)
 		LXS_EXIT_SLOW_KVM, LXS_EXIT_VMM_ERROR);
 }
 
-/* "512M", "2G", "65536K", or bytes. 0 on a malformed size. */
-static uint64_t parse_size(const char *s)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	int shift = 0;
-
-	if (errno || end == s)
-		return 0;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 0: break;
-	default: return 0;
-	}
-	if ((*end == 'i' || *end == 'B') && shift)
-		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
-	if (*end || v > (UINT64_MAX >> shift))
-		return 0;
-	return (uint64_t)v << shift;
-}
-
 /* PATH[,ro][,serial=ID]; the serial defaults to the file's base name. */
 static void parse_disk(char *spec, struct disk_opt *d)
 {
@@ -204,7 +181,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'i': o->initrd = optarg; break;
 		case 'c': o->cmdline = optarg; break;
 		case 'm':
-			o->mem = parse_size(optarg);
+			if (size_parse(optarg, &o->mem) < 0)
+				o->mem = 0; /* refused just below */
 			if (o->mem < (16ULL << 20) || o->mem > (1ULL << 40))
 				fatalx(LXS_EXIT_VMM_ERROR,
 				       "--mem %s is not a size between 16M and 1024G; write it like 512M or 2G",
