@@ -4,7 +4,7 @@ connection to another, moving bytes with splice(2) through a pipe, the way a
 C relay in lxsd would. It shows what one extra process in the session's data
 path costs, the path lxs avoids by talking to the guest directly.
 
-usage: relay.py LISTEN_SOCKET TARGET_SOCKET
+usage: bench/lib/relay.py LISTEN_SOCKET TARGET_SOCKET
 """
 import os, socket, sys, threading
 

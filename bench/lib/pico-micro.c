@@ -1,4 +1,4 @@
-/* bench/pico/micro.c - per-call cost of the system calls a translator
+/* bench/lib/pico-micro.c - per-call cost of the system calls a translator
  * touches: stat on a 3-component path, open+close, and getpid (never
  * trapped). Prints "name us_per_call" lines; the best of 5 rounds. */
 #include <fcntl.h>

@@ -3,7 +3,7 @@
 # `lxs -- true` (no VM running; median of 10) and warm (median of 100).
 # Prints "VM cold_ms=... warm_ms=...".
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 kdir=$1 dir=$2
 tmp=$(mktemp -d /tmp/lxs-bench.XXXXXX)
 export XDG_DATA_HOME=$tmp/data XDG_CONFIG_HOME=$tmp/config XDG_RUNTIME_DIR=$tmp/run

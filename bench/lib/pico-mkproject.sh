@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/pico/mkproject.sh DIR [N] - a C project of N (40) files and a
+# bench/lib/pico-mkproject.sh DIR [N] - a C project of N (40) files and a
 # Makefile, deterministic, for the make -j2 benchmark: each file is a few
 # hundred lines of ordinary code that includes a few system headers.
 set -euo pipefail
