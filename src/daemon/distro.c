@@ -149,11 +149,36 @@ static int import_progress(const struct image_progress *ip, void *arg)
 
 static int copy_sparse(int in, int out, bool seekable, char *err, size_t errlen);
 
+/*
+ * Copy the open file in (holes kept) to dest by write-new-then-rename: dest
+ * is either as it was or complete and on disk. One sentence in err on failure.
+ */
+static int copy_file_atomically(int in, const char *dest, mode_t mode, char *err, size_t errlen)
+{
+	char tmp[LXS_PATH_MAX];
+	int out = -1, ret;
+
+	if ((ret = path_fmt(tmp, sizeof(tmp), "%s.tmp-XXXXXX", dest)) < 0 ||
+	    (out = mkostemp(tmp, O_CLOEXEC)) < 0) {
+		ret = ret < 0 ? ret : -errno;
+		snprintf(err, errlen, "cannot write %s: %s", dest, strerror(-ret));
+		return ret;
+	}
+	ret = copy_sparse(in, out, true, err, errlen);
+	if (ret == 0 && (fchmod(out, mode) < 0 || fsync(out) < 0 || rename(tmp, dest) < 0)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot write %s: %s", dest, strerror(errno));
+	}
+	if (ret < 0)
+		unlink(tmp);
+	close(out);
+	return ret;
+}
+
 /* --import --vhd: an ext4 image copied (holes kept) to image, by write-new-then-rename. */
 static int copy_image_in(const char *file, const char *image, char *err, size_t errlen)
 {
-	char tmp[LXS_PATH_MAX];
-	int in = -1, out = -1, ret;
+	int in, ret;
 
 	if (!strcmp(file, "-")) {
 		snprintf(err, errlen, "--vhd needs an image file, not stdin");
@@ -164,25 +189,13 @@ static int copy_image_in(const char *file, const char *image, char *err, size_t 
 			 "%s is not an ext4 image; without --vhd, --import takes a tarball", file);
 		return ret == -ENOENT ? ret : -EINVAL;
 	}
-	if ((in = open(file, O_RDONLY | O_CLOEXEC)) < 0 ||
-	    (ret = path_fmt(tmp, sizeof(tmp), "%s.tmp-XXXXXX", image)) < 0 ||
-	    (out = mkostemp(tmp, O_CLOEXEC)) < 0) {
+	if ((in = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot copy %s: %s", file, strerror(errno));
-		goto out;
+		return ret;
 	}
-	ret = copy_sparse(in, out, true, err, errlen);
-	if (ret == 0 && (fchmod(out, 0600) < 0 || fsync(out) < 0 || rename(tmp, image) < 0)) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot write %s: %s", image, strerror(errno));
-	}
-	if (ret < 0)
-		unlink(tmp);
-out:
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
+	ret = copy_file_atomically(in, image, 0600, err, errlen);
+	close(in);
 	return ret;
 }
 
@@ -455,34 +468,17 @@ werr:
 
 static int export_image(const char *image, const char *file, int out_fd, char *err, size_t errlen)
 {
-	char tmp[LXS_PATH_MAX];
-	int in = open(image, O_RDONLY | O_CLOEXEC), out = -1, ret;
+	int in = open(image, O_RDONLY | O_CLOEXEC), ret;
 
 	if (in < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot open the image %s: %s", image, strerror(errno));
 		return ret;
 	}
-	if (!strcmp(file, "-")) {
+	if (!strcmp(file, "-"))
 		ret = copy_sparse(in, out_fd, false, err, errlen);
-		close(in);
-		return ret;
-	}
-	if ((ret = path_fmt(tmp, sizeof(tmp), "%s.tmp-XXXXXX", file)) < 0 ||
-	    (out = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		ret = ret < 0 ? ret : -errno;
-		snprintf(err, errlen, "cannot write %s: %s", file, strerror(-ret));
-		close(in);
-		return ret;
-	}
-	ret = copy_sparse(in, out, true, err, errlen);
-	if (ret == 0 && (fchmod(out, 0644) < 0 || fsync(out) < 0 || rename(tmp, file) < 0)) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot write %s: %s", file, strerror(errno));
-	}
-	if (ret < 0)
-		unlink(tmp);
-	close(out);
+	else
+		ret = copy_file_atomically(in, file, 0644, err, errlen);
 	close(in);
 	return ret;
 }
@@ -710,7 +706,7 @@ static int update_image_path(const struct lxs_paths *p, const char *name, const 
 int distro_move(const struct lxs_paths *p, const char *name, const char *dir, char *err,
 		size_t errlen)
 {
-	char abs[LXS_PATH_MAX], real[PATH_MAX], image[LXS_PATH_MAX], tmp[LXS_PATH_MAX];
+	char abs[LXS_PATH_MAX], real[PATH_MAX], image[LXS_PATH_MAX];
 	struct reg_distro d;
 	int lock = take_stopped(p, name, &d, err, errlen), ret;
 
@@ -742,25 +738,17 @@ int distro_move(const struct lxs_paths *p, const char *name, const char *dir, ch
 				 strerror(errno));
 			goto out;
 		}
-		int in = open(d.image, O_RDONLY | O_CLOEXEC), out;
-		if (in < 0 || path_fmt(tmp, sizeof(tmp), "%s.tmp-XXXXXX", image) < 0 ||
-		    (out = mkostemp(tmp, O_CLOEXEC)) < 0) {
+		int in = open(d.image, O_RDONLY | O_CLOEXEC);
+		if (in < 0) {
 			ret = -errno;
 			snprintf(err, errlen, "cannot copy the image to %s: %s", real,
 				 strerror(errno));
-			if (in >= 0)
-				close(in);
 			goto out;
 		}
-		ret = copy_sparse(in, out, true, err, errlen);
-		if (ret == 0 && (fchmod(out, 0600) < 0 || fsync(out) < 0 || rename(tmp, image) < 0))
-			ret = -errno;
+		ret = copy_file_atomically(in, image, 0600, err, errlen);
 		close(in);
-		close(out);
-		if (ret < 0) {
-			unlink(tmp);
+		if (ret < 0)
 			goto out;
-		}
 		if ((ret = update_image_path(p, d.name, image, real, err, errlen)) < 0) {
 			unlink(image);
 			goto out;
