@@ -141,4 +141,6 @@ format:
 clean:
 	rm -rf $(O)
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+# The compiler's dependency files (build/ also holds unpacked distros, whose
+# etc/rc2.d must not be taken for one).
+-include $(wildcard $(O)/obj/*/*.d $(O)/asan/obj/*/*.d $(O)/asan/tests/*.d)

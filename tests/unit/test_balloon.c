@@ -42,44 +42,19 @@ struct t {
 	int irqs;
 };
 
-/* A descriptor of a test chain: guest address, length, device-writable. */
-struct seg {
-	uint64_t gpa;
-	uint32_t len;
-	bool wr;
-};
-
 static void count_irq(void *opaque)
 {
 	__atomic_fetch_add(&((struct t *)opaque)->irqs, 1, __ATOMIC_SEQ_CST);
 }
 
-static uint32_t rd(struct t *t, uint64_t off)
-{
-	uint32_t v = 0;
-
-	virtio_mmio_read(t->dev, off, &v, 4);
-	return v;
-}
-
-static void wr(struct t *t, uint64_t off, uint32_t v)
-{
-	virtio_mmio_write(t->dev, off, &v, 4);
-}
-
 static uint32_t cfg_rd(struct t *t, uint32_t off)
 {
-	return rd(t, VIRTIO_MMIO_CONFIG + off);
+	return fg_mmio_rd(t->dev, VIRTIO_MMIO_CONFIG + off);
 }
 
 static void cfg_wr(struct t *t, uint32_t off, uint32_t v)
 {
-	wr(t, VIRTIO_MMIO_CONFIG + off, v);
-}
-
-static bool needs_reset(struct t *t)
-{
-	return rd(t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_CONFIG + off, v);
 }
 
 /* Guest RAM the way kvm.c maps it: 2 MiB aligned, huge pages advised. */
@@ -145,57 +120,30 @@ static bool sentinels_intact(struct t *t)
 	return true;
 }
 
-/* The driver's side of 3.1.1 up to the queues, with nq queues enabled. */
+/* Up to DRIVER_OK with nq queues, on rings a fresh driver has emptied. */
 static void drv_setup(struct t *t, uint32_t features, unsigned nq)
 {
-	uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE;
-
-	wr(t, VIRTIO_MMIO_STATUS, st);
-	wr(t, VIRTIO_MMIO_STATUS, st |= VIRTIO_STATUS_DRIVER);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES, features);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES, 1); /* VERSION_1 */
-	wr(t, VIRTIO_MMIO_STATUS, st |= VIRTIO_STATUS_FEATURES_OK);
 	for (unsigned q = 0; q < nq; q++) {
 		t->r[q] = fr_make(q, QSIZE);
-		memset(fg_ptr(&t->fg, t->r[q].desc), 0, 0x3000);
-		wr(t, VIRTIO_MMIO_QUEUE_SEL, q);
-		wr(t, VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-		wr(t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)t->r[q].desc);
-		wr(t, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)t->r[q].avail);
-		wr(t, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)t->r[q].used);
-		wr(t, VIRTIO_MMIO_QUEUE_READY, 1);
+		fr_clear(&t->fg, &t->r[q]);
 	}
-}
-
-static void drv_ok(struct t *t)
-{
-	wr(t, VIRTIO_MMIO_STATUS, rd(t, VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);
+	fg_driver_setup(t->dev, features | VIRTIO_BIT(VIRTIO_F_VERSION_1), t->r, nq);
 }
 
 static void drv_start(struct t *t, uint32_t features, unsigned nq)
 {
 	drv_setup(t, features, nq);
-	drv_ok(t);
+	fg_driver_ok(t->dev);
 }
 
-/* Make a chain of n segments available on queue q, from descriptor head. */
-static void post(struct t *t, unsigned q, uint16_t head, const struct seg *s, unsigned n)
+static void post(struct t *t, unsigned q, uint16_t head, const struct fg_seg *s, unsigned n)
 {
-	for (unsigned i = 0; i < n; i++) {
-		uint16_t d = (uint16_t)(head + i);
-		uint16_t fl =
-		    (s[i].wr ? VIRTQ_DESC_F_WRITE : 0) | (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
-
-		fr_desc(&t->fg, &t->r[q], d, s[i].gpa, s[i].len, fl, (uint16_t)(d + 1));
-	}
-	fr_post(&t->fg, &t->r[q], head);
+	fr_post_chain(&t->fg, &t->r[q], head, s, n);
 }
 
 static void kick(struct t *t, unsigned q)
 {
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, q);
 }
 
 static struct vring_used *used(struct t *t, unsigned q)
@@ -259,16 +207,16 @@ static void t_features(struct unit *u)
 	struct t *t = t_new();
 	uint32_t f;
 
-	CHECK(u, rd(t, VIRTIO_MMIO_DEVICE_ID) == VIRTIO_ID_BALLOON);
-	wr(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	f = rd(t, VIRTIO_MMIO_DEVICE_FEATURES);
+	CHECK(u, fg_mmio_rd(t->dev, VIRTIO_MMIO_DEVICE_ID) == VIRTIO_ID_BALLOON);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	f = fg_mmio_rd(t->dev, VIRTIO_MMIO_DEVICE_FEATURES);
 	CHECK(u, (f & 0x3f) == (F_STATS | F_OOM | F_REPORT));
-	wr(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	CHECK(u, rd(t, VIRTIO_MMIO_DEVICE_FEATURES) & 1); /* VERSION_1 */
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	CHECK(u, fg_mmio_rd(t->dev, VIRTIO_MMIO_DEVICE_FEATURES) & 1); /* VERSION_1 */
 	/* Slots for inflate, deflate and the two optional queues; no more. */
 	for (unsigned q = 0; q < 5; q++) {
-		wr(t, VIRTIO_MMIO_QUEUE_SEL, q);
-		CHECK(u, (rd(t, VIRTIO_MMIO_QUEUE_NUM_MAX) >= 32) == (q < 4));
+		fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_SEL, q);
+		CHECK(u, (fg_mmio_rd(t->dev, VIRTIO_MMIO_QUEUE_NUM_MAX) >= 32) == (q < 4));
 	}
 	t_free(t);
 }
@@ -277,7 +225,7 @@ static void t_features(struct unit *u)
 static void t_order_stats_and_reporting(struct unit *u)
 {
 	struct t *t = t_new();
-	struct seg s = {DATA, 4 * PG, true};
+	struct fg_seg s = {DATA, 4 * PG, true};
 
 	drv_start(t, F_STATS | F_REPORT, 4);
 	fill(t, DATA, 4 * PG, 0xab);
@@ -286,7 +234,7 @@ static void t_order_stats_and_reporting(struct unit *u)
 	CHECK(u, used(t, 3)->idx == 1);
 	CHECK(u, resident(t, DATA, 4 * PG) == 0);
 	CHECK(u, virtio_balloon_reported_bytes(t->dev) == 4 * PG);
-	CHECK(u, !needs_reset(t));
+	CHECK(u, !fg_needs_reset(t->dev));
 	t_free(t);
 }
 
@@ -294,7 +242,7 @@ static void t_order_stats_and_reporting(struct unit *u)
 static void t_order_reporting_only(struct unit *u)
 {
 	struct t *t = t_new();
-	struct seg s = {DATA, 4 * PG, true};
+	struct fg_seg s = {DATA, 4 * PG, true};
 	struct balloon_stats st;
 
 	drv_start(t, F_REPORT, 3);
@@ -313,7 +261,7 @@ static void t_order_reporting_only(struct unit *u)
 static void t_order_stats_only(struct unit *u)
 {
 	struct t *t = t_new();
-	struct seg s = {DATA, 4 * PG, true};
+	struct fg_seg s = {DATA, 4 * PG, true};
 
 	drv_start(t, F_STATS, 4);
 	fill(t, DATA, 4 * PG, 0xab);
@@ -323,7 +271,7 @@ static void t_order_stats_only(struct unit *u)
 	CHECK(u, resident(t, DATA, 4 * PG) == 4);
 	CHECK(u, all_bytes(t, DATA, 4 * PG, 0xab));
 	CHECK(u, virtio_balloon_reported_bytes(t->dev) == 0);
-	CHECK(u, !needs_reset(t));
+	CHECK(u, !fg_needs_reset(t->dev));
 	t_free(t);
 }
 
@@ -333,7 +281,7 @@ static void t_report(struct unit *u)
 {
 	struct t *t = t_new();
 	/* One readable and two writable ranges, pages 0-2, 5-6 and 9. */
-	struct seg s[3] = {
+	struct fg_seg s[3] = {
 	    {DATA, 3 * PG, false},
 	    {DATA + 5 * PG, 2 * PG, true},
 	    {DATA + 9 * PG, PG, true},
@@ -376,7 +324,7 @@ static void t_report_partial_pages(struct unit *u)
 {
 	struct t *t = t_new();
 	/* Half of page 0, all of page 1, half of page 2; then page 4 plus half of 5. */
-	struct seg s[2] = {
+	struct fg_seg s[2] = {
 	    {DATA + PG / 2, 2 * PG, true},
 	    {DATA + 4 * PG, PG + PG / 2, true},
 	};
@@ -399,7 +347,7 @@ static void t_report_partial_pages(struct unit *u)
 static void t_report_rss(struct unit *u)
 {
 	struct t *t = t_new();
-	struct seg s = {HUGE_2M, HUGE_2M, true};
+	struct fg_seg s = {HUGE_2M, HUGE_2M, true};
 	long before, after;
 
 	drv_start(t, F_STATS | F_REPORT, 4);
@@ -437,8 +385,8 @@ static void t_inflate_deflate(struct unit *u)
 	uint32_t defl[] = {d + 0, d + 1, 0xfffffff0u};
 	uint64_t buf = FG_BUF;
 	/* Split so that one PFN straddles two descriptors. */
-	struct seg s[2] = {{buf, 6, false}, {buf + 6, sizeof(pfns) - 6, false}};
-	struct seg sd = {buf + 0x1000, sizeof(defl), false};
+	struct fg_seg s[2] = {{buf, 6, false}, {buf + 6, sizeof(pfns) - 6, false}};
+	struct fg_seg sd = {buf + 0x1000, sizeof(defl), false};
 	struct balloon_info i;
 
 	drv_start(t, F_STATS | F_REPORT, 4);
@@ -459,7 +407,7 @@ static void t_inflate_deflate(struct unit *u)
 	i = info(t);
 	CHECK(u, i.inflated_pages == 5 && i.bad_pfns == 4 && i.deflated_pages == 0);
 	CHECK(u, i.reported_bytes == 0);
-	CHECK(u, !needs_reset(t));
+	CHECK(u, !fg_needs_reset(t->dev));
 
 	/* The driver tells how big its balloon is. */
 	cfg_wr(t, VIRTIO_BALLOON_CFG_ACTUAL, 5);
@@ -484,14 +432,14 @@ static void t_inflate_writable(struct unit *u)
 {
 	struct t *t = t_new();
 	uint32_t pfn = DATA / PG;
-	struct seg s = {FG_BUF, 4, true};
+	struct fg_seg s = {FG_BUF, 4, true};
 
 	drv_start(t, F_STATS | F_REPORT, 4);
 	fill(t, DATA, PG, 0xab);
 	memcpy(gp(t, FG_BUF), &pfn, 4);
 	post(t, VIRTIO_BALLOON_INFLATEQ, 0, &s, 1);
 	kick(t, VIRTIO_BALLOON_INFLATEQ);
-	CHECK(u, needs_reset(t));
+	CHECK(u, fg_needs_reset(t->dev));
 	CHECK(u, used(t, 0)->idx == 0);
 	CHECK(u, resident(t, DATA, PG) == 1 && all_bytes(t, DATA, PG, 0xab));
 	t_free(t);
@@ -502,14 +450,14 @@ static void t_inflate_partial_pfn(struct unit *u)
 {
 	struct t *t = t_new();
 	uint32_t pfns[2] = {DATA / PG, DATA / PG + 1};
-	struct seg s = {FG_BUF, 6, false};
+	struct fg_seg s = {FG_BUF, 6, false};
 
 	drv_start(t, F_STATS | F_REPORT, 4);
 	fill(t, DATA, 2 * PG, 0xab);
 	memcpy(gp(t, FG_BUF), pfns, sizeof(pfns));
 	post(t, VIRTIO_BALLOON_DEFLATEQ, 0, &s, 1);
 	kick(t, VIRTIO_BALLOON_DEFLATEQ);
-	CHECK(u, needs_reset(t));
+	CHECK(u, fg_needs_reset(t->dev));
 	CHECK(u, used(t, 1)->idx == 0);
 	CHECK(u, info(t).deflated_pages == 0);
 
@@ -534,11 +482,11 @@ static void t_target(struct unit *u)
 	CHECK(u, t->irqs == 0 && cfg_rd(t, VIRTIO_BALLOON_CFG_NUM_PAGES) == 10);
 
 	drv_start(t, F_STATS | F_REPORT, 4);
-	gen = rd(t, VIRTIO_MMIO_CONFIG_GENERATION);
+	gen = fg_mmio_rd(t->dev, VIRTIO_MMIO_CONFIG_GENERATION);
 	CHECK(u, virtio_balloon_set_target(t->dev, 100) == 0);
 	CHECK(u, t->irqs == 1);
-	CHECK(u, rd(t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_INT_CONFIG);
-	CHECK(u, rd(t, VIRTIO_MMIO_CONFIG_GENERATION) != gen);
+	CHECK(u, fg_mmio_rd(t->dev, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_INT_CONFIG);
+	CHECK(u, fg_mmio_rd(t->dev, VIRTIO_MMIO_CONFIG_GENERATION) != gen);
 	CHECK(u, cfg_rd(t, VIRTIO_BALLOON_CFG_NUM_PAGES) == 100);
 	CHECK(u, info(t).target_pages == 100);
 
@@ -561,7 +509,7 @@ static void t_target(struct unit *u)
 	CHECK(u, info(t).actual_pages == 40);
 
 	/* A reset (reboot) empties the guest's balloon; the host's wish stays. */
-	wr(t, VIRTIO_MMIO_STATUS, 0);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_STATUS, 0);
 	CHECK(u, cfg_rd(t, VIRTIO_BALLOON_CFG_ACTUAL) == 0 && info(t).actual_pages == 0);
 	CHECK(u, cfg_rd(t, VIRTIO_BALLOON_CFG_NUM_PAGES) == 100);
 	t_free(t);
@@ -580,7 +528,7 @@ static void t_stats(struct unit *u)
 {
 	struct t *t = t_new();
 	uint8_t *b = gp(t, FG_BUF);
-	struct seg s = {FG_BUF, 6 * 10, false};
+	struct fg_seg s = {FG_BUF, 6 * 10, false};
 	struct balloon_stats st;
 	uint64_t t0;
 	int irqs;
@@ -595,7 +543,7 @@ static void t_stats(struct unit *u)
 	drv_setup(t, F_STATS | F_REPORT, 4);
 	post(t, 2, 5, &s, 1);
 	kick(t, 2); /* dropped by the transport: not running yet */
-	drv_ok(t);
+	fg_driver_ok(t->dev);
 	CHECK(u, virtio_balloon_stats(t->dev, &st) == 0);
 	CHECK(u, st.free == 1000 && st.total == 4000 && st.available == 2000);
 	CHECK(u, st.major_faults == 7 && st.direct_reclaims == 123 && st.caches == 0);
@@ -627,7 +575,7 @@ static void t_stats(struct unit *u)
 	CHECK(u, used(t, 2)->idx == 1);
 	virtio_balloon_request_stats(t->dev);
 	CHECK(u, used(t, 2)->idx == 2);
-	CHECK(u, !needs_reset(t));
+	CHECK(u, !fg_needs_reset(t->dev));
 	t_free(t);
 }
 
@@ -640,7 +588,7 @@ static void t_stats_truncated(struct unit *u)
 {
 	struct t *t = t_new();
 	uint8_t *b = gp(t, FG_BUF);
-	struct seg s[2] = {{FG_BUF, 13, false}, {FG_BUF + 13, 12, false}};
+	struct fg_seg s[2] = {{FG_BUF, 13, false}, {FG_BUF + 13, 12, false}};
 	struct balloon_stats st;
 
 	put_stat(b + 0, VIRTIO_BALLOON_S_MEMFREE, 1);
@@ -652,7 +600,7 @@ static void t_stats_truncated(struct unit *u)
 	CHECK(u, virtio_balloon_stats(t->dev, &st) == 0);
 	CHECK(u, st.free == 1 && st.available == 2);
 	CHECK(u, st.total == 0 && !(st.valid & (1u << VIRTIO_BALLOON_S_MEMTOT)));
-	CHECK(u, !needs_reset(t));
+	CHECK(u, !fg_needs_reset(t->dev));
 
 	/* Shorter than one entry: received, but nothing in it. */
 	virtio_balloon_request_stats(t->dev);
@@ -667,14 +615,14 @@ static void t_stats_truncated(struct unit *u)
 static void t_stats_writable(struct unit *u)
 {
 	struct t *t = t_new();
-	struct seg s[2] = {{FG_BUF, 10, false}, {FG_BUF + 10, 10, true}};
+	struct fg_seg s[2] = {{FG_BUF, 10, false}, {FG_BUF + 10, 10, true}};
 	struct balloon_stats st;
 
 	put_stat(gp(t, FG_BUF), VIRTIO_BALLOON_S_MEMFREE, 1);
 	drv_start(t, F_STATS | F_REPORT, 4);
 	post(t, 2, 0, s, 2);
 	kick(t, 2);
-	CHECK(u, needs_reset(t));
+	CHECK(u, fg_needs_reset(t->dev));
 	CHECK(u, virtio_balloon_stats(t->dev, &st) == -ENODATA);
 	t_free(t);
 }
@@ -683,7 +631,7 @@ static void t_stats_writable(struct unit *u)
 static void t_stats_second_buffer(struct unit *u)
 {
 	struct t *t = t_new();
-	struct seg s1 = {FG_BUF, 10, false}, s2 = {FG_BUF + 0x100, 10, false};
+	struct fg_seg s1 = {FG_BUF, 10, false}, s2 = {FG_BUF + 0x100, 10, false};
 	struct balloon_stats st;
 
 	put_stat(gp(t, s1.gpa), VIRTIO_BALLOON_S_MEMFREE, 1);
@@ -704,14 +652,14 @@ static void t_stats_second_buffer(struct unit *u)
 static void t_stats_reset(struct unit *u)
 {
 	struct t *t = t_new();
-	struct seg s = {FG_BUF, 10, false};
+	struct fg_seg s = {FG_BUF, 10, false};
 	struct balloon_stats st;
 
 	put_stat(gp(t, FG_BUF), VIRTIO_BALLOON_S_MEMFREE, 1);
 	drv_start(t, F_STATS | F_REPORT, 4);
 	post(t, 2, 0, &s, 1);
 	kick(t, 2);
-	wr(t, VIRTIO_MMIO_STATUS, 0);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_STATUS, 0);
 	drv_start(t, F_STATS | F_REPORT, 4);
 	virtio_balloon_request_stats(t->dev);
 	CHECK(u, used(t, 2)->idx == 0);

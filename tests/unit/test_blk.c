@@ -40,28 +40,9 @@ struct t {
 	int irqs;
 };
 
-struct buf {
-	uint64_t gpa;
-	uint32_t len;
-	bool wr;
-};
-
 static void count_irq(void *opaque)
 {
 	__atomic_fetch_add(&((struct t *)opaque)->irqs, 1, __ATOMIC_SEQ_CST);
-}
-
-static uint32_t rd(struct t *t, uint64_t off)
-{
-	uint32_t v = 0;
-
-	virtio_mmio_read(t->dev, off, &v, 4);
-	return v;
-}
-
-static void wr(struct t *t, uint64_t off, uint32_t v)
-{
-	virtio_mmio_write(t->dev, off, &v, 4);
 }
 
 static uint64_t cfg64(struct t *t, uint32_t off)
@@ -80,37 +61,11 @@ static uint32_t cfg32(struct t *t, uint32_t off)
 	return v;
 }
 
-static uint64_t dev_features(struct t *t)
-{
-	uint64_t f;
-
-	wr(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	f = rd(t, VIRTIO_MMIO_DEVICE_FEATURES);
-	wr(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	return f | (uint64_t)rd(t, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
-}
-
 /* The driver's side of 3.1.1, accepting everything offered. */
 static void drv_start(struct t *t)
 {
-	uint64_t f = dev_features(t);
-	uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE;
-
-	wr(t, VIRTIO_MMIO_STATUS, st);
-	wr(t, VIRTIO_MMIO_STATUS, st |= VIRTIO_STATUS_DRIVER);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)f);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
-	wr(t, VIRTIO_MMIO_STATUS, st |= VIRTIO_STATUS_FEATURES_OK);
 	t->r = fr_make(0, QSIZE);
-	wr(t, VIRTIO_MMIO_QUEUE_SEL, 0);
-	wr(t, VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-	wr(t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)t->r.desc);
-	wr(t, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)t->r.avail);
-	wr(t, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)t->r.used);
-	wr(t, VIRTIO_MMIO_QUEUE_READY, 1);
-	wr(t, VIRTIO_MMIO_STATUS, st |= VIRTIO_STATUS_DRIVER_OK);
+	fg_driver_start(t->dev, fg_dev_features(t->dev), &t->r, 1);
 }
 
 /* A sparse image of IMG_MB MiB, all zeroes. */
@@ -174,33 +129,28 @@ static void set_hdr(struct t *t, unsigned h, uint32_t type, uint64_t sector)
 	*gp(t, STS(h)) = 0xff;
 }
 
-/* Chain buffers b[0, n) from descriptor `head` on and make it available. */
-static void post_chain(struct t *t, uint16_t head, const struct buf *b, unsigned n)
+static void post_chain(struct t *t, uint16_t head, const struct fg_seg *b, unsigned n)
 {
-	for (unsigned i = 0; i < n; i++)
-		fr_desc(&t->fg, &t->r, head + i, b[i].gpa, b[i].len,
-			(b[i].wr ? VIRTQ_DESC_F_WRITE : 0) | (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0),
-			(uint16_t)(head + i + 1));
-	fr_post(&t->fg, &t->r, head);
+	fr_post_chain(&t->fg, &t->r, head, b, n);
 }
 
 /* Slot h as header, data (len bytes at DATA(h), if any) and status; head 3h. */
 static void post_req(struct t *t, unsigned h, uint32_t type, uint64_t sector, uint32_t len)
 {
-	struct buf b[3];
+	struct fg_seg b[3];
 	unsigned n = 0;
 
 	set_hdr(t, h, type, sector);
-	b[n++] = (struct buf){HDR(h), 16, false};
+	b[n++] = (struct fg_seg){HDR(h), 16, false};
 	if (len)
-		b[n++] = (struct buf){DATA(h), len, type != VIRTIO_BLK_T_OUT};
-	b[n++] = (struct buf){STS(h), 1, true};
+		b[n++] = (struct fg_seg){DATA(h), len, type != VIRTIO_BLK_T_OUT};
+	b[n++] = (struct fg_seg){STS(h), 1, true};
 	post_chain(t, (uint16_t)(3 * h), b, n);
 }
 
 static void notify(struct t *t)
 {
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 }
 
 /* Run the event loop until n chains were used (or give up). */
@@ -225,11 +175,6 @@ static uint8_t do_req(struct t *t, unsigned h, uint32_t type, uint64_t sector, u
 	notify(t);
 	wait_used(t, (uint16_t)(n + 1));
 	return status(t, h);
-}
-
-static bool needs_reset(struct t *t)
-{
-	return rd(t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET;
 }
 
 static void fill_pattern(uint8_t *p, size_t len, unsigned seed)
@@ -289,10 +234,10 @@ static struct virtio_blk_stats stats(struct t *t)
 static void t_config(struct unit *u)
 {
 	struct t *t = t_new_dev(true, false, NULL);
-	uint64_t f = dev_features(t);
+	uint64_t f = fg_dev_features(t->dev);
 	uint32_t lo = 0, hi = 0;
 
-	CHECK(u, rd(t, VIRTIO_MMIO_DEVICE_ID) == VIRTIO_ID_BLOCK);
+	CHECK(u, fg_mmio_rd(t->dev, VIRTIO_MMIO_DEVICE_ID) == VIRTIO_ID_BLOCK);
 	CHECK(u, f & VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX));
 	CHECK(u, f & VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE));
 	CHECK(u, f & VIRTIO_BIT(VIRTIO_BLK_F_FLUSH));
@@ -315,7 +260,8 @@ static void t_config(struct unit *u)
 	CHECK(u, cfg32(t, VIRTIO_BLK_CFG_DISCARD_ALIGN) == 8);
 	CHECK(u, (cfg32(t, VIRTIO_BLK_CFG_WZ_MAY_UNMAP) & 0xff) == 1);
 	drv_start(t);
-	CHECK(u, (rd(t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DRIVER_OK) && !needs_reset(t));
+	CHECK(u, (fg_mmio_rd(t->dev, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DRIVER_OK) &&
+		     !fg_needs_reset(t->dev));
 	t_free(t);
 }
 
@@ -370,7 +316,7 @@ static void t_rw_framing(struct unit *u)
 {
 	struct t *t = t_new();
 	uint8_t want[1536], *p;
-	struct buf b[5];
+	struct fg_seg b[5];
 
 	fill_pattern(want, sizeof(want), 9);
 	/* OUT: header and first 512 data bytes in one buffer, the rest in two. */
@@ -378,11 +324,11 @@ static void t_rw_framing(struct unit *u)
 	set_hdr(t, 0, VIRTIO_BLK_T_OUT, 10);
 	memcpy(p, gp(t, HDR(0)), 16);
 	memcpy(p + 16, want, 1536);
-	b[0] = (struct buf){DATA(0), 16 + 512, false};
-	b[1] = (struct buf){DATA(0) + 16 + 512, 0, false}; /* empty */
-	b[2] = (struct buf){DATA(0) + 16 + 512, 1000, false};
-	b[3] = (struct buf){DATA(0) + 16 + 1512, 24, false};
-	b[4] = (struct buf){STS(0), 1, true};
+	b[0] = (struct fg_seg){DATA(0), 16 + 512, false};
+	b[1] = (struct fg_seg){DATA(0) + 16 + 512, 0, false}; /* empty */
+	b[2] = (struct fg_seg){DATA(0) + 16 + 512, 1000, false};
+	b[3] = (struct fg_seg){DATA(0) + 16 + 1512, 24, false};
+	b[4] = (struct fg_seg){STS(0), 1, true};
 	post_chain(t, 0, b, 5);
 	notify(t);
 	CHECK(u, wait_used(t, 1) == 1 && status(t, 0) == VIRTIO_BLK_S_OK);
@@ -392,9 +338,9 @@ static void t_rw_framing(struct unit *u)
 	set_hdr(t, 1, VIRTIO_BLK_T_IN, 10);
 	p = gp(t, DATA(1));
 	memset(p, 0xee, 1537);
-	b[0] = (struct buf){HDR(1), 8, false};
-	b[1] = (struct buf){HDR(1) + 8, 8, false};
-	b[2] = (struct buf){DATA(1), 1537, true};
+	b[0] = (struct fg_seg){HDR(1), 8, false};
+	b[1] = (struct fg_seg){HDR(1) + 8, 8, false};
+	b[2] = (struct fg_seg){DATA(1), 1537, true};
 	post_chain(t, 8, b, 3);
 	notify(t);
 	CHECK(u, wait_used(t, 2) == 2);
@@ -429,7 +375,7 @@ static void t_rw_segments(struct unit *u)
 	CHECK(u, status(t, 1) == VIRTIO_BLK_S_IOERR);
 	/* Refused by the device, not by the host kernel. */
 	CHECK(u, stats(t).host_errors == 0);
-	CHECK(u, !needs_reset(t));
+	CHECK(u, !fg_needs_reset(t->dev));
 	t_free(t);
 }
 
@@ -450,7 +396,7 @@ static void t_out_of_range(struct unit *u)
 	CHECK(u, do_req(t, 6, VIRTIO_BLK_T_IN, CAP, 0) == VIRTIO_BLK_S_OK);
 	CHECK(u, stats(t).ioerr == 5 && stats(t).host_errors == 0);
 	CHECK(u, file_blocks(t->path) == 0);
-	CHECK(u, !needs_reset(t));
+	CHECK(u, !fg_needs_reset(t->dev));
 	t_free(t);
 }
 
@@ -464,7 +410,7 @@ static void t_bad_length(struct unit *u)
 	CHECK(u, do_req(t, 2, VIRTIO_BLK_T_IN, 0, 513) == VIRTIO_BLK_S_IOERR);
 	CHECK(u, file_zero(t->path, 0, 4096) && file_blocks(t->path) == 0);
 	CHECK(u, stats(t).host_errors == 0);
-	CHECK(u, !needs_reset(t));
+	CHECK(u, !fg_needs_reset(t->dev));
 	t_free(t);
 }
 
@@ -472,27 +418,27 @@ static void t_bad_length(struct unit *u)
 static void t_wrong_direction(struct unit *u)
 {
 	struct t *t = t_new();
-	struct buf b[3];
+	struct fg_seg b[3];
 
 	/* IN whose data buffer is device-readable. */
 	set_hdr(t, 0, VIRTIO_BLK_T_IN, 0);
-	b[0] = (struct buf){HDR(0), 16, false};
-	b[1] = (struct buf){DATA(0), 512, false};
-	b[2] = (struct buf){STS(0), 1, true};
+	b[0] = (struct fg_seg){HDR(0), 16, false};
+	b[1] = (struct fg_seg){DATA(0), 512, false};
+	b[2] = (struct fg_seg){STS(0), 1, true};
 	post_chain(t, 0, b, 3);
 	/* OUT whose data buffer is device-writable. */
 	memset(gp(t, DATA(1)), 0x77, 512);
 	set_hdr(t, 1, VIRTIO_BLK_T_OUT, 0);
-	b[0] = (struct buf){HDR(1), 16, false};
-	b[1] = (struct buf){DATA(1), 512, true};
-	b[2] = (struct buf){STS(1), 1, true};
+	b[0] = (struct fg_seg){HDR(1), 16, false};
+	b[1] = (struct fg_seg){DATA(1), 512, true};
+	b[2] = (struct fg_seg){STS(1), 1, true};
 	post_chain(t, 3, b, 3);
 	notify(t);
 	CHECK(u, wait_used(t, 2) == 2);
 	CHECK(u, status(t, 0) == VIRTIO_BLK_S_IOERR && status(t, 1) == VIRTIO_BLK_S_IOERR);
 	CHECK(u, file_zero(t->path, 0, 512));
 	CHECK(u, stats(t).host_errors == 0);
-	CHECK(u, !needs_reset(t));
+	CHECK(u, !fg_needs_reset(t->dev));
 	t_free(t);
 }
 
@@ -503,7 +449,7 @@ static void t_unsupported(struct unit *u)
 	CHECK(u, do_req(t, 0, 99, 0, 0) == VIRTIO_BLK_S_UNSUPP);
 	CHECK(u, do_req(t, 1, VIRTIO_BLK_T_GET_LIFETIME, 0, 16) == VIRTIO_BLK_S_UNSUPP);
 	CHECK(u, do_req(t, 2, VIRTIO_BLK_T_SECURE_ERASE, 0, 0) == VIRTIO_BLK_S_UNSUPP);
-	CHECK(u, stats(t).unsupp == 3 && !needs_reset(t));
+	CHECK(u, stats(t).unsupp == 3 && !fg_needs_reset(t->dev));
 	t_free(t);
 }
 
@@ -512,17 +458,17 @@ static void t_unsupported(struct unit *u)
 static void t_malformed(struct unit *u)
 {
 	struct t *t = t_new();
-	struct buf b[2];
+	struct fg_seg b[2];
 
 	/* An 8-byte header. */
 	set_hdr(t, 0, VIRTIO_BLK_T_IN, 0);
-	b[0] = (struct buf){HDR(0), 8, false};
-	b[1] = (struct buf){STS(0), 1, true};
+	b[0] = (struct fg_seg){HDR(0), 8, false};
+	b[1] = (struct fg_seg){STS(0), 1, true};
 	post_chain(t, 0, b, 2);
 	notify(t);
 	wait_used(t, 1);
-	CHECK(u, needs_reset(t) && used(t)->idx == 0);
-	CHECK(u, rd(t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_INT_CONFIG);
+	CHECK(u, fg_needs_reset(t->dev) && used(t)->idx == 0);
+	CHECK(u, fg_mmio_rd(t->dev, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_INT_CONFIG);
 	/* Stopped: a good request is not taken until the driver resets. */
 	post_req(t, 1, VIRTIO_BLK_T_FLUSH, 0, 0);
 	notify(t);
@@ -534,19 +480,19 @@ static void t_malformed(struct unit *u)
 	t = t_new();
 	memset(gp(t, DATA(0)), 0x33, 512);
 	set_hdr(t, 0, VIRTIO_BLK_T_OUT, 0);
-	b[0] = (struct buf){HDR(0), 16, false};
-	b[1] = (struct buf){DATA(0), 512, false};
+	b[0] = (struct fg_seg){HDR(0), 16, false};
+	b[1] = (struct fg_seg){DATA(0), 512, false};
 	post_chain(t, 0, b, 2);
 	notify(t);
 	wait_used(t, 1);
-	CHECK(u, needs_reset(t) && used(t)->idx == 0);
+	CHECK(u, fg_needs_reset(t->dev) && used(t)->idx == 0);
 	CHECK(u, file_zero(t->path, 0, 512));
 
 	/* After a reset the device works again. */
-	wr(t, VIRTIO_MMIO_STATUS, 0);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_STATUS, 0);
 	memset(gp(t, 0), 0, FG_BUF);
 	drv_start(t);
-	CHECK(u, !needs_reset(t));
+	CHECK(u, !fg_needs_reset(t->dev));
 	CHECK(u, do_req(t, 1, VIRTIO_BLK_T_FLUSH, 0, 0) == VIRTIO_BLK_S_OK);
 	t_free(t);
 }
@@ -597,13 +543,13 @@ static void t_flush(struct unit *u)
 static void post_segs(struct t *t, unsigned h, uint32_t type, const struct virtio_blk_seg *s,
 		      unsigned n)
 {
-	struct buf b[3];
+	struct fg_seg b[3];
 
 	set_hdr(t, h, type, 0);
 	memcpy(gp(t, SEGS(h)), s, n * sizeof(*s));
-	b[0] = (struct buf){HDR(h), 16, false};
-	b[1] = (struct buf){SEGS(h), (uint32_t)(n * sizeof(*s)), false};
-	b[2] = (struct buf){STS(h), 1, true};
+	b[0] = (struct fg_seg){HDR(h), 16, false};
+	b[1] = (struct fg_seg){SEGS(h), (uint32_t)(n * sizeof(*s)), false};
+	b[2] = (struct fg_seg){STS(h), 1, true};
 	post_chain(t, (uint16_t)(3 * h), b, 3);
 }
 
@@ -663,7 +609,7 @@ static void t_discard_bad(struct unit *u)
 	uint32_t max_sec = cfg32(t, VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS);
 	static struct virtio_blk_seg many[64];
 	struct virtio_blk_seg s;
-	struct buf b[3];
+	struct fg_seg b[3];
 
 	/* More segments than max_discard_seg. */
 	CHECK(u, max_seg < 64);
@@ -685,9 +631,9 @@ static void t_discard_bad(struct unit *u)
 	CHECK(u, do_segs(t, 5, VIRTIO_BLK_T_WRITE_ZEROES, &s, 1) == VIRTIO_BLK_S_UNSUPP);
 	/* A payload that is not whole segments, and none at all. */
 	set_hdr(t, 6, VIRTIO_BLK_T_DISCARD, 0);
-	b[0] = (struct buf){HDR(6), 16, false};
-	b[1] = (struct buf){SEGS(6), 24, false};
-	b[2] = (struct buf){STS(6), 1, true};
+	b[0] = (struct fg_seg){HDR(6), 16, false};
+	b[1] = (struct fg_seg){SEGS(6), 24, false};
+	b[2] = (struct fg_seg){STS(6), 1, true};
 	post_chain(t, 18, b, 3);
 	notify(t);
 	CHECK(u, wait_used(t, 7) == 7 && status(t, 6) == VIRTIO_BLK_S_IOERR);
@@ -695,7 +641,7 @@ static void t_discard_bad(struct unit *u)
 	/* Nothing was touched, nothing reached the host kernel. */
 	CHECK(u, file_is(t->path, 0, data, 1 << 20));
 	CHECK(u, stats(t).host_errors == 0 && stats(t).max_inflight == 0);
-	CHECK(u, !needs_reset(t));
+	CHECK(u, !fg_needs_reset(t->dev));
 	free(data);
 	t_free(t);
 }
@@ -795,7 +741,7 @@ static void t_read_only(struct unit *u)
 	struct virtio_blk_seg s = {.sector = 0, .num_sectors = 8};
 	uint8_t *data;
 
-	CHECK(u, dev_features(t) & VIRTIO_BIT(VIRTIO_BLK_F_RO));
+	CHECK(u, fg_dev_features(t->dev) & VIRTIO_BIT(VIRTIO_BLK_F_RO));
 	drv_start(t);
 	data = fill_image(t);
 	memset(gp(t, DATA(0)), 0x11, 4096);
@@ -833,13 +779,14 @@ static void t_attach_detach(struct unit *u)
 	CHECK(u, virtio_blk_detach(t->dev) == -ENOMEDIUM);
 
 	/* Attach: capacity, generation, config interrupt. */
-	gen = rd(t, VIRTIO_MMIO_CONFIG_GENERATION);
-	wr(t, VIRTIO_MMIO_INTERRUPT_ACK, rd(t, VIRTIO_MMIO_INTERRUPT_STATUS));
+	gen = fg_mmio_rd(t->dev, VIRTIO_MMIO_CONFIG_GENERATION);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_INTERRUPT_ACK,
+		   fg_mmio_rd(t->dev, VIRTIO_MMIO_INTERRUPT_STATUS));
 	irqs = t->irqs;
 	CHECK(u, virtio_blk_attach(t->dev, "/nonexistent/image", false, NULL) == -ENOENT);
 	CHECK(u, virtio_blk_attach(t->dev, t->path, false, "disk-1") == 0);
-	CHECK(u, rd(t, VIRTIO_MMIO_CONFIG_GENERATION) == gen + 1);
-	CHECK(u, rd(t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_INT_CONFIG);
+	CHECK(u, fg_mmio_rd(t->dev, VIRTIO_MMIO_CONFIG_GENERATION) == gen + 1);
+	CHECK(u, fg_mmio_rd(t->dev, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_INT_CONFIG);
 	CHECK(u, t->irqs == irqs + 1);
 	CHECK(u, cfg64(t, VIRTIO_BLK_CFG_CAPACITY) == CAP);
 	CHECK(u, virtio_blk_attach(t->dev, t->path, false, NULL) == -EBUSY);
@@ -856,15 +803,16 @@ static void t_attach_detach(struct unit *u)
 	post_req(t, 4, VIRTIO_BLK_T_OUT, 64, DATA_MAX);
 	post_req(t, 5, VIRTIO_BLK_T_FLUSH, 0, 0);
 	notify(t);
-	wr(t, VIRTIO_MMIO_INTERRUPT_ACK, rd(t, VIRTIO_MMIO_INTERRUPT_STATUS));
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_INTERRUPT_ACK,
+		   fg_mmio_rd(t->dev, VIRTIO_MMIO_INTERRUPT_STATUS));
 	irqs = t->irqs;
 	CHECK(u, virtio_blk_detach(t->dev) == 0);
 	st = stats(t);
 	CHECK(u, st.inflight == 0 && !st.attached && st.capacity == 0);
 	CHECK(u, used(t)->idx == 6);
 	CHECK(u, status(t, 4) == VIRTIO_BLK_S_OK && status(t, 5) == VIRTIO_BLK_S_OK);
-	CHECK(u, rd(t, VIRTIO_MMIO_CONFIG_GENERATION) == gen + 2);
-	CHECK(u, rd(t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_INT_CONFIG);
+	CHECK(u, fg_mmio_rd(t->dev, VIRTIO_MMIO_CONFIG_GENERATION) == gen + 2);
+	CHECK(u, fg_mmio_rd(t->dev, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_INT_CONFIG);
 	CHECK(u, t->irqs > irqs);
 	CHECK(u, cfg64(t, VIRTIO_BLK_CFG_CAPACITY) == 0);
 	CHECK(u, do_req(t, 6, VIRTIO_BLK_T_IN, 0, 512) == VIRTIO_BLK_S_IOERR);
@@ -878,7 +826,7 @@ static void t_attach_detach(struct unit *u)
 	CHECK(u, gp(t, DATA(7))[0] == 0x42);
 	CHECK(u, do_req(t, 8, VIRTIO_BLK_T_OUT, 0, 512) == VIRTIO_BLK_S_IOERR);
 	CHECK(u, stats(t).host_errors == 0);
-	CHECK(u, !needs_reset(t));
+	CHECK(u, !fg_needs_reset(t->dev));
 	t_free(t);
 }
 
@@ -937,7 +885,7 @@ static void t_reset_drains(struct unit *u)
 	notify(t);
 	st = stats(t);
 	idx = used(t)->idx;
-	wr(t, VIRTIO_MMIO_STATUS, 0);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_STATUS, 0);
 	CHECK(u, stats(t).inflight == 0);
 	if (st.inflight) {
 		/* The flush was still running: nothing was written for it. */

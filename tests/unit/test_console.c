@@ -45,41 +45,13 @@ static void set_nonblock(int fd)
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
-static uint32_t rd(struct t *t, uint64_t off)
-{
-	uint32_t v = 0;
-
-	virtio_mmio_read(t->dev, off, &v, 4);
-	return v;
-}
-
-static void wr(struct t *t, uint64_t off, uint32_t v)
-{
-	virtio_mmio_write(t->dev, off, &v, 4);
-}
-
 /* The driver's side of 3.1.1 for both queues. */
 static void drv_start(struct t *t)
 {
-	uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE;
-
-	wr(t, VIRTIO_MMIO_STATUS, st);
-	wr(t, VIRTIO_MMIO_STATUS, st |= VIRTIO_STATUS_DRIVER);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES, 1u << VIRTIO_CONSOLE_F_SIZE);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES, 1); /* VERSION_1 */
-	wr(t, VIRTIO_MMIO_STATUS, st |= VIRTIO_STATUS_FEATURES_OK);
-	for (unsigned q = 0; q < 2; q++) {
+	for (unsigned q = 0; q < 2; q++)
 		t->r[q] = fr_make(q, 16);
-		wr(t, VIRTIO_MMIO_QUEUE_SEL, q);
-		wr(t, VIRTIO_MMIO_QUEUE_NUM, 16);
-		wr(t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)t->r[q].desc);
-		wr(t, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)t->r[q].avail);
-		wr(t, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)t->r[q].used);
-		wr(t, VIRTIO_MMIO_QUEUE_READY, 1);
-	}
-	wr(t, VIRTIO_MMIO_STATUS, st |= VIRTIO_STATUS_DRIVER_OK);
+	fg_driver_start(t->dev, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_CONSOLE_F_SIZE),
+			t->r, 2);
 }
 
 /* A console over fresh pipes (or the given fds when in_fd/out_fd >= 0). */
@@ -169,12 +141,13 @@ static void t_tx(struct unit *u)
 
 	drv_start(t);
 	post_tx(t, 0, "hello world\n", 12, 2);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
 	n = read(t->out[0], buf, sizeof(buf));
 	CHECK(u, n == 12 && !memcmp(buf, "hello world\n", 12));
 	CHECK(u, used(t, TXQ)->idx == 1 && used(t, TXQ)->ring[0].id == 0 &&
 		     used(t, TXQ)->ring[0].len == 0);
-	CHECK(u, t->irqs == 1 && (rd(t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_INT_VRING));
+	CHECK(u, t->irqs == 1 &&
+		     (fg_mmio_rd(t->dev, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_INT_VRING));
 	t_free(t);
 }
 
@@ -213,7 +186,8 @@ static void t_tx_eagain(struct unit *u)
 
 	drv_start(t);
 	post_tx(t, 0, data, LEN, 3);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ); /* must return although the pipe is full */
+	/* Must return although the pipe is full. */
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
 	CHECK(u, used(t, TXQ)->idx == 0);
 
 	for (int iter = 0; iter < 10000 && have < LEN; iter++) {
@@ -230,7 +204,7 @@ static void t_tx_eagain(struct unit *u)
 
 	/* Unblocked: the next chain goes straight out. */
 	post_tx(t, 4, "more", 4, 1);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
 	CHECK(u, read(t->out[0], got, sizeof(got)) == 4 && !memcmp(got, "more", 4));
 	CHECK(u, used(t, TXQ)->idx == 2);
 	t_free(t);
@@ -245,11 +219,11 @@ static void t_tx_broken_pipe(struct unit *u)
 	t->out[0] = -1;
 	drv_start(t);
 	post_tx(t, 0, "lost", 4, 1);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
 	post_tx(t, 1, "lost", 4, 1);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
 	CHECK(u, used(t, TXQ)->idx == 2);
-	CHECK(u, !(rd(t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET));
+	CHECK(u, !fg_needs_reset(t->dev));
 	t_free(t);
 }
 
@@ -262,7 +236,7 @@ static void t_rx(struct unit *u)
 
 	drv_start(t);
 	buf = post_rx(t, 2, 64);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
 	CHECK(u, write(t->in[1], "abc", 3) == 3);
 	CHECK(u, ev_run_once(t->ev, 1000) == 1);
 	CHECK(u, used(t, RXQ)->idx == 1 && used(t, RXQ)->ring[0].id == 2 &&
@@ -286,14 +260,14 @@ static void t_rx_waits_for_buffers(struct unit *u)
 	CHECK(u, used(t, RXQ)->idx == 0);
 
 	buf = post_rx(t, 0, 2);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
 	CHECK(u, ev_run_once(t->ev, 100) == 1);
 	CHECK(u, used(t, RXQ)->idx == 1 && used(t, RXQ)->ring[0].len == 2 && !memcmp(buf, "xy", 2));
 	/* The rest waits for the next buffer. */
 	CHECK(u, ev_run_once(t->ev, 0) == 1); /* finds the ring empty */
 	CHECK(u, ev_run_once(t->ev, 0) == 0);
 	buf = post_rx(t, 1, 8);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
 	CHECK(u, ev_run_once(t->ev, 100) == 1);
 	CHECK(u, used(t, RXQ)->idx == 2 && used(t, RXQ)->ring[1].len == 1 && buf[0] == 'z');
 	t_free(t);
@@ -307,14 +281,14 @@ static void t_rx_eof(struct unit *u)
 	close(t->in[1]);
 	t->in[1] = -1;
 	post_rx(t, 0, 16);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
 	CHECK(u, ev_run_once(t->ev, 100) == 1);
 	CHECK(u, used(t, RXQ)->idx == 0);
 	/* Input is over: nothing is watched any more, even after a notify. */
 	CHECK(u, ev_run_once(t->ev, 0) == 0);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
 	CHECK(u, ev_run_once(t->ev, 0) == 0);
-	CHECK(u, !(rd(t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET));
+	CHECK(u, !fg_needs_reset(t->dev));
 	t_free(t);
 }
 
@@ -335,11 +309,11 @@ static void t_rx_unpollable(struct unit *u)
 	drv_start(t);
 	b0 = post_rx(t, 0, 4);
 	b1 = post_rx(t, 1, 4);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
 	CHECK(u, used(t, RXQ)->idx == 2 && !memcmp(b0, "file", 4) && !memcmp(b1, "-dat", 4));
 	b2 = post_rx(t, 2, 4);
 	post_rx(t, 3, 4);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
 	CHECK(u, used(t, RXQ)->idx == 3 && used(t, RXQ)->ring[2].len == 1 && b2[0] == 'a');
 	CHECK(u, ev_run_once(t->ev, 0) == 0);
 	t_free(t);
@@ -349,9 +323,9 @@ static void t_rx_unpollable(struct unit *u)
 	t = t_new_fds(null_fd, null_fd);
 	drv_start(t);
 	post_rx(t, 0, 4);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
 	post_tx(t, 0, "void", 4, 1);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
 	CHECK(u, used(t, RXQ)->idx == 0 && used(t, TXQ)->idx == 1);
 	t_free(t);
 	close(null_fd);
@@ -365,10 +339,10 @@ static void t_rx_readonly_buffer(struct unit *u)
 	drv_start(t);
 	fr_desc(&t->fg, &t->r[RXQ], 0, FG_BUF, 16, 0, 0);
 	fr_post(&t->fg, &t->r[RXQ], 0);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
 	CHECK(u, write(t->in[1], "q", 1) == 1);
 	ev_run_once(t->ev, 100);
-	CHECK(u, rd(t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	CHECK(u, fg_needs_reset(t->dev));
 	CHECK(u, used(t, RXQ)->idx == 0);
 	/* Stopped: nothing is polled any more. */
 	CHECK(u, ev_run_once(t->ev, 0) == 0);
@@ -389,10 +363,10 @@ static void t_same_fd(struct unit *u)
 	t = t_new_fds(sv[0], sv[0]);
 	drv_start(t);
 	post_tx(t, 0, "ping", 4, 1);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
 	CHECK(u, read(sv[1], got, sizeof(got)) == 4 && !memcmp(got, "ping", 4));
 	buf = post_rx(t, 0, 8);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
 	CHECK(u, write(sv[1], "pong", 4) == 4);
 	CHECK(u, ev_run_once(t->ev, 100) == 1);
 	CHECK(u, used(t, RXQ)->idx == 1 && !memcmp(buf, "pong", 4));
@@ -409,18 +383,19 @@ static void t_size(struct unit *u)
 	uint16_t cols = 0, rows = 0;
 	uint32_t ports = 0;
 
-	wr(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	CHECK(u, rd(t, VIRTIO_MMIO_DEVICE_FEATURES) & (1u << VIRTIO_CONSOLE_F_SIZE));
-	CHECK(u, !(rd(t, VIRTIO_MMIO_DEVICE_FEATURES) & (1u << VIRTIO_CONSOLE_F_MULTIPORT)));
-	CHECK(u, rd(t, VIRTIO_MMIO_DEVICE_ID) == VIRTIO_ID_CONSOLE);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	CHECK(u, fg_mmio_rd(t->dev, VIRTIO_MMIO_DEVICE_FEATURES) & (1u << VIRTIO_CONSOLE_F_SIZE));
+	CHECK(u, !(fg_mmio_rd(t->dev, VIRTIO_MMIO_DEVICE_FEATURES) &
+		   (1u << VIRTIO_CONSOLE_F_MULTIPORT)));
+	CHECK(u, fg_mmio_rd(t->dev, VIRTIO_MMIO_DEVICE_ID) == VIRTIO_ID_CONSOLE);
 	drv_start(t);
 	virtio_console_set_size(t->dev, 132, 43);
 	virtio_mmio_read(t->dev, VIRTIO_MMIO_CONFIG + VIRTIO_CONSOLE_CFG_COLS, &cols, 2);
 	virtio_mmio_read(t->dev, VIRTIO_MMIO_CONFIG + VIRTIO_CONSOLE_CFG_ROWS, &rows, 2);
 	virtio_mmio_read(t->dev, VIRTIO_MMIO_CONFIG + VIRTIO_CONSOLE_CFG_MAX_PORTS, &ports, 4);
 	CHECK(u, cols == 132 && rows == 43 && ports == 1);
-	CHECK(u, rd(t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_INT_CONFIG);
-	CHECK(u, rd(t, VIRTIO_MMIO_CONFIG_GENERATION) == 1);
+	CHECK(u, fg_mmio_rd(t->dev, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_INT_CONFIG);
+	CHECK(u, fg_mmio_rd(t->dev, VIRTIO_MMIO_CONFIG_GENERATION) == 1);
 	t_free(t);
 }
 
@@ -430,8 +405,8 @@ static void t_reset_stops_polling(struct unit *u)
 
 	drv_start(t);
 	post_rx(t, 0, 16);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
-	wr(t, VIRTIO_MMIO_STATUS, 0);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_STATUS, 0);
 	CHECK(u, write(t->in[1], "late", 4) == 4);
 	CHECK(u, ev_run_once(t->ev, 0) == 0);
 	CHECK(u, used(t, RXQ)->idx == 0);
@@ -440,7 +415,7 @@ static void t_reset_stops_polling(struct unit *u)
 	memset(fg_ptr(&t->fg, 0), 0, FG_BUF);
 	drv_start(t);
 	post_rx(t, 0, 16);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
 	CHECK(u, ev_run_once(t->ev, 100) == 1);
 	CHECK(u, used(t, RXQ)->idx == 1 && used(t, RXQ)->ring[0].len == 4);
 	t_free(t);

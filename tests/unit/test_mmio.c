@@ -124,58 +124,9 @@ static void t_free(struct t *t)
 	free(t);
 }
 
-static uint32_t rd(struct t *t, uint64_t off)
-{
-	uint32_t v = 0xdeadbeef;
-
-	virtio_mmio_read(&t->d.dev, off, &v, 4);
-	return v;
-}
-
-static void wr(struct t *t, uint64_t off, uint32_t v)
-{
-	virtio_mmio_write(&t->d.dev, off, &v, 4);
-}
-
 static uint32_t status(struct t *t)
 {
-	return rd(t, VIRTIO_MMIO_STATUS);
-}
-
-/* Driver steps of 3.1.1, separately so tests can stop in between. */
-static void drv_features(struct t *t, uint64_t features)
-{
-	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
-	wr(t, VIRTIO_MMIO_STATUS,
-	   VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
-}
-
-static void drv_queue_regs(struct t *t, unsigned q, uint64_t desc, uint64_t avail, uint64_t used)
-{
-	wr(t, VIRTIO_MMIO_QUEUE_SEL, q);
-	wr(t, VIRTIO_MMIO_QUEUE_NUM, t->r[q].size);
-	wr(t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)desc);
-	wr(t, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(desc >> 32));
-	wr(t, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)avail);
-	wr(t, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (uint32_t)(avail >> 32));
-	wr(t, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)used);
-	wr(t, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (uint32_t)(used >> 32));
-}
-
-static void drv_queue(struct t *t, unsigned q)
-{
-	drv_queue_regs(t, q, t->r[q].desc, t->r[q].avail, t->r[q].used);
-	wr(t, VIRTIO_MMIO_QUEUE_READY, 1);
-}
-
-static void drv_ok(struct t *t)
-{
-	wr(t, VIRTIO_MMIO_STATUS, status(t) | VIRTIO_STATUS_DRIVER_OK);
+	return fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_STATUS);
 }
 
 #define GOOD_FEATURES (VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(DUMMY_F_B))
@@ -185,10 +136,7 @@ static void drv_ok(struct t *t)
 
 static void drv_all(struct t *t)
 {
-	drv_features(t, GOOD_FEATURES);
-	drv_queue(t, 0);
-	drv_queue(t, 1);
-	drv_ok(t);
+	fg_driver_start(&t->d.dev, GOOD_FEATURES, t->r, 2);
 }
 
 /* Post a one-buffer writable chain on queue q. */
@@ -204,15 +152,15 @@ static void t_ident(struct unit *u)
 {
 	struct t *t = t_new();
 
-	CHECK(u, rd(t, VIRTIO_MMIO_MAGIC_VALUE) == 0x74726976);
-	CHECK(u, rd(t, VIRTIO_MMIO_VERSION_REG) == 2);
-	CHECK(u, rd(t, VIRTIO_MMIO_DEVICE_ID) == VIRTIO_ID_RNG);
-	CHECK(u, rd(t, VIRTIO_MMIO_VENDOR_ID) == VIRTIO_MMIO_VENDOR);
-	CHECK(u, rd(t, VIRTIO_MMIO_STATUS) == 0);
-	CHECK(u, rd(t, VIRTIO_MMIO_QUEUE_NUM_MAX) == 16);
-	CHECK(u, rd(t, VIRTIO_MMIO_QUEUE_READY) == 0);
-	CHECK(u, rd(t, VIRTIO_MMIO_SHM_LEN_LOW) == 0xffffffff);
-	CHECK(u, rd(t, 0x0f0) == 0); /* reserved */
+	CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_MAGIC_VALUE) == 0x74726976);
+	CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_VERSION_REG) == 2);
+	CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_DEVICE_ID) == VIRTIO_ID_RNG);
+	CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_VENDOR_ID) == VIRTIO_MMIO_VENDOR);
+	CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_STATUS) == 0);
+	CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_QUEUE_NUM_MAX) == 16);
+	CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_QUEUE_READY) == 0);
+	CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_SHM_LEN_LOW) == 0xffffffff);
+	CHECK(u, fg_mmio_rd(&t->d.dev, 0x0f0) == 0); /* reserved */
 	t_free(t);
 }
 
@@ -220,14 +168,14 @@ static void t_device_features(struct unit *u)
 {
 	struct t *t = t_new();
 
-	wr(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	CHECK(u, rd(t, VIRTIO_MMIO_DEVICE_FEATURES) ==
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_DEVICE_FEATURES) ==
 		     ((1u << DUMMY_F_A) | (1u << DUMMY_F_B) | (1u << VIRTIO_F_INDIRECT_DESC) |
 		      (1u << VIRTIO_F_RING_EVENT_IDX)));
-	wr(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	CHECK(u, rd(t, VIRTIO_MMIO_DEVICE_FEATURES) == 1u); /* VERSION_1 */
-	wr(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 2);
-	CHECK(u, rd(t, VIRTIO_MMIO_DEVICE_FEATURES) == 0);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_DEVICE_FEATURES) == 1u); /* VERSION_1 */
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 2);
+	CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_DEVICE_FEATURES) == 0);
 	t_free(t);
 }
 
@@ -289,15 +237,15 @@ static void t_register_width(struct unit *u)
 	virtio_mmio_write(&t->d.dev, VIRTIO_MMIO_STATUS, &v8, 8);
 	CHECK(u, status(t) == 0);
 	/* The aligned 32-bit access works. */
-	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
 	CHECK(u, status(t) == VIRTIO_STATUS_ACKNOWLEDGE);
 	/* Writes to read-only registers change nothing. */
-	wr(t, VIRTIO_MMIO_MAGIC_VALUE, 0);
-	wr(t, VIRTIO_MMIO_QUEUE_NUM_MAX, 2);
-	wr(t, VIRTIO_MMIO_INTERRUPT_STATUS, 3);
-	CHECK(u, rd(t, VIRTIO_MMIO_MAGIC_VALUE) == VIRTIO_MMIO_MAGIC);
-	CHECK(u, rd(t, VIRTIO_MMIO_QUEUE_NUM_MAX) == 16);
-	CHECK(u, rd(t, VIRTIO_MMIO_INTERRUPT_STATUS) == 0);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_MAGIC_VALUE, 0);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_NUM_MAX, 2);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_INTERRUPT_STATUS, 3);
+	CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_MAGIC_VALUE) == VIRTIO_MMIO_MAGIC);
+	CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_QUEUE_NUM_MAX) == 16);
+	CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_INTERRUPT_STATUS) == 0);
 	t_free(t);
 }
 
@@ -366,18 +314,19 @@ static void t_config_access(struct unit *u)
 static void t_config_generation(struct unit *u)
 {
 	struct t *t = t_new();
-	uint32_t g = rd(t, VIRTIO_MMIO_CONFIG_GENERATION);
+	uint32_t g = fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_CONFIG_GENERATION);
 
 	virtio_dev_lock(&t->d.dev);
 	virtio_dev_config_changed(&t->d.dev);
 	virtio_dev_unlock(&t->d.dev);
-	CHECK(u, rd(t, VIRTIO_MMIO_CONFIG_GENERATION) == g + 1);
+	CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_CONFIG_GENERATION) == g + 1);
 	CHECK(u, t->d.irqs == 0); /* no interrupt before DRIVER_OK */
 	drv_all(t);
 	virtio_dev_lock(&t->d.dev);
 	virtio_dev_config_changed(&t->d.dev);
 	virtio_dev_unlock(&t->d.dev);
-	CHECK(u, rd(t, VIRTIO_MMIO_INTERRUPT_STATUS) == VIRTIO_INT_CONFIG && t->d.irqs == 1);
+	CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_INTERRUPT_STATUS) == VIRTIO_INT_CONFIG &&
+		     t->d.irqs == 1);
 	t_free(t);
 }
 
@@ -387,21 +336,23 @@ static void t_status_order(struct unit *u)
 {
 	struct t *t = t_new();
 
-	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_DRIVER);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_DRIVER);
 	CHECK(u, status(t) == 0);
-	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_FEATURES_OK);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_STATUS,
+		   VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_FEATURES_OK);
 	CHECK(u, status(t) == VIRTIO_STATUS_ACKNOWLEDGE);
-	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	wr(t, VIRTIO_MMIO_STATUS,
-	   VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_DRIVER_OK);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_STATUS,
+		   VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_DRIVER_OK);
 	CHECK(u, status(t) == (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER));
 	CHECK(u, t->d.activates == 0);
 	/* Clearing a bit is not a reset. */
-	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_DRIVER);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_DRIVER);
 	CHECK(u, status(t) == (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER));
 	/* Undefined bits are refused. */
-	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | 0x10);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_STATUS,
+		   VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | 0x10);
 	CHECK(u, status(t) == (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER));
 	t_free(t);
 
@@ -410,15 +361,16 @@ static void t_status_order(struct unit *u)
 	 * (set behind the transport's back: a driver cannot write them then).
 	 */
 	t = t_new();
-	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
 	t->d.dev.driver_features = GOOD_FEATURES;
-	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_FEATURES_OK);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_STATUS,
+		   VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_FEATURES_OK);
 	CHECK(u, status(t) == VIRTIO_STATUS_ACKNOWLEDGE);
-	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
 
 	/* FAILED may be set at any point. */
-	wr(t, VIRTIO_MMIO_STATUS,
-	   VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FAILED);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_STATUS,
+		   VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FAILED);
 	CHECK(u, status(t) & VIRTIO_STATUS_FAILED);
 	t_free(t);
 
@@ -427,7 +379,7 @@ static void t_status_order(struct unit *u)
 	drv_all(t);
 	CHECK(u, status(t) == RUNNING && t->d.activates == 1);
 	/* Dropping DRIVER_OK (or any bit) is not a reset either. */
-	wr(t, VIRTIO_MMIO_STATUS, RUNNING & ~VIRTIO_STATUS_DRIVER_OK);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_STATUS, RUNNING & ~VIRTIO_STATUS_DRIVER_OK);
 	CHECK(u, status(t) == RUNNING);
 	t_free(t);
 }
@@ -438,35 +390,35 @@ static void t_features_ok_refused(struct unit *u)
 
 	/* A feature the device did not offer. */
 	t = t_new();
-	drv_features(t, GOOD_FEATURES | VIRTIO_BIT(1));
+	fg_driver_features(&t->d.dev, GOOD_FEATURES | VIRTIO_BIT(1));
 	CHECK(u, !(status(t) & VIRTIO_STATUS_FEATURES_OK));
 	/* ... so DRIVER_OK cannot follow either. */
-	drv_ok(t);
+	fg_driver_ok(&t->d.dev);
 	CHECK(u, !(status(t) & VIRTIO_STATUS_DRIVER_OK) && t->d.activates == 0);
 	t_free(t);
 
 	/* No VERSION_1: we are a modern-only device. */
 	t = t_new();
-	drv_features(t, VIRTIO_BIT(DUMMY_F_A));
+	fg_driver_features(&t->d.dev, VIRTIO_BIT(DUMMY_F_A));
 	CHECK(u, !(status(t) & VIRTIO_STATUS_FEATURES_OK));
 	t_free(t);
 
 	/* A bit above 63. */
 	t = t_new();
-	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 2);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES, 1);
-	drv_features(t, GOOD_FEATURES);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 2);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_DRIVER_FEATURES, 1);
+	fg_driver_features(&t->d.dev, GOOD_FEATURES);
 	CHECK(u, !(status(t) & VIRTIO_STATUS_FEATURES_OK));
 	t_free(t);
 
 	/* The good set is taken, and a reset forgets a bad one. */
 	t = t_new();
-	drv_features(t, GOOD_FEATURES | VIRTIO_BIT(40));
+	fg_driver_features(&t->d.dev, GOOD_FEATURES | VIRTIO_BIT(40));
 	CHECK(u, !(status(t) & VIRTIO_STATUS_FEATURES_OK));
-	wr(t, VIRTIO_MMIO_STATUS, 0);
-	drv_features(t, GOOD_FEATURES);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_STATUS, 0);
+	fg_driver_features(&t->d.dev, GOOD_FEATURES);
 	CHECK(u, status(t) & VIRTIO_STATUS_FEATURES_OK);
 	virtio_dev_lock(&t->d.dev);
 	CHECK(u, virtio_dev_has_feature(&t->d.dev, DUMMY_F_B));
@@ -480,15 +432,15 @@ static void t_features_wrong_state(struct unit *u)
 	struct t *t = t_new();
 
 	/* Before DRIVER. */
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES, 1u << DUMMY_F_B);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_DRIVER_FEATURES, 1u << DUMMY_F_B);
 	CHECK(u, t->d.dev.driver_features == 0);
 
 	/* After FEATURES_OK. */
-	drv_features(t, GOOD_FEATURES);
+	fg_driver_features(&t->d.dev, GOOD_FEATURES);
 	CHECK(u, status(t) & VIRTIO_STATUS_FEATURES_OK);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES, (1u << DUMMY_F_A) | (1u << DUMMY_F_B));
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_DRIVER_FEATURES, (1u << DUMMY_F_A) | (1u << DUMMY_F_B));
 	CHECK(u, t->d.dev.driver_features == GOOD_FEATURES);
 	t_free(t);
 }
@@ -499,17 +451,17 @@ static void t_bad_queue_select(struct unit *u)
 {
 	struct t *t = t_new();
 
-	drv_features(t, GOOD_FEATURES);
+	fg_driver_features(&t->d.dev, GOOD_FEATURES);
 	for (unsigned i = 0; i < 2; i++) {
 		uint32_t sel = i ? 0xffffffff : 2;
 
-		wr(t, VIRTIO_MMIO_QUEUE_SEL, sel);
-		CHECK(u, rd(t, VIRTIO_MMIO_QUEUE_NUM_MAX) == 0);
-		CHECK(u, rd(t, VIRTIO_MMIO_QUEUE_READY) == 0);
-		wr(t, VIRTIO_MMIO_QUEUE_NUM, 4);
-		wr(t, VIRTIO_MMIO_QUEUE_DESC_LOW, 0x1234);
-		wr(t, VIRTIO_MMIO_QUEUE_READY, 1);
-		CHECK(u, rd(t, VIRTIO_MMIO_QUEUE_READY) == 0);
+		fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_SEL, sel);
+		CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_QUEUE_NUM_MAX) == 0);
+		CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_QUEUE_READY) == 0);
+		fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_NUM, 4);
+		fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_DESC_LOW, 0x1234);
+		fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_READY, 1);
+		CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_QUEUE_READY) == 0);
 	}
 	for (unsigned q = 0; q < 2; q++)
 		CHECK(u, t->d.dev.vqs[q].num == 16 && t->d.dev.vqs[q].desc_gpa == 0 &&
@@ -524,31 +476,31 @@ static void t_queue_regs_wrong_state(struct unit *u)
 	struct virtqueue *vq = &t->d.dev.vqs[0];
 
 	/* Before FEATURES_OK. */
-	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	drv_queue(t, 0);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	fg_driver_queue(&t->d.dev, 0, &t->r[0]);
 	CHECK(u, !vq->ready && vq->desc_gpa == 0);
 	t_free(t);
 
 	/* While the queue is ready. */
 	t = t_new();
 	vq = &t->d.dev.vqs[0];
-	drv_features(t, GOOD_FEATURES);
-	drv_queue(t, 0);
+	fg_driver_features(&t->d.dev, GOOD_FEATURES);
+	fg_driver_queue(&t->d.dev, 0, &t->r[0]);
 	CHECK(u, vq->ready);
-	wr(t, VIRTIO_MMIO_QUEUE_NUM, 4);
-	wr(t, VIRTIO_MMIO_QUEUE_DESC_LOW, 0x8000);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_NUM, 4);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_DESC_LOW, 0x8000);
 	CHECK(u, vq->num == 16 && vq->desc_gpa == t->r[0].desc && vq->size == 16);
 
 	/* After DRIVER_OK, even once the queue was turned off. */
-	drv_queue(t, 1);
-	drv_ok(t);
-	wr(t, VIRTIO_MMIO_QUEUE_SEL, 0);
-	wr(t, VIRTIO_MMIO_QUEUE_READY, 0);
-	CHECK(u, !vq->ready && rd(t, VIRTIO_MMIO_QUEUE_READY) == 0);
-	wr(t, VIRTIO_MMIO_QUEUE_NUM, 4);
-	wr(t, VIRTIO_MMIO_QUEUE_DESC_LOW, 0x8000);
-	wr(t, VIRTIO_MMIO_QUEUE_READY, 1);
+	fg_driver_queue(&t->d.dev, 1, &t->r[1]);
+	fg_driver_ok(&t->d.dev);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_SEL, 0);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_READY, 0);
+	CHECK(u, !vq->ready && fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_QUEUE_READY) == 0);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_NUM, 4);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_DESC_LOW, 0x8000);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_READY, 1);
 	CHECK(u, vq->num == 16 && vq->desc_gpa == t->r[0].desc && !vq->ready);
 	t_free(t);
 }
@@ -558,10 +510,10 @@ static void t_queue_high_registers(struct unit *u)
 	struct t *t = t_new();
 	struct virtqueue *vq = &t->d.dev.vqs[0];
 
-	drv_features(t, GOOD_FEATURES);
-	drv_queue_regs(t, 0, 0x100001000ULL, t->r[0].avail, t->r[0].used);
+	fg_driver_features(&t->d.dev, GOOD_FEATURES);
+	fg_queue_regs(&t->d.dev, 0, t->r[0].size, 0x100001000ULL, t->r[0].avail, t->r[0].used);
 	CHECK(u, vq->desc_gpa == 0x100001000ULL);
-	wr(t, VIRTIO_MMIO_QUEUE_READY, 1);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_READY, 1);
 	CHECK(u, !vq->ready && (status(t) & VIRTIO_STATUS_DEVICE_NEEDS_RESET));
 	t_free(t);
 }
@@ -571,22 +523,22 @@ static void t_needs_reset_bad_ring(struct unit *u)
 {
 	struct t *t = t_new();
 
-	drv_features(t, GOOD_FEATURES);
-	drv_queue_regs(t, 0, FG_RAM, t->r[0].avail, t->r[0].used);
-	wr(t, VIRTIO_MMIO_QUEUE_READY, 1);
-	CHECK(u, rd(t, VIRTIO_MMIO_QUEUE_READY) == 0);
+	fg_driver_features(&t->d.dev, GOOD_FEATURES);
+	fg_queue_regs(&t->d.dev, 0, t->r[0].size, FG_RAM, t->r[0].avail, t->r[0].used);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_READY, 1);
+	CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_QUEUE_READY) == 0);
 	CHECK(u, status(t) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 	CHECK(u, t->d.irqs == 0); /* driver not running yet: no interrupt */
 
 	/* Nothing more is accepted until a reset. */
-	drv_queue(t, 1);
+	fg_driver_queue(&t->d.dev, 1, &t->r[1]);
 	CHECK(u, !t->d.dev.vqs[1].ready);
-	drv_ok(t);
+	fg_driver_ok(&t->d.dev);
 	CHECK(u, t->d.activates == 0);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
 	CHECK(u, t->d.notifies[1] == 0);
 
-	wr(t, VIRTIO_MMIO_STATUS, 0);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_STATUS, 0);
 	CHECK(u, status(t) == 0);
 	drv_all(t);
 	CHECK(u, status(t) == RUNNING && t->d.activates == 1);
@@ -594,17 +546,17 @@ static void t_needs_reset_bad_ring(struct unit *u)
 
 	/* Misaligned is as bad as outside. */
 	t = t_new();
-	drv_features(t, GOOD_FEATURES);
-	drv_queue_regs(t, 0, t->r[0].desc, t->r[0].avail + 1, t->r[0].used);
-	wr(t, VIRTIO_MMIO_QUEUE_READY, 1);
+	fg_driver_features(&t->d.dev, GOOD_FEATURES);
+	fg_queue_regs(&t->d.dev, 0, t->r[0].size, t->r[0].desc, t->r[0].avail + 1, t->r[0].used);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_READY, 1);
 	CHECK(u, status(t) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 	t_free(t);
 
 	/* So is a queue size the device cannot take. */
 	t = t_new();
-	drv_features(t, GOOD_FEATURES);
+	fg_driver_features(&t->d.dev, GOOD_FEATURES);
 	t->r[0].size = 32;
-	drv_queue(t, 0);
+	fg_driver_queue(&t->d.dev, 0, &t->r[0]);
 	CHECK(u, status(t) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 	t_free(t);
 }
@@ -617,21 +569,21 @@ static void t_needs_reset_bad_chain(struct unit *u)
 	drv_all(t);
 	fr_desc(&t->fg, &t->r[0], 0, FG_BUF, 4, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 0);
 	fr_post(&t->fg, &t->r[0], 0);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	CHECK(u, t->d.notifies[0] == 1 && t->d.last_pop == -ELOOP);
 	CHECK(u, status(t) == (RUNNING | VIRTIO_STATUS_DEVICE_NEEDS_RESET));
-	CHECK(u, rd(t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_INT_CONFIG);
+	CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_INT_CONFIG);
 	CHECK(u, t->d.irqs == 1);
 
 	/* The device is stopped: notifies don't reach it, pops return nothing. */
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
 	CHECK(u, t->d.notifies[0] == 1 && t->d.notifies[1] == 0);
 	/* The driver echoing status back keeps the bit. */
-	wr(t, VIRTIO_MMIO_STATUS, RUNNING);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_STATUS, RUNNING);
 	CHECK(u, status(t) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 
-	wr(t, VIRTIO_MMIO_STATUS, 0);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_STATUS, 0);
 	CHECK(u, status(t) == 0 && !t->d.dev.needs_reset);
 	t_free(t);
 }
@@ -652,34 +604,35 @@ static void t_notify(struct unit *u)
 	struct t *t = t_new();
 	struct vring_used *used = fr_used(&t->fg, &t->r[1]);
 
-	drv_features(t, GOOD_FEATURES);
-	drv_queue(t, 0);
-	drv_queue(t, 1);
+	fg_driver_features(&t->d.dev, GOOD_FEATURES);
+	fg_driver_queue(&t->d.dev, 0, &t->r[0]);
+	fg_driver_queue(&t->d.dev, 1, &t->r[1]);
 	/* Not yet DRIVER_OK: ignored. */
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	CHECK(u, t->d.notifies[0] == 0);
-	drv_ok(t);
+	fg_driver_ok(&t->d.dev);
 
 	/* Bad index: ignored, and not a reason to reset. */
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 2);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0xffff);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0xffffffff);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_NOTIFY, 2);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0xffff);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0xffffffff);
 	CHECK(u, t->d.notifies[0] == 0 && t->d.notifies[1] == 0);
 	CHECK(u, status(t) == RUNNING);
 
 	/* A good one runs the device, which completes the chain. */
 	post_buf(t, 1, 3, 100);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
 	CHECK(u, t->d.notifies[1] == 1 && t->d.last_pop == 0);
 	CHECK(u, used->idx == 1 && used->ring[0].id == 3 && used->ring[0].len == 100);
-	CHECK(u, rd(t, VIRTIO_MMIO_INTERRUPT_STATUS) == VIRTIO_INT_VRING && t->d.irqs == 1);
-	wr(t, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_INT_VRING);
-	CHECK(u, rd(t, VIRTIO_MMIO_INTERRUPT_STATUS) == 0);
+	CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_INTERRUPT_STATUS) == VIRTIO_INT_VRING &&
+		     t->d.irqs == 1);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_INT_VRING);
+	CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_INTERRUPT_STATUS) == 0);
 
 	/* A queue the driver turned off gets no notifications. */
-	wr(t, VIRTIO_MMIO_QUEUE_SEL, 1);
-	wr(t, VIRTIO_MMIO_QUEUE_READY, 0);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_SEL, 1);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_READY, 0);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
 	CHECK(u, t->d.notifies[1] == 1);
 	t_free(t);
 }
@@ -690,29 +643,29 @@ static void t_reset_clears_state(struct unit *u)
 
 	drv_all(t);
 	post_buf(t, 0, 0, 10);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
-	wr(t, VIRTIO_MMIO_QUEUE_SEL, 1);
-	CHECK(u, rd(t, VIRTIO_MMIO_INTERRUPT_STATUS) != 0);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_SEL, 1);
+	CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_INTERRUPT_STATUS) != 0);
 
-	wr(t, VIRTIO_MMIO_STATUS, 0);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_STATUS, 0);
 	CHECK(u, t->d.resets == 1);
 	CHECK(u, status(t) == 0);
-	CHECK(u, rd(t, VIRTIO_MMIO_INTERRUPT_STATUS) == 0);
+	CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_INTERRUPT_STATUS) == 0);
 	CHECK(u, t->d.dev.driver_features == 0 && t->d.dev.queue_sel == 0);
 	for (unsigned q = 0; q < 2; q++) {
 		struct virtqueue *vq = &t->d.dev.vqs[q];
 
 		CHECK(u, !vq->ready && vq->desc_gpa == 0 && vq->used_gpa == 0 && vq->num == 16);
 	}
-	wr(t, VIRTIO_MMIO_QUEUE_SEL, 0);
-	CHECK(u, rd(t, VIRTIO_MMIO_QUEUE_READY) == 0);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_SEL, 0);
+	CHECK(u, fg_mmio_rd(&t->d.dev, VIRTIO_MMIO_QUEUE_READY) == 0);
 
 	/* And the device works again after a fresh setup. */
 	memset(fg_ptr(&t->fg, 0), 0, FG_BUF);
 	t->r[0] = fr_make(0, 16);
 	drv_all(t);
 	post_buf(t, 0, 1, 7);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	CHECK(u, fr_used(&t->fg, &t->r[0])->idx == 1);
 	t_free(t);
 }
@@ -728,13 +681,13 @@ static void t_warns_once(struct unit *u)
 		abort();
 	fflush(stderr);
 	dup2(fileno(tmp), 2);
-	wr(t, VIRTIO_MMIO_MAGIC_VALUE, 1);
-	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_DRIVER_OK);
-	drv_features(t, GOOD_FEATURES);
-	drv_queue_regs(t, 0, FG_RAM, 0, 0);
-	wr(t, VIRTIO_MMIO_QUEUE_READY, 1);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_MAGIC_VALUE, 1);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_DRIVER_OK);
+	fg_driver_features(&t->d.dev, GOOD_FEATURES);
+	fg_queue_regs(&t->d.dev, 0, t->r[0].size, FG_RAM, 0, 0);
+	fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_READY, 1);
 	for (int i = 0; i < 100; i++)
-		wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 99);
+		fg_mmio_wr(&t->d.dev, VIRTIO_MMIO_QUEUE_NOTIFY, 99);
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);

@@ -35,38 +35,10 @@ static void no_irq(void *opaque)
 	(void)opaque;
 }
 
-static uint32_t rd(struct t *t, uint64_t off)
-{
-	uint32_t v = 0;
-
-	virtio_mmio_read(t->dev, off, &v, 4);
-	return v;
-}
-
-static void wr(struct t *t, uint64_t off, uint32_t v)
-{
-	virtio_mmio_write(t->dev, off, &v, 4);
-}
-
 static void drv_start(struct t *t)
 {
-	uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE;
-
-	wr(t, VIRTIO_MMIO_STATUS, st);
-	wr(t, VIRTIO_MMIO_STATUS, st |= VIRTIO_STATUS_DRIVER);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES, 1); /* MOUNT_TAG */
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES, 1); /* VERSION_1 */
-	wr(t, VIRTIO_MMIO_STATUS, st |= VIRTIO_STATUS_FEATURES_OK);
 	t->r = fr_make(0, QSIZE);
-	wr(t, VIRTIO_MMIO_QUEUE_SEL, 0);
-	wr(t, VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-	wr(t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)t->r.desc);
-	wr(t, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)t->r.avail);
-	wr(t, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)t->r.used);
-	wr(t, VIRTIO_MMIO_QUEUE_READY, 1);
-	wr(t, VIRTIO_MMIO_STATUS, st |= VIRTIO_STATUS_DRIVER_OK);
+	fg_driver_start(t->dev, VIRTIO_BIT(VIRTIO_F_VERSION_1) | 1 /* MOUNT_TAG */, &t->r, 1);
 }
 
 static struct t *t_new(bool ro)
@@ -179,15 +151,10 @@ static long xfer(struct t *t, const struct msg *m, uint32_t wlen)
 		fr_desc(&t->fg, &t->r, h + 2, RESP, wlen, VIRTQ_DESC_F_WRITE, 0);
 	want = (uint16_t)(used_idx(t) + 1);
 	fr_post(&t->fg, &t->r, h);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	if (!wait_used(t, want))
 		return -1;
 	return fr_used(&t->fg, &t->r)->ring[(uint16_t)(want - 1) % QSIZE].len;
-}
-
-static bool needs_reset(struct t *t)
-{
-	return rd(t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET;
 }
 
 static long version(struct t *t, uint32_t msize, uint32_t wlen)
@@ -220,9 +187,9 @@ static void t_identity(struct unit *u)
 	struct t *t = t_new(false);
 	uint8_t cfg[10];
 
-	CHECK(u, rd(t, VIRTIO_MMIO_DEVICE_ID) == VIRTIO_ID_9P);
-	wr(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	CHECK(u, rd(t, VIRTIO_MMIO_DEVICE_FEATURES) & 1);
+	CHECK(u, fg_mmio_rd(t->dev, VIRTIO_MMIO_DEVICE_ID) == VIRTIO_ID_9P);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	CHECK(u, fg_mmio_rd(t->dev, VIRTIO_MMIO_DEVICE_FEATURES) & 1);
 	for (unsigned i = 0; i < sizeof(cfg); i++)
 		virtio_mmio_read(t->dev, VIRTIO_MMIO_CONFIG + i, &cfg[i], 1);
 	CHECK(u, cfg[0] == 8 && cfg[1] == 0 && !memcmp(cfg + 2, "hostroot", 8));
@@ -247,7 +214,7 @@ static void t_roundtrip(struct unit *u)
 	n = version(t, 1u << 30, 15);
 	CHECK(u, n == 11 && gp(t, RESP)[4] == 7);
 	CHECK(u, gp(t, RESP)[15] == 0xa5);
-	CHECK(u, !needs_reset(t));
+	CHECK(u, !fg_needs_reset(t->dev));
 	t_free(t);
 }
 
@@ -258,8 +225,8 @@ static void t_bad_chains(struct unit *u)
 	struct msg m;
 
 	drv_start(t);
-	CHECK(u, version(t, 8192, 10) == -1 || needs_reset(t));
-	CHECK(u, needs_reset(t));
+	CHECK(u, version(t, 8192, 10) == -1 || fg_needs_reset(t->dev));
+	CHECK(u, fg_needs_reset(t->dev));
 	t_free(t);
 
 	t = t_new(false);
@@ -267,8 +234,8 @@ static void t_bad_chains(struct unit *u)
 	m.n = 0;
 	m_u32(&m, 5);
 	m_u8(&m, 100);
-	CHECK(u, xfer(t, &m, 64) == -1 || needs_reset(t));
-	CHECK(u, needs_reset(t));
+	CHECK(u, xfer(t, &m, 64) == -1 || fg_needs_reset(t->dev));
+	CHECK(u, fg_needs_reset(t->dev));
 	t_free(t);
 
 	/* Broken framing (size field larger than the message). */
@@ -278,8 +245,8 @@ static void t_bad_chains(struct unit *u)
 	m_u32(&m, 8192);
 	m_str(&m, "9P2000.L");
 	memcpy(m.b, &(uint32_t){4000}, 4);
-	CHECK(u, xfer(t, &m, 64) == -1 || needs_reset(t));
-	CHECK(u, needs_reset(t));
+	CHECK(u, xfer(t, &m, 64) == -1 || fg_needs_reset(t->dev));
+	CHECK(u, fg_needs_reset(t->dev));
 	t_free(t);
 }
 
@@ -328,13 +295,13 @@ static void t_too_long(struct unit *u)
 		fr_desc(&t->fg, &t->r, i, REQ, 0x30000, VIRTQ_DESC_F_NEXT, (uint16_t)(i + 1));
 	fr_desc(&t->fg, &t->r, QSIZE - 1, RESP + 0x40000, 64, VIRTQ_DESC_F_WRITE, 0);
 	fr_post(&t->fg, &t->r, 0);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	CHECK(u, wait_used(t, 2));
 	CHECK(u, fr_used(&t->fg, &t->r)->ring[1].len == 11);
 	memcpy(&tag, gp(t, RESP + 0x40000 + 5), 2);
 	memcpy(&err, gp(t, RESP + 0x40000 + 7), 4);
 	CHECK(u, gp(t, RESP + 0x40000)[4] == 7 && tag == 0x1234 && err == EMSGSIZE);
-	CHECK(u, !needs_reset(t));
+	CHECK(u, !fg_needs_reset(t->dev));
 	t_free(t);
 }
 
@@ -346,9 +313,9 @@ static void t_reset(struct unit *u)
 	drv_start(t);
 	CHECK(u, version(t, 65536, 4096) == 21);
 	CHECK(u, attach(t) == 20);
-	wr(t, VIRTIO_MMIO_STATUS, 0);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_STATUS, 0);
 	/* A new driver starts with zeroed rings. */
-	memset(gp(t, t->r.desc), 0, 0x3000);
+	fr_clear(&t->fg, &t->r);
 	drv_start(t);
 	CHECK(u, version(t, 65536, 4096) == 21);
 	/* fid 1 is gone with the old connection: attaching it again works. */

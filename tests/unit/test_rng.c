@@ -28,36 +28,10 @@ static void count_irq(void *opaque)
 	((struct t *)opaque)->irqs++;
 }
 
-static uint32_t rd(struct t *t, uint64_t off)
-{
-	uint32_t v = 0;
-
-	virtio_mmio_read(t->dev, off, &v, 4);
-	return v;
-}
-
-static void wr(struct t *t, uint64_t off, uint32_t v)
-{
-	virtio_mmio_write(t->dev, off, &v, 4);
-}
-
 static void drv_start(struct t *t)
 {
-	uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE;
-
-	wr(t, VIRTIO_MMIO_STATUS, st);
-	wr(t, VIRTIO_MMIO_STATUS, st |= VIRTIO_STATUS_DRIVER);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES, 1); /* VERSION_1 */
-	wr(t, VIRTIO_MMIO_STATUS, st |= VIRTIO_STATUS_FEATURES_OK);
 	t->r = fr_make(0, QSIZE);
-	wr(t, VIRTIO_MMIO_QUEUE_SEL, 0);
-	wr(t, VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-	wr(t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)t->r.desc);
-	wr(t, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)t->r.avail);
-	wr(t, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)t->r.used);
-	wr(t, VIRTIO_MMIO_QUEUE_READY, 1);
-	wr(t, VIRTIO_MMIO_STATUS, st |= VIRTIO_STATUS_DRIVER_OK);
+	fg_driver_start(t->dev, VIRTIO_BIT(VIRTIO_F_VERSION_1), &t->r, 1);
 }
 
 static struct t *t_new(void)
@@ -100,12 +74,12 @@ static void t_identity(struct unit *u)
 {
 	struct t *t = t_new();
 
-	CHECK(u, rd(t, VIRTIO_MMIO_DEVICE_ID) == VIRTIO_ID_RNG);
-	wr(t, VIRTIO_MMIO_QUEUE_SEL, 0);
+	CHECK(u, fg_mmio_rd(t->dev, VIRTIO_MMIO_DEVICE_ID) == VIRTIO_ID_RNG);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_SEL, 0);
 	/* Small: one notify may fill at most this many 64 KiB requests. */
-	CHECK(u, rd(t, VIRTIO_MMIO_QUEUE_NUM_MAX) == 8);
-	wr(t, VIRTIO_MMIO_QUEUE_SEL, 1);
-	CHECK(u, rd(t, VIRTIO_MMIO_QUEUE_NUM_MAX) == 0);
+	CHECK(u, fg_mmio_rd(t->dev, VIRTIO_MMIO_QUEUE_NUM_MAX) == 8);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_SEL, 1);
+	CHECK(u, fg_mmio_rd(t->dev, VIRTIO_MMIO_QUEUE_NUM_MAX) == 0);
 	t_free(t);
 }
 
@@ -124,7 +98,7 @@ static void t_fill(struct unit *u)
 		gpa += len[i] + 16; /* gaps stay untouched */
 	}
 	fr_post(&t->fg, &t->r, 0);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	CHECK(u, used(t)->idx == 1 && used(t)->ring[0].id == 0 && used(t)->ring[0].len == 350);
 	/* Random bytes: no run of 16 zero bytes in any buffer (p ~ 2^-128). */
 	gpa = FG_BUF;
@@ -141,7 +115,7 @@ static void t_fill(struct unit *u)
 	fr_desc(&t->fg, &t->r, 4, FG_BUF + 0x1100, 32, VIRTQ_DESC_F_WRITE, 0);
 	fr_post(&t->fg, &t->r, 3);
 	fr_post(&t->fg, &t->r, 4);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	CHECK(u, used(t)->idx == 3);
 	CHECK(u, memcmp(gp(t, FG_BUF + 0x1000), gp(t, FG_BUF + 0x1100), 32) != 0);
 	t_free(t);
@@ -159,7 +133,7 @@ static void t_cap(struct unit *u)
 	fr_desc(&t->fg, &t->r, 0, FG_BUF, 40000, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
 	fr_desc(&t->fg, &t->r, 1, FG_BUF + 40000, BIG - 40000, VIRTQ_DESC_F_WRITE, 0);
 	fr_post(&t->fg, &t->r, 0);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	CHECK(u, used(t)->idx == 1 && used(t)->ring[0].len == VIRTIO_RNG_MAX_REQ);
 	CHECK(u, all(p + VIRTIO_RNG_MAX_REQ, BIG - VIRTIO_RNG_MAX_REQ, 0xa5));
 	CHECK(u, !all(p + VIRTIO_RNG_MAX_REQ - 16, 16, 0xa5));
@@ -176,9 +150,9 @@ static void t_empty(struct unit *u)
 	fr_desc(&t->fg, &t->r, 1, FG_BUF, 8, VIRTQ_DESC_F_WRITE, 0);
 	fr_post(&t->fg, &t->r, 0);
 	fr_post(&t->fg, &t->r, 1);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	CHECK(u, used(t)->idx == 2 && used(t)->ring[0].len == 0 && used(t)->ring[1].len == 8);
-	CHECK(u, !(rd(t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET));
+	CHECK(u, !fg_needs_reset(t->dev));
 	t_free(t);
 }
 
@@ -192,21 +166,21 @@ static void t_readable(struct unit *u)
 	fr_desc(&t->fg, &t->r, 0, FG_BUF, 32, VIRTQ_DESC_F_NEXT, 1);
 	fr_desc(&t->fg, &t->r, 1, FG_BUF + 32, 32, VIRTQ_DESC_F_WRITE, 0);
 	fr_post(&t->fg, &t->r, 0);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
-	CHECK(u, rd(t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	CHECK(u, fg_needs_reset(t->dev));
 	CHECK(u, used(t)->idx == 0 && all(gp(t, FG_BUF), 64, 0x5a));
 	/* Stopped until reset. */
 	fr_desc(&t->fg, &t->r, 2, FG_BUF + 64, 8, VIRTQ_DESC_F_WRITE, 0);
 	fr_post(&t->fg, &t->r, 2);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	CHECK(u, used(t)->idx == 0);
 	/* After a reset it works again. */
-	wr(t, VIRTIO_MMIO_STATUS, 0);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_STATUS, 0);
 	memset(gp(t, 0), 0, FG_BUF);
 	drv_start(t);
 	fr_desc(&t->fg, &t->r, 0, FG_BUF + 64, 8, VIRTQ_DESC_F_WRITE, 0);
 	fr_post(&t->fg, &t->r, 0);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	CHECK(u, used(t)->idx == 1 && used(t)->ring[0].len == 8);
 	t_free(t);
 }

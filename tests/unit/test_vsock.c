@@ -81,24 +81,6 @@ static int64_t ms_now(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static uint32_t rd(struct t *t, uint64_t off)
-{
-	uint32_t v = 0;
-
-	virtio_mmio_read(t->dev, off, &v, 4);
-	return v;
-}
-
-static void wr(struct t *t, uint64_t off, uint32_t v)
-{
-	virtio_mmio_write(t->dev, off, &v, 4);
-}
-
-static bool needs_reset(struct t *t)
-{
-	return rd(t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET;
-}
-
 static void post_rx(struct t *t, uint16_t i)
 {
 	fr_desc(&t->fg, &t->r[RXQ], i, RX_BASE + i * RX_STRIDE, RX_LEN, VIRTQ_DESC_F_WRITE, 0);
@@ -108,31 +90,18 @@ static void post_rx(struct t *t, uint16_t i)
 /* The driver's side of 3.1.1, three queues, receive and event buffers posted. */
 static void drv_start(struct t *t, unsigned nrx)
 {
-	uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE;
-
 	memset(fg_ptr(&t->fg, 0), 0, RX_BASE);
 	t->rx_seen = t->tx_posted = 0;
-	wr(t, VIRTIO_MMIO_STATUS, st);
-	wr(t, VIRTIO_MMIO_STATUS, st |= VIRTIO_STATUS_DRIVER);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES, 1); /* VERSION_1 */
-	wr(t, VIRTIO_MMIO_STATUS, st |= VIRTIO_STATUS_FEATURES_OK);
-	for (unsigned q = 0; q < 3; q++) {
+	for (unsigned q = 0; q < 3; q++)
 		t->r[q] = fr_make(q, QSZ);
-		wr(t, VIRTIO_MMIO_QUEUE_SEL, q);
-		wr(t, VIRTIO_MMIO_QUEUE_NUM, QSZ);
-		wr(t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)t->r[q].desc);
-		wr(t, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)t->r[q].avail);
-		wr(t, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)t->r[q].used);
-		wr(t, VIRTIO_MMIO_QUEUE_READY, 1);
-	}
+	fg_driver_setup(t->dev, VIRTIO_BIT(VIRTIO_F_VERSION_1), t->r, 3);
 	for (uint16_t i = 0; i < nrx; i++)
 		post_rx(t, i);
 	for (uint16_t i = 0; i < 4; i++) {
 		fr_desc(&t->fg, &t->r[EVQ], i, EV_BASE + i * 8, 4, VIRTQ_DESC_F_WRITE, 0);
 		fr_post(&t->fg, &t->r[EVQ], i);
 	}
-	wr(t, VIRTIO_MMIO_STATUS, st |= VIRTIO_STATUS_DRIVER_OK);
+	fg_driver_ok(t->dev);
 }
 
 static struct t *t_new_lim(const struct vsock_limits *lim, unsigned nrx)
@@ -227,7 +196,7 @@ static int g_send_hdr(struct t *t, const struct vsock_hdr *h, const void *payloa
 
 	vsock_hdr_encode(h, raw);
 	post_tx_raw(t, raw, sizeof(raw), payload, plen);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
 	return fr_used(&t->fg, &t->r[TXQ])->idx == t->tx_posted;
 }
 
@@ -283,7 +252,7 @@ static int g_recv(struct t *t, struct vsock_hdr *h, void *payload, size_t cap, i
 				memcpy(payload, b + VSOCK_HDR_SIZE, h->len < cap ? h->len : cap);
 			if (!t->no_repost) {
 				post_rx(t, (uint16_t)e.id);
-				wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
+				fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
 			}
 			return 1;
 		}
@@ -470,15 +439,16 @@ static void t_config(struct unit *u)
 	uint32_t v;
 
 	struct t *t = t_new();
-	CHECK(u, rd(t, VIRTIO_MMIO_DEVICE_ID) == VIRTIO_ID_VSOCK);
+	CHECK(u, fg_mmio_rd(t->dev, VIRTIO_MMIO_DEVICE_ID) == VIRTIO_ID_VSOCK);
 	virtio_mmio_read(t->dev, VIRTIO_MMIO_CONFIG + VIRTIO_VSOCK_CFG_GUEST_CID, &cid, 8);
 	CHECK(u, cid == 3);
-	wr(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	CHECK(u, rd(t, VIRTIO_MMIO_DEVICE_FEATURES) & (1u << VIRTIO_VSOCK_F_STREAM));
-	CHECK(u, !(rd(t, VIRTIO_MMIO_DEVICE_FEATURES) & (1u << VIRTIO_VSOCK_F_SEQPACKET)));
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	CHECK(u, fg_mmio_rd(t->dev, VIRTIO_MMIO_DEVICE_FEATURES) & (1u << VIRTIO_VSOCK_F_STREAM));
+	CHECK(u, !(fg_mmio_rd(t->dev, VIRTIO_MMIO_DEVICE_FEATURES) &
+		   (1u << VIRTIO_VSOCK_F_SEQPACKET)));
 	for (unsigned q = 0; q < 4; q++) {
-		wr(t, VIRTIO_MMIO_QUEUE_SEL, q);
-		v = rd(t, VIRTIO_MMIO_QUEUE_NUM_MAX);
+		fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_SEL, q);
+		v = fg_mmio_rd(t->dev, VIRTIO_MMIO_QUEUE_NUM_MAX);
 		CHECK(u, q < 3 ? v > 0 : v == 0);
 	}
 	/* Linux's driver fills the event queue: the device must leave it be. */
@@ -582,7 +552,7 @@ static void t_guest_connect(struct unit *u)
 	CHECK(u, g_expect(t, &g, VSOCK_OP_RST, NULL, 0, NULL));
 	CHECK(u, h_closed(t, hfd, 1000));
 	CHECK(u, stats(t).conns == 0);
-	CHECK(u, !needs_reset(t));
+	CHECK(u, !fg_needs_reset(t->dev));
 	close(hfd);
 	close(lfd);
 	t_free(t);
@@ -655,7 +625,7 @@ static void t_host_connect(struct unit *u)
 		CHECK(u, g2.hport != g.hport);
 		close(c2);
 	}
-	CHECK(u, !needs_reset(t));
+	CHECK(u, !fg_needs_reset(t->dev));
 	close(cfd);
 	t_free(t);
 }
@@ -710,7 +680,7 @@ static void t_host_connect_timeout(struct unit *u)
 	CHECK(u, drain(t) < 10);
 	for (uint16_t i = 0; i < NRX; i++)
 		post_rx(t, i);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
 	CHECK(u, !g_recv(t, &(struct vsock_hdr){0}, NULL, 0, 50));
 	CHECK(u, stats(t).rst_sent == 0 && stats(t).conns == 0);
 	close(cfd);
@@ -827,12 +797,12 @@ static void t_header_validation(struct unit *u)
 	CHECK(u, g_expect(t, &g, VSOCK_OP_RST, NULL, 0, NULL));
 	CHECK(u, h_closed(t, hfd, 1000));
 	CHECK(u, stats(t).conns == 0);
-	CHECK(u, !needs_reset(t));
+	CHECK(u, !fg_needs_reset(t->dev));
 
 	/* A chain too short to hold a header is a broken driver: needs-reset. */
 	post_tx_raw(t, "short", 5, NULL, 0);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
-	CHECK(u, needs_reset(t));
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
+	CHECK(u, fg_needs_reset(t->dev));
 	CHECK(u, t->bad_rx == 0);
 	close(hfd);
 	close(lfd);
@@ -848,8 +818,8 @@ static void t_rx_buffer_too_small(struct unit *u)
 	fr_desc(&t->fg, &t->r[RXQ], 0, RX_BASE, VSOCK_HDR_SIZE - 1, VIRTQ_DESC_F_WRITE, 0);
 	fr_post(&t->fg, &t->r[RXQ], 0);
 	CHECK(u, g_pkt(t, &g, VSOCK_OP_REQUEST, 0, NULL, 0)); /* to port 2: RST queued */
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
-	CHECK(u, needs_reset(t));
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
+	CHECK(u, fg_needs_reset(t->dev));
 	CHECK(u, fr_used(&t->fg, &t->r[RXQ])->idx == 0);
 	t_free(t);
 }
@@ -1014,7 +984,7 @@ static void t_stuck_peer(struct unit *u)
 		CHECK(u, cfd >= 0);
 		close(cfd);
 	}
-	CHECK(u, !needs_reset(t));
+	CHECK(u, !fg_needs_reset(t->dev));
 	close(stuck);
 	close(ok);
 	close(lfd);
@@ -1040,7 +1010,7 @@ static void t_no_rx_buffers(struct unit *u)
 	/* A buffer comes back: the data follows. */
 	t->no_repost = false;
 	post_rx(t, 0);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
 	CHECK(u, g_expect(t, &g, VSOCK_OP_RW, buf, sizeof(buf), &h) && !memcmp(buf, "wait", 4));
 	close(hfd);
 	close(lfd);
@@ -1325,7 +1295,7 @@ static void t_reset(struct unit *u)
 	cfd = h_client(t);
 	CHECK(u, host_connect(t, &g, cfd, 5, ""));
 	CHECK(u, stats(t).conns == 2);
-	wr(t, VIRTIO_MMIO_STATUS, 0);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_STATUS, 0);
 	CHECK(u, stats(t).conns == 0);
 	CHECK(u, h_closed(t, hfd, 1000) && h_closed(t, cfd, 1000));
 	close(hfd);
@@ -1366,11 +1336,11 @@ static void t_tx_backpressure(struct unit *u)
 		vsock_hdr_encode(&h, raw);
 		post_tx_raw(t, raw, sizeof(raw), NULL, 0);
 	}
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
 	CHECK(u, fr_used(&t->fg, &t->r[TXQ])->idx < N);
 	for (uint16_t i = 0; i < NRX; i++)
 		post_rx(t, i);
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
 	while (g_recv(t, &h, NULL, 0, 100))
 		rsts += h.op == VSOCK_OP_RST;
 	CHECK(u, rsts == N);
@@ -1454,7 +1424,7 @@ static void t_random_packets(struct unit *u)
 			post_tx_raw(t, raw, rnd(&seed) % VSOCK_HDR_SIZE, NULL, 0);
 		else
 			post_tx_raw(t, raw, sizeof(raw), payload, plen);
-		wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
+		fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
 
 		/* The host side does its part: accepts, writes, vanishes. */
 		if (nhost < 64) {
@@ -1478,9 +1448,9 @@ static void t_random_packets(struct unit *u)
 		while (g_recv(t, &h, NULL, 0, 0))
 			;
 		drain(t);
-		if (needs_reset(t)) {
+		if (fg_needs_reset(t->dev)) {
 			resets++;
-			wr(t, VIRTIO_MMIO_STATUS, 0);
+			fg_mmio_wr(t->dev, VIRTIO_MMIO_STATUS, 0);
 			drv_start(t, NRX);
 		}
 		CHECK(u, stats(t).conns <= lim.max_conns);
