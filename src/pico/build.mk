@@ -6,7 +6,8 @@
 #                   programs and mmap go, so the seccomp filter can tell its
 #                   own system calls by instruction pointer)
 
-PICO_FREE_SRC := src/pico/rt.c src/pico/path.c src/pico/trap.c src/pico/filter.c src/pico/loader.c
+PICO_FREE_SRC := src/pico/rt.c src/pico/path.c src/pico/trap.c src/pico/filter.c src/pico/procview.c \
+	src/pico/loader.c
 PICO_HOST_SRC := src/pico/main.c src/pico/volfs_tar.c
 PICO_HDR      := $(wildcard src/pico/*.h)
 PICO_TEXT     := 0x200000000000

@@ -13,6 +13,7 @@
 #include <linux/audit.h>
 #include <linux/prctl.h>
 #include <linux/errno.h>
+#include <linux/mman.h>
 #include <stddef.h>
 
 #include "pico.h"
@@ -38,7 +39,7 @@ static const unsigned short passthrough[] = {
 	__NR_getpriority, __NR_setpriority, __NR_sched_setparam, __NR_sched_getparam,
 	__NR_sched_setscheduler, __NR_sched_getscheduler, __NR_sched_get_priority_max,
 	__NR_sched_get_priority_min, __NR_sched_rr_get_interval, __NR_mlock, __NR_munlock,
-	__NR_mlockall, __NR_munlockall, __NR_prctl, __NR_arch_prctl, __NR_setrlimit, __NR_sync,
+	__NR_mlockall, __NR_munlockall, __NR_arch_prctl, __NR_setrlimit, __NR_sync,
 	__NR_gettid, __NR_readahead, __NR_tkill, __NR_time, __NR_futex, __NR_sched_setaffinity,
 	__NR_sched_getaffinity, __NR_io_setup, __NR_io_destroy, __NR_io_getevents,
 	__NR_io_submit, __NR_io_cancel, __NR_getdents64, __NR_set_tid_address,
@@ -57,7 +58,7 @@ static const unsigned short passthrough[] = {
 	__NR_pwritev, __NR_rt_tgsigqueueinfo, __NR_perf_event_open, __NR_recvmmsg,
 	__NR_prlimit64, __NR_syncfs, __NR_sendmmsg, __NR_getcpu, __NR_process_vm_readv,
 	__NR_process_vm_writev, __NR_kcmp, __NR_sched_setattr, __NR_sched_getattr,
-	__NR_seccomp, __NR_getrandom, __NR_memfd_create, __NR_membarrier, __NR_mlock2,
+	__NR_getrandom, __NR_memfd_create, __NR_membarrier, __NR_mlock2,
 	__NR_copy_file_range, __NR_preadv2, __NR_pwritev2, __NR_pkey_mprotect, __NR_pkey_alloc,
 	__NR_pkey_free, __NR_rseq, __NR_pidfd_send_signal, __NR_pidfd_open, __NR_close_range,
 	__NR_pidfd_getfd, __NR_process_madvise, __NR_epoll_pwait2, __NR_futex_waitv,
@@ -84,6 +85,12 @@ int pico_install_filter(unsigned long lo, unsigned long hi)
 		J(BPF_JMP | BPF_JEQ | BPF_K, passthrough[i], 0, 1);
 		I(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	}
+	/* prctl but PR_SET_SECCOMP (a guest filter: pico_guest_seccomp). On
+	 * PR_SET_SECCOMP, past the ALLOW and the 6 of utimensat's block. */
+	J(BPF_JMP | BPF_JEQ | BPF_K, __NR_prctl, 0, 3);
+	I(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
+	J(BPF_JMP | BPF_JEQ | BPF_K, PR_SET_SECCOMP, 1 + 6, 0);
+	I(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	/* utimensat(fd, NULL, ...) is futimens: nothing to translate, and
 	 * tar calls it for every file. */
 	J(BPF_JMP | BPF_JEQ | BPF_K, __NR_utimensat, 0, 5);
@@ -113,4 +120,64 @@ int pico_install_filter(unsigned long lo, unsigned long hi)
 	if (r == -EINVAL)
 		r = sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, (long)&prog);
 	return (int)r;
+}
+
+/* ---- the guest's own filters ------------------------------------------------ */
+
+extern char text_lo[] __asm__("__executable_start") __attribute__((visibility("hidden")));
+extern char text_hi[] __asm__("etext") __attribute__((visibility("hidden")));
+
+/* In front of the guest's program: ALLOW for a call from our text, then
+ * A = 0 as the kernel starts a program with (X is left as it was: 0). */
+#define PRE 7
+
+/* A RET K of the guest's program, as explained in pico.h. */
+static unsigned rewrite_ret(unsigned k)
+{
+	unsigned action = k & SECCOMP_RET_ACTION_FULL, data = k & SECCOMP_RET_DATA;
+	if (action == SECCOMP_RET_ERRNO)
+		return SECCOMP_RET_TRAP | PICO_GUEST_ERRNO | (data > 4095 ? 4095 : data);
+	if (action == SECCOMP_RET_TRAP)
+		return SECCOMP_RET_TRAP | (data == 0 || data >= PICO_GUEST_TRAP0 ? PICO_GUEST_TRAP0 : data);
+	return k;
+}
+
+long pico_guest_seccomp(long op, long flags, const void *uargs)
+{
+	struct sock_fprog fp;
+	unsigned long lo = (unsigned long)text_lo, hi = (unsigned long)text_hi;
+	if (op != SECCOMP_SET_MODE_FILTER)
+		return sys3(__NR_seccomp, op, flags, (long)uargs);
+	if (pico_ucopy(&fp, uargs, sizeof fp))
+		return -EFAULT;
+	if (fp.len == 0 || fp.len > BPF_MAXINSNS)
+		return -EINVAL;
+	/* The one program that cannot be rewritten: no room for ours. */
+	if (fp.len + PRE > BPF_MAXINSNS)
+		return -ENOMEM;
+	unsigned long n = fp.len + PRE, bytes = (n * sizeof(struct sock_filter) + 4095) & ~4095UL;
+	long m = sys6(__NR_mmap, 0, (long)bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m < 0)
+		return m;
+	struct sock_filter *f = (struct sock_filter *)m;
+	long r = -EFAULT;
+	if (pico_ucopy(f + PRE, fp.filter, fp.len * sizeof(struct sock_filter)))
+		goto out;
+	/* Jumps are relative and the guest's program moves as a whole, so
+	 * none needs adjusting; the kernel checks they stay inside it. */
+	for (unsigned i = PRE; i < n; i++)
+		if (f[i].code == (BPF_RET | BPF_K))
+			f[i].k = rewrite_ret(f[i].k);
+	f[0] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer) + 4);
+	f[1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)(lo >> 32), 0, 4);
+	f[2] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer));
+	f[3] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (unsigned)lo, 0, 2);
+	f[4] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (unsigned)hi, 1, 0);
+	f[5] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	f[6] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_IMM, 0);
+	struct sock_fprog np = {(unsigned short)n, f};
+	r = sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, flags, (long)&np);
+out:
+	sys2(__NR_munmap, m, (long)bytes);
+	return r;
 }

@@ -10,6 +10,9 @@
  *                         look LXS_PICO_EXECFN up in the guest's PATH)
  *   LXS_PICO_EXE=         its guest path (what /proc/self/exe shows)
  *   LXS_PICO_EXECFN=      the path the guest gave execve (AT_EXECFN)
+ *   LXS_PICO_SCRIPT=1     (for a #! script) argv is already the kernel's
+ *                         "interp [arg] path args...", so that
+ *                         /proc/<pid>/cmdline shows it as Linux would
  *
  * It maps the program and its ELF interpreter from the distro itself (never
  * the host's ld.so), builds the initial stack the kernel would have built
@@ -139,11 +142,15 @@ static int may_exec(const char *host, int region, const struct stat *st)
 	return (mode & bit) ? 0 : -EACCES;
 }
 
-int pico_check_exec(const char *host, int region)
+int pico_check_exec(const char *host, int region, struct pico_shebang *sb)
 {
-	char buf[256];
+	struct pico_shebang own;
 	struct stat st;
-	long n = read_head(host, buf, sizeof buf - 1, &st, NULL);
+	if (!sb)
+		sb = &own;
+	char *buf = sb->buf;
+	sb->interp = sb->arg = 0;
+	long n = read_head(host, buf, sizeof sb->buf - 1, &st, NULL);
 	if (n < 0)
 		return (int)n;
 	int r = may_exec(host, region, &st);
@@ -155,9 +162,8 @@ int pico_check_exec(const char *host, int region)
 	 * execve (exit 127): resolving it here would cost stack the guest's
 	 * thread may not have (see trap.c). */
 	if (n >= 2 && buf[0] == '#' && buf[1] == '!') {
-		char *interp, *arg;
 		buf[n] = 0;
-		return parse_shebang(buf, n, &interp, &arg) ? -ENOEXEC : 0;
+		return parse_shebang(buf, n, &sb->interp, &sb->arg) ? -ENOEXEC : 0;
 	}
 	return -ENOEXEC;
 }
@@ -444,8 +450,9 @@ __attribute__((noreturn, used)) void loader_main(unsigned long *sp)
 	char ihost[PICO_HOST], iguest[PICO_PATH];
 	long r;
 
-	/* Take our four variables out of the guest's environment. */
+	/* Take our variables out of the guest's environment. */
 	const char *vstate = 0, *host = 0, *vexe = 0, *execfn = 0;
+	int script_argv = 0;
 	char **out = envp;
 	for (char **v = envp; *v; v++) {
 		const char *s = *v;
@@ -462,6 +469,8 @@ __attribute__((noreturn, used)) void loader_main(unsigned long *sp)
 			vexe = s + 4;
 		else if (memcmp(s, "EXECFN=", 7) == 0)
 			execfn = s + 7;
+		else if (memcmp(s, "SCRIPT=", 7) == 0)
+			script_argv = 1;
 		else
 			*out++ = *v;
 	}
@@ -480,6 +489,7 @@ __attribute__((noreturn, used)) void loader_main(unsigned long *sp)
 	struct stat rst;
 	if (sys2(__NR_stat, (long)pico.root, (long)&rst) == 0)
 		pico.root_dev = rst.st_dev;
+	pico.vsig_pid = (int)sys0(__NR_getpid);
 	if (pico_install_handler() < 0)
 		die(EXIT_INTERNAL, "cannot install the SIGSYS handler", "");
 
@@ -517,21 +527,23 @@ __attribute__((noreturn, used)) void loader_main(unsigned long *sp)
 		int ir = pico_resolve(AT_FDCWD, istr[depth], P_FOLLOW, hstr[depth], iguest);
 		if (ir < 0)
 			die(EXIT_NOTFOUND, istr[depth], errstr(ir));
-		long keep = gargc > 0 ? gargc - 1 : 0, extra = arg ? 2 : 1;
-		size_t bytes = ((unsigned long)(keep + extra + 2) * sizeof(char *) + 4095) & ~4095UL;
-		r = sys6(__NR_mmap, 0, (long)bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (r < 0)
-			die(EXIT_INTERNAL, "out of memory", "");
-		char **nv = (char **)r;
-		nv[0] = istr[depth];
-		if (arg)
-			nv[1] = astr[depth];
-		nv[extra] = (char *)filename;
-		for (long i = 0; i < keep; i++)
-			nv[extra + 1 + i] = gargv[1 + i];
-		nv[extra + 1 + keep] = 0;
-		gargv = nv;
-		gargc = extra + 1 + keep;
+		if (depth > 0 || !script_argv) {
+			long keep = gargc > 0 ? gargc - 1 : 0, extra = arg ? 2 : 1;
+			size_t bytes = ((unsigned long)(keep + extra + 2) * sizeof(char *) + 4095) & ~4095UL;
+			r = sys6(__NR_mmap, 0, (long)bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (r < 0)
+				die(EXIT_INTERNAL, "out of memory", "");
+			char **nv = (char **)r;
+			nv[0] = istr[depth];
+			if (arg)
+				nv[1] = astr[depth];
+			nv[extra] = (char *)filename;
+			for (long i = 0; i < keep; i++)
+				nv[extra + 1 + i] = gargv[1 + i];
+			nv[extra + 1 + keep] = 0;
+			gargv = nv;
+			gargc = extra + 1 + keep;
+		}
 		filename = istr[depth];
 		host = hstr[depth];
 		memcpy(pico.exe, iguest, strlen(iguest) + 1);

@@ -378,7 +378,7 @@ int pico_resolve(int dirfd, const char *path, int flags, char *host, char *guest
 	 * refuses symlinks proves it (the root is canonical, so only the guest
 	 * part can hold one) and replaces a readlink per component. Missing
 	 * components fail the same way in the real call. */
-	if (!guest) {
+	if (!guest && !(flags & P_WALK)) {
 		int nc = pico_lexical(dirfd, path, host);
 		/* (for a short absolute path one readlink per component is as cheap) */
 		if (nc >= 2 || (nc > 0 && (host[0] != '/' || dirfd != AT_FDCWD))) {
@@ -392,7 +392,7 @@ int pico_resolve(int dirfd, const char *path, int flags, char *host, char *guest
 		}
 		return walk_own(dirfd, path, flags, host);
 	}
-	return walk(dirfd, path, flags, host, guest);
+	return guest ? walk(dirfd, path, flags, host, guest) : walk_own(dirfd, path, flags, host);
 }
 
 /* The walk itself; out (PICO_PATH bytes) ends as the canonical guest path.

@@ -43,7 +43,11 @@ struct pico_state {
 	unsigned ngroups, groups[PICO_NGROUPS];
 	unsigned host_uid, host_gid; /* the real ids, for stat fix-ups */
 	unsigned long root_dev;	     /* st_dev of the root folder */
-	unsigned long sigsys_act[4]; /* the guest's virtual SIGSYS sigaction */
+	/* The guest's virtual sigactions of the signals the translator keeps
+	 * for itself: SIGSYS (its traps), SIGSEGV and SIGBUS (EFAULT for bad
+	 * pointers); see trap.c, VSIG_*. */
+	unsigned long vsig[3][4];
+	int vsig_pid; /* the process vsig belongs to */
 	char cwd[PICO_PATH];	     /* initial guest cwd, first start only */
 	int first;		     /* 1: install the filter, then look PROG up in PATH */
 };
@@ -60,9 +64,14 @@ int pico_streq(const char *a, const char *b);
 char *pico_utoa(char *p, unsigned long v); /* writes digits, returns the end (no NUL) */
 int pico_atou(const char **p, unsigned long *v);
 void pico_write_err(const char *a, const char *b, const char *c);
+/* Guest memory, fault-safe (rt.c): -EFAULT instead of a crash. */
+long pico_ustrlen(const char *s, unsigned long max);
+long pico_ucopy(void *dst, const void *src, unsigned long n);
+long pico_uwritable(void *p, unsigned long n);
 
 /* path.c */
 #define P_FOLLOW 1 /* follow a symlink in the last component */
+#define P_WALK 2   /* no lexical fast path: the region must be right */
 /* Resolves guest path `path` (relative to dirfd, or AT_FDCWD) to a host path
  * (PICO_HOST bytes). guest, if not NULL, gets the canonical guest path
  * (PICO_PATH bytes; may be path itself). Returns the region (>= 0) or
@@ -98,10 +107,31 @@ int pico_state_parse(const char *s);
 /* filter.c: traps what needs translation; lets through what comes from
  * [lo, hi). */
 int pico_install_filter(unsigned long lo, unsigned long hi);
+/* seccomp(op, flags, uargs) as the guest made it: a filter of its own is
+ * installed rewritten, so that it never applies to the translator's calls
+ * and its ERRNO and TRAP results come to the handler as traps whose data
+ * (si_errno) says what the guest's filter wanted: */
+#define PICO_GUEST_ERRNO 0xf000u /* | errno: fail the call with it */
+#define PICO_GUEST_TRAP0 0xe000u /* its TRAP with data 0; other data as is */
+long pico_guest_seccomp(long op, long flags, const void *uargs);
+
+/* procview.c: a memfd with the guest's view of /proc/<pid>/{maps,smaps,
+ * environ} if host (what the guest's path resolved to) is one of them and
+ * flags open it for reading; else PICO_NOT_VIEW. */
+#define PICO_NOT_VIEW (-4096L - 2)
+long pico_proc_view(const char *host, long flags);
+/* Whether a path's last component is the name of one of those files. */
+int pico_proc_view_name(const char *path);
 
 /* loader.c */
 /* Checks a file is something the guest may execute (an ELF file or a #!
- * script) and returns 0, or -errno as execve would. */
-int pico_check_exec(const char *host, int region);
+ * script) and returns 0, or -errno as execve would. For a script, sb (if
+ * not NULL) gets its interpreter and optional argument; sb->interp is
+ * NULL for an ELF file. */
+struct pico_shebang {
+	char buf[256];
+	char *interp, *arg;
+};
+int pico_check_exec(const char *host, int region, struct pico_shebang *sb);
 
 #endif

@@ -91,3 +91,56 @@ void pico_write_err(const char *a, const char *b, const char *c)
 		if (parts[i])
 			sys3(__NR_write, 2, (long)parts[i], (long)strlen(parts[i]));
 }
+
+/*
+ * Guest memory the handler touches may be unmapped or read-only: the guest
+ * passed a bad pointer, and Linux answers EFAULT. These leaf routines are
+ * the only code that reads or writes guest memory before the kernel has
+ * vouched for it; a fault inside [pico_uaccess_lo, pico_uaccess_hi) is
+ * turned by the SIGSEGV/SIGBUS handler (trap.c) into a jump to
+ * pico_uaccess_fault, which returns -EFAULT to their caller. They use no
+ * stack, so the jump needs nothing else restored, and no state, so they
+ * are thread- and signal-safe and cost nothing when the pointer is good.
+ *
+ *   long pico_ustrlen(const char *s, unsigned long max)
+ *	length of s, or -ENAMETOOLONG if no NUL in max bytes, or -EFAULT
+ *   long pico_ucopy(void *dst, const void *src, unsigned long n)
+ *	0 or -EFAULT (either side may be the guest's)
+ *   long pico_uwritable(void *p, unsigned long n)
+ *	0 if every page of [p, p+n) takes a write, or -EFAULT; the bytes
+ *	keep their values (an atomic OR of 0)
+ */
+__asm__(".text\n"
+	".globl pico_uaccess_lo, pico_uaccess_hi, pico_uaccess_fault\n"
+	".globl pico_ustrlen, pico_ucopy, pico_uwritable\n"
+	"pico_uaccess_lo:\n"
+	"pico_ustrlen:\n"
+	"\txor %eax, %eax\n"
+	"1:\tcmp %rsi, %rax\n"
+	"\tjae 2f\n"
+	"\tcmpb $0, (%rdi,%rax)\n"
+	"\tje 3f\n"
+	"\tinc %rax\n"
+	"\tjmp 1b\n"
+	"2:\tmov $-36, %rax\n" /* ENAMETOOLONG */
+	"3:\tret\n"
+	"pico_ucopy:\n"
+	"\tmov %rdx, %rcx\n"
+	"\trep movsb\n"
+	"\txor %eax, %eax\n"
+	"\tret\n"
+	"pico_uwritable:\n"
+	"\ttest %rsi, %rsi\n"
+	"\tjz 5f\n"
+	"\tlea -1(%rdi,%rsi), %rdx\n"
+	"4:\tlock orb $0, (%rdi)\n"
+	"\tor $4095, %rdi\n"
+	"\tinc %rdi\n"
+	"\tcmp %rdx, %rdi\n"
+	"\tjbe 4b\n"
+	"5:\txor %eax, %eax\n"
+	"\tret\n"
+	"pico_uaccess_hi:\n"
+	"pico_uaccess_fault:\n"
+	"\tmov $-14, %rax\n" /* EFAULT */
+	"\tret\n");

@@ -22,6 +22,8 @@
 #include <linux/mman.h>
 #include <linux/un.h>
 #include <linux/socket.h>
+#include <linux/seccomp.h>
+#include <linux/prctl.h>
 
 #include "meta.h"
 #include "pico.h"
@@ -281,13 +283,17 @@ static long do_open(long dirfd, const char *path, long flags, long mode)
 {
 	char host[PICO_HOST];
 	int follow = !(flags & O_NOFOLLOW) && !((flags & O_CREAT) && (flags & O_EXCL));
-	if (pico.fsuid == 0 && pico_lexical((int)dirfd, path, host) >= 0 &&
+	/* The faked root's relative paths go to the kernel as they are, so
+	 * one that may be /proc's maps or environ (from a cwd in /proc) takes
+	 * the walk, which tells the region. */
+	int walk = path[0] != '/' && pico_proc_view_name(path);
+	if (pico.fsuid == 0 && !walk && pico_lexical((int)dirfd, path, host) >= 0 &&
 	    (!(flags & O_CREAT) || !need_meta_on_create(S_IFREG, (unsigned)mode))) {
 		long fd = pico_open_nolinks(host, flags, (mode & 07777) | ((flags & O_CREAT) ? 0600 : 0));
 		if (fd != -ELOOP && fd != -EINVAL)
 			return fd;
 	}
-	int region = pico_resolve((int)dirfd, path, follow ? P_FOLLOW : 0, host, NULL);
+	int region = pico_resolve((int)dirfd, path, (follow ? P_FOLLOW : 0) | (walk ? P_WALK : 0), host, NULL);
 	if (region < 0)
 		return region;
 	if (pico.fsuid != 0 && region == R_VOL && !(flags & O_PATH)) {
@@ -301,6 +307,11 @@ static long do_open(long dirfd, const char *path, long flags, long mode)
 			r = dac_parent(host);
 		if (r < 0)
 			return r;
+	}
+	if (region == R_PROC) {
+		long v = pico_proc_view(host, flags);
+		if (v != PICO_NOT_VIEW)
+			return v;
 	}
 	if (!(flags & O_CREAT) || region != R_VOL)
 		return sys4(__NR_openat, AT_FDCWD, (long)host, flags, mode);
@@ -343,7 +354,7 @@ static long do_fstatat(long dirfd, const char *path, struct stat *st, long flags
 {
 	char host[PICO_HOST];
 	struct lxs_meta m;
-	if ((flags & AT_EMPTY_PATH) && path && !path[0])
+	if ((flags & AT_EMPTY_PATH) && (!path || !path[0]))
 		return do_fstat(dirfd, st);
 	long fd = fast_stat_open(dirfd, path, flags, host);
 	if (fd >= 0) {
@@ -374,7 +385,7 @@ static long do_statx(long dirfd, const char *path, long flags, long mask, struct
 	struct lxs_meta m;
 	long r;
 	int region;
-	if ((flags & AT_EMPTY_PATH) && path && !path[0]) {
+	if ((flags & AT_EMPTY_PATH) && (!path || !path[0])) {
 		r = sys5(__NR_statx, dirfd, (long)"", flags, mask, (long)sx);
 		if (r < 0)
 			return r;
@@ -600,8 +611,7 @@ static long do_readlink(long dirfd, const char *path, char *buf, long size)
 	}
 	if (n > size)
 		n = size;
-	memcpy(buf, t, (size_t)n);
-	return n;
+	return pico_ucopy(buf, t, (size_t)n) ? -EFAULT : n;
 }
 
 static long do_getcwd(char *buf, long size)
@@ -613,8 +623,7 @@ static long do_getcwd(char *buf, long size)
 	long n = (long)strlen(guest) + 1;
 	if (n > size)
 		return -ERANGE;
-	memcpy(buf, guest, (size_t)n);
-	return n;
+	return pico_ucopy(buf, guest, (size_t)n) ? -EFAULT : n;
 }
 
 /* ---- xattrs: guest names -> host names (see meta.h) ------------------------ */
@@ -706,11 +715,11 @@ static long do_xattr(long nr, long a0, long a1, long a2, long a3, long a4)
 
 static long do_sockaddr(long nr, long fd, const void *addr, long len)
 {
-	const struct sockaddr_un *su = addr;
-	struct sockaddr_un nu;
+	struct sockaddr_un nu, copy;
+	const struct sockaddr_un *su = &copy;
 	char host[PICO_HOST];
-	if (!addr || len <= 2 || su->sun_family != 1 /* AF_UNIX */ || su->sun_path[0] == 0 ||
-	    len > (long)sizeof nu)
+	if (!addr || len <= 2 || len > (long)sizeof nu || pico_ucopy(&copy, addr, (unsigned long)len) ||
+	    su->sun_family != 1 /* AF_UNIX */ || su->sun_path[0] == 0)
 		return sys3(nr, fd, (long)addr, len);
 	char path[sizeof nu.sun_path + 1];
 	size_t pl = (size_t)len - 2;
@@ -788,11 +797,14 @@ static long do_ids(long nr, long a0, long a1, long a2)
 	case __NR_getegid:
 		return pico.egid;
 	case __NR_getresuid:
-		*(unsigned *)a0 = pico.ruid, *(unsigned *)a1 = pico.euid, *(unsigned *)a2 = pico.suid;
+	case __NR_getresgid: {
+		int u = nr == __NR_getresuid;
+		unsigned v[3] = {u ? pico.ruid : pico.rgid, u ? pico.euid : pico.egid, u ? pico.suid : pico.sgid};
+		if (pico_ucopy((void *)a0, &v[0], 4) || pico_ucopy((void *)a1, &v[1], 4) ||
+		    pico_ucopy((void *)a2, &v[2], 4))
+			return -EFAULT;
 		return 0;
-	case __NR_getresgid:
-		*(unsigned *)a0 = pico.rgid, *(unsigned *)a1 = pico.egid, *(unsigned *)a2 = pico.sgid;
-		return 0;
+	}
 	case __NR_setuid:
 		return set_res(&pico.ruid, &pico.euid, &pico.suid, &pico.fsuid, 0, a0, 0, 0);
 	case __NR_setreuid:
@@ -823,19 +835,25 @@ static long do_ids(long nr, long a0, long a1, long a2)
 			return pico.ngroups;
 		if (a0 < (long)pico.ngroups)
 			return -EINVAL;
-		memcpy((void *)a1, pico.groups, pico.ngroups * sizeof(unsigned));
+		if (pico_ucopy((void *)a1, pico.groups, pico.ngroups * sizeof(unsigned)))
+			return -EFAULT;
 		return pico.ngroups;
 	case __NR_setgroups:
 		if (pico.euid != 0)
 			return -EPERM;
 		if (a0 < 0 || a0 > PICO_NGROUPS)
 			return -EINVAL;
-		memcpy(pico.groups, (void *)a1, (size_t)a0 * sizeof(unsigned));
+		unsigned g[PICO_NGROUPS];
+		if (pico_ucopy(g, (void *)a1, (size_t)a0 * sizeof(unsigned)))
+			return -EFAULT;
+		memcpy(pico.groups, g, (size_t)a0 * sizeof(unsigned));
 		pico.ngroups = (unsigned)a0;
 		return 0;
 	case __NR_capget: {
 		struct __user_cap_header_struct *h = (void *)a0;
 		struct __user_cap_data_struct *d = (void *)a1;
+		if (pico_uwritable(h, sizeof *h) || (d && pico_uwritable(d, 2 * sizeof *d)))
+			return -EFAULT;
 		if (h->version != _LINUX_CAPABILITY_VERSION_3 && h->version != _LINUX_CAPABILITY_VERSION_2 &&
 		    h->version != _LINUX_CAPABILITY_VERSION_1) {
 			h->version = _LINUX_CAPABILITY_VERSION_3;
@@ -859,25 +877,81 @@ static long do_ids(long nr, long a0, long a1, long a2)
 
 /* ---- signals ---------------------------------------------------------------- */
 
+/*
+ * SIGSYS (our traps), SIGSEGV and SIGBUS (faults on guest pointers, see
+ * rt.c) are the translator's. The guest's actions for them are virtual:
+ * kept in pico.vsig and run by deliver() when the signal is the guest's.
+ */
+enum { VSIG_SYS, VSIG_SEGV, VSIG_BUS };
+
+static int vsig_index(long sig)
+{
+	return sig == SIGSYS ? VSIG_SYS : sig == SIGSEGV ? VSIG_SEGV : sig == SIGBUS ? VSIG_BUS : -1;
+}
+
+/* A vfork child (posix_spawn's) shares the parent's memory, so the table
+ * too, but not its signal actions: what it sets must not become the
+ * parent's. A fork child has a copy of its own, and takes it over. */
+static int vsig_mine(void)
+{
+	long me = sys0(__NR_getpid);
+	if (me == pico.vsig_pid)
+		return 1;
+	if (sys5(__NR_kcmp, me, pico.vsig_pid, 1 /* KCMP_VM */, 0, 0) == 0)
+		return 0;
+	pico.vsig_pid = (int)me;
+	return 1;
+}
+
 static long do_sigaction(long sig, const struct ksigaction *act, struct ksigaction *oact, long size)
 {
+	struct ksigaction a, old;
 	if (size != 8)
 		return -EINVAL;
-	if (sig == SIGSYS) {
-		struct ksigaction old;
-		memcpy(&old, pico.sigsys_act, sizeof old);
-		if (act)
-			memcpy(pico.sigsys_act, act, sizeof old);
-		if (oact)
-			memcpy(oact, &old, sizeof old);
+	if (act && pico_ucopy(&a, act, sizeof a))
+		return -EFAULT;
+	int v = vsig_index(sig);
+	if (v >= 0) {
+		memcpy(&old, pico.vsig[v], sizeof old);
+		if (oact && pico_ucopy(oact, &old, sizeof old))
+			return -EFAULT;
+		if (act && vsig_mine())
+			memcpy(pico.vsig[v], &a, sizeof a);
 		return 0;
 	}
-	if (act && (act->mask & SIGSYS_BIT)) {
-		struct ksigaction a = *act;
+	if (act)
 		a.mask &= ~SIGSYS_BIT;
-		return sys4(__NR_rt_sigaction, sig, (long)&a, (long)oact, size);
+	return sys4(__NR_rt_sigaction, sig, act ? (long)&a : 0, (long)oact, size);
+}
+
+/*
+ * Runs the guest's action for a signal that turned out to be its own, the
+ * way the kernel would have: its handler, called on this signal frame
+ * (so it sees and may edit the interrupted context, and may siglongjmp
+ * away) with its sa_mask blocked until the frame returns; the default
+ * action (or ignoring what the kernel would force) kills the process with
+ * the signal. `forced`: a fault or a seccomp trap, which SIG_IGN does not
+ * stop.
+ */
+static void deliver(int v, int sig, siginfo_t *si, struct ucontext *uc, int forced)
+{
+	unsigned long *va = pico.vsig[v];
+	unsigned long h = va[0], flags = va[1], bit = 1UL << (sig - 1);
+	if (h == (unsigned long)SIG_IGN && !forced)
+		return;
+	if (h == (unsigned long)SIG_DFL || h == (unsigned long)SIG_IGN) {
+		struct ksigaction dfl = {0, 0, 0, 0};
+		sys4(__NR_rt_sigaction, sig, (long)&dfl, 0, 8);
+		sys4(__NR_rt_sigprocmask, SIG_UNBLOCK, (long)&bit, 0, 8);
+		sys3(__NR_tgkill, sys0(__NR_getpid), sys0(__NR_gettid), sig);
+		return;
 	}
-	return sys4(__NR_rt_sigaction, sig, (long)act, (long)oact, size);
+	if (flags & SA_RESETHAND)
+		va[0] = (unsigned long)SIG_DFL;
+	unsigned long block = (va[3] | ((flags & SA_NODEFER) ? 0 : bit)) & ~UNBLOCKABLE;
+	if (block)
+		sys4(__NR_rt_sigprocmask, SIG_BLOCK, (long)&block, 0, 8);
+	((void (*)(int, siginfo_t *, void *))h)(sig, si, uc);
 }
 
 /* The mask is set in the frame the handler returns through: a mask set
@@ -887,9 +961,11 @@ static long do_sigprocmask(struct ucontext *uc, long how, const unsigned long *s
 	unsigned long *cur = (unsigned long *)&uc->uc_sigmask;
 	if (size != 8)
 		return -EINVAL;
-	unsigned long old = *cur;
+	unsigned long old = *cur, s;
 	if (set) {
-		unsigned long s = *set & ~UNBLOCKABLE;
+		if (pico_ucopy(&s, set, sizeof s))
+			return -EFAULT;
+		s &= ~UNBLOCKABLE;
 		switch (how) {
 		case SIG_BLOCK:
 			*cur |= s;
@@ -904,8 +980,8 @@ static long do_sigprocmask(struct ucontext *uc, long how, const unsigned long *s
 			return -EINVAL;
 		}
 	}
-	if (oset)
-		*oset = old;
+	if (oset && pico_ucopy(oset, &old, sizeof old))
+		return -EFAULT;
 	return 0;
 }
 
@@ -1071,7 +1147,9 @@ NOINL static long dispatch_light(long nr, const long *a, struct ucontext *uc)
 		unsigned long m;
 		if (a[1] != 8)
 			return -EINVAL;
-		m = *(const unsigned long *)a[0] & ~UNBLOCKABLE;
+		if (pico_ucopy(&m, (const void *)a[0], sizeof m))
+			return -EFAULT;
+		m &= ~UNBLOCKABLE;
 		return sys2(__NR_rt_sigsuspend, (long)&m, 8);
 	}
 	case __NR_mount:
@@ -1086,6 +1164,12 @@ NOINL static long dispatch_light(long nr, const long *a, struct ucontext *uc)
 		return fd_meta_call(nr, a[0], a[1], a[2]);
 	case __NR_fchdir:
 		return fchdir_call(a[0]);
+	case __NR_seccomp:
+		return pico_guest_seccomp(a[0], a[1], (const void *)a[2]);
+	case __NR_prctl: /* only PR_SET_SECCOMP is trapped */
+		if (a[0] == PR_SET_SECCOMP && a[1] == SECCOMP_MODE_FILTER)
+			return pico_guest_seccomp(SECCOMP_SET_MODE_FILTER, 0, (const void *)a[2]);
+		return sys5(__NR_prctl, a[0], a[1], a[2], a[3], a[4]);
 	}
 	return NOT_LIGHT;
 }
@@ -1215,26 +1299,178 @@ NOINL static long exec_call(long nr, const long *a)
 extern char text_start[] __asm__("__executable_start") __attribute__((visibility("hidden")));
 extern char text_end[] __asm__("etext") __attribute__((visibility("hidden")));
 
+/* A guest path argument: readable up to its NUL, and not too long. */
+static long upath(long p)
+{
+	long n = pico_ustrlen((const char *)p, PICO_PATH);
+	return n < 0 ? n : 0;
+}
+
+/* An xattr name: as the kernel says for one longer than XATTR_NAME_MAX. */
+static long uxname(long p)
+{
+	long n = pico_ustrlen((const char *)p, 256);
+	return n == -ENAMETOOLONG ? -ERANGE : n < 0 ? n : 0;
+}
+
+/*
+ * The strings a trapped call passes are checked here, before anything
+ * reads them, so that a bad pointer gets EFAULT as it would from Linux.
+ * (Buffers are checked where they are used; those the host kernel fills
+ * in are its to check.)
+ */
+NOINL static long check_args(long nr, const long *a)
+{
+	long r;
+	switch (nr) {
+	case __NR_getxattr:
+	case __NR_lgetxattr:
+	case __NR_setxattr:
+	case __NR_lsetxattr:
+	case __NR_removexattr:
+	case __NR_lremovexattr:
+		if ((r = upath(a[0])) < 0)
+			return r;
+		return uxname(a[1]);
+	case __NR_fgetxattr:
+	case __NR_fsetxattr:
+	case __NR_fremovexattr:
+		return uxname(a[1]);
+	case __NR_open:
+	case __NR_creat:
+	case __NR_stat:
+	case __NR_lstat:
+	case __NR_access:
+	case __NR_readlink:
+	case __NR_chdir:
+	case __NR_mkdir:
+	case __NR_rmdir:
+	case __NR_unlink:
+	case __NR_chmod:
+	case __NR_chown:
+	case __NR_lchown:
+	case __NR_truncate:
+	case __NR_utime:
+	case __NR_utimes:
+	case __NR_statfs:
+	case __NR_mknod:
+	case __NR_chroot:
+	case __NR_listxattr:
+	case __NR_llistxattr:
+	case __NR_execve:
+		return upath(a[0]);
+	case __NR_newfstatat:
+	case __NR_statx:
+		/* (Linux 6.11+ takes NULL for "" with AT_EMPTY_PATH) */
+		if (!a[1] && (a[nr == __NR_statx ? 2 : 3] & AT_EMPTY_PATH))
+			return 0;
+		return upath(a[1]);
+	case __NR_utimensat:
+	case __NR_futimesat:
+		return a[1] ? upath(a[1]) : 0;
+	case __NR_openat:
+	case __NR_faccessat:
+	case __NR_faccessat2:
+	case __NR_readlinkat:
+	case __NR_mkdirat:
+	case __NR_unlinkat:
+	case __NR_fchmodat:
+	case __NR_fchmodat2:
+	case __NR_fchownat:
+	case __NR_mknodat:
+	case __NR_inotify_add_watch:
+	case __NR_execveat:
+		return upath(a[1]);
+	case __NR_rename:
+	case __NR_link:
+	case __NR_symlink:
+		if ((r = upath(a[0])) < 0)
+			return r;
+		return upath(a[1]);
+	case __NR_renameat:
+	case __NR_renameat2:
+	case __NR_linkat:
+		if ((r = upath(a[1])) < 0)
+			return r;
+		return upath(a[3]);
+	case __NR_symlinkat:
+		if ((r = upath(a[0])) < 0)
+			return r;
+		return upath(a[2]);
+	}
+	return 0;
+}
+
+/*
+ * What the guest's own seccomp filters decided, when it was not ALLOW: they
+ * are rewritten on the way in (pico_guest_filter) so that their ERRNO and
+ * TRAP results reach us as a trap carrying data; our own filter's traps
+ * carry none.
+ */
+static void guest_verdict(siginfo_t *si, struct ucontext *uc)
+{
+	unsigned d = (unsigned)si->si_errno & 0xffff;
+	if ((d & 0xf000) == PICO_GUEST_ERRNO) {
+		uc->uc_mcontext.rax = (unsigned long)-(long)(d & 0xfff);
+		return;
+	}
+	si->si_errno = d == PICO_GUEST_TRAP0 ? 0 : (int)d;
+	deliver(VSIG_SYS, SIGSYS, si, uc, 1);
+}
+
+#define SEGV_BIT (1UL << (SIGSEGV - 1))
+#define BUS_BIT (1UL << (SIGBUS - 1))
+
 static void handler(int sig, siginfo_t *si, void *ctx)
 {
 	struct ucontext *uc = ctx;
 	struct sigcontext *mc = &uc->uc_mcontext;
 	(void)sig;
-	if (si->si_code != SYS_SECCOMP)
-		return; /* a SIGSYS the guest sent: its virtual disposition is not real */
+	/* A fault on a guest pointer must reach fault_handler: with SIGSEGV
+	 * blocked the kernel would kill the process instead. */
+	if (*(unsigned long *)&uc->uc_sigmask & (SEGV_BIT | BUS_BIT)) {
+		unsigned long m = SEGV_BIT | BUS_BIT;
+		sys4(__NR_rt_sigprocmask, SIG_UNBLOCK, (long)&m, 0, 8);
+	}
+	if (si->si_code != SYS_SECCOMP) {
+		deliver(VSIG_SYS, SIGSYS, si, uc, 0); /* kill, tgkill, sigqueue */
+		return;
+	}
+	if (si->si_errno) {
+		guest_verdict(si, uc);
+		return;
+	}
 	if ((char *)si->si_call_addr >= text_start && (char *)si->si_call_addr < text_end) {
-		/* A filter the guest stacked on ours trapped one of our own
-		 * calls: translating it again would only recurse. */
+		/* A filter stacked on ours and not rewritten (one the guest's
+		 * parent installed) trapped one of our own calls: translating
+		 * it again would only recurse. */
 		mc->rax = (unsigned long)-ENOSYS;
 		return;
 	}
 	long a[6] = {(long)mc->rdi, (long)mc->rsi, (long)mc->rdx, (long)mc->r10, (long)mc->r8, (long)mc->r9};
 	long nr = si->si_syscall, r;
-	if (nr == __NR_execve || nr == __NR_execveat)
+	if ((r = check_args(nr, a)) < 0)
+		;
+	else if (nr == __NR_execve || nr == __NR_execveat)
 		r = exec_call(nr, a);
 	else if ((r = dispatch_light(nr, a, uc)) == NOT_LIGHT)
 		r = dispatch(nr, a);
 	mc->rax = (unsigned long)r;
+}
+
+extern char pico_uaccess_lo[], pico_uaccess_hi[], pico_uaccess_fault[];
+
+/* SIGSEGV and SIGBUS: a fault in the uaccess routines (rt.c) returns
+ * -EFAULT from them; anything else is the guest's. */
+static void fault_handler(int sig, siginfo_t *si, void *ctx)
+{
+	struct ucontext *uc = ctx;
+	unsigned long ip = uc->uc_mcontext.rip;
+	if (si->si_code > 0 && ip >= (unsigned long)pico_uaccess_lo && ip < (unsigned long)pico_uaccess_hi) {
+		uc->uc_mcontext.rip = (unsigned long)pico_uaccess_fault;
+		return;
+	}
+	deliver(sig == SIGSEGV ? VSIG_SEGV : VSIG_BUS, sig, si, uc, si->si_code > 0);
 }
 
 /* The handler returns through this; it must lie in the loader's text for
@@ -1246,6 +1482,13 @@ int pico_install_handler(void)
 {
 	struct ksigaction sa = {(unsigned long)handler, SA_SIGINFO | SA_RESTORER | SA_NODEFER | SA_RESTART | SA_ONSTACK,
 				(unsigned long)pico_restorer, 0};
+	struct ksigaction fa = sa;
+	fa.handler = (unsigned long)fault_handler;
+	long r = sys4(__NR_rt_sigaction, SIGSEGV, (long)&fa, 0, 8);
+	if (r == 0)
+		r = sys4(__NR_rt_sigaction, SIGBUS, (long)&fa, 0, 8);
+	if (r < 0)
+		return (int)r;
 	return (int)sys4(__NR_rt_sigaction, SIGSYS, (long)&sa, 0, 8);
 }
 
@@ -1287,6 +1530,13 @@ long pico_state_format(char *buf, size_t size)
 		p = put_str(p, end, 'S', pico.sharelen ? pico.share : "/");
 	p = put_nums(p, end, 'I', ids, 10);
 	p = put_nums(p, end, 'G', pico.groups, pico.ngroups);
+	/* Ignored signals stay ignored across execve, virtual ones too. */
+	unsigned ign = 0;
+	for (unsigned i = 0; i < 3; i++)
+		if (pico.vsig[i][0] == (unsigned long)SIG_IGN)
+			ign |= 1u << i;
+	if (ign)
+		p = put_nums(p, end, 'V', &ign, 1);
 	if (pico.first) {
 		p = put_str(p, end, 'F', "1");
 		p = put_str(p, end, 'C', pico.cwd);
@@ -1362,6 +1612,14 @@ int pico_state_parse(const char *s)
 		case 'F':
 			pico.first = 1;
 			break;
+		case 'V': {
+			unsigned ign;
+			if (parse_nums(v, e, &ign, 1) == 1)
+				for (unsigned i = 0; i < 3; i++)
+					if (ign & (1u << i))
+						pico.vsig[i][0] = (unsigned long)SIG_IGN;
+			break;
+		}
 		case 'C':
 			if (copy_field(pico.cwd, sizeof pico.cwd, v, n))
 				return -1;
@@ -1393,7 +1651,8 @@ long pico_execve(int dirfd, const char *path, char *const argv[], char *const en
 	char state[pico.rootlen + pico.sharelen + 12 * (10 + pico.ngroups) + 64];
 	char *small[256];
 	char **nv = small;
-	size_t envc = 0, maplen = 0;
+	struct pico_shebang sb;
+	size_t envc = 0, argc = 0, maplen = 0;
 	int region;
 	long r;
 
@@ -1410,25 +1669,50 @@ long pico_execve(int dirfd, const char *path, char *const argv[], char *const en
 		if (region < 0)
 			return region;
 	}
-	r = pico_check_exec(host, region);
+	r = pico_check_exec(host, region, &sb);
 	if (r < 0)
 		return r;
 	if (strlen(path) >= PICO_PATH)
 		return -ENAMETOOLONG;
-	while (envp && envp[envc])
-		envc++;
+	for (char *e; envp; envc++) {
+		if (pico_ucopy(&e, &envp[envc], sizeof e))
+			return -EFAULT;
+		if (!e)
+			break;
+	}
+	/* A script: the argv the kernel would have made, "interp [arg] path
+	 * args...", is what the loader is started with, so that it is what
+	 * /proc/<pid>/cmdline shows. */
+	for (char *e; sb.interp && argv; argc++) {
+		if (pico_ucopy(&e, &argv[argc], sizeof e))
+			return -EFAULT;
+		if (!e)
+			break;
+	}
+	size_t nargs = sb.interp ? 4 + argc : 0, extra = sb.arg ? 2 : 1;
 	int first = pico.first;
 	pico.first = 0;
 	long slen = pico_state_format(state, sizeof state);
 	pico.first = first;
 	if (slen < 0)
 		return slen;
-	if (envc + 5 > sizeof small / sizeof small[0]) {
-		maplen = ((envc + 5) * sizeof(char *) + 4095) & ~4095UL;
+	if (envc + 6 + nargs > sizeof small / sizeof small[0]) {
+		maplen = ((envc + 6 + nargs) * sizeof(char *) + 4095) & ~4095UL;
 		r = sys6(__NR_mmap, 0, (long)maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (r < 0)
 			return r;
 		nv = (char **)r;
+	}
+	char **av = nv + envc + 6;
+	if (sb.interp) {
+		av[0] = sb.interp;
+		if (sb.arg)
+			av[1] = sb.arg;
+		av[extra] = (char *)path;
+		for (size_t i = 1; i < argc; i++)
+			av[extra + i] = argv[i];
+		av[extra + (argc ? argc : 1)] = 0;
+		argv = av;
 	}
 	for (size_t i = 0; i < envc; i++)
 		nv[i] = envp[i];
@@ -1444,7 +1728,8 @@ long pico_execve(int dirfd, const char *path, char *const argv[], char *const en
 	p = cat(p, "LXS_PICO_EXE=", guest);
 	nv[envc + 3] = p;
 	cat(p, "LXS_PICO_EXECFN=", path);
-	nv[envc + 4] = 0;
+	nv[envc + 4] = sb.interp ? (char *)"LXS_PICO_SCRIPT=1" : 0;
+	nv[envc + 5] = 0;
 	static char *const no_args[] = {0};
 	r = sys3(__NR_execve, (long)pico.loader, (long)(argv ? argv : no_args), (long)nv);
 	if (maplen)

@@ -141,9 +141,56 @@ static int write_data(struct archive *a, int fd)
 	return 0;
 }
 
+/* Directory times are set once every entry is in: writing an entry into a
+ * directory changes its mtime, and entries may come in any order. */
+struct dir_time {
+	char *name; /* relative to the root; "" is the root itself */
+	struct timespec ts[2];
+};
+
+static int remember_dir(struct dir_time **v, size_t *n, size_t *cap, const char *name, const struct timespec ts[2])
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		struct dir_time *nv = realloc(*v, nc * sizeof **v);
+		if (!nv)
+			return -ENOMEM;
+		*v = nv, *cap = nc;
+	}
+	char *copy = strdup(name);
+	if (!copy)
+		return -ENOMEM;
+	(*v)[*n].name = copy;
+	(*v)[*n].ts[0] = ts[0], (*v)[*n].ts[1] = ts[1];
+	(*n)++;
+	return 0;
+}
+
+/* Later entries for the same directory win, as they did when times were
+ * set in passing; deepest first does not matter since setting a
+ * directory's times leaves its parent's alone. */
+static void restore_dir_times(int rootfd, const char *dir, struct dir_time *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].name[0]) {
+			utimensat(AT_FDCWD, dir, v[i].ts, 0);
+			continue;
+		}
+		struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+				       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+		int fd = (int)syscall(SYS_openat2, rootfd, v[i].name, &how, sizeof how);
+		if (fd < 0)
+			continue;
+		utimensat(fd, "", v[i].ts, AT_EMPTY_PATH);
+		close(fd);
+	}
+}
+
 int volfs_unpack(const char *tarball, const char *dir, volfs_progress_fn *progress, void *parg, char *err,
 		 size_t errlen)
 {
+	struct dir_time *dirs = NULL;
+	size_t ndirs = 0, capdirs = 0;
 	long entries = 0;
 	long long bytes = 0;
 	struct archive *a = archive_read_new();
@@ -185,6 +232,15 @@ int volfs_unpack(const char *tarball, const char *dir, volfs_progress_fn *progre
 		unsigned type = mode & S_IFMT;
 		struct lxs_meta m = {(unsigned)archive_entry_uid(e), (unsigned)archive_entry_gid(e), mode,
 				     (unsigned)archive_entry_rdevmajor(e), (unsigned)archive_entry_rdevminor(e)};
+		struct timespec ts[2] = {{archive_entry_atime(e), archive_entry_atime_nsec(e)},
+					 {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}};
+		if (!archive_entry_atime_is_set(e))
+			ts[0] = ts[1];
+		if (type == S_IFDIR && !archive_entry_hardlink(e) &&
+		    (ret = remember_dir(&dirs, &ndirs, &capdirs, name, ts)) < 0) {
+			seterr(err, errlen, "out of memory");
+			goto out;
+		}
 		if (!name[0]) {
 			/* the root itself: its metadata, nothing to create */
 			char rp[PATH_MAX];
@@ -289,14 +345,10 @@ int volfs_unpack(const char *tarball, const char *dir, volfs_progress_fn *progre
 			}
 			put_xattrs(e, path);
 		}
-		struct timespec ts[2] = {{archive_entry_atime(e), archive_entry_atime_nsec(e)},
-					 {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}};
-		if (!archive_entry_atime_is_set(e))
-			ts[0] = ts[1];
 		if (fd >= 0) {
 			futimens(fd, ts);
 			close(fd);
-		} else {
+		} else if (type != S_IFDIR) {
 			utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW);
 		}
 		close(pfd);
@@ -304,10 +356,15 @@ int volfs_unpack(const char *tarball, const char *dir, volfs_progress_fn *progre
 	if (r != ARCHIVE_EOF) {
 		ret = -EIO;
 		seterr(err, errlen, "%s: %s", tarball, archive_error_string(a));
-	} else if (progress) {
-		progress(parg, entries, bytes);
+	} else {
+		restore_dir_times(rootfd, dir, dirs, ndirs);
+		if (progress)
+			progress(parg, entries, bytes);
 	}
 out:
+	for (size_t i = 0; i < ndirs; i++)
+		free(dirs[i].name);
+	free(dirs);
 	if (rootfd >= 0)
 		close(rootfd);
 	archive_read_free(a);

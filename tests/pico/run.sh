@@ -75,10 +75,13 @@ built=1
 musl-gcc -static -O2 -o "$T/bin/hello-static" "$T/bin/hs.c" 2>>"$T/build.log" || built=0
 gcc -O2 -o "$T/bin/hostfd" tests/pico/progs/hostfd.c 2>>"$T/build.log" || built=0
 gcc -O2 -pthread -o "$T/bin/threads" tests/pico/progs/threads.c 2>>"$T/build.log" || built=0
+gcc -O2 -o "$T/bin/efault" tests/pico/progs/efault.c 2>>"$T/build.log" || built=0
+gcc -O2 -o "$T/bin/seccomp" tests/pico/progs/seccomp.c 2>>"$T/build.log" || built=0
 gcc -O2 -static-pie -o "$T/bin/static-pie" "$T/bin/hs.c" 2>>"$T/build.log" || built=0
 gcc -O2 -no-pie -o "$T/bin/no-pie" "$T/bin/hs.c" 2>>"$T/build.log" || built=0
 mkdir -p "$R/opt/t"
-cp "$T"/bin/hello-static "$T"/bin/hostfd "$T"/bin/threads "$T"/bin/static-pie "$T"/bin/no-pie "$R/opt/t/" 2>/dev/null
+cp "$T"/bin/hello-static "$T"/bin/hostfd "$T"/bin/threads "$T"/bin/static-pie "$T"/bin/no-pie "$T"/bin/efault \
+	"$T"/bin/seccomp "$R/opt/t/" 2>/dev/null
 [ "$(id -u)" = 0 ] && chown -R 65534:65534 "$R/opt/t"
 
 # --- 1: programs run ------------------------------------------------------------
@@ -113,10 +116,12 @@ g sh -c 'cd /usr/lib/../bin && pwd && readlink /proc/self/cwd' >"$T/o" 2>&1
 expect pico_cwd 0 $? "$T/o" "^/usr/bin$"
 g -o --cwd /etc -- sh -c 'pwd; cat hostname >/dev/null && echo rel-ok' >"$T/o" 2>&1
 expect pico_cwd_option 0 $? "$T/o" "^/etc$" "rel-ok"
-printf '#!/bin/sh -e\necho "script $0 $1"\n' >"$R/opt/t/script"
+printf '#!/bin/sh -e\necho "script $0 $1"\ntr "\\0" " " </proc/$$/cmdline; echo\n' >"$R/opt/t/script"
 chmod 755 "$R/opt/t/script"
 g /opt/t/script arg1 >"$T/o" 2>&1
 expect pico_shebang 0 $? "$T/o" "script /opt/t/script arg1"
+# as Linux shows a script's command line: interpreter, its argument, path
+expect pico_shebang_cmdline 0 0 "$T/o" "^/bin/sh -e /opt/t/script arg1 $"
 g bash -c 'echo $BASH_VERSION; x=$(echo sub); echo "$x"; echo a | tr a b' >"$T/o" 2>&1
 expect pico_bash_pipes 0 $? "$T/o" "^5\\." "^sub$" "^b$"
 if [ $built = 1 ]; then
@@ -127,6 +132,48 @@ g sh -c 'trap "echo got-usr1" USR1; kill -USR1 $$; echo after' >"$T/o" 2>&1
 expect pico_signals 0 $? "$T/o" "got-usr1" "after"
 g sh -c 'trap "" SYS; kill -SYS $$; echo sigsys-ignored; cat /etc/hostname >/dev/null && echo still-translating' >"$T/o" 2>&1
 expect pico_sigsys_virtual 0 $? "$T/o" "sigsys-ignored" "still-translating"
+g sh -c 'trap "echo got-sys" SYS; kill -SYS $$; echo after; trap - SYS; kill -SYS $$; echo not-reached' >"$T/o" 2>&1
+expect pico_sigsys_guest_handler 159 $? "$T/o" "^got-sys$" "^after$"
+grep -q not-reached "$T/o" && fail pico_sigsys_guest_default "SIGSYS at its default did not kill"
+g sh -c 'trap "" SYS; exec sh -c "kill -SYS \$\$; echo ignored-across-exec"' >"$T/o" 2>&1
+expect pico_sigsys_ignored_across_exec 0 $? "$T/o" "^ignored-across-exec$"
+# same_as_native NAME PROG PATTERN...: /opt/t/PROG prints the same under
+# lxs-pico as natively (as the same user), and what it prints matches.
+same_as_native() {
+	local name=$1 prog=$2
+	shift 2
+	if [ $built != 1 ]; then
+		fail "$name" "test programs did not build: $(tail -n 2 "$T/build.log" | tr '\n' '|')"
+		return
+	fi
+	(cd "$T" && "${AS[@]}" "$T/bin/$prog" >"$T/native.out" 2>&1)
+	g "/opt/t/$prog" >"$T/o" 2>&1
+	local st=$?
+	if ! cmp -s "$T/native.out" "$T/o"; then
+		fail "$name" "differs from native: $(diff "$T/native.out" "$T/o" | grep '^[<>]' | head -n 4 | tr '\n' '|')"
+		return
+	fi
+	expect "$name" 0 $st "$T/o" "$@"
+}
+# Bad pointers to translated calls: EFAULT, as natively, not a crash.
+same_as_native pico_efault_bad_pointers efault "^open=EFAULT$" "^stat_path=EFAULT$" "^stat_buf=EFAULT$" \
+	"^readlink_buf=EFAULT$" "^execve_envp=EFAULT$" "^open_segv_blocked=EFAULT$" "^stat_ok=succeeded$" "^segv_action_after_spawn=kept$" \
+	"^segv_handler_ran=1$" "^efault-done$"
+# The guest's own seccomp filters: its denials apply to its calls (those we
+# translate too), never to ours (it kills openat2 and readlinkat, which the
+# translator uses), and its SIGSYS handler runs for its traps and for kill.
+same_as_native pico_guest_seccomp_filter seccomp "^seccomp_too_long=EINVAL$" "^seccomp_bad_filter=EFAULT$" \
+	"^stat=0$" "^readlink=ok$" "^mkdir=EPERM$" "^getppid=EACCES$" "^unlink=EROFS$" "^seccomp-done$"
+expect pico_guest_sigsys_handler 0 0 "$T/o" "^trap_uname: got=1 code=1 errno=0x42 nr_ok=1 ret=1234$" \
+	"^trap_chdir: got=1 code=1 errno=0 nr_ok=1 ret=1234$" "^kill_sigsys: got=1 user=1$" \
+	"^tgkill_sigsys: got=1 tkill=1$" "^default_trap: signaled=1 sig=31$"
+g sh -c 'cat /proc/self/maps; echo =smaps; cat /proc/$$/smaps; echo =environ; tr "\0" "\n" </proc/self/environ; tr "\0" "\n" </proc/$$/environ; cd /proc/self && grep lxs-pico maps' >"$T/o" 2>&1
+st=$?
+if grep -qE "$R|lxs-pico-loader|LXS_PICO" "$T/o"; then
+	fail pico_proc_maps_environ "host paths or the loader's variables show: $(grep -m 2 -E "$R|lxs-pico-loader|LXS_PICO" "$T/o" | tr '\n' '|')"
+else
+	expect pico_proc_maps_environ 0 $st "$T/o" " /usr/bin/cat$" " /usr/bin/dash$" "libc\.so\.6$" "\[lxs-pico\]$" "^Rss:" "^PATH="
+fi
 g bash -c 'set -m; sleep 0.3 & jobs; fg >/dev/null; echo fg=$?; sleep 5 & kill %1; wait; echo jobs-done' >"$T/o" 2>&1
 expect pico_bash_job_control 0 $? "$T/o" "Running" "fg=0" "jobs-done"
 g sh -c 'i=0; while [ $i -lt 200 ]; do /bin/true & i=$((i+1)); done; wait; echo forks-done' >"$T/o" 2>&1
@@ -232,6 +279,28 @@ if "${AS[@]}" "$PICO" --pack "$R" "$T/back.tar" >"$T/o" 2>&1; then
 else
 	fail pico_pack_roundtrip "$(tail -n 2 "$T/o" | tr '\n' '|')"
 fi
+
+# Directory times survive --unpack although their entries are written
+# after them: each directory's mtime equals what `tar -tv` lists for it.
+mt=$T/mtime
+mkdir -p "$mt/src/d/sub" && echo x >"$mt/src/d/sub/f"
+touch -d '2001-02-03 04:05:06 UTC' "$mt/src/d/sub" "$mt/src/d"
+touch -d '2002-03-04 05:06:07 UTC' "$mt/src"
+tar -C "$mt/src" -cf "$mt/t.tar" . && chmod -R a+rX "$mt"
+if "${AS[@]}" "$PICO" --unpack "$mt/t.tar" "$T/mtroot" >"$T/o" 2>&1; then
+	TZ=UTC tar --full-time -tvf "$mt/t.tar" | awk '$1 ~ /^d/ { print $6, $4, $5 }' | sort >"$mt/want"
+	for d in ./ ./d/ ./d/sub/; do
+		echo "$d $(TZ=UTC date -d "@$(stat -c %Y "$T/mtroot/$d")" '+%Y-%m-%d %H:%M:%S')"
+	done | sort >"$mt/got"
+	if [ "$(wc -l <"$mt/want")" = 3 ] && cmp -s "$mt/want" "$mt/got"; then
+		pass pico_unpack_dir_mtimes
+	else
+		fail pico_unpack_dir_mtimes "want $(tr '\n' '|' <"$mt/want") got $(tr '\n' '|' <"$mt/got")"
+	fi
+else
+	fail pico_unpack_dir_mtimes "$(tail -n 2 "$T/o" | tr '\n' '|')"
+fi
+rm -rf "$T/mtroot"
 
 # The round trip a version conversion makes: tarball -> VolFs -> tarball
 # gives the same listing (owners, modes, types, sizes, links, targets, times).

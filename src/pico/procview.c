@@ -1,0 +1,244 @@
+/*
+ * procview.c - /proc files whose host contents would show the guest how it
+ * is put together: the maps (every program under the root folder's host
+ * path, the loader mapped in every process) and the environment (the
+ * loader's LXS_PICO_* variables, which stay in the memory the kernel shows
+ * even after the loader has taken them out of the guest's environ). Opening
+ * one gives the guest a memfd holding a rewritten copy, read once: as with
+ * the real file, what it reads is a snapshot.
+ */
+#include <linux/fcntl.h>
+#include <linux/errno.h>
+#include <linux/memfd.h>
+
+#include "pico.h"
+#include "sys.h"
+
+enum { V_NONE, V_MAPS, V_ENVIRON };
+
+/* host is what the guest's path resolved to: /proc/<pid>[/task/<tid>]/<file>
+ * (self and thread-self are links the walk followed). */
+static int view_kind(const char *host)
+{
+	const char *p = host;
+	if (memcmp(p, "/proc/", 6) != 0)
+		return V_NONE;
+	p += 6;
+	if (*p < '0' || *p > '9')
+		return V_NONE;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (*p++ != '/')
+		return V_NONE;
+	if (memcmp(p, "task/", 5) == 0) {
+		p += 5;
+		if (*p < '0' || *p > '9')
+			return V_NONE;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (*p++ != '/')
+			return V_NONE;
+	}
+	if (pico_streq(p, "maps") || pico_streq(p, "smaps") || pico_streq(p, "numa_maps"))
+		return V_MAPS;
+	if (pico_streq(p, "environ"))
+		return V_ENVIRON;
+	return V_NONE;
+}
+
+int pico_proc_view_name(const char *path)
+{
+	const char *base = path;
+	for (const char *p = path; *p; p++)
+		if (*p == '/' && p[1])
+			base = p + 1;
+	size_t n = strlen(base);
+	while (n && base[n - 1] == '/')
+		n--;
+	return (n == 4 && memcmp(base, "maps", 4) == 0) ||
+	       (n == 5 && memcmp(base, "smaps", 5) == 0) ||
+	       (n == 9 && memcmp(base, "numa_maps", 9) == 0) ||
+	       (n == 7 && memcmp(base, "environ", 7) == 0);
+}
+
+struct out {
+	int fd;
+	long err;
+	unsigned n;
+	char buf[4096];
+};
+
+static void flush(struct out *o)
+{
+	for (unsigned off = 0; off < o->n && !o->err;) {
+		long w = sys3(__NR_write, o->fd, (long)(o->buf + off), o->n - off);
+		if (w < 0)
+			o->err = w;
+		else
+			off += (unsigned)w;
+	}
+	o->n = 0;
+}
+
+static void put(struct out *o, const char *s, size_t n)
+{
+	while (n) {
+		size_t k = sizeof o->buf - o->n;
+		if (k > n)
+			k = n;
+		memcpy(o->buf + o->n, s, k);
+		o->n += (unsigned)k, s += k, n -= k;
+		if (o->n == sizeof o->buf)
+			flush(o);
+	}
+}
+
+static int is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/* One line of maps or smaps (without its newline). A mapping's line is
+ * "start-end perms offset dev inode   path"; smaps' other lines are
+ * "Key: value". */
+static void map_line(struct out *o, char *l, size_t n)
+{
+	size_t i = 0;
+	while (i < n && is_hex(l[i]))
+		i++;
+	if (i == 0 || i >= n || l[i] != '-')
+		goto as_is;
+	i = 0;
+	for (int field = 0; field < 5; field++) {
+		while (i < n && l[i] != ' ')
+			i++;
+		while (i < n && l[i] == ' ')
+			i++;
+	}
+	if (i >= n || l[i] != '/')
+		goto as_is;
+	const char *path = l + i;
+	size_t pl = n - i, ll = strlen(pico.loader);
+	if (pl >= ll && memcmp(path, pico.loader, ll) == 0 && (pl == ll || path[ll] == ' ')) {
+		/* the translator: mapped, but not a file of the guest's */
+		put(o, l, i);
+		put(o, "[lxs-pico]", 10);
+		return;
+	}
+	char c = l[n];
+	l[n] = 0;
+	/* A " (deleted)" suffix stays where it is, after the guest path. */
+	if (pl < PICO_PATH) {
+		char g[PICO_PATH];
+		if (pico_to_guest(path, g) == 0) {
+			l[n] = c;
+			put(o, l, i);
+			put(o, g, strlen(g));
+			return;
+		}
+	}
+	l[n] = c;
+as_is:
+	put(o, l, n);
+}
+
+/* Rewrites the open host file fd into o. Lines longer than the buffer
+ * (they are not maps lines) go through unchanged. */
+static long copy_maps(int fd, struct out *o)
+{
+	char line[PICO_PATH + 256];
+	size_t have = 0;
+	for (;;) {
+		long r = sys3(__NR_read, fd, (long)(line + have), (long)(sizeof line - 1 - have));
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+		have += (size_t)r;
+		size_t start = 0;
+		for (size_t i = 0; i < have; i++)
+			if (line[i] == '\n') {
+				map_line(o, line + start, i - start);
+				put(o, "\n", 1);
+				start = i + 1;
+			}
+		if (start == 0 && have == sizeof line - 1) {
+			put(o, line, have);
+			have = 0;
+			continue;
+		}
+		memmove(line, line + start, have - start);
+		have -= start;
+	}
+	if (have)
+		map_line(o, line, have);
+	return 0;
+}
+
+/* Copies fd into o without the entries that start with LXS_PICO_. */
+static long copy_environ(int fd, struct out *o)
+{
+	static const char key[] = "LXS_PICO_";
+	const size_t kl = sizeof key - 1;
+	char buf[2048], head[sizeof key];
+	size_t hn = 0; /* bytes of the current entry held back in head */
+	int state = 0; /* 0: at the start of an entry (matching), 1: keep, 2: drop */
+	for (;;) {
+		long r = sys3(__NR_read, fd, (long)buf, sizeof buf);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+		for (long i = 0; i < r; i++) {
+			char c = buf[i];
+			if (state == 0) {
+				if (c != 0 && c == key[hn]) {
+					head[hn++] = c;
+					if (hn == kl)
+						state = 2, hn = 0;
+					continue;
+				}
+				put(o, head, hn);
+				hn = 0;
+				state = 1;
+			}
+			if (state == 1)
+				put(o, &c, 1);
+			if (c == 0)
+				state = 0;
+		}
+	}
+	if (state == 0)
+		put(o, head, hn);
+	return 0;
+}
+
+__attribute__((noinline)) long pico_proc_view(const char *host, long flags)
+{
+	struct out o;
+	int kind = view_kind(host);
+	if (kind == V_NONE || (flags & O_ACCMODE) != O_RDONLY || (flags & (O_DIRECTORY | O_PATH)))
+		return PICO_NOT_VIEW;
+	long fd = sys4(__NR_openat, AT_FDCWD, (long)host, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd;
+	long m = sys2(__NR_memfd_create, (long)(kind == V_MAPS ? "maps" : "environ"),
+		      (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
+	if (m < 0) {
+		sys1(__NR_close, fd);
+		return m;
+	}
+	o.fd = (int)m, o.err = 0, o.n = 0;
+	long r = kind == V_MAPS ? copy_maps((int)fd, &o) : copy_environ((int)fd, &o);
+	flush(&o);
+	sys1(__NR_close, fd);
+	if (r == 0)
+		r = o.err;
+	if (r == 0)
+		r = sys3(__NR_lseek, m, 0, 0 /* SEEK_SET */);
+	if (r < 0) {
+		sys1(__NR_close, m);
+		return r;
+	}
+	return m;
+}
