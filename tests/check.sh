@@ -80,6 +80,18 @@ elif [ $st -eq 0 ] && build/lxs-mkimage "$(ls "$vmtest"/debian.tar* | head -n 1)
 else
 	echo "not ok - debian_distro_image: $(tail -n 3 "$vmtest/debian.log" | tr '\n' '|')" | results
 fi
+# The same with systemd and logind, for wsl.conf's [boot] systemd.
+DEBIAN_INCLUDE=systemd-sysv,libpam-systemd,dbus DEBIAN_NAME=debian-systemd \
+	tests/distro/debian.sh "$vmtest" >"$vmtest/debian-systemd.log" 2>&1
+st=$?
+if [ $st -eq 77 ]; then
+	echo "ok - debian_systemd_distro_image # SKIP $(tail -n 1 "$vmtest/debian-systemd.log")" | results
+elif [ $st -eq 0 ] && build/lxs-mkimage "$vmtest/debian-systemd.tar.zst" "$vmtest/debian-systemd.img" \
+	--size 4G 2>>"$vmtest/debian-systemd.log"; then
+	echo "ok - debian_systemd_distro_image" | results
+else
+	echo "not ok - debian_systemd_distro_image: $(tail -n 3 "$vmtest/debian-systemd.log" | tr '\n' '|')" | results
+fi
 
 section "VM tests"
 vm_tests="tests/vm/run.sh $kdir"

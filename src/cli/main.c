@@ -16,11 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "cli/args.h"
@@ -645,8 +643,14 @@ static int run_version1(const struct lxs_paths *p, const struct cli_args *a,
 		snprintf(err, sizeof(err), "the folder %.200s does not exist in %s", cwd, d->name);
 		return fail(err);
 	}
-	if (!a->cd && !v1_is_dir(d->image, cwd))
+	char here[LXS_PATH_MAX], there[LXS_PATH_MAX];
+	if (!a->cd && wsl.automount_enabled && getcwd(here, sizeof(here)) && access(here, X_OK) == 0 &&
+	    path_fmt(there, sizeof(there), "/mnt/host%s", strcmp(here, "/") ? here : "") == 0) {
+		/* As wsl.exe: start in the host folder we are in, seen through /mnt/host. */
+		snprintf(cwd, sizeof(cwd), "%s", there);
+	} else if (!a->cd && !v1_is_dir(d->image, cwd)) {
 		snprintf(cwd, sizeof(cwd), "/"); /* no home folder: as lxs-init, start at / */
+	}
 
 	/* What to run: exactly the argv a version-2 session would get. */
 	char *cmdline = NULL;
@@ -870,6 +874,7 @@ static int run_session(const struct lxs_paths *p, const struct cli_args *a, cons
 
 	/* Where to start. */
 	char cwd[LXS_PATH_MAX] = "";
+	bool host_cwd = false;
 	if (a->cd) {
 		if (!strcmp(a->cd, "~")) {
 			snprintf(cwd, sizeof(cwd), "~");
@@ -879,13 +884,14 @@ static int run_session(const struct lxs_paths *p, const struct cli_args *a, cons
 		} else if (a->cd[0] == '/') {
 			snprintf(cwd, sizeof(cwd), "%s", a->cd);
 		} else {
-			/* A relative path is the host's, seen at /mnt/host in the distro. */
-			char abs[LXS_PATH_MAX];
-
-			if (absolute_path(a->cd, abs, sizeof(abs)) < 0 ||
-			    path_fmt(cwd, sizeof(cwd), "/mnt/host%s", abs) < 0)
+			/* A relative path is the host's: lxs-init finds it under the host share. */
+			if (absolute_path(a->cd, cwd, sizeof(cwd)) < 0)
 				return fail("the --cd folder's name is too long");
+			host_cwd = true;
 		}
+	} else if (getcwd(cwd, sizeof(cwd))) {
+		/* As wsl.exe: start in the host folder we are in, or home without the share. */
+		host_cwd = true;
 	}
 
 	/* The environment: the distro's PATH, a few things from the host, who we are. */
@@ -911,7 +917,8 @@ static int run_session(const struct lxs_paths *p, const struct cli_args *a, cons
 	envp[ne] = NULL;
 
 	struct session_req q = {
-	    .distro = gname, .user = user, .cwd = cwd, .argv = argv, .envp = envp};
+	    .distro = gname, .user = user, .cwd = cwd, .argv = argv, .envp = envp,
+	    .host_cwd = host_cwd};
 	/* A terminal on both ends gets a pty; otherwise pipes keep stdout and stderr apart. */
 	q.pty = isatty(0) && isatty(1);
 	int vfd = session_connect(vsock, (uint32_t)strtoul(port, NULL, 10), err, sizeof(err));
@@ -921,37 +928,9 @@ static int run_session(const struct lxs_paths *p, const struct cli_args *a, cons
 		snprintf(msg, sizeof(msg), "cannot reach the distribution: %s", err);
 		return fail(msg);
 	}
-	struct termios saved;
-	bool raw = false;
-	if (q.pty && tcgetattr(0, &saved) == 0) {
-		struct termios t = saved;
-		struct winsize ws;
-
-		if (ioctl(0, TIOCGWINSZ, &ws) == 0) {
-			q.rows = ws.ws_row;
-			q.cols = ws.ws_col;
-		}
-		cfmakeraw(&t);
-		raw = tcsetattr(0, TCSANOW, &t) == 0;
-	}
-	/* Forwarded to the process; in raw mode ^C arrives as a byte instead. */
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
-	sigaddset(&set, SIGWINCH);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGUSR2);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	struct lxs_exit ex = {0};
 	err[0] = 0;
-	ret = session_run(vfd, &q, 0, 1, 2, sfd, &ex, err, sizeof(err));
-	if (raw)
-		tcsetattr(0, TCSANOW, &saved);
+	ret = session_run_stdio(vfd, &q, &ex, err, sizeof(err));
 	free(cmdline);
 	close(vfd);
 	close(lfd);

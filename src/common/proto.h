@@ -12,7 +12,8 @@
 
 #include <stdint.h>
 
-#define LXS_PROTO_VERSION 1
+/* 2: DISTRO_START gained flags and the resolv.conf string. */
+#define LXS_PROTO_VERSION 2
 
 /*
  * Debug console, guest -> host, 8-bit OUT. Each byte written is copied to
@@ -118,6 +119,14 @@ struct lxs_error {
 };
 
 #define LXS_CREATE_PTY 1u  /* a pseudo-terminal for stdin/stdout (stderr joins it) */
+/*
+ * The working directory is a host path (absolute): start in the distro's view
+ * of it under the host share (/mnt/host, or where /etc/wsl.conf [automount]
+ * root puts it), or in the user's home when the share is off or the folder
+ * cannot be entered there. This is how `lxs` run in a host folder starts in
+ * that folder, as wsl.exe does.
+ */
+#define LXS_CREATE_HOST_CWD 2u
 
 /*
  * CREATE payload: this struct, then a string table of NUL-terminated strings,
@@ -155,13 +164,21 @@ struct lxs_exit {
 };
 
 /*
- * DISTRO_START payload: this struct, then strings: name, disk serial (as the
- * virtio-blk device reports it), hostname. Init mounts the disk with that
- * serial (waiting up to timeout_ms for a hot-attached one to appear) and
- * starts the distro's container.
+ * DISTRO_START payload: this struct, then exactly four strings: name, disk
+ * serial (as the virtio-blk device reports it), hostname ("" keeps the VM's),
+ * and the text for the distro's /etc/resolv.conf (used with
+ * LXS_DISTRO_GEN_RESOLV; at most LXS_RESOLV_MAX bytes). Init mounts the disk
+ * with that serial (waiting up to timeout_ms for a hot-attached one to
+ * appear) and starts the distro's container. Unknown flags are refused.
  */
+#define LXS_DISTRO_GEN_HOSTS  1u /* write /etc/hosts for the hostname ([network] generateHosts) */
+#define LXS_DISTRO_GEN_RESOLV 2u /* write /etc/resolv.conf ([network] generateResolvConf) */
+#define LXS_DISTRO_SYSTEMD    4u /* run the distro's systemd as its PID 1 ([boot] systemd) */
+#define LXS_DISTRO_FLAGS      7u
+#define LXS_RESOLV_MAX 4096
+
 struct lxs_distro {
-	uint32_t flags;    /* reserved, 0 */
+	uint32_t flags;    /* LXS_DISTRO_* */
 	uint32_t timeout_ms;
 };
 

@@ -42,10 +42,10 @@ int config_parse_size(const char *s, uint64_t *out);
 struct wsl_conf {
 	char default_user[66];   /* [user] default */
 	char boot_command[1024]; /* [boot] command: run as root when the distro starts */
-	bool systemd;            /* [boot] systemd: read; not yet run (see README) */
+	bool systemd;            /* [boot] systemd */
 	char hostname[65];       /* [network] hostname */
 	bool generate_hosts, generate_resolv_conf;
-	bool automount_enabled; /* [automount]: read and passed on to the 9P work */
+	bool automount_enabled; /* [automount]: lxs-init reads these itself too */
 	char automount_root[256];
 	char automount_options[256];
 	bool interop_enabled, interop_append_path;

@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,8 @@
 #include "session/session.h"
 
 #define DISTRO_START_TIMEOUT_MS 30000
+/* With [boot] systemd the start also waits for its boot, which only this caps. */
+#define SYSTEMD_START_TIMEOUT_MS 120000
 
 int64_t now_ms(void)
 {
@@ -169,7 +172,13 @@ int vm_ensure(struct lxsd *s, char *err, size_t errlen)
 		dup2(nul, 0);
 		dup2(logfd, 1);
 		dup2(logfd, 2);
+		/*
+		 * The host's / as the "hostroot" share: lxs-init puts it at /mnt/host
+		 * in each distro whose /etc/wsl.conf does not turn [automount] off. It
+		 * serves with this user's rights, so a distro sees what the user sees.
+		 */
 		execl(vmexe, "lxs-vm", "--kernel", kernel, "--initrd", initrd, "--mem", mem,
+		      "--share", "hostroot=/",
 		      "--cpus", cpus, "--spare-disks", LXSD_SPARE_DISKS, "--vsock", s->vsock,
 		      "--control", s->control, "--cmdline", cmdline, (char *)NULL);
 		_exit(125);
@@ -275,6 +284,66 @@ static void release(struct running *r)
 	free(r->passwd);
 	memset(r, 0, sizeof(*r));
 	r->lock_fd = -1;
+}
+
+/* A name /etc/hosts can carry: letters, digits, '-' and '.', not starting with '-'. */
+static bool hostname_ok(const char *h)
+{
+	if (!h[0] || h[0] == '-' || h[0] == '.')
+		return false;
+	for (; *h; h++)
+		if (!isalnum((unsigned char)*h) && *h != '-' && *h != '.')
+			return false;
+	return true;
+}
+
+/* The distro's name as a hostname: '_' (allowed in distro names) becomes '-'. */
+static void distro_hostname(const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", name);
+	for (char *c = buf; *c; c++)
+		if (*c == '_')
+			*c = '-';
+}
+
+/*
+ * The host's resolvers for a distro's generated /etc/resolv.conf: its
+ * nameserver, search, domain and options lines, less loopback nameservers
+ * (a resolver on the host's 127.0.0.53 is not the guest's). Returns the
+ * length; 0 when nothing usable is left, and the distro's file stays.
+ */
+static size_t host_resolvers(char *buf, size_t len)
+{
+	FILE *f = fopen("/etc/resolv.conf", "re");
+	char line[512];
+	size_t n = 0;
+	bool servers = false;
+
+	buf[0] = 0;
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char key[16] = "", val[256] = "";
+
+		if (sscanf(line, "%15s %255s", key, val) != 2)
+			continue;
+		if (!strcmp(key, "nameserver")) {
+			if (!strncmp(val, "127.", 4) || !strcmp(val, "::1"))
+				continue;
+			servers = true;
+		} else if (strcmp(key, "search") && strcmp(key, "domain") && strcmp(key, "options")) {
+			continue;
+		}
+		size_t k = strlen(line);
+		if (line[k - 1] != '\n' || n + k >= len)
+			continue;
+		memcpy(buf + n, line, k + 1);
+		n += k;
+	}
+	fclose(f);
+	if (!servers)
+		buf[0] = 0;
+	return servers ? n : 0;
 }
 
 /* [boot] command, as root, when the distro starts; lxsd does not wait for it. */
@@ -411,14 +480,22 @@ int distro_up(struct lxsd *s, const struct reg_distro *d, struct running **out, 
 	char hostname[65];
 	if (r->wsl.hostname[0])
 		snprintf(hostname, sizeof(hostname), "%s", r->wsl.hostname);
-	else if (gethostname(hostname, sizeof(hostname)) < 0)
-		snprintf(hostname, sizeof(hostname), "%s", d->name);
+	else if (gethostname(hostname, sizeof(hostname)) < 0 || !hostname_ok(hostname))
+		distro_hostname(d->name, hostname, sizeof(hostname)); /* a host without a name: "(none)" */
 	hostname[sizeof(hostname) - 1] = 0;
 	char serr[512] = "";
 	int fd = session_connect(s->vsock, LXS_VSOCK_PORT_INIT, serr, sizeof(serr));
 	if (fd >= 0) {
-		ret = session_distro_start(fd, r->name, r->serial, hostname,
-					   DISTRO_START_TIMEOUT_MS, serr, sizeof(serr));
+		char resolv[LXS_RESOLV_MAX + 1];
+		struct session_distro sd = {
+		    .name = r->name, .serial = r->serial, .hostname = hostname,
+		    .resolv_conf = resolv,
+		    .timeout_ms = r->wsl.systemd ? SYSTEMD_START_TIMEOUT_MS : DISTRO_START_TIMEOUT_MS,
+		    .flags = (r->wsl.generate_hosts ? LXS_DISTRO_GEN_HOSTS : 0) |
+			     (r->wsl.systemd ? LXS_DISTRO_SYSTEMD : 0)};
+		if (r->wsl.generate_resolv_conf && host_resolvers(resolv, sizeof(resolv)) > 0)
+			sd.flags |= LXS_DISTRO_GEN_RESOLV;
+		ret = session_distro_start(fd, &sd, serr, sizeof(serr));
 		close(fd);
 	} else {
 		ret = fd;

@@ -163,16 +163,26 @@ static int mkdir_p(char *path)
 	}
 }
 
+int hostroot_path(char *buf, size_t len)
+{
+	char root[256] = "/mnt/";
+	bool enabled = true;
+
+	read_wsl_conf(&enabled, root, sizeof(root));
+	if (!enabled)
+		return -ENOENT;
+	if ((size_t)snprintf(buf, len, "%shost", root) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 void hostroot_place(void)
 {
-	char root[256] = "/mnt/", target[300];
-	bool enabled = true;
+	char target[300];
 
 	if (!is_mountpoint(HOST_STAGE))
 		return;
-	read_wsl_conf(&enabled, root, sizeof(root));
-	snprintf(target, sizeof(target), "%shost", root);
-	if (enabled && mkdir_p(target) == 0 &&
+	if (hostroot_path(target, sizeof(target)) == 0 && mkdir_p(target) == 0 &&
 	    mount(HOST_STAGE, target, NULL, MS_MOVE, NULL) == 0) {
 		rmdir(HOST_STAGE);
 		return;

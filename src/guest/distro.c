@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -151,12 +152,74 @@ static int make_dev(const char *root)
 	return 0;
 }
 
-/* The container's PID 1: set the distro up, report, then reap forever. */
-static int container_main(const char *root, const char *hostname, int ready_fd)
+/*
+ * Each distro lives in the cgroup CGROUP_DIR-NAME with a cgroup namespace of
+ * its own, so a systemd inside sees that cgroup as the whole tree and two
+ * distros' systemds never meet. Sessions join its SESSIONS_CG child, a leaf:
+ * once systemd enables controllers at the distro's root, no process may join
+ * the root itself.
+ */
+#define CGROUP_DIR  "/sys/fs/cgroup/lxs-"
+#define SESSIONS_CG "lxs-sessions"
+/* systemd's own binary; /sbin/init may be another init or a dangling link. */
+#define SYSTEMD_BIN "/lib/systemd/systemd"
+
+static int cgroup_join(const char *dir)
 {
+	char path[300];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "0", 1) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* rmdir depth-first: a cgroup goes once it has no processes and no children. */
+static void cgroup_remove(const char *dir, int depth)
+{
+	DIR *d = depth < 16 ? opendir(dir) : NULL;
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char sub[512];
+
+		if (e->d_type != DT_DIR || !strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
+		cgroup_remove(sub, depth + 1);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+/* Everything but the ready pipe: a systemd must not inherit the VM's sockets. */
+static void close_other_fds(int keep)
+{
+	if (keep > 3)
+		syscall(SYS_close_range, 3u, (unsigned)keep - 1, 0u);
+	syscall(SYS_close_range, (unsigned)keep + 1, ~0u, 0u);
+}
+
+/* The container's PID 1: set the distro up, report, then reap forever or become systemd. */
+static int container_main(const char *root, const struct distro_spec *d, int ready_fd)
+{
+	bool systemd = d->flags & LXS_DISTRO_SYSTEMD;
+	char cg[300], what2[64] = "";
 	int ret = 0;
 	const char *what = "";
 
+	close_other_fds(ready_fd);
+	snprintf(cg, sizeof(cg), CGROUP_DIR "%s", d->name);
+	if (cgroup_join(cg) == 0 && unshare(CLONE_NEWCGROUP) < 0) {
+		what = "make a cgroup namespace";
+		goto fail;
+	}
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0) {
 		what = "bind the root";
@@ -166,7 +229,9 @@ static int container_main(const char *root, const char *hostname, int ready_fd)
 		what = "mount /proc";
 		goto fail_ret;
 	}
-	if ((ret = mount_in(root, "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0555))) {
+	/* Read-only under systemd, as in any container: its udev must leave the VM's devices be. */
+	if ((ret = mount_in(root, "/sys", "sysfs",
+			    MS_NOSUID | MS_NODEV | MS_NOEXEC | (systemd ? MS_RDONLY : 0), NULL, 0555))) {
 		what = "mount /sys";
 		goto fail_ret;
 	}
@@ -180,7 +245,7 @@ static int container_main(const char *root, const char *hostname, int ready_fd)
 		goto fail_ret;
 	}
 	hostroot_stage(root); /* without the share there is nothing to stage */
-	if (hostname[0] && sethostname(hostname, strlen(hostname)) < 0) {
+	if (d->hostname[0] && sethostname(d->hostname, strlen(d->hostname)) < 0) {
 		what = "set the hostname";
 		goto fail;
 	}
@@ -190,10 +255,32 @@ static int container_main(const char *root, const char *hostname, int ready_fd)
 		goto fail;
 	}
 	hostroot_place();
+	/* As WSL: a file that cannot be written is reported, and the distro starts all the same. */
+	if ((ret = network_files(d, what2, sizeof(what2))) < 0)
+		fprintf(stderr, "lxs-init: distro %s: cannot %s: %s\n", d->name, what2, strerror(-ret));
+	if (systemd && access(SYSTEMD_BIN, X_OK) < 0) {
+		what = "start systemd (" SYSTEMD_BIN "); install systemd in the distribution or set "
+		       "[boot] systemd=false in its /etc/wsl.conf";
+		goto fail;
+	}
 	char ok = 0;
 	if (write(ready_fd, &ok, 1) < 0) {
 	}
 	close(ready_fd);
+	if (systemd) {
+		/* container= makes systemd run as in any container manager's container. */
+		char *argv[] = { SYSTEMD_BIN, NULL };
+		char *envp[] = { "container=lxs", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+				 NULL };
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execve(SYSTEMD_BIN, argv, envp);
+		fprintf(stderr, "lxs-init: distro %s: cannot run %s: %s\n", d->name, SYSTEMD_BIN,
+			strerror(errno));
+		_exit(1);
+	}
 	for (;;) {
 		if (wait(NULL) < 0 && errno == ECHILD)
 			pause();
@@ -201,9 +288,9 @@ static int container_main(const char *root, const char *hostname, int ready_fd)
 fail:
 	ret = -errno;
 fail_ret:;
-	char msg[160];
+	char msg[300];
 	int n = snprintf(msg, sizeof(msg), "cannot %s: %s", what, strerror(-ret));
-	if (write(ready_fd, msg, (size_t)n) < 0) {
+	if (write(ready_fd, msg, (size_t)(n < (int)sizeof(msg) ? n : (int)sizeof(msg) - 1)) < 0) {
 	}
 	_exit(1);
 }
@@ -229,10 +316,136 @@ int distro_pid(const char *name)
 	return pid;
 }
 
-int distro_start(const char *name, const char *serial, const char *hostname, uint32_t timeout_ms,
-		 char *err, size_t errlen)
+int distro_enter(const char *name)
 {
-	char path[256], dev[300], root[256];
+	static const char *const ns[] = { "cgroup", "pid", "uts", "mnt" };
+	int pid = distro_pid(name);
+	char path[300];
+
+	if (pid < 0)
+		return pid;
+	/* The cgroup first, while its path is the VM's; a VM without cgroup2 has none. */
+	snprintf(path, sizeof(path), CGROUP_DIR "%s/" SESSIONS_CG, name);
+	cgroup_join(path);
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, ns[i]);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		int r = setns(fd, 0);
+		close(fd);
+		if (r < 0)
+			return -errno;
+	}
+	return chdir("/") < 0 ? -errno : 0;
+}
+
+bool distro_has_systemd(void)
+{
+	struct stat st;
+
+	return lstat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/*
+ * `systemctl is-system-running --wait` inside the distro: its answer in
+ * state ("" if it said nothing), or -ETIMEDOUT at the deadline.
+ */
+static int systemd_state(const char *name, double deadline, char *state, size_t len)
+{
+	int out[2], ret = 0;
+	size_t got = 0;
+
+	state[0] = 0;
+	if (pipe2(out, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (distro_enter(name) < 0)
+			_exit(125);
+		pid_t c = fork();
+		if (c == 0) {
+			int nul = open("/dev/null", O_RDWR);
+			char *argv[] = { "systemctl", "is-system-running", "--wait", NULL };
+			char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			dup2(nul, 0);
+			dup2(out[1], 1);
+			dup2(nul, 2);
+			execve("/bin/systemctl", argv, envp);
+			_exit(127);
+		}
+		waitpid(c, NULL, 0);
+		_exit(0);
+	}
+	close(out[1]);
+	if (pid < 0) {
+		close(out[0]);
+		return -errno;
+	}
+	for (;;) {
+		struct pollfd p = { .fd = out[0], .events = POLLIN };
+		double left = deadline - now_ms();
+		ssize_t n;
+
+		int r = left > 0 ? poll(&p, 1, (int)left) : 0;
+
+		if (r < 0 && errno == EINTR) /* lxs-init's SIGCHLD handler */
+			continue;
+		if (r <= 0) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		n = read(out[0], state + got, len - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (got == len - 1)
+			break;
+	}
+	state[got] = 0;
+	state[strcspn(state, "\n")] = 0;
+	close(out[0]);
+	kill(pid, SIGKILL); /* its systemctl goes with it (PDEATHSIG) */
+	waitpid(pid, NULL, 0);
+	return ret;
+}
+
+/*
+ * As WSL: the first session waits until systemd has booted (or gave up on
+ * some unit: "degraded"), bounded by the start's timeout; a systemd that
+ * takes longer is left booting and sessions start all the same. Until
+ * systemd listens on its socket, systemctl answers "offline" at once, so it
+ * is asked again, briefly apart, until it says something past the boot.
+ */
+static void wait_for_systemd(const struct distro_spec *d, pid_t init, double deadline)
+{
+	char state[64];
+
+	for (;;) {
+		if (systemd_state(d->name, deadline, state, sizeof(state)) < 0 || kill(init, 0) < 0)
+			break;
+		/* "offline": systemctl found no manager to ask yet. */
+		if (state[0] && strcmp(state, "initializing") && strcmp(state, "starting") &&
+		    strcmp(state, "offline"))
+			return;
+		if (now_ms() >= deadline)
+			break;
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	fprintf(stderr, "lxs-init: distro %s: systemd has not finished booting (%s); starting anyway\n",
+		d->name, state[0] ? state : "no answer");
+}
+
+int distro_start(const struct distro_spec *d, char *err, size_t errlen)
+{
+	char path[256], dev[300], root[256], cg[300];
+	const char *name = d->name;
+	double deadline = now_ms() + d->timeout_ms;
 	int lock, ret;
 
 	if (!distro_name_ok(name)) {
@@ -249,8 +462,9 @@ int distro_start(const char *name, const char *serial, const char *hostname, uin
 		ret = 0; /* already running: starting is idempotent */
 		goto out;
 	}
-	if ((ret = find_disk(serial, timeout_ms, dev, sizeof(dev))) < 0) {
-		snprintf(err, errlen, "no disk with serial %s appeared within %u ms", serial, timeout_ms);
+	if ((ret = find_disk(d->serial, d->timeout_ms, dev, sizeof(dev))) < 0) {
+		snprintf(err, errlen, "no disk with serial %s appeared within %u ms", d->serial,
+			 d->timeout_ms);
 		goto out;
 	}
 	snprintf(root, sizeof(root), DISTRO_DIR "/%s", name);
@@ -258,11 +472,16 @@ int distro_start(const char *name, const char *serial, const char *hostname, uin
 	umount2(root, MNT_DETACH); /* a leftover from a distro that died */
 	if (mount(dev, root, "ext4", MS_NOATIME, "discard") < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "cannot mount %s (serial %s) as ext4: %s", dev, serial,
+		snprintf(err, errlen, "cannot mount %s (serial %s) as ext4: %s", dev, d->serial,
 			 strerror(errno));
 		goto out;
 	}
 	hostroot_mount(); /* once per VM; optional */
+	/* A fresh cgroup: one left by a distro that died may hold a systemd's settings. */
+	snprintf(cg, sizeof(cg), CGROUP_DIR "%s", name);
+	cgroup_remove(cg, 0);
+	if (mkdir(cg, 0755) == 0)
+		mkdir(strcat(cg, "/" SESSIONS_CG), 0755);
 	int ready[2];
 	if (pipe2(ready, O_CLOEXEC) < 0) {
 		ret = -errno;
@@ -274,7 +493,7 @@ int distro_start(const char *name, const char *serial, const char *hostname, uin
 				   NULL, NULL, NULL, NULL);
 	if (pid == 0) {
 		close(ready[0]);
-		container_main(root, hostname, ready[1]);
+		container_main(root, d, ready[1]);
 	}
 	close(ready[1]);
 	if (pid < 0) {
@@ -283,7 +502,7 @@ int distro_start(const char *name, const char *serial, const char *hostname, uin
 		snprintf(err, errlen, "cannot create the container: %s", strerror(errno));
 		goto out_umount;
 	}
-	char msg[160];
+	char msg[300];
 	ssize_t n = read(ready[0], msg, sizeof(msg) - 1);
 	close(ready[0]);
 	if (n != 1) {
@@ -302,6 +521,8 @@ int distro_start(const char *name, const char *serial, const char *hostname, uin
 		kill(pid, SIGKILL);
 		goto out_umount;
 	}
+	if (d->flags & LXS_DISTRO_SYSTEMD)
+		wait_for_systemd(d, pid, deadline);
 	ret = 0;
 	goto out;
 out_umount:
@@ -334,6 +555,8 @@ int distro_stop(const char *name, char *err, size_t errlen)
 	}
 	registry_path(name, "pid", path, sizeof(path));
 	unlink(path);
+	snprintf(root, sizeof(root), CGROUP_DIR "%s", name);
+	cgroup_remove(root, 0);
 	snprintf(root, sizeof(root), DISTRO_DIR "/%s", name);
 	sync();
 	if (umount2(root, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) {

@@ -7,6 +7,7 @@
  *   distro.c  distro containers: disk, namespaces, pivot_root, registry
  *   relay.c   one process per session: starts the command, pumps its stdio
  *   automount.c  the host's files at /mnt/host (the "hostroot" 9P share)
+ *   network.c the generated /etc/hosts and /etc/resolv.conf
  */
 #ifndef LXS_GUEST_H
 #define LXS_GUEST_H
@@ -31,14 +32,28 @@ int serve_connection(const struct init_opts *o, int fd);
 /* relay.c: CREATE was received on w; run the process, return when it is done. */
 int relay_session(const struct init_opts *o, struct wire *w, const uint8_t *payload, size_t len);
 
-/* distro.c */
-int distro_start(const char *name, const char *serial, const char *hostname, uint32_t timeout_ms,
-		 char *err, size_t errlen);
+/* distro.c: what DISTRO_START asked for (proto.h). */
+struct distro_spec {
+	const char *name, *serial, *hostname, *resolv_conf;
+	uint32_t flags;         /* LXS_DISTRO_* */
+	uint32_t timeout_ms;
+};
+int distro_start(const struct distro_spec *d, char *err, size_t errlen);
 int distro_stop(const char *name, char *err, size_t errlen);
 /* PID (root namespace) of the distro's container init, or -ENOENT. */
 int distro_pid(const char *name);
 /* Stop every distro (for shutdown). */
 void distro_stop_all(void);
+/*
+ * Join the distro's cgroup and its cgroup, mount, UTS and PID namespaces (a
+ * child forked afterwards lands in the PID one). For the session's process.
+ */
+int distro_enter(const char *name);
+/* The current root's distro runs systemd as its init (sd_booted's test). */
+bool distro_has_systemd(void);
+
+/* network.c: /etc/hosts and /etc/resolv.conf per d->flags, in the container. */
+int network_files(const struct distro_spec *d, char *what, size_t len);
 
 /* automount.c: the host share at /mnt/host (see there). */
 /* Mount the "hostroot" share in the VM once; -errno (-ENOENT: no such share). */
@@ -47,6 +62,12 @@ int hostroot_mount(void);
 int hostroot_stage(const char *root);
 /* Container, after pivot_root: move it to wsl.conf's place, or drop it. */
 void hostroot_place(void);
+/*
+ * Where the share appears in the current root's distro, per its
+ * /etc/wsl.conf [automount]; -ENOENT when turned off there. Call after
+ * pivot_root or setns into the distro.
+ */
+int hostroot_path(char *buf, size_t len);
 
 /* A name usable as a file name component: [A-Za-z0-9._-], 1..64, not . or .. */
 bool distro_name_ok(const char *name);

@@ -214,19 +214,27 @@ int serve_connection(const struct init_opts *o, int fd)
 		break;
 	}
 	case LXS_MSG_DISTRO_START: {
-		const char *s[3];
+		const char *s[4];
 		struct lxs_distro d;
 
 		if (o->test_mode) {
 			ret = send_error(&w, ENOTSUP, "this lxs-init runs in test mode, without distros");
 			break;
 		}
-		if (h.len < sizeof(d) || wire_split(p + sizeof(d), h.len - sizeof(d), s, 3) < 0) {
+		if (h.len < sizeof(d) || wire_split(p + sizeof(d), h.len - sizeof(d), s, 4) < 0) {
 			ret = send_error(&w, EPROTO, "malformed DISTRO_START");
 			break;
 		}
 		memcpy(&d, p, sizeof(d));
-		ret = distro_start(s[0], s[1], s[2], d.timeout_ms, err, sizeof(err));
+		if ((d.flags & ~LXS_DISTRO_FLAGS) || strlen(s[3]) > LXS_RESOLV_MAX) {
+			ret = send_error(&w, EPROTO, "DISTRO_START with unknown flags %#x or too long a "
+						     "resolv.conf", d.flags);
+			break;
+		}
+		struct distro_spec spec = { .name = s[0], .serial = s[1], .hostname = s[2],
+					    .resolv_conf = s[3], .flags = d.flags,
+					    .timeout_ms = d.timeout_ms };
+		ret = distro_start(&spec, err, sizeof(err));
 		ret = ret < 0 ? send_error(&w, -ret, "%s", err) : wire_send(&w, LXS_MSG_OK, 0, NULL, 0, NULL, 0);
 		break;
 	}

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <pwd.h>
 #include <sched.h>
@@ -76,34 +77,93 @@ static int find_user(const char *spec, struct user *u)
 	return by_uid ? 0 : -ENOENT;
 }
 
-/* Enter the distro's mount, UTS and PID namespaces (the child lands in the PID one). */
-static int enter_distro(const char *name)
+/* s in single quotes for sh, appended at *at; false when it does not fit. */
+static bool append_quoted(char *buf, size_t len, size_t *at, const char *s)
 {
-	static const char *const ns[] = { "pid", "uts", "mnt" };
-	int pid = distro_pid(name);
-	char path[64];
+	size_t n = *at;
 
-	if (pid < 0)
-		return pid;
-	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
-		snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, ns[i]);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		int r = setns(fd, 0);
-		close(fd);
-		if (r < 0)
-			return -errno;
+	if (n + 1 >= len)
+		return false;
+	buf[n++] = '\'';
+	for (; *s; s++) {
+		const char *piece = *s == '\'' ? "'\\''" : NULL;
+		size_t k = piece ? 4 : 1;
+
+		if (n + k + 2 >= len)
+			return false;
+		if (piece)
+			memcpy(buf + n, piece, k);
+		else
+			buf[n] = *s;
+		n += k;
 	}
-	return chdir("/") < 0 ? -errno : 0;
+	buf[n++] = '\'';
+	buf[n++] = ' ';
+	buf[n] = 0;
+	*at = n;
+	return true;
+}
+
+/*
+ * A login session under systemd, as WSL starts them: `runuser -l USER -c
+ * 'cd DIR; exec ARGV'`, whose PAM stack registers the session with logind
+ * (XDG_RUNTIME_DIR, the user's systemd instance). runuser -l sets HOME,
+ * SHELL, USER, LOGNAME and PATH and keeps what -w names; the login shell goes
+ * to the home folder, so the command changes to the session's folder first.
+ */
+static char **login_argv(const struct user *u, char **argv, char **envp)
+{
+	static char cmd[LXS_MSG_MAX], keep[2048], dir[PATH_MAX];
+	static char *lv[8];
+	size_t at = 0, kn = 0;
+	int n = 0;
+
+	if (!getcwd(dir, sizeof(dir)))
+		snprintf(dir, sizeof(dir), "%s", u->home);
+	memcpy(cmd, "cd -- ", 6);
+	at = 6;
+	if (!append_quoted(cmd, sizeof(cmd), &at, dir))
+		return NULL;
+	snprintf(cmd + at, sizeof(cmd) - at, "2>/dev/null; exec ");
+	at += strlen(cmd + at);
+	for (int i = 0; argv[i]; i++)
+		if (!append_quoted(cmd, sizeof(cmd), &at, argv[i]))
+			return NULL;
+	for (int i = 0; envp[i]; i++) {
+		size_t k = strcspn(envp[i], "=");
+		static const char *const set[] = { "HOME", "SHELL", "USER", "LOGNAME", "PATH" };
+		bool skip = false;
+
+		for (size_t j = 0; j < sizeof(set) / sizeof(set[0]); j++)
+			skip |= strlen(set[j]) == k && !strncmp(envp[i], set[j], k);
+		if (skip || kn + k + 2 >= sizeof(keep))
+			continue;
+		if (kn)
+			keep[kn++] = ',';
+		memcpy(keep + kn, envp[i], k);
+		kn += k;
+		keep[kn] = 0;
+	}
+	lv[n++] = "runuser";
+	lv[n++] = "-l";
+	lv[n++] = (char *)u->name;
+	if (kn) {
+		lv[n++] = "-w";
+		lv[n++] = keep;
+	}
+	lv[n++] = "-c";
+	lv[n++] = cmd;
+	lv[n] = NULL;
+	return lv;
 }
 
 /*
  * In the child: session, controlling terminal or pipes, identity, directory,
- * then exec. Failures go back through errpipe as an errno value.
+ * then exec. Failures go back through errpipe as an errno value. With
+ * runuser (a systemd distro), runuser takes the identity on instead.
  */
-static void start_child(const struct user *u, const char *cwd, char **argv, char **envp,
-			const char *slave, int pipes[3][2], int errpipe)
+static void start_child(const struct user *u, const char *cwd, bool or_home, const char *runuser,
+			char **argv, char **envp, const char *slave, int pipes[3][2], int errpipe)
 {
 	int e;
 
@@ -127,13 +187,14 @@ static void start_child(const struct user *u, const char *cwd, char **argv, char
 			close(pipes[i][1]);
 		}
 	}
-	if (getuid() == 0) {
+	if (getuid() == 0 && !runuser) {
 		if ((u->name[0] ? initgroups(u->name, u->gid) : setgroups(0, NULL)) < 0 ||
 		    setgid(u->gid) < 0 || setuid(u->uid) < 0)
 			goto fail;
 	}
 	const char *dir = (!cwd[0] || !strcmp(cwd, "~")) ? u->home : cwd;
-	if (chdir(dir) < 0 && chdir("/") < 0)
+	/* After setuid, so a folder the user may not enter counts as missing. */
+	if (chdir(dir) < 0 && (!or_home || chdir(u->home) < 0) && chdir("/") < 0)
 		goto fail;
 	/*
 	 * A clean signal state: dispositions ignored by whoever started us
@@ -147,12 +208,33 @@ static void start_child(const struct user *u, const char *cwd, char **argv, char
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
 	environ = envp;
+	if (runuser) {
+		char **lv = login_argv(u, argv, envp);
+
+		errno = E2BIG;
+		if (lv)
+			execv(runuser, lv);
+		goto fail;
+	}
 	execvp(argv[0], argv);
 fail:
 	e = errno;
 	if (write(errpipe, &e, sizeof(e)) < 0) {
 	}
 	_exit(127);
+}
+
+/* runuser of the distro when it runs systemd, else NULL (sessions start directly). */
+static const char *login_runner(const struct init_opts *o, const struct user *u)
+{
+	static const char *const paths[] = { "/usr/sbin/runuser", "/sbin/runuser" };
+
+	if (o->test_mode || !u->name[0] || !distro_has_systemd())
+		return NULL;
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (access(paths[i], X_OK) == 0)
+			return paths[i];
+	return NULL;
 }
 
 /* NSpid's last field: the pid as the distro sees it. */
@@ -437,7 +519,7 @@ int relay_session(const struct init_opts *o, struct wire *w, const uint8_t *payl
 	if ((ret = parse_create(w, payload, len, &rq)) < 0)
 		goto out;
 	const char *distro = rq.strs[0], *user = rq.strs[1], *cwd = rq.strs[2];
-	if (!o->test_mode && (ret = enter_distro(distro)) < 0) {
+	if (!o->test_mode && (ret = distro_enter(distro)) < 0) {
 		ret = send_error(w, -ret, "distro %s is not running", distro);
 		goto out;
 	}
@@ -446,6 +528,23 @@ int relay_session(const struct init_opts *o, struct wire *w, const uint8_t *payl
 		goto out;
 	}
 	s.pty = rq.c.flags & LXS_CREATE_PTY;
+	bool host_cwd = rq.c.flags & LXS_CREATE_HOST_CWD;
+	char hostdir[PATH_MAX + 300];
+	if (host_cwd) {
+		size_t n;
+
+		/* lxs-init --serve-unix runs on the host itself: the path is as it is. */
+		if (o->test_mode)
+			snprintf(hostdir, sizeof(hostdir), "%s", cwd);
+		else if (cwd[0] != '/' || strlen(cwd) >= PATH_MAX ||
+			 hostroot_path(hostdir, sizeof(hostdir) - PATH_MAX) < 0)
+			hostdir[0] = 0; /* the share is off in this distro: home */
+		else if (strcmp(cwd, "/")) {
+			n = strlen(hostdir);
+			snprintf(hostdir + n, sizeof(hostdir) - n, "%s", cwd);
+		}
+		cwd = hostdir;
+	}
 	s.inbuf = malloc(LXS_WINDOW);
 	if (!s.inbuf) {
 		ret = send_error(w, ENOMEM, "out of memory");
@@ -488,7 +587,7 @@ int relay_session(const struct init_opts *o, struct wire *w, const uint8_t *payl
 		goto out;
 	}
 	if (s.pid == 0)
-		start_child(&u, cwd, rq.argv, rq.envp, s.pty ? slave : NULL, pipes, errpipe[1]);
+		start_child(&u, cwd, host_cwd, login_runner(o, &u), rq.argv, rq.envp, s.pty ? slave : NULL, pipes, errpipe[1]);
 	close_fd(&errpipe[1]);
 	int child_err = 0;
 	if (read(errpipe[0], &child_err, sizeof(child_err)) == sizeof(child_err)) {

@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "common/wire.h"
@@ -155,18 +156,18 @@ static size_t strtab(char *buf, size_t cap, const char *const *s, size_t n)
 	return off;
 }
 
-int session_distro_start(int fd, const char *name, const char *serial, const char *hostname,
-			 uint32_t timeout_ms, char *err, size_t errlen)
+int session_distro_start(int fd, const struct session_distro *d, char *err, size_t errlen)
 {
-	const char *s[3] = { name, serial, hostname ? hostname : "" };
-	char tab[1024];
-	size_t len = strtab(tab, sizeof(tab), s, 3);
-	struct lxs_distro d = { .timeout_ms = timeout_ms };
+	const char *s[4] = { d->name ? d->name : "", d->serial ? d->serial : "",
+			     d->hostname ? d->hostname : "", d->resolv_conf ? d->resolv_conf : "" };
+	char tab[LXS_RESOLV_MAX + 1024];
+	size_t len = strtab(tab, sizeof(tab), s, 4);
+	struct lxs_distro m = { .flags = d->flags, .timeout_ms = d->timeout_ms };
 
-	if (len == (size_t)-1)
+	if (len == (size_t)-1 || strlen(s[3]) > LXS_RESOLV_MAX)
 		return -E2BIG;
-	return control(fd, LXS_MSG_DISTRO_START, &d, sizeof(d), tab, len, (int)timeout_ms + 30000,
-		       err, errlen);
+	return control(fd, LXS_MSG_DISTRO_START, &m, sizeof(m), tab, len,
+		       (int)d->timeout_ms + 30000, err, errlen);
 }
 
 int session_distro_stop(int fd, const char *name, char *err, size_t errlen)
@@ -213,7 +214,9 @@ static int send_create(struct relay *r, const struct session_req *q)
 		all[3 + argc + i] = q->envp[i];
 	for (size_t i = 0; i < 3 + argc + envc; i++)
 		cap += strlen(all[i]) + 1;
-	struct lxs_create c = { .flags = q->pty ? LXS_CREATE_PTY : 0, .rows = q->rows, .cols = q->cols,
+	struct lxs_create c = { .flags = (q->pty ? LXS_CREATE_PTY : 0) |
+					  (q->host_cwd ? LXS_CREATE_HOST_CWD : 0),
+				.rows = q->rows, .cols = q->cols,
 				.argc = (uint32_t)argc, .envc = (uint32_t)envc };
 	int ret = -E2BIG;
 	char *tab = malloc(cap ? cap : 1);
@@ -447,5 +450,38 @@ out:
 	free(r.outbuf[1]);
 	free(r.outbuf[2]);
 	wire_fini(&r.w);
+	return ret;
+}
+
+int session_run_stdio(int fd, struct session_req *q, struct lxs_exit *ex, char *err, size_t errlen)
+{
+	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGUSR1, SIGUSR2 };
+	struct termios saved;
+	bool raw = false;
+	sigset_t set;
+	int sfd, ret;
+
+	if (q->pty && tcgetattr(0, &saved) == 0) {
+		struct termios t = saved;
+		struct winsize ws;
+
+		if (ioctl(0, TIOCGWINSZ, &ws) == 0) {
+			q->rows = ws.ws_row;
+			q->cols = ws.ws_col;
+		}
+		cfmakeraw(&t);
+		raw = tcsetattr(0, TCSANOW, &t) == 0;
+	}
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&set, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	ret = session_run(fd, q, 0, 1, 2, sfd, ex, err, errlen);
+	if (raw)
+		tcsetattr(0, TCSANOW, &saved);
+	if (sfd >= 0)
+		close(sfd);
 	return ret;
 }

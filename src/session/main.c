@@ -3,7 +3,7 @@
  * commands. The test suites use it before lxsd exists; lxsd uses the same
  * library (session.h).
  *
- *   lxs-session --vsock SOCK start NAME SERIAL [HOSTNAME]
+ *   lxs-session --vsock SOCK [--hosts] [--systemd] start NAME SERIAL [HOSTNAME]
  *   lxs-session --vsock SOCK stop NAME
  *   lxs-session --vsock SOCK shutdown
  *   lxs-session --vsock SOCK [-d NAME] [-u USER] [--cd DIR] [-t|-T] [-e VAR=VAL]... -- CMD [ARG...]
@@ -18,9 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/signalfd.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "session.h"
@@ -40,6 +37,7 @@ int main(int argc, char **argv)
 		{ "distribution", required_argument, NULL, 'd' }, { "user", required_argument, NULL, 'u' },
 		{ "cd", required_argument, NULL, 'c' }, { "env", required_argument, NULL, 'e' },
 		{ "pty", no_argument, NULL, 't' }, { "no-pty", no_argument, NULL, 'T' },
+		{ "hosts", no_argument, NULL, 'H' }, { "systemd", no_argument, NULL, 'S' },
 		{ 0 },
 	};
 	const char *sock = NULL;
@@ -48,6 +46,7 @@ int main(int argc, char **argv)
 	char **envp = calloc((size_t)argc + 8, sizeof(char *));
 	size_t envc = 0;
 	int pty = -1, c;
+	uint32_t start_flags = 0;
 	char err[512] = "";
 
 	while ((c = getopt_long(argc, argv, "+d:u:e:tT", longopts, NULL)) != -1) {
@@ -60,6 +59,8 @@ int main(int argc, char **argv)
 		case 'e': envp[envc++] = optarg; break;
 		case 't': pty = 1; break;
 		case 'T': pty = 0; break;
+		case 'H': start_flags |= LXS_DISTRO_GEN_HOSTS; break;
+		case 'S': start_flags |= LXS_DISTRO_SYSTEMD; break;
 		default: fprintf(stderr, "lxs-session: see the usage at the top of src/session/main.c\n"); return FAIL;
 		}
 	}
@@ -74,9 +75,11 @@ int main(int argc, char **argv)
 	const char *verb = argv[optind];
 	int ret;
 	if (!strcmp(verb, "start") && argc - optind >= 3) {
-		ret = session_distro_start(fd, argv[optind + 1], argv[optind + 2],
-					   argc - optind > 3 ? argv[optind + 3] : argv[optind + 1], 30000,
-					   err, sizeof(err));
+		struct session_distro d = {
+		    .name = argv[optind + 1], .serial = argv[optind + 2],
+		    .hostname = argc - optind > 3 ? argv[optind + 3] : argv[optind + 1],
+		    .flags = start_flags, .timeout_ms = 30000};
+		ret = session_distro_start(fd, &d, err, sizeof(err));
 		if (ret < 0)
 			die("cannot start the distro", err, ret);
 		return 0;
@@ -110,35 +113,8 @@ int main(int argc, char **argv)
 	q.envp = envp;
 	q.pty = pty >= 0 ? pty : isatty(0) && isatty(1);
 
-	struct termios saved;
-	bool raw = false;
-	if (q.pty && isatty(0) && tcgetattr(0, &saved) == 0) {
-		struct termios t = saved;
-		struct winsize ws;
-
-		if (ioctl(0, TIOCGWINSZ, &ws) == 0) {
-			q.rows = ws.ws_row;
-			q.cols = ws.ws_col;
-		}
-		cfmakeraw(&t);
-		raw = tcsetattr(0, TCSANOW, &t) == 0;
-	}
-	/* Forward these to the process; with a raw pty, ^C arrives as a byte instead. */
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
-	sigaddset(&set, SIGWINCH);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-
 	struct lxs_exit ex = { 0 };
-	ret = session_run(fd, &q, 0, 1, 2, sfd, &ex, err, sizeof(err));
-	if (raw)
-		tcsetattr(0, TCSANOW, &saved);
+	ret = session_run_stdio(fd, &q, &ex, err, sizeof(err));
 	if (ret < 0)
 		die(q.argv[0], err, ret);
 	return ex.signo ? 128 + ex.signo : ex.code;

@@ -5,7 +5,9 @@
  *
  * Promises: functions return -errno (and, where a message helps, write one
  * sentence into err); none exits or installs signal handlers: the caller
- * passes a signalfd in session_run for the signals to forward.
+ * passes a signalfd in session_run for the signals to forward. The one
+ * exception, session_run_stdio, is for a command-line program's main path
+ * and says what it changes.
  */
 #ifndef LXS_SESSION_H
 #define LXS_SESSION_H
@@ -23,9 +25,15 @@
  */
 int session_connect(const char *path, uint32_t port, char *err, size_t errlen);
 
+/* What DISTRO_START asks for (proto.h); NULL strings are sent as "". */
+struct session_distro {
+	const char *name, *serial, *hostname, *resolv_conf;
+	uint32_t flags;         /* LXS_DISTRO_* */
+	uint32_t timeout_ms;    /* for the disk to appear (and systemd to come up) */
+};
+
 /* A control request on a fresh connection: DISTRO_START/STOP or SHUTDOWN. */
-int session_distro_start(int fd, const char *name, const char *serial, const char *hostname,
-			 uint32_t timeout_ms, char *err, size_t errlen);
+int session_distro_start(int fd, const struct session_distro *d, char *err, size_t errlen);
 int session_distro_stop(int fd, const char *name, char *err, size_t errlen);
 int session_shutdown(int fd, char *err, size_t errlen);
 
@@ -34,6 +42,7 @@ struct session_req {
 	char *const *argv;      /* NULL-terminated, at least one */
 	char *const *envp;      /* NULL-terminated; exactly the process's environment */
 	bool pty;
+	bool host_cwd;          /* cwd is a host path: LXS_CREATE_HOST_CWD */
 	uint16_t rows, cols;
 };
 
@@ -45,5 +54,15 @@ struct session_req {
  */
 int session_run(int fd, const struct session_req *req, int in_fd, int out_fd, int err_fd,
 		int sig_fd, struct lxs_exit *ex, char *err, size_t errlen);
+
+/*
+ * session_run on this process's stdin, stdout and stderr, as a command line
+ * does: with req->pty, the terminal on stdin goes raw for the session (and
+ * its size goes into req) and is restored after; SIGINT, SIGTERM, SIGHUP,
+ * SIGQUIT, SIGWINCH, SIGUSR1 and SIGUSR2 are blocked and forwarded (with a
+ * raw pty, ^C arrives as a byte instead) and SIGPIPE is ignored, for good.
+ */
+int session_run_stdio(int fd, struct session_req *req, struct lxs_exit *ex, char *err,
+		      size_t errlen);
 
 #endif

@@ -212,6 +212,14 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		d->busy++;
+		/*
+		 * With EVENT_IDX the driver notifies only for a buffer past the
+		 * avail_event we last set, which is where a worker last found
+		 * the ring empty: requests queued behind this one come with no
+		 * notify. So another worker looks now; otherwise they would wait
+		 * for this one to finish, and one slow file would hold up all.
+		 */
+		pthread_cond_signal(&d->work);
 		virtio_dev_unlock(dev);
 
 		n = serve(w, conn, d->ro, &why);

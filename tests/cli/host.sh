@@ -474,7 +474,7 @@ v1_section() {
 		run -d bb1 -e /bin/echo exec "it's"; expect "${P}_v1_exec" 0 $st "$o" "^exec it's$"
 		run -d bb1 -u user --cd "~" -- sh -c 'id -u; id -g; echo $HOME $USER; pwd'
 		expect "${P}_v1_user" 0 $st "$o" "^1000$" "^/home/user user$"
-		run -d bb1 -u user -- pwd; expect "${P}_v1_starts_at_home" 0 $st "$o" "^/home/user$"
+		run -d bb1 -u user -- pwd; expect "${P}_v1_starts_in_host_cwd" 0 $st "$o" "^/mnt/host$PWD$"
 		expect_fail v1_unknown_user "does not exist" -d bb1 -u nosuchuser -- true
 		expect_fail v1_cd_missing "does not exist" -d bb1 --cd /no/such/folder -- true
 		echo "from the host" >"$tmp/marker"
@@ -486,6 +486,7 @@ v1_section() {
 		"$LXS" -d bb1 -- sh -c 'printf "[user]\ndefault = user\n[automount]\nenabled = false\n" >/etc/wsl.conf'
 		run -d bb1 -- sh -c "id -u; ls /mnt/host | wc -l; cat /mnt/host$tmp/marker"
 		expect "${P}_v1_wsl_conf" 1 $st "$o" "^1000$" "^0$"
+		run -d bb1 -- pwd; expect "${P}_v1_no_automount_starts_at_home" 0 $st "$o" "^/home/user$"
 		"$LXS" -d bb1 -u root -- rm /etc/wsl.conf
 		run --manage bb1 --set-default-user user; run -d bb1 -- id -u
 		expect "${P}_v1_manage_default_user" 0 $st "$o" "^1000$"

@@ -83,7 +83,22 @@ run -d busybox -- false; expect "${P}_exit_1" 1 $st "$o"
 run -d busybox -- sh -c 'kill -SEGV $$'; expect "${P}_killed_by_sigsegv" 139 $st "$o"
 run -d busybox 'echo $LXS_DISTRO_NAME $USER $HOME; hostname; cat /proc/1/cmdline | tr "\0" " "'
 expect "${P}_environment" 0 $st "$o" "^busybox root /root$"
-run -d busybox -u user -- sh -c 'id -u; pwd'; expect "${P}_user" 0 $st "$o" "^1000$" "^/home/user$"
+run -d busybox -u user --cd "~" -- sh -c 'id -u; pwd'; expect "${P}_user" 0 $st "$o" "^1000$" "^/home/user$"
+# The host's files at /mnt/host, and lxs starts in the host folder it was run
+# from, as wsl.exe does; in the home folder where /etc/wsl.conf turns the
+# share off.
+mkdir -p "$tmp/here/sub" && echo "from the host" >"$tmp/here/marker"
+run -d busybox -- cat "/mnt/host$tmp/here/marker"; expect "${P}_mnt_host_reads_host_file" 0 $st "$o" "^from the host$"
+(cd "$tmp/here" && "$LXS" -d busybox -- sh -c 'pwd; cat marker; echo from the vm >vm-made') >"$o" 2>&1; st=$?
+expect "${P}_starts_in_host_cwd" 0 $st "$o" "^/mnt/host$tmp/here$" "^from the host$"
+grep -qx "from the vm" "$tmp/here/vm-made" 2>/dev/null && pass "${P}_host_sees_file_made_in_vm" ||
+	fail "${P}_host_sees_file_made_in_vm" "no $tmp/here/vm-made with the guest's line"
+(cd "$tmp/here" && "$LXS" -d busybox --cd sub -- pwd) >"$o" 2>&1; st=$?
+expect "${P}_cd_relative_is_host_folder" 0 $st "$o" "^/mnt/host$tmp/here/sub$"
+"$LXS" -d busybox -- sh -c 'printf "[automount]\nenabled = false\n" >/etc/wsl.conf'
+(cd "$tmp/here" && "$LXS" -d busybox -u user -- pwd) >"$o" 2>&1; st=$?
+expect "${P}_host_cwd_without_automount_starts_at_home" 0 $st "$o" "^/home/user$"
+"$LXS" -d busybox -- rm /etc/wsl.conf
 run -d busybox --cd /etc -- pwd; expect "${P}_cd" 0 $st "$o" "^/etc$"
 run -d busybox -u user --cd "~" -- pwd; expect "${P}_cd_home" 0 $st "$o" "^/home/user$"
 "$LXS" -d busybox -u nosuchuser -- true >"$o" 2>&1
@@ -167,6 +182,44 @@ if [ -f "$dir/debian.img" ]; then
 	run -d debian </dev/null; expect "${P}_debian_login_shell_no_tty" 0 $st "$o"
 else
 	skip "${P}_debian" "no $dir/debian.img"
+fi
+
+# /etc/wsl.conf [network]: a generated /etc/hosts naming the hostname, and
+# the host's resolvers (less loopback ones) in /etc/resolv.conf; with
+# generateHosts=false the distro's own file stays.
+run -d busybox -- sh -c 'hostname; cat /etc/hosts /etc/resolv.conf'
+h=$(head -n 1 "$o" | sed "s/[.]/\\\\./g")
+expect "${P}_generated_hosts" 0 $st "$o" "^127\.0\.0\.1	localhost$" "^127\.0\.1\.1	$h\.localdomain	$h$" "generateHosts = false"
+ns=$(awk '$1 == "nameserver" && $2 !~ /^127\./ && $2 != "::1" { print $2; exit }' /etc/resolv.conf)
+if [ -n "$ns" ]; then
+	expect "${P}_generated_resolv_conf" 0 $st "$o" "^nameserver $ns$" "generateResolvConf = false"
+else
+	skip "${P}_generated_resolv_conf" "the host has no nameserver a guest could use"
+fi
+"$LXS" -d busybox -- sh -c 'printf "[network]\ngenerateHosts = false\nhostname = lxs-box\n" >/etc/wsl.conf; echo "10.1.2.3 mine" >/etc/hosts'
+run --terminate busybox
+run -d busybox -- sh -c 'hostname; cat /etc/hosts'
+expect "${P}_wsl_conf_network" 0 $st "$o" "^lxs-box$" "^10\.1\.2\.3 mine$"
+"$LXS" -d busybox -- rm /etc/wsl.conf
+run --terminate busybox
+
+# [boot] systemd=true: systemd is PID 1 of the distro, lxs waits for its boot,
+# and sessions are logind login sessions (their own scope, XDG_RUNTIME_DIR).
+if [ -f "$dir/debian-systemd.img" ]; then
+	run --import-in-place sd "$dir/debian-systemd.img"
+	"$LXS" -d sd -- sh -c 'printf "[boot]\nsystemd = true\n" >/etc/wsl.conf'
+	run --terminate sd
+	t0=$(ms)
+	run -d sd -- sh -c 'cat /proc/1/comm; systemctl is-system-running'
+	expect "${P}_systemd_pid1 ($(($(ms) - t0)) ms with its boot)" 0 $st "$o" "^systemd$" "^(running|degraded)$"
+	run -d sd --cd /etc -- sh -c 'pwd; echo "$XDG_RUNTIME_DIR $LXS_DISTRO_NAME"; grep -o "session-[^/]*\.scope" /proc/self/cgroup; exit 42'
+	expect "${P}_systemd_login_session" 42 $st "$o" "^/etc$" "^/run/user/0 sd$" "^session-[^/]+\.scope$"
+	run -d sd -- sh -c 'kill -SEGV $$'; expect "${P}_systemd_signal_death" 139 $st "$o"
+	run -d sd -- systemctl --failed --no-legend --plain
+	echo "# systemd units failed in the rig: $(tr '\n' '|' <"$o")"
+	run --terminate sd; expect "${P}_systemd_terminate" 0 $st "$o"
+else
+	skip "${P}_systemd" "no $dir/debian-systemd.img"
 fi
 
 vm=$(vmpid)

@@ -4,6 +4,7 @@ malformed messages, a pty with a resize and Ctrl-C. Usage:
 Prints nothing and exits 0 on success; one line and exit 1 on failure."""
 import os
 import pty
+import re
 import select
 import socket
 import struct
@@ -13,7 +14,10 @@ import sys
 case, path = sys.argv[1], sys.argv[2]
 VSOCK = len(sys.argv) > 3
 HELLO, ERROR, CREATE, CREATED, DATA, EXIT, RESIZE = 1, 2, 4, 5, 6, 11, 10
-MAGIC, VERSION = 0x3153584C, 1
+MAGIC = 0x3153584C
+# The version the programs were built with: proto.h is the contract.
+_proto = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../src/common/proto.h")
+VERSION = int(re.search(r"#define LXS_PROTO_VERSION (\d+)", open(_proto).read()).group(1))
 
 
 def fail(msg):
