@@ -174,7 +174,8 @@ struct lxs_exit {
 #define LXS_DISTRO_GEN_HOSTS  1u /* write /etc/hosts for the hostname ([network] generateHosts) */
 #define LXS_DISTRO_GEN_RESOLV 2u /* write /etc/resolv.conf ([network] generateResolvConf) */
 #define LXS_DISTRO_SYSTEMD    4u /* run the distro's systemd as its PID 1 ([boot] systemd) */
-#define LXS_DISTRO_FLAGS      7u
+#define LXS_DISTRO_FSTAB      8u /* mount /etc/fstab's file systems ([automount] mountFsTab) */
+#define LXS_DISTRO_FLAGS      15u
 #define LXS_RESOLV_MAX 4096
 
 struct lxs_distro {

@@ -170,7 +170,7 @@ void wsl_conf_defaults(struct wsl_conf *w)
 {
 	memset(w, 0, sizeof(*w));
 	w->generate_hosts = w->generate_resolv_conf = true;
-	w->automount_enabled = true;
+	w->automount_enabled = w->mount_fstab = true;
 	snprintf(w->automount_root, sizeof(w->automount_root), "/mnt/");
 	w->interop_enabled = w->interop_append_path = true;
 	w->oobe_default_uid = -1;
@@ -207,6 +207,8 @@ static int on_wsl_key(void *user, const char *section, const char *key, const ch
 		ret = copy_str(w->automount_root, sizeof(w->automount_root), v);
 	else if (!strcasecmp(section, "automount") && !strcasecmp(key, "options"))
 		ret = copy_str(w->automount_options, sizeof(w->automount_options), v);
+	else if (!strcasecmp(section, "automount") && !strcasecmp(key, "mountFsTab"))
+		ret = parse_bool(v, &w->mount_fstab);
 	else if (!strcasecmp(section, "interop") && !strcasecmp(key, "enabled"))
 		ret = parse_bool(v, &w->interop_enabled);
 	else if (!strcasecmp(section, "interop") && !strcasecmp(key, "appendWindowsPath"))

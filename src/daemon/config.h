@@ -48,6 +48,7 @@ struct wsl_conf {
 	bool automount_enabled; /* [automount]: lxs-init reads these itself too */
 	char automount_root[256];
 	char automount_options[256];
+	bool mount_fstab;        /* [automount] mountFsTab */
 	bool interop_enabled, interop_append_path;
 	char oobe_default_name[66]; /* /etc/wsl-distribution.conf [oobe] defaultName */
 	long oobe_default_uid;      /* [oobe] defaultUid, -1 when absent */

@@ -492,7 +492,8 @@ int distro_up(struct lxsd *s, const struct reg_distro *d, struct running **out, 
 		    .resolv_conf = resolv,
 		    .timeout_ms = r->wsl.systemd ? SYSTEMD_START_TIMEOUT_MS : DISTRO_START_TIMEOUT_MS,
 		    .flags = (r->wsl.generate_hosts ? LXS_DISTRO_GEN_HOSTS : 0) |
-			     (r->wsl.systemd ? LXS_DISTRO_SYSTEMD : 0)};
+			     (r->wsl.systemd ? LXS_DISTRO_SYSTEMD : 0) |
+			     (r->wsl.mount_fstab ? LXS_DISTRO_FSTAB : 0)};
 		if (r->wsl.generate_resolv_conf && host_resolvers(resolv, sizeof(resolv)) > 0)
 			sd.flags |= LXS_DISTRO_GEN_RESOLV;
 		ret = session_distro_start(fd, &sd, serr, sizeof(serr));

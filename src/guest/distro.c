@@ -206,6 +206,46 @@ static void close_other_fds(int keep)
 	syscall(SYS_close_range, (unsigned)keep + 1, ~0u, 0u);
 }
 
+/*
+ * [automount] mountFsTab: the distro's own `mount -a`, run in the container
+ * before any session, as WSL does at start. A failing entry is reported on
+ * the console and the distro starts all the same; a mount that hangs (a
+ * network file system with no network) is given up after FSTAB_TIMEOUT_S.
+ */
+#define FSTAB_TIMEOUT_S 10
+
+static void mount_fstab(const char *name)
+{
+	static const char *const mounts[] = { "/bin/mount", "/usr/bin/mount", "/sbin/mount" };
+	const char *bin = NULL;
+	struct stat st;
+	int status = 0;
+
+	if (stat("/etc/fstab", &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	for (size_t i = 0; i < sizeof(mounts) / sizeof(mounts[0]) && !bin; i++)
+		if (access(mounts[i], X_OK) == 0)
+			bin = mounts[i];
+	if (!bin) {
+		fprintf(stderr, "lxs-init: distro %s: /etc/fstab is there but no mount program\n", name);
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		char *argv[] = { (char *)bin, "-a", NULL };
+		char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+
+		alarm(FSTAB_TIMEOUT_S);
+		execve(bin, argv, envp);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fprintf(stderr, "lxs-init: distro %s: mount -a of /etc/fstab failed (status %#x)\n",
+			name, status);
+}
+
 /* The container's PID 1: set the distro up, report, then reap forever or become systemd. */
 static int container_main(const char *root, const struct distro_spec *d, int ready_fd)
 {
@@ -258,6 +298,9 @@ static int container_main(const char *root, const struct distro_spec *d, int rea
 	/* As WSL: a file that cannot be written is reported, and the distro starts all the same. */
 	if ((ret = network_files(d, what2, sizeof(what2))) < 0)
 		fprintf(stderr, "lxs-init: distro %s: cannot %s: %s\n", d->name, what2, strerror(-ret));
+	/* systemd mounts /etc/fstab itself (systemd-fstab-generator). */
+	if ((d->flags & LXS_DISTRO_FSTAB) && !systemd)
+		mount_fstab(d->name);
 	if (systemd && access(SYSTEMD_BIN, X_OK) < 0) {
 		what = "start systemd (" SYSTEMD_BIN "); install systemd in the distribution or set "
 		       "[boot] systemd=false in its /etc/wsl.conf";

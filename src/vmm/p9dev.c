@@ -34,11 +34,12 @@
  * guest waiting for it. Not found yet; a 100 ms poll by an idle worker did
  * not pick the request up either, so workers were not popping at all.
  *
- * Known limit: a Tflush taken by one worker before the worker holding the
- * flushed request has handed it to the server is answered at once, and the
- * late reply follows the Rflush. Linux sends Tflush only for interrupted
- * requests and copes with a reply for a tag it already released being a
- * protocol error only in theory; fixing it needs ordered admission.
+ *  - A Tflush must be answered after the request it flushes (the client
+ *    reuses the tag once Rflush arrives), but both may be taken by two
+ *    workers at once and the Tflush reach the server first, which would
+ *    answer it at once. So each worker notes the tag of the chain it holds,
+ *    and one holding a Tflush waits until no worker holds an earlier chain
+ *    with the flushed tag: by then that reply has been pushed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -69,6 +70,7 @@ struct p9worker {
 	bool started;
 	uint8_t *req, *resp;
 	struct vq_chain chain;
+	int tag;             /* of the chain held, -1 if none (under dev.lock) */
 };
 
 struct p9dev {
@@ -81,6 +83,7 @@ struct p9dev {
 	unsigned busy;       /* workers holding a chain */
 	pthread_cond_t work; /* with dev.lock: chains may be available, or stop */
 	pthread_cond_t idle; /* with dev.lock: busy reached 0 */
+	pthread_cond_t done; /* with dev.lock: a worker let a chain go */
 	struct p9worker w[P9DEV_WORKERS];
 };
 
@@ -191,6 +194,25 @@ static long serve(struct p9worker *w, struct p9_conn *conn, bool ro, const char 
 	return (long)rlen;
 }
 
+/* The tag of a chain's request, or -1; for a Tflush, *oldtag too (else -1). */
+static int peek_tag(const struct vq_chain *c, int *oldtag)
+{
+	uint8_t h[9];
+	size_t n = vq_chain_read(c, 0, h, sizeof(h));
+
+	*oldtag = n == 9 && h[4] == P9_TFLUSH ? h[7] | h[8] << 8 : -1;
+	return n >= 7 ? h[5] | h[6] << 8 : -1;
+}
+
+/* dev.lock held: another worker holds a chain tagged tag (taken before ours). */
+static bool tag_in_flight(const struct p9dev *d, const struct p9worker *self, int tag)
+{
+	for (int i = 0; i < P9DEV_WORKERS; i++)
+		if (&d->w[i] != self && d->w[i].tag == tag)
+			return true;
+	return false;
+}
+
 static void *worker_main(void *arg)
 {
 	struct p9worker *w = arg;
@@ -220,6 +242,16 @@ static void *worker_main(void *arg)
 		 * for this one to finish, and one slow file would hold up all.
 		 */
 		pthread_cond_signal(&d->work);
+		int oldtag;
+		w->tag = peek_tag(&w->chain, &oldtag);
+		/*
+		 * A chain with the flushed tag held now was taken before this
+		 * Tflush (the client sent them in that order); one taken later
+		 * would be a new request reusing the tag, which the client may
+		 * not send before our Rflush.
+		 */
+		while (oldtag >= 0 && tag_in_flight(d, w, oldtag))
+			pthread_cond_wait(&d->done, &dev->lock);
 		virtio_dev_unlock(dev);
 
 		n = serve(w, conn, d->ro, &why);
@@ -235,6 +267,8 @@ static void *worker_main(void *arg)
 				virtio_dev_signal(dev, 0);
 			}
 		}
+		w->tag = -1;
+		pthread_cond_broadcast(&d->done);
 		if (--d->busy == 0)
 			pthread_cond_broadcast(&d->idle);
 	}
@@ -308,6 +342,7 @@ int virtio_9p_create(struct virtio_dev **out, struct guest_mem *gm, const char *
 	d->ro = read_only;
 	pthread_cond_init(&d->work, NULL);
 	pthread_cond_init(&d->idle, NULL);
+	pthread_cond_init(&d->done, NULL);
 	r = p9_server_open(dir, opts, &d->srv);
 	if (r < 0)
 		goto fail_cond;
@@ -323,6 +358,7 @@ int virtio_9p_create(struct virtio_dev **out, struct guest_mem *gm, const char *
 		struct p9worker *w = &d->w[i];
 
 		w->d = d;
+		w->tag = -1;
 		w->req = malloc(P9DEV_BUF);
 		w->resp = malloc(P9DEV_BUF);
 		if (!w->req || !w->resp) {
@@ -347,6 +383,7 @@ fail_srv:
 fail_cond:
 	pthread_cond_destroy(&d->work);
 	pthread_cond_destroy(&d->idle);
+	pthread_cond_destroy(&d->done);
 	free(d);
 	return r;
 }
@@ -376,5 +413,6 @@ void virtio_9p_destroy(struct virtio_dev *dev)
 	p9_server_free(d->srv);
 	pthread_cond_destroy(&d->work);
 	pthread_cond_destroy(&d->idle);
+	pthread_cond_destroy(&d->done);
 	free(d);
 }

@@ -201,6 +201,16 @@ run --terminate busybox
 run -d busybox -- sh -c 'hostname; cat /etc/hosts'
 expect "${P}_wsl_conf_network" 0 $st "$o" "^lxs-box$" "^10\.1\.2\.3 mine$"
 "$LXS" -d busybox -- rm /etc/wsl.conf
+# [automount] mountFsTab (default true): /etc/fstab is mounted at start.
+"$LXS" -d busybox -- sh -c 'mkdir -p /srv/fst; echo "tmpfs /srv/fst tmpfs size=1m 0 0" >/etc/fstab'
+run --terminate busybox
+run -d busybox -- sh -c 'grep " /srv/fst " /proc/mounts | cut -d" " -f3'
+expect "${P}_fstab_mounted" 0 $st "$o" "^tmpfs$"
+"$LXS" -d busybox -- sh -c 'printf "[automount]\nmountFsTab = false\n" >/etc/wsl.conf'
+run --terminate busybox
+run -d busybox -- sh -c 'grep -c " /srv/fst " /proc/mounts'
+expect "${P}_fstab_off" 1 $st "$o" "^0$"
+"$LXS" -d busybox -- rm /etc/wsl.conf /etc/fstab
 run --terminate busybox
 
 # [boot] systemd=true: systemd is PID 1 of the distro, lxs waits for its boot,

@@ -323,6 +323,56 @@ static void t_reset(struct unit *u)
 	t_free(t);
 }
 
+/*
+ * A Tflush posted right behind the request it flushes: the request's reply
+ * must reach the used ring before the Rflush (9P: the client may reuse the
+ * tag once Rflush arrives). Workers race for the two, so many rounds.
+ */
+static void t_flush_after_its_request(struct unit *u)
+{
+	struct t *t = t_new(false);
+	struct msg g, f;
+	int bad = 0, rounds = 300;
+
+	drv_start(t);
+	CHECK(u, version(t, 65536, 4096) == 21);
+	CHECK(u, attach(t) == 20);
+	m_begin(&g, 24, 5); /* Tgetattr fid 1, tag 5 */
+	m_u32(&g, 1);
+	m_u32(&g, 0x3fff);
+	m_u32(&g, 0);
+	m_end(&g);
+	m_begin(&f, 108, 6); /* Tflush tag 6 of tag 5 */
+	m_u16(&f, 5);
+	m_end(&f);
+	memcpy(gp(t, REQ + 0x1000), g.b, g.n);
+	memcpy(gp(t, REQ + 0x2000), f.b, f.n);
+	for (int i = 0; i < rounds; i++) {
+		uint16_t base = used_idx(t);
+
+		fr_post_chain(&t->fg, &t->r, 3,
+			      (struct fg_seg[]){{REQ + 0x1000, (uint32_t)g.n, false},
+						{RESP + 0x1000, 4096, true}},
+			      2);
+		fr_post_chain(&t->fg, &t->r, 5,
+			      (struct fg_seg[]){{REQ + 0x2000, (uint32_t)f.n, false},
+						{RESP + 0x2000, 4096, true}},
+			      2);
+		fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+		if (!wait_used(t, (uint16_t)(base + 2))) {
+			bad = rounds;
+			break;
+		}
+		if (fr_used(&t->fg, &t->r)->ring[base % QSIZE].id != 3)
+			bad++;
+	}
+	CHECK(u, bad == 0);
+	if (bad)
+		fprintf(stderr, "t_flush_after_its_request: Rflush first in %d of %d rounds\n", bad,
+			rounds);
+	t_free(t);
+}
+
 int main(void)
 {
 	struct unit u = {0};
@@ -333,5 +383,6 @@ int main(void)
 	RUN(&u, t_read_only);
 	RUN(&u, t_too_long);
 	RUN(&u, t_reset);
+	RUN(&u, t_flush_after_its_request);
 	return unit_done(&u);
 }
