@@ -43,6 +43,22 @@ static int not_found(const char *name, char *err, size_t errlen)
 	return -ENOENT;
 }
 
+/* A copy of name's registry entry, or -ENOENT with not_found's sentence. */
+static int lookup(const struct lxs_paths *p, const char *name, struct reg_distro *out, char *err,
+		  size_t errlen)
+{
+	struct registry r;
+	int ret = registry_load(p->registry, &r, err, errlen);
+
+	if (ret < 0)
+		return ret;
+	struct reg_distro *d = registry_find(&r, name);
+	if (d)
+		*out = *d;
+	registry_free(&r);
+	return d ? 0 : not_found(name, err, errlen);
+}
+
 static int busy(const char *name, const char *what, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "%s is running or busy with another lxs (import, export, move); %s",
@@ -496,18 +512,11 @@ int distro_export(const struct lxs_paths *p, const char *name, const char *file,
 		  enum export_format f, image_progress_fn progress, void *arg, char *err,
 		  size_t errlen)
 {
-	struct registry r;
 	struct reg_distro d;
 	int lock = -1, ret;
 
-	if ((ret = registry_load(p->registry, &r, err, errlen)) < 0)
+	if ((ret = lookup(p, name, &d, err, errlen)) < 0)
 		return ret;
-	struct reg_distro *found = registry_find(&r, name);
-	if (found)
-		d = *found;
-	registry_free(&r);
-	if (!found)
-		return not_found(name, err, errlen);
 	if (d.version == 1 && f == EXPORT_IMG) {
 		snprintf(err, errlen, "%s is a version 1 distribution, which has no image; export "
 				      "it as a tarball (--format tar, tar.gz, tar.xz or tar.zst)",
@@ -552,14 +561,8 @@ int distro_unregister(const struct lxs_paths *p, const char *name, char *err, si
 	struct reg_distro d;
 	int dlock, lock, ret;
 
-	if ((ret = registry_load(p->registry, &r, err, errlen)) < 0)
+	if ((ret = lookup(p, name, &d, err, errlen)) < 0)
 		return ret;
-	struct reg_distro *found = registry_find(&r, name);
-	if (found)
-		d = *found;
-	registry_free(&r);
-	if (!found)
-		return not_found(name, err, errlen);
 	if ((dlock = distro_lock(p, d.name, true)) < 0)
 		return busy(d.name, "try again when it is done", err, errlen);
 	if ((lock = reg_begin(p, &r, err, errlen)) < 0) {
@@ -661,17 +664,10 @@ fail:
 static int take_stopped(const struct lxs_paths *p, const char *name, struct reg_distro *out,
 			char *err, size_t errlen)
 {
-	struct registry r;
-	int ret = registry_load(p->registry, &r, err, errlen);
+	int ret = lookup(p, name, out, err, errlen);
 
 	if (ret < 0)
 		return ret;
-	struct reg_distro *d = registry_find(&r, name);
-	if (d)
-		*out = *d;
-	registry_free(&r);
-	if (!d)
-		return not_found(name, err, errlen);
 	if (out->version != 2) {
 		snprintf(err, errlen,
 			 "%s is a version 1 distribution, which --move and --resize do not handle "
@@ -1070,7 +1066,6 @@ static void sweep_leftovers(const char *location)
 int distro_set_version(const struct lxs_paths *p, const char *name, int version, uint64_t bytes,
 		       image_progress_fn cb, void *arg, char *err, size_t errlen)
 {
-	struct registry r;
 	struct reg_distro d;
 	int lock, ret;
 
@@ -1078,29 +1073,15 @@ int distro_set_version(const struct lxs_paths *p, const char *name, int version,
 		snprintf(err, errlen, "--set-version takes 1 or 2");
 		return -EINVAL;
 	}
-	if ((ret = registry_load(p->registry, &r, err, errlen)) < 0)
+	if ((ret = lookup(p, name, &d, err, errlen)) < 0)
 		return ret;
-	struct reg_distro *found = registry_find(&r, name);
-	if (found)
-		d = *found;
-	registry_free(&r);
-	if (!found)
-		return not_found(name, err, errlen);
 	/* Version-1 sessions hold the lock shared, a running version 2 exclusively. */
 	if ((lock = distro_lock(p, d.name, true)) < 0)
 		return busy(d.name, "stop it (lxs --terminate, or end its sessions) first", err,
 			    errlen);
 	/* Read again under the lock: another conversion may just have finished. */
-	if ((ret = registry_load(p->registry, &r, err, errlen)) < 0)
+	if ((ret = lookup(p, name, &d, err, errlen)) < 0)
 		goto out;
-	found = registry_find(&r, name);
-	if (found)
-		d = *found;
-	registry_free(&r);
-	if (!found) {
-		ret = not_found(name, err, errlen);
-		goto out;
-	}
 	if (d.version == version) {
 		ret = 0;
 		goto out;
