@@ -66,17 +66,6 @@ static int busy(const char *name, const char *what, char *err, size_t errlen)
 	return -EBUSY;
 }
 
-int absolute_path(const char *dir, char *out, size_t len)
-{
-	char cwd[LXS_PATH_MAX];
-
-	if (dir[0] == '/')
-		return path_fmt(out, len, "%s", dir);
-	if (!getcwd(cwd, sizeof(cwd)))
-		return -errno;
-	return path_fmt(out, len, "%s/%s", strcmp(cwd, "/") ? cwd : "", dir);
-}
-
 /* Names, folders and files lxs stores one per line, so they must not hold a newline. */
 static bool storable(const char *s)
 {

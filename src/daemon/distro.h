@@ -75,7 +75,4 @@ int distro_resize(const struct lxs_paths *p, const char *name, uint64_t bytes, c
 int distro_set_version(const struct lxs_paths *p, const char *name, int version, uint64_t bytes,
 		       image_progress_fn cb, void *arg, char *err, size_t errlen);
 
-/* Make dir absolute (relative to the working directory) without touching the disk. */
-int absolute_path(const char *dir, char *out, size_t len);
-
 #endif

@@ -14,20 +14,11 @@
 
 #include <stddef.h>
 
+#include "daemon/passwd.h" /* what extfile_read of /etc/passwd is for */
+
 long extfile_read(const char *image, const char *path, size_t max, char **out);
 
 /* Whether path looks like an ext2/3/4 image (its superblock magic): 0 or -errno. */
 int extfile_check_image(const char *image);
-
-/*
- * Look user up in a passwd text ("" = root, "#N" = uid N): 0 with name,
- * uid, home and shell filled, or -ENOENT.
- */
-struct pw_entry {
-	char name[65];
-	unsigned uid, gid;
-	char home[256], shell[256];
-};
-int passwd_lookup(const char *text, const char *user, struct pw_entry *e);
 
 #endif

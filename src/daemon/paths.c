@@ -148,3 +148,14 @@ int paths_make_data_dir(const struct lxs_paths *p, char *err, size_t errlen)
 	}
 	return 0;
 }
+
+int absolute_path(const char *dir, char *out, size_t len)
+{
+	char cwd[LXS_PATH_MAX];
+
+	if (dir[0] == '/')
+		return path_fmt(out, len, "%s", dir);
+	if (!getcwd(cwd, sizeof(cwd)))
+		return -errno;
+	return path_fmt(out, len, "%s/%s", strcmp(cwd, "/") ? cwd : "", dir);
+}

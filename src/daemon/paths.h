@@ -41,4 +41,7 @@ int mkdir_p(const char *path, unsigned mode);
 /* snprintf into a fixed buffer that fails with -ENAMETOOLONG instead of truncating. */
 int path_fmt(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Make dir absolute (relative to the working directory) without touching the disk. */
+int absolute_path(const char *dir, char *out, size_t len);
+
 #endif

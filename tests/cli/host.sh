@@ -56,6 +56,21 @@ gzip -c "$tmp/root.tar" >"$tmp/root.tar.gz"
 xz -c "$tmp/root.tar" >"$tmp/root.tar.xz"
 zstd -q -c "$tmp/root.tar" >"$tmp/root.tar.zst"
 
+# ---- the two programs -------------------------------------------------------------
+# lxs runs commands without libarchive and libext2fs; lxs-manage next to it
+# does the commands that write distros, and its absence is said clearly.
+if [ "$P" = cli_host ]; then
+	libs=$(ldd "$LXS" 2>&1)
+	if grep -qE "libarchive|libext2fs" <<<"$libs"; then
+		fail "${P}_lean_lxs" "lxs links $(grep -oE 'lib(archive|ext2fs)[^ ]*' <<<"$libs" | tr '\n' ' ')"
+	else
+		pass "${P}_lean_lxs"
+	fi
+	mkdir -p "$tmp/alone" && cp "$LXS" "$tmp/alone/lxs"
+	"$tmp/alone/lxs" --import x "$tmp/x" "$tmp/root.tar" >"$o.stdout" 2>"$o"
+	expect "${P}_manage_missing" 255 $? "$o" "lxs-manage.*belongs next to lxs"
+fi
+
 # ---- options --------------------------------------------------------------------
 run --help; expect "${P}_help" 0 $st "$o" "^Usage: lxs" "--import NAME DIR"
 run --version; expect "${P}_version" 0 $st "$o" "^lxs version: "
