@@ -164,10 +164,13 @@ struct lxs_exit {
 };
 
 /*
- * DISTRO_START payload: this struct, then exactly four strings: name, disk
+ * DISTRO_START payload: this struct, then exactly six strings: name, disk
  * serial (as the virtio-blk device reports it), hostname ("" keeps the VM's),
- * and the text for the distro's /etc/resolv.conf (used with
- * LXS_DISTRO_GEN_RESOLV; at most LXS_RESOLV_MAX bytes). Init mounts the disk
+ * the text for the distro's /etc/resolv.conf (used with
+ * LXS_DISTRO_GEN_RESOLV; at most LXS_RESOLV_MAX bytes), the mount tag of the
+ * distro's own virtio-9p share of the host's / ("" = the VM-wide share
+ * tagged "hostroot"), and the DrvFs options to mount it with ([automount]
+ * options; letters, digits, '=', '_' and ','). Init mounts the disk
  * with that serial (waiting up to timeout_ms for a hot-attached one to
  * appear) and starts the distro's container. Unknown flags are refused.
  */

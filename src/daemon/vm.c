@@ -173,12 +173,14 @@ int vm_ensure(struct lxsd *s, char *err, size_t errlen)
 		dup2(logfd, 1);
 		dup2(logfd, 2);
 		/*
-		 * The host's / as the "hostroot" share: lxs-init puts it at /mnt/host
-		 * in each distro whose /etc/wsl.conf does not turn [automount] off. It
-		 * serves with this user's rights, so a distro sees what the user sees.
+		 * The host's / as one virtio-9p share per distro slot ("hostroot<N>"):
+		 * lxs-init mounts a distro's with its /etc/wsl.conf [automount]
+		 * options and puts it at /mnt/host unless [automount] turns it off.
+		 * It serves with this user's rights: a distro sees what the user sees.
 		 */
+		_Static_assert(LXSD_MAX_RUNNING == 3, "a hostroot share per slot, named below");
 		execl(vmexe, "lxs-vm", "--kernel", kernel, "--initrd", initrd, "--mem", mem,
-		      "--share", "hostroot=/",
+		      "--share", "hostroot0=/", "--share", "hostroot1=/", "--share", "hostroot2=/",
 		      "--cpus", cpus, "--spare-disks", LXSD_SPARE_DISKS, "--vsock", s->vsock,
 		      "--control", s->control, "--cmdline", cmdline, (char *)NULL);
 		_exit(125);
@@ -486,10 +488,11 @@ int distro_up(struct lxsd *s, const struct reg_distro *d, struct running **out, 
 	char serr[512] = "";
 	int fd = session_connect(s->vsock, LXS_VSOCK_PORT_INIT, serr, sizeof(serr));
 	if (fd >= 0) {
-		char resolv[LXS_RESOLV_MAX + 1];
+		char resolv[LXS_RESOLV_MAX + 1], tag[32];
+		snprintf(tag, sizeof(tag), "hostroot%d", r->slot);
 		struct session_distro sd = {
 		    .name = r->name, .serial = r->serial, .hostname = hostname,
-		    .resolv_conf = resolv,
+		    .resolv_conf = resolv, .host_tag = tag, .host_opts = r->wsl.automount_options,
 		    .timeout_ms = r->wsl.systemd ? SYSTEMD_START_TIMEOUT_MS : DISTRO_START_TIMEOUT_MS,
 		    .flags = (r->wsl.generate_hosts ? LXS_DISTRO_GEN_HOSTS : 0) |
 			     (r->wsl.systemd ? LXS_DISTRO_SYSTEMD : 0) |

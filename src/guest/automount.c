@@ -1,10 +1,14 @@
 /*
  * automount.c - the host's files at /mnt/host in every distro.
  *
- * The host offers its root as the virtio-9p share tagged "hostroot". A
- * virtio-9p channel serves one mount at a time, so lxs-init mounts it once,
- * at HOSTROOT_DIR in the VM's own namespace, and each distro gets a bind of
- * that mount. The bind is staged on the container's fresh /run tmpfs before
+ * The host offers its root as virtio-9p shares. A virtio-9p channel serves
+ * one mount at a time, and a mount's DrvFs options ([automount] options:
+ * uid, gid, masks, metadata) are those of its connection, named in the
+ * attach's aname (src/p9/p9.h). So lxsd gives each distro slot a share of
+ * its own ("hostroot<slot>", named in DISTRO_START), mounted per distro
+ * under HOST_DIRS with that distro's options. Without a tag (lxs-session's
+ * starts) the one share "hostroot" is mounted once, at HOSTROOT_DIR, and
+ * every distro binds that. Either way the distro gets a bind of the mount. The bind is staged on the container's fresh /run tmpfs before
  * pivot_root (nothing of the distro's can redirect it there) and moved to
  * its place after pivot_root, so that the distro's symlinks on the way to
  * `root` resolve inside the distro and never in the VM. Without the share
@@ -29,12 +33,16 @@
 #include <strings.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "guest.h"
 
 #define HOSTROOT_TAG  "hostroot"
 #define HOSTROOT_DIR  "/run/lxs/hostroot"
+#define HOST_DIRS     "/run/lxs/host"
+/* A channel is let go when its last mount is: a distro just stopped may hold it a moment. */
+#define CHANNEL_WAIT_MS 5000
 #define HOSTROOT_OPTS "trans=virtio,version=9p2000.L,msize=512000,cache=mmap"
 /* Inside the container, on the /run tmpfs it just mounted. */
 #define HOST_STAGE "/run/.lxs-host"
@@ -49,7 +57,8 @@ static bool is_mountpoint(const char *dir)
 	return stat(dir, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
 }
 
-int hostroot_mount(void)
+/* The VM-wide "hostroot" share, mounted once. */
+static int mount_shared(void)
 {
 	if (is_mountpoint(HOSTROOT_DIR))
 		return 0;
@@ -67,16 +76,80 @@ int hostroot_mount(void)
 	return 0;
 }
 
-int hostroot_stage(const char *root)
+/*
+ * The DrvFs options as an aname: letters, digits, '=' and '_' only (the
+ * server checks the rest), ',' written as ':' since a mount option string
+ * cannot carry commas.
+ */
+static int options_aname(const char *opts, char *out, size_t len)
+{
+	size_t n = strlen(opts);
+
+	if (n >= len)
+		return -EINVAL;
+	for (size_t i = 0; i <= n; i++) {
+		char c = opts[i];
+
+		if (c && !isalnum((unsigned char)c) && c != '=' && c != '_' && c != ',')
+			return -EINVAL;
+		out[i] = c == ',' ? ':' : c;
+	}
+	return 0;
+}
+
+int hostroot_mount(const struct distro_spec *d, char *src, size_t len)
+{
+	char opts[512], aname[200];
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	int e = 0;
+
+	if (!d->host_tag[0]) {
+		snprintf(src, len, "%s", HOSTROOT_DIR);
+		return mount_shared();
+	}
+	if (options_aname(d->host_opts, aname, sizeof(aname)) < 0) {
+		fprintf(stderr, "lxs-init: distro %s: [automount] options '%s' are not DrvFs options; "
+				"/mnt/host gets the defaults\n", d->name, d->host_opts);
+		aname[0] = 0;
+	}
+	snprintf(src, len, HOST_DIRS "/%s", d->name);
+	mkdir("/run/lxs", 0755);
+	mkdir(HOST_DIRS, 0755);
+	mkdir(src, 0755);
+	umount2(src, MNT_DETACH); /* a leftover of a distro that died */
+	snprintf(opts, sizeof(opts), HOSTROOT_OPTS "%s%s", aname[0] ? ",aname=" : "", aname);
+	for (int waited = 0;; waited += 20) {
+		if (mount(d->host_tag, src, "9p", MS_NOSUID | MS_NODEV, opts) == 0)
+			return 0;
+		e = errno;
+		if (e != EBUSY || waited >= CHANNEL_WAIT_MS)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	fprintf(stderr, "lxs-init: distro %s: cannot mount the host share %s: %s\n", d->name,
+		d->host_tag, strerror(e));
+	return -e;
+}
+
+void hostroot_unmount(const char *name)
+{
+	char dir[300];
+
+	snprintf(dir, sizeof(dir), HOST_DIRS "/%s", name);
+	if (umount2(dir, MNT_DETACH) == 0)
+		rmdir(dir);
+}
+
+int hostroot_stage(const char *root, const char *src)
 {
 	char path[512];
 
-	if (!is_mountpoint(HOSTROOT_DIR))
+	if (!is_mountpoint(src))
 		return -ENOENT;
 	snprintf(path, sizeof(path), "%s" HOST_STAGE, root);
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	if (mount(HOSTROOT_DIR, path, NULL, MS_BIND | MS_REC, NULL) < 0)
+	if (mount(src, path, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return -errno;
 	return 0;
 }

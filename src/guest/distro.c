@@ -247,7 +247,8 @@ static void mount_fstab(const char *name)
 }
 
 /* The container's PID 1: set the distro up, report, then reap forever or become systemd. */
-static int container_main(const char *root, const struct distro_spec *d, int ready_fd)
+static int container_main(const char *root, const char *hostsrc, const struct distro_spec *d,
+			  int ready_fd)
 {
 	bool systemd = d->flags & LXS_DISTRO_SYSTEMD;
 	char cg[300], what2[64] = "";
@@ -284,7 +285,7 @@ static int container_main(const char *root, const struct distro_spec *d, int rea
 		what = "mount /run";
 		goto fail_ret;
 	}
-	hostroot_stage(root); /* without the share there is nothing to stage */
+	hostroot_stage(root, hostsrc); /* without the share there is nothing to stage */
 	if (d->hostname[0] && sethostname(d->hostname, strlen(d->hostname)) < 0) {
 		what = "set the hostname";
 		goto fail;
@@ -519,7 +520,8 @@ int distro_start(const struct distro_spec *d, char *err, size_t errlen)
 			 strerror(errno));
 		goto out;
 	}
-	hostroot_mount(); /* once per VM; optional */
+	char hostsrc[300] = "";
+	hostroot_mount(d, hostsrc, sizeof(hostsrc)); /* optional: no share, no /mnt/host */
 	/* A fresh cgroup: one left by a distro that died may hold a systemd's settings. */
 	snprintf(cg, sizeof(cg), CGROUP_DIR "%s", name);
 	cgroup_remove(cg, 0);
@@ -536,7 +538,7 @@ int distro_start(const struct distro_spec *d, char *err, size_t errlen)
 				   NULL, NULL, NULL, NULL);
 	if (pid == 0) {
 		close(ready[0]);
-		container_main(root, d, ready[1]);
+		container_main(root, hostsrc, d, ready[1]);
 	}
 	close(ready[1]);
 	if (pid < 0) {
@@ -600,6 +602,7 @@ int distro_stop(const char *name, char *err, size_t errlen)
 	unlink(path);
 	snprintf(root, sizeof(root), CGROUP_DIR "%s", name);
 	cgroup_remove(root, 0);
+	hostroot_unmount(name);
 	snprintf(root, sizeof(root), DISTRO_DIR "/%s", name);
 	sync();
 	if (umount2(root, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) {

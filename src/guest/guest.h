@@ -35,6 +35,8 @@ int relay_session(const struct init_opts *o, struct wire *w, const uint8_t *payl
 /* distro.c: what DISTRO_START asked for (proto.h). */
 struct distro_spec {
 	const char *name, *serial, *hostname, *resolv_conf;
+	const char *host_tag;   /* its own host share, or "" for the VM-wide one */
+	const char *host_opts;  /* [automount] options for it */
 	uint32_t flags;         /* LXS_DISTRO_* */
 	uint32_t timeout_ms;
 };
@@ -56,10 +58,15 @@ bool distro_has_systemd(void);
 int network_files(const struct distro_spec *d, char *what, size_t len);
 
 /* automount.c: the host share at /mnt/host (see there). */
-/* Mount the "hostroot" share in the VM once; -errno (-ENOENT: no such share). */
-int hostroot_mount(void);
-/* Container, before pivot_root: bind the share into root's /run. */
-int hostroot_stage(const char *root);
+/*
+ * Mount the distro's host share (or the VM-wide one, once); src gets where.
+ * -errno: no such share, or it would not mount (said on the console).
+ */
+int hostroot_mount(const struct distro_spec *d, char *src, size_t len);
+/* After the distro stopped: let its share go. */
+void hostroot_unmount(const char *name);
+/* Container, before pivot_root: bind src into root's /run. */
+int hostroot_stage(const char *root, const char *src);
 /* Container, after pivot_root: move it to wsl.conf's place, or drop it. */
 void hostroot_place(void);
 /*

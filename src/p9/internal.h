@@ -104,6 +104,13 @@ struct p9_conn {
 	uint32_t nfids;
 	struct p9_slot *slots;
 	uint32_t nslots;
+	/*
+	 * The server's options, or those the first Tattach named in its aname
+	 * (p9.h); set before any fid exists and never changed after, so requests
+	 * read them without the lock.
+	 */
+	struct p9_mount_opts opts;
+	bool opts_from_attach;
 };
 
 /* --- host.c: the only code that turns guest names into descriptors --- */
@@ -145,12 +152,13 @@ struct p9_meta {
 	uint32_t rdev_major, rdev_minor;
 };
 /* What the guest sees for a file with host attributes st. */
-void p9_meta_get(struct p9_server *s, struct p9_obj *o, const struct statx *st, struct p9_meta *m);
+void p9_meta_get(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
+		 const struct statx *st, struct p9_meta *m);
 /* chmod/chown under the mount options; mode/uid/gid < 0 leaves that alone. */
-int p9_meta_set(struct p9_server *s, struct p9_obj *o, const struct statx *st, int64_t mode,
+int p9_meta_set(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o, const struct statx *st, int64_t mode,
 		int64_t uid, int64_t gid);
 /* Record owner and mode (and rdev) of a file the guest just created. */
-int p9_meta_created(struct p9_server *s, struct p9_obj *o, uint32_t mode, uint32_t uid,
+int p9_meta_created(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o, uint32_t mode, uint32_t uid,
 		    uint32_t gid, uint32_t major, uint32_t minor);
 /* Names the guest may not see or set through its own xattr calls. */
 bool p9_meta_private_xattr(const char *name);

@@ -110,9 +110,9 @@ static bool can_hold(mode_t host_type)
 	return S_ISREG(host_type) || S_ISDIR(host_type);
 }
 
-void p9_meta_get(struct p9_server *s, struct p9_obj *o, const struct statx *st, struct p9_meta *m)
+void p9_meta_get(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
+		 const struct statx *st, struct p9_meta *m)
 {
-	const struct p9_mount_opts *opt = &s->opts;
 	mode_t type = st->stx_mode & S_IFMT;
 	uint32_t perm = st->stx_mode & 07777, xmode;
 	bool have_mode = false;
@@ -147,7 +147,7 @@ void p9_meta_get(struct p9_server *s, struct p9_obj *o, const struct statx *st, 
 	m->mode = type | perm;
 }
 
-int p9_meta_set(struct p9_server *s, struct p9_obj *o, const struct statx *st, int64_t mode,
+int p9_meta_set(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o, const struct statx *st, int64_t mode,
 		int64_t uid, int64_t gid)
 {
 	mode_t type = st->stx_mode & S_IFMT;
@@ -156,7 +156,7 @@ int p9_meta_set(struct p9_server *s, struct p9_obj *o, const struct statx *st, i
 
 	/* Without metadata, or on a symlink or FIFO, there is nowhere to keep
 	 * it: succeed, as DrvFs does. */
-	if (!s->opts.metadata || !can_hold(type))
+	if (!opt->metadata || !can_hold(type))
 		return 0;
 	if (mode >= 0) {
 		if (S_ISREG(type) && get_u32(s, o, XA_MODE, &xmode) && is_special(xmode & S_IFMT))
@@ -170,13 +170,13 @@ int p9_meta_set(struct p9_server *s, struct p9_obj *o, const struct statx *st, i
 	return err;
 }
 
-int p9_meta_created(struct p9_server *s, struct p9_obj *o, uint32_t mode, uint32_t uid,
+int p9_meta_created(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o, uint32_t mode, uint32_t uid,
 		    uint32_t gid, uint32_t major, uint32_t minor)
 {
 	uint8_t rdev[8];
 	int err;
 
-	if (!s->opts.metadata || !can_hold(o->type))
+	if (!opt->metadata || !can_hold(o->type))
 		return 0;
 	err = set_u32(s, o, XA_UID, uid);
 	if (!err)

@@ -173,6 +173,40 @@ static int host_flags(uint32_t f)
 
 /* --- session ------------------------------------------------------------- */
 
+/*
+ * An aname names DrvFs options for this connection (p9.h), with ':' or ','
+ * between them (a mount option string cannot carry commas). The first
+ * attach that names some sets them, before any fid exists; a later one
+ * must name the same.
+ */
+static int attach_opts(struct p9_conn *c, const struct p9_str *aname)
+{
+	char buf[256];
+	struct p9_mount_opts o = c->srv->opts;
+	int err = 0;
+
+	if (aname->len >= sizeof(buf) || memchr(aname->s, 0, aname->len))
+		return -EINVAL;
+	memcpy(buf, aname->s, aname->len);
+	buf[aname->len] = 0;
+	for (char *p = buf; *p; p++)
+		if (*p == ':')
+			*p = ',';
+	if (p9_mount_opts_parse(&o, buf) < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&c->lock);
+	if (!c->opts_from_attach && c->nfids == 0) {
+		c->opts = o;
+		c->opts_from_attach = true;
+	} else if (!c->opts_from_attach || o.uid != c->opts.uid || o.gid != c->opts.gid ||
+		   o.umask != c->opts.umask || o.fmask != c->opts.fmask ||
+		   o.dmask != c->opts.dmask || o.metadata != c->opts.metadata) {
+		err = -EINVAL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
 static int op_attach(struct req *r)
 {
 	const struct p9_msg *m = r->m;
@@ -183,8 +217,10 @@ static int op_attach(struct req *r)
 
 	if (m->u.attach.afid != P9_NOFID)
 		return -EBADF; /* no Tauth ever succeeds, so no afid is valid */
+	if (m->u.attach.aname.len && (err = attach_opts(r->c, &m->u.attach.aname)) < 0)
+		return err;
 	if (uid == P9_NONUNAME)
-		uid = r->s->opts.uid;
+		uid = r->c->opts.uid;
 	err = p9_host_stat(r->s->root, &st);
 	if (err)
 		return err;
@@ -329,7 +365,7 @@ static int op_getattr(struct req *r)
 		return -EBADF;
 	err = p9_host_stat(f->obj, &st);
 	if (!err)
-		p9_meta_get(r->s, f->obj, &st, &meta);
+		p9_meta_get(r->s, &r->c->opts, f->obj, &st, &meta);
 	put(r, f);
 	if (err)
 		return err;
@@ -414,7 +450,7 @@ static int op_setattr(struct req *r)
 	if (valid & (P9_SETATTR_MODE | P9_SETATTR_UID | P9_SETATTR_GID)) {
 		err = p9_host_stat(f->obj, &st);
 		if (!err)
-			err = p9_meta_set(r->s, f->obj, &st,
+			err = p9_meta_set(r->s, &r->c->opts, f->obj, &st,
 					  valid & P9_SETATTR_MODE ? (int64_t)m->u.setattr.mode : -1,
 					  valid & P9_SETATTR_UID ? (int64_t)m->u.setattr.uid : -1,
 					  valid & P9_SETATTR_GID ? (int64_t)m->u.setattr.gid : -1);
@@ -597,7 +633,7 @@ static int op_lcreate(struct req *r)
 	}
 	err = obj_of_fd(r, fd, &o, &st);
 	if (!err && created)
-		err = p9_meta_created(r->s, o, S_IFREG | (m->u.lcreate.mode & 07777), f->uid,
+		err = p9_meta_created(r->s, &r->c->opts, o, S_IFREG | (m->u.lcreate.mode & 07777), f->uid,
 				      m->u.lcreate.gid, 0, 0);
 	if (err)
 		goto undo;
@@ -870,7 +906,7 @@ static int created(struct req *r, struct p9_obj *dir, const char *name, uint32_t
 	err = p9_host_lookup(r->s, dir, name, &o, &st);
 	if (err)
 		return err;
-	err = p9_meta_created(r->s, o, mode, uid, gid, major, minor);
+	err = p9_meta_created(r->s, &r->c->opts, o, mode, uid, gid, major, minor);
 	p9_obj_put(o);
 	if (err)
 		return err;
@@ -881,7 +917,7 @@ static int created(struct req *r, struct p9_obj *dir, const char *name, uint32_t
 static uint32_t fid_uid(struct req *r, uint32_t id)
 {
 	struct p9_fid *f = fid(r, id);
-	uint32_t uid = r->s->opts.uid;
+	uint32_t uid = r->c->opts.uid;
 
 	if (f) {
 		uid = f->uid;
@@ -936,7 +972,7 @@ static int op_mknod(struct req *r)
 	case S_IFCHR:
 	case S_IFBLK:
 		/* Only metadata can hold a device: the host file stays plain. */
-		if (!r->s->opts.metadata)
+		if (!r->c->opts.metadata)
 			return -EPERM;
 		host = S_IFREG | perm;
 		break;

@@ -57,6 +57,13 @@
  * FIFOs and sockets are real host objects reported with the defaults, and
  * chmod/chown on them succeed without effect. The guest never sees or sets
  * user.lxs.* through its own xattr calls.
+ *
+ * The server's options are each connection's, unless the connection's
+ * first Tattach names others in its aname ("metadata:uid=1000:umask=077",
+ * ':' or ',' between options, before any fid exists): a guest mounting the
+ * share once per distro gives each its /etc/wsl.conf [automount] options.
+ * They change only how files look and what chmod/chown keep, never what
+ * can be reached. A later attach naming other options is refused.
  */
 struct p9_mount_opts {
 	uint32_t uid, gid;

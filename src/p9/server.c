@@ -69,6 +69,7 @@ int p9_conn_new(struct p9_server *s, const struct p9_limits *lim, struct p9_conn
 	if (!c)
 		return -ENOMEM;
 	c->srv = s;
+	c->opts = s->opts;
 	if (lim)
 		c->lim = *lim;
 	if (!c->lim.max_msize)

@@ -158,10 +158,11 @@ static size_t strtab(char *buf, size_t cap, const char *const *s, size_t n)
 
 int session_distro_start(int fd, const struct session_distro *d, char *err, size_t errlen)
 {
-	const char *s[4] = { d->name ? d->name : "", d->serial ? d->serial : "",
-			     d->hostname ? d->hostname : "", d->resolv_conf ? d->resolv_conf : "" };
+	const char *s[6] = { d->name ? d->name : "", d->serial ? d->serial : "",
+			     d->hostname ? d->hostname : "", d->resolv_conf ? d->resolv_conf : "",
+			     d->host_tag ? d->host_tag : "", d->host_opts ? d->host_opts : "" };
 	char tab[LXS_RESOLV_MAX + 1024];
-	size_t len = strtab(tab, sizeof(tab), s, 4);
+	size_t len = strtab(tab, sizeof(tab), s, 6);
 	struct lxs_distro m = { .flags = d->flags, .timeout_ms = d->timeout_ms };
 
 	if (len == (size_t)-1 || strlen(s[3]) > LXS_RESOLV_MAX)

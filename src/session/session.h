@@ -28,6 +28,7 @@ int session_connect(const char *path, uint32_t port, char *err, size_t errlen);
 /* What DISTRO_START asks for (proto.h); NULL strings are sent as "". */
 struct session_distro {
 	const char *name, *serial, *hostname, *resolv_conf;
+	const char *host_tag, *host_opts; /* the distro's own host share, its options */
 	uint32_t flags;         /* LXS_DISTRO_* */
 	uint32_t timeout_ms;    /* for the disk to appear (and systemd to come up) */
 };

@@ -99,6 +99,16 @@ expect "${P}_cd_relative_is_host_folder" 0 $st "$o" "^/mnt/host$tmp/here/sub$"
 (cd "$tmp/here" && "$LXS" -d busybox -u user -- pwd) >"$o" 2>&1; st=$?
 expect "${P}_host_cwd_without_automount_starts_at_home" 0 $st "$o" "^/home/user$"
 "$LXS" -d busybox -- rm /etc/wsl.conf
+# [automount] options, per distro: busybox sees the host's files with its
+# own owner and masks while bb2, running beside it, sees the defaults.
+"$LXS" -d busybox -- sh -c 'printf "[automount]\noptions = uid=4321,umask=077\n" >/etc/wsl.conf'
+run --terminate busybox
+run -d busybox -- stat -c "%u %a" "/mnt/host$tmp/here/marker"
+expect "${P}_automount_options" 0 $st "$o" "^4321 600$"
+run -d bb2 -- stat -c "%u %a" "/mnt/host$tmp/here/marker"
+expect "${P}_automount_options_per_distro" 0 $st "$o" "^1000 644$"
+"$LXS" -d busybox -- rm /etc/wsl.conf
+run --terminate busybox
 run -d busybox --cd /etc -- pwd; expect "${P}_cd" 0 $st "$o" "^/etc$"
 run -d busybox -u user --cd "~" -- pwd; expect "${P}_cd_home" 0 $st "$o" "^/home/user$"
 "$LXS" -d busybox -u nosuchuser -- true >"$o" 2>&1

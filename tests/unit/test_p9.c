@@ -502,6 +502,42 @@ static void t_masks(struct unit *u)
 	teardown(u, t);
 }
 
+/* A connection's own options, named by its first Tattach's aname. */
+static void t_attach_opts(struct unit *u)
+{
+	struct tp *t = setup(u, NULL);
+	struct tp_attr a;
+
+	if (!t)
+		return;
+	CHECK(u, tp_put_file(tp_path(t, "x"), "") == 0 && chmod(tp_path(t, "x"), 0644) == 0);
+	/* Fids exist already (setup attached with no aname): options now are refused. */
+	CHECK(u, tpc_rpc(&t->cl, P9_TATTACH, "ddssd", 5u, P9_NOFID, "root", "uid=7", 0u) ==
+		     -EINVAL);
+	/* A new connection whose first attach names options gets them. */
+	p9_conn_free(t->c);
+	CHECK(u, p9_conn_new(t->srv, NULL, &t->c) == 0);
+	CHECK(u, tpc_rpc(&t->cl, P9_TVERSION, "ds", TP_MSIZE, P9_VERSION_L) == P9_RVERSION);
+	CHECK(u, tpc_rpc(&t->cl, P9_TATTACH, "ddssd", 0u, P9_NOFID, "root", "bogus", 0u) ==
+		     -EINVAL);
+	CHECK(u, tpc_rpc(&t->cl, P9_TATTACH, "ddssd", 0u, P9_NOFID, "root",
+			 "uid=4321:gid=77,umask=027", 0u) == P9_RATTACH);
+	CHECK(u, tp_walk(&t->cl, ROOT, 1, "x") == 1 && tp_getattr(&t->cl, 1, &a) == 0);
+	CHECK(u, a.uid == 4321 && a.gid == 77 && a.mode == (S_IFREG | 0640));
+	/* Further attaches (one per user, as Linux's access=user makes) name the same. */
+	CHECK(u, tpc_rpc(&t->cl, P9_TATTACH, "ddssd", 8u, P9_NOFID, "root",
+			 "uid=4321:gid=77:umask=027", 1000u) == P9_RATTACH);
+	CHECK(u, tpc_rpc(&t->cl, P9_TATTACH, "ddssd", 9u, P9_NOFID, "root", "uid=1", 1000u) ==
+		     -EINVAL);
+	/* The server's own options are untouched: a third connection has them. */
+	p9_conn_free(t->c);
+	CHECK(u, p9_conn_new(t->srv, NULL, &t->c) == 0);
+	CHECK(u, tp_version_attach(&t->cl, TP_MSIZE) == 0);
+	CHECK(u, tp_walk(&t->cl, ROOT, 1, "x") == 1 && tp_getattr(&t->cl, 1, &a) == 0);
+	CHECK(u, a.uid == 1000 && a.mode == (S_IFREG | 0644));
+	teardown(u, t);
+}
+
 static void t_metadata(struct unit *u)
 {
 	struct p9_mount_opts o;
@@ -842,6 +878,7 @@ int main(void)
 	RUN(&u, t_link_rename_remove);
 	RUN(&u, t_setattr);
 	RUN(&u, t_masks);
+	RUN(&u, t_attach_opts);
 	RUN(&u, t_metadata);
 	RUN(&u, t_xattr);
 	RUN(&u, t_lock);
