@@ -43,6 +43,21 @@ static int not_found(const char *name, char *err, size_t errlen)
 	return -ENOENT;
 }
 
+/* reg_begin, then name's entry in *d; with none, the registry is let go and -ENOENT said. */
+static int reg_begin_find(const struct lxs_paths *p, struct registry *r, const char *name,
+			  struct reg_distro **d, char *err, size_t errlen)
+{
+	int lock = reg_begin(p, r, err, errlen);
+
+	if (lock < 0)
+		return lock;
+	if (!(*d = registry_find(r, name))) {
+		reg_end(p, r, lock, false, err, errlen);
+		return not_found(name, err, errlen);
+	}
+	return lock;
+}
+
 /* A copy of name's registry entry, or -ENOENT with not_found's sentence. */
 static int lookup(const struct lxs_paths *p, const char *name, struct reg_distro *out, char *err,
 		  size_t errlen)
@@ -582,15 +597,11 @@ int distro_unregister(const struct lxs_paths *p, const char *name, char *err, si
 int distro_set_default(const struct lxs_paths *p, const char *name, char *err, size_t errlen)
 {
 	struct registry r;
-	int lock = reg_begin(p, &r, err, errlen);
+	struct reg_distro *d;
+	int lock = reg_begin_find(p, &r, name, &d, err, errlen);
 
 	if (lock < 0)
 		return lock;
-	struct reg_distro *d = registry_find(&r, name);
-	if (!d) {
-		reg_end(p, &r, lock, false, err, errlen);
-		return not_found(name, err, errlen);
-	}
 	snprintf(r.default_name, sizeof(r.default_name), "%s", d->name);
 	return reg_end(p, &r, lock, true, err, errlen);
 }
@@ -674,15 +685,11 @@ static int update_image_path(const struct lxs_paths *p, const char *name, const 
 			     const char *location, char *err, size_t errlen)
 {
 	struct registry r;
-	int lock = reg_begin(p, &r, err, errlen);
+	struct reg_distro *d;
+	int lock = reg_begin_find(p, &r, name, &d, err, errlen);
 
 	if (lock < 0)
 		return lock;
-	struct reg_distro *d = registry_find(&r, name);
-	if (!d) {
-		reg_end(p, &r, lock, false, err, errlen);
-		return not_found(name, err, errlen);
-	}
 	snprintf(d->image, sizeof(d->image), "%s", image);
 	snprintf(d->location, sizeof(d->location), "%s", location);
 	return reg_end(p, &r, lock, true, err, errlen);
