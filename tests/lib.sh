@@ -71,3 +71,15 @@ watched() {
 	fi
 	return "$st"
 }
+
+# until_ok SECS CMD [ARG...]: run CMD until it succeeds, at most SECS seconds
+# (checking every 50 ms); its status is CMD's last. For waiting on something
+# a test can observe, instead of sleeping and hoping.
+until_ok() {
+	local end=$(($(date +%s%N) + ${1%.*} * 1000000000))
+	shift
+	until "$@"; do
+		[ "$(date +%s%N)" -ge "$end" ] && return 1
+		sleep 0.05
+	done
+}

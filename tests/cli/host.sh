@@ -258,7 +258,8 @@ mkfifo "$tmp/slow"
 "$LXS" --import slow "$tmp/d/slow" - <"$tmp/slow" >"$o.slow" 2>&1 &
 slow=$!
 exec 8>"$tmp/slow"
-sleep 0.5
+listed() { "$LXS" -l -v 2>/dev/null | grep -qE "$1"; }
+until_ok 10 listed "^  slow +Installing"
 run -l -v; expect "${P}_list_shows_installing" 0 $st "$o" "^  slow +Installing +2$"
 expect_fail import_name_in_flight "importing or using slow" --import slow "$tmp/d/slow2" "$tmp/root.tar"
 cat "$tmp/root.tar" >&8
@@ -283,7 +284,8 @@ big=$(ls build/vmtest/debian.tar.zst 2>/dev/null | head -n 1)
 src=${big:-$tmp/root.tar}
 "$LXS" --import killed "$tmp/d/killed" "$src" >/dev/null 2>&1 &
 pid=$!
-sleep 0.3
+# Killed once it writes its image (or has finished: then the registry must hold it whole).
+until_ok 10 eval 'ls "$tmp"/d/killed/*.tmp* >/dev/null 2>&1 || ! kill -0 $pid 2>/dev/null'
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
 if "$LXS" -l -q >"$o" 2>&1 && grep -qx r-tar "$o"; then
@@ -371,7 +373,7 @@ mkfifo "$tmp/hold"
 "$LXS" -d r-tar -u root -- cat <"$tmp/hold" >/dev/null 2>&1 &
 hold=$!
 exec 7>"$tmp/hold"
-sleep 0.3
+until_ok 10 listed "^[* ] r-tar +Running"
 run -l -v; expect "${P}_list_shows_running" 0 $st "$o" "^[* ] r-tar +Running +2$"
 run -l --running; expect "${P}_list_running" 0 $st "$o" "^r-tar"
 # An unwritable export of a running distro is refused: its image is in use.
@@ -379,14 +381,15 @@ expect_fail export_running "is running or busy" --export r-tar "$tmp/running.tar
 exec 7>&-
 wait $hold
 # Idle: the distro stops 1 s after its last session, the "VM" 1 s later, lxsd then exits.
-sleep 2.5
+none_running() { [ -z "$("$LXS" -l --running -q 2>/dev/null)" ]; }
+until_ok 10 none_running
 run -l --running -q; [ ! -s "$o" ] && pass "${P}_idle_distro_stops" || fail "${P}_idle_distro_stops" "$(cat "$o")"
 for _ in $(seq 100); do [ -S "$XDG_RUNTIME_DIR/lxs/lxsd.sock" ] || break; sleep 0.1; done
 [ ! -S "$XDG_RUNTIME_DIR/lxs/lxsd.sock" ] && pass "${P}_lxsd_exits_when_idle" || fail "${P}_lxsd_exits_when_idle" "socket still there"
 # lxsd killed with SIGKILL under a running session: the session (direct to the guest) goes on.
-"$LXS" -d r-tar -u root -- sh -c 'sleep 1; echo survived' >"$o.s" 2>&1 &
+"$LXS" -d r-tar -u root -- sh -c 'echo started; sleep 1; echo survived' >"$o.s" 2>&1 &
 spid=$!
-sleep 0.4
+until_ok 10 grep -q started "$o.s"
 lxsd_pid=$(lxsd_pid)
 [ -n "$lxsd_pid" ] && kill -9 $lxsd_pid
 wait $spid

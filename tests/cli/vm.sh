@@ -159,7 +159,8 @@ run --unregister bbt
 
 # Idle: distros stop 3 s after their last session, the VM 4 s after that.
 vm=$(vmpid)
-sleep 4
+none_running() { [ -z "$("$LXS" --list --running -q 2>/dev/null)" ]; }
+until_ok 30 none_running
 run --list --running -q; [ ! -s "$o" ] && pass "${P}_idle_distros_stop" || fail "${P}_idle_distros_stop" "$(cat "$o")"
 for _ in $(seq 100); do kill -0 "$vm" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$vm" 2>/dev/null && fail "${P}_idle_vm_stops" "lxs-vm $vm still runs" || pass "${P}_idle_vm_stops"
