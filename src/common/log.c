@@ -8,7 +8,7 @@
 
 /*
  * The one piece of process-wide state in the libraries: where diagnostics go
- * and how chatty they are. Set once by main() through log_init().
+ * and how chatty they are. Set by main() through log_init().
  */
 static const char *log_prog = "lxs";
 static enum log_level log_level = LOG_NORMAL;

@@ -175,6 +175,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 	char *end;
 
 	*o = (struct options){ .mem = DEFAULT_MEM, .cpus = 1, .cmdline = DEFAULT_CMDLINE, .cid = 3 };
+	/* Named before the options, so that their errors say whose they are; -v may raise the level. */
+	log_init("lxs-vm", LOG_NORMAL);
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k': o->kernel = optarg; break;
