@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <sys/vfs.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -33,6 +34,7 @@ struct req {
 	struct p9_server *s;
 	const struct p9_msg *m;
 	struct p9_wbuf *w;
+	struct p9_sink *sink; /* Tread data may go here (p9.h); NULL: into w */
 };
 
 /* --- argument checks ------------------------------------------------------ */
@@ -672,12 +674,36 @@ out:
 	return err;
 }
 
+/* Read up to count bytes at off into the sink's buffers; the bytes read, or -errno. */
+static ssize_t sink_read(struct p9_sink *k, int fd, size_t count, uint64_t off)
+{
+	struct iovec v[256];
+	int n = 0;
+	ssize_t got;
+
+	for (int i = 0; i < k->iovcnt && n < 256 && count; i++) {
+		size_t len = k->iov[i].iov_len < count ? k->iov[i].iov_len : count;
+
+		if (!len)
+			continue;
+		v[n].iov_base = k->iov[i].iov_base;
+		v[n++].iov_len = len;
+		count -= len;
+	}
+	/* Fewer buffers than count needs: a short read, which 9P allows. */
+	got = n ? preadv(fd, v, n, (off_t)off) : 0;
+	if (got < 0)
+		return -errno;
+	k->got = (size_t)got;
+	return got;
+}
+
 static int op_read(struct req *r)
 {
 	const struct p9_msg *m = r->m;
 	struct p9_fid *f = fid(r, m->u.read.fid);
 	size_t room, count = m->u.read.count;
-	uint8_t *cnt, *data;
+	uint8_t *cnt, *data = NULL;
 	ssize_t n = 0;
 	int err = 0;
 
@@ -687,6 +713,7 @@ static int op_read(struct req *r)
 		err = -EINVAL;
 		goto out;
 	}
+	/* The wbuf's capacity is at most msize: so is the reply, data in a sink or not. */
 	room = p9w_room(r->w);
 	if (room < 4) {
 		err = -EMSGSIZE;
@@ -695,11 +722,11 @@ static int op_read(struct req *r)
 	if (count > room - 4)
 		count = room - 4;
 	cnt = p9w_reserve(r->w, 4);
-	data = p9w_reserve(r->w, count);
 
 	pthread_mutex_lock(&f->lock);
 	if (f->kind == FID_XREAD) {
 		/* A snapshot taken at xattrwalk; reads are slices of it. */
+		data = p9w_reserve(r->w, count);
 		if (m->u.read.offset < f->xlen) {
 			n = (ssize_t)(f->xlen - m->u.read.offset);
 			if ((size_t)n > count)
@@ -712,19 +739,27 @@ static int op_read(struct req *r)
 		bool isdir = S_ISDIR(f->obj->type);
 
 		pthread_mutex_unlock(&f->lock);
-		if (isdir)
+		if (isdir) {
 			err = -EISDIR;
-		else if (acc == O_WRONLY)
+		} else if (acc == O_WRONLY) {
 			err = -EBADF;
-		else if ((n = pread(fd, data, count, (off_t)m->u.read.offset)) < 0)
-			err = -errno;
+		} else if (r->sink) {
+			/* Straight into the transport's buffers: no copy through ours. */
+			if ((n = sink_read(r->sink, fd, count, m->u.read.offset)) < 0)
+				err = (int)n;
+		} else {
+			data = p9w_reserve(r->w, count);
+			if ((n = pread(fd, data, count, (off_t)m->u.read.offset)) < 0)
+				err = -errno;
+		}
 	} else {
 		pthread_mutex_unlock(&f->lock);
 		err = -EBADF;
 	}
 	if (!err) {
 		p9_put32(cnt, (uint32_t)n);
-		r->w->off -= count - (size_t)n; /* give back what was not read */
+		if (data)
+			r->w->off -= count - (size_t)n; /* give back what was not read */
 	}
 out:
 	put(r, f);
@@ -1510,19 +1545,32 @@ static int (*const ops[256])(struct req *) = {
     /* Tauth: absent. There is no authentication; attach directly. */
 };
 
-long p9_dispatch(struct p9_conn *c, const struct p9_msg *m, void *resp, size_t cap)
+long p9_dispatch(struct p9_conn *c, const struct p9_msg *m, void *resp, size_t cap,
+		 struct p9_sink *sink)
 {
 	struct p9_wbuf w;
-	struct req r = {.c = c, .s = c->srv, .m = m, .w = &w};
+	struct req r = {.c = c, .s = c->srv, .m = m, .w = &w, .sink = sink};
 	size_t len;
 	int err;
 
+	if (sink)
+		sink->got = 0;
 	if (!ops[m->type])
 		return -EOPNOTSUPP;
 	p9w_init(&w, resp, cap, (uint8_t)(m->type + 1), m->tag);
 	err = ops[m->type](&r);
-	if (err)
+	if (err) {
+		if (sink)
+			sink->got = 0;
 		return err;
+	}
 	len = p9w_finish(&w);
-	return len ? (long)len : -EMSGSIZE;
+	if (!len)
+		return -EMSGSIZE;
+	if (sink && sink->got) {
+		/* The header in resp; its size counts the data that went to the sink. */
+		len += sink->got;
+		p9_put32(resp, (uint32_t)len);
+	}
+	return (long)len;
 }

@@ -34,6 +34,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 /*
  * WSL DrvFs mount options, e.g. "metadata,uid=1000,gid=1000,umask=022".
@@ -149,5 +150,24 @@ int p9_serve(struct p9_conn *c, const void *req, size_t len, void *resp, size_t 
  */
 int p9_handle(struct p9_conn *c, const void *req, size_t len, void *resp, size_t cap,
 	      size_t *resp_len);
+
+/*
+ * Where an Rread's data may go instead of the reply buffer: the bytes of the
+ * reply from offset P9_RREAD_HDRSZ on, as the transport delivers them (for
+ * virtio, the request's writable buffers past the header). A read of an
+ * open file is then made straight into them (preadv), and the reply buffer
+ * gets only the header; every other reply is whole in the reply buffer.
+ * After the call, `got` says how many reply bytes are in iov, not in resp.
+ */
+#define P9_RREAD_HDRSZ 11 /* size[4] type[1] tag[2] count[4] */
+struct p9_sink {
+	const struct iovec *iov;
+	int iovcnt;
+	size_t got;
+};
+
+/* p9_handle() with a sink for read data (may be NULL). */
+int p9_handle_sink(struct p9_conn *c, const void *req, size_t len, void *resp, size_t cap,
+		   struct p9_sink *sink, size_t *resp_len);
 
 #endif

@@ -386,8 +386,8 @@ static long do_version(struct p9_conn *c, const struct p9_msg *m, void *resp, si
 	return (long)p9w_finish(&w);
 }
 
-int p9_serve(struct p9_conn *c, const void *req, size_t len, void *resp, size_t cap,
-	     p9_reply_fn *reply, void *arg)
+static int serve(struct p9_conn *c, const void *req, size_t len, void *resp, size_t cap,
+		 struct p9_sink *sink, p9_reply_fn *reply, void *arg)
 {
 	struct p9_msg m;
 	struct p9_slot *s;
@@ -439,13 +439,19 @@ int p9_serve(struct p9_conn *c, const void *req, size_t len, void *resp, size_t 
 			return 0; /* finish() of the flushed request answers it */
 		r = (long)rflush(resp, cap, m.tag);
 	} else {
-		r = p9_dispatch(c, &m, resp, cap);
+		r = p9_dispatch(c, &m, resp, cap, sink);
 	}
 	if (r <= 0)
 		r = (long)p9_lerror(resp, cap, m.tag, r < 0 ? (uint32_t)-r : EIO);
 	c->slots[idx].rlen = (size_t)r;
 	finish(c, idx);
 	return 0;
+}
+
+int p9_serve(struct p9_conn *c, const void *req, size_t len, void *resp, size_t cap,
+	     p9_reply_fn *reply, void *arg)
+{
+	return serve(c, req, len, resp, cap, NULL, reply, arg);
 }
 
 struct sync_reply {
@@ -470,12 +476,20 @@ static void sync_reply_fn(void *arg, void *resp, size_t len)
 int p9_handle(struct p9_conn *c, const void *req, size_t len, void *resp, size_t cap,
 	      size_t *resp_len)
 {
+	return p9_handle_sink(c, req, len, resp, cap, NULL, resp_len);
+}
+
+int p9_handle_sink(struct p9_conn *c, const void *req, size_t len, void *resp, size_t cap,
+		   struct p9_sink *sink, size_t *resp_len)
+{
 	struct sync_reply sr = {.done = false};
 	int err;
 
 	pthread_mutex_init(&sr.lock, NULL);
 	pthread_cond_init(&sr.cond, NULL);
-	err = p9_serve(c, req, len, resp, cap, sync_reply_fn, &sr);
+	if (sink)
+		sink->got = 0;
+	err = serve(c, req, len, resp, cap, sink, sync_reply_fn, &sr);
 	if (!err) {
 		pthread_mutex_lock(&sr.lock);
 		while (!sr.done)

@@ -44,6 +44,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +71,7 @@ struct p9worker {
 	bool started;
 	uint8_t *req, *resp;
 	struct vq_chain chain;
+	struct iovec data[VQ_MAX_IOV]; /* a read's data buffers (data_iov) */
 	int tag;             /* of the chain held, -1 if none (under dev.lock) */
 };
 
@@ -147,8 +149,37 @@ static bool changes_host(const uint8_t *req, size_t len)
 	}
 }
 
-/* Serve one chain with no lock held. Returns the reply length, or -1: needs-reset. */
-static long serve(struct p9worker *w, struct p9_conn *conn, bool ro, const char **why)
+/*
+ * The chain's writable buffers from the Rread header on: where a read's data
+ * goes straight from the file (Linux's zero-copy reads post the header's 11
+ * bytes in a buffer of their own and the data in the reader's pages).
+ */
+static int data_iov(const struct vq_chain *c, struct iovec *out)
+{
+	size_t skip = P9_RREAD_HDRSZ;
+	int n = 0;
+
+	for (unsigned i = c->n_rd; i < c->n_rd + c->n_wr; i++) {
+		const struct iovec *v = &c->iov[i];
+
+		if (skip >= v->iov_len) {
+			skip -= v->iov_len;
+			continue;
+		}
+		out[n].iov_base = (uint8_t *)v->iov_base + skip;
+		out[n++].iov_len = v->iov_len - skip;
+		skip = 0;
+	}
+	return n;
+}
+
+/*
+ * Serve one chain with no lock held. Returns the reply length, or -1:
+ * needs-reset; *in_resp is how much of it is in w->resp (the rest, a read's
+ * data, is in the chain already).
+ */
+static long serve(struct p9worker *w, struct p9_conn *conn, bool ro, const char **why,
+		  size_t *in_resp)
 {
 	struct vq_chain *c = &w->chain;
 	size_t len, cap, rlen = 0;
@@ -182,7 +213,10 @@ static long serve(struct p9worker *w, struct p9_conn *conn, bool ro, const char 
 			remove_ro = true;
 		}
 	}
-	r = p9_handle(conn, w->req, len, w->resp, cap, &rlen);
+	struct p9_sink sink = {.iov = w->data, .iovcnt = 0};
+	if (w->req[4] == P9_TREAD)
+		sink.iovcnt = data_iov(c, w->data);
+	r = p9_handle_sink(conn, w->req, len, w->resp, cap, sink.iovcnt ? &sink : NULL, &rlen);
 	if (r == -EBADMSG) {
 		*why = "9P request with broken framing";
 		return -1;
@@ -191,6 +225,7 @@ static long serve(struct p9worker *w, struct p9_conn *conn, bool ro, const char 
 		return (long)lerror(w->resp, tag, EIO);
 	if (remove_ro && rlen >= 5 && w->resp[4] != P9_RLERROR)
 		return (long)lerror(w->resp, tag, EROFS);
+	*in_resp = rlen - sink.got;
 	return (long)rlen;
 }
 
@@ -254,8 +289,11 @@ static void *worker_main(void *arg)
 			pthread_cond_wait(&d->done, &dev->lock);
 		virtio_dev_unlock(dev);
 
-		n = serve(w, conn, d->ro, &why);
-		if (n > 0 && vq_chain_write(&w->chain, 0, w->resp, (size_t)n) != (size_t)n)
+		size_t in_resp = SIZE_MAX; /* unless serve() says otherwise, all of it */
+		n = serve(w, conn, d->ro, &why, &in_resp);
+		if (n > 0 && in_resp > (size_t)n)
+			in_resp = (size_t)n;
+		if (n > 0 && vq_chain_write(&w->chain, 0, w->resp, in_resp) != in_resp)
 			n = -1, why = "9P reply buffers shorter than their chain said";
 
 		virtio_dev_lock(dev);

@@ -324,6 +324,82 @@ static void t_reset(struct unit *u)
 }
 
 /*
+ * Reads land in the chain as Linux's zero-copy reads lay it out: the 11-byte
+ * Rread header in a buffer of its own, the data across the reader's pages
+ * (here three pieces, one shorter than a page); a read past the end of the
+ * file says 0 and writes nothing.
+ */
+static void t_read_scattered(struct unit *u)
+{
+	struct t *t = t_new(false);
+	char path[128], want[9000];
+	struct msg m;
+	uint32_t count = 0;
+	FILE *f;
+
+	for (size_t i = 0; i < sizeof(want); i++)
+		want[i] = (char)('a' + i % 23);
+	snprintf(path, sizeof(path), "%s/data", t->dir);
+	f = fopen(path, "w");
+	CHECK(u, f && fwrite(want, 1, sizeof(want), f) == sizeof(want));
+	if (f)
+		fclose(f);
+	drv_start(t);
+	CHECK(u, version(t, 65536, 4096) == 21);
+	CHECK(u, attach(t) == 20);
+	m_begin(&m, 110, 2); /* Twalk fid 1 -> 2 "data" */
+	m_u32(&m, 1);
+	m_u32(&m, 2);
+	m_u16(&m, 1);
+	m_str(&m, "data");
+	m_end(&m);
+	CHECK(u, xfer(t, &m, 4096) > 0 && gp(t, RESP)[4] == 111);
+	m_begin(&m, 12, 3); /* Tlopen fid 2 O_RDONLY */
+	m_u32(&m, 2);
+	m_u32(&m, 0);
+	m_end(&m);
+	CHECK(u, xfer(t, &m, 4096) > 0 && gp(t, RESP)[4] == 13);
+
+	for (int round = 0; round < 2; round++) {
+		uint64_t off = round ? sizeof(want) : 100;
+		uint16_t want_used = (uint16_t)(used_idx(t) + 1);
+
+		m_begin(&m, 116, 4); /* Tread fid 2 */
+		m_u32(&m, 2);
+		m_u32(&m, (uint32_t)off);
+		m_u32(&m, 0);
+		m_u32(&m, 8000);
+		m_end(&m);
+		memcpy(gp(t, REQ), m.b, m.n);
+		memset(gp(t, RESP), 0xa5, 0x8000);
+		fr_post_chain(&t->fg, &t->r, 0,
+			      (struct fg_seg[]){{REQ, (uint32_t)m.n, false},
+						{RESP, 11, true},
+						{RESP + 0x1000, 4096, true},
+						{RESP + 0x3000, 100, true},
+						{RESP + 0x5000, 4096, true}},
+			      5);
+		fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+		CHECK(u, wait_used(t, want_used));
+		uint32_t len = fr_used(&t->fg, &t->r)->ring[(uint16_t)(want_used - 1) % QSIZE].len;
+		memcpy(&count, gp(t, RESP + 7), 4);
+		if (round == 0) {
+			/* 8000 bytes asked, 8292 of room: all of them, in the three pieces. */
+			CHECK(u, gp(t, RESP)[4] == 117 && count == 8000 && len == 11 + 8000);
+			CHECK(u, !memcmp(gp(t, RESP + 0x1000), want + 100, 4096));
+			CHECK(u, !memcmp(gp(t, RESP + 0x3000), want + 100 + 4096, 100));
+			CHECK(u, !memcmp(gp(t, RESP + 0x5000), want + 100 + 4196, 8000 - 4196));
+			CHECK(u, gp(t, RESP + 0x5000)[8000 - 4196] == 0xa5);
+		} else {
+			CHECK(u, gp(t, RESP)[4] == 117 && count == 0 && len == 11);
+			CHECK(u, gp(t, RESP + 0x1000)[0] == 0xa5);
+		}
+	}
+	CHECK(u, !fg_needs_reset(t->dev));
+	t_free(t);
+}
+
+/*
  * A Tflush posted right behind the request it flushes: the request's reply
  * must reach the used ring before the Rflush (9P: the client may reuse the
  * tag once Rflush arrives). Workers race for the two, so many rounds.
@@ -384,5 +460,6 @@ int main(void)
 	RUN(&u, t_too_long);
 	RUN(&u, t_reset);
 	RUN(&u, t_flush_after_its_request);
+	RUN(&u, t_read_scattered);
 	return unit_done(&u);
 }
