@@ -7,12 +7,12 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import vmbench  # noqa: E402
+
 kdir, imgdir, where = sys.argv[1], sys.argv[2], sys.argv[3]
 RUNS = int(os.environ.get("LXS_BENCH_RUNS", "3"))
-# In the rig (one CPU: see tests/rig/rig.sh) guests get one vCPU: a nested
-# guest with two, under QEMU as under lxs-vm, can spin on the rig's only CPU
-# for good. Directly on hardware KVM, two.
-VCPUS = "1" if where == "rig" else "2"
+VCPUS = vmbench.vcpus(where)
 PARTS = os.environ.get("LXS_BENCH_PARTS", "blk,session").split(",")
 run = tempfile.mkdtemp(prefix="lxs-bench.")  # tmpfs in the rig: sockets, disk image
 
@@ -65,15 +65,9 @@ lxs = ["build/lxs-vm", "--kernel", kernel, "--initrd", initrd, "--mem", "512M", 
 
 
 def qemu(aio):
-    return ["qemu-system-x86_64", "-M", "microvm,acpi=off,pic=on,pit=on,rtc=off", "-accel", "kvm",
-            "-cpu", "host", "-m", "512M", "-smp", VCPUS, "-nodefaults", "-no-user-config",
-            "-nographic", "-no-reboot", "-kernel", kernel, "-initrd", initrd,
-            "-append", append + " reboot=k,panic_warm panic=-1",
-            "-chardev", "stdio,id=con", "-device", "virtio-serial-device",
-            "-device", "virtconsole,chardev=con",
-            "-drive", f"file={img},if=none,id=d0,format=raw,readonly=on" + (f",aio={aio}" if aio else ""),
-            "-device", "virtio-blk-device,drive=d0",
-            "-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
+    return vmbench.qemu_microvm(kernel, "512M", VCPUS, append, initrd=initrd, devices=[
+        "-drive", f"file={img},if=none,id=d0,format=raw,readonly=on" + (f",aio={aio}" if aio else ""),
+        "-device", "virtio-blk-device,drive=d0"])
 
 
 blk = series({"lxs-vm (io_uring)": lxs, "qemu microvm (default, aio=threads)": qemu(None),
