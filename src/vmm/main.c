@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <termios.h>
 #include <unistd.h>
@@ -411,6 +412,24 @@ static int watch_signals(struct vm *vm)
 	return ev_add(vm->ev, vm->signal_fd, EPOLLIN, on_signal, vm);
 }
 
+/*
+ * Every 9P fid holds a host descriptor, and a guest's dentry cache keeps a
+ * fid per entry it has seen: thousands for one `find`, past the 1,024 soft
+ * limit a shell hands down (bench/9p ran out). The hard limit is ours to
+ * take; each share still caps its fids (P9DEV_MAX_FIDS).
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("cannot raise the open-files limit to %llu",
+				 (unsigned long long)rl.rlim_max);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -424,6 +443,7 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	/* A closed stdout ends the console's output, not lxs-vm. */
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 
 	/* Inputs first, so a typo is reported the same way on every host. */
 	if (o.kernel && (ret = boot_probe(o.kernel)) < 0)

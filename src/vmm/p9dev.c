@@ -60,6 +60,12 @@
 #define P9DEV_WORKERS   8
 /* Largest msize agreed. Linux 6.12's virtio transport stops at 500 KiB. */
 #define P9DEV_BUF (1u << 20)
+/*
+ * Fids (each a host descriptor) per share: a guest's dentry cache keeps one
+ * per entry it has seen, and a kernel tree has 80,000; beyond this the guest
+ * gets errors, not lxs-vm's other devices.
+ */
+#define P9DEV_MAX_FIDS 100000 /* four shares stay under the usual hard limit, 524288 */
 
 #define VIRTIO_9P_MOUNT_TAG 0
 
@@ -346,7 +352,7 @@ static void p9dev_reset(struct virtio_dev *dev)
 	d->epoch++;
 	wait_idle(d);
 	/* A fresh connection: the next driver starts with no fids. */
-	if (p9_conn_new(d->srv, &(struct p9_limits){.max_msize = P9DEV_BUF}, &conn) == 0) {
+	if (p9_conn_new(d->srv, &(struct p9_limits){.max_msize = P9DEV_BUF, .max_fids = P9DEV_MAX_FIDS}, &conn) == 0) {
 		if (d->conn)
 			p9_conn_free(d->conn);
 		d->conn = conn;
@@ -384,7 +390,7 @@ int virtio_9p_create(struct virtio_dev **out, struct guest_mem *gm, const char *
 	r = p9_server_open(dir, opts, &d->srv);
 	if (r < 0)
 		goto fail_cond;
-	r = p9_conn_new(d->srv, &(struct p9_limits){.max_msize = P9DEV_BUF}, &d->conn);
+	r = p9_conn_new(d->srv, &(struct p9_limits){.max_msize = P9DEV_BUF, .max_fids = P9DEV_MAX_FIDS}, &d->conn);
 	if (r < 0)
 		goto fail_srv;
 	r = virtio_dev_init(&d->dev, &p9dev_ops, gm, d);

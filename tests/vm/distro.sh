@@ -43,10 +43,12 @@ disks=(--disk "$dir/busybox.img,serial=busybox")
 # only CPU for good (see tests/rig/rig.sh); the SMP boots are tests/vm/run.sh's.
 cpus=2
 [ "${LXS_IN_RIG:-}" = 1 ] && cpus=1
-build/lxs-vm --kernel "$kdir/vmlinux" --initrd build/guest/lxs-initramfs.cpio --mem 1G --cpus "$cpus" \
-	"${disks[@]}" --spare-disks 1 --vsock "$vsock" --control "$ctl" \
+# Started with the soft open-files limit a login shell hands down: lxs-vm
+# must raise it (each 9P fid holds a descriptor).
+(ulimit -Sn 1024 && exec build/lxs-vm --kernel "$kdir/vmlinux" --initrd build/guest/lxs-initramfs.cpio \
+	--mem 1G --cpus "$cpus" "${disks[@]}" --spare-disks 1 --vsock "$vsock" --control "$ctl" \
 	--share "hostroot=$share" --share "bench=$bshare" \
-	--cmdline "console=hvc0 quiet" >"$run/vm.log" 2>&1 </dev/null &
+	--cmdline "console=hvc0 quiet") >"$run/vm.log" 2>&1 </dev/null &
 vm_pid=$!
 export WATCHED_VM_PID=$vm_pid WATCHED_VM_LOG=$run/vm.log # see tests/lib.sh
 # lxs-init marks the debug port when it listens; wait for that, bounded.
@@ -60,6 +62,15 @@ if ! grep -q "lxs-init-reached" "$run/vm.log"; then
 	exit 0
 fi
 pass vm_lxs_init_up
+limits=$(cat "/proc/$vm_pid/limits" 2>&1)
+read -r nofile_soft nofile_hard _ <<<"$(awk '/^Max open files/ { print $4, $5 }' <<<"$limits") -"
+if [ "$nofile_soft" = "$nofile_hard" ] && [ "$nofile_soft" != 1024 ]; then
+	pass "vm_open_files_limit_raised ($nofile_soft)"
+elif [ "$nofile_hard" = 1024 ]; then
+	skip vm_open_files_limit_raised "the hard limit here is 1024 already"
+else
+	fail vm_open_files_limit_raised "soft $nofile_soft, hard $nofile_hard: $(head -c 300 <<<"$limits") | vm.log: $(tail -n 3 "$run/vm.log" | tr '\n' '|')"
+fi
 
 "${S[@]}" start busybox busybox bbhost >"$run/o" 2>&1
 expect vm_distro_start 0 $? "$run/o"
