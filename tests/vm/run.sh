@@ -65,11 +65,17 @@ expect truncated_kernel_refused 125 "$st" "$tmp/trunc" "lxs-vm: "
 if [ "${LXS_ASAN_BOOT:-1}" = 0 ]; then
 	skip boot_under_asan "LXS_ASAN_BOOT=0"
 elif [ -x build/asan/lxs-vm ]; then
-	st=$(boot asan build/asan/lxs-vm "$bz" 2 "lxstest.code=9")
+	# Two vCPUs, but one inside the rig: there a two-vCPU guest now and then
+	# keeps the rig's only CPU for good (tests/rig/rig.sh), and the sanitizer's
+	# slowness makes the long boot the likeliest to meet it (seen in a session 3
+	# rehearsal). The two-vCPU boots above still cover SMP there.
+	asan_cpus=2
+	[ "${LXS_IN_RIG:-}" = 1 ] && asan_cpus=1
+	st=$(boot asan build/asan/lxs-vm "$bz" "$asan_cpus" "lxstest.code=9")
 	if grep -q "ERROR: AddressSanitizer\|runtime error:" "$tmp/asan"; then
 		fail boot_under_asan "$(grep -m1 'ERROR: AddressSanitizer\|runtime error:' "$tmp/asan")"
 	else
-		expect boot_under_asan 9 "$st" "$tmp/asan" "LXS-TEST-TOKEN .* cpus=2 "
+		expect boot_under_asan 9 "$st" "$tmp/asan" "LXS-TEST-TOKEN .* cpus=$asan_cpus "
 	fi
 else
 	skip boot_under_asan "build/asan/lxs-vm was not built"
