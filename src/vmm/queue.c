@@ -286,48 +286,40 @@ bool vq_needs_notify(struct virtqueue *vq)
 	return (uint16_t)(new - event - 1) < (uint16_t)(new - old);
 }
 
-size_t vq_chain_read(const struct vq_chain *c, size_t off, void *buf, size_t len)
+/* Copy between buf and the bytes from off on of iov[0, n); to_iov says which way. */
+static size_t iov_copy(const struct iovec *iov, unsigned n, size_t off, uint8_t *buf, size_t len,
+		       bool to_iov)
 {
-	uint8_t *out = buf;
 	size_t done = 0;
 
-	for (unsigned i = 0; i < c->n_rd && done < len; i++) {
-		const struct iovec *v = &c->iov[i];
-		size_t n;
+	for (unsigned i = 0; i < n && done < len; i++) {
+		const struct iovec *v = &iov[i];
+		size_t k;
 
 		if (off >= v->iov_len) {
 			off -= v->iov_len;
 			continue;
 		}
-		n = v->iov_len - off;
-		if (n > len - done)
-			n = len - done;
-		memcpy(out + done, (const uint8_t *)v->iov_base + off, n);
-		done += n;
+		k = v->iov_len - off;
+		if (k > len - done)
+			k = len - done;
+		if (to_iov)
+			memcpy((uint8_t *)v->iov_base + off, buf + done, k);
+		else
+			memcpy(buf + done, (const uint8_t *)v->iov_base + off, k);
+		done += k;
 		off = 0;
 	}
 	return done;
 }
 
+size_t vq_chain_read(const struct vq_chain *c, size_t off, void *buf, size_t len)
+{
+	return iov_copy(c->iov, c->n_rd, off, buf, len, false);
+}
+
 size_t vq_chain_write(const struct vq_chain *c, size_t off, const void *buf, size_t len)
 {
-	const uint8_t *in = buf;
-	size_t done = 0;
-
-	for (unsigned i = c->n_rd; i < c->n_rd + c->n_wr && done < len; i++) {
-		const struct iovec *v = &c->iov[i];
-		size_t n;
-
-		if (off >= v->iov_len) {
-			off -= v->iov_len;
-			continue;
-		}
-		n = v->iov_len - off;
-		if (n > len - done)
-			n = len - done;
-		memcpy((uint8_t *)v->iov_base + off, in + done, n);
-		done += n;
-		off = 0;
-	}
-	return done;
+	/* buf is only read: the cast is for the shared loop. */
+	return iov_copy(c->iov + c->n_rd, c->n_wr, off, (uint8_t *)buf, len, true);
 }
