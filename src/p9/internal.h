@@ -178,6 +178,6 @@ void p9_fids_clear(struct p9_conn *c);
 /* --- ops.c: one request, after decoding --- */
 /* Returns the reply length in resp, or -errno for Rlerror. */
 long p9_dispatch(struct p9_conn *c, const struct p9_msg *m, void *resp, size_t cap,
-		 struct p9_sink *sink);
+		 struct p9_bulk *bulk);
 
 #endif

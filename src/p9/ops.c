@@ -34,7 +34,7 @@ struct req {
 	struct p9_server *s;
 	const struct p9_msg *m;
 	struct p9_wbuf *w;
-	struct p9_sink *sink; /* Tread data may go here (p9.h); NULL: into w */
+	struct p9_bulk *bulk; /* a read's or write's data in the transport's buffers (p9.h) */
 };
 
 /* --- argument checks ------------------------------------------------------ */
@@ -674,14 +674,13 @@ out:
 	return err;
 }
 
-/* Read up to count bytes at off into the sink's buffers; the bytes read, or -errno. */
-static ssize_t sink_read(struct p9_sink *k, int fd, size_t count, uint64_t off)
+/* At most BULK_IOV of the bulk's buffers, cut to count bytes; how many. */
+#define BULK_IOV 256
+static int bulk_clip(const struct p9_bulk *k, size_t count, struct iovec v[static BULK_IOV])
 {
-	struct iovec v[256];
 	int n = 0;
-	ssize_t got;
 
-	for (int i = 0; i < k->iovcnt && n < 256 && count; i++) {
+	for (int i = 0; i < k->iovcnt && n < BULK_IOV && count; i++) {
 		size_t len = k->iov[i].iov_len < count ? k->iov[i].iov_len : count;
 
 		if (!len)
@@ -690,12 +689,47 @@ static ssize_t sink_read(struct p9_sink *k, int fd, size_t count, uint64_t off)
 		v[n++].iov_len = len;
 		count -= len;
 	}
+	return n;
+}
+
+/* Read up to count bytes at off into the bulk's buffers; the bytes read, or -errno. */
+static ssize_t bulk_read(struct p9_bulk *k, int fd, size_t count, uint64_t off)
+{
+	struct iovec v[BULK_IOV];
+	int n = bulk_clip(k, count, v);
 	/* Fewer buffers than count needs: a short read, which 9P allows. */
-	got = n ? preadv(fd, v, n, (off_t)off) : 0;
+	ssize_t got = n ? preadv(fd, v, n, (off_t)off) : 0;
+
 	if (got < 0)
 		return -errno;
 	k->got = (size_t)got;
 	return got;
+}
+
+/*
+ * Write count bytes at off from the bulk's buffers (a Twrite split at its
+ * data, p9_decode_split() having checked count against them); the bytes
+ * written (short if they are more than BULK_IOV buffers), or -errno.
+ */
+static ssize_t bulk_write(const struct p9_bulk *k, int fd, size_t count, uint64_t off)
+{
+	struct iovec v[BULK_IOV];
+	int n = bulk_clip(k, count, v);
+	ssize_t done = n ? pwritev(fd, v, n, (off_t)off) : 0;
+
+	return done < 0 ? -errno : done;
+}
+
+/* Copy count bytes of the bulk's buffers to dst (an xattr being written). */
+static void bulk_copy(const struct p9_bulk *k, uint8_t *dst, size_t count)
+{
+	for (int i = 0; i < k->iovcnt && count; i++) {
+		size_t len = k->iov[i].iov_len < count ? k->iov[i].iov_len : count;
+
+		memcpy(dst, k->iov[i].iov_base, len);
+		dst += len;
+		count -= len;
+	}
 }
 
 static int op_read(struct req *r)
@@ -713,7 +747,7 @@ static int op_read(struct req *r)
 		err = -EINVAL;
 		goto out;
 	}
-	/* The wbuf's capacity is at most msize: so is the reply, data in a sink or not. */
+	/* The wbuf's capacity is at most msize: so is the reply, data in bulk or not. */
 	room = p9w_room(r->w);
 	if (room < 4) {
 		err = -EMSGSIZE;
@@ -743,9 +777,9 @@ static int op_read(struct req *r)
 			err = -EISDIR;
 		} else if (acc == O_WRONLY) {
 			err = -EBADF;
-		} else if (r->sink) {
+		} else if (r->bulk && r->bulk->iovcnt) {
 			/* Straight into the transport's buffers: no copy through ours. */
-			if ((n = sink_read(r->sink, fd, count, m->u.read.offset)) < 0)
+			if ((n = bulk_read(r->bulk, fd, count, m->u.read.offset)) < 0)
 				err = (int)n;
 		} else {
 			data = p9w_reserve(r->w, count);
@@ -772,11 +806,17 @@ static int op_write(struct req *r)
 	struct p9_fid *f = fid(r, m->u.write.fid);
 	uint64_t off = m->u.write.offset;
 	size_t count = m->u.write.count;
+	/* NULL: the data is in the bulk's buffers (a split Twrite). */
+	const uint8_t *data = m->u.write.data;
 	ssize_t n = 0;
 	int err = 0;
 
 	if (!f)
 		return -EBADF;
+	if (!data && !r->bulk) {
+		err = -EPROTO;
+		goto out;
+	}
 	if (!off_ok(off)) {
 		err = -EINVAL;
 		goto out;
@@ -786,7 +826,10 @@ static int op_write(struct req *r)
 		if (off > f->xsize || count > f->xsize - off) {
 			err = -ENOSPC;
 		} else {
-			memcpy(f->xbuf + off, m->u.write.data, count);
+			if (data)
+				memcpy(f->xbuf + off, data, count);
+			else
+				bulk_copy(r->bulk, f->xbuf + off, count);
 			if (off + count > f->xlen)
 				f->xlen = off + count;
 			n = (ssize_t)count;
@@ -798,7 +841,9 @@ static int op_write(struct req *r)
 		pthread_mutex_unlock(&f->lock);
 		if (acc == O_RDONLY)
 			err = -EBADF;
-		else if ((n = pwrite(fd, m->u.write.data, count, (off_t)off)) < 0)
+		else if (!data)
+			err = (n = bulk_write(r->bulk, fd, count, off)) < 0 ? (int)n : 0;
+		else if ((n = pwrite(fd, data, count, (off_t)off)) < 0)
 			err = -errno;
 	} else {
 		pthread_mutex_unlock(&f->lock);
@@ -1546,30 +1591,30 @@ static int (*const ops[256])(struct req *) = {
 };
 
 long p9_dispatch(struct p9_conn *c, const struct p9_msg *m, void *resp, size_t cap,
-		 struct p9_sink *sink)
+		 struct p9_bulk *bulk)
 {
 	struct p9_wbuf w;
-	struct req r = {.c = c, .s = c->srv, .m = m, .w = &w, .sink = sink};
+	struct req r = {.c = c, .s = c->srv, .m = m, .w = &w, .bulk = bulk};
 	size_t len;
 	int err;
 
-	if (sink)
-		sink->got = 0;
+	if (bulk)
+		bulk->got = 0;
 	if (!ops[m->type])
 		return -EOPNOTSUPP;
 	p9w_init(&w, resp, cap, (uint8_t)(m->type + 1), m->tag);
 	err = ops[m->type](&r);
 	if (err) {
-		if (sink)
-			sink->got = 0;
+		if (bulk)
+			bulk->got = 0;
 		return err;
 	}
 	len = p9w_finish(&w);
 	if (!len)
 		return -EMSGSIZE;
-	if (sink && sink->got) {
-		/* The header in resp; its size counts the data that went to the sink. */
-		len += sink->got;
+	if (bulk && bulk->got) {
+		/* The header in resp; its size counts the data that went to bulk. */
+		len += bulk->got;
 		p9_put32(resp, (uint32_t)len);
 	}
 	return (long)len;

@@ -36,6 +36,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "p9/proto.h"
+
 /*
  * WSL DrvFs mount options, e.g. "metadata,uid=1000,gid=1000,umask=022".
  *
@@ -152,22 +154,29 @@ int p9_handle(struct p9_conn *c, const void *req, size_t len, void *resp, size_t
 	      size_t *resp_len);
 
 /*
- * Where an Rread's data may go instead of the reply buffer: the bytes of the
- * reply from offset P9_RREAD_HDRSZ on, as the transport delivers them (for
- * virtio, the request's writable buffers past the header). A read of an
- * open file is then made straight into them (preadv), and the reply buffer
- * gets only the header; every other reply is whole in the reply buffer.
- * After the call, `got` says how many reply bytes are in iov, not in resp.
+ * A read's or write's data in the transport's own buffers instead of req
+ * and resp (for virtio, the guest's pages), so that the file is read into
+ * them or written from them with no copy through ours:
+ *  - Tread: iov takes the reply's bytes from P9_IOHDRSZ on, as the
+ *    transport delivers them (the request's writable buffers past the
+ *    header); the data of a read of an open file goes there (preadv), resp
+ *    gets only the header, and after the call `got` says how many reply
+ *    bytes are in iov. Every other reply is whole in resp.
+ *  - Twrite: req holds the request's first P9_TWRITE_HDRSZ bytes and iov
+ *    the `len` bytes that follow (its size field counts them all); the data
+ *    is written from there (pwritev). See p9_decode_split() for the checks.
+ * Set only the member that fits the request's type: `len` 0 for a Tread,
+ * iovcnt 0 when a Twrite is whole in req.
  */
-#define P9_RREAD_HDRSZ 11 /* size[4] type[1] tag[2] count[4] */
-struct p9_sink {
+struct p9_bulk {
 	const struct iovec *iov;
 	int iovcnt;
-	size_t got;
+	size_t len; /* Twrite: request bytes in iov */
+	size_t got; /* Tread: reply bytes put in iov */
 };
 
-/* p9_handle() with a sink for read data (may be NULL). */
-int p9_handle_sink(struct p9_conn *c, const void *req, size_t len, void *resp, size_t cap,
-		   struct p9_sink *sink, size_t *resp_len);
+/* p9_handle() with a read's or write's data in bulk (may be NULL). */
+int p9_handle_bulk(struct p9_conn *c, const void *req, size_t len, void *resp, size_t cap,
+		   struct p9_bulk *bulk, size_t *resp_len);
 
 #endif

@@ -18,6 +18,7 @@
 #define P9_HDRSZ        7  /* size[4] type[1] tag[2] */
 #define P9_QIDSZ        13
 #define P9_IOHDRSZ      11 /* Rread header: size type tag count[4] */
+#define P9_TWRITE_HDRSZ 23 /* Twrite header: size type tag fid[4] offset[8] count[4] */
 #define P9_READDIRHDRSZ 11 /* Rreaddir header: size type tag count[4] */
 #define P9_LERRORSZ     11 /* the whole Rlerror message */
 

@@ -387,7 +387,7 @@ static long do_version(struct p9_conn *c, const struct p9_msg *m, void *resp, si
 }
 
 static int serve(struct p9_conn *c, const void *req, size_t len, void *resp, size_t cap,
-		 struct p9_sink *sink, p9_reply_fn *reply, void *arg)
+		 struct p9_bulk *bulk, p9_reply_fn *reply, void *arg)
 {
 	struct p9_msg m;
 	struct p9_slot *s;
@@ -405,7 +405,7 @@ static int serve(struct p9_conn *c, const void *req, size_t len, void *resp, siz
 	if (cap > msize)
 		cap = msize;
 
-	derr = p9_decode(req, len, msize, &m);
+	derr = p9_decode_split(req, len, bulk ? bulk->len : 0, msize, &m);
 	if (derr == -EBADMSG)
 		return derr;
 
@@ -439,7 +439,7 @@ static int serve(struct p9_conn *c, const void *req, size_t len, void *resp, siz
 			return 0; /* finish() of the flushed request answers it */
 		r = (long)rflush(resp, cap, m.tag);
 	} else {
-		r = p9_dispatch(c, &m, resp, cap, sink);
+		r = p9_dispatch(c, &m, resp, cap, bulk);
 	}
 	if (r <= 0)
 		r = (long)p9_lerror(resp, cap, m.tag, r < 0 ? (uint32_t)-r : EIO);
@@ -476,20 +476,20 @@ static void sync_reply_fn(void *arg, void *resp, size_t len)
 int p9_handle(struct p9_conn *c, const void *req, size_t len, void *resp, size_t cap,
 	      size_t *resp_len)
 {
-	return p9_handle_sink(c, req, len, resp, cap, NULL, resp_len);
+	return p9_handle_bulk(c, req, len, resp, cap, NULL, resp_len);
 }
 
-int p9_handle_sink(struct p9_conn *c, const void *req, size_t len, void *resp, size_t cap,
-		   struct p9_sink *sink, size_t *resp_len)
+int p9_handle_bulk(struct p9_conn *c, const void *req, size_t len, void *resp, size_t cap,
+		   struct p9_bulk *bulk, size_t *resp_len)
 {
 	struct sync_reply sr = {.done = false};
 	int err;
 
 	pthread_mutex_init(&sr.lock, NULL);
 	pthread_cond_init(&sr.cond, NULL);
-	if (sink)
-		sink->got = 0;
-	err = serve(c, req, len, resp, cap, sink, sync_reply_fn, &sr);
+	if (bulk)
+		bulk->got = 0;
+	err = serve(c, req, len, resp, cap, bulk, sync_reply_fn, &sr);
 	if (!err) {
 		pthread_mutex_lock(&sr.lock);
 		while (!sr.done)

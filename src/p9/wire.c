@@ -14,6 +14,7 @@
 struct rbuf {
 	const uint8_t *p;
 	size_t len, off;
+	size_t rest; /* bytes of the message past p[len], held by the transport */
 	bool bad;
 };
 
@@ -112,7 +113,12 @@ static int decode_body(struct rbuf *r, struct p9_msg *m)
 		m->u.write.fid = r_u32(r);
 		m->u.write.offset = r_u64(r);
 		m->u.write.count = r_u32(r);
-		m->u.write.data = r_take(r, m->u.write.count);
+		if (!r->rest) {
+			m->u.write.data = r_take(r, m->u.write.count);
+		} else if (r->off != r->len || m->u.write.count > r->rest) {
+			/* Split anywhere but at the data, or more data than sent. */
+			r->bad = true;
+		}
 		break;
 	case P9_TCLUNK:
 	case P9_TREMOVE:
@@ -225,7 +231,7 @@ static int decode_body(struct rbuf *r, struct p9_msg *m)
 	return r->bad ? -EPROTO : 0;
 }
 
-int p9_decode(const void *msg, size_t len, uint32_t msize, struct p9_msg *m)
+int p9_decode_split(const void *msg, size_t len, size_t rest, uint32_t msize, struct p9_msg *m)
 {
 	const uint8_t *p = msg;
 	struct rbuf r;
@@ -234,14 +240,22 @@ int p9_decode(const void *msg, size_t len, uint32_t msize, struct p9_msg *m)
 	if (!msg || len < P9_HDRSZ)
 		return -EBADMSG;
 	m->size = p9_get32(p);
-	if (m->size < P9_HDRSZ || m->size > len)
+	if (m->size < P9_HDRSZ || (m->size > len && m->size - len > rest))
 		return -EBADMSG;
 	m->type = p[4];
 	m->tag = p9_get16(p + 5);
 	if (m->size > msize)
 		return -EMSGSIZE;
-	r = (struct rbuf){.p = p, .len = m->size, .off = P9_HDRSZ};
+	r = (struct rbuf){.p = p, .len = m->size < len ? m->size : len, .off = P9_HDRSZ};
+	r.rest = m->size - r.len;
+	if (r.rest && (m->type != P9_TWRITE || len != P9_TWRITE_HDRSZ))
+		return -EBADMSG;
 	return decode_body(&r, m);
+}
+
+int p9_decode(const void *msg, size_t len, uint32_t msize, struct p9_msg *m)
+{
+	return p9_decode_split(msg, len, 0, msize, m);
 }
 
 void p9w_init(struct p9_wbuf *w, void *buf, size_t cap, uint8_t type, uint16_t tag)

@@ -72,7 +72,7 @@ struct p9_msg {
 			uint32_t fid;
 			uint64_t offset;
 			uint32_t count;
-			const uint8_t *data; /* count bytes, inside the message */
+			const uint8_t *data; /* count bytes, inside the message; NULL: split off */
 		} write;
 		struct {
 			uint32_t fid;
@@ -169,6 +169,16 @@ struct p9_msg {
  * fields, e.g. Tfsync's datasync); bytes after `size` are not looked at.
  */
 int p9_decode(const void *msg, size_t len, uint32_t msize, struct p9_msg *m);
+
+/*
+ * p9_decode() of a message whose first len bytes are in msg and whose next
+ * `rest` bytes the transport holds elsewhere (the guest's pages). Only a
+ * Twrite may be split, and only where its data starts (len ==
+ * P9_TWRITE_HDRSZ); its data is then the first `count` bytes of the rest and
+ * m->u.write.data is NULL. A size field beyond len + rest is -EBADMSG, as is
+ * any other split; a count beyond the rest, -EPROTO.
+ */
+int p9_decode_split(const void *msg, size_t len, size_t rest, uint32_t msize, struct p9_msg *m);
 
 /* A reply being encoded. */
 struct p9_wbuf {

@@ -5,8 +5,11 @@
  * What this file promises:
  *  - A request is the device-readable part of a chain, its reply goes into
  *    the device-writable part; both are copied through a flat per-worker
- *    buffer of P9DEV_BUF bytes, so the server never sees guest memory and
- *    a guest rewriting its buffers mid-request changes nothing we checked.
+ *    buffer of P9DEV_BUF bytes, so the server decodes only our copy and a
+ *    guest rewriting its buffers mid-request changes nothing we checked.
+ *    The one exception is file data: a Tread's data is read from the file
+ *    straight into the guest's pages and a Twrite's written from them
+ *    (bytes nothing checks), bounded by the chain's validated buffers.
  *    The reply is never longer than the writable part: the server is given
  *    min(writable bytes, buffer) as its capacity and answers Rlerror when a
  *    reply does not fit.
@@ -77,7 +80,7 @@ struct p9worker {
 	bool started;
 	uint8_t *req, *resp;
 	struct vq_chain chain;
-	struct iovec data[VQ_MAX_IOV]; /* a read's data buffers (data_iov) */
+	struct iovec data[VQ_MAX_IOV]; /* a read's or write's data buffers (bulk_iov) */
 	int tag;             /* of the chain held, -1 if none (under dev.lock) */
 };
 
@@ -156,16 +159,21 @@ static bool changes_host(const uint8_t *req, size_t len)
 }
 
 /*
- * The chain's writable buffers from the Rread header on: where a read's data
- * goes straight from the file (Linux's zero-copy reads post the header's 11
- * bytes in a buffer of their own and the data in the reader's pages).
+ * The chain's readable (writable false) or writable buffers from byte skip
+ * of that part on: where a Twrite's data comes from or a Tread's goes to,
+ * straight between the file and the guest's pages. Linux's zero-copy
+ * requests put the 9P header in a buffer of its own and the data in the
+ * user's pages; any other split works too. Returns how many; *bytes (if
+ * not NULL), their total.
  */
-static int data_iov(const struct vq_chain *c, struct iovec *out)
+static int bulk_iov(const struct vq_chain *c, bool writable, size_t skip, struct iovec *out,
+		    size_t *bytes)
 {
-	size_t skip = P9_RREAD_HDRSZ;
+	unsigned first = writable ? c->n_rd : 0, end = writable ? c->n_rd + c->n_wr : c->n_rd;
+	size_t total = 0;
 	int n = 0;
 
-	for (unsigned i = c->n_rd; i < c->n_rd + c->n_wr; i++) {
+	for (unsigned i = first; i < end; i++) {
 		const struct iovec *v = &c->iov[i];
 
 		if (skip >= v->iov_len) {
@@ -173,9 +181,12 @@ static int data_iov(const struct vq_chain *c, struct iovec *out)
 			continue;
 		}
 		out[n].iov_base = (uint8_t *)v->iov_base + skip;
-		out[n++].iov_len = v->iov_len - skip;
+		out[n].iov_len = v->iov_len - skip;
+		total += out[n++].iov_len;
 		skip = 0;
 	}
+	if (bytes)
+		*bytes = total;
 	return n;
 }
 
@@ -188,6 +199,7 @@ static long serve(struct p9worker *w, struct p9_conn *conn, bool ro, const char 
 		  size_t *in_resp)
 {
 	struct vq_chain *c = &w->chain;
+	struct p9_bulk bulk = {.iov = w->data};
 	size_t len, cap, rlen = 0;
 	bool remove_ro = false;
 	uint16_t tag;
@@ -201,8 +213,22 @@ static long serve(struct p9worker *w, struct p9_conn *conn, bool ro, const char 
 		*why = "9P request without room for a reply";
 		return -1;
 	}
-	len = c->rd_bytes < P9DEV_BUF ? (size_t)c->rd_bytes : P9DEV_BUF;
-	if (vq_chain_read(c, 0, w->req, len) != len) {
+	/*
+	 * The header first, then, by its type, the rest (read once: a guest
+	 * rewriting it meanwhile cannot make us act on two different types). A
+	 * Twrite's data stays in the guest's pages.
+	 */
+	if (vq_chain_read(c, 0, w->req, P9_HDRSZ) != P9_HDRSZ) {
+		*why = "9P request shorter than its chain said";
+		return -1;
+	}
+	if (w->req[4] == P9_TWRITE && c->rd_bytes > P9_TWRITE_HDRSZ) {
+		len = P9_TWRITE_HDRSZ;
+		bulk.iovcnt = bulk_iov(c, false, len, w->data, &bulk.len);
+	} else {
+		len = c->rd_bytes < P9DEV_BUF ? (size_t)c->rd_bytes : P9DEV_BUF;
+	}
+	if (vq_chain_read(c, P9_HDRSZ, w->req + P9_HDRSZ, len - P9_HDRSZ) != len - P9_HDRSZ) {
 		*why = "9P request shorter than its chain said";
 		return -1;
 	}
@@ -219,10 +245,9 @@ static long serve(struct p9worker *w, struct p9_conn *conn, bool ro, const char 
 			remove_ro = true;
 		}
 	}
-	struct p9_sink sink = {.iov = w->data, .iovcnt = 0};
 	if (w->req[4] == P9_TREAD)
-		sink.iovcnt = data_iov(c, w->data);
-	r = p9_handle_sink(conn, w->req, len, w->resp, cap, sink.iovcnt ? &sink : NULL, &rlen);
+		bulk.iovcnt = bulk_iov(c, true, P9_IOHDRSZ, w->data, NULL);
+	r = p9_handle_bulk(conn, w->req, len, w->resp, cap, bulk.iovcnt ? &bulk : NULL, &rlen);
 	if (r == -EBADMSG) {
 		*why = "9P request with broken framing";
 		return -1;
@@ -231,7 +256,7 @@ static long serve(struct p9worker *w, struct p9_conn *conn, bool ro, const char 
 		return (long)lerror(w->resp, tag, EIO);
 	if (remove_ro && rlen >= 5 && w->resp[4] != P9_RLERROR)
 		return (long)lerror(w->resp, tag, EROFS);
-	*in_resp = rlen - sink.got;
+	*in_resp = rlen - bulk.got;
 	return (long)rlen;
 }
 

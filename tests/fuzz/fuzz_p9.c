@@ -17,6 +17,11 @@
  *                adds size and tag, so most messages are well framed
  *   flags bit 2  small reply buffers (from 11 bytes up), to exercise
  *                replies that do not fit
+ *   flags bit 3  split: a message longer than a Twrite header goes as the
+ *                virtio transport sends writes, its first P9_TWRITE_HDRSZ
+ *                bytes as the request and the rest in two buffers of its
+ *                bulk (p9_handle_bulk), whatever its type; every Tread gets
+ *                a bulk of two reply buffers too
  * Every input first runs through p9_decode() as a whole, then on a fresh
  * connection (msize 64 KiB, 64 fids, 8 requests) that has done Tversion,
  * attached fid 0 to the root and cloned it to fid 1.
@@ -247,6 +252,11 @@ static void write_seeds(const char *dir)
 	s[n].len =
 	    1 + p9t_build(s[n].buf + 1, sizeof(s[n].buf) - 1, P9_TWALK, 5, "ddws", 0u, 7u, 1, "d");
 	n++;
+	/* the read, the write and the xattr sessions again, split as virtio sends them */
+	for (size_t k = 0; k < 3; k++) {
+		s[n] = s[(const int[]){0, 1, 5}[k]];
+		s[n++].buf[0] |= 8;
+	}
 
 	for (int i = 0; i < n; i++) {
 		FILE *f;
@@ -291,21 +301,52 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* Send one message (in an exact-size copy, so ASan sees over-reads). */
-static void send1(struct p9_conn *c, const uint8_t *msg, size_t len, size_t cap)
+/* An exact-size copy of n bytes (so ASan sees over-reads), or NULL. */
+static uint8_t *dup_exact(const uint8_t *p, size_t n)
 {
-	uint8_t *copy = malloc(len ? len : 1);
-	size_t rlen = 0;
+	uint8_t *copy = malloc(n ? n : 1);
+
+	if (copy)
+		memcpy(copy, p, n);
+	return copy;
+}
+
+/*
+ * Send one message (in exact-size copies). split: as flags bit 3 says. A
+ * read's data in its bulk counts toward the reply's length, not its buffer.
+ */
+static void send1(struct p9_conn *c, const uint8_t *msg, size_t len, size_t cap, bool split)
+{
+	size_t rlen = 0, hl = len, rest = 0, half = 0;
+	uint8_t *copy, *tail[2] = {NULL, NULL}, rdata[2][600];
+	struct p9_bulk bulk = {0};
+	struct iovec iov[2];
 	int err;
 
-	if (!copy)
-		return;
-	memcpy(copy, msg, len);
-	err = p9_handle(c, copy, len, H.resp, cap, &rlen);
+	if (split && len > P9_TWRITE_HDRSZ) {
+		hl = P9_TWRITE_HDRSZ;
+		rest = len - hl;
+		half = rest / 3;
+		tail[0] = dup_exact(msg + hl, half);
+		tail[1] = dup_exact(msg + hl + half, rest - half);
+		iov[0] = (struct iovec){tail[0], half};
+		iov[1] = (struct iovec){tail[1], rest - half};
+		bulk = (struct p9_bulk){.iov = iov, .iovcnt = 2, .len = rest};
+	} else if (split && len >= P9_HDRSZ && msg[4] == P9_TREAD) {
+		iov[0] = (struct iovec){rdata[0], sizeof(rdata[0])};
+		iov[1] = (struct iovec){rdata[1], sizeof(rdata[1])};
+		bulk = (struct p9_bulk){.iov = iov, .iovcnt = 2};
+	}
+	copy = dup_exact(msg, hl);
+	if (!copy || (rest && (!tail[0] || !tail[1])))
+		goto out;
+	err = p9_handle_bulk(c, copy, hl, H.resp, cap, bulk.iovcnt ? &bulk : NULL, &rlen);
 	if (err == 0) {
 		/* A reply is always well formed and addressed to the request. */
-		if (rlen < P9_HDRSZ || rlen > cap || p9_get32(H.resp) != rlen)
+		if (rlen < P9_HDRSZ || rlen - bulk.got > cap || p9_get32(H.resp) != rlen)
 			die("malformed reply");
+		if (bulk.got > sizeof(rdata) || (bulk.got && (bulk.len || H.resp[4] != P9_RREAD)))
+			die("bulk data where there may be none");
 		if (p9_get16(H.resp + 5) != p9_get16(copy + 5))
 			die("reply to the wrong tag");
 		if (H.resp[4] != P9_RLERROR && H.resp[4] != copy[4] + 1)
@@ -313,7 +354,10 @@ static void send1(struct p9_conn *c, const uint8_t *msg, size_t len, size_t cap)
 	} else if (err != -EBADMSG && err != -ENOBUFS) {
 		die("unexpected p9_handle error");
 	}
+out:
 	free(copy);
+	free(tail[0]);
+	free(tail[1]);
 }
 
 static void prelude(struct p9_conn *c)
@@ -322,11 +366,11 @@ static void prelude(struct p9_conn *c)
 	size_t n;
 
 	n = p9t_build(m, sizeof(m), P9_TVERSION, P9_NOTAG, "ds", MSIZE, P9_VERSION_L);
-	send1(c, m, n, RESP);
+	send1(c, m, n, RESP, false);
 	n = p9t_build(m, sizeof(m), P9_TATTACH, 1, "ddssd", 0u, P9_NOFID, "", "", 0u);
-	send1(c, m, n, RESP);
+	send1(c, m, n, RESP, false);
 	n = p9t_build(m, sizeof(m), P9_TWALK, 1, "ddw", 0u, 1u, 0);
-	send1(c, m, n, RESP);
+	send1(c, m, n, RESP, false);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -339,6 +383,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint16_t tag = 100;
 
 	p9_decode(data, size, MSIZE, &m);
+	if (size > P9_TWRITE_HDRSZ)
+		p9_decode_split(data, P9_TWRITE_HDRSZ, size - P9_TWRITE_HDRSZ, MSIZE, &m);
 	if (size < 1)
 		return 0;
 	flags = data[0];
@@ -362,7 +408,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (sz >= P9_HDRSZ && sz <= len)
 					len = sz;
 			}
-			send1(c, data + pos, len, cap);
+			send1(c, data + pos, len, cap, flags & 8);
 		} else {
 			/* structured: len[2] type[1] body */
 			size_t body;
@@ -379,7 +425,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			msg[4] = data[pos + 2];
 			p9_put16(msg + 5, tag++);
 			memcpy(msg + P9_HDRSZ, data + pos + 3, body);
-			send1(c, msg, len, cap);
+			send1(c, msg, len, cap, flags & 8);
 			len = 3 + body;
 		}
 		pos += len;

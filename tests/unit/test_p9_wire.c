@@ -172,6 +172,48 @@ static void t_framing(struct unit *u)
 	CHECK(u, p9_decode(b, n, (uint32_t)n - 1, &m) == -EMSGSIZE && m.tag == 3);
 }
 
+/*
+ * A Twrite split where its data starts (the data in the transport's buffers):
+ * accepted only for a Twrite, only at P9_TWRITE_HDRSZ, and only with its count
+ * inside the bytes held elsewhere.
+ */
+static void t_split_write(struct unit *u)
+{
+	uint8_t b[64];
+	struct p9_msg m;
+	size_t n = p9t_build(b, sizeof(b), P9_TWRITE, 4, "dqdR", 7u, (uint64_t)5, 3u, (size_t)3, "xyz");
+
+	CHECK(u, n == P9_TWRITE_HDRSZ + 3);
+	CHECK(u, p9_decode_split(b, P9_TWRITE_HDRSZ, 3, MSIZE, &m) == 0);
+	CHECK(u, m.type == P9_TWRITE && m.tag == 4 && m.u.write.fid == 7 && m.u.write.offset == 5 &&
+		     m.u.write.count == 3 && m.u.write.data == NULL);
+	/* more held elsewhere than the size field counts: the rest is not ours */
+	CHECK(u, p9_decode_split(b, P9_TWRITE_HDRSZ, 100, MSIZE, &m) == 0 && m.u.write.count == 3);
+	/* the size field beyond both parts */
+	CHECK(u, p9_decode_split(b, P9_TWRITE_HDRSZ, 2, MSIZE, &m) == -EBADMSG);
+	/* a count beyond the data */
+	p9_put32(b + 19, 4);
+	CHECK(u, p9_decode_split(b, P9_TWRITE_HDRSZ, 3, MSIZE, &m) == -EPROTO && m.tag == 4);
+	p9_put32(b + 19, 0xffffffffu);
+	CHECK(u, p9_decode_split(b, P9_TWRITE_HDRSZ, 3, MSIZE, &m) == -EPROTO);
+	p9_put32(b + 19, 3);
+	/* split anywhere else */
+	CHECK(u, p9_decode_split(b, P9_TWRITE_HDRSZ - 1, 4, MSIZE, &m) == -EBADMSG);
+	CHECK(u, p9_decode_split(b, P9_TWRITE_HDRSZ + 1, 2, MSIZE, &m) == -EBADMSG);
+	/* any other type split */
+	n = p9t_build(b, sizeof(b), P9_TCLUNK, 3, "d", 1u);
+	p9_put32(b, (uint32_t)n + 8);
+	CHECK(u, p9_decode_split(b, n, 8, MSIZE, &m) == -EBADMSG);
+	/* whole in msg, with nothing elsewhere: as p9_decode */
+	p9_put32(b, (uint32_t)n);
+	CHECK(u, p9_decode_split(b, n, 0, MSIZE, &m) == 0 && m.u.fid.fid == 1);
+	/* a split message is still bounded by msize */
+	n = p9t_build(b, sizeof(b), P9_TWRITE, 4, "dqdR", 7u, (uint64_t)5, 3u, (size_t)3, "xyz");
+	p9_put32(b, (uint32_t)MSIZE + 1);
+	p9_put32(b + 19, MSIZE + 1 - P9_TWRITE_HDRSZ);
+	CHECK(u, p9_decode_split(b, P9_TWRITE_HDRSZ, MSIZE, MSIZE, &m) == -EMSGSIZE);
+}
+
 static void t_strings(struct unit *u)
 {
 	uint8_t b[64];
@@ -272,6 +314,7 @@ int main(void)
 	RUN(&u, t_fields);
 	RUN(&u, t_truncations);
 	RUN(&u, t_framing);
+	RUN(&u, t_split_write);
 	RUN(&u, t_strings);
 	RUN(&u, t_counts);
 	RUN(&u, t_types);
