@@ -68,8 +68,8 @@
 #define BLK_QUEUE_MAX 256
 /* Requests in the kernel at once; also the ring's size (one SQE each). */
 #define BLK_NREQ 128
-/* Data buffers per request the guest is told it may use (like QEMU: size - 2). */
-#define BLK_SEG_MAX 126
+/* Data buffers per request the guest is told it may use (QEMU: queue size - 2). */
+#define BLK_SEG_MAX (BLK_QUEUE_MAX - 2)
 /* Header and status sharing data buffers can add two slices. */
 #define BLK_REQ_IOV (BLK_SEG_MAX + 2)
 #define BLK_MAX_SEG 32

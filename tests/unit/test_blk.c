@@ -349,15 +349,15 @@ static void t_rw_framing(struct unit *u)
 	t_free(t);
 }
 
-/* Requests are bounded in buffers: 126 (seg_max) work, 129 do not. */
+/* Requests are bounded in buffers: 254 (seg_max) work, 257 do not. */
 static void t_rw_segments(struct unit *u)
 {
 	struct t *t = t_new();
-	unsigned nbuf[2] = {126, 129};
+	unsigned nbuf[2] = {254, 257};
 
-	CHECK(u, cfg32(t, VIRTIO_BLK_CFG_SEG_MAX) == 126);
+	CHECK(u, cfg32(t, VIRTIO_BLK_CFG_SEG_MAX) == 254);
 	for (unsigned k = 0; k < 2; k++) {
-		uint64_t table = FG_BUF + 0x10000; /* 131 entries of 16 bytes */
+		uint64_t table = FG_BUF + 0x10000; /* 259 entries of 16 bytes */
 		unsigned n = nbuf[k], i = 0;
 
 		set_hdr(t, k, VIRTIO_BLK_T_IN, 0);
