@@ -16,29 +16,25 @@
 
 enum { V_NONE, V_MAPS, V_ENVIRON };
 
+/* Past "<digits>/" at p, or NULL when p does not start with one. */
+static const char *skip_id(const char *p)
+{
+	if (*p < '0' || *p > '9')
+		return NULL;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return *p == '/' ? p + 1 : NULL;
+}
+
 /* host is what the guest's path resolved to: /proc/<pid>[/task/<tid>]/<file>
  * (self and thread-self are links the walk followed). */
 static int view_kind(const char *host)
 {
 	const char *p = host;
-	if (memcmp(p, "/proc/", 6) != 0)
+	if (memcmp(p, "/proc/", 6) != 0 || !(p = skip_id(p + 6)))
 		return V_NONE;
-	p += 6;
-	if (*p < '0' || *p > '9')
+	if (memcmp(p, "task/", 5) == 0 && !(p = skip_id(p + 5)))
 		return V_NONE;
-	while (*p >= '0' && *p <= '9')
-		p++;
-	if (*p++ != '/')
-		return V_NONE;
-	if (memcmp(p, "task/", 5) == 0) {
-		p += 5;
-		if (*p < '0' || *p > '9')
-			return V_NONE;
-		while (*p >= '0' && *p <= '9')
-			p++;
-		if (*p++ != '/')
-			return V_NONE;
-	}
 	if (pico_streq(p, "maps") || pico_streq(p, "smaps") || pico_streq(p, "numa_maps"))
 		return V_MAPS;
 	if (pico_streq(p, "environ"))
