@@ -17,6 +17,8 @@
 # variables, and LXS_IN_RIG=1.
 # Exit status: the command's, or 124 on timeout, 125 if the rig itself
 # failed, 2 for bad usage. --smoke checks that KVM runs a guest inside.
+# LXS_RIG_QEMU names another qemu-system-x86_64 for the rig itself (and
+# LXS_RIG_QEMU_DATA its firmware folder, QEMU's -L); the default is Debian's.
 # shellcheck disable=SC2317 # the handlers below are called from traps
 set -Eeuo pipefail
 
@@ -358,7 +360,7 @@ start_qemu() {
 	# serial port. --foreground keeps QEMU in our process group, so whoever
 	# kills the group (a terminal's ^C, a test harness) kills QEMU too; a
 	# lone kill -9 of this script leaves QEMU to the timeout.
-	timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
+	timeout --foreground -k 10 "$timeout_s" "${LXS_RIG_QEMU:-qemu-system-x86_64}" ${LXS_RIG_QEMU_DATA:+-L "$LXS_RIG_QEMU_DATA"} \
 		-M q35 -accel tcg -cpu "$rig_cpu" -m "$mem_mib" -smp "$rig_cpus" \
 		-nodefaults -no-user-config -nographic -serial stdio -no-reboot -bios qboot.rom \
 		-kernel "$kernel_file" -initrd "$image_dir/initramfs.cpio" -append "$append" \
