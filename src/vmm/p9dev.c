@@ -29,6 +29,12 @@
  *    no worker holds a chain; a chain taken before a reset is never pushed
  *    after it (the epoch changed). A reset also starts a new server
  *    connection, so no fid survives into the next driver's session.
+ *  - A Tflush must be answered after the request it flushes (the client
+ *    reuses the tag once Rflush arrives), but both may be taken by two
+ *    workers at once and the Tflush reach the server first, which would
+ *    answer it at once. So each worker notes the tag of the chain it holds,
+ *    and one holding a Tflush waits until no worker holds an earlier chain
+ *    with the flushed tag: by then that reply has been pushed.
  *
  * Open bug: twice in the rig, tests/vm/distro.sh's mount-option measurement
  * (LXS_9P_MEASURE=1: mount/umount of a second share with several cache
@@ -36,13 +42,6 @@
  * available ring that no worker took (taken == used, avail one ahead), the
  * guest waiting for it. Not found yet; a 100 ms poll by an idle worker did
  * not pick the request up either, so workers were not popping at all.
- *
- *  - A Tflush must be answered after the request it flushes (the client
- *    reuses the tag once Rflush arrives), but both may be taken by two
- *    workers at once and the Tflush reach the server first, which would
- *    answer it at once. So each worker notes the tag of the chain it holds,
- *    and one holding a Tflush waits until no worker holds an earlier chain
- *    with the flushed tag: by then that reply has been pushed.
  */
 #include <errno.h>
 #include <fcntl.h>
