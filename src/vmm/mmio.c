@@ -162,6 +162,17 @@ int virtio_dev_pop(struct virtio_dev *dev, unsigned q, struct vq_chain *c)
 	return r;
 }
 
+bool virtio_dev_more(struct virtio_dev *dev, unsigned q)
+{
+	if (q >= dev->ops->num_queues || !virtio_dev_running(dev))
+		return false;
+	if (vq_more(&dev->vqs[q]))
+		return true;
+	if (dev->vqs[q].error)
+		virtio_dev_set_needs_reset(dev, dev->vqs[q].why);
+	return false;
+}
+
 void virtio_dev_push(struct virtio_dev *dev, unsigned q, uint16_t head, uint32_t written)
 {
 	if (q < dev->ops->num_queues)

@@ -302,11 +302,15 @@ static void *worker_main(void *arg)
 		/*
 		 * With EVENT_IDX the driver notifies only for a buffer past the
 		 * avail_event we last set, which is where a worker last found
-		 * the ring empty: requests queued behind this one come with no
-		 * notify. So another worker looks now; otherwise they would wait
-		 * for this one to finish, and one slow file would hold up all.
+		 * the ring empty: requests queued behind this one came with no
+		 * notify. So another worker is woken if there are any (else they
+		 * would wait for this one to finish, and one slow file would hold
+		 * up all); if there are none, avail_event now asks for the next
+		 * one's notify, which wakes one worker. A serial client thus
+		 * wakes one thread per request, not all of them.
 		 */
-		pthread_cond_signal(&d->work);
+		if (virtio_dev_more(dev, 0))
+			pthread_cond_signal(&d->work);
 		int oldtag;
 		w->tag = peek_tag(&w->chain, &oldtag);
 		/*
@@ -349,7 +353,8 @@ static void p9dev_notify(struct virtio_dev *dev, unsigned q)
 	struct p9dev *d = dev->priv;
 
 	(void)q;
-	pthread_cond_broadcast(&d->work);
+	/* One worker; it wakes the next if it finds more than one chain. */
+	pthread_cond_signal(&d->work);
 }
 
 static int p9dev_activate(struct virtio_dev *dev)

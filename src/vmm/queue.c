@@ -133,6 +133,13 @@ static int refresh_avail(struct virtqueue *vq)
 	return idx != vq->last_avail;
 }
 
+bool vq_more(struct virtqueue *vq)
+{
+	if (vq->error || !vq->ready)
+		return false;
+	return vq->last_avail != vq->avail_idx || refresh_avail(vq) > 0;
+}
+
 /* Append one checked buffer to the chain. */
 static int add_buf(struct virtqueue *vq, struct vq_chain *c, const struct vring_desc *d,
 		   uint64_t *total)

@@ -149,6 +149,13 @@ void vq_disable(struct virtqueue *vq);
  * notify on the next buffer (avail_event) before reporting it empty.
  */
 int vq_pop(struct virtqueue *vq, struct vq_chain *c);
+/*
+ * Whether a vq_pop() now would find a buffer. When it would not, EVENT_IDX's
+ * avail_event is set as vq_pop() sets it, so the driver's next buffer comes
+ * with a notification: a device whose workers take chains on their own can
+ * wake a second worker only when there is work for it.
+ */
+bool vq_more(struct virtqueue *vq);
 /* Give back the chain the last vq_pop() returned, unused. */
 void vq_unpop(struct virtqueue *vq);
 /* Return chain `head` to the driver with `written` bytes written to it. */

@@ -202,6 +202,8 @@ void virtio_dev_config_changed(struct virtio_dev *dev);
  * needs-reset. q must be < ops->num_queues.
  */
 int virtio_dev_pop(struct virtio_dev *dev, unsigned q, struct vq_chain *c);
+/* Whether virtio_dev_pop() would find a chain now (vq_more(); dev->lock held). */
+bool virtio_dev_more(struct virtio_dev *dev, unsigned q);
 /* Return the chain with head `head` to the driver with `written` bytes. */
 void virtio_dev_push(struct virtio_dev *dev, unsigned q, uint16_t head, uint32_t written);
 /* After one or more pushes: interrupt the driver unless it suppressed it. */

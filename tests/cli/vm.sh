@@ -141,11 +141,23 @@ exec 7>"$tmp/hold"
 for _ in $(seq 100); do grep -q first-up "$tmp/first" && break; sleep 0.1; done
 run -d bb2 -- hostname; expect "${P}_second_distro" 0 $st "$o"
 run -d bbt -- cat /etc/passwd; expect "${P}_imported_distro_runs" 0 $st "$o" "^root:"
+# A session held open in each of the other two as well: a distro with none
+# stops after 3 s here, which a loaded rig can take between two commands.
+# bbt's is held (on fd 8) until bbt is unregistered below.
+"$LXS" -d bb2 -- sh -c 'echo up; cat >/dev/null' <"$tmp/hold" >"$tmp/h2" 2>&1 &
+h2=$!
+mkfifo "$tmp/hold3"
+"$LXS" -d bbt -- sh -c 'echo up; cat >/dev/null' <"$tmp/hold3" >"$tmp/h3" 2>&1 &
+h3=$!
+exec 8>"$tmp/hold3"
+until_ok 60 grep -q up "$tmp/h2"
+until_ok 60 grep -q up "$tmp/h3"
 run --list --running; expect "${P}_list_running_three" 0 $st "$o" "^busybox" "^bb2" "^bbt"
 run --list -v; expect "${P}_list_verbose_running" 0 $st "$o" "^\* busybox +Running +2$" "^  bb2 +Running +2$"
 exec 7>&-
 wait $first
 expect "${P}_first_session_survived" 0 $? "$tmp/first" "first-done"
+wait $h2
 run --terminate bb2; expect "${P}_terminate" 0 $st "$o"
 run --list --running -q; ! grep -qx bb2 "$o" && pass "${P}_terminated_not_running" || fail "${P}_terminated_not_running" "$(cat "$o")"
 run -d bb2 -- echo back; expect "${P}_restart_after_terminate" 0 $st "$o" "^back$"
@@ -156,6 +168,8 @@ expect_busy() { grep -q "is running or busy" "$o" && [ $st = 255 ]; }
 expect_busy && pass "${P}_export_running_refused" || fail "${P}_export_running_refused" "status $st: $(cat "$o")"
 run --unregister bbt
 [ $st = 0 ] && [ ! -e "$tmp/bbt" ] && pass "${P}_unregister_running" || fail "${P}_unregister_running" "status $st: $(cat "$o")"
+exec 8>&-
+wait $h3 # its distro is gone: whatever it says
 
 # Idle: distros stop 3 s after their last session, the VM 4 s after that.
 vm=$(vmpid)

@@ -476,6 +476,75 @@ static void t_write_scattered(struct unit *u)
 	t_free(t);
 }
 
+/* The driver's side of EVENT_IDX (virtio 2.7.10): notify only when the device asked. */
+static void notify_as_linux(struct t *t, uint16_t old_idx)
+{
+	uint16_t ev = __atomic_load_n(fr_avail_event(&t->fg, &t->r), __ATOMIC_ACQUIRE);
+	uint16_t now = t->r.avail_idx;
+
+	if ((uint16_t)(now - ev - 1) < (uint16_t)(now - old_idx))
+		fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+}
+
+/*
+ * The driver's side of EVENT_IDX, as Linux drives it: two requests posted
+ * behind one notify are both served (the worker that takes the first wakes
+ * another for the second); then, the ring empty, a third posted alone is
+ * notified only because avail_event asks for it, and is served too (a worker
+ * that found the ring empty armed avail_event).
+ */
+static void t_event_idx(struct unit *u)
+{
+	struct t *t = t_new(false);
+	struct msg m;
+	uint16_t base, old;
+
+	t->r = fr_make(0, QSIZE);
+	fg_driver_start(t->dev,
+			VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) | 1,
+			&t->r, 1);
+	CHECK(u, version(t, 65536, 4096) == 21);
+	CHECK(u, attach(t) == 20);
+	for (int round = 0; round < 20; round++) {
+		base = used_idx(t);
+		old = t->r.avail_idx;
+		for (uint16_t i = 0; i < 2; i++) {
+			m_begin(&m, 24, (uint16_t)(10 + i)); /* Tgetattr fid 1 */
+			m_u32(&m, 1);
+			m_u32(&m, 0x7ff);
+			m_u32(&m, 0);
+			m_end(&m);
+			memcpy(gp(t, REQ + i * 0x1000), m.b, m.n);
+			memset(gp(t, RESP + i * 0x1000), 0, 8);
+			fr_post_chain(&t->fg, &t->r, (uint16_t)(2 * i),
+				      (struct fg_seg[]){{REQ + i * 0x1000, (uint32_t)m.n, false},
+							{RESP + i * 0x1000, 256, true}},
+				      2);
+		}
+		notify_as_linux(t, old);
+		CHECK(u, wait_used(t, (uint16_t)(base + 2)));
+		CHECK(u, gp(t, RESP)[4] == 25 && gp(t, RESP + 0x1000)[4] == 25);
+
+		old = t->r.avail_idx;
+		m_begin(&m, 24, 12);
+		m_u32(&m, 1);
+		m_u32(&m, 0x7ff);
+		m_u32(&m, 0);
+		m_end(&m);
+		memcpy(gp(t, REQ + 0x2000), m.b, m.n);
+		memset(gp(t, RESP + 0x2000), 0, 8);
+		fr_post_chain(&t->fg, &t->r, 4,
+			      (struct fg_seg[]){{REQ + 0x2000, (uint32_t)m.n, false},
+						{RESP + 0x2000, 256, true}},
+			      2);
+		notify_as_linux(t, old);
+		CHECK(u, wait_used(t, (uint16_t)(base + 3)));
+		CHECK(u, gp(t, RESP + 0x2000)[4] == 25);
+	}
+	CHECK(u, !fg_needs_reset(t->dev));
+	t_free(t);
+}
+
 /*
  * A Tflush posted right behind the request it flushes: the request's reply
  * must reach the used ring before the Rflush (9P: the client may reuse the
@@ -539,5 +608,6 @@ int main(void)
 	RUN(&u, t_flush_after_its_request);
 	RUN(&u, t_read_scattered);
 	RUN(&u, t_write_scattered);
+	RUN(&u, t_event_idx);
 	return unit_done(&u);
 }
