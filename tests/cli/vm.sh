@@ -144,10 +144,11 @@ run -d bbt -- cat /etc/passwd; expect "${P}_imported_distro_runs" 0 $st "$o" "^r
 # A session held open in each of the other two as well: a distro with none
 # stops after 3 s here, which a loaded rig can take between two commands.
 # bbt's is held (on fd 8) until bbt is unregistered below.
-"$LXS" -d bb2 -- sh -c 'echo up; cat >/dev/null' <"$tmp/hold" >"$tmp/h2" 2>&1 &
+# (7>&-: a holder that kept the fifo's write end open would never see EOF.)
+"$LXS" -d bb2 -- sh -c 'echo up; cat >/dev/null' <"$tmp/hold" >"$tmp/h2" 2>&1 7>&- &
 h2=$!
 mkfifo "$tmp/hold3"
-"$LXS" -d bbt -- sh -c 'echo up; cat >/dev/null' <"$tmp/hold3" >"$tmp/h3" 2>&1 &
+"$LXS" -d bbt -- sh -c 'echo up; cat >/dev/null' <"$tmp/hold3" >"$tmp/h3" 2>&1 7>&- &
 h3=$!
 exec 8>"$tmp/hold3"
 until_ok 60 grep -q up "$tmp/h2"

@@ -355,7 +355,7 @@ start_qemu() {
 	[ -f "$kernel_file" ] || kernel_file=$image_dir/vmlinuz
 	# loglevel=5: the rig kernel's warnings (soft lockups, RCU stalls, hung
 	# tasks, with their stacks) reach the output; nothing below that does.
-	local append="console=ttyS0 quiet loglevel=5 reboot=k panic=-1 rdinit=/init lxs_rig=${ctl_dir##*/}"
+	local append="console=ttyS0 quiet loglevel=5 reboot=k panic=-1 rdinit=/init lxs_rig=${ctl_dir##*/} ${LXS_RIG_APPEND:-}"
 	# qboot rather than SeaBIOS: it boots sooner and prints nothing on the
 	# serial port. --foreground keeps QEMU in our process group, so whoever
 	# kills the group (a terminal's ^C, a test harness) kills QEMU too; a
