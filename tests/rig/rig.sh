@@ -19,6 +19,7 @@
 # failed, 2 for bad usage. --smoke checks that KVM runs a guest inside.
 # LXS_RIG_QEMU names another qemu-system-x86_64 for the rig itself (and
 # LXS_RIG_QEMU_DATA its firmware folder, QEMU's -L); the default is Debian's.
+# LXS_RIG_APPEND adds to the rig kernel's command line.
 # shellcheck disable=SC2317 # the handlers below are called from traps
 set -Eeuo pipefail
 
@@ -355,7 +356,13 @@ start_qemu() {
 	[ -f "$kernel_file" ] || kernel_file=$image_dir/vmlinuz
 	# loglevel=5: the rig kernel's warnings (soft lockups, RCU stalls, hung
 	# tasks, with their stacks) reach the output; nothing below that does.
-	local append="console=ttyS0 quiet loglevel=5 reboot=k panic=-1 rdinit=/init lxs_rig=${ctl_dir##*/} ${LXS_RIG_APPEND:-}"
+	# nohz=off highres=off: the rig's timer ticks periodically. With the
+	# default one-shot timer, which the kernel re-arms from each interrupt,
+	# one timer interrupt lost under QEMU's emulated SVM (it happens while a
+	# nested guest runs) stopped the rig's timers for good: the "wedge" of
+	# bench/RESULTS.md, in every 9P-heavy benchmark boot. A periodic timer
+	# fires again by itself; with it, the boots that always wedged finish.
+	local append="console=ttyS0 quiet loglevel=5 reboot=k panic=-1 rdinit=/init lxs_rig=${ctl_dir##*/} nohz=off highres=off ${LXS_RIG_APPEND:-}"
 	# qboot rather than SeaBIOS: it boots sooner and prints nothing on the
 	# serial port. --foreground keeps QEMU in our process group, so whoever
 	# kills the group (a terminal's ^C, a test harness) kills QEMU too; a
