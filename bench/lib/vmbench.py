@@ -63,8 +63,9 @@ def run_to_marker(cmd, end, idle_s, total_s, on_line=None, linger_s=5):
         while True:
             now = time.monotonic()
             if now - last > idle_s or now - t0 > total_s:
-                raise Stalled(f"no output for {now - last:.0f} s" if now - last > idle_s
-                              else f"not done after {total_s} s")
+                raise Stalled((f"no output for {now - last:.0f} s" if now - last > idle_s
+                               else f"not done after {total_s} s")
+                              + "; its last lines: " + " | ".join(lines[-6:]))
             if not sel.select(timeout=5):
                 continue
             chunk = os.read(p.stdout.fileno(), 65536)
