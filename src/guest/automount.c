@@ -19,10 +19,12 @@
  * /mnt/). The file is read with a few lines of INI parsing (lxs-init is a
  * static musl binary without libinih).
  *
- * Mount options (bench/RESULTS.md, "9P mount options"; the measurement is
- * still to be made): msize is the most Linux 6.12's virtio transport takes
- * (500 KiB = 4 KiB x 125 buffers); cache=mmap keeps host changes visible at
- * once while letting programs mmap files (WSL's choice).
+ * Mount options, chosen by bench/9p (bench/RESULTS.md, "bench/9p, session
+ * 4"): msize is the most Linux 6.12's virtio transport takes (500 KiB = 4 KiB
+ * x 125 buffers); cache=mmap asks the host at every lookup, so host changes
+ * are seen at once (loose, ~4x faster at metadata, would keep stale entries),
+ * and reads through the guest's page cache at ~85 % of loose's speed (none
+ * reads in small direct requests, 14x slower); programs may mmap files.
  */
 #include <ctype.h>
 #include <errno.h>

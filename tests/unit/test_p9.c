@@ -139,6 +139,8 @@ static void t_read_write(struct unit *u)
 	cl = &t->cl;
 	CHECK(u, tp_put_file(tp_path(t, "f"), "0123456789") == 0);
 	CHECK(u, tp_walk(cl, ROOT, 1, "f") == 1 && tp_lopen(cl, 1, P9_DOTL_RDONLY) == 0);
+	/* iounit: whole pages of the msize (less the Rread header) */
+	CHECK(u, p9_get32(cl->resp + P9_HDRSZ + P9_QIDSZ) == (TP_MSIZE - P9_IOHDRSZ) / 4096 * 4096);
 	CHECK(u, tp_read(cl, 1, 2, 5, buf) == 5 && !memcmp(buf, "23456", 5));
 	CHECK(u, tp_read(cl, 1, 10, 5, buf) == 0);
 	CHECK(u, tp_read(cl, 1, 1000, 5, buf) == 0);
