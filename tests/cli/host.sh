@@ -222,7 +222,7 @@ for want in 512 300; do
 done
 expect_fail manage_resize_bad "--resize takes" --manage r-tar-gz --resize lots
 run --unregister r-tar-xz
-[ $st = 0 ] && [ ! -e "$tmp/d/r-tar-xz" ] && ! "$LXS" -l -q | grep -qx r-tar-xz &&
+[ $st = 0 ] && [ ! -e "$tmp/d/r-tar-xz" ] && ! grep -qx r-tar-xz <<<"$("$LXS" -l -q)" &&
 	pass "${P}_unregister" || fail "${P}_unregister" "status $st: $(cat "$o")"
 expect_fail unregister_unknown "no distribution named" --unregister r-tar-xz
 expect_fail unregister_bad_name "no distribution named" --unregister "../etc"
@@ -235,7 +235,7 @@ run --status; expect "${P}_status" 0 $st "$o" "^Default distribution: fromstdin$
 if ls "${LXS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lxs}"/distro/debian-bookworm-minbase*.tar.zst >/dev/null 2>&1; then
 	run --install debian --name deb --location "$tmp/d/deb" --no-launch
 	expect "${P}_install_debian_cached" 0 $st "$o"
-	"$LXS" -l -q | grep -qx deb && [ -f "$tmp/d/deb/ext4.img" ] && pass "${P}_install_registers" ||
+	grep -qx deb <<<"$("$LXS" -l -q)" && [ -f "$tmp/d/deb/ext4.img" ] && pass "${P}_install_registers" ||
 		fail "${P}_install_registers" "$(cat "$o")"
 	"$LXS" --unregister deb >/dev/null 2>&1
 else
@@ -258,7 +258,7 @@ mkfifo "$tmp/slow"
 "$LXS" --import slow "$tmp/d/slow" - <"$tmp/slow" >"$o.slow" 2>&1 &
 slow=$!
 exec 8>"$tmp/slow"
-listed() { "$LXS" -l -v 2>/dev/null | grep -qE "$1"; }
+listed() { grep -qE "$1" <<<"$("$LXS" -l -v 2>/dev/null)"; } # (no pipe: see tests/run-unit.sh)
 until_ok 10 listed "^  slow +Installing"
 run -l -v; expect "${P}_list_shows_installing" 0 $st "$o" "^  slow +Installing +2$"
 expect_fail import_name_in_flight "importing or using slow" --import slow "$tmp/d/slow2" "$tmp/root.tar"
@@ -514,7 +514,7 @@ v1_section() {
 			fail "${P}_v1_export_stdout_zst" "$(head -c 200 "$o.list" | tr -d '\0')"
 		# A session holds the distro: listed as running, not converted under it.
 		"$LXS" -d bb1 -- sleep 3 & s=$!
-		for _ in $(seq 50); do "$LXS" --list -v 2>/dev/null | grep -q "bb1 .*Running" && break; sleep 0.05; done
+		for _ in $(seq 50); do grep -q "bb1 .*Running" <<<"$("$LXS" --list -v 2>/dev/null)" && break; sleep 0.05; done
 		run --list -v; expect "${P}_v1_list_running" 0 $st "$o" "^\* bb1 +Running +1$|^  bb1 +Running +1$"
 		expect_fail v1_set_version_while_running "running" --set-version bb1 2
 		kill $s 2>/dev/null; wait $s 2>/dev/null
