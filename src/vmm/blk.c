@@ -134,36 +134,6 @@ static bool range_ok(const struct blk *blk, uint64_t sector, uint64_t nsec)
 	return sector <= blk->capacity && nsec <= blk->capacity - sector;
 }
 
-/*
- * Fill dst with the pieces of src[0, n) covering bytes [off, off + len),
- * leaving out empty buffers. Returns how many, or -1 if more than max.
- */
-static int iov_slice(struct iovec *dst, unsigned max, const struct iovec *src, unsigned n,
-		     uint64_t off, uint64_t len)
-{
-	unsigned k = 0;
-
-	for (unsigned i = 0; i < n && len; i++) {
-		uint64_t l = src[i].iov_len;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		l -= off;
-		if (l > len)
-			l = len;
-		if (k == max)
-			return -1;
-		dst[k].iov_base = (uint8_t *)src[i].iov_base + off;
-		dst[k].iov_len = l;
-		k++;
-		len -= l;
-		off = 0;
-	}
-	return (int)k;
-}
-
 /* The chain's last device-writable byte, where the status goes. */
 static uint8_t *status_byte(struct vq_chain *c)
 {
@@ -493,7 +463,7 @@ static uint8_t setup_rw(struct blk *blk, struct blk_req *req, struct vq_chain *c
 		if (c->rd_bytes != sizeof(*h))
 			return VIRTIO_BLK_S_IOERR;
 		len = c->wr_bytes - 1;
-		n = iov_slice(req->iov, BLK_REQ_IOV, vq_chain_wr(c), c->n_wr, 0, len);
+		n = vq_iov_slice(req->iov, BLK_REQ_IOV, vq_chain_wr(c), c->n_wr, 0, len);
 	} else {
 		/* The status is the only writable part; data only from readable ones. */
 		if (c->wr_bytes != 1)
@@ -501,7 +471,7 @@ static uint8_t setup_rw(struct blk *blk, struct blk_req *req, struct vq_chain *c
 		if (blk->ro)
 			return VIRTIO_BLK_S_IOERR;
 		len = c->rd_bytes - sizeof(*h);
-		n = iov_slice(req->iov, BLK_REQ_IOV, vq_chain_rd(c), c->n_rd, sizeof(*h), len);
+		n = vq_iov_slice(req->iov, BLK_REQ_IOV, vq_chain_rd(c), c->n_rd, sizeof(*h), len);
 	}
 	if (n < 0 || len % VIRTIO_BLK_SECTOR_SIZE ||
 	    !range_ok(blk, h->sector, len / VIRTIO_BLK_SECTOR_SIZE))

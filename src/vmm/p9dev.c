@@ -79,7 +79,7 @@ struct p9worker {
 	bool started;
 	uint8_t *req, *resp;
 	struct vq_chain chain;
-	struct iovec data[VQ_MAX_IOV]; /* a read's or write's data buffers (bulk_iov) */
+	struct iovec data[VQ_MAX_IOV]; /* a read's or write's data buffers (vq_iov_slice) */
 	int tag;             /* of the chain held, -1 if none (under dev.lock) */
 };
 
@@ -158,38 +158,6 @@ static bool changes_host(const uint8_t *req, size_t len)
 }
 
 /*
- * The chain's readable (writable false) or writable buffers from byte skip
- * of that part on: where a Twrite's data comes from or a Tread's goes to,
- * straight between the file and the guest's pages. Linux's zero-copy
- * requests put the 9P header in a buffer of its own and the data in the
- * user's pages; any other split works too. Returns how many; *bytes (if
- * not NULL), their total.
- */
-static int bulk_iov(const struct vq_chain *c, bool writable, size_t skip, struct iovec *out,
-		    size_t *bytes)
-{
-	unsigned first = writable ? c->n_rd : 0, end = writable ? c->n_rd + c->n_wr : c->n_rd;
-	size_t total = 0;
-	int n = 0;
-
-	for (unsigned i = first; i < end; i++) {
-		const struct iovec *v = &c->iov[i];
-
-		if (skip >= v->iov_len) {
-			skip -= v->iov_len;
-			continue;
-		}
-		out[n].iov_base = (uint8_t *)v->iov_base + skip;
-		out[n].iov_len = v->iov_len - skip;
-		total += out[n++].iov_len;
-		skip = 0;
-	}
-	if (bytes)
-		*bytes = total;
-	return n;
-}
-
-/*
  * Serve one chain with no lock held. Returns the reply length, or -1:
  * needs-reset; *in_resp is how much of it is in w->resp (the rest, a read's
  * data, is in the chain already).
@@ -222,8 +190,14 @@ static long serve(struct p9worker *w, struct p9_conn *conn, bool ro, const char 
 		return -1;
 	}
 	if (w->req[4] == P9_TWRITE && c->rd_bytes > P9_TWRITE_HDRSZ) {
+		/*
+		 * The data's buffers (Linux's zero-copy writes put the header in
+		 * a buffer of its own and the data in the writer's pages; any
+		 * split works). w->data holds as many as a chain has.
+		 */
 		len = P9_TWRITE_HDRSZ;
-		bulk.iovcnt = bulk_iov(c, false, len, w->data, &bulk.len);
+		bulk.len = c->rd_bytes - len;
+		bulk.iovcnt = vq_iov_slice(w->data, VQ_MAX_IOV, vq_chain_rd(c), c->n_rd, len, bulk.len);
 	} else {
 		len = c->rd_bytes < P9DEV_BUF ? (size_t)c->rd_bytes : P9DEV_BUF;
 	}
@@ -244,8 +218,9 @@ static long serve(struct p9worker *w, struct p9_conn *conn, bool ro, const char 
 			remove_ro = true;
 		}
 	}
-	if (w->req[4] == P9_TREAD)
-		bulk.iovcnt = bulk_iov(c, true, P9_IOHDRSZ, w->data, NULL);
+	if (w->req[4] == P9_TREAD) /* the reply's buffers past the Rread header */
+		bulk.iovcnt = vq_iov_slice(w->data, VQ_MAX_IOV, vq_chain_wr(c), c->n_wr, P9_IOHDRSZ,
+					   c->wr_bytes - P9_IOHDRSZ);
 	r = p9_handle_bulk(conn, w->req, len, w->resp, cap, bulk.iovcnt ? &bulk : NULL, &rlen);
 	if (r == -EBADMSG) {
 		*why = "9P request with broken framing";

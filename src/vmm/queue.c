@@ -293,6 +293,32 @@ bool vq_needs_notify(struct virtqueue *vq)
 	return (uint16_t)(new - event - 1) < (uint16_t)(new - old);
 }
 
+int vq_iov_slice(struct iovec *dst, unsigned max, const struct iovec *src, unsigned n,
+		 uint64_t off, uint64_t len)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < n && len; i++) {
+		uint64_t l = src[i].iov_len;
+
+		if (off >= l) {
+			off -= l;
+			continue;
+		}
+		l -= off;
+		if (l > len)
+			l = len;
+		if (k == max)
+			return -1;
+		dst[k].iov_base = (uint8_t *)src[i].iov_base + off;
+		dst[k].iov_len = l;
+		k++;
+		len -= l;
+		off = 0;
+	}
+	return (int)k;
+}
+
 /* Copy between buf and the bytes from off on of iov[0, n); to_iov says which way. */
 static size_t iov_copy(const struct iovec *iov, unsigned n, size_t off, uint8_t *buf, size_t len,
 		       bool to_iov)

@@ -167,6 +167,14 @@ void vq_push(struct virtqueue *vq, uint16_t head, uint32_t written);
 bool vq_needs_notify(struct virtqueue *vq);
 
 /*
+ * Fill dst with the pieces of src[0, n) covering bytes [off, off + len),
+ * leaving out empty buffers: a chain part's bytes past a header, for I/O
+ * straight to or from guest memory. Returns how many, or -1 if more than max.
+ */
+int vq_iov_slice(struct iovec *dst, unsigned max, const struct iovec *src, unsigned n,
+		 uint64_t off, uint64_t len);
+
+/*
  * Copy between a chain and a flat buffer, starting `off` bytes into the
  * chain's readable (vq_chain_read) or writable (vq_chain_write) part.
  * Return the bytes copied, which is less than len if the part is shorter.
