@@ -176,7 +176,10 @@ struct p9_fid *p9_fid_remove(struct p9_conn *c, uint32_t id);
 void p9_fids_clear(struct p9_conn *c);
 
 /* --- ops.c: one request, after decoding --- */
-/* Returns the reply length in resp, or -errno for Rlerror. */
+/*
+ * Returns the reply length (a Tread's data in bulk counted), or -errno for
+ * Rlerror. bulk->got must be 0 on entry; it is 0 again on an error.
+ */
 long p9_dispatch(struct p9_conn *c, const struct p9_msg *m, void *resp, size_t cap,
 		 struct p9_bulk *bulk);
 

@@ -1613,20 +1613,17 @@ long p9_dispatch(struct p9_conn *c, const struct p9_msg *m, void *resp, size_t c
 	size_t len;
 	int err;
 
-	if (bulk)
-		bulk->got = 0;
 	if (!ops[m->type])
 		return -EOPNOTSUPP;
 	p9w_init(&w, resp, cap, (uint8_t)(m->type + 1), m->tag);
 	err = ops[m->type](&r);
-	if (err) {
+	len = err ? 0 : p9w_finish(&w);
+	if (!len) {
+		/* Rlerror instead, all of it in resp: no data went anywhere. */
 		if (bulk)
 			bulk->got = 0;
-		return err;
+		return err ? err : -EMSGSIZE;
 	}
-	len = p9w_finish(&w);
-	if (!len)
-		return -EMSGSIZE;
 	if (bulk && bulk->got) {
 		/* The header in resp; its size counts the data that went to bulk. */
 		len += bulk->got;
