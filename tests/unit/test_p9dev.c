@@ -203,6 +203,28 @@ static bool open_fid2(struct t *t, const char *name, uint32_t flags)
 	return xfer(t, &m, 4096) > 0 && gp(t, RESP)[4] == 13;
 }
 
+/*
+ * The share holds "data" (len bytes of content); the driver is started,
+ * version agreed (msize 65536), the root attached as fid 1 and "data" opened
+ * with flags as fid 2.
+ */
+static void start_on_data(struct unit *u, struct t *t, const void *content, size_t len,
+			  uint32_t flags)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/data", t->dir);
+	f = fopen(path, "w");
+	CHECK(u, f && fwrite(content, 1, len, f) == len);
+	if (f)
+		fclose(f);
+	drv_start(t);
+	CHECK(u, version(t, 65536, 4096) == 21);
+	CHECK(u, attach(t) == 20);
+	CHECK(u, open_fid2(t, "data", flags));
+}
+
 static void t_identity(struct unit *u)
 {
 	struct t *t = t_new(false);
@@ -353,22 +375,13 @@ static void t_reset(struct unit *u)
 static void t_read_scattered(struct unit *u)
 {
 	struct t *t = t_new(false);
-	char path[128], want[9000];
+	char want[9000];
 	struct msg m;
 	uint32_t count = 0;
-	FILE *f;
 
 	for (size_t i = 0; i < sizeof(want); i++)
 		want[i] = (char)('a' + i % 23);
-	snprintf(path, sizeof(path), "%s/data", t->dir);
-	f = fopen(path, "w");
-	CHECK(u, f && fwrite(want, 1, sizeof(want), f) == sizeof(want));
-	if (f)
-		fclose(f);
-	drv_start(t);
-	CHECK(u, version(t, 65536, 4096) == 21);
-	CHECK(u, attach(t) == 20);
-	CHECK(u, open_fid2(t, "data", O_RDONLY));
+	start_on_data(u, t, want, sizeof(want), O_RDONLY);
 
 	for (int round = 0; round < 2; round++) {
 		uint64_t off = round ? sizeof(want) : 100;
@@ -425,15 +438,8 @@ static void t_write_scattered(struct unit *u)
 
 	for (size_t i = 0; i < sizeof(want); i++)
 		want[i] = (char)('A' + i % 19);
+	start_on_data(u, t, "0123456789", 10, O_WRONLY);
 	snprintf(path, sizeof(path), "%s/data", t->dir);
-	f = fopen(path, "w");
-	CHECK(u, f && fputs("0123456789", f) >= 0);
-	if (f)
-		fclose(f);
-	drv_start(t);
-	CHECK(u, version(t, 65536, 4096) == 21);
-	CHECK(u, attach(t) == 20);
-	CHECK(u, open_fid2(t, "data", O_WRONLY));
 	memcpy(gp(t, REQ + 0x1000), want, 4096);
 	memcpy(gp(t, REQ + 0x3000), want + 4096, 100);
 	memcpy(gp(t, REQ + 0x5000), want + 4196, sizeof(want) - 4196);
