@@ -80,7 +80,7 @@ struct p9worker {
 	uint8_t *req, *resp;
 	struct vq_chain chain;
 	struct iovec data[VQ_MAX_IOV]; /* a read's or write's data buffers (vq_iov_slice) */
-	int tag;             /* of the chain held, -1 if none (under dev.lock) */
+	int tag;                       /* of the chain held, -1 if none (under dev.lock) */
 };
 
 struct p9dev {
@@ -197,7 +197,8 @@ static long serve(struct p9worker *w, struct p9_conn *conn, bool ro, const char 
 		 */
 		len = P9_TWRITE_HDRSZ;
 		bulk.len = c->rd_bytes - len;
-		bulk.iovcnt = vq_iov_slice(w->data, VQ_MAX_IOV, vq_chain_rd(c), c->n_rd, len, bulk.len);
+		bulk.iovcnt =
+		    vq_iov_slice(w->data, VQ_MAX_IOV, vq_chain_rd(c), c->n_rd, len, bulk.len);
 	} else {
 		len = c->rd_bytes < P9DEV_BUF ? (size_t)c->rd_bytes : P9DEV_BUF;
 	}
@@ -356,7 +357,9 @@ static void p9dev_reset(struct virtio_dev *dev)
 	d->epoch++;
 	wait_idle(d);
 	/* A fresh connection: the next driver starts with no fids. */
-	if (p9_conn_new(d->srv, &(struct p9_limits){.max_msize = P9DEV_BUF, .max_fids = P9DEV_MAX_FIDS}, &conn) == 0) {
+	if (p9_conn_new(d->srv,
+			&(struct p9_limits){.max_msize = P9DEV_BUF, .max_fids = P9DEV_MAX_FIDS},
+			&conn) == 0) {
 		if (d->conn)
 			p9_conn_free(d->conn);
 		d->conn = conn;
@@ -394,7 +397,9 @@ int virtio_9p_create(struct virtio_dev **out, struct guest_mem *gm, const char *
 	r = p9_server_open(dir, opts, &d->srv);
 	if (r < 0)
 		goto fail_cond;
-	r = p9_conn_new(d->srv, &(struct p9_limits){.max_msize = P9DEV_BUF, .max_fids = P9DEV_MAX_FIDS}, &d->conn);
+	r = p9_conn_new(d->srv,
+			&(struct p9_limits){.max_msize = P9DEV_BUF, .max_fids = P9DEV_MAX_FIDS},
+			&d->conn);
 	if (r < 0)
 		goto fail_srv;
 	r = virtio_dev_init(&d->dev, &p9dev_ops, gm, d);

@@ -293,8 +293,8 @@ bool vq_needs_notify(struct virtqueue *vq)
 	return (uint16_t)(new - event - 1) < (uint16_t)(new - old);
 }
 
-int vq_iov_slice(struct iovec *dst, unsigned max, const struct iovec *src, unsigned n,
-		 uint64_t off, uint64_t len)
+int vq_iov_slice(struct iovec *dst, unsigned max, const struct iovec *src, unsigned n, uint64_t off,
+		 uint64_t len)
 {
 	unsigned k = 0;
 

@@ -171,8 +171,8 @@ bool vq_needs_notify(struct virtqueue *vq);
  * leaving out empty buffers: a chain part's bytes past a header, for I/O
  * straight to or from guest memory. Returns how many, or -1 if more than max.
  */
-int vq_iov_slice(struct iovec *dst, unsigned max, const struct iovec *src, unsigned n,
-		 uint64_t off, uint64_t len);
+int vq_iov_slice(struct iovec *dst, unsigned max, const struct iovec *src, unsigned n, uint64_t off,
+		 uint64_t len);
 
 /*
  * Copy between a chain and a flat buffer, starting `off` bytes into the

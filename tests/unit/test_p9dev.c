@@ -457,13 +457,14 @@ static void t_write_scattered(struct unit *u)
 		CHECK(u, m.n == P9_TWRITE_HDRSZ);
 		memcpy(m.b, &(uint32_t){(uint32_t)(m.n + sizeof(want))}, 4);
 		memcpy(gp(t, REQ), m.b, m.n);
-		fr_post_chain(&t->fg, &t->r, 0,
-			      (struct fg_seg[]){{REQ, (uint32_t)m.n, false},
-						{REQ + 0x1000, 4096, false},
-						{REQ + 0x3000, 100, false},
-						{REQ + 0x5000, (uint32_t)sizeof(want) - 4196, false},
-						{RESP, 64, true}},
-			      5);
+		fr_post_chain(
+		    &t->fg, &t->r, 0,
+		    (struct fg_seg[]){{REQ, (uint32_t)m.n, false},
+				      {REQ + 0x1000, 4096, false},
+				      {REQ + 0x3000, 100, false},
+				      {REQ + 0x5000, (uint32_t)sizeof(want) - 4196, false},
+				      {RESP, 64, true}},
+		    5);
 		fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 		CHECK(u, wait_used(t, want_used));
 		memcpy(&count, gp(t, RESP + 7), 4);
