@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages lxs needs to build, test and run, and nothing
-# else. Safe to re-run: it asks apt only for what is missing, and refreshes the
+# else; holds the table of the programs the tests run and their packages.
+# Safe to re-run: it asks apt only for what is missing, and refreshes the
 # package lists at most once per run.
 #
 # usage: scripts/deps.sh [build|kernel|rig|all]   (default: all)
+#        scripts/deps.sh check   one TAP line: is every program of the tools
+#                                table installed? Asks apt nothing; exits 0.
 set -euo pipefail
 
 want=${1:-all}
@@ -11,16 +14,78 @@ build=(build-essential make gcc clang musl-tools pkg-config cpio python3 liburin
 kernel=(linux-source-6.12 bc flex bison libelf-dev libssl-dev xz-utils kmod lz4)
 rig=(qemu-system-x86 busybox-static cpio xz-utils zstd)
 
+# The programs that make check, the rig and these scripts run, as
+# PROGRAM:PACKAGE. Those of Debian's Essential packages (coreutils, grep,
+# sed, tar, util-linux, findutils, ...) are on every Debian machine and are
+# left out. tests/deps_scan.py fails when a test calls a program that is in
+# neither, and `deps.sh check` names the ones not installed. A package of
+# this table belongs to the build set unless the kernel or rig set has it.
+tools=(
+	# compilers and builds
+	gcc:gcc cc:gcc make:make ar:binutils musl-gcc:musl-tools
+	clang:clang               # tests/fuzz/run.sh: libFuzzer targets
+	clang-format:clang-format # make format
+	python3:python3
+	# tarballs, images and distros
+	xz:xz-utils zstd:zstd cpio:cpio awk:mawk
+	e2fsck:e2fsprogs debugfs:e2fsprogs
+	getfattr:attr             # tests/vm/distro.sh: the host's side of the 9P xattr test
+	mount:mount umount:mount  # tests/cli/host.sh: a full file system (a small tmpfs)
+	debootstrap:debootstrap
+	apt-get:apt apt-cache:apt
+	dpkg-scanpackages:dpkg-dev # tests/pico/run.sh: a local apt repository
+	git:git                   # tests/newcomer.sh: copies the checkout's tracked files
+	# the guest kernel (kernel/build.sh)
+	objcopy:binutils
+	# the nested-KVM rig (tests/rig/rig.sh)
+	qemu-system-x86_64:qemu-system-x86 busybox:busybox-static
+	# tests/lib.sh's `watched`: every thread's stack of a program that hung
+	gdb:gdb
+)
+
+if [ "$want" = check ]; then
+	missing=()
+	for t in "${tools[@]}"; do
+		tool=${t%%:*}
+		# An ordinary user's PATH may lack the sbin folders (e2fsck, debugfs).
+		command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || [ -x "/sbin/$tool" ] && continue
+		if [ ${#missing[@]} -eq 0 ]; then
+			missing+=("$tool (Debian package ${t#*:})")
+		else
+			missing+=("$tool (${t#*:})")
+		fi
+	done
+	echo "1..1"
+	if [ ${#missing[@]} -eq 0 ]; then
+		echo "ok - deps_tools_present (${#tools[@]} tools)"
+	else
+		printf -v list '%s, ' "${missing[@]}"
+		echo "not ok - deps_tools_present: missing ${list%, }; run scripts/deps.sh all as root"
+	fi
+	exit 0
+fi
+
+for t in "${tools[@]}"; do
+	p=${t#*:}
+	case " ${kernel[*]} ${rig[*]} " in
+	*" $p "*) ;;
+	*) build+=("$p") ;;
+	esac
+done
+
 case "$want" in
 build) pkgs=("${build[@]}") ;;
 kernel) pkgs=("${kernel[@]}") ;;
 rig) pkgs=("${rig[@]}") ;;
 all) pkgs=("${build[@]}" "${kernel[@]}" "${rig[@]}") ;;
-*) echo "deps.sh: unknown set '$want'; use build, kernel, rig or all." >&2; exit 2 ;;
+*) echo "deps.sh: unknown set '$want'; use build, kernel, rig, all or check." >&2; exit 2 ;;
 esac
 
 missing=()
+declare -A seen=()
 for p in "${pkgs[@]}"; do
+	[ -z "${seen[$p]:-}" ] || continue
+	seen[$p]=1
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -1,110 +1,140 @@
 #!/usr/bin/env bash
-# tests/check.sh - everything `make check` runs, after the build. Ends with
+# tests/check.sh - everything `make check` runs, after the build: the build
+# steps that make the guest kernel and the test distros, then every suite.
+# Each suite runs through tests/run-suite.sh, which holds it to its plan, so
+# one that dies early is a failure. A failed build step fails the run with
+# its log, but is not counted as a test. Ends with
 # "N passed, N failed, N skipped" and fails if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log=build/check.log
 : >"$log"
+: >build/check.raw
+failed_steps=()
 section() { printf '\n== %s\n' "$1" | tee -a "$log"; }
 # Keep only result lines (the rig's console may add \r), show and keep them.
 results() { sed -u 's/\r//g' | tee -a build/check.raw | grep --line-buffered -E '^(not )?ok - ' | tee -a "$log"; }
-: >build/check.raw
+suite() { tests/run-suite.sh "$@" | results; } # NAME CMD [ARG...]
+# step NAME LOG CMD...: a build step; on failure its log's end is shown.
+step() {
+	local name=$1 steplog=$2
+	shift 2
+	if "$@" >"$steplog" 2>&1; then
+		echo "step $name: done"
+		return 0
+	fi
+	echo "step $name FAILED (exit $?); the end of $steplog:"
+	tail -n 15 "$steplog" | sed 's/^/    /'
+	failed_steps+=("$name")
+	return 1
+}
+
+# Ordinary-user suites run from a world-readable copy (tests/stage.sh), so a
+# checkout in a 0700 folder still lets uid 65534 reach what it runs.
+as_root=0
+[ "$(id -u)" = 0 ] && as_root=1
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/lxs-check.XXXXXX")
+chmod 0755 "$scratch"
+trap 'rm -rf "$scratch"' EXIT
+nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+
+section "tools"
+suite deps scripts/deps.sh check
 
 section "unit tests (ASan+UBSan, no KVM)"
-tests/run-unit.sh $(ls build/asan/tests/test_* | grep -v '\.d$') | results
+# shellcheck disable=SC2046 # one argument per binary
+suite unit tests/run-unit.sh $(ls build/asan/tests/test_* | grep -v '\.d$')
 
 section "fuzzing (short smoke runs; see tests/fuzz/run.sh for long ones)"
-tests/fuzz/run.sh "${FUZZ_SECONDS:-20}" | results
+suite fuzz tests/fuzz/run.sh "${FUZZ_SECONDS:-20}"
 
-section "sessions without a VM (lxs-init --serve-unix)"
-tests/session/host.sh | results
-
-section "as an ordinary user (uid 65534): sessions and images"
-if [ "$(id -u)" = 0 ]; then
-	nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
-	PREFIX=nobody_session "${nobody[@]}" tests/session/host.sh | results
-	ntmp=$(mktemp -d) && chmod 0777 "$ntmp"
-	if [ -f build/vmtest/busybox.tar ] || tests/distro/busybox.sh build/vmtest >/dev/null 2>&1; then
-		"${nobody[@]}" build/lxs-mkimage build/vmtest/busybox.tar "$ntmp/u.img" --size 64M >"$ntmp/log" 2>&1 &&
-			e2fsck -fn "$ntmp/u.img" >>"$ntmp/log" 2>&1
-		st=$?
-		[ $st -eq 0 ] && echo "ok - nobody_makes_image" | results ||
-			echo "not ok - nobody_makes_image: $(tail -n 2 "$ntmp/log" | tr '\n' '|')" | results
-	fi
-	rm -rf "$ntmp"
-else
-	echo "ok - nobody_checks # SKIP already running as an ordinary user" | results
-fi
-
-# Version 1 (no VM): everything runs on the host as this user.
-if [ -x tests/pico/run.sh ]; then
-	section "version 1 (lxs-pico, no VM)"
-	tests/pico/run.sh | results
-fi
-
-# The command line and manager, the parts that need no VM.
-if [ -x tests/cli/host.sh ]; then
-	section "lxs and lxsd without a VM"
-	tests/cli/host.sh | results
-fi
-
-section "guest kernel"
-if kdir=$(kernel/build.sh); then
-	echo "ok - kernel_build ($kdir)" | results
-else
-	echo "not ok - kernel_build: kernel/build.sh failed" | results
+section "build steps: the guest kernel and the test distros (not tests)"
+kdir=$(kernel/build.sh 2>build/kernel-build.log) && [ -n "$kdir" ] && echo "step kernel: $kdir" || {
+	echo "step kernel FAILED; the end of build/kernel-build.log:"
+	tail -n 15 build/kernel-build.log | sed 's/^/    /'
+	failed_steps+=(kernel)
 	kdir=
-fi
-
-section "lxs-vm without a guest"
-[ -n "$kdir" ] && tests/vm/host.sh "$kdir" | results
-
-section "test distros (images made on the host, as this user)"
+}
 vmtest=build/vmtest
 mkdir -p "$vmtest"
 rm -f "$vmtest"/*.img
-if tests/distro/busybox.sh "$vmtest" >"$vmtest/busybox.log" 2>&1 &&
-	build/lxs-mkimage "$vmtest/busybox.tar" "$vmtest/busybox.img" --size 256M 2>>"$vmtest/busybox.log" &&
-	build/lxs-mkimage "$vmtest/busybox.tar" "$vmtest/busybox2.img" --size 256M 2>>"$vmtest/busybox.log"; then
-	echo "ok - busybox_distro_image" | results
-else
-	echo "not ok - busybox_distro_image: $(tail -n 3 "$vmtest/busybox.log" | tr '\n' '|')" | results
-fi
-tests/distro/debian.sh "$vmtest" >"$vmtest/debian.log" 2>&1
-st=$?
-if [ $st -eq 77 ]; then
-	echo "ok - debian_distro_image # SKIP $(tail -n 1 "$vmtest/debian.log")" | results
-elif [ $st -eq 0 ] && build/lxs-mkimage "$(ls "$vmtest"/debian.tar* | head -n 1)" "$vmtest/debian.img" --size 4G 2>>"$vmtest/debian.log" &&
-	python3 tests/distro/listing.py tar "$(ls "$vmtest"/debian.tar* | head -n 1)" >"$vmtest/debian.expect"; then
-	echo "ok - debian_distro_image" | results
-else
-	echo "not ok - debian_distro_image: $(tail -n 3 "$vmtest/debian.log" | tr '\n' '|')" | results
-fi
+step busybox_distro "$vmtest/busybox.log" bash -c "tests/distro/busybox.sh $vmtest &&
+	build/lxs-mkimage $vmtest/busybox.tar $vmtest/busybox.img --size 256M &&
+	build/lxs-mkimage $vmtest/busybox.tar $vmtest/busybox2.img --size 256M"
+# debian.sh exits 77 where it cannot run (not root): the suites then skip
+# their Debian cases and say why.
+debian_distro() { # NAME DEBIAN_INCLUDE
+	DEBIAN_INCLUDE=$2 DEBIAN_NAME=$1 tests/distro/debian.sh "$vmtest" || return
+	build/lxs-mkimage "$vmtest/$1.tar.zst" "$vmtest/$1.img" --size 4G
+}
+debian_distro_step() { # NAME DEBIAN_INCLUDE
+	debian_distro "$1" "$2" >"$vmtest/$1.log" 2>&1
+	local st=$?
+	if [ $st -eq 77 ]; then
+		echo "step ${1}_distro: not made here: $(tail -n 1 "$vmtest/$1.log")"
+		rm -f "$vmtest/$1.tar.zst"
+	else
+		step "${1}_distro" "$vmtest/$1.log" test $st = 0
+	fi
+}
+debian_distro_step debian ""
+[ -f "$vmtest/debian.tar.zst" ] && python3 tests/distro/listing.py tar "$vmtest/debian.tar.zst" >"$vmtest/debian.expect"
 # The same with systemd and logind, for wsl.conf's [boot] systemd.
-DEBIAN_INCLUDE=systemd-sysv,libpam-systemd,dbus DEBIAN_NAME=debian-systemd \
-	tests/distro/debian.sh "$vmtest" >"$vmtest/debian-systemd.log" 2>&1
-st=$?
-if [ $st -eq 77 ]; then
-	echo "ok - debian_systemd_distro_image # SKIP $(tail -n 1 "$vmtest/debian-systemd.log")" | results
-elif [ $st -eq 0 ] && build/lxs-mkimage "$vmtest/debian-systemd.tar.zst" "$vmtest/debian-systemd.img" \
-	--size 4G 2>>"$vmtest/debian-systemd.log"; then
-	echo "ok - debian_systemd_distro_image" | results
-else
-	echo "not ok - debian_systemd_distro_image: $(tail -n 3 "$vmtest/debian-systemd.log" | tr '\n' '|')" | results
-fi
+debian_distro_step debian-systemd systemd-sysv,libpam-systemd,dbus
+
+stage=$scratch/stage
+staged=()
+[ -f "$vmtest/busybox.tar" ] && staged+=("$vmtest/busybox.tar")
+[ -f "$vmtest/debian.tar.zst" ] && staged+=("$vmtest/debian.tar.zst")
+step stage "$scratch/stage.log" tests/stage.sh "$stage" "${staged[@]}"
+# as_nobody NAME CMD...: a suite run by uid 65534 from the staged copy.
+as_nobody() {
+	local name=$1
+	shift
+	if [ $as_root = 0 ]; then
+		echo "ok - suite_$name # SKIP not root, so the suites above already ran as an ordinary user" | results
+	elif [ ! -d "$stage" ]; then
+		echo "not ok - suite_$name: nothing staged for uid 65534 (see the stage step above)" | results
+	else
+		(cd "$stage" && tests/run-suite.sh "$name" "${nobody[@]}" env HOME=/nonexistent "$@") | results
+	fi
+}
+sfile() { [ -f "$stage/files/$1" ] && echo "$stage/files/$1"; }
+
+section "sessions without a VM (lxs-init --serve-unix)"
+suite session_host tests/session/host.sh
+as_nobody nobody_session env PREFIX=nobody_session tests/session/host.sh
+
+section "images as an ordinary user"
+as_nobody nobody_image tests/image/host.sh "$(sfile busybox.tar)"
+
+section "version 1 (lxs-pico, no VM)"
+suite pico tests/pico/run.sh
+
+section "lxs and lxsd without a VM"
+suite cli_host tests/cli/host.sh
+as_nobody cli_nobody env PREFIX=cli_nobody LXS_TEST_BUSYBOX="$(sfile busybox.tar)" \
+	LXS_TEST_DEBIAN="$(sfile debian.tar.zst)" XDG_DATA_HOME= XDG_CONFIG_HOME= XDG_RUNTIME_DIR= tests/cli/host.sh
+
+section "a newcomer's checkout (0700 folder, a space in its path)"
+suite newcomer tests/newcomer.sh
+
+section "lxs-vm without a guest"
+if [ -n "$kdir" ]; then suite vm_host tests/vm/host.sh "$kdir"; fi
 
 section "VM tests"
-vm_tests="tests/vm/run.sh $kdir"
+q() { printf '%q' "$1"; }
+vm_tests="tests/run-suite.sh vm_boot tests/vm/run.sh $(q "$kdir")"
 # LXS_DISTRO_TESTS=0 leaves the distro suite out (it is the longest part).
 if [ "${LXS_DISTRO_TESTS:-1}" != 0 ]; then
-	vm_tests="$vm_tests; tests/vm/distro.sh $kdir $PWD/$vmtest"
+	vm_tests="$vm_tests; tests/run-suite.sh vm_distro tests/vm/distro.sh $(q "$kdir") $(q "$PWD/$vmtest")"
 else
-	echo "ok - vm_distro_suite # SKIP LXS_DISTRO_TESTS=0" | results
+	echo "ok - suite_vm_distro # SKIP LXS_DISTRO_TESTS=0" | results
 fi
 # End-to-end lxs/lxsd tests run in the same VM boot (rig) as the others.
-[ -x tests/cli/vm.sh ] && vm_tests="$vm_tests; tests/cli/vm.sh $kdir $PWD/$vmtest"
+vm_tests="$vm_tests; tests/run-suite.sh cli_vm tests/cli/vm.sh $(q "$kdir") $(q "$PWD/$vmtest")"
 if [ -z "$kdir" ]; then
-	echo "not ok - vm_tests: no kernel to boot" | results
+	echo "VM tests not run: there is no guest kernel (see the kernel step above)"
 elif build/lxs-vm --check-kvm >build/kvm-check.txt 2>&1; then
 	echo "running VM tests directly: $(cat build/kvm-check.txt)"
 	bash -c "$vm_tests" | results
@@ -149,5 +179,6 @@ failed=$(grep -c '^not ok - ' "$log" | tr -d ' ')
 passed=$((passed - skipped))
 echo
 [ "$failed" -eq 0 ] || { echo "failed:"; grep '^not ok - ' "$log"; }
+[ ${#failed_steps[@]} -eq 0 ] || echo "build steps that failed (see their logs above): ${failed_steps[*]}"
 echo "$passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+[ "$failed" -eq 0 ] && [ ${#failed_steps[@]} -eq 0 ]

@@ -1,10 +1,21 @@
-# tests/lib.sh - shared by the shell test suites. Each case prints one line:
+# tests/lib.sh - shared by the shell test suites. A suite first prints its
+# plan, "1..N" (`plan N`), then one line per case:
 #   ok - NAME | not ok - NAME: WHY | ok - NAME # SKIP WHY
-# and tests/check.sh counts them. Sourced, not run.
+# tests/run-suite.sh holds it to its plan and tests/check.sh counts the
+# lines. Every branch of a suite prints the same number of lines: a case
+# that cannot run here is a skip, with its reason. Sourced, not run.
+
+plan() { echo "1..$1"; }
 
 pass() { echo "ok - $1"; }
 fail() { echo "not ok - $1: $2"; }
 skip() { echo "ok - $1 # SKIP $2"; }
+# skip_each WHY NAME...: the same reason for several cases.
+skip_each() {
+	local why=$1 n
+	shift
+	for n in "$@"; do skip "$n" "$why"; done
+}
 
 # expect NAME WANT_STATUS GOT_STATUS OUTPUT_FILE [GREP_PATTERN...]
 # Passes when the status matches and every pattern is found in the output.

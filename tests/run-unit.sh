@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
 # Runs the unit-test binaries given as arguments; each prints its own ok/not ok
 # lines. A binary that crashes or prints nothing is a failure of its own.
+# The plan is what the sources promise: one case per RUN( line of each
+# binary's tests/unit/NAME.c.
 set -uo pipefail
+cases=0
+for t in "$@"; do
+	n=$(grep -cE '^[[:space:]]*RUN\(' "tests/unit/$(basename "$t").c") || n=0
+	cases=$((cases + n))
+done
+echo "1..$cases"
 for t in "$@"; do
 	name=$(basename "$t")
 	# A hang is a failure of its own, not a stuck make check.

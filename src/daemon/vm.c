@@ -103,6 +103,37 @@ static bool log_has_mark(const char *path)
 	return memmem(buf, (size_t)n, "lxs-init-reached", 16) != NULL;
 }
 
+/*
+ * lxs-vm's own one-sentence error ("lxs-vm: cannot open /dev/kvm ..."), the
+ * last such line of its log, into out without the prefix; false if none.
+ * The user should read why the VM could not start, not be sent to a log.
+ */
+static bool log_vmm_error(const char *path, char *out, size_t outlen)
+{
+	char buf[16384];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	off_t size;
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	size = lseek(fd, 0, SEEK_END);
+	n = pread(fd, buf, sizeof(buf) - 1,
+		  size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	const char *found = NULL;
+	for (const char *p = buf; (p = strstr(p, "lxs-vm: ")); p++)
+		if (p == buf || p[-1] == '\n')
+			found = p + 8;
+	if (!found)
+		return false;
+	snprintf(out, outlen, "%.*s", (int)strcspn(found, "\n"), found);
+	return out[0] != 0;
+}
+
 int vm_ensure(struct lxsd *s, char *err, size_t errlen)
 {
 	char kernel[LXS_PATH_MAX], initrd[LXS_PATH_MAX], vmexe[LXS_PATH_MAX];
@@ -200,11 +231,16 @@ int vm_ensure(struct lxsd *s, char *err, size_t errlen)
 
 			if (pidfd >= 0)
 				close(pidfd);
+			char why[512];
+
 			if (code == LXS_EXIT_SLOW_KVM)
 				snprintf(err, errlen,
 					 "this machine's /dev/kvm cannot run a Linux guest at "
 					 "speed (a software hypervisor); version 2 needs hardware "
 					 "virtualization");
+			else if (code == LXS_EXIT_VMM_ERROR &&
+				 log_vmm_error(s->vm_log, why, sizeof(why)))
+				snprintf(err, errlen, "the VM could not start: %s", why);
 			else
 				snprintf(
 				    err, errlen,
@@ -333,7 +369,8 @@ static size_t host_resolvers(char *buf, size_t len)
 			if (!strncmp(val, "127.", 4) || !strcmp(val, "::1"))
 				continue;
 			servers = true;
-		} else if (strcmp(key, "search") && strcmp(key, "domain") && strcmp(key, "options")) {
+		} else if (strcmp(key, "search") && strcmp(key, "domain") &&
+			   strcmp(key, "options")) {
 			continue;
 		}
 		size_t k = strlen(line);
@@ -483,20 +520,26 @@ int distro_up(struct lxsd *s, const struct reg_distro *d, struct running **out, 
 	if (r->wsl.hostname[0])
 		snprintf(hostname, sizeof(hostname), "%s", r->wsl.hostname);
 	else if (gethostname(hostname, sizeof(hostname)) < 0 || !hostname_ok(hostname))
-		distro_hostname(d->name, hostname, sizeof(hostname)); /* a host without a name: "(none)" */
+		distro_hostname(d->name, hostname,
+				sizeof(hostname)); /* a host without a name: "(none)" */
 	hostname[sizeof(hostname) - 1] = 0;
 	char serr[512] = "";
 	int fd = session_connect(s->vsock, LXS_VSOCK_PORT_INIT, serr, sizeof(serr));
 	if (fd >= 0) {
 		char resolv[LXS_RESOLV_MAX + 1], tag[32];
 		snprintf(tag, sizeof(tag), "hostroot%d", r->slot);
-		struct session_distro sd = {
-		    .name = r->name, .serial = r->serial, .hostname = hostname,
-		    .resolv_conf = resolv, .host_tag = tag, .host_opts = r->wsl.automount_options,
-		    .timeout_ms = r->wsl.systemd ? SYSTEMD_START_TIMEOUT_MS : DISTRO_START_TIMEOUT_MS,
-		    .flags = (r->wsl.generate_hosts ? LXS_DISTRO_GEN_HOSTS : 0) |
-			     (r->wsl.systemd ? LXS_DISTRO_SYSTEMD : 0) |
-			     (r->wsl.mount_fstab ? LXS_DISTRO_FSTAB : 0)};
+		struct session_distro sd = {.name = r->name,
+					    .serial = r->serial,
+					    .hostname = hostname,
+					    .resolv_conf = resolv,
+					    .host_tag = tag,
+					    .host_opts = r->wsl.automount_options,
+					    .timeout_ms = r->wsl.systemd ? SYSTEMD_START_TIMEOUT_MS
+									 : DISTRO_START_TIMEOUT_MS,
+					    .flags =
+						(r->wsl.generate_hosts ? LXS_DISTRO_GEN_HOSTS : 0) |
+						(r->wsl.systemd ? LXS_DISTRO_SYSTEMD : 0) |
+						(r->wsl.mount_fstab ? LXS_DISTRO_FSTAB : 0)};
 		if (r->wsl.generate_resolv_conf && host_resolvers(resolv, sizeof(resolv)) > 0)
 			sd.flags |= LXS_DISTRO_GEN_RESOLV;
 		ret = session_distro_start(fd, &sd, serr, sizeof(serr));

@@ -37,15 +37,12 @@ static int sys_region(const char *g)
 
 static int guest_region(const char *g)
 {
+	int r;
+
 	if (g[1] == 'm' && pico.has_share && has_prefix(g, "/mnt/host", 9))
 		return R_HOST;
-	if (g[1] == 'p' && has_prefix(g, "/proc", 5))
-		return R_PROC;
-	if (g[1] == 'd' && has_prefix(g, "/dev", 4))
-		return R_DEV;
-	if (g[1] == 's' && has_prefix(g, "/sys", 4))
-		return R_SYS;
-	return R_VOL;
+	r = sys_region(g);
+	return r < 0 ? R_VOL : r;
 }
 
 /* Canonical guest path g (glen bytes) -> host; returns the host length or

@@ -73,6 +73,7 @@ reason() {
 
 failed=0
 [ -e "${targets[0]}" ] || { echo "not ok - fuzz: no tests/fuzz/fuzz_*.c"; exit 1; }
+echo "1..${#targets[@]}"
 command -v "$CC_FUZZ" >/dev/null || {
 	for t in "${targets[@]}"; do echo "not ok - $(basename "$t" .c): $CC_FUZZ not installed"; done
 	exit 1

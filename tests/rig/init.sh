@@ -80,6 +80,12 @@ mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /host/dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /host/dev/shm
 mount -t tmpfs -o mode=1777 tmpfs /host/tmp
 mount -t tmpfs -o mode=755 tmpfs /host/run
+# A checkout under /tmp, /run or /dev/shm comes as a share of its own (rig.sh).
+if [ -f "$ctl/checkout_path" ]; then
+	checkout_host=$(cat "$ctl/checkout_path")
+	mkdir -p "/host$checkout_host" &&
+		mount_9p checkout "/host$checkout_host" loose ro || fail "cannot mount the checkout's share at $checkout_host."
+fi
 # The scratch directory may live under /tmp, which is now an empty tmpfs.
 mkdir -p "/host$scratch_host" 2>/dev/null
 mount -o bind /scratch "/host$scratch_host" || fail "cannot mount the scratch share at $scratch_host."

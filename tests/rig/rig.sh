@@ -10,7 +10,9 @@
 #
 # Inside, / is the host's root read-only and the scratch directory is
 # read-write at the same absolute path; /tmp, /run and /dev/shm are empty
-# tmpfs. So a command that writes into the tree needs that directory as its
+# tmpfs, except that a checkout living under one of them (a clone in /tmp)
+# is shared too, read-only at its own path. So a command that writes into
+# the tree needs that directory as its
 # scratch (e.g. --scratch build); without --scratch a temporary one is made
 # under build/ and removed afterwards. The command runs as root from the
 # caller's directory with a small fixed environment, the caller's LXS_*
@@ -322,9 +324,19 @@ write_command_script() { # FILE
 	} >"$1"
 }
 
+# The rig mounts fresh tmpfs over these; a checkout below one of them is
+# shared of its own, or the command would find nothing of it inside.
+masked_checkout() {
+	case "$repo/" in
+	/tmp/* | /run/* | /dev/shm/*) return 0 ;;
+	esac
+	return 1
+}
+
 prepare_control_dir() {
 	ctl_dir=$(mktemp -d "$scratch/.rig.XXXXXX")
 	printf '%s' "$scratch" >"$ctl_dir/scratch_path"
+	if masked_checkout; then printf '%s' "$repo" >"$ctl_dir/checkout_path"; fi
 	write_command_script "$ctl_dir/cmd.sh"
 	mkfifo "$ctl_dir/console"
 }
@@ -363,6 +375,10 @@ start_qemu() {
 	# bench/RESULTS.md, in every 9P-heavy benchmark boot. A periodic timer
 	# fires again by itself; with it, the boots that always wedged finish.
 	local append="console=ttyS0 quiet loglevel=5 reboot=k panic=-1 rdinit=/init lxs_rig=${ctl_dir##*/} nohz=off highres=off ${LXS_RIG_APPEND:-}"
+	local checkout=()
+	if masked_checkout; then
+		checkout=(-virtfs "local,path=${repo//,/,,},mount_tag=checkout,security_model=none,readonly=on,multidevs=remap")
+	fi
 	# qboot rather than SeaBIOS: it boots sooner and prints nothing on the
 	# serial port. --foreground keeps QEMU in our process group, so whoever
 	# kills the group (a terminal's ^C, a test harness) kills QEMU too; a
@@ -373,6 +389,7 @@ start_qemu() {
 		-kernel "$kernel_file" -initrd "$image_dir/initramfs.cpio" -append "$append" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=${scratch//,/,,},mount_tag=scratch,security_model=none,multidevs=remap" \
+		"${checkout[@]}" \
 		</dev/null >"$ctl_dir/console" &
 	qemu_pid=$!
 }

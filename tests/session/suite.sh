@@ -3,10 +3,16 @@
 # protocol abuse, against a running lxs-init.
 # usage: tests/session/suite.sh unix SOCK            (lxs-init --serve-unix SOCK)
 #        tests/session/suite.sh vsock SOCK -d DISTRO (lxs-vm's vsock socket)
-# Prints ok/not ok lines (tests/lib.sh); PREFIX names them apart.
+#        tests/session/suite.sh --cases              (how many cases it prints)
+# Prints ok/not ok lines (tests/lib.sh); PREFIX names them apart. Its plan
+# line is left out with SESSION_NESTED=1, for a suite that runs it inside its
+# own and counts its cases in its own plan.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+cases=15
+[ "${1:-}" != --cases ] || { echo $cases; exit 0; }
+[ -n "${SESSION_NESTED:-}" ] || plan $cases
 mode=$1 sock=$2
 shift 2
 extra=("$@")

@@ -14,6 +14,11 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
 kdir=$1 dir=$2
+# Its own cases, the session suite's in busybox, and in Debian where there is
+# an image (else one skip), and the measurement when asked for.
+sc=$(tests/session/suite.sh --cases)
+if [ -f "$dir/debian.img" ]; then debian_cases=$((3 + sc)); else debian_cases=1; fi
+plan $((29 + sc + debian_cases + ${LXS_9P_MEASURE:-0}))
 run=$(mktemp -d /tmp/lxs-vmtest.XXXXXX) # sockets need a real file system
 vsock=$run/v.sock ctl=$run/ctl.sock
 S=(watched 300 "$run/stacks" build/lxs-session --vsock "$vsock")
@@ -84,7 +89,7 @@ expect vm_distro_unknown_user 255 $? "$run/o" "user nosuchuser does not exist"
 "${S[@]}" -d nosuchdistro -- true >"$run/o" 2>&1
 expect vm_distro_not_running 255 $? "$run/o" "distro nosuchdistro is not running"
 
-PREFIX=vm_busybox tests/session/suite.sh vsock "$vsock" -d busybox
+SESSION_NESTED=1 PREFIX=vm_busybox tests/session/suite.sh vsock "$vsock" -d busybox
 
 # --- 9P: the host folder $share at /mnt/host ------------------------------
 p9_tests() {
@@ -290,7 +295,7 @@ if [ -f "$dir/debian.img" ]; then
 	else
 		fail vm_debian_image_matches_tarball "no $dir/debian.expect"
 	fi
-	PREFIX=vm_debian tests/session/suite.sh vsock "$vsock" -d debian
+	SESSION_NESTED=1 PREFIX=vm_debian tests/session/suite.sh vsock "$vsock" -d debian
 else
 	skip vm_debian "no Debian image (debootstrap needs root and Debian's archive)"
 fi

@@ -5,6 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+plan 11
 kdir=$1
 vmm=build/lxs-vm
 tmp=$(mktemp -d)
@@ -36,8 +37,15 @@ expect vmm_no_kernel 125 "$st" "$tmp/out" "no kernel given"
 st=$(run --bogus)
 expect vmm_unknown_option 125 "$st" "$tmp/out" "usage: lxs-vm"
 
-# A software /dev/kvm must be refused with a reason, quickly, never a hang.
-if [ -e /sys/module/kvm_pvm ]; then
+# A software /dev/kvm must be refused with a reason, quickly, never a hang;
+# and so must a missing one (kvm_pvm loaded with no device node is seen too).
+if [ ! -e /dev/kvm ]; then
+	st=$(timeout 20 "$vmm" --kernel "$kdir/bzImage" --initrd "$initrd" >"$tmp/out" 2>&1 </dev/null; echo $?)
+	expect vmm_refuses_missing_kvm 125 "$st" "$tmp/out" "^lxs-vm: cannot open /dev/kvm .*load kvm_intel or kvm_amd"
+	st=$(run --check-kvm)
+	expect vmm_check_kvm_missing 125 "$st" "$tmp/out" "cannot open /dev/kvm"
+	skip vmm_refuses_emulated_kvm_by_timing "this host has no /dev/kvm"
+elif [ -e /sys/module/kvm_pvm ]; then
 	st=$(timeout 20 "$vmm" --kernel "$kdir/bzImage" --initrd "$initrd" >"$tmp/out" 2>&1 </dev/null; echo $?)
 	expect vmm_refuses_kvm_pvm 103 "$st" "$tmp/out" "kvm_pvm, a software hypervisor" "nested-KVM rig"
 	# The calibration loop alone must reach the same verdict.

@@ -6,6 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+plan 12
 kdir=$1
 bz=$kdir/bzImage
 elf=$kdir/vmlinux
@@ -89,7 +90,8 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 		pub=$(mktemp -d /tmp/lxs-nobody.XXXXXX)
 		chmod 0755 "$pub"
 		install -m 0644 "$bz" "$initrd" "$pub/"
-		setpriv --reuid=65534 --regid=65534 --clear-groups timeout 240 build/lxs-vm \
+		install -m 0755 build/lxs-vm "$pub/" # the checkout may sit in a 0700 folder
+		setpriv --reuid=65534 --regid=65534 --clear-groups timeout 240 "$pub/lxs-vm" \
 			--kernel "$pub/bzImage" --initrd "$pub/$(basename "$initrd")" --mem 256M \
 			--cmdline "console=hvc0 quiet lxstest.code=6" >"$tmp/nobody" 2>&1 </dev/null
 		expect boot_as_ordinary_user 6 "$?" "$tmp/nobody" "LXS-TEST-TOKEN"

@@ -7,6 +7,8 @@
 # fails natively too is a skip), then the pass rates both ways, the way WSL
 # reported LTP: all programs, and excluding known gaps (KNOWN_GAPS lists
 # programs lxs-pico is known to fail, with why). Known gaps print as skips.
+# It prints no plan: tests/pico/run.sh counts its cases (one per
+# tests/pico/compat/t_*.c, and the rate) in its own.
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
 work=$1 root=$2 pico=$3
