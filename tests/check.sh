@@ -116,6 +116,9 @@ suite cli_host tests/cli/host.sh
 as_nobody cli_nobody env PREFIX=cli_nobody LXS_TEST_BUSYBOX="$(sfile busybox.tar)" \
 	LXS_TEST_DEBIAN="$(sfile debian.tar.zst)" XDG_DATA_HOME= XDG_CONFIG_HOME= XDG_RUNTIME_DIR= tests/cli/host.sh
 
+section "hostile tarballs (both versions, no VM)"
+suite hostile tests/hostile/run.sh
+
 section "a newcomer's checkout (0700 folder, a space in its path)"
 suite newcomer tests/newcomer.sh
 

@@ -149,9 +149,10 @@ struct import_cb {
 };
 
 /*
- * Entries the image library had to skip (names escaping the root with "..",
- * links to outside) make the whole tarball suspect: the import stops and
- * leaves nothing behind rather than register a distro with holes in it.
+ * Entries the image library had to skip (a name too long for ext4, a hard
+ * link to a folder, an unknown type) make the whole tarball suspect: the
+ * import stops and leaves nothing behind rather than register a distro with
+ * holes in it. Hostile entries (common/tar_rules.h) fail in the library.
  */
 static int import_progress(const struct image_progress *ip, void *arg)
 {

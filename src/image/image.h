@@ -12,9 +12,14 @@
  *    over <path> only when complete (replacing an existing <path>).
  *  - -ENOSPC: the image is too small for the tarball; -ECANCELED: the
  *    progress callback asked to stop; -EINVAL/-EILSEQ: bad input.
- *  - Entries that cannot be represented or are hostile (a name escaping the
- *    root with "..", a hard link to outside or to nothing, a symlink loop in
- *    the parent's name, an unknown type) are skipped and counted in
+ *  - Hostile entries fail the whole conversion with one sentence of
+ *    common/tar_rules.h, the same version 1's unpacker uses: a name with
+ *    ".." in it, an entry or a hard link's target that would be reached
+ *    through a symlink (inside the image that could not reach the host, but
+ *    the rules are the same for both versions), a hard link to nothing; so
+ *    do an archive with no entries and a truncated one.
+ *  - Entries that cannot be represented (a name longer than ext4 takes, a
+ *    hard link to a directory, an unknown type) are skipped and counted in
  *    image_progress.skipped; the rest of the tarball is still converted, as
  *    GNU tar does. Each skip, and each dropped part of a kept entry (an xattr
  *    ext4 cannot store, an ACL entry naming an unknown user, an owner id out
@@ -60,8 +65,8 @@ typedef int (*image_progress_fn)(const struct image_progress *p, void *arg);
  * file system size (0: IMAGE_DEFAULT_BYTES), rounded down to 4 KiB.
  * Absolute entry names are taken relative to the image root; symlink
  * targets are stored as they are. Parent directories the tarball lacks are
- * created root:root 0755. Intermediate symlinks in names are followed inside
- * the image, as in a chroot. Names in ACLs (GNU tar's "user:alice:rw-") are
+ * created root:root 0755. A later entry replaces an earlier non-directory of
+ * the same name (a symlink included, which is never followed). Names in ACLs (GNU tar's "user:alice:rw-") are
  * resolved with the image's own etc/passwd and etc/group, then the host's.
  * A tarball with no entries is an error. Runs mke2fs (e2fsprogs) once.
  */

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/tar_rules.h"
 #include "internal.h"
 
 extern char **environ;
@@ -173,6 +175,8 @@ static int fail_archive(struct imp *im)
 		why = "unknown error";
 	if (e == LA_ERRNO_FILE_FORMAT && im->prog.entries == 0)
 		return fail(im, -EINVAL, "%s is not a tar archive (%s)", im->tar_name, why);
+	if (tar_truncated(why))
+		return fail(im, -EINVAL, TAR_MSG_TRUNCATED, (unsigned long long)im->prog.entries);
 	/* libarchive says EINVAL for damaged data; other errnos are the system's (I/O, no
 	 * decompressor). */
 	if (e > 0 && e != LA_ERRNO_FILE_FORMAT && e != EINVAL)
@@ -376,9 +380,9 @@ static int node_add(struct imp *im, uint32_t parent, const char *s, size_t len, 
 
 /*
  * Normalizes a name from the tarball into components: empty and "."
- * components go, ".." removes the previous one. A leading "/" just means the
- * image root. -EXDEV when ".." climbs above the root, -ENAMETOOLONG for a
- * component ext4 cannot store.
+ * components go. A leading "/" just means the image root. -EXDEV for a ".."
+ * anywhere (tar_rules.h: a name with one is refused, as tar does, rather than
+ * resolved), -ENAMETOOLONG for a component ext4 cannot store.
  */
 static int split_path(struct split *sp, const char *path)
 {
@@ -399,12 +403,8 @@ static int split_path(struct split *sp, const char *path)
 		len = (size_t)(p - s);
 		if (len == 1 && s[0] == '.')
 			continue;
-		if (len == 2 && s[0] == '.' && s[1] == '.') {
-			if (sp->n == 0)
-				return -EXDEV;
-			sp->n--;
-			continue;
-		}
+		if (len == 2 && s[0] == '.' && s[1] == '.')
+			return -EXDEV;
 		if (len > EXT2_NAME_LEN)
 			return -ENAMETOOLONG;
 		if (sp->n == sp->cap) {
@@ -1159,17 +1159,22 @@ static int make_dir(struct imp *im, uint32_t parent, struct archive_entry *e, co
 
 /*
  * The directory node for c[0..n), creating missing ones (root:root 0755,
- * time now) when create is set. -ENOENT, -ENOTDIR, -ELOOP: no such
- * directory; other errors are fatal (im->fatal). path is for messages.
+ * time now) when create is set. A symlink on the way is followed inside the
+ * image when links is set (for reading the image's own files); otherwise it
+ * ends the walk with -ELOOP, since the archive's entries are never placed
+ * through a symlink (common/tar_rules.h). -ENOENT, -ENOTDIR, -ELOOP: no such
+ * directory, with the index of the component in the way in *at; other
+ * errors are fatal (im->fatal). path is for messages.
  */
-static int walk(struct imp *im, const struct comp *c, size_t n, bool create, const char *path,
-		uint32_t *out)
+static int walk(struct imp *im, const struct comp *c, size_t n, bool create, bool links,
+		const char *path, uint32_t *out, size_t *at)
 {
 	uint32_t cur = ROOT_NODE, child;
 	int budget = MAX_SYMLINKS, r;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
+		*at = i;
 		child = node_find(im, cur, c[i].s, c[i].len);
 		if (child == NONE) {
 			ext2_ino_t ino;
@@ -1182,6 +1187,8 @@ static int walk(struct imp *im, const struct comp *c, size_t n, bool create, con
 			if (r)
 				return r;
 		} else if (im->nodes[child].ftype == EXT2_FT_SYMLINK) {
+			if (!links)
+				return -ELOOP;
 			r = follow(im, child, &budget, &child);
 			if (r)
 				return r;
@@ -1192,6 +1199,22 @@ static int walk(struct imp *im, const struct comp *c, size_t n, bool create, con
 	}
 	*out = cur;
 	return 0;
+}
+
+/* c[0..n) joined with "/": the cleaned name messages show, as version 1 does. */
+static const char *comp_join(const struct comp *c, size_t n, char *buf, size_t size)
+{
+	size_t o = 0, i;
+
+	buf[0] = 0;
+	for (i = 0; i < n; i++) {
+		int k = snprintf(buf + o, size - o, "%s%.*s", i ? "/" : "", (int)c[i].len, c[i].s);
+
+		if (k < 0 || (size_t)k >= size - o)
+			break;
+		o += (size_t)k;
+	}
+	return buf;
 }
 
 static int update_meta(struct imp *im, ext2_ino_t ino, struct archive_entry *e, const char *path)
@@ -1330,30 +1353,38 @@ static int place(struct imp *im, uint32_t dir, const struct comp *name, uint32_t
 	return r;
 }
 
-static int do_hardlink(struct imp *im, struct archive_entry *e, const char *path,
+static int do_hardlink(struct imp *im, struct archive_entry *e, const char *path, const char *ename,
 		       const char *target, uint32_t dir, const struct comp *name, uint32_t old)
 {
 	la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+	char via[PATH_MAX];
 	uint32_t tdir, t;
 	union ibuf ib;
 	ext2_ino_t ino;
+	size_t at = 0;
 	int r;
 
 	r = split_path(&im->sp2, target);
 	if (r == -ENOMEM)
 		return fail(im, r, "out of memory");
-	if (r || im->sp2.n == 0)
-		return skip(im, "%s: skipped, its hard link target %s is outside the image", path,
-			    target);
-	r = walk(im, im->sp2.c, im->sp2.n - 1, false, path, &tdir);
+	if (r == -EXDEV)
+		return fail(im, -EXDEV, TAR_MSG_LINK_DOTDOT, ename, target);
+	if (r == -ENAMETOOLONG)
+		return skip(im,
+			    "%s: skipped, a name in its hard link target is longer than 255 bytes",
+			    path);
+	if (im->sp2.n == 0)
+		return fail(im, -ENOENT, TAR_MSG_LINK_MISSING, ename, target);
+	r = walk(im, im->sp2.c, im->sp2.n - 1, false, false, path, &tdir, &at);
 	if (im->fatal)
 		return r;
+	if (r == -ELOOP)
+		return fail(im, r, TAR_MSG_LINK_THROUGH, ename, target,
+			    comp_join(im->sp2.c, at + 1, via, sizeof(via)));
 	t = r ? NONE
 	      : node_find(im, tdir, im->sp2.c[im->sp2.n - 1].s, im->sp2.c[im->sp2.n - 1].len);
 	if (t == NONE)
-		return skip(im,
-			    "%s: skipped, its hard link target %s is not in the archive before it",
-			    path, target);
+		return fail(im, -ENOENT, TAR_MSG_LINK_MISSING, ename, target);
 	if (im->nodes[t].ftype == EXT2_FT_DIR)
 		return skip(im, "%s: skipped, it is a hard link to the directory %s", path, target);
 	ino = im->nodes[t].ino;
@@ -1396,7 +1427,9 @@ static int do_entry(struct imp *im, struct archive_entry *e)
 	__u16 type = (__u16)archive_entry_filetype(e);
 	const struct comp *name;
 	uint32_t dir, old, link = NONE;
+	char ename[PATH_MAX], via[PATH_MAX];
 	ext2_ino_t ino;
+	size_t at = 0;
 	int r;
 
 	if (!path)
@@ -1405,7 +1438,7 @@ static int do_entry(struct imp *im, struct archive_entry *e)
 	if (r == -ENOMEM)
 		return fail(im, r, "out of memory");
 	if (r == -EXDEV)
-		return skip(im, "%s: skipped, the name leads outside the image", path);
+		return fail(im, r, TAR_MSG_DOTDOT, path);
 	if (r == -ENAMETOOLONG)
 		return skip(im, "%s: skipped, a name in it is longer than 255 bytes", path);
 	if (im->sp.n == 0) {
@@ -1414,13 +1447,16 @@ static int do_entry(struct imp *im, struct archive_entry *e)
 				    path);
 		return update_meta(im, EXT2_ROOT_INO, e, path);
 	}
-	r = walk(im, im->sp.c, im->sp.n - 1, true, path, &dir);
+	comp_join(im->sp.c, im->sp.n, ename, sizeof(ename));
+	r = walk(im, im->sp.c, im->sp.n - 1, true, false, path, &dir, &at);
 	if (im->fatal)
 		return r;
 	if (r == -ELOOP)
-		return skip(im, "%s: skipped, too many symbolic links in its parent's name", path);
+		return fail(im, r, TAR_MSG_THROUGH, ename,
+			    comp_join(im->sp.c, at + 1, via, sizeof(via)));
 	if (r)
-		return skip(im, "%s: skipped, its parent is not a directory", path);
+		return fail(im, r, TAR_MSG_NOT_DIR, ename,
+			    comp_join(im->sp.c, at + 1, via, sizeof(via)));
 	name = &im->sp.c[im->sp.n - 1];
 	old = node_find(im, dir, name->s, name->len);
 	if (old != NONE && im->nodes[old].ftype == EXT2_FT_DIR) {
@@ -1429,7 +1465,7 @@ static int do_entry(struct imp *im, struct archive_entry *e)
 		return skip(im, "%s: skipped, a directory of that name is already there", path);
 	}
 	if (hl)
-		return do_hardlink(im, e, path, hl, dir, name, old);
+		return do_hardlink(im, e, path, ename, hl, dir, name, old);
 
 	switch (type) {
 	case AE_IFDIR:
@@ -1766,9 +1802,10 @@ static int idmap_load(struct imp *im, const char *path, struct idmap *m)
 	char *line, *save = NULL;
 	int budget = MAX_SYMLINKS, r;
 	uint64_t size;
+	size_t at;
 
 	if (split_path(&im->sp2, path) || !im->sp2.n ||
-	    walk(im, im->sp2.c, im->sp2.n - 1, false, path, &dir))
+	    walk(im, im->sp2.c, im->sp2.n - 1, false, true, path, &dir, &at))
 		return im->fatal ? -EIO : 0;
 	n = node_find(im, dir, im->sp2.c[im->sp2.n - 1].s, im->sp2.c[im->sp2.n - 1].len);
 	if (n != NONE && im->nodes[n].ftype == EXT2_FT_SYMLINK && follow(im, n, &budget, &n))
@@ -1927,7 +1964,7 @@ static int convert(struct imp *im, int in_fd, const char *tmp)
 			return r;
 	}
 	if (im->prog.entries == 0)
-		return fail(im, -EINVAL, "%s contains no files", im->tar_name);
+		return fail(im, -EINVAL, TAR_MSG_EMPTY);
 	r = resolve_acls(im);
 	if (!r)
 		r = write_dirs(im);
@@ -1995,6 +2032,8 @@ int image_from_tar(const char *tar_path, int tar_fd, const char *image_path, uin
 	archive_read_support_filter_all(im->a);
 	archive_read_support_format_tar(im->a);
 	archive_read_support_format_cpio(im->a);
+	/* an empty input is an archive with no entries, refused below as such */
+	archive_read_support_format_empty(im->a);
 
 	r = outfile_create(&of, image_path, err, errlen);
 	if (r) {

@@ -23,7 +23,7 @@ $(O)/lxs-pico-loader: $(PICO_FREE_SRC) $(PICO_HDR) src/pico/build.mk
 	$(CC) $(PICO_FREE_CFLAGS) -nostdlib -static -no-pie -Wl,-Ttext-segment=$(PICO_TEXT) \
 		-Wl,--build-id=none -Wl,-z,noexecstack -o $@ $(PICO_FREE_SRC) -lgcc
 
-$(O)/lxs-pico: $(PICO_HOST_SRC) $(PICO_HDR) src/pico/build.mk | $(O)/lxs-pico-loader
+$(O)/lxs-pico: $(PICO_HOST_SRC) $(PICO_HDR) src/common/tar_rules.h src/pico/build.mk | $(O)/lxs-pico-loader
 	@mkdir -p $(@D)
 	$(CC) -D_GNU_SOURCE -Isrc $(CFLAGS) -o $@ $(PICO_HOST_SRC) -larchive
 

@@ -21,6 +21,7 @@
  * files at all; --host-share / gives it the host's / at /mnt/host.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -77,15 +78,33 @@ static int find_loader(char *buf, size_t size)
 	return access(buf, X_OK);
 }
 
-/* Mount points the guest expects to see as directories. */
+/*
+ * Mount points the guest expects to see as directories, made where missing.
+ * The folder is the distro's, so its names may be symlinks leading anywhere
+ * (a /mnt -> /somewhere made `host` there): each is made by name in its
+ * parent's fd, and a parent that is not a real folder is left alone.
+ */
 static void ensure_dirs(const char *root)
 {
-	static const char *dirs[] = {"proc", "sys", "dev", "mnt", "mnt/host", "tmp"};
-	char p[PATH_MAX];
+	static const char *dirs[] = {"proc", "sys", "dev", "tmp", "mnt", "mnt/host"};
+	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return;
 	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-		snprintf(p, sizeof p, "%s/%s", root, dirs[i]);
-		mkdir(p, 0755);
+		const char *slash = strchr(dirs[i], '/');
+		int pfd = rootfd;
+		if (slash) {
+			char parent[16];
+			snprintf(parent, sizeof parent, "%.*s", (int)(slash - dirs[i]), dirs[i]);
+			pfd = openat(rootfd, parent, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (pfd < 0)
+				continue;
+		}
+		mkdirat(pfd, slash ? slash + 1 : dirs[i], 0755);
+		if (pfd != rootfd)
+			close(pfd);
 	}
+	close(rootfd);
 }
 
 static void show_progress(void *arg, long entries, long long bytes)
@@ -119,8 +138,9 @@ int main(int argc, char **argv)
 			return EXIT_OWN;
 		}
 		volfs_progress_fn *fn = prog ? show_progress : NULL;
-		int r = !strcmp(argv[1], "--unpack") ? volfs_unpack(argv[2], argv[3], fn, NULL, err, sizeof err)
-						       : volfs_pack(argv[2], argv[3], fn, NULL, err, sizeof err);
+		int r = !strcmp(argv[1], "--unpack")
+			    ? volfs_unpack(argv[2], argv[3], fn, NULL, err, sizeof err)
+			    : volfs_pack(argv[2], argv[3], fn, NULL, err, sizeof err);
 		if (r < 0) {
 			fprintf(stderr, "lxs-pico: %s\n", err[0] ? err : strerror(-r));
 			return EXIT_OWN;
@@ -191,7 +211,9 @@ int main(int argc, char **argv)
 			return EXIT_OWN;
 		}
 	} else if (find_loader(loader, sizeof loader)) {
-		fprintf(stderr, "lxs-pico: lxs-pico-loader not found next to lxs-pico (set LXS_PICO_LOADER)\n");
+		fprintf(
+		    stderr,
+		    "lxs-pico: lxs-pico-loader not found next to lxs-pico (set LXS_PICO_LOADER)\n");
 		return EXIT_OWN;
 	}
 	if (cwd[0] != '/' || strlen(cwd) >= 4000 || strchr(cwd, '\n')) {
@@ -205,8 +227,8 @@ int main(int argc, char **argv)
 	int n = snprintf(state, sizeof state, "R%s\n", rootbuf);
 	if (share)
 		n += snprintf(state + n, sizeof state - (size_t)n, "S%s\n", sharebuf);
-	n += snprintf(state + n, sizeof state - (size_t)n, "I%u,%u,%u,%u,%u,%u,%u,%u,%u,%u\nG", uid, uid, uid, uid,
-		      gid, gid, gid, gid, (unsigned)getuid(), (unsigned)getgid());
+	n += snprintf(state + n, sizeof state - (size_t)n, "I%u,%u,%u,%u,%u,%u,%u,%u,%u,%u\nG", uid,
+		      uid, uid, uid, gid, gid, gid, gid, (unsigned)getuid(), (unsigned)getgid());
 	if (groups) {
 		for (const char *g = groups; *g; g++)
 			if ((*g < '0' || *g > '9') && *g != ',') {

@@ -18,6 +18,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "common/tar_rules.h"
 #include "pico/meta.h"
 #include "pico/volfs_tar.h"
 
@@ -29,7 +30,26 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* "./a/../b", "/a" -> "a/b"-style relative names; NULL if it climbs out. */
+/* ---- unpack ------------------------------------------------------------------ */
+
+/*
+ * The archive is hostile (see common/tar_rules.h): every entry is placed
+ * through an fd of its parent folder, found beneath the root with no symlink
+ * followed, and then touched only by name in that folder with calls that do
+ * not follow a symlink at the leaf either (O_NOFOLLOW, O_EXCL, unlink first,
+ * AT_SYMLINK_NOFOLLOW) or through an fd of the new file itself. A name of
+ * several components only ever reaches the kernel under
+ * RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS.
+ */
+struct unpack {
+	struct archive *a;
+	int rootfd; /* the root, O_RDONLY: its own metadata is set through it */
+	char *err;
+	size_t errlen;
+	unsigned long long done; /* entries read whole, for the truncation sentence */
+};
+
+/* "./a/b", "/a//b/" -> "a/b"; -1 for a ".." anywhere (tar_rules.h), -2 if too long. */
 static int clean_name(const char *in, char *out, size_t size)
 {
 	size_t o = 0;
@@ -46,7 +66,7 @@ static int clean_name(const char *in, char *out, size_t size)
 		if (n == 2 && s[0] == '.' && s[1] == '.')
 			return -1;
 		if (o + n + 2 > size)
-			return -1;
+			return -2;
 		if (o)
 			out[o++] = '/';
 		memcpy(out + o, s, n);
@@ -56,53 +76,118 @@ static int clean_name(const char *in, char *out, size_t size)
 	return 0;
 }
 
-/* The directory an entry goes into, resolved inside the root the way the
- * guest will see it (absolute symlinks stay inside). Creates missing
- * parents. Returns an O_PATH fd and points *base at the last component. */
-static int open_parent(int rootfd, char *name, const char **base)
+/* libarchive could not go on: the input ended early, or is damaged. */
+static int archive_failed(struct unpack *u, const char *tarball)
 {
-	char *slash = strrchr(name, '/');
-	if (!slash) {
-		*base = name;
-		return dup(rootfd);
-	}
-	*slash = 0;
-	*base = slash + 1;
-	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-	int fd = (int)syscall(SYS_openat2, rootfd, name, &how, sizeof how);
-	if (fd < 0 && errno == ENOENT) {
-		/* mkdir -p, one component at a time, inside the root */
-		char *p = name;
-		for (;;) {
-			char *e = strchr(p, '/');
-			if (e)
-				*e = 0;
-			int pfd;
-			const char *b;
-			char tmp[PATH_MAX];
-			snprintf(tmp, sizeof tmp, "%s", name);
-			pfd = open_parent(rootfd, tmp, &b);
-			if (pfd >= 0) {
-				if (mkdirat(pfd, b, 0755) < 0 && errno != EEXIST) {
-					close(pfd);
-					*slash = '/';
-					return -1;
-				}
-				close(pfd);
-			}
-			if (!e)
-				break;
-			*e = '/';
-			p = e + 1;
-		}
-		fd = (int)syscall(SYS_openat2, rootfd, name, &how, sizeof how);
-	}
-	*slash = '/';
-	return fd;
+	const char *why = archive_error_string(u->a);
+	if (tar_truncated(why))
+		seterr(u->err, u->errlen, TAR_MSG_TRUNCATED, u->done);
+	else
+		seterr(u->err, u->errlen, "%s is damaged: %s",
+		       strcmp(tarball, "-") ? tarball : "the archive", why ? why : "unknown error");
+	return -EIO;
 }
 
-static void put_xattrs(struct archive_entry *e, const char *path)
+/*
+ * The folder dir (a clean relative name, "" for the root) beneath the root,
+ * as an O_PATH fd, never following a symlink. For an entry's parent (link
+ * NULL) missing folders are made, 0755 as tar makes the parents an archive
+ * leaves out; for a hard link's target (link set) nothing is made. On
+ * failure err names `entry` and what was in the way.
+ */
+static int open_dir_beneath(struct unpack *u, const char *dir, const char *entry, const char *link)
+{
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+			       .resolve =
+				   RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	char buf[PATH_MAX];
+	int fd, ret;
+
+	if (!dir[0])
+		return fcntl(u->rootfd, F_DUPFD_CLOEXEC, 0);
+	fd = (int)syscall(SYS_openat2, u->rootfd, dir, &how, sizeof how);
+	if (fd >= 0)
+		return fd;
+	/* Slower, one name at a time: makes what is missing, and finds the
+	 * name in the way to say which it is. No name here is "." or "..". */
+	snprintf(buf, sizeof buf, "%s", dir);
+	int cur = fcntl(u->rootfd, F_DUPFD_CLOEXEC, 0);
+	if (cur < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	for (char *p = buf;;) {
+		char *slash = strchr(p, '/');
+		if (slash)
+			*slash = 0;
+		fd = openat(cur, p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT && !link) {
+			if (mkdirat(cur, p, 0755) < 0 && errno != EEXIST) {
+				ret = -errno;
+				close(cur);
+				goto fail;
+			}
+			fd = openat(cur, p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (fd < 0) {
+			struct stat st;
+			ret = -errno;
+			if (ret == -ENOENT && link) {
+				seterr(u->err, u->errlen, TAR_MSG_LINK_MISSING, entry, link);
+			} else if ((ret == -ENOTDIR || ret == -ELOOP) &&
+				   !fstatat(cur, p, &st, AT_SYMLINK_NOFOLLOW)) {
+				/* buf now ends at the name in the way */
+				if (S_ISLNK(st.st_mode) && link)
+					seterr(u->err, u->errlen, TAR_MSG_LINK_THROUGH, entry, link,
+					       buf);
+				else if (S_ISLNK(st.st_mode))
+					seterr(u->err, u->errlen, TAR_MSG_THROUGH, entry, buf);
+				else
+					seterr(u->err, u->errlen, TAR_MSG_NOT_DIR, entry, buf);
+			} else {
+				close(cur);
+				goto fail;
+			}
+			close(cur);
+			return ret;
+		}
+		close(cur);
+		cur = fd;
+		if (!slash)
+			return cur;
+		*slash = '/';
+		p = slash + 1;
+	}
+fail:
+	seterr(u->err, u->errlen, "the archive's entry '%s' cannot be placed: %s", entry,
+	       strerror(-ret));
+	return ret;
+}
+
+/* name's parent folder (see open_dir_beneath); *base is its last name. */
+static int open_parent(struct unpack *u, const char *name, const char **base, const char *entry,
+		       const char *link)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(name, '/');
+	size_t n = slash ? (size_t)(slash - name) : 0;
+
+	memcpy(dir, name, n);
+	dir[n] = 0;
+	*base = slash ? slash + 1 : name;
+	return open_dir_beneath(u, dir, entry, link);
+}
+
+/* Tar replaces what an entry's name already holds: a file, a symlink (never
+ * followed) or an empty folder. A folder with something in it stays, and
+ * the creation that follows fails on it. */
+static void make_room(int pfd, const char *base)
+{
+	if (unlinkat(pfd, base, 0) < 0 && (errno == EISDIR || errno == EPERM))
+		unlinkat(pfd, base, AT_REMOVEDIR);
+}
+
+static void put_xattrs(struct archive_entry *e, int fd)
 {
 	const char *name;
 	const void *val;
@@ -116,29 +201,30 @@ static void put_xattrs(struct archive_entry *e, const char *path)
 			snprintf(hname, sizeof hname, "%s", name);
 		else
 			snprintf(hname, sizeof hname, "%s%s", LXS_XATTR_OTHER, name);
-		lsetxattr(path, hname, val, size, 0);
+		fsetxattr(fd, hname, val, size, 0);
 	}
 }
 
-static int write_data(struct archive *a, int fd)
+/* 0; -EPROTO when libarchive failed (archive_failed() says why); -errno. */
+static int write_data(struct archive *a, int fd, la_int64_t size)
 {
 	const void *buf;
-	size_t size;
+	size_t n;
 	la_int64_t off;
 	int r;
-	while ((r = archive_read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK) {
+	while ((r = archive_read_data_block(a, &buf, &n, &off)) == ARCHIVE_OK) {
 		const char *p = buf;
-		while (size) {
-			ssize_t w = pwrite(fd, p, size, off);
+		while (n) {
+			ssize_t w = pwrite(fd, p, n, off);
 			if (w < 0)
 				return -errno;
-			p += w, size -= (size_t)w, off += w;
+			p += w, n -= (size_t)w, off += w;
 		}
 	}
 	if (r != ARCHIVE_EOF)
-		return -EIO;
-	/* a sparse tail: make the size right */
-	return 0;
+		return -EPROTO;
+	/* a sparse tail leaves the size short */
+	return ftruncate(fd, size) < 0 ? -errno : 0;
 }
 
 /* Directory times are set once every entry is in: writing an entry into a
@@ -148,7 +234,8 @@ struct dir_time {
 	struct timespec ts[2];
 };
 
-static int remember_dir(struct dir_time **v, size_t *n, size_t *cap, const char *name, const struct timespec ts[2])
+static int remember_dir(struct dir_time **v, size_t *n, size_t *cap, const char *name,
+			const struct timespec ts[2])
 {
 	if (*n == *cap) {
 		size_t nc = *cap ? *cap * 2 : 64;
@@ -169,195 +256,281 @@ static int remember_dir(struct dir_time **v, size_t *n, size_t *cap, const char 
 /* Later entries for the same directory win, as they did when times were
  * set in passing; deepest first does not matter since setting a
  * directory's times leaves its parent's alone. */
-static void restore_dir_times(int rootfd, const char *dir, struct dir_time *v, size_t n)
+static void restore_dir_times(int rootfd, struct dir_time *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (!v[i].name[0]) {
-			utimensat(AT_FDCWD, dir, v[i].ts, 0);
+			futimens(rootfd, v[i].ts);
 			continue;
 		}
-		struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
-				       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+		struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+				       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+						  RESOLVE_NO_MAGICLINKS};
 		int fd = (int)syscall(SYS_openat2, rootfd, v[i].name, &how, sizeof how);
 		if (fd < 0)
 			continue;
-		utimensat(fd, "", v[i].ts, AT_EMPTY_PATH);
+		futimens(fd, v[i].ts);
 		close(fd);
 	}
 }
 
-int volfs_unpack(const char *tarball, const char *dir, volfs_progress_fn *progress, void *parg, char *err,
-		 size_t errlen)
+/* A hard link entry: a second name for a file the archive made before it,
+ * which gets the entry's data if it carries some (pax, cpio). */
+static int put_hardlink(struct unpack *u, struct archive_entry *e, const char *name, int pfd,
+			const char *base)
 {
+	char tname[PATH_MAX];
+	const char *hl = archive_entry_hardlink(e), *tbase;
+	struct stat ts, ls;
+	int r, tfd, fd;
+
+	r = clean_name(hl, tname, sizeof tname);
+	if (r == -1)
+		seterr(u->err, u->errlen, TAR_MSG_LINK_DOTDOT, name, hl);
+	if (r == 0 && !tname[0])
+		seterr(u->err, u->errlen, TAR_MSG_LINK_MISSING, name, hl);
+	if (r == -2)
+		seterr(u->err, u->errlen,
+		       "the archive's entry '%s' links to a name too long to store", name);
+	if (r < 0 || !tname[0])
+		return -EINVAL;
+	tfd = open_parent(u, tname, &tbase, name, hl);
+	if (tfd < 0)
+		return tfd;
+	if (fstatat(tfd, tbase, &ts, AT_SYMLINK_NOFOLLOW) < 0) {
+		seterr(u->err, u->errlen, TAR_MSG_LINK_MISSING, name, hl);
+		close(tfd);
+		return -ENOENT;
+	}
+	/* The name already being that file is not an error (tar archives a
+	 * file's names in any order); anything else there is replaced. */
+	if (fstatat(pfd, base, &ls, AT_SYMLINK_NOFOLLOW) < 0 || ls.st_dev != ts.st_dev ||
+	    ls.st_ino != ts.st_ino) {
+		make_room(pfd, base);
+		/* flags 0: a target that is a symlink is linked, not followed */
+		if (linkat(tfd, tbase, pfd, base, 0) < 0) {
+			r = -errno;
+			seterr(u->err, u->errlen,
+			       "the archive's entry '%s' cannot be linked to '%s': %s", name, hl,
+			       strerror(errno));
+			close(tfd);
+			return r;
+		}
+	}
+	close(tfd);
+	if (!S_ISREG(ts.st_mode) || archive_entry_size(e) <= 0)
+		return 0;
+	fd = openat(pfd, base, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		seterr(u->err, u->errlen, "the archive's entry '%s' cannot be written: %s", name,
+		       strerror(errno));
+		return r;
+	}
+	r = write_data(u->a, fd, archive_entry_size(e));
+	if (r < 0 && r != -EPROTO)
+		seterr(u->err, u->errlen, "the archive's entry '%s' cannot be written: %s", name,
+		       strerror(-r));
+	close(fd);
+	return r;
+}
+
+/* The entry's own file (not a hard link), in pfd under base; its fd (-1
+ * for a symlink) in *out. */
+static int put_file(struct unpack *u, struct archive_entry *e, const char *name, int pfd,
+		    const char *base, unsigned host_perm, int *out)
+{
+	unsigned type = archive_entry_mode(e) & S_IFMT;
+	struct stat st;
+	int fd = -1, r;
+
+	*out = -1;
+	switch (type) {
+	case S_IFDIR:
+		if (mkdirat(pfd, base, 0700) < 0) {
+			if (errno != EEXIST || fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				goto sys;
+			/* A folder over a symlink replaces the symlink, as GNU tar
+			 * does; the folder it named is never touched. */
+			if (!S_ISDIR(st.st_mode) &&
+			    (unlinkat(pfd, base, 0) < 0 || mkdirat(pfd, base, 0700) < 0))
+				goto sys;
+		}
+		fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			goto sys;
+		break;
+	case S_IFLNK: {
+		const char *t = archive_entry_symlink(e);
+		make_room(pfd, base);
+		if (symlinkat(t ? t : "", pfd, base) < 0)
+			goto sys;
+		return 0;
+	}
+	default:
+		/* regular files, and placeholders for everything else */
+		make_room(pfd, base);
+		fd = openat(pfd, base, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			goto sys;
+		if (type == S_IFREG) {
+			r = write_data(u->a, fd, archive_entry_size(e));
+			if (r < 0) {
+				close(fd);
+				if (r == -EPROTO)
+					return r;
+				errno = -r;
+				goto sys;
+			}
+		}
+		break;
+	}
+	if (fchmod(fd, host_perm) < 0) {
+		close(fd);
+		goto sys;
+	}
+	*out = fd;
+	return 0;
+sys:
+	r = -errno;
+	seterr(u->err, u->errlen, "the archive's entry '%s' cannot be written: %s", name,
+	       strerror(errno));
+	return r;
+}
+
+/* The Linux metadata and xattrs of a new file, through its own fd. */
+static int put_meta(struct unpack *u, struct archive_entry *e, const char *name, int fd,
+		    unsigned host_perm)
+{
+	struct lxs_meta m = {(unsigned)archive_entry_uid(e), (unsigned)archive_entry_gid(e),
+			     archive_entry_mode(e), (unsigned)archive_entry_rdevmajor(e),
+			     (unsigned)archive_entry_rdevminor(e)};
+	if (lxs_meta_needed(&m, host_perm)) {
+		char v[LXS_META_MAX];
+		if (fsetxattr(fd, LXS_META_XATTR, v, (size_t)lxs_meta_format(&m, v), 0) < 0) {
+			int r = -errno;
+			seterr(u->err, u->errlen,
+			       "%s: cannot set %s: %s (does the file system take user xattrs?)",
+			       name, LXS_META_XATTR, strerror(errno));
+			return r;
+		}
+	}
+	put_xattrs(e, fd);
+	return 0;
+}
+
+int volfs_unpack(const char *tarball, const char *dir, volfs_progress_fn *progress, void *parg,
+		 char *err, size_t errlen)
+{
+	struct unpack u = {.rootfd = -1, .err = err, .errlen = errlen};
 	struct dir_time *dirs = NULL;
 	size_t ndirs = 0, capdirs = 0;
 	long entries = 0;
 	long long bytes = 0;
-	struct archive *a = archive_read_new();
 	struct archive_entry *e;
-	int rootfd = -1, ret = 0, r;
-	char name[PATH_MAX], path[PATH_MAX * 2], link[PATH_MAX];
+	int ret = 0, r;
+	char name[PATH_MAX];
 
-	if (!a)
+	u.a = archive_read_new();
+	if (!u.a)
 		return -ENOMEM;
-	archive_read_support_filter_all(a);
-	archive_read_support_format_all(a);
+	archive_read_support_filter_all(u.a);
+	archive_read_support_format_all(u.a);
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 		ret = -errno;
 		seterr(err, errlen, "cannot create %s: %s", dir, strerror(errno));
 		goto out;
 	}
-	rootfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0) {
+	u.rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (u.rootfd < 0) {
 		ret = -errno;
 		seterr(err, errlen, "cannot open %s: %s", dir, strerror(errno));
 		goto out;
 	}
-	if (archive_read_open_filename(a, strcmp(tarball, "-") ? tarball : NULL, 1 << 20) != ARCHIVE_OK) {
+	if (archive_read_open_filename(u.a, strcmp(tarball, "-") ? tarball : NULL, 1 << 20) !=
+	    ARCHIVE_OK) {
 		ret = -EIO;
-		seterr(err, errlen, "%s: %s", tarball, archive_error_string(a));
+		seterr(err, errlen, "%s: %s", tarball, archive_error_string(u.a));
 		goto out;
 	}
-	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-		const char *base;
+	while ((r = archive_read_next_header(u.a, &e)) == ARCHIVE_OK) {
+		const char *base, *ename = archive_entry_pathname(e);
 		entries++;
 		bytes += archive_entry_size(e);
 		if (progress && entries % 1000 == 0)
 			progress(parg, entries, bytes);
-		if (clean_name(archive_entry_pathname(e), name, sizeof name) < 0) {
-			fprintf(stderr, "lxs-pico: skipping %s (outside the root)\n", archive_entry_pathname(e));
-			continue;
+		if (!ename)
+			ename = "";
+		r = clean_name(ename, name, sizeof name);
+		if (r < 0) {
+			ret = -EINVAL;
+			if (r == -1)
+				seterr(err, errlen, TAR_MSG_DOTDOT, ename);
+			else
+				seterr(
+				    err, errlen,
+				    "the archive's entry '%.200s...' has a name too long to store",
+				    ename);
+			goto out;
 		}
-		unsigned mode = archive_entry_mode(e);
-		unsigned type = mode & S_IFMT;
-		struct lxs_meta m = {(unsigned)archive_entry_uid(e), (unsigned)archive_entry_gid(e), mode,
-				     (unsigned)archive_entry_rdevmajor(e), (unsigned)archive_entry_rdevminor(e)};
+		unsigned mode = archive_entry_mode(e), type = mode & S_IFMT;
+		unsigned host_perm =
+		    type == S_IFREG || type == S_IFDIR ? lxs_host_perm(mode) : 0600;
+		const char *hl = archive_entry_hardlink(e);
 		struct timespec ts[2] = {{archive_entry_atime(e), archive_entry_atime_nsec(e)},
 					 {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}};
 		if (!archive_entry_atime_is_set(e))
 			ts[0] = ts[1];
-		if (type == S_IFDIR && !archive_entry_hardlink(e) &&
+		if (type == S_IFDIR && !hl &&
 		    (ret = remember_dir(&dirs, &ndirs, &capdirs, name, ts)) < 0) {
 			seterr(err, errlen, "out of memory");
 			goto out;
 		}
 		if (!name[0]) {
 			/* the root itself: its metadata, nothing to create */
-			char rp[PATH_MAX];
-			snprintf(rp, sizeof rp, "%s", dir);
-			chmod(rp, lxs_host_perm(mode));
-			if (lxs_meta_needed(&m, lxs_host_perm(mode))) {
-				char v[LXS_META_MAX];
-				setxattr(rp, LXS_META_XATTR, v, (size_t)lxs_meta_format(&m, v), 0);
-			}
-			continue;
-		}
-		int pfd = open_parent(rootfd, name, &base);
-		if (pfd < 0) {
-			ret = -errno;
-			seterr(err, errlen, "%s: parent: %s", name, strerror(errno));
-			goto out;
-		}
-		/* All later calls by path, through the parent fd. */
-		snprintf(path, sizeof path, "/proc/self/fd/%d/%s", pfd, base);
-		const char *hl = archive_entry_hardlink(e);
-		int fd = -1;
-		unsigned host_perm = lxs_host_perm(mode);
-		if (hl) {
-			char tname[PATH_MAX];
-			if (clean_name(hl, tname, sizeof tname) < 0) {
-				close(pfd);
-				continue;
-			}
-			unlinkat(pfd, base, 0);
-			if (linkat(rootfd, tname, pfd, base, 0) < 0) {
-				ret = -errno;
-				seterr(err, errlen, "%s: link to %s: %s", name, tname, strerror(errno));
-				close(pfd);
-				goto out;
-			}
-			/* the data, if any, belongs to the one inode */
-			fd = openat(pfd, base, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-			if (fd >= 0 && archive_entry_size(e) > 0)
-				write_data(a, fd);
-			if (fd >= 0)
-				close(fd);
-			close(pfd);
-			continue;
-		}
-		switch (type) {
-		case S_IFDIR:
-			if (mkdirat(pfd, base, 0700) < 0 && errno != EEXIST) {
-				ret = -errno;
-				break;
-			}
-			fchmodat(pfd, base, host_perm, 0);
-			break;
-		case S_IFLNK:
-			snprintf(link, sizeof link, "%s", archive_entry_symlink(e) ? archive_entry_symlink(e) : "");
-			unlinkat(pfd, base, 0);
-			if (symlinkat(link, pfd, base) < 0)
-				ret = -errno;
-			break;
-		default:
-			/* regular files, and placeholders for everything else */
-			if (type != S_IFREG)
-				host_perm = 0600;
-			unlinkat(pfd, base, 0);
-			fd = openat(pfd, base, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
-			if (fd < 0) {
-				ret = -errno;
-				break;
-			}
-			if (type == S_IFREG) {
-				r = write_data(a, fd);
-				if (r < 0) {
-					ret = r;
-					break;
-				}
-				if (ftruncate(fd, archive_entry_size(e)) < 0) {
-					ret = -errno;
-					break;
-				}
-			}
-			fchmod(fd, host_perm);
-			break;
-		}
-		if (ret < 0) {
-			seterr(err, errlen, "%s: %s", name, strerror(-ret));
-			if (fd >= 0)
-				close(fd);
-			close(pfd);
-			goto out;
-		}
-		if (type != S_IFLNK) {
-			if (lxs_meta_needed(&m, host_perm)) {
-				char v[LXS_META_MAX];
-				if (lsetxattr(path, LXS_META_XATTR, v, (size_t)lxs_meta_format(&m, v), 0) < 0) {
-					ret = -errno;
-					seterr(err, errlen, "%s: cannot set %s: %s (does the file system take user xattrs?)",
-					       name, LXS_META_XATTR, strerror(errno));
-					if (fd >= 0)
-						close(fd);
-					close(pfd);
+			if (type == S_IFDIR && !hl) {
+				fchmod(u.rootfd, host_perm);
+				if ((ret = put_meta(&u, e, "/", u.rootfd, host_perm)) < 0)
 					goto out;
-				}
 			}
-			put_xattrs(e, path);
+			u.done++;
+			continue;
 		}
-		if (fd >= 0) {
-			futimens(fd, ts);
+		int pfd = open_parent(&u, name, &base, name, NULL);
+		if (pfd < 0) {
+			ret = pfd;
+			goto out;
+		}
+		int fd = -1;
+		if (hl) {
+			ret = put_hardlink(&u, e, name, pfd, base);
+		} else {
+			ret = put_file(&u, e, name, pfd, base, host_perm, &fd);
+			if (!ret && fd >= 0)
+				ret = put_meta(&u, e, name, fd, host_perm);
+			if (!ret && fd >= 0 && type != S_IFDIR)
+				futimens(fd, ts);
+			else if (!ret && type == S_IFLNK)
+				utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW);
+		}
+		if (fd >= 0)
 			close(fd);
-		} else if (type != S_IFDIR) {
-			utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW);
-		}
 		close(pfd);
+		if (ret == -EPROTO) {
+			ret = archive_failed(&u, tarball);
+			goto out;
+		}
+		if (ret < 0)
+			goto out;
+		u.done++;
 	}
 	if (r != ARCHIVE_EOF) {
-		ret = -EIO;
-		seterr(err, errlen, "%s: %s", tarball, archive_error_string(a));
+		ret = archive_failed(&u, tarball);
+	} else if (!u.done) {
+		ret = -EINVAL;
+		seterr(err, errlen, TAR_MSG_EMPTY);
 	} else {
-		restore_dir_times(rootfd, dir, dirs, ndirs);
+		restore_dir_times(u.rootfd, dirs, ndirs);
 		if (progress)
 			progress(parg, entries, bytes);
 	}
@@ -365,9 +538,9 @@ out:
 	for (size_t i = 0; i < ndirs; i++)
 		free(dirs[i].name);
 	free(dirs);
-	if (rootfd >= 0)
-		close(rootfd);
-	archive_read_free(a);
+	if (u.rootfd >= 0)
+		close(u.rootfd);
+	archive_read_free(u.a);
 	return ret;
 }
 
@@ -408,13 +581,16 @@ static int copy_file(struct archive_entry *e)
 static int emit(struct archive_entry *e)
 {
 	if (archive_write_header(P.a, e) != ARCHIVE_OK) {
-		seterr(P.err, P.errlen, "%s: %s", archive_entry_pathname(e), archive_error_string(P.a));
+		seterr(P.err, P.errlen, "%s: %s", archive_entry_pathname(e),
+		       archive_error_string(P.a));
 		return -EIO;
 	}
-	if (archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0 && !archive_entry_hardlink(e)) {
+	if (archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0 &&
+	    !archive_entry_hardlink(e)) {
 		int r = copy_file(e);
 		if (r < 0) {
-			seterr(P.err, P.errlen, "%s: %s", archive_entry_sourcepath(e), strerror(-r));
+			seterr(P.err, P.errlen, "%s: %s", archive_entry_sourcepath(e),
+			       strerror(-r));
 			return r;
 		}
 	}
@@ -433,7 +609,8 @@ static int pack_one(const char *path, const struct stat *st, int flag, struct FT
 	if (!S_ISLNK(st->st_mode)) {
 		ssize_t n = lgetxattr(path, LXS_META_XATTR, v, sizeof v);
 		if (n > 0 && lxs_meta_parse(v, n, &m) < 0)
-			m = (struct lxs_meta){0, 0, st->st_mode, major(st->st_rdev), minor(st->st_rdev)};
+			m = (struct lxs_meta){0, 0, st->st_mode, major(st->st_rdev),
+					      minor(st->st_rdev)};
 	}
 	struct archive_entry *e = archive_entry_new();
 	archive_entry_set_pathname(e, name);
@@ -467,7 +644,8 @@ static int pack_one(const char *path, const struct stat *st, int flag, struct FT
 			const char *hn = list + o, *gn;
 			if (!strncmp(hn, LXS_XATTR_OTHER, strlen(LXS_XATTR_OTHER)))
 				gn = hn + strlen(LXS_XATTR_OTHER);
-			else if (!strncmp(hn, LXS_XATTR_PREFIX, strlen(LXS_XATTR_PREFIX)) || strncmp(hn, "user.", 5))
+			else if (!strncmp(hn, LXS_XATTR_PREFIX, strlen(LXS_XATTR_PREFIX)) ||
+				 strncmp(hn, "user.", 5))
 				continue;
 			else
 				gn = hn;
@@ -497,8 +675,8 @@ static int pack_one(const char *path, const struct stat *st, int flag, struct FT
 	return 0;
 }
 
-int volfs_pack(const char *dir, const char *tarball, volfs_progress_fn *progress, void *parg, char *err,
-	       size_t errlen)
+int volfs_pack(const char *dir, const char *tarball, volfs_progress_fn *progress, void *parg,
+	       char *err, size_t errlen)
 {
 	char root[PATH_MAX];
 	int ret = 0;

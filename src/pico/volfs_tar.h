@@ -17,8 +17,11 @@
 typedef void volfs_progress_fn(void *arg, long entries, long long bytes);
 
 /* Unpacks tarball (any format and compression libarchive reads; "-" is
- * stdin) into dir, created if missing. Entries that would land outside dir
- * (.. or through a symlink) are resolved inside it, as the guest would. */
+ * stdin) into dir, created if missing. The archive is hostile: an entry
+ * with ".." in its name, or one (or a hard link's target) that would be
+ * reached through a symlink, fails the whole unpack with one sentence of
+ * common/tar_rules.h, as do an archive with no entries and a truncated one.
+ * Nothing outside dir is ever written; dir is left as far as it got. */
 int volfs_unpack(const char *tarball, const char *dir, volfs_progress_fn *progress, void *arg, char *err,
 		 size_t errlen);
 
