@@ -108,6 +108,10 @@ static int load_state(const struct lxs_paths *p, struct state *st, char *err, si
 		return ret;
 	/* Ask lxsd only if it is up: listing must never start a VM. */
 	int fd = lxsd_connect(p, false, err, errlen);
+	if (fd == -EPERM) {
+		registry_free(&st->reg);
+		return fd;
+	}
 	if (fd >= 0) {
 		static struct ipc_reply r;
 
@@ -243,6 +247,11 @@ static int do_status(const struct lxs_paths *p)
 	       (unsigned long long)(cfg.memory >> 20), cfg.processors, cfg.vm_idle_timeout_ms,
 	       cfg.instance_idle_timeout_ms);
 	printf("Configuration: %s\nData: %s\n", p->config, p->data);
+	struct leftovers l = {0};
+	if (leftovers_all(p, false, &l) == 0 && l.count)
+		printf("Leftovers of interrupted imports and conversions: %d (%.1f MiB); the next "
+		       "operation on those folders, or lxsd's next start, removes them\n",
+		       l.count, (double)l.bytes / (1 << 20));
 	registry_free(&st.reg);
 	return 0;
 }
@@ -254,6 +263,8 @@ static int tell_lxsd(const struct lxs_paths *p, const char *req)
 	static struct ipc_reply r;
 	int fd = lxsd_connect(p, false, err, sizeof(err));
 
+	if (fd == -EPERM)
+		return fail(err);
 	if (fd < 0)
 		return 0;
 	int ret = ipc_request(fd, req, &r, -1);
@@ -676,7 +687,8 @@ static int run_version1(const struct lxs_paths *p, const struct cli_args *a,
 		return fail(err);
 	}
 	char here[LXS_PATH_MAX], there[LXS_PATH_MAX];
-	if (!a->cd && wsl.automount_enabled && getcwd(here, sizeof(here)) && access(here, X_OK) == 0 &&
+	if (!a->cd && wsl.automount_enabled && getcwd(here, sizeof(here)) &&
+	    access(here, X_OK) == 0 &&
 	    path_fmt(there, sizeof(there), "/mnt/host%s", strcmp(here, "/") ? here : "") == 0) {
 		/* As wsl.exe: start in the host folder we are in, seen through /mnt/host. */
 		snprintf(cwd, sizeof(cwd), "%s", there);
@@ -948,9 +960,12 @@ static int run_session(const struct lxs_paths *p, const struct cli_args *a, cons
 	snprintf(envbuf[7], sizeof(envbuf[7]), "WSL_DISTRO_NAME=%s", gname), envp[ne++] = envbuf[7];
 	envp[ne] = NULL;
 
-	struct session_req q = {
-	    .distro = gname, .user = user, .cwd = cwd, .argv = argv, .envp = envp,
-	    .host_cwd = host_cwd};
+	struct session_req q = {.distro = gname,
+				.user = user,
+				.cwd = cwd,
+				.argv = argv,
+				.envp = envp,
+				.host_cwd = host_cwd};
 	/* A terminal on both ends gets a pty; otherwise pipes keep stdout and stderr apart. */
 	q.pty = isatty(0) && isatty(1);
 	int vfd = session_connect(vsock, (uint32_t)strtoul(port, NULL, 10), err, sizeof(err));

@@ -1,4 +1,3 @@
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -171,6 +170,29 @@ static int import_progress(const struct image_progress *ip, void *arg)
 static int copy_sparse(int in, int out, bool seekable, char *err, size_t errlen);
 
 /*
+ * Hold dir's folder lock for an operation that writes its temporary forms
+ * there (registry.h, leftovers), note dir in the distro's lock so that a
+ * killed operation's leftovers are found, and remove what killed ones left:
+ * the lock's fd, or -errno with one sentence in err.
+ */
+static int own_folder(int lock, const char *dir, char *err, size_t errlen)
+{
+	struct leftovers l = {0};
+	int fd = folder_lock(dir);
+
+	if (fd < 0) {
+		snprintf(err, errlen,
+			 "another lxs is writing in %s right now; wait for it or choose another "
+			 "folder",
+			 dir);
+		return fd == -EWOULDBLOCK ? -EBUSY : fd;
+	}
+	distro_lock_note(lock, dir);
+	leftovers_in(dir, true, &l);
+	return fd;
+}
+
+/*
  * Copy the open file in (holes kept) to dest by write-new-then-rename: dest
  * is either as it was or complete and on disk. One sentence in err on failure.
  */
@@ -237,9 +259,8 @@ static int import_v1(const struct lxs_paths *p, const struct import_opts *o, con
 		return ret;
 	}
 	if (lstat(root, &st) == 0) {
-		snprintf(err, errlen,
-			 "%s already holds a distribution (%s); choose another folder", real,
-			 V1_ROOT_NAME);
+		snprintf(err, errlen, "%s already holds a distribution (%s); choose another folder",
+			 real, V1_ROOT_NAME);
 		return -EEXIST;
 	}
 	if (path_fmt(tmp, sizeof(tmp), "%s/" DISTRO_IMAGE_NAME, real) < 0 ||
@@ -274,7 +295,7 @@ int distro_import(const struct lxs_paths *p, const struct import_opts *o, char *
 	struct reg_distro d = {.version = 2};
 	struct stat st;
 	bool made_dir = false;
-	int lock = -1, ret;
+	int lock = -1, folder = -1, ret;
 
 	if ((ret = check_new_name(p, o->name, err, errlen)) < 0)
 		return ret;
@@ -294,8 +315,9 @@ int distro_import(const struct lxs_paths *p, const struct import_opts *o, char *
 		registry_free(&r);
 	}
 	if (d.version == 1 && o->image) {
-		snprintf(err, errlen, "--vhd imports an ext4 image, which only version 2 runs; "
-				      "import it with --version 2");
+		snprintf(err, errlen,
+			 "--vhd imports an ext4 image, which only version 2 runs; "
+			 "import it with --version 2");
 		return -EINVAL;
 	}
 	if (!o->dir[0] || !storable(o->dir) ||
@@ -336,6 +358,9 @@ int distro_import(const struct lxs_paths *p, const struct import_opts *o, char *
 		snprintf(err, errlen, "cannot use %s: %s", dir, strerror(errno));
 		goto out;
 	}
+	if ((folder = ret = own_folder(lock, real, err, errlen)) < 0)
+		goto out;
+	ret = 0;
 	if (d.version == 1) {
 		ret = import_v1(p, o, real, &d, err, errlen);
 		made_dir = made_dir && ret < 0;
@@ -375,6 +400,8 @@ int distro_import(const struct lxs_paths *p, const struct import_opts *o, char *
 	}
 	made_dir = false;
 out:
+	if (folder >= 0)
+		close(folder);
 	if (made_dir)
 		rmdir(dir);
 	if (lock >= 0)
@@ -506,7 +533,7 @@ static int export_image(const char *image, const char *file, int out_fd, char *e
 
 static enum image_tar_format tar_format(enum export_format f)
 {
-	return f == EXPORT_TAR	     ? IMAGE_TAR
+	return f == EXPORT_TAR       ? IMAGE_TAR
 	       : f == EXPORT_TAR_GZ  ? IMAGE_TAR_GZ
 	       : f == EXPORT_TAR_XZ  ? IMAGE_TAR_XZ
 	       : f == EXPORT_TAR_ZST ? IMAGE_TAR_ZSTD
@@ -523,8 +550,9 @@ int distro_export(const struct lxs_paths *p, const char *name, const char *file,
 	if ((ret = lookup(p, name, &d, err, errlen)) < 0)
 		return ret;
 	if (d.version == 1 && f == EXPORT_IMG) {
-		snprintf(err, errlen, "%s is a version 1 distribution, which has no image; export "
-				      "it as a tarball (--format tar, tar.gz, tar.xz or tar.zst)",
+		snprintf(err, errlen,
+			 "%s is a version 1 distribution, which has no image; export "
+			 "it as a tarball (--format tar, tar.gz, tar.xz or tar.zst)",
 			 d.name);
 		return -EINVAL;
 	}
@@ -552,8 +580,8 @@ int distro_export(const struct lxs_paths *p, const char *name, const char *file,
 	} else if (f == EXPORT_IMG) {
 		ret = export_image(d.image, file, out_fd, err, errlen);
 	} else {
-		ret = image_to_tar(d.image, file, out_fd, tar_format(f), progress, arg, err,
-				   errlen);
+		ret =
+		    image_to_tar(d.image, file, out_fd, tar_format(f), progress, arg, err, errlen);
 	}
 out:
 	close(lock);
@@ -581,6 +609,9 @@ int distro_unregister(const struct lxs_paths *p, const char *name, char *err, si
 	}
 	/* The registry forgets it first: a crash now leaves a stray file, not a broken entry. */
 	ret = reg_end(p, &r, lock, true, err, errlen);
+	/* Leftovers would keep the folder from going; unless someone writes there, they go. */
+	char ferr[LXS_PATH_MAX + 128];
+	int folder = ret == 0 ? own_folder(dlock, d.location, ferr, sizeof(ferr)) : -1;
 	if (ret == 0 && d.version == 2) {
 		unlink(d.image);
 		if (!strcmp(strrchr(d.image, '/') + 1, DISTRO_IMAGE_NAME))
@@ -591,6 +622,8 @@ int distro_unregister(const struct lxs_paths *p, const char *name, char *err, si
 			v1_remove_tree(d.image);
 		rmdir(d.location);
 	}
+	if (folder >= 0)
+		close(folder);
 	close(dlock);
 	return ret;
 }
@@ -701,7 +734,7 @@ int distro_move(const struct lxs_paths *p, const char *name, const char *dir, ch
 {
 	char abs[LXS_PATH_MAX], real[PATH_MAX], image[LXS_PATH_MAX];
 	struct reg_distro d;
-	int lock = take_stopped(p, name, &d, err, errlen), ret;
+	int lock = take_stopped(p, name, &d, err, errlen), folder = -1, ret;
 
 	if (lock < 0)
 		return lock;
@@ -711,6 +744,8 @@ int distro_move(const struct lxs_paths *p, const char *name, const char *dir, ch
 		ret = -EINVAL;
 		goto out;
 	}
+	if ((folder = ret = own_folder(lock, real, err, errlen)) < 0)
+		goto out;
 	if ((ret = path_fmt(image, sizeof(image), "%s/" DISTRO_IMAGE_NAME, real)) < 0)
 		goto out;
 	if (!strcmp(image, d.image)) {
@@ -753,7 +788,10 @@ int distro_move(const struct lxs_paths *p, const char *name, const char *dir, ch
 		goto out;
 	}
 	rmdir(d.location);
+	ret = 0;
 out:
+	if (folder >= 0)
+		close(folder);
 	close(lock);
 	return ret;
 }
@@ -945,8 +983,8 @@ static int to_v2(const struct lxs_paths *p, const struct reg_distro *d, uint64_t
 	char perr[1024] = "";
 	ret = image_from_tar("-", pp[0], image, bytes, cb, arg, err, errlen);
 	close(pp[0]); /* a stopped import makes lxs-pico's next write fail */
-	int pret = v1_finish(pid, efd, NULL, NULL, "cannot read the distribution", perr,
-			     sizeof(perr));
+	int pret =
+	    v1_finish(pid, efd, NULL, NULL, "cannot read the distribution", perr, sizeof(perr));
 	/*
 	 * Whoever failed first says why: the image's own limits (full, cancelled)
 	 * are the image builder's; otherwise the builder only saw the stream end.
@@ -1008,8 +1046,8 @@ static int to_v1(const struct lxs_paths *p, const struct reg_distro *d, image_pr
 	char perr[1024] = "";
 	ret = image_to_tar(d->image, "-", pp[1], IMAGE_TAR, cb, arg, err, errlen);
 	close(pp[1]);
-	int pret = v1_finish(pid, efd, NULL, NULL, "cannot unpack the distribution", perr,
-			     sizeof(perr));
+	int pret =
+	    v1_finish(pid, efd, NULL, NULL, "cannot unpack the distribution", perr, sizeof(perr));
 	/* lxs-pico dying first shows up here as a broken pipe: its sentence is the cause. */
 	if (pret < 0 && (ret == 0 || ret == -EPIPE)) {
 		snprintf(err, errlen, "%s", perr);
@@ -1034,37 +1072,11 @@ static int to_v1(const struct lxs_paths *p, const struct reg_distro *d, image_pr
 	return 0;
 }
 
-/*
- * What conversions killed half-way left in the distro's folder: the
- * temporary folder or image of the new form. Only called under the distro's
- * exclusive lock, by which no other conversion of it runs; an import into a
- * folder that holds a distro is refused, so no one else writes there.
- */
-static void sweep_leftovers(const char *location)
-{
-	DIR *dir = opendir(location);
-	struct dirent *e;
-
-	while (dir && (e = readdir(dir))) {
-		char path[LXS_PATH_MAX];
-
-		if (path_fmt(path, sizeof(path), "%s/%s", location, e->d_name) < 0)
-			continue;
-		if (!strncmp(e->d_name, V1_ROOT_NAME ".tmp-", sizeof(V1_ROOT_NAME ".tmp-") - 1))
-			v1_remove_tree(path);
-		else if (!strncmp(e->d_name, DISTRO_IMAGE_NAME ".tmp-",
-				  sizeof(DISTRO_IMAGE_NAME ".tmp-") - 1))
-			unlink(path);
-	}
-	if (dir)
-		closedir(dir);
-}
-
 int distro_set_version(const struct lxs_paths *p, const char *name, int version, uint64_t bytes,
 		       image_progress_fn cb, void *arg, char *err, size_t errlen)
 {
 	struct reg_distro d;
-	int lock, ret;
+	int lock, folder = -1, ret;
 
 	if (version != 1 && version != 2) {
 		snprintf(err, errlen, "--set-version takes 1 or 2");
@@ -1083,12 +1095,15 @@ int distro_set_version(const struct lxs_paths *p, const char *name, int version,
 		ret = 0;
 		goto out;
 	}
-	sweep_leftovers(d.location);
+	if ((folder = ret = own_folder(lock, d.location, err, errlen)) < 0)
+		goto out;
 	if (version == 2)
 		ret = to_v2(p, &d, bytes, cb, arg, err, errlen);
 	else
 		ret = to_v1(p, &d, cb, arg, err, errlen);
 out:
+	if (folder >= 0)
+		close(folder);
 	close(lock);
 	return ret;
 }

@@ -148,7 +148,7 @@ static int spawn_lxsd(const struct lxs_paths *p, char *err, size_t errlen)
 		if (fork() != 0)
 			_exit(0);
 		int nul = open("/dev/null", O_RDWR);
-		int log = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		int log = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
 		dup2(nul, 0);
 		dup2(log >= 0 ? log : nul, 1);
 		dup2(log >= 0 ? log : nul, 2);
@@ -165,22 +165,52 @@ static int spawn_lxsd(const struct lxs_paths *p, char *err, size_t errlen)
 	return 0;
 }
 
+/* The folder was checked, but root or a race can still put another user's socket in it. */
+static int check_peer(const struct lxs_paths *p, int fd, char *err, size_t errlen)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0) {
+		int ret = -errno;
+
+		close(fd);
+		snprintf(err, errlen, "cannot tell who serves %s: %s", p->sock, strerror(-ret));
+		return ret;
+	}
+	if (uc.uid != getuid()) {
+		close(fd);
+		snprintf(err, errlen,
+			 "%s is served by uid %u, not by your lxsd; remove it, or set "
+			 "XDG_RUNTIME_DIR to a folder of your own",
+			 p->sock, (unsigned)uc.uid);
+		return -EPERM;
+	}
+	return fd;
+}
+
 int lxsd_connect(const struct lxs_paths *p, bool spawn, char *err, size_t errlen)
 {
-	int fd = try_connect(p->sock), ret;
+	int fd, ret = paths_check_run_dir(p, err, errlen);
 
-	if (fd >= 0 || !spawn) {
-		if (fd < 0)
-			snprintf(err, errlen, "lxsd is not running");
+	if (ret == -ENOENT && spawn)
+		ret = paths_make_run_dir(p, err, errlen);
+	if (ret == -ENOENT)
+		snprintf(err, errlen, "lxsd is not running");
+	if (ret < 0)
+		return ret;
+	if ((fd = try_connect(p->sock)) >= 0)
+		return check_peer(p, fd, err, errlen);
+	if (!spawn) {
+		snprintf(err, errlen, "lxsd is not running");
 		return fd;
 	}
-	if ((ret = paths_make_run_dir(p, err, errlen)) < 0 ||
-	    (ret = spawn_lxsd(p, err, errlen)) < 0)
+	if ((ret = spawn_lxsd(p, err, errlen)) < 0)
 		return ret;
 	/* Bounded: lxsd binds its socket within milliseconds of starting. */
 	for (int i = 0; i < 1000; i++) {
 		if ((fd = try_connect(p->sock)) >= 0)
-			return fd;
+			return check_peer(p, fd, err, errlen);
 		struct timespec ts = {0, 10 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}

@@ -45,8 +45,10 @@ const char *ipc_get(const struct ipc_reply *r, const char *key, int nth);
 
 /*
  * Connect to lxsd. With spawn, start it when it is not running (it
- * detaches and outlives us) and wait for its socket. Returns the fd or
- * -errno with one sentence in err.
+ * detaches and outlives us) and wait for its socket. The run folder is
+ * checked before (paths_check_run_dir) and the server's uid after: both
+ * refusals are -EPERM, which callers report even where a missing lxsd is
+ * fine. Returns the fd or -errno with one sentence in err.
  */
 int lxsd_connect(const struct lxs_paths *p, bool spawn, char *err, size_t errlen);
 

@@ -233,6 +233,32 @@ static int timers(struct lxsd *s)
 	return next < 0 ? -1 : (int)(next > 60000 ? 60000 : next) + 1;
 }
 
+/*
+ * Remove what killed imports and conversions left (registry.h, leftovers)
+ * in a grandchild: lxs waits for our socket, not for this, and init reaps
+ * it. lock is lxsd.lock, which it must not keep held after we are gone.
+ */
+static void sweep_leftovers(const struct lxs_paths *p, int lock)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct leftovers l = {0};
+
+		if (fork() != 0)
+			_exit(0);
+		close(lock);
+		leftovers_all(p, true, &l);
+		if (l.count)
+			fprintf(stderr,
+				"lxsd: removed %d leftovers of interrupted imports (%.1f MiB)\n",
+				l.count, (double)l.bytes / (1 << 20));
+		_exit(0);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
 static int listen_on(const struct lxs_paths *p, char *err, size_t errlen)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -289,6 +315,7 @@ int main(int argc, char **argv)
 	/* Who holds the lock, for people and scripts that want to signal lxsd. */
 	if (ftruncate(lock, 0) == 0)
 		dprintf(lock, "%d\n", (int)getpid());
+	sweep_leftovers(&s.p, lock);
 	int lfd = listen_on(&s.p, err, sizeof(err));
 	if (lfd < 0) {
 		fprintf(stderr, "lxsd: %s\n", err);

@@ -106,34 +106,51 @@ int mkdir_p(const char *path, unsigned mode)
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
-int paths_make_run_dir(const struct lxs_paths *p, char *err, size_t errlen)
+int paths_check_run_dir(const struct lxs_paths *p, char *err, size_t errlen)
 {
 	struct stat st;
-	int ret;
 
-	/* The parent of /tmp/lxs-UID is /tmp, which exists; of XDG_RUNTIME_DIR/lxs too. */
-	if (mkdir(p->run, 0700) < 0 && errno != EEXIST) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot create %s: %s", p->run, strerror(errno));
+	if (lstat(p->run, &st) < 0) {
+		int ret = -errno;
+
+		snprintf(err, errlen, "cannot use the runtime folder %s: %s", p->run,
+			 strerror(errno));
 		return ret;
 	}
-	if (lstat(p->run, &st) < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot use %s: %s", p->run, strerror(errno));
+	/* Whoever can replace or write into the folder can answer in lxsd's name. */
+	if (!S_ISDIR(st.st_mode))
+		snprintf(err, errlen,
+			 "the runtime folder %s is %s, not a folder; remove it, or set "
+			 "XDG_RUNTIME_DIR to a folder of your own",
+			 p->run, S_ISLNK(st.st_mode) ? "a symbolic link" : "a file");
+	else if (st.st_uid != getuid())
+		snprintf(err, errlen,
+			 "the runtime folder %s belongs to uid %u, not you; remove it, or set "
+			 "XDG_RUNTIME_DIR to a folder of your own",
+			 p->run, (unsigned)st.st_uid);
+	else if (st.st_mode & 0077)
+		snprintf(
+		    err, errlen,
+		    "the runtime folder %s is open to other users (mode %03o); make it private "
+		    "with chmod 700 %s",
+		    p->run, (unsigned)(st.st_mode & 07777), p->run);
+	else
+		return 0;
+	return -EPERM;
+}
+
+int paths_make_run_dir(const struct lxs_paths *p, char *err, size_t errlen)
+{
+	/* The parent of /tmp/lxs-UID is /tmp, which exists; of XDG_RUNTIME_DIR/lxs too. */
+	if (mkdir(p->run, 0700) < 0 && errno != EEXIST) {
+		int ret = -errno;
+
+		snprintf(err, errlen, "cannot create the runtime folder %s: %s", p->run,
+			 strerror(errno));
 		return ret;
 	}
 	/* In a shared /tmp, someone else may have made the folder first. */
-	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid()) {
-		snprintf(err, errlen,
-			 "%s is not a folder of yours; remove it or set XDG_RUNTIME_DIR", p->run);
-		return -EPERM;
-	}
-	if ((st.st_mode & 0077) && chmod(p->run, 0700) < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot make %s private: %s", p->run, strerror(errno));
-		return ret;
-	}
-	return 0;
+	return paths_check_run_dir(p, err, errlen);
 }
 
 int paths_make_data_dir(const struct lxs_paths *p, char *err, size_t errlen)

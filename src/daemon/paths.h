@@ -29,8 +29,15 @@ struct lxs_paths {
 int paths_init(struct lxs_paths *p, char *err, size_t errlen);
 
 /*
- * Create the run directory 0700 (and check that it is ours and not open to
- * others), or the data directory with its locks/ folder: 0 or -errno.
+ * Whether the run directory is safe to meet lxsd in: a real folder (not a
+ * symbolic link) owned by us with no group or other bits. 0, -ENOENT when it
+ * does not exist, -EPERM when it fails; one sentence in err either way. lxs
+ * calls it before it connects, lxsd before it uses the folder.
+ */
+int paths_check_run_dir(const struct lxs_paths *p, char *err, size_t errlen);
+/*
+ * Create the run directory 0700 and check it as above, or the data directory
+ * with its locks/ folder: 0 or -errno.
  */
 int paths_make_run_dir(const struct lxs_paths *p, char *err, size_t errlen);
 int paths_make_data_dir(const struct lxs_paths *p, char *err, size_t errlen);

@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "registry.h"
+#include "v1.h"
 
 bool reg_name_ok(const char *name)
 {
@@ -401,4 +403,160 @@ bool distro_locked(const struct lxs_paths *p, const char *name)
 		held = errno == EWOULDBLOCK;
 	close(fd);
 	return held;
+}
+
+int distro_lock_note(int lock, const char *folder)
+{
+	if (ftruncate(lock, 0) < 0 || dprintf(lock, "%s\n", folder) < 0)
+		return -errno;
+	return 0;
+}
+
+int folder_lock(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int ret = errno == EWOULDBLOCK ? -EWOULDBLOCK : -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static bool is_leftover(const char *name)
+{
+	return !strncmp(name, V1_ROOT_NAME ".tmp-", sizeof(V1_ROOT_NAME ".tmp-") - 1) ||
+	       !strncmp(name, "ext4.img.tmp-", sizeof("ext4.img.tmp-") - 1);
+}
+
+/* Blocks held by name under dfd and everything beneath it, symbolic links not followed. */
+static uint64_t disk_usage(int dfd, const char *name)
+{
+	struct stat st;
+	struct dirent *e;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	uint64_t sum = (uint64_t)st.st_blocks * 512;
+	if (!S_ISDIR(st.st_mode))
+		return sum;
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return sum;
+	}
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			sum += disk_usage(dirfd(d), e->d_name);
+	closedir(d);
+	return sum;
+}
+
+int leftovers_in(const char *dir, bool remove, struct leftovers *l)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		char path[LXS_PATH_MAX];
+
+		if (!is_leftover(e->d_name) ||
+		    path_fmt(path, sizeof(path), "%s/%s", dir, e->d_name) < 0)
+			continue;
+		l->count++;
+		l->bytes += disk_usage(dirfd(d), e->d_name);
+		if (remove)
+			v1_remove_tree(path);
+	}
+	closedir(d);
+	return 0;
+}
+
+/* The folder noted in NAME's lock file (distro_lock_note), or "". */
+static void noted_folder(const struct lxs_paths *p, const char *file, char *out, size_t len)
+{
+	char path[LXS_PATH_MAX];
+	int fd;
+	ssize_t n = -1;
+
+	out[0] = 0;
+	if (path_fmt(path, sizeof(path), "%s/locks/%s", p->data, file) < 0 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	n = read(fd, out, len - 1);
+	close(fd);
+	out[n > 0 ? n : 0] = 0;
+	out[strcspn(out, "\n")] = 0;
+	if (out[0] != '/')
+		out[0] = 0;
+}
+
+/* One folder of leftovers_all: counted once, and only if no operation on name runs. */
+static void leftovers_of(const struct lxs_paths *p, const char *name, const char *folder,
+			 bool remove, struct leftovers *l, char (*seen)[LXS_PATH_MAX], int *nseen)
+{
+	int lock, flock_fd;
+
+	for (int i = 0; i < *nseen; i++)
+		if (!strcmp(seen[i], folder))
+			return;
+	if (*nseen < 2 * REG_MAX_DISTROS)
+		snprintf(seen[(*nseen)++], LXS_PATH_MAX, "%s", folder);
+	if (!remove) {
+		if (!distro_locked(p, name))
+			leftovers_in(folder, false, l);
+		return;
+	}
+	if ((lock = distro_lock(p, name, true)) < 0)
+		return;
+	if ((flock_fd = folder_lock(folder)) >= 0) {
+		leftovers_in(folder, true, l);
+		close(flock_fd);
+	}
+	close(lock);
+}
+
+int leftovers_all(const struct lxs_paths *p, bool remove, struct leftovers *l)
+{
+	char err[256], locks[LXS_PATH_MAX], folder[LXS_PATH_MAX];
+	struct registry r;
+	struct dirent *e;
+	int nseen = 0, ret;
+	DIR *d;
+
+	if ((ret = registry_load(p->registry, &r, err, sizeof(err))) < 0)
+		return ret;
+	char(*seen)[LXS_PATH_MAX] = calloc(2 * REG_MAX_DISTROS, LXS_PATH_MAX);
+	if (!seen) {
+		registry_free(&r);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < r.n; i++)
+		leftovers_of(p, r.d[i].name, r.d[i].location, remove, l, seen, &nseen);
+	registry_free(&r);
+	/* A killed import registered nothing: only its lock file knows its folder. */
+	if (path_fmt(locks, sizeof(locks), "%s/locks", p->data) == 0 && (d = opendir(locks))) {
+		while ((e = readdir(d))) {
+			size_t n = strlen(e->d_name);
+			char name[REG_NAME_MAX + 1];
+
+			if (n <= 5 || n - 5 > REG_NAME_MAX || strcmp(e->d_name + n - 5, ".lock"))
+				continue;
+			snprintf(name, sizeof(name), "%.*s", (int)(n - 5), e->d_name);
+			noted_folder(p, e->d_name, folder, sizeof(folder));
+			if (folder[0] && reg_name_ok(name))
+				leftovers_of(p, name, folder, remove, l, seen, &nseen);
+		}
+		closedir(d);
+	}
+	free(seen);
+	return 0;
 }

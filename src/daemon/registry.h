@@ -84,5 +84,32 @@ int registry_lock(const struct lxs_paths *p, char *err, size_t errlen);
 int distro_lock(const struct lxs_paths *p, const char *name, bool exclusive);
 /* Whether someone holds NAME's lock exclusively right now (an import, a running distro). */
 bool distro_locked(const struct lxs_paths *p, const char *name);
+/*
+ * Write into NAME's lock file (held by lock) the folder the operation writes
+ * in, so that what it leaves there if killed is found later (leftovers_all).
+ */
+int distro_lock_note(int lock, const char *folder);
+
+/*
+ * Leftovers: the rootfs.tmp-* folders and ext4.img.tmp-* files that imports,
+ * conversions and moves write in a distro folder and rename into place when
+ * complete; a killed one leaves them. Every writer of them holds the
+ * folder's own lock (folder_lock: flock on the folder, exclusive, never
+ * waiting; the fd, or -EWOULDBLOCK), so a sweeper that takes it deletes
+ * nothing that is still being written.
+ */
+struct leftovers {
+	int count;
+	uint64_t bytes; /* space they hold on disk, not their apparent size */
+};
+int folder_lock(const char *dir);
+/* Count the leftovers in dir into *l (added to it); with remove, delete them too. */
+int leftovers_in(const char *dir, bool remove, struct leftovers *l);
+/*
+ * Every folder that may hold leftovers: the registered distros' and the ones
+ * noted in lock files, each of a name no operation holds. Counted into *l;
+ * with remove, deleted where the folder's lock can be taken (lxsd at start).
+ */
+int leftovers_all(const struct lxs_paths *p, bool remove, struct leftovers *l);
 
 #endif

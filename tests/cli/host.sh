@@ -10,7 +10,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
-plan 172
+plan 181
 P=${PREFIX:-cli_host}
 LXS=$PWD/build/lxs
 tmp=$(mktemp -d /tmp/lxs-cli.XXXXXX)
@@ -307,8 +307,14 @@ else
 	wait $pid 2>/dev/null
 	fail "${P}_import_killed" "the import never started writing its image (or was gone before the kill)"
 fi
-run --import killed "$tmp/d/killed2" "$tmp/root.tar"
+# What the killed import left is reported, and the next import into that folder removes it.
+run --status; expect "${P}_status_reports_leftovers" 0 $st "$o" "^Leftovers of interrupted imports and conversions: [1-9][0-9]* \([0-9.]+ MiB\)"
+run --import killed "$tmp/d/killed" "$tmp/root.tar"
 grep -qx killed <("$LXS" -l -q) && pass "${P}_import_after_kill" || fail "${P}_import_after_kill" "$(cat "$o")"
+left=$(ls -d "$tmp"/d/killed/*.tmp-* 2>/dev/null)
+"$LXS" --status >"$o" 2>&1
+[ -z "$left" ] && ! grep -q "^Leftovers" "$o" && pass "${P}_import_sweeps_leftovers" ||
+	fail "${P}_import_sweeps_leftovers" "left: $left; $(grep Leftovers "$o")"
 
 # ---- full file system --------------------------------------------------------------------
 if [ "$(id -u)" = 0 ] && mkdir -p "$tmp/full" && mount -t tmpfs -o size=4m tmpfs "$tmp/full" 2>/dev/null; then
@@ -331,7 +337,11 @@ if ! build/lxs-vm --check-kvm >/dev/null 2>&1 && ls "${LXS_CACHE:-${XDG_CACHE_HO
 	[ -n "$p" ] && kill -TERM $p
 	for _ in $(seq 50); do [ -S "$XDG_RUNTIME_DIR/lxs/lxsd.sock" ] || break; sleep 0.1; done
 else
-	skip "${P}_vm_refused_without_usable_kvm" "this host's /dev/kvm runs guests, or no guest kernel is built"
+	if build/lxs-vm --check-kvm >/dev/null 2>&1; then
+		skip "${P}_vm_refused_without_usable_kvm" "this host's /dev/kvm runs guests"
+	else
+		skip "${P}_vm_refused_without_usable_kvm" "no guest kernel in ${LXS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lxs}/kernel"
+	fi
 fi
 
 # ---- sessions through lxsd (lxs-init --serve-unix plays the VM) --------------------------
@@ -340,7 +350,23 @@ build/guest/lxs-init --serve-unix "$LXSD_INIT_UNIX" 2>"$tmp/init.log" &
 init_pid=$!
 for _ in $(seq 100); do [ -S "$LXSD_INIT_UNIX" ] && break; sleep 0.05; done
 printf '[general]\ninstanceIdleTimeout = 1000\n[wsl2]\nvmIdleTimeout = 1000\nbogusKey = 1\n' >"$XDG_CONFIG_HOME/lxs/lxs.conf"
+# lxsd at start removes leftovers, but none of a distro whose lock an operation holds.
+mkdir -p "$tmp/d/stdin/rootfs.tmp-left/etc" "$tmp/d/fromimg/rootfs.tmp-busy"
+head -c 65536 /dev/urandom >"$tmp/d/stdin/ext4.img.tmp-left"
+python3 -c 'import fcntl, sys, time
+f = open(sys.argv[1], "a"); fcntl.flock(f, fcntl.LOCK_EX); print("held", flush=True); time.sleep(60)' \
+	"$XDG_DATA_HOME/lxs/locks/fromimg.lock" >"$tmp/holder" 2>&1 &
+holder=$!
+until_ok 10 grep -q held "$tmp/holder"
 run -d r-tar -u root -- echo hello world; expect "${P}_run_echo" 0 $st "$o" "^hello world$"
+swept() { [ ! -e "$tmp/d/stdin/rootfs.tmp-left" ] && [ ! -e "$tmp/d/stdin/ext4.img.tmp-left" ]; }
+if until_ok 10 swept && [ -d "$tmp/d/fromimg/rootfs.tmp-busy" ] && [ -f "$tmp/d/stdin/ext4.img" ]; then
+	pass "${P}_lxsd_sweeps_leftovers_at_start"
+else
+	fail "${P}_lxsd_sweeps_leftovers_at_start" "$(ls "$tmp/d/stdin" "$tmp/d/fromimg" | tr '\n' ' ')"
+fi
+kill $holder; wait $holder 2>/dev/null
+rm -rf "$tmp/d/fromimg/rootfs.tmp-busy"
 run -d r-tar -u root -- sh -c 'exit 42'; expect "${P}_run_exit_42" 42 $st "$o"
 run -d r-tar -u root -- false; expect "${P}_run_exit_1" 1 $st "$o"
 run -d r-tar -u root -- sh -c 'kill -9 $$'; expect "${P}_run_killed_by_signal" 137 $st "$o"
@@ -425,6 +451,53 @@ PY
 	grep -qx refused "$o" && pass "${P}_peercred_refuses_others" || fail "${P}_peercred_refuses_others" "$(cat "$o")"
 else
 	skip "${P}_peercred_refuses_others" "needs root to connect as another user"
+fi
+# The runtime folder is where lxs meets lxsd: one that is a symbolic link,
+# open to others, or someone else's is refused before lxs connects (and
+# lxsd does not start in it); a socket there served by another user is
+# refused before lxs says anything to it.
+mkdir -p "$tmp/rt-real" "$tmp/rt-link" "$tmp/rt-open/lxs" && chmod 0700 "$tmp/rt-real" && chmod 0755 "$tmp/rt-open/lxs"
+ln -s "$tmp/rt-real" "$tmp/rt-link/lxs"
+(export XDG_RUNTIME_DIR=$tmp/rt-link; expect_fail runtime_dir_symlink "runtime folder $tmp/rt-link/lxs is a symbolic link.*XDG_RUNTIME_DIR" -d r-tar -- true)
+(export XDG_RUNTIME_DIR=$tmp/rt-open; expect_fail runtime_dir_open "runtime folder $tmp/rt-open/lxs is open to other users.*chmod 700" --status)
+XDG_RUNTIME_DIR=$tmp/rt-open build/lxsd >"$o" 2>&1
+expect "${P}_lxsd_refuses_open_runtime_dir" 1 $? "$o" "open to other users"
+if [ "$(id -u)" = 0 ]; then
+	mkdir -p "$tmp/rt-other/lxs" && chmod 0700 "$tmp/rt-other/lxs" && chown 65534:65534 "$tmp/rt-other/lxs"
+	(export XDG_RUNTIME_DIR=$tmp/rt-other; expect_fail runtime_dir_other_owner "runtime folder $tmp/rt-other/lxs belongs to uid 65534, not you" -d r-tar -- true)
+	# uid 65534 listens (SO_PEERCRED names who called listen), then its socket is put in our folder.
+	mkdir -p "$tmp/rt-fake/lxs" "$tmp/evil" && chmod 0700 "$tmp/rt-fake/lxs" && chown 65534:65534 "$tmp/evil"
+	# The system's python3: another one may live in root's home, closed to uid 65534.
+	py=/usr/bin/python3; [ -x "$py" ] || py=python3
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$py" - "$tmp/evil/s" "$tmp/evil/heard" >/dev/null 2>&1 <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    c.settimeout(5)
+    try:
+        data = c.recv(4096)
+    except OSError:
+        data = b""
+    with open(sys.argv[2], "ab") as f:
+        f.write(data)
+    try:
+        c.sendall(b"ok\nvsock /tmp/evil.sock\nport 1\ndistro r-tar\nuser 0\n\n")
+    except OSError:
+        pass
+    c.close()
+PY
+	fake=$!
+	until_ok 10 test -S "$tmp/evil/s" && mv "$tmp/evil/s" "$tmp/rt-fake/lxs/lxsd.sock"
+	(export XDG_RUNTIME_DIR=$tmp/rt-fake; expect_fail fake_lxsd_refused "lxsd.sock is served by uid 65534, not by your lxsd" --status)
+	# What lxs sent it, if anything, is written before lxs could have had an answer.
+	[ ! -s "$tmp/evil/heard" ] && pass "${P}_fake_lxsd_told_nothing" ||
+		fail "${P}_fake_lxsd_told_nothing" "it heard: $(head -c 200 "$tmp/evil/heard")"
+	kill $fake; wait $fake 2>/dev/null
+else
+	skip_each "needs root to act as another user" "${P}_runtime_dir_other_owner" "${P}_fake_lxsd_refused" "${P}_fake_lxsd_told_nothing"
 fi
 # Garbage on lxsd's socket: unknown requests, binary, an endless line, a half
 # line and a hang-up. lxsd answers or drops the peer, and keeps serving.

@@ -12,6 +12,7 @@
 
 #include "cli/args.h"
 #include "daemon/extfile.h"
+#include "daemon/paths.h"
 #include "daemon/registry.h"
 #include "unit.h"
 
@@ -146,6 +147,62 @@ static void t_save_load(struct unit *u)
 	registry_free(&r);
 }
 
+/* What killed imports leave is found, measured and removed; nothing else in the folder is. */
+static void t_leftovers(struct unit *u)
+{
+	char dir[] = "/tmp/lxs-unit-left.XXXXXX", path[256], cmd[300];
+	struct leftovers l = {0};
+	static char block[8192];
+
+	CHECK(u, mkdtemp(dir) != NULL);
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && mkdir -p rootfs/etc rootfs.tmp-ab/etc && touch ext4.img other.tmp-1 && "
+		 "echo x >rootfs.tmp-ab/etc/f",
+		 dir);
+	CHECK(u, system(cmd) == 0);
+	snprintf(path, sizeof(path), "%s/ext4.img.tmp-cd", dir);
+	int fd = open(path, O_WRONLY | O_CREAT, 0600);
+	memset(block, 1, sizeof(block));
+	CHECK(u, fd >= 0 && write(fd, block, sizeof(block)) == sizeof(block));
+	close(fd);
+	CHECK(u, leftovers_in(dir, false, &l) == 0 && l.count == 2 && l.bytes >= sizeof(block));
+	int lock = folder_lock(dir);
+	CHECK(u, lock >= 0 && folder_lock(dir) == -EWOULDBLOCK);
+	l = (struct leftovers){0};
+	CHECK(u, leftovers_in(dir, true, &l) == 0 && l.count == 2);
+	close(lock);
+	snprintf(cmd, sizeof(cmd),
+		 "test \"$(ls %s | tr '\\n' ' ')\" = 'ext4.img other.tmp-1 rootfs '", dir);
+	CHECK(u, system(cmd) == 0);
+	l = (struct leftovers){0};
+	CHECK(u, leftovers_in(dir, false, &l) == 0 && l.count == 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(u, system(cmd) == 0);
+}
+
+/* lxs meets lxsd only in a folder of the caller's own that no one else may enter. */
+static void t_run_dir(struct unit *u)
+{
+	char dir[] = "/tmp/lxs-unit-run.XXXXXX", cmd[300], err[512];
+	struct lxs_paths p;
+
+	CHECK(u, mkdtemp(dir) != NULL);
+	snprintf(p.run, sizeof(p.run), "%s/lxs", dir);
+	CHECK(u, paths_check_run_dir(&p, err, sizeof(err)) == -ENOENT);
+	CHECK(u, paths_make_run_dir(&p, err, sizeof(err)) == 0);
+	CHECK(u, paths_check_run_dir(&p, err, sizeof(err)) == 0);
+	CHECK(u, chmod(p.run, 0750) == 0);
+	CHECK(u, paths_check_run_dir(&p, err, sizeof(err)) == -EPERM && strstr(err, "chmod 700"));
+	CHECK(u, paths_make_run_dir(&p, err, sizeof(err)) == -EPERM);
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && rmdir lxs && mkdir real && chmod 700 real && ln -s real lxs", dir);
+	CHECK(u, system(cmd) == 0);
+	CHECK(u, paths_check_run_dir(&p, err, sizeof(err)) == -EPERM &&
+		     strstr(err, "symbolic link") && strstr(err, p.run));
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(u, system(cmd) == 0);
+}
+
 static int parse(const char *line, struct cli_args *a, char *err)
 {
 	static char buf[512];
@@ -225,6 +282,8 @@ int main(void)
 	RUN(&u, t_roundtrip);
 	RUN(&u, t_damaged);
 	RUN(&u, t_save_load);
+	RUN(&u, t_leftovers);
+	RUN(&u, t_run_dir);
 	RUN(&u, t_cli);
 	RUN(&u, t_passwd);
 	return unit_done(&u);
