@@ -36,6 +36,39 @@ int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+int ipc_parse_request(char *line, struct ipc_request *rq, const char **why)
+{
+	char *argv[4] = {0}, *save = NULL;
+	int argc = 0;
+
+	memset(rq, 0, sizeof(*rq));
+	for (char *t = strtok_r(line, " ", &save); t && argc < 4; t = strtok_r(NULL, " ", &save))
+		argv[argc++] = t;
+	*why = "unknown request";
+	if (argc == 0) {
+		*why = "empty request";
+		return -EINVAL;
+	}
+	if (!strcmp(argv[0], "ping")) {
+		rq->op = IPC_PING;
+	} else if (!strcmp(argv[0], "run") && (argc == 2 || argc == 3)) {
+		rq->op = IPC_RUN;
+		rq->name = argv[1];
+		rq->user = argc == 3 ? argv[2] : "";
+	} else if (!strcmp(argv[0], "terminate") && argc == 2) {
+		rq->op = IPC_TERMINATE;
+		rq->name = argv[1];
+	} else if (!strcmp(argv[0], "shutdown") && argc <= 2) {
+		rq->op = IPC_SHUTDOWN;
+		rq->force = argc == 2 && !strcmp(argv[1], "force");
+	} else if (!strcmp(argv[0], "status") && argc == 1) {
+		rq->op = IPC_STATUS;
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int ipc_request(int fd, const char *req, struct ipc_reply *r, int timeout_ms)
 {
 	char line[1024];

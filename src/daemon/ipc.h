@@ -38,6 +38,25 @@ struct ipc_reply {
 	const char *msg; /* the sentence after "error" */
 };
 
+/* A request as lxsd understands it. */
+enum ipc_op { IPC_PING, IPC_RUN, IPC_TERMINATE, IPC_SHUTDOWN, IPC_STATUS };
+
+struct ipc_request {
+	enum ipc_op op;
+	const char *name; /* run, terminate: the distro; else NULL */
+	const char *user; /* run: the user, "" when not given; else NULL */
+	bool force;       /* shutdown force */
+};
+
+/*
+ * Parse one request line (newline already removed; it is split in place,
+ * and rq's strings point into it): 0, or -EINVAL with *why set to the
+ * sentence for the error reply ("empty request", "unknown request").
+ * Words are separated by one or more spaces; a line of more than three
+ * words is unknown. Pure: no I/O, no state.
+ */
+int ipc_parse_request(char *line, struct ipc_request *rq, const char **why);
+
 /* Send req and read the whole reply (timeout_ms < 0: wait forever): 0 or -errno. */
 int ipc_request(int fd, const char *req, struct ipc_reply *r, int timeout_ms);
 /* The value of the first line "key ..." of the reply, or NULL. nth: 0 for the first. */

@@ -153,30 +153,28 @@ static void stop_distro(struct lxsd *s, struct running *r)
 
 static void handle(struct lxsd *s, struct client *c, char *line)
 {
-	char *argv[4] = {0};
-	int argc = 0;
+	struct ipc_request rq;
+	const char *why;
 
-	for (char *t = strtok(line, " "); t && argc < 4; t = strtok(NULL, " "))
-		argv[argc++] = t;
-	if (argc == 0) {
-		reply_error(c->fd, "empty request");
-	} else if (!strcmp(argv[0], "ping")) {
+	if (ipc_parse_request(line, &rq, &why) < 0) {
+		reply_error(c->fd, why);
+	} else if (rq.op == IPC_PING) {
 		reply(c->fd, "ok\n\n");
-	} else if (!strcmp(argv[0], "run") && (argc == 2 || argc == 3) && c->slot < 0) {
-		do_run(s, c, argv[1], argc == 3 ? argv[2] : "");
-	} else if (!strcmp(argv[0], "terminate") && argc == 2) {
-		struct running *r = running_find(s, argv[1]);
+	} else if (rq.op == IPC_RUN && c->slot < 0) {
+		do_run(s, c, rq.name, rq.user);
+	} else if (rq.op == IPC_TERMINATE) {
+		struct running *r = running_find(s, rq.name);
 
 		if (r)
 			stop_distro(s, r);
 		reply(c->fd, "ok\n\n");
-	} else if (!strcmp(argv[0], "shutdown") && argc <= 2) {
+	} else if (rq.op == IPC_SHUTDOWN) {
 		for (int i = 0; i < LXSD_MAX_RUNNING; i++)
 			if (s->r[i].used)
 				gens[i]++;
-		vm_stop(s, argc == 2 && !strcmp(argv[1], "force"));
+		vm_stop(s, rq.force);
 		reply(c->fd, "ok\n\n");
-	} else if (!strcmp(argv[0], "status") && argc == 1) {
+	} else if (rq.op == IPC_STATUS) {
 		char buf[IPC_MAX];
 		size_t n =
 		    (size_t)snprintf(buf, sizeof(buf), "ok\nvm %s\nvmpid %d\n",
@@ -189,7 +187,7 @@ static void handle(struct lxsd *s, struct client *c, char *line)
 		snprintf(buf + n, sizeof(buf) - n, "\n");
 		reply(c->fd, buf);
 	} else {
-		reply_error(c->fd, "unknown request");
+		reply_error(c->fd, "unknown request"); /* a second run on one connection */
 	}
 }
 

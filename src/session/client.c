@@ -23,7 +23,7 @@ static int read_line(int fd, char *buf, size_t len, int timeout_ms)
 	size_t n = 0;
 
 	while (n + 1 < len) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		int r = poll(&p, 1, timeout_ms);
 
 		if (r == 0)
@@ -49,18 +49,19 @@ static int read_line(int fd, char *buf, size_t len, int timeout_ms)
 /* An ERROR message: its errno, and its text into err. */
 static int take_error(const struct lxs_msg_hdr *h, const uint8_t *p, char *err, size_t errlen)
 {
-	struct lxs_error e = { EPROTO };
+	struct lxs_error e = {EPROTO};
 
 	if (h->len >= sizeof(e))
 		memcpy(&e, p, sizeof(e));
 	size_t mlen = h->len > sizeof(e) ? h->len - sizeof(e) : 0;
 	snprintf(err, errlen, "%.*s", (int)mlen, (const char *)p + sizeof(e));
-	return e.err > 0 ? -e.err : -EPROTO;
+	/* The guest's number is only an errno if it is one (Linux's are below 4096). */
+	return e.err > 0 && e.err < 4096 ? -e.err : -EPROTO;
 }
 
 int session_connect(const char *path, uint32_t port, char *err, size_t errlen)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	struct wire w;
 	struct lxs_msg_hdr h;
 	const uint8_t *p;
@@ -88,9 +89,10 @@ int session_connect(const char *path, uint32_t port, char *err, size_t errlen)
 		}
 		if ((ret = read_line(fd, line, sizeof(line), CONNECT_TIMEOUT_MS)) < 0 ||
 		    strncmp(line, "OK ", 3)) {
-			snprintf(err, errlen,
-				 "the VM did not accept a connection to port %u (is lxs-init running?)",
-				 port);
+			snprintf(
+			    err, errlen,
+			    "the VM did not accept a connection to port %u (is lxs-init running?)",
+			    port);
 			ret = ret < 0 ? ret : -ECONNREFUSED;
 			goto fail;
 		}
@@ -98,7 +100,7 @@ int session_connect(const char *path, uint32_t port, char *err, size_t errlen)
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	if ((ret = wire_init(&w, fd)) < 0)
 		goto fail;
-	struct lxs_hello hello = { LXS_SESSION_MAGIC, LXS_PROTO_VERSION };
+	struct lxs_hello hello = {LXS_SESSION_MAGIC, LXS_PROTO_VERSION};
 	ret = wire_send(&w, LXS_MSG_HELLO, 0, &hello, sizeof(hello), NULL, 0);
 	if (ret == 0)
 		ret = wire_recv(&w, &h, &p, CONNECT_TIMEOUT_MS);
@@ -135,7 +137,9 @@ static int control(int fd, uint16_t type, const void *a, size_t alen, const void
 	if (ret == 0)
 		ret = wire_recv(&w, &h, &p, timeout_ms);
 	if (ret >= 0)
-		ret = h.type == LXS_MSG_OK ? 0 : h.type == LXS_MSG_ERROR ? take_error(&h, p, err, errlen) : -EPROTO;
+		ret = h.type == LXS_MSG_OK      ? 0
+		      : h.type == LXS_MSG_ERROR ? take_error(&h, p, err, errlen)
+						: -EPROTO;
 	wire_fini(&w);
 	return ret;
 }
@@ -158,12 +162,12 @@ static size_t strtab(char *buf, size_t cap, const char *const *s, size_t n)
 
 int session_distro_start(int fd, const struct session_distro *d, char *err, size_t errlen)
 {
-	const char *s[6] = { d->name ? d->name : "", d->serial ? d->serial : "",
-			     d->hostname ? d->hostname : "", d->resolv_conf ? d->resolv_conf : "",
-			     d->host_tag ? d->host_tag : "", d->host_opts ? d->host_opts : "" };
+	const char *s[6] = {d->name ? d->name : "",         d->serial ? d->serial : "",
+			    d->hostname ? d->hostname : "", d->resolv_conf ? d->resolv_conf : "",
+			    d->host_tag ? d->host_tag : "", d->host_opts ? d->host_opts : ""};
 	char tab[LXS_RESOLV_MAX + 1024];
 	size_t len = strtab(tab, sizeof(tab), s, 6);
-	struct lxs_distro m = { .flags = d->flags, .timeout_ms = d->timeout_ms };
+	struct lxs_distro m = {.flags = d->flags, .timeout_ms = d->timeout_ms};
 
 	if (len == (size_t)-1 || strlen(s[3]) > LXS_RESOLV_MAX)
 		return -E2BIG;
@@ -173,7 +177,8 @@ int session_distro_start(int fd, const struct session_distro *d, char *err, size
 
 int session_distro_stop(int fd, const char *name, char *err, size_t errlen)
 {
-	return control(fd, LXS_MSG_DISTRO_STOP, name, strlen(name) + 1, NULL, 0, 30000, err, errlen);
+	return control(fd, LXS_MSG_DISTRO_STOP, name, strlen(name) + 1, NULL, 0, 30000, err,
+		       errlen);
 }
 
 int session_shutdown(int fd, char *err, size_t errlen)
@@ -186,13 +191,13 @@ int session_shutdown(int fd, char *err, size_t errlen)
 struct relay {
 	struct wire w;
 	int in_fd, out_fd, err_fd;
-	uint32_t in_unacked;        /* stdin bytes sent, not yet ACKed */
+	uint32_t in_unacked; /* stdin bytes sent, not yet ACKed */
 	bool in_eof_sent;
-	uint8_t *outbuf[3];         /* per stream: DATA not yet written out */
+	uint8_t *outbuf[3]; /* per stream: DATA not yet written out */
 	size_t out_len[3], out_off[3];
 	bool out_eof[3];
 	bool done;
-	bool tx_dead;               /* writing failed: only reading goes on */
+	bool tx_dead; /* writing failed: only reading goes on */
 };
 
 static int send_create(struct relay *r, const struct session_req *q)
@@ -215,10 +220,12 @@ static int send_create(struct relay *r, const struct session_req *q)
 		all[3 + argc + i] = q->envp[i];
 	for (size_t i = 0; i < 3 + argc + envc; i++)
 		cap += strlen(all[i]) + 1;
-	struct lxs_create c = { .flags = (q->pty ? LXS_CREATE_PTY : 0) |
-					  (q->host_cwd ? LXS_CREATE_HOST_CWD : 0),
-				.rows = q->rows, .cols = q->cols,
-				.argc = (uint32_t)argc, .envc = (uint32_t)envc };
+	struct lxs_create c = {.flags = (q->pty ? LXS_CREATE_PTY : 0) |
+					(q->host_cwd ? LXS_CREATE_HOST_CWD : 0),
+			       .rows = q->rows,
+			       .cols = q->cols,
+			       .argc = (uint32_t)argc,
+			       .envc = (uint32_t)envc};
 	int ret = -E2BIG;
 	char *tab = malloc(cap ? cap : 1);
 	if (tab && cap + sizeof(c) <= LXS_MSG_MAX) {
@@ -235,7 +242,7 @@ static void send_winsize(struct relay *r)
 	struct winsize ws;
 
 	if (ioctl(r->in_fd, TIOCGWINSZ, &ws) == 0) {
-		struct lxs_winsize w = { ws.ws_row, ws.ws_col };
+		struct lxs_winsize w = {ws.ws_row, ws.ws_col};
 
 		wire_queue(&r->w, LXS_MSG_RESIZE, 0, &w, sizeof(w), NULL, 0);
 	}
@@ -255,7 +262,7 @@ static void drain_out(struct relay *r, int s)
 			return;
 		/* A closed reader (EPIPE): what it will never read is dropped, as with a pipe. */
 		size_t done = k > 0 ? (size_t)k : r->out_len[s] - r->out_off[s];
-		struct lxs_ack a = { (uint32_t)done };
+		struct lxs_ack a = {(uint32_t)done};
 		r->out_off[s] += done;
 		wire_queue(&r->w, LXS_MSG_ACK, (uint16_t)s, &a, sizeof(a), NULL, 0);
 	}
@@ -307,7 +314,7 @@ static int take_messages(struct relay *r, struct lxs_exit *ex)
 int session_run(int fd, const struct session_req *q, int in_fd, int out_fd, int err_fd, int sig_fd,
 		struct lxs_exit *ex, char *err, size_t errlen)
 {
-	struct relay r = { .in_fd = in_fd, .out_fd = out_fd, .err_fd = err_fd };
+	struct relay r = {.in_fd = in_fd, .out_fd = out_fd, .err_fd = err_fd};
 	struct lxs_msg_hdr h;
 	const uint8_t *p;
 	int ret = wire_init(&r.w, fd);
@@ -363,15 +370,15 @@ int session_run(int fd, const struct session_req *q, int in_fd, int out_fd, int 
 		int n = 0, ii = -1, io = -1, ie = -1, is = -1;
 		bool room = !wire_tx_pending(&r.w);
 
-		pf[n++] = (struct pollfd){ .fd = fd, .events = POLLIN | (room ? 0 : POLLOUT) };
+		pf[n++] = (struct pollfd){.fd = fd, .events = POLLIN | (room ? 0 : POLLOUT)};
 		if (in_fd >= 0 && !r.in_eof_sent && r.in_unacked < LXS_WINDOW && room && !r.tx_dead)
-			ii = n, pf[n++] = (struct pollfd){ .fd = in_fd, .events = POLLIN };
+			ii = n, pf[n++] = (struct pollfd){.fd = in_fd, .events = POLLIN};
 		if (r.out_len[1] > r.out_off[1])
-			io = n, pf[n++] = (struct pollfd){ .fd = out_fd, .events = POLLOUT };
+			io = n, pf[n++] = (struct pollfd){.fd = out_fd, .events = POLLOUT};
 		if (r.out_len[2] > r.out_off[2])
-			ie = n, pf[n++] = (struct pollfd){ .fd = err_fd, .events = POLLOUT };
+			ie = n, pf[n++] = (struct pollfd){.fd = err_fd, .events = POLLOUT};
 		if (sig_fd >= 0)
-			is = n, pf[n++] = (struct pollfd){ .fd = sig_fd, .events = POLLIN };
+			is = n, pf[n++] = (struct pollfd){.fd = sig_fd, .events = POLLIN};
 		if (poll(pf, (nfds_t)n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -385,9 +392,10 @@ int session_run(int fd, const struct session_req *q, int in_fd, int out_fd, int 
 				if (si.ssi_signo == SIGWINCH) {
 					send_winsize(&r);
 				} else {
-					struct lxs_signal sg = { (int32_t)si.ssi_signo };
+					struct lxs_signal sg = {(int32_t)si.ssi_signo};
 
-					wire_queue(&r.w, LXS_MSG_SIGNAL, 0, &sg, sizeof(sg), NULL, 0);
+					wire_queue(&r.w, LXS_MSG_SIGNAL, 0, &sg, sizeof(sg), NULL,
+						   0);
 				}
 			}
 		}
@@ -397,7 +405,8 @@ int session_run(int fd, const struct session_req *q, int in_fd, int out_fd, int 
 
 			if (k > 0) {
 				r.in_unacked += (uint32_t)k;
-				wire_queue(&r.w, LXS_MSG_DATA, LXS_STREAM_STDIN, buf, (size_t)k, NULL, 0);
+				wire_queue(&r.w, LXS_MSG_DATA, LXS_STREAM_STDIN, buf, (size_t)k,
+					   NULL, 0);
 			} else if (k == 0 || (errno != EAGAIN && errno != EINTR)) {
 				r.in_eof_sent = true;
 				wire_queue(&r.w, LXS_MSG_EOF, LXS_STREAM_STDIN, NULL, 0, NULL, 0);
@@ -436,7 +445,7 @@ int session_run(int fd, const struct session_req *q, int in_fd, int out_fd, int 
 		int ofd = s == 2 ? err_fd : out_fd;
 
 		while (r.out_len[s] > r.out_off[s]) {
-			struct pollfd pw = { .fd = ofd, .events = POLLOUT };
+			struct pollfd pw = {.fd = ofd, .events = POLLOUT};
 
 			poll(&pw, 1, -1);
 			drain_out(&r, s);
@@ -456,7 +465,8 @@ out:
 
 int session_run_stdio(int fd, struct session_req *q, struct lxs_exit *ex, char *err, size_t errlen)
 {
-	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGUSR1, SIGUSR2 };
+	static const int forwarded[] = {SIGINT,   SIGTERM, SIGHUP, SIGQUIT,
+					SIGWINCH, SIGUSR1, SIGUSR2};
 	struct termios saved;
 	bool raw = false;
 	sigset_t set;
