@@ -89,6 +89,8 @@ struct p9_obj *p9_obj_new(int fd, const struct statx *st)
 	o->dev = stx_dev(st);
 	o->ino = st->stx_ino;
 	o->type = st->stx_mode & S_IFMT;
+	o->on_proc = false;
+	o->owner = NULL;
 	return o;
 }
 
@@ -103,6 +105,7 @@ void p9_obj_put(struct p9_obj *o)
 {
 	if (!o || atomic_fetch_sub(&o->refs, 1) != 1)
 		return;
+	p9_obj_uncharge(o);
 	close(o->fd);
 	free(o);
 }
@@ -129,6 +132,59 @@ static int obj_from_fd(int fd, struct p9_obj **out, struct statx *st)
 	return *out ? 0 : -ENOMEM;
 }
 
+/*
+ * The host's procfs is served without its per-process part. /proc/<pid>/
+ * (with /proc/self and /proc/thread-self, links into it) holds windows on
+ * a process that file rights alone do not make safe to hand to a guest:
+ * mem rewrites the VMM's own memory, fd/, map_files/, root, cwd and exe are
+ * magic links, environ and the writable knobs (oom_score_adj, ...) follow.
+ * Naming what to hide inside it would miss what a later kernel adds, so the
+ * whole subtree goes. The rule, checked on each object a walk produces:
+ *  - on the same file system as the directory walked in (same st_dev, so
+ *    same superblock), a procfs object inherits the directory's procfs-ness,
+ *    and in a procfs root directory the names "self", "thread-self" and
+ *    all-digit ones are refused;
+ *  - crossing onto a procfs from another file system (a mount point) is
+ *    allowed only at that procfs's root directory, so a bind mount of some
+ *    /proc/<pid> elsewhere, or any other mount of proc, cannot be entered
+ *    except through the rule above; fstatfs runs only on such crossings.
+ * The server never follows symlinks, so a link to /proc/self anywhere is a
+ * leaf the guest resolves itself, by walking one of the refused names.
+ * A share rooted on a procfs must be rooted at its top for the same reason.
+ * /sys and /dev have no such windows reachable here: device nodes are never
+ * opened (p9_host_reopen) and their magic links are symlinks, never followed.
+ */
+#define PROC_ROOT_INO 1
+
+static bool proc_per_process(const char *name)
+{
+	if (!strcmp(name, "self") || !strcmp(name, "thread-self"))
+		return true;
+	for (const char *p = name; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return *name != 0;
+}
+
+/* Sets o->on_proc; 0 or -EACCES. dir NULL: o is a share root. */
+static int proc_guard(struct p9_obj *dir, const char *name, struct p9_obj *o)
+{
+	struct statfs sf;
+
+	if (dir && o->dev == dir->dev) {
+		o->on_proc = dir->on_proc;
+		if (o->on_proc && name && dir->ino == PROC_ROOT_INO && proc_per_process(name))
+			return -EACCES;
+		return 0;
+	}
+	if (fstatfs(o->fd, &sf) < 0)
+		return -errno;
+	o->on_proc = sf.f_type == PROC_SUPER_MAGIC;
+	if (o->on_proc && name != NULL && (!S_ISDIR(o->type) || o->ino != PROC_ROOT_INO))
+		return -EACCES;
+	return 0;
+}
+
 int p9_host_init(struct p9_server *s, int root_fd)
 {
 	struct open_how how = {
@@ -145,6 +201,14 @@ int p9_host_init(struct p9_server *s, int root_fd)
 	err = obj_from_fd(fd, &s->root, &st);
 	if (err)
 		return err;
+	err = proc_guard(NULL, NULL, s->root);
+	if (!err && s->root->on_proc && s->root->ino != PROC_ROOT_INO)
+		err = -EACCES;
+	if (err) {
+		p9_obj_put(s->root);
+		s->root = NULL;
+		return err;
+	}
 
 	/* Is there anything above the root at all? If not, ".." needs no check. */
 	fd = openat(s->root->fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -170,8 +234,9 @@ int p9_host_init(struct p9_server *s, int root_fd)
 int p9_host_lookup(struct p9_server *s, struct p9_obj *dir, const char *name, struct p9_obj **out,
 		   struct statx *st)
 {
-	int fd;
+	int fd, err;
 
+	*out = NULL;
 	if (s->has_openat2) {
 		/*
 		 * Beneath dir is all a single name can reach anyway; asking
@@ -188,7 +253,14 @@ int p9_host_lookup(struct p9_server *s, struct p9_obj *dir, const char *name, st
 	}
 	if (fd < 0)
 		return -errno;
-	return obj_from_fd(fd, out, st);
+	err = obj_from_fd(fd, out, st);
+	if (!err)
+		err = proc_guard(dir, name, *out);
+	if (err && *out) {
+		p9_obj_put(*out);
+		*out = NULL;
+	}
+	return err;
 }
 
 /*
@@ -253,7 +325,15 @@ int p9_host_parent(struct p9_server *s, struct p9_obj *dir, struct p9_obj **out,
 		return err;
 	}
 	*out = p9_obj_new(fd, st);
-	return *out ? 0 : -ENOMEM;
+	if (!*out)
+		return -ENOMEM;
+	/* A parent is never per-process: nothing below one was ever reached. */
+	err = proc_guard(dir, NULL, *out);
+	if (err) {
+		p9_obj_put(*out);
+		*out = NULL;
+	}
+	return err;
 }
 
 static void fd_name(char *buf, size_t len, int fd)

@@ -6,9 +6,11 @@
  * Ownership: a p9_obj is one O_PATH descriptor of a host inode, reference
  * counted and immutable; fids point at objs (a clone shares them, so the
  * number of descriptors tracks the distinct files the guest holds, not the
- * fids). A fid is reference counted under its connection's lock: the fid
- * table holds one reference, each request using it another, so a Tclunk
- * racing a Tread frees the fid only after the read is done.
+ * fids; an open fid's obj is its open descriptor, so it holds one, and
+ * what fids hold is counted against the descriptor budget, p9.h). A fid
+ * is reference counted under its connection's lock: the fid table holds
+ * one reference, each request using it another, so a Tclunk racing a Tread
+ * frees the fid only after the read is done.
  */
 #ifndef LXS_P9_INTERNAL_H
 #define LXS_P9_INTERNAL_H
@@ -23,13 +25,15 @@
 #include "p9/p9.h"
 #include "p9/wire.h"
 
-/* One host inode, held by an O_PATH (or, after a create, open) descriptor. */
+/* One host inode, held by an O_PATH (or, after an open or create, open) descriptor. */
 struct p9_obj {
 	atomic_int refs;
 	int fd;
 	dev_t dev;
 	ino_t ino;
-	mode_t type; /* S_IFMT bits; an inode's type never changes */
+	mode_t type;           /* S_IFMT bits; an inode's type never changes */
+	bool on_proc;          /* on a proc file system (see host.c, proc_guard) */
+	struct p9_conn *owner; /* whose descriptor budget it counts in, or NULL */
 };
 
 #define P9_DEVMAP 256 /* distinct devices given their own qid.path prefix */
@@ -104,6 +108,7 @@ struct p9_conn {
 	uint32_t nfids;
 	struct p9_slot *slots;
 	uint32_t nslots;
+	atomic_uint nfds; /* descriptors of objs charged to it (p9_obj_charge) */
 	/*
 	 * The server's options, or those the first Tattach named in its aname
 	 * (p9.h); set before any fid exists and never changed after, so requests
@@ -155,13 +160,23 @@ struct p9_meta {
 void p9_meta_get(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
 		 const struct statx *st, struct p9_meta *m);
 /* chmod/chown under the mount options; mode/uid/gid < 0 leaves that alone. */
-int p9_meta_set(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o, const struct statx *st, int64_t mode,
-		int64_t uid, int64_t gid);
+int p9_meta_set(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
+		const struct statx *st, int64_t mode, int64_t uid, int64_t gid);
 /* Record owner and mode (and rdev) of a file the guest just created. */
-int p9_meta_created(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o, uint32_t mode, uint32_t uid,
-		    uint32_t gid, uint32_t major, uint32_t minor);
+int p9_meta_created(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
+		    uint32_t mode, uint32_t uid, uint32_t gid, uint32_t major, uint32_t minor);
 /* Names the guest may not see or set through its own xattr calls. */
 bool p9_meta_private_xattr(const char *name);
+
+/* --- server.c: descriptor budget (p9.h) --- */
+/*
+ * Count o against c's and the process's budget, once, unless it is the
+ * server's root or already counted. Under c->lock: objs are shared only
+ * between fids of one connection. 0, -EMFILE or -ENFILE.
+ */
+int p9_obj_charge(struct p9_conn *c, struct p9_obj *o);
+/* Give back what o counted (its last reference is gone). */
+void p9_obj_uncharge(struct p9_obj *o);
 
 /* --- server.c: fid table --- */
 struct p9_fid *p9_fid_new(uint32_t id, uint32_t uid);

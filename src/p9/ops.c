@@ -517,6 +517,51 @@ static int op_statfs(struct req *r)
 
 /* --- open, read, write ----------------------------------------------------- */
 
+/*
+ * Make fd (taken) f's open descriptor and the descriptor of its obj too: an
+ * open descriptor does all an O_PATH one does here (statx, *at() calls,
+ * /proc/self/fd reopens), so an open fid holds one host descriptor, not
+ * two. f->lock held.
+ */
+static int open_obj(struct req *r, struct p9_fid *f, int fd, int hflags)
+{
+	struct p9_obj *o;
+	struct statx st;
+	int err = 0;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &st) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	o = p9_obj_new(fd, &st);
+	if (!o)
+		return -ENOMEM;
+	o->on_proc = f->obj->on_proc;
+	pthread_mutex_lock(&r->c->lock);
+	if (f->obj->owner == r->c && atomic_load(&f->obj->refs) == 1) {
+		/*
+		 * f alone holds the old one (and f->lock keeps it so): it goes
+		 * below, so its count passes on and a fid at the budget can open.
+		 */
+		f->obj->owner = NULL;
+		o->owner = r->c;
+	} else {
+		err = p9_obj_charge(r->c, o);
+	}
+	pthread_mutex_unlock(&r->c->lock);
+	if (err) {
+		p9_obj_put(o);
+		return err;
+	}
+	p9_obj_put(f->obj);
+	f->obj = o;
+	f->kind = FID_OPEN;
+	f->fd = o->fd;
+	f->oflags = hflags;
+	return 0;
+}
+
 static int op_lopen(struct req *r)
 {
 	uint32_t flags = r->m->u.lopen.flags;
@@ -540,13 +585,10 @@ static int op_lopen(struct req *r)
 		if (S_ISDIR(f->obj->type))
 			hflags = O_RDONLY;
 		fd = p9_host_reopen(r->s, f->obj, f->dir, f->name, hflags);
-		if (fd < 0) {
+		if (fd < 0)
 			err = fd;
-		} else {
-			f->kind = FID_OPEN;
-			f->fd = fd;
-			f->oflags = hflags;
-		}
+		else
+			err = open_obj(r, f, fd, hflags);
 	}
 	pthread_mutex_unlock(&f->lock);
 	if (!err)
@@ -590,30 +632,6 @@ static int create_open(struct req *r, struct p9_obj *dir, const char *name, uint
 	return fd;
 }
 
-/* An O_PATH obj for what an open descriptor names. */
-static int obj_of_fd(struct req *r, int fd, struct p9_obj **out, struct statx *st)
-{
-	char num[16];
-	int pfd;
-
-	if (r->s->proc_fd >= 0) {
-		snprintf(num, sizeof(num), "%d", fd);
-		pfd = openat(r->s->proc_fd, num, O_PATH | O_CLOEXEC);
-	} else {
-		pfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	}
-	if (pfd < 0)
-		return -errno;
-	if (statx(pfd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, st) < 0) {
-		int err = -errno;
-
-		close(pfd);
-		return err;
-	}
-	*out = p9_obj_new(pfd, st);
-	return *out ? 0 : -ENOMEM;
-}
-
 static int op_lcreate(struct req *r)
 {
 	const struct p9_msg *m = r->m;
@@ -648,10 +666,17 @@ static int op_lcreate(struct req *r)
 		err = fd;
 		goto out;
 	}
-	err = obj_of_fd(r, fd, &o, &st);
+	/* The open descriptor is the obj's too, as after a Tlopen (open_obj). */
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &st) < 0) {
+		err = -errno;
+	} else {
+		o = p9_obj_new(fd, &st); /* takes fd, even when it fails */
+		fd = -1;
+		err = o ? 0 : -ENOMEM;
+	}
 	if (!err && created)
-		err = p9_meta_created(r->s, &r->c->opts, o, S_IFREG | (m->u.lcreate.mode & 07777), f->uid,
-				      m->u.lcreate.gid, 0, 0);
+		err = p9_meta_created(r->s, &r->c->opts, o, S_IFREG | (m->u.lcreate.mode & 07777),
+				      f->uid, m->u.lcreate.gid, 0, 0);
 	if (err)
 		goto undo;
 	nf = p9_fid_new(f->id, f->uid);
@@ -662,12 +687,13 @@ static int op_lcreate(struct req *r)
 	nf->obj = o;
 	nf->dir = dir;
 	nf->kind = FID_OPEN;
-	nf->fd = fd;
+	nf->fd = o->fd;
 	nf->oflags = hflags;
 	o = dir = NULL;
-	fd = -1;
 	err = p9_fid_replace(r->c, f, nf);
 	if (err) {
+		if (created) /* e.g. past the descriptor budget */
+			unlinkat(nf->dir->fd, name, 0);
 		put(r, nf);
 		goto out;
 	}

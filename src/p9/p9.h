@@ -26,7 +26,12 @@
  * are locked; one fid's open state, readdir position and xattr buffer are
  * locked per fid, and slow system calls run with no lock held). Tflush is
  * answered after the flushed request's reply, or at once when the tag is not
- * outstanding.
+ * outstanding (or is its own); a flush only waits on a request taken before
+ * it, so flushes naming each other are all answered.
+ *
+ * What is not served: the per-process part of any procfs (see host.c,
+ * proc_guard); past the descriptor budget (p9_set_fd_budget), requests that
+ * would keep another host descriptor get EMFILE or ENFILE.
  */
 #ifndef LXS_P9_P9_H
 #define LXS_P9_P9_H
@@ -89,6 +94,7 @@ struct p9_limits {
 	uint32_t max_msize;    /* largest msize Tversion may agree to; default 4 MiB */
 	uint32_t max_fids;     /* live fids per connection; default 16384 */
 	uint32_t max_requests; /* requests outstanding at once; default 256 */
+	uint32_t max_fds;      /* host descriptors its fids hold; default 2 * max_fids */
 };
 
 #define P9_MIN_MSIZE        4096u
@@ -99,6 +105,19 @@ struct p9_limits {
 
 struct p9_server;
 struct p9_conn;
+
+/*
+ * Host descriptors held by fids, counted for the whole process (every
+ * server and connection in it: a VM's shares are servers of their own, and
+ * what runs out is the process's RLIMIT_NOFILE). A fid walked to a file
+ * holds one descriptor, and an open fid the same one reopened (one in all);
+ * clones share theirs. Past a connection's max_fds a request that would
+ * keep another descriptor gets Rlerror EMFILE, past the process budget
+ * ENFILE; clunking gives them back. The budget is max (0: RLIMIT_NOFILE's
+ * soft limit, read at each p9_server_new(), minus an eighth of it, at least
+ * 256 and at most 8192, kept for everything else the process opens).
+ */
+void p9_set_fd_budget(unsigned max);
 
 /*
  * A server for the directory `root_fd` (any descriptor of a directory; it is

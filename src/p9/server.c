@@ -13,9 +13,82 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "p9/internal.h"
+
+/* --- descriptor budget ------------------------------------------------------ */
+
+static atomic_uint fds_used, fds_max;
+static atomic_bool fds_max_set;
+
+static void fd_budget_default(void)
+{
+	struct rlimit rl;
+	rlim_t keep;
+
+	if (atomic_load(&fds_max_set) || getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur > UINT32_MAX)
+		rl.rlim_cur = UINT32_MAX;
+	keep = rl.rlim_cur / 8;
+	keep = keep < 256 ? 256 : keep > 8192 ? 8192 : keep;
+	if (keep > rl.rlim_cur / 2)
+		keep = rl.rlim_cur / 2;
+	atomic_store(&fds_max, (unsigned)(rl.rlim_cur - keep));
+}
+
+void p9_set_fd_budget(unsigned max)
+{
+	atomic_store(&fds_max_set, max != 0);
+	if (max)
+		atomic_store(&fds_max, max);
+	else
+		fd_budget_default();
+}
+
+int p9_obj_charge(struct p9_conn *c, struct p9_obj *o)
+{
+	if (!o || o->owner || o == c->srv->root)
+		return 0;
+	if (atomic_fetch_add(&c->nfds, 1) >= c->lim.max_fds) {
+		atomic_fetch_sub(&c->nfds, 1);
+		return -EMFILE;
+	}
+	if (atomic_fetch_add(&fds_used, 1) >= atomic_load(&fds_max)) {
+		atomic_fetch_sub(&fds_used, 1);
+		atomic_fetch_sub(&c->nfds, 1);
+		return -ENFILE;
+	}
+	o->owner = c;
+	return 0;
+}
+
+void p9_obj_uncharge(struct p9_obj *o)
+{
+	if (!o->owner)
+		return;
+	atomic_fetch_sub(&o->owner->nfds, 1);
+	atomic_fetch_sub(&fds_used, 1);
+	o->owner = NULL;
+}
+
+/* Charge what f holds that is not counted yet; all or nothing. Under c->lock. */
+static int fid_charge(struct p9_conn *c, struct p9_fid *f)
+{
+	bool had = !f->obj || f->obj->owner;
+	int err = p9_obj_charge(c, f->obj);
+
+	if (!err && f->dir != f->obj) {
+		err = p9_obj_charge(c, f->dir);
+		if (err && !had)
+			p9_obj_uncharge(f->obj);
+	}
+	return err;
+}
+
+/* --- servers and connections ------------------------------------------------ */
 
 int p9_server_new(int root_fd, const struct p9_mount_opts *opts, struct p9_server **out)
 {
@@ -29,6 +102,7 @@ int p9_server_new(int root_fd, const struct p9_mount_opts *opts, struct p9_serve
 	else
 		p9_mount_opts_default(&s->opts);
 	s->proc_fd = -1;
+	fd_budget_default();
 	err = p9_host_init(s, root_fd);
 	if (err) {
 		free(s);
@@ -80,6 +154,9 @@ int p9_conn_new(struct p9_server *s, const struct p9_limits *lim, struct p9_conn
 		c->lim.max_msize = P9_MAX_MSIZE;
 	if (!c->lim.max_fids)
 		c->lim.max_fids = P9_DEFAULT_FIDS;
+	if (!c->lim.max_fds)
+		c->lim.max_fds =
+		    c->lim.max_fids > UINT32_MAX / 2 ? UINT32_MAX : 2 * c->lim.max_fids;
 	if (!c->lim.max_requests)
 		c->lim.max_requests = P9_DEFAULT_REQUESTS;
 	if (c->lim.max_requests > 65536)
@@ -92,6 +169,7 @@ int p9_conn_new(struct p9_server *s, const struct p9_limits *lim, struct p9_conn
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&c->lock, NULL);
+	atomic_init(&c->nfds, 0);
 	*out = c;
 	return 0;
 }
@@ -139,7 +217,8 @@ struct p9_fid *p9_fid_new(uint32_t id, uint32_t uid)
 
 static void fid_free(struct p9_fid *f)
 {
-	if (f->fd >= 0)
+	/* An open fid's descriptor is its obj's own (ops.c, op_lopen). */
+	if (f->fd >= 0 && (!f->obj || f->fd != f->obj->fd))
 		close(f->fd);
 	p9_obj_put(f->obj);
 	p9_obj_put(f->dir);
@@ -199,6 +278,8 @@ int p9_fid_add(struct p9_conn *c, struct p9_fid *f)
 		err = -EEXIST;
 	else if (c->nfids >= c->lim.max_fids)
 		err = -EMFILE;
+	else
+		err = fid_charge(c, f);
 	if (!err) {
 		f->next = NULL;
 		*pp = f;
@@ -215,9 +296,11 @@ int p9_fid_replace(struct p9_conn *c, struct p9_fid *old, struct p9_fid *nf)
 
 	pthread_mutex_lock(&c->lock);
 	pp = fid_slot(c, old->id);
-	if (*pp != old) {
+	if (*pp != old)
 		err = -EBADF; /* clunked (and maybe reused) meanwhile */
-	} else {
+	else
+		err = fid_charge(c, nf);
+	if (!err) {
 		nf->next = old->next;
 		*pp = nf;
 		old->refs--; /* the table's reference; the caller still holds one */
@@ -330,26 +413,29 @@ static void finish(struct p9_conn *c, int idx)
 	}
 }
 
-/* Tflush: reply now, or after the flushed request. Returns true if deferred. */
-static bool do_flush(struct p9_conn *c, int self, uint16_t oldtag)
+/*
+ * Tflush: hang slot self on the flushed request's waiters, or return false
+ * to have it answered now. Called under the lock in the same hold that took
+ * self's slot: a flush can then only wait on a slot taken before its own,
+ * so no two flushes (nor any longer chain, nor a flush of itself) ever wait
+ * on each other, and every chain ends at a request that finishes. Taking the
+ * slot and looking for the tag in two holds let two flushes naming each
+ * other both wait, answered never and holding their slots for good.
+ */
+static bool flush_defer(struct p9_conn *c, int self, uint16_t oldtag)
 {
-	bool deferred = false;
-	int old;
+	int old = slot_find(c, oldtag);
 
-	pthread_mutex_lock(&c->lock);
-	old = slot_find(c, oldtag);
-	if (old >= 0 && old != self) {
-		/*
-		 * Nothing here is interrupted: the flushed request finishes
-		 * normally and the client discards its reply. Waiting for it
-		 * keeps a tag from being reused while it is still in use.
-		 */
-		c->slots[self].next_waiter = c->slots[old].waiters;
-		c->slots[old].waiters = self;
-		deferred = true;
-	}
-	pthread_mutex_unlock(&c->lock);
-	return deferred;
+	if (old < 0 || old == self)
+		return false;
+	/*
+	 * Nothing here is interrupted: the flushed request finishes normally
+	 * and the client discards its reply. Waiting for it keeps a tag from
+	 * being reused while it is still in use.
+	 */
+	c->slots[self].next_waiter = c->slots[old].waiters;
+	c->slots[old].waiters = self;
+	return true;
 }
 
 static bool version_ok(const struct p9_str *v)
@@ -393,7 +479,7 @@ static int serve(struct p9_conn *c, const void *req, size_t len, void *resp, siz
 	struct p9_slot *s;
 	int idx, derr;
 	uint32_t msize;
-	bool versioned;
+	bool versioned, deferred = false;
 	long r;
 
 	if (!resp || cap < P9_LERRORSZ)
@@ -420,6 +506,8 @@ static int serve(struct p9_conn *c, const void *req, size_t len, void *resp, siz
 		s->cap = cap;
 		s->reply = reply;
 		s->arg = arg;
+		if (!derr && versioned && m.type == P9_TFLUSH)
+			deferred = flush_defer(c, idx, m.u.flush.oldtag);
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (idx < 0) {
@@ -435,7 +523,7 @@ static int serve(struct p9_conn *c, const void *req, size_t len, void *resp, siz
 	} else if (!versioned) {
 		r = -EPROTO;
 	} else if (m.type == P9_TFLUSH) {
-		if (do_flush(c, idx, m.u.flush.oldtag))
+		if (deferred)
 			return 0; /* finish() of the flushed request answers it */
 		r = (long)rflush(resp, cap, m.tag);
 	} else {

@@ -9,8 +9,10 @@
  * untouched and nothing may have appeared outside it.
  */
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -668,6 +670,243 @@ static void t_flush_order_and_limits(struct unit *u)
 	teardown(u, t);
 }
 
+/*
+ * Tflush requests naming each other's tags, sent at once from several
+ * threads (rings of two and three), and a flush of itself: every one must
+ * be answered and leave its slot free. The cycle can only form if each
+ * thread takes its slot before any looks for the tag it flushes, so the
+ * threads are held at their third mutex lock (p9_serve takes the
+ * connection's lock to read msize, then for the slot, then, before the fix,
+ * again to find the flushed tag) until all have reached it or returned.
+ */
+int pthread_mutex_lock(pthread_mutex_t *m);
+
+static _Thread_local int ring_locks = -1; /* -1: not a ring thread */
+static atomic_int ring_arrived, ring_size;
+
+static void ring_arrive(void)
+{
+	atomic_fetch_add(&ring_arrived, 1);
+	while (atomic_load(&ring_arrived) < atomic_load(&ring_size))
+		sched_yield();
+}
+
+/* The library's calls come here (the executable's definition wins). */
+int pthread_mutex_lock(pthread_mutex_t *m)
+{
+	static int (*real)(pthread_mutex_t *);
+
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "pthread_mutex_lock");
+	if (ring_locks >= 0 && ++ring_locks == 3)
+		ring_arrive();
+	return real(m);
+}
+
+struct ring_arg {
+	struct tp *t;
+	pthread_barrier_t *go;
+	uint16_t tag, oldtag;
+	struct call call;
+};
+
+static void *ring_thread(void *arg)
+{
+	struct ring_arg *a = arg;
+	uint8_t msg[64];
+	size_t n = p9t_build(msg, sizeof(msg), P9_TFLUSH, a->tag, "w", a->oldtag);
+
+	pthread_barrier_wait(a->go);
+	ring_locks = 0;
+	p9_serve(a->t->c, msg, n, a->call.resp, sizeof(a->call.resp), record, &a->call);
+	if (ring_locks < 3)
+		ring_arrive();
+	ring_locks = -1;
+	return NULL;
+}
+
+static void t_flush_cycles(struct unit *u)
+{
+	struct p9_limits lim = {.max_requests = 4};
+	struct tp *t = setup_lim(u, &lim);
+	struct log l = {.n = 0};
+	struct ring_arg a[3];
+	pthread_barrier_t go;
+	pthread_t th[3];
+	int missing = 0;
+
+	if (!t)
+		return;
+	pthread_mutex_init(&l.lock, NULL);
+	for (int round = 0; round < 20 && !missing; round++) {
+		int k = 2 + round % 2;
+
+		atomic_store(&ring_arrived, 0);
+		atomic_store(&ring_size, k);
+		pthread_barrier_init(&go, NULL, (unsigned)k);
+		for (int i = 0; i < k; i++) {
+			a[i] = (struct ring_arg){.t = t, .go = &go, .tag = (uint16_t)(500 + i)};
+			a[i].oldtag = (uint16_t)(500 + (i + 1) % k);
+			a[i].call.log = &l;
+			pthread_create(&th[i], NULL, ring_thread, &a[i]);
+		}
+		for (int i = 0; i < k; i++)
+			pthread_join(th[i], NULL);
+		pthread_barrier_destroy(&go);
+		/* p9_serve has returned in every thread: nothing may be left waiting */
+		for (int i = 0; i < k; i++)
+			if (!atomic_load(&a[i].call.done) || a[i].call.resp[4] != P9_RFLUSH)
+				missing++;
+		l.n = 0;
+	}
+	CHECK(u, missing == 0);
+	/* a flush of itself is answered at once */
+	{
+		uint8_t msg[64], resp[64];
+		size_t n = p9t_build(msg, sizeof(msg), P9_TFLUSH, 700, "w", 700), rlen = 0;
+
+		CHECK(u, p9_handle(t->c, msg, n, resp, sizeof(resp), &rlen) == 0);
+		CHECK(u, rlen == P9_HDRSZ && resp[4] == P9_RFLUSH);
+	}
+	/* no slot leaked: as many requests as the limit still go through */
+	for (int i = 0; i < 8; i++)
+		CHECK(u, tp_walk(&t->cl, ROOT, 2, "") == 0 && tp_clunk(&t->cl, 2) == 0);
+	pthread_mutex_destroy(&l.lock);
+	teardown(u, t);
+}
+
+/* --- the descriptor budget ------------------------------------------------------ */
+
+static int open_fds(void);
+
+/*
+ * Past a connection's descriptor budget a walk to a new file or a create
+ * gets EMFILE, past the process's ENFILE; clones and opens of a fid that
+ * alone holds its file cost nothing more; clunks give descriptors back.
+ */
+static void t_fd_budget(struct unit *u)
+{
+	struct p9_limits lim = {.max_fds = 4};
+	struct tp *t = setup_lim(u, &lim);
+	char name[16], buf[8];
+	int before;
+
+	if (!t)
+		return;
+	for (int i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		CHECK(u, tp_put_file(tp_path(t, name), "data") == 0);
+	}
+	before = open_fds();
+	for (int i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		CHECK(u, tp_walk(&t->cl, ROOT, 10u + (uint32_t)i, name) == 1);
+	}
+	CHECK(u, open_fds() == before + 4);
+	CHECK(u, tp_walk(&t->cl, ROOT, 14, "f4") == -EMFILE);
+	CHECK(u, tp_walk(&t->cl, ROOT, 1, "") == 0); /* the root is the server's */
+	CHECK(u, tp_lcreate(&t->cl, 1, "new", P9_DOTL_RDWR, 0644) == -EMFILE);
+	CHECK(u, access(tp_path(t, "new"), F_OK) < 0 && errno == ENOENT);
+	/* one descriptor per open fid, and opening at the budget works */
+	CHECK(u, tp_lopen(&t->cl, 10, P9_DOTL_RDONLY) == 0);
+	CHECK(u, tp_read(&t->cl, 10, 0, sizeof(buf), buf) == 4 && !memcmp(buf, "data", 4));
+	CHECK(u, open_fds() == before + 4);
+	/* a clone shares its file; opening the clone needs one more */
+	CHECK(u, tp_walk(&t->cl, 11, 15, "") == 0);
+	CHECK(u, tp_lopen(&t->cl, 15, P9_DOTL_RDONLY) == -EMFILE);
+	CHECK(u, tp_clunk(&t->cl, 12) == 0);
+	CHECK(u, tp_lopen(&t->cl, 15, P9_DOTL_RDONLY) == 0);
+	CHECK(u, open_fds() == before + 4);
+	CHECK(u, tp_clunk(&t->cl, 15) == 0 && tp_clunk(&t->cl, 13) == 0);
+	CHECK(u, open_fds() == before + 2);
+	CHECK(u, tp_walk(&t->cl, ROOT, 14, "f4") == 1);
+	/* the process's budget: this connection holds the only 3 counted */
+	p9_set_fd_budget(3);
+	CHECK(u, tp_walk(&t->cl, ROOT, 16, "f5") == -ENFILE);
+	CHECK(u, tp_lopen(&t->cl, 14, P9_DOTL_RDONLY) == 0); /* no more needed */
+	p9_set_fd_budget(0);
+	CHECK(u, tp_walk(&t->cl, ROOT, 16, "f5") == 1);
+	CHECK(u, tp_clunk(&t->cl, 11) == 0);
+	CHECK(u, tp_lcreate(&t->cl, 1, "new", P9_DOTL_RDWR, 0644) == 0);
+	CHECK(u, open_fds() == before + 4);
+	for (uint32_t fid = 1; fid <= 16; fid++)
+		tp_clunk(&t->cl, fid);
+	CHECK(u, open_fds() == before);
+	teardown(u, t);
+}
+
+/* --- the host's /proc ---------------------------------------------------------- */
+
+/* A client of a server rooted at host path root (not a scratch share). */
+static int host_client(struct tp *x, const char *root)
+{
+	int err;
+
+	memset(x, 0, sizeof(*x));
+	if ((err = p9_server_open(root, NULL, &x->srv)))
+		return err;
+	if ((err = p9_conn_new(x->srv, NULL, &x->c)) || (err = tpc_init(&x->cl, x, 0)))
+		return err;
+	return tp_version_attach(&x->cl, TP_MSIZE);
+}
+
+static void host_client_free(struct tp *x)
+{
+	tpc_fini(&x->cl);
+	p9_conn_free(x->c);
+	p9_server_free(x->srv);
+}
+
+/*
+ * No share reaches this process's /proc/<pid>/ (mem, fd/, root, ...), by
+ * any name: its pid, self, thread-self, through "..", through a symlink
+ * (never followed; the guest must walk the names refused here), or as a
+ * share root. The rest of /proc is still served.
+ */
+static void t_proc_magic(struct unit *u)
+{
+	struct tp *t = setup(u), x;
+	char pid[32], path[256];
+	struct p9_server *srv = NULL;
+
+	if (!t)
+		return;
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	CHECK(u, symlink("/proc/self", tp_path(t, "selflink")) == 0);
+	CHECK(u, host_client(&x, "/") == 0);
+	CHECK(u, tp_walk(&x.cl, ROOT, 1, "proc") == 1);
+	CHECK(u, tp_walk(&x.cl, 1, 2, "self") == -EACCES);
+	CHECK(u, tp_walk(&x.cl, 1, 2, "thread-self") == -EACCES);
+	CHECK(u, tp_walk(&x.cl, 1, 2, pid) == -EACCES);
+	CHECK(u, tp_walk(&x.cl, 1, 2, "1") == -EACCES);
+	snprintf(path, sizeof(path), "proc/%s/mem", pid);
+	CHECK(u, tp_walk(&x.cl, ROOT, 2, path) == 1);
+	CHECK(u, tp_walk(&x.cl, ROOT, 2, "proc/self/fd") == 1);
+	CHECK(u, tp_walk(&x.cl, ROOT, 2, "proc/../proc/thread-self/mem") == 3);
+	CHECK(u, tp_walk(&x.cl, ROOT, 2, "proc/meminfo") == 2 && tp_clunk(&x.cl, 2) == 0);
+	CHECK(u, tp_walk(&x.cl, ROOT, 2, "proc/sys/kernel") == 3 && tp_clunk(&x.cl, 2) == 0);
+	/* the symlink is a leaf: nothing is reached through it */
+	snprintf(path, sizeof(path), "%s/selflink/mem", t->share + 1);
+	CHECK(u, tp_walk(&x.cl, ROOT, 2, path) == 4); /* tmp, lxs-p9-X, share, selflink */
+	CHECK(u, tp_clunk(&x.cl, 1) == 0);
+	host_client_free(&x);
+
+	CHECK(u, host_client(&x, "/proc") == 0);
+	CHECK(u, tp_walk(&x.cl, ROOT, 1, "self") == -EACCES);
+	snprintf(path, sizeof(path), "%s/environ", pid);
+	CHECK(u, tp_walk(&x.cl, ROOT, 1, path) == -EACCES);
+	CHECK(u, tp_walk(&x.cl, ROOT, 1, "sys/..") == 2 && tp_clunk(&x.cl, 1) == 0);
+	CHECK(u, tp_walk(&x.cl, ROOT, 1, "..") == 1 && tp_walk(&x.cl, 1, 2, "self") == -EACCES);
+	host_client_free(&x);
+
+	/* a share rooted inside the per-process part, or a link to it, is refused */
+	CHECK(u, p9_server_open("/proc/self", NULL, &srv) == -EACCES);
+	CHECK(u, p9_server_open("/proc/self/fd", NULL, &srv) == -EACCES);
+	CHECK(u, p9_server_open(tp_path(t, "selflink"), NULL, &srv) == -EACCES);
+	CHECK(u, unlink(tp_path(t, "selflink")) == 0);
+	teardown(u, t);
+}
+
 /* --- many threads on one connection -------------------------------------- */
 
 struct worker {
@@ -793,6 +1032,9 @@ int main(void)
 	RUN(&u, t_fid_limit);
 	RUN(&u, t_malformed);
 	RUN(&u, t_flush_order_and_limits);
+	RUN(&u, t_flush_cycles);
+	RUN(&u, t_proc_magic);
+	RUN(&u, t_fd_budget);
 	RUN(&u, t_threads);
 	RUN(&u, t_no_fd_leak);
 	return unit_done(&u);
