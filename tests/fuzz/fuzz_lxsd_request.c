@@ -22,21 +22,13 @@
 #include <string.h>
 
 #include "daemon/ipc.h"
+#define FUZZ_NAME "fuzz_lxsd_request"
 #include "fuzz_util.h"
 
 #define CLIENT_BUF 1024 /* struct client's buf in src/daemon/main.c */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_lxsd_request: check failed: %s (line %d)\n", #cond,  \
-				__LINE__);                                                         \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 /* The grammar read separately: words of line (a copy) and what they ask for. */
 struct words {

@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define FUZZ_NAME "fuzz_queue"
 #include "fuzz_util.h"
 #include "vmm/guest_mem.h"
 #include "vmm/queue.h"
@@ -62,15 +63,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct vq_chain chain;
 static struct iovec slice[VQ_MAX_IOV];
 static uint8_t scratch[LOW_SIZE + HIGH_SIZE];
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_queue: check failed: %s (line %d)\n", #cond,         \
-				__LINE__);                                                         \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 /* Whether [p, p + len) lies wholly in one RAM region. */
 static int in_ram(const struct guest_mem *gm, const void *p, uint64_t len)

@@ -39,20 +39,12 @@
 #include <unistd.h>
 
 #include "common/proto.h"
+#define FUZZ_NAME "fuzz_session_host"
 #include "fuzz_util.h"
 #include "session/session.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_session_host: check failed: %s (line %d)\n", #cond,  \
-				__LINE__);                                                         \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 static char dir[64], sock_path[96];
 static int listen_fd = -1, null_fd = -1;

@@ -35,20 +35,12 @@
 #include <stdint.h>
 #include <sys/resource.h>
 
+#define FUZZ_NAME "fuzz_unpack"
 #include "fuzz_util.h"
 #include "image/image.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_unpack: check failed: %s (line %d)\n", #cond,        \
-				__LINE__);                                                         \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 #define IMAGE_BYTES IMAGE_MIN_BYTES /* 16 MiB */
 #define FILE_MAX    IMAGE_MIN_BYTES

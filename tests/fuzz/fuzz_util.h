@@ -1,6 +1,6 @@
 /*
  * fuzz_util.h - small helpers shared by the fuzz targets: a byte reader
- * that never runs past the input (missing bytes read as 0) and the seed
+ * that never runs past the input (missing bytes read as 0), CHECK, and the seed
  * corpus convention of run.sh (LXS_FUZZ_SEED_DIR names the target's corpus;
  * seeds are written only when it is empty).
  */
@@ -12,6 +12,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A property broken: say which, and abort so that libFuzzer keeps the input.
+ * Each target defines FUZZ_NAME before including this file. */
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s: check failed: %s (line %d)\n", FUZZ_NAME, #cond,      \
+				__LINE__);                                                         \
+			abort();                                                                   \
+		}                                                                                  \
+	} while (0)
 
 struct fz {
 	const uint8_t *p;
