@@ -14,10 +14,9 @@ plan 6
 top=$PWD
 
 # --- the static scan --------------------------------------------------------------
-python3 tests/deps_scan.py >"${TMPDIR:-/tmp}/lxs-deps-scan.$$" 2>&1
+scan=$(python3 tests/deps_scan.py 2>&1)
 st=$?
-line=$(grep -E '^(not )?ok - ' "${TMPDIR:-/tmp}/lxs-deps-scan.$$" | head -n 1)
-rm -f "${TMPDIR:-/tmp}/lxs-deps-scan.$$"
+line=$(grep -m 1 -E '^(not )?ok - ' <<<"$scan")
 case "$st:$line" in
 0:"ok - "*) pass "newcomer_${line#ok - }" ;;
 *) fail newcomer_deps_scan "${line:-tests/deps_scan.py exited $st without a result}" ;;
