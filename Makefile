@@ -25,7 +25,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 NOLIB     := guest pico
 LIBS      := $(filter-out $(NOLIB),$(notdir $(patsubst %/,%,$(dir $(wildcard src/*/*.c)))))
 LIBS      := $(sort $(LIBS))
-LDLIBS    := -luring -larchive -lext2fs -lcom_err -linih -lpthread
+LDLIBS    := -luring -larchive -lext2fs -lcom_err -linih -lseccomp -lpthread
 lib_src    = $(filter-out src/$(1)/main.c,$(wildcard src/$(1)/*.c))
 lib_obj    = $(patsubst src/%.c,$(2)/obj/%.o,$(call lib_src,$(1)))
 

@@ -70,50 +70,67 @@ def qemu(aio):
         "-device", "virtio-blk-device,drive=d0"])
 
 
-blk = series({"lxs-vm (io_uring)": lxs, "qemu microvm (default, aio=threads)": qemu(None),
+blk = series({"lxs-vm (io_uring)": lxs, "lxs-vm --no-sandbox": lxs + ["--no-sandbox"],
+              "qemu microvm (default, aio=threads)": qemu(None),
               "qemu microvm (aio=io_uring)": qemu("io_uring")})
 print(f"{'virtio-blk':38} {'seq MiB/s':>10} {'4K rand IOPS':>13}")
 for k, (seq, iops) in blk.items():
     print(f"{k:38} {seq:10.1f} {iops:13.0f}")
 l, q = blk["lxs-vm (io_uring)"], blk["qemu microvm (default, aio=threads)"]
+off = blk["lxs-vm --no-sandbox"]
+# The sandbox's cost (src/vmm/sandbox.c): lxs-vm with it over lxs-vm without.
+sb_blk = f"sandbox_iops_x={l[1] / off[1]:.3f} sandbox_seq_x={l[0] / off[0]:.3f}"
 if "session" not in PARTS:
-    print(f"RESULT blk blk_iops_ratio={l[1] / q[1]:.3f} blk_seq_ratio={l[0] / q[0]:.3f}")
+    print(f"RESULT blk blk_iops_ratio={l[1] / q[1]:.3f} blk_seq_ratio={l[0] / q[0]:.3f} {sb_blk}")
     sys.exit(0)
 
-# Sessions: a busybox distro in a running VM.
-vsock = os.path.join(run, "v.sock")
-vm = subprocess.Popen(["build/lxs-vm", "--kernel", kernel, "--initrd", "build/guest/lxs-initramfs.cpio",
-                       "--mem", "512M", "--cpus", VCPUS, "--disk", f"{imgdir}/busybox.img,serial=busybox",
-                       "--vsock", vsock, "--cmdline", append],
-                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-buf = b""
-while b"lxs-init-reached" not in buf:
-    c = vm.stdout.read1(4096)
-    if not c:
-        sys.exit("bench/session: the VM did not come up")
-    buf += c
-S = ["build/lxs-session", "--vsock", vsock]
-subprocess.run(S + ["start", "busybox", "busybox"], check=True)
-subprocess.run(S + ["-d", "busybox", "--", "true"], check=True)  # warm
-times = []
-for _ in range(100):
+
+def sessions(extra):
+    """A busybox distro in a running VM: the warm `true` round trip (median
+    of 100, ms) and stdin->stdout throughput through a session (MiB/s)."""
+    vsock = os.path.join(run, "v.sock")
+    vm = subprocess.Popen(["build/lxs-vm", "--kernel", kernel, "--initrd", "build/guest/lxs-initramfs.cpio",
+                           "--mem", "512M", "--cpus", VCPUS, "--disk", f"{imgdir}/busybox.img,serial=busybox",
+                           "--vsock", vsock, "--cmdline", append] + extra,
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    buf = b""
+    while b"lxs-init-reached" not in buf:
+        c = vm.stdout.read1(4096)
+        if not c:
+            sys.exit("bench/session: the VM did not come up")
+        buf += c
+    S = ["build/lxs-session", "--vsock", vsock]
+    subprocess.run(S + ["start", "busybox", "busybox"], check=True)
+    subprocess.run(S + ["-d", "busybox", "--", "true"], check=True)  # warm
+    times = []
+    for _ in range(100):
+        t0 = time.monotonic()
+        subprocess.run(S + ["-d", "busybox", "--", "true"], check=True, stdin=subprocess.DEVNULL)
+        times.append((time.monotonic() - t0) * 1e3)
+    data = os.urandom(1 << 20) * mib
     t0 = time.monotonic()
-    subprocess.run(S + ["-d", "busybox", "--", "true"], check=True, stdin=subprocess.DEVNULL)
-    times.append((time.monotonic() - t0) * 1e3)
-true_ms = statistics.median(times)
+    p = subprocess.run(S + ["-d", "busybox", "--", "cat"], input=data, capture_output=True, check=True)
+    pipe_s = time.monotonic() - t0
+    if p.stdout != data:
+        sys.exit("bench/session: the data came back changed")
+    subprocess.run(S + ["shutdown"], check=True)
+    vm.wait()
+    return statistics.median(times), mib / pipe_s
+
+
 mib = 16 if where == "rig" else 256
-data = os.urandom(1 << 20) * mib
-t0 = time.monotonic()
-p = subprocess.run(S + ["-d", "busybox", "--", "cat"], input=data, capture_output=True, check=True)
-pipe_s = time.monotonic() - t0
-if p.stdout != data:
-    sys.exit("bench/session: the data came back changed")
-pipe_mibs = mib / pipe_s
-subprocess.run(S + ["shutdown"], check=True)
-vm.wait()
+# With the sandbox and without, in turn, twice: a busy machine slows both alike.
+got = {"on": [], "off": []}
+for _ in range(2):
+    for k, extra in (("on", []), ("off", ["--no-sandbox"])):
+        got[k].append(sessions(extra))
+true_ms, off_true_ms = (statistics.median(r[0] for r in got[k]) for k in ("on", "off"))
+pipe_mibs, off_pipe_mibs = (statistics.median(r[1] for r in got[k]) for k in ("on", "off"))
 
 print(f"session benchmark ({where}; blk: {RUNS} runs each, interleaved, medians; {VCPUS} vCPU(s), 512 MiB)")
-print(f"warm `true` round trip: {true_ms:.2f} ms (median of 100)")
-print(f"stdin->stdout through a session: {pipe_mibs:.1f} MiB/s ({mib} MiB)")
+print(f"warm `true` round trip: {true_ms:.2f} ms (median of 2 VMs' medians of 100); "
+      f"--no-sandbox {off_true_ms:.2f} ms")
+print(f"stdin->stdout through a session: {pipe_mibs:.1f} MiB/s ({mib} MiB); --no-sandbox {off_pipe_mibs:.1f} MiB/s")
 print(f"RESULT session true_ms={true_ms:.2f} pipe_mibs={pipe_mibs:.1f} "
-      f"blk_iops_ratio={l[1] / q[1]:.3f} blk_seq_ratio={l[0] / q[0]:.3f}")
+      f"blk_iops_ratio={l[1] / q[1]:.3f} blk_seq_ratio={l[0] / q[0]:.3f} "
+      f"sandbox_true_x={true_ms / off_true_ms:.3f} sandbox_pipe_x={pipe_mibs / off_pipe_mibs:.3f} {sb_blk}")

@@ -33,6 +33,8 @@ TABLE = os.environ.get("LXS_BENCH_9P_TABLE",
                        "none-131072-r none-512000-mr mmap-512000-mr loose-512000-mr").split()
 PARTS = os.environ.get("LXS_BENCH_9P_PARTS", "mgrct")
 BIG_MIB = int(os.environ.get("LXS_BENCH_9P_BIG_MIB", "1024"))
+# lxs-vm also with --no-sandbox beside it (the sandbox's cost); 0 leaves it out.
+SANDBOX_OFF = os.environ.get("LXS_BENCH_9P_NOSANDBOX", "1") != "0"
 VCPUS = vmbench.vcpus(where)
 # A guest that printed nothing for this long is taken as stalled and rerun.
 IDLE_S = int(os.environ.get("LXS_BENCH_9P_IDLE_S", "300"))
@@ -129,7 +131,8 @@ def beat():
 
 
 def load_state():
-    sig = {"opts": OPTS, "parts": PARTS, "table": TABLE, "runs": RUNS, "big": BIG_MIB, "where": where}
+    sig = {"opts": OPTS, "parts": PARTS, "table": TABLE, "runs": RUNS, "big": BIG_MIB, "where": where,
+           "sandbox_off": SANDBOX_OFF}
     try:
         with open(STATE) as f:
             st = json.load(f)
@@ -184,6 +187,10 @@ def lxs_cmd(share, img, job):
     return ["build/lxs-vm", "--kernel", kernel, "--mem", MEM, "--cpus", VCPUS,
             "--disk", f"{img},ro,serial=root", "--share", f"hostroot={share}",
             "--cmdline", append(job) + " reboot=k panic=-1"]
+
+
+def lxs_off_cmd(share, img, job):
+    return lxs_cmd(share, img, job) + ["--no-sandbox"]
 
 
 def qemu_cmd(share, img, job):
@@ -246,19 +253,25 @@ else:
     raise_fd_limit()
     base, share, img = setup()
 rows = {"native": [], "lxs": [], "qemu": []}
+if SANDBOX_OFF:
+    rows["lxs_off"] = []
 for r in range(RUNS):
     log(f"round {r + 1} of {RUNS}")
     rows["native"].append(step(f"native{r}", lambda: native(share, base)))
     log(f"native: {rows['native'][-1]}")
     # One boot per measure, lxs-vm and QEMU in turn: a rig that wedges (see
     # bench/9p) then costs one measure, not a whole round.
-    rows["lxs"].append({})
-    rows["qemu"].append({})
+    for k in rows:
+        if k != "native":
+            rows[k].append({})
     for part in PARTS:
         rows["lxs"][-1].update(step(f"lxs{r}-{part}", lambda: guest(
             "lxs-vm", lxs_cmd, share, img, [(OPTS, part)])[OPTS]))
         rows["qemu"][-1].update(step(f"qemu{r}-{part}", lambda: guest(
             "qemu", qemu_cmd, share, img, [(OPTS, part)])[OPTS]))
+        if SANDBOX_OFF:
+            rows["lxs_off"][-1].update(step(f"lxsoff{r}-{part}", lambda: guest(
+                "lxs-vm --no-sandbox", lxs_off_cmd, share, img, [(OPTS, part)])[OPTS]))
 
 # The table's items, each in a boot of its own; an item with the options of
 # the comparison takes its figures from there.
@@ -310,6 +323,18 @@ def ratio(key, who="qemu"):
 
 
 s = {k: m[k].get("create_ms", NAN) + m[k].get("delete_ms", NAN) for k in m}
+sandbox = ""
+if SANDBOX_OFF:
+    # src/vmm/sandbox.c's cost: lxs-vm with its sandbox over lxs-vm without.
+    print("lxs-vm with its sandbox and with --no-sandbox (the same boots' medians):")
+    print(f"| {'measure':26} | {'sandbox':>8} | {'none':>8} | {'ratio':>8} |")
+    print(f"|{'-' * 28}|{'-' * 9}:|{'-' * 9}:|{'-' * 9}:|")
+    for name, key in cols:
+        on, no = m["lxs"][key], m["lxs_off"][key]
+        spec = ".1f" if key == "read_mibs" else ".0f"
+        print(f"| {name:26} | {fmt(on, spec):>8} | {fmt(no, spec):>8} | {fmt(on / no if no else NAN, '.2f'):>8} |")
+    sandbox = (f" sandbox_meta_x={ratio('meta_ms', 'lxs_off')} sandbox_read_x={ratio('read_mibs', 'lxs_off')} "
+               f"sandbox_create_x={s['lxs'] / s['lxs_off']:.3f}")
 print(f"RESULT 9p meta_ratio={ratio('meta_ms')} git_ratio={ratio('git_ms')} "
       f"read_ratio={ratio('read_mibs')} create_ratio={s['lxs'] / s['qemu']:.3f} "
-      f"native_meta_x={ratio('meta_ms', 'native')}")
+      f"native_meta_x={ratio('meta_ms', 'native')}{sandbox}")

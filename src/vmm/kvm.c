@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "common/proto.h"
 #include "evloop.h"
+#include "sandbox.h"
 #include "virtio.h"
 
 /* The signal that kicks a vCPU thread out of KVM_RUN when the VM ends. */
@@ -302,6 +303,13 @@ static void *vcpu_thread(void *arg)
 	snprintf(name, sizeof(name), "vcpu%d", c->id);
 	pthread_setname_np(pthread_self(), name);
 	vcpu_unblock_kick();
+	int ret = sandbox_enter(vm->sandbox, SANDBOX_VCPU);
+	if (ret < 0) {
+		errno = -ret;
+		log_warn("vcpu%d: cannot enter the sandbox", c->id);
+		vm_request_exit(vm, LXS_EXIT_VMM_ERROR);
+		return NULL;
+	}
 	while (!atomic_load(&vm->exiting)) {
 		atomic_store(&c->in_run, true);
 		int r = ioctl(c->fd, KVM_RUN, 0);

@@ -1,7 +1,8 @@
 /*
  * lxs-vm - the lxs virtual machine monitor. main() is the VM's lifecycle:
  * check the inputs, check that KVM can run a guest, build the VM and its
- * devices, load the kernel, run the vCPUs and the event loop until the guest
+ * devices, load the kernel, run the vCPUs, confine every thread to what it
+ * needs (sandbox.c), and run the event loop until the guest
  * powers off, reboots or dies, and exit with a status that says which
  * (src/common/proto.h, LXS_EXIT_*).
  */
@@ -28,6 +29,7 @@
 #include "p9/p9.h"
 #include "evloop.h"
 #include "platform.h"
+#include "sandbox.h"
 #include "vm.h"
 
 #define DEFAULT_MEM (512ULL << 20)
@@ -65,6 +67,7 @@ struct options {
 	uint64_t cid;
 	struct share_opt shares[MAX_SHARES];
 	int nshares;
+	struct sandbox sandbox;
 };
 
 static void usage(FILE *f)
@@ -94,6 +97,10 @@ static void usage(FILE *f)
 		"                   (repeatable, at most %d)\n"
 		"  --check-kvm      only say whether /dev/kvm can run a guest at speed\n"
 		"  --allow-slow-kvm boot even on a software-emulated /dev/kvm\n"
+		"  --no-sandbox     leave the threads unconfined (see sandbox.c), to debug\n"
+		"                   a call the sandbox refused; never for real guests\n"
+		"  --sandbox-probe CLASS  (tests) a thread of CLASS (main, vcpu, p9) makes\n"
+		"                   a forbidden call once confined: lxs-vm must end\n"
 		"  -v, --verbose    more messages (twice for debug); SIGQUIT logs vCPU and\n"
 		"                   virtio queue state, to see what a stuck guest waits for\n"
 		"\n"
@@ -168,6 +175,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "control", required_argument, NULL, 'O' },
 		{ "share", required_argument, NULL, 's' },
 		{ "allow-slow-kvm", no_argument, NULL, 'S' },
+		{ "no-sandbox", no_argument, NULL, 'N' },
+		{ "sandbox-probe", required_argument, NULL, 'X' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -175,7 +184,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 	int verbose = 0, c;
 	char *end;
 
-	*o = (struct options){ .mem = DEFAULT_MEM, .cpus = 1, .cmdline = DEFAULT_CMDLINE, .cid = 3 };
+	*o = (struct options){ .mem = DEFAULT_MEM, .cpus = 1, .cmdline = DEFAULT_CMDLINE, .cid = 3,
+			       .sandbox = { .probe = -1 } };
 	/* Named before the options, so that their errors say whose they are; -v may raise the level. */
 	log_init("lxs-vm", LOG_NORMAL);
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -221,6 +231,12 @@ static void parse_args(int argc, char **argv, struct options *o)
 			parse_share(optarg, &o->shares[o->nshares++]);
 			break;
 		case 'S': o->allow_slow_kvm = true; break;
+		case 'N': o->sandbox.off = true; break;
+		case 'X':
+			if ((o->sandbox.probe = sandbox_class_parse(optarg)) < 0)
+				fatalx(LXS_EXIT_VMM_ERROR, "--sandbox-probe %s is not main, vcpu or p9",
+				       optarg);
+			break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(LXS_EXIT_VMM_ERROR);
@@ -384,7 +400,7 @@ static void destroy_9p(void *dev)
 static int add_share(struct vm *vm, const struct share_opt *sh)
 {
 	struct virtio_dev *p9;
-	int ret = virtio_9p_create(&p9, &vm->mem, sh->tag, sh->dir, sh->ro, &sh->mo);
+	int ret = virtio_9p_create(&p9, &vm->mem, sh->tag, sh->dir, sh->ro, &sh->mo, vm->sandbox);
 
 	if (ret < 0)
 		return ret;
@@ -451,6 +467,13 @@ int main(int argc, char **argv)
 	if (o.initrd && access(o.initrd, R_OK) < 0)
 		fatal(LXS_EXIT_VMM_ERROR, "cannot read initrd %s", o.initrd);
 	check_kvm(&o);
+	if (o.sandbox.off)
+		log_warnx("the sandbox is OFF (--no-sandbox): a guest that takes over one of lxs-vm's "
+			  "threads can do anything this user can; use it only to debug lxs-vm");
+	if ((ret = sandbox_prepare(&o.sandbox)) < 0) {
+		errno = -ret;
+		fatal(LXS_EXIT_VMM_ERROR, "cannot prepare the sandbox");
+	}
 
 	ret = vm_open(&vm, o.mem, o.cpus);
 	if (ret < 0) {
@@ -458,6 +481,7 @@ int main(int argc, char **argv)
 		fatal(LXS_EXIT_VMM_ERROR, "cannot create the VM (%llu MiB, %d vCPUs)",
 		      (unsigned long long)(o.mem >> 20), o.cpus);
 	}
+	vm.sandbox = &o.sandbox;
 	if ((ret = ev_create(&vm.ev)) < 0) {
 		errno = -ret;
 		fatal(LXS_EXIT_VMM_ERROR, "cannot create the event loop");
@@ -524,6 +548,12 @@ int main(int argc, char **argv)
 		tty_restore(&tty);
 		errno = -ret;
 		fatal(LXS_EXIT_VMM_ERROR, "cannot start the vCPUs");
+	}
+	/* Every thread runs now (the vCPUs and 9P workers confined themselves): the last. */
+	if ((ret = sandbox_enter(&o.sandbox, SANDBOX_MAIN)) < 0) {
+		vm_request_exit(&vm, LXS_EXIT_VMM_ERROR);
+		errno = -ret;
+		log_warn("cannot enter the sandbox");
 	}
 	ret = ev_run(vm.ev);
 	if (ret < 0) {

@@ -55,6 +55,7 @@
 #include "p9/proto.h"
 #include "vmm/devices.h"
 #include "vmm/queue.h"
+#include "vmm/sandbox.h"
 #include "vmm/virtio.h"
 
 /* Linux's virtio 9P client uses at most 128 buffers per request. */
@@ -95,6 +96,10 @@ struct p9dev {
 	pthread_cond_t idle; /* with dev.lock: busy reached 0 */
 	pthread_cond_t done; /* with dev.lock: a worker let a chain go */
 	struct p9worker w[P9DEV_WORKERS];
+	const struct sandbox *sb; /* NULL: workers run unconfined (unit tests) */
+	unsigned entered;         /* workers past sandbox_enter */
+	int enter_err;            /* the first one's error */
+	pthread_cond_t ready;     /* with dev.lock: entered grew */
 };
 
 static void put_u16(uint8_t *p, uint16_t v)
@@ -259,9 +264,16 @@ static void *worker_main(void *arg)
 	struct p9worker *w = arg;
 	struct p9dev *d = w->d;
 	struct virtio_dev *dev = &d->dev;
+	int err = 0;
 
+	pthread_setname_np(pthread_self(), "p9-worker");
+	err = sandbox_enter(d->sb, SANDBOX_P9);
 	virtio_dev_lock(dev);
-	while (!d->stop) {
+	if (err < 0 && !d->enter_err)
+		d->enter_err = err;
+	d->entered++;
+	pthread_cond_broadcast(&d->ready);
+	while (!d->stop && err == 0) {
 		struct p9_conn *conn = d->conn;
 		uint64_t epoch = d->epoch;
 		const char *why = NULL;
@@ -379,7 +391,8 @@ static const struct virtio_dev_ops p9dev_ops = {
 };
 
 int virtio_9p_create(struct virtio_dev **out, struct guest_mem *gm, const char *tag,
-		     const char *dir, bool read_only, const struct p9_mount_opts *opts)
+		     const char *dir, bool read_only, const struct p9_mount_opts *opts,
+		     const struct sandbox *sb)
 {
 	struct p9dev *d;
 	size_t tlen = tag ? strlen(tag) : 0;
@@ -391,6 +404,8 @@ int virtio_9p_create(struct virtio_dev **out, struct guest_mem *gm, const char *
 	if (!d)
 		return -ENOMEM;
 	d->ro = read_only;
+	d->sb = sb;
+	pthread_cond_init(&d->ready, NULL);
 	pthread_cond_init(&d->work, NULL);
 	pthread_cond_init(&d->idle, NULL);
 	pthread_cond_init(&d->done, NULL);
@@ -423,6 +438,14 @@ int virtio_9p_create(struct virtio_dev **out, struct guest_mem *gm, const char *
 			goto fail_workers;
 		w->started = true;
 	}
+	/* No guest request reaches a worker that is not confined yet. */
+	virtio_dev_lock(&d->dev);
+	while (d->entered < P9DEV_WORKERS)
+		pthread_cond_wait(&d->ready, &d->dev.lock);
+	r = d->enter_err;
+	virtio_dev_unlock(&d->dev);
+	if (r < 0)
+		goto fail_workers;
 	*out = &d->dev;
 	return 0;
 
@@ -437,6 +460,7 @@ fail_cond:
 	pthread_cond_destroy(&d->work);
 	pthread_cond_destroy(&d->idle);
 	pthread_cond_destroy(&d->done);
+	pthread_cond_destroy(&d->ready);
 	free(d);
 	return r;
 }
@@ -467,5 +491,6 @@ void virtio_9p_destroy(struct virtio_dev *dev)
 	pthread_cond_destroy(&d->work);
 	pthread_cond_destroy(&d->idle);
 	pthread_cond_destroy(&d->done);
+	pthread_cond_destroy(&d->ready);
 	free(d);
 }

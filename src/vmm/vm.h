@@ -5,7 +5,8 @@
  *   vm_open()          /dev/kvm, the VM, in-kernel irqchip and PIT, guest RAM
  *   boot_load()        kernel, initrd, command line, zero page / start info
  *   vm_add_*()         platform devices and virtio-mmio devices
- *   vm_start_vcpus()   one thread per vCPU, each in KVM_RUN
+ *   vm_start_vcpus()   one thread per vCPU, each confined (sandbox.c), in KVM_RUN
+ *   sandbox_enter()    the main thread confines itself last
  *   ev_run()           the event loop in the main thread, until vm_request_exit()
  *   vm_close()         stops the vCPUs and frees everything
  */
@@ -39,6 +40,7 @@
 
 struct vm;
 struct evloop;
+struct sandbox;
 
 struct vcpu {
 	struct vm *vm;
@@ -65,6 +67,7 @@ struct vm {
 	struct bus pio;         /* I/O ports */
 	struct bus mmio;        /* MMIO above the RAM hole */
 	struct evloop *ev;
+	const struct sandbox *sandbox; /* each vCPU thread confines itself at start */
 	int signal_fd;                  /* SIGINT/SIGTERM/SIGHUP, read by the event loop */
 
 	char cmdline[VM_CMDLINE_MAX];   /* what the kernel gets; devices append */

@@ -50,7 +50,7 @@ static struct t *t_new(bool ro)
 		abort();
 	snprintf(t->dir, sizeof(t->dir), "/tmp/test_p9dev.XXXXXX");
 	if (!mkdtemp(t->dir) ||
-	    virtio_9p_create(&t->dev, &t->fg.gm, "hostroot", t->dir, ro, NULL) < 0)
+	    virtio_9p_create(&t->dev, &t->fg.gm, "hostroot", t->dir, ro, NULL, NULL) < 0)
 		abort();
 	virtio_dev_set_irq(t->dev, no_irq, t);
 	return t;
