@@ -23,6 +23,7 @@ rig=(qemu-system-x86 busybox-static cpio xz-utils zstd)
 tools=(
 	# compilers and builds
 	gcc:gcc cc:gcc make:make ar:binutils musl-gcc:musl-tools
+	readelf:binutils          # src/pico/build.mk: checks the loader has no relocations
 	clang:clang               # tests/fuzz/run.sh: libFuzzer targets
 	clang-format:clang-format # make format
 	python3:python3

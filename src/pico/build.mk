@@ -2,16 +2,15 @@
 #  lxs-pico         the launcher and tar import/export (hosted, libarchive)
 #  lxs-pico-loader  the static loader + SIGSYS translator (freestanding: no
 #                   libc, because it runs inside guest processes whose libc
-#                   owns %fs; linked at a fixed address far from where
-#                   programs and mmap go, so the seccomp filter can tell its
-#                   own system calls by instruction pointer)
+#                   owns %fs; position-independent, because each session
+#                   puts it at an address of its own, far from where
+#                   programs and mmap go, and the seccomp filter tells its
+#                   own system calls by instruction pointer: see loader.c)
 
 PICO_FREE_SRC := src/pico/rt.c src/pico/path.c src/pico/trap.c src/pico/filter.c src/pico/procview.c \
 	src/pico/loader.c
 PICO_HOST_SRC := src/pico/main.c src/pico/volfs_tar.c
 PICO_HDR      := $(wildcard src/pico/*.h)
-PICO_TEXT     := 0x200000000000
-# -fpie although the link is not PIE: above 4 GiB only RIP-relative code links.
 # -fno-tree-loop-distribute-patterns: no memset/memcpy calls made up by the
 # compiler inside rt.c's own memset/memcpy.
 PICO_FREE_CFLAGS := -std=gnu17 $(WARN) -O2 -g -Isrc -ffreestanding -fno-stack-protector \
@@ -20,8 +19,14 @@ PICO_FREE_CFLAGS := -std=gnu17 $(WARN) -O2 -g -Isrc -ffreestanding -fno-stack-pr
 
 $(O)/lxs-pico-loader: $(PICO_FREE_SRC) $(PICO_HDR) src/pico/build.mk
 	@mkdir -p $(@D)
-	$(CC) $(PICO_FREE_CFLAGS) -nostdlib -static -no-pie -Wl,-Ttext-segment=$(PICO_TEXT) \
-		-Wl,--build-id=none -Wl,-z,noexecstack -o $@ $(PICO_FREE_SRC) -lgcc
+	$(CC) $(PICO_FREE_CFLAGS) -nostdlib -static-pie \
+		-Wl,--build-id=none -Wl,-z,noexecstack -o $@.tmp $(PICO_FREE_SRC) -lgcc
+	@# Nothing applies relocations: the loader runs where it is mapped as
+	@# it is, so a static table of pointers (which needs one) must not creep in.
+	@if readelf -rW $@.tmp | grep -q 'R_X86_64'; then \
+		echo "$@: relocations in the loader (a static table of pointers?); it must have none:" >&2; \
+		readelf -rW $@.tmp | grep R_X86_64 | head -n 5 >&2; rm -f $@.tmp; exit 1; fi
+	@mv $@.tmp $@
 
 $(O)/lxs-pico: $(PICO_HOST_SRC) $(PICO_HDR) src/common/tar_rules.h src/pico/build.mk | $(O)/lxs-pico-loader
 	@mkdir -p $(@D)

@@ -1,12 +1,26 @@
 /*
- * filter.c - the seccomp filter. System calls in `passthrough` run natively
- * from anywhere (they are decided on the number alone, so the kernel caches
- * them in its per-syscall bitmap and they cost nothing extra). Any other
- * call runs natively only when made from the loader's own text (the
- * translator re-issuing a translated call); from the guest it raises SIGSYS,
- * and the handler translates it or answers ENOSYS. An allow-list rather
- * than a trap-list means a system call added to Linux after this was
+ * filter.c - the seccomp filter, and the checks that keep the guest from
+ * replacing the translator's pages. System calls in `passthrough` run
+ * natively from anywhere (they are decided on the number alone, so the
+ * kernel caches them in its per-syscall bitmap and they cost nothing extra).
+ * Any other call runs natively only when made from the loader's own text
+ * (the translator re-issuing a translated call); from the guest it raises
+ * SIGSYS, and the handler translates it or answers ENOSYS. An allow-list
+ * rather than a trap-list means a system call added to Linux after this was
  * written is never passed through untranslated.
+ *
+ * The calls that can unmap, remap, reprotect or replace pages (mmap with
+ * MAP_FIXED or MAP_FIXED_NOREPLACE, mprotect, pkey_mprotect, munmap, mremap,
+ * madvise, shmat with SHM_REMAP, process_madvise) must not reach the
+ * translator's image. Where the image is sealed (mseal, Linux 6.10: see
+ * loader.c, seal_image) the kernel refuses all but madvise and
+ * process_madvise, and they pass on the number like the rest. The others
+ * are looked at first: the filter compares
+ * the 32-bit halves of their address and length with the image and passes
+ * at once every call that cannot reach it (those of ordinary programs:
+ * their addresses lie above the image or far below it). A call that might
+ * reach it traps, and pico_guard_call decides on the exact range: EPERM if
+ * it overlaps the image, else it is re-issued.
  */
 #include <linux/seccomp.h>
 #include <linux/filter.h>
@@ -14,17 +28,19 @@
 #include <linux/prctl.h>
 #include <linux/errno.h>
 #include <linux/mman.h>
+#include <linux/ipc.h>
+#include <linux/shm.h>
 #include <stddef.h>
 
 #include "pico.h"
 #include "sys.h"
 
-/* What needs no translation: no paths, no identities, no signal dispositions. */
+/* What needs no translation: no paths, no identities, no signal dispositions.
+ * The calls that can unmap or replace pages are not here: pico_install_filter. */
 static const unsigned short passthrough[] = {
-	__NR_read, __NR_write, __NR_close, __NR_poll, __NR_lseek, __NR_mmap, __NR_mprotect,
-	__NR_munmap, __NR_brk, __NR_rt_sigreturn, __NR_ioctl, __NR_pread64, __NR_pwrite64,
-	__NR_readv, __NR_writev, __NR_pipe, __NR_select, __NR_sched_yield, __NR_mremap,
-	__NR_msync, __NR_mincore, __NR_madvise, __NR_shmget, __NR_shmat, __NR_shmctl, __NR_dup,
+	__NR_read, __NR_write, __NR_close, __NR_poll, __NR_lseek, __NR_brk, __NR_rt_sigreturn,
+	__NR_ioctl, __NR_pread64, __NR_pwrite64, __NR_readv, __NR_writev, __NR_pipe, __NR_select,
+	__NR_sched_yield, __NR_msync, __NR_mincore, __NR_shmget, __NR_shmctl, __NR_dup,
 	__NR_dup2, __NR_pause, __NR_nanosleep, __NR_getitimer, __NR_alarm, __NR_setitimer,
 	__NR_getpid, __NR_sendfile, __NR_socket, __NR_accept, __NR_sendto, __NR_recvfrom,
 	__NR_sendmsg, __NR_recvmsg, __NR_shutdown, __NR_listen, __NR_getsockname,
@@ -59,73 +75,371 @@ static const unsigned short passthrough[] = {
 	__NR_prlimit64, __NR_syncfs, __NR_sendmmsg, __NR_getcpu, __NR_process_vm_readv,
 	__NR_process_vm_writev, __NR_kcmp, __NR_sched_setattr, __NR_sched_getattr,
 	__NR_getrandom, __NR_memfd_create, __NR_membarrier, __NR_mlock2,
-	__NR_copy_file_range, __NR_preadv2, __NR_pwritev2, __NR_pkey_mprotect, __NR_pkey_alloc,
+	__NR_copy_file_range, __NR_preadv2, __NR_pwritev2, __NR_pkey_alloc,
 	__NR_pkey_free, __NR_rseq, __NR_pidfd_send_signal, __NR_pidfd_open, __NR_close_range,
-	__NR_pidfd_getfd, __NR_process_madvise, __NR_epoll_pwait2, __NR_futex_waitv,
+	__NR_pidfd_getfd, __NR_epoll_pwait2, __NR_futex_waitv,
 	__NR_ptrace, __NR_set_mempolicy_home_node,
 };
 
 #define MAXF 1024
 
-int pico_install_filter(unsigned long lo, unsigned long hi)
-{
-	struct sock_filter f[MAXF];
-	unsigned n = 0;
-	const unsigned np = sizeof passthrough / sizeof passthrough[0];
+extern char text_lo[] __asm__("__executable_start") __attribute__((visibility("hidden")));
+extern char text_hi[] __asm__("etext") __attribute__((visibility("hidden")));
+extern char image_lo[] __asm__("__ehdr_start") __attribute__((visibility("hidden")));
+extern char image_hi[] __asm__("_end") __attribute__((visibility("hidden")));
 
-	if ((lo >> 32) != ((hi - 1) >> 32))
-		return -ERANGE;
-#define I(code, k) (f[n++] = (struct sock_filter)BPF_STMT(code, k))
-#define J(code, k, jt, jf) (f[n++] = (struct sock_filter)BPF_JUMP(code, k, jt, jf))
-	I(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
-	J(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
-	I(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
-	I(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-	for (unsigned i = 0; i < np; i++) {
-		J(BPF_JMP | BPF_JEQ | BPF_K, passthrough[i], 0, 1);
-		I(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+#define PAGE 4096UL
+#define SHMLBA_X86 PAGE
+
+/* The translator's whole image (headers, text, rodata, data, bss) as it is
+ * mapped: what no guest call may unmap, remap, reprotect or replace. */
+static unsigned long img_lo(void)
+{
+	return (unsigned long)image_lo & ~(PAGE - 1);
+}
+
+static unsigned long img_hi(void)
+{
+	return ((unsigned long)image_hi + PAGE - 1) & ~(PAGE - 1);
+}
+
+void pico_image(unsigned long *lo, unsigned long *hi)
+{
+	*lo = img_lo();
+	*hi = img_hi();
+}
+
+enum {
+	L_ALLOW, L_TRAP, L_SUSPECT, L_REST, L_MMAP, L_RANGE01, L_MREMAP2, L_MREMAP3, L_MREMAP4,
+	L_SHMAT, L_PMADV, L_UTIMENSAT, L_OURS, L_TRAP2, NLAB
+};
+
+/* A program under construction, with forward jumps to labels: conditional
+ * jumps reach 255 instructions ahead, BPF_JA any distance. */
+struct prog {
+	struct sock_filter f[MAXF];
+	unsigned n, at[NLAB];
+	signed char jt[MAXF], jf[MAXF]; /* a label, NEXT or SKIP1 */
+	int ja[MAXF];			/* label of a BPF_JA, or -1 */
+};
+
+#define NEXT (-1)  /* the next instruction */
+#define SKIP1 (-2) /* the one after */
+
+static void op(struct prog *p, unsigned short code, unsigned k)
+{
+	p->jt[p->n] = p->jf[p->n] = NEXT;
+	p->ja[p->n] = -1;
+	p->f[p->n++] = (struct sock_filter)BPF_STMT(code, k);
+}
+
+static void jmp(struct prog *p, unsigned short code, unsigned k, int lt, int lf)
+{
+	op(p, BPF_JMP | code | BPF_K, k);
+	p->jt[p->n - 1] = (signed char)lt;
+	p->jf[p->n - 1] = (signed char)lf;
+}
+
+static void ja(struct prog *p, int l)
+{
+	op(p, BPF_JMP | BPF_JA, 0);
+	p->ja[p->n - 1] = l;
+}
+
+static void here(struct prog *p, int l)
+{
+	p->at[l] = p->n;
+}
+
+static int link_prog(struct prog *p)
+{
+	for (unsigned i = 0; i < p->n; i++) {
+		if (p->ja[i] >= 0)
+			p->f[i].k = p->at[p->ja[i]] - i - 1;
+		unsigned t = p->jt[i] < 0 ? (unsigned)(-1 - p->jt[i]) : p->at[p->jt[i]] - i - 1;
+		unsigned e = p->jf[i] < 0 ? (unsigned)(-1 - p->jf[i]) : p->at[p->jf[i]] - i - 1;
+		if (t > 255 || e > 255)
+			return -E2BIG;
+		if (BPF_CLASS(p->f[i].code) == BPF_JMP && BPF_OP(p->f[i].code) != BPF_JA)
+			p->f[i].jt = (unsigned char)t, p->f[i].jf = (unsigned char)e;
 	}
-	/* prctl but PR_SET_SECCOMP (a guest filter: pico_guest_seccomp). On
-	 * PR_SET_SECCOMP, past the ALLOW and the 6 of utimensat's block. */
-	J(BPF_JMP | BPF_JEQ | BPF_K, __NR_prctl, 0, 3);
-	I(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
-	J(BPF_JMP | BPF_JEQ | BPF_K, PR_SET_SECCOMP, 1 + 6, 0);
-	I(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	return 0;
+}
+
+#define ARG_LO(i) (offsetof(struct seccomp_data, args[i]))
+#define ARG_HI(i) (offsetof(struct seccomp_data, args[i]) + 4)
+
+
+/*
+ * Can [args[a], args[a] + args[l]) reach the image? Only 32-bit halves can
+ * be compared. With ah, lh the high halves of address and length and H
+ * that of the image (which never crosses a 4 GiB boundary): lh >= H might
+ * (a length of 17 TiB or more; every range that wraps past 2^64 onto the
+ * image has one, so none is read as lying above or below it); then an
+ * address above H's 4 GiB cannot, one inside it might, and one below might
+ * only if ah + lh >= H - 1, because a + len < (ah + lh + 2) << 32 (no
+ * overflow: both are below H). Ordinary programs' calls pass after the
+ * first two comparisons.
+ */
+static void may_reach(struct prog *p, unsigned h, int a, int l, int ok)
+{
+	op(p, BPF_LD | BPF_W | BPF_ABS, ARG_HI(l));
+	jmp(p, BPF_JGE, h, L_SUSPECT, NEXT);
+	op(p, BPF_MISC | BPF_TAX, 0);
+	op(p, BPF_LD | BPF_W | BPF_ABS, ARG_HI(a));
+	jmp(p, BPF_JGT, h, ok, NEXT);
+	jmp(p, BPF_JEQ, h, L_SUSPECT, NEXT);
+	op(p, BPF_ALU | BPF_ADD | BPF_X, 0);
+	jmp(p, BPF_JGE, h - 1, L_SUSPECT, ok);
+}
+
+/* Calls that need no look at their arguments when the image is sealed. */
+static const unsigned short memcalls[] = {
+	__NR_mmap, __NR_munmap, __NR_mprotect, __NR_pkey_mprotect, __NR_mremap, __NR_shmat,
+};
+
+int pico_install_filter(int sealed)
+{
+	static struct prog prog;
+	struct prog *p = &prog;
+	const unsigned np = sizeof passthrough / sizeof passthrough[0];
+	unsigned long lo = (unsigned long)text_lo, hi = (unsigned long)text_hi;
+	unsigned h = (unsigned)(img_lo() >> 32);
+
+	if ((lo >> 32) != ((hi - 1) >> 32) || h != (unsigned)((img_hi() - 1) >> 32) || h < 2)
+		return -ERANGE;
+	p->n = 0;
+	op(p, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+	jmp(p, BPF_JEQ, AUDIT_ARCH_X86_64, SKIP1, NEXT);
+	op(p, BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+	op(p, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+	/* Sealed, the kernel refuses the others over the image itself; madvise
+	 * it lets through over a file mapping (the text), MADV_DONTFORK too. */
+	jmp(p, BPF_JEQ, __NR_madvise, L_RANGE01, NEXT);
+	jmp(p, BPF_JEQ, __NR_process_madvise, L_PMADV, NEXT);
+	if (!sealed) {
+		jmp(p, BPF_JEQ, __NR_mmap, L_MMAP, NEXT);
+		jmp(p, BPF_JEQ, __NR_munmap, L_RANGE01, NEXT);
+		jmp(p, BPF_JEQ, __NR_mprotect, L_RANGE01, NEXT);
+		jmp(p, BPF_JEQ, __NR_pkey_mprotect, L_RANGE01, NEXT);
+		jmp(p, BPF_JEQ, __NR_mremap, L_MREMAP2, NEXT);
+		jmp(p, BPF_JEQ, __NR_shmat, L_SHMAT, NEXT);
+	}
+	ja(p, L_REST);
+
+	/* mmap: only MAP_FIXED and MAP_FIXED_NOREPLACE choose the address;
+	 * a hint never takes pages that are mapped. */
+	here(p, L_MMAP);
+	op(p, BPF_LD | BPF_W | BPF_ABS, ARG_LO(3));
+	jmp(p, BPF_JSET, MAP_FIXED | MAP_FIXED_NOREPLACE, L_RANGE01, L_ALLOW);
+	here(p, L_RANGE01);
+	may_reach(p, h, 0, 1, L_ALLOW);
+	/* mremap: the old range at its old and its new length (growing in
+	 * place), and with MREMAP_FIXED the new range. */
+	here(p, L_MREMAP2);
+	may_reach(p, h, 0, 1, L_MREMAP3);
+	here(p, L_MREMAP3);
+	may_reach(p, h, 0, 2, L_MREMAP4);
+	here(p, L_MREMAP4);
+	op(p, BPF_LD | BPF_W | BPF_ABS, ARG_LO(3));
+	jmp(p, BPF_JSET, MREMAP_FIXED, NEXT, L_ALLOW);
+	may_reach(p, h, 4, 2, L_ALLOW);
+	/* shmat replaces pages only with SHM_REMAP (else it fails over a
+	 * mapping); the segment's size is not in the arguments. */
+	here(p, L_SHMAT);
+	op(p, BPF_LD | BPF_W | BPF_ABS, ARG_LO(2));
+	jmp(p, BPF_JSET, SHM_REMAP, NEXT, L_ALLOW);
+	op(p, BPF_LD | BPF_W | BPF_ABS, ARG_HI(1));
+	jmp(p, BPF_JGT, h, L_ALLOW, L_SUSPECT);
+	/* process_madvise: the advice another process may be given (these
+	 * change no contents) passes; for the rest, on ourselves since Linux
+	 * 6.13, the ranges are in memory the filter cannot read. */
+	here(p, L_PMADV);
+	op(p, BPF_LD | BPF_W | BPF_ABS, ARG_LO(3));
+	jmp(p, BPF_JEQ, MADV_WILLNEED, L_ALLOW, NEXT);
+	jmp(p, BPF_JEQ, MADV_COLD, L_ALLOW, NEXT);
+	jmp(p, BPF_JEQ, MADV_PAGEOUT, L_ALLOW, NEXT);
+	jmp(p, BPF_JEQ, MADV_COLLAPSE, L_ALLOW, L_SUSPECT);
+
+	/* From our own text: the translator's calls. */
+	here(p, L_SUSPECT);
+	op(p, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer) + 4);
+	jmp(p, BPF_JEQ, (unsigned)(lo >> 32), NEXT, L_TRAP);
+	op(p, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer));
+	jmp(p, BPF_JGE, (unsigned)lo, NEXT, L_TRAP);
+	jmp(p, BPF_JGE, (unsigned)hi, L_TRAP, L_ALLOW);
+	here(p, L_ALLOW);
+	op(p, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	here(p, L_TRAP);
+	op(p, BPF_RET | BPF_K, SECCOMP_RET_TRAP);
+
+	/* Everything else. Jumps go forward only, so this part has its own
+	 * ALLOW after each number and its own test of our text at the end. */
+	here(p, L_REST);
+	op(p, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+	for (unsigned i = 0; i < np; i++) {
+		jmp(p, BPF_JEQ, passthrough[i], NEXT, SKIP1);
+		op(p, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	}
+	for (unsigned i = 0; sealed && i < sizeof memcalls / sizeof memcalls[0]; i++) {
+		jmp(p, BPF_JEQ, memcalls[i], NEXT, SKIP1);
+		op(p, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	}
+	/* prctl but PR_SET_SECCOMP (a guest filter: pico_guest_seccomp). */
+	jmp(p, BPF_JEQ, __NR_prctl, NEXT, L_UTIMENSAT);
+	op(p, BPF_LD | BPF_W | BPF_ABS, ARG_LO(0));
+	jmp(p, BPF_JEQ, PR_SET_SECCOMP, L_OURS, NEXT);
+	op(p, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	/* utimensat(fd, NULL, ...) is futimens: nothing to translate, and
 	 * tar calls it for every file. */
-	J(BPF_JMP | BPF_JEQ | BPF_K, __NR_utimensat, 0, 5);
-	I(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]));
-	J(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3);
-	I(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]) + 4);
-	J(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1);
-	I(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	here(p, L_UTIMENSAT);
+	jmp(p, BPF_JEQ, __NR_utimensat, NEXT, L_OURS);
+	op(p, BPF_LD | BPF_W | BPF_ABS, ARG_LO(1));
+	jmp(p, BPF_JEQ, 0, NEXT, L_OURS);
+	op(p, BPF_LD | BPF_W | BPF_ABS, ARG_HI(1));
+	jmp(p, BPF_JEQ, 0, NEXT, L_OURS);
+	op(p, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	/* From our own text: the translator's calls. */
-	I(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer) + 4);
-	J(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)(lo >> 32), 0, 4);
-	I(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer));
-	J(BPF_JMP | BPF_JGE | BPF_K, (unsigned)lo, 0, 2);
-	J(BPF_JMP | BPF_JGE | BPF_K, (unsigned)hi, 1, 0);
-	I(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-	I(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
-#undef I
-#undef J
+	here(p, L_OURS);
+	op(p, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer) + 4);
+	jmp(p, BPF_JEQ, (unsigned)(lo >> 32), NEXT, L_TRAP2);
+	op(p, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer));
+	jmp(p, BPF_JGE, (unsigned)lo, NEXT, L_TRAP2);
+	jmp(p, BPF_JGE, (unsigned)hi, L_TRAP2, NEXT);
+	op(p, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	here(p, L_TRAP2);
+	op(p, BPF_RET | BPF_K, SECCOMP_RET_TRAP);
 
-	struct sock_fprog prog = {(unsigned short)n, f};
-	long r = sys5(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	long r = link_prog(p);
+	if (r < 0)
+		return (int)r;
+	struct sock_fprog fp = {(unsigned short)p->n, p->f};
+	r = sys5(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	if (r < 0)
 		return (int)r;
 	/* SPEC_ALLOW: a filter otherwise turns on the speculative-store-bypass
 	 * mitigation for the whole process, which slows the guest down. */
-	r = sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_SPEC_ALLOW, (long)&prog);
+	r = sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_SPEC_ALLOW, (long)&fp);
 	if (r == -EINVAL)
-		r = sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, (long)&prog);
+		r = sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, (long)&fp);
 	return (int)r;
 }
 
-/* ---- the guest's own filters ------------------------------------------------ */
+/* ---- calls the filter sent here because they might reach the image ---------- */
 
-extern char text_lo[] __asm__("__executable_start") __attribute__((visibility("hidden")));
-extern char text_hi[] __asm__("etext") __attribute__((visibility("hidden")));
+/* Whether [a, a + len) (len rounded up to pages, as the kernel does) meets
+ * the image. A range that wraps past 2^64 counts as meeting it: the kernel
+ * refuses those itself (EINVAL, ENOMEM), so only the errno differs, and
+ * none is ever read as lying beside the image. */
+static int hits_image(unsigned long a, unsigned long len)
+{
+	unsigned long end;
+	if (len == 0)
+		return 0;
+	if (__builtin_add_overflow(a, len, &end) || end > ~0UL - (PAGE - 1))
+		return 1;
+	end = (end + PAGE - 1) & ~(PAGE - 1);
+	return (a & ~(PAGE - 1)) < img_hi() && end > img_lo();
+}
+
+/* madvise advice that changes neither contents nor what fork copies. */
+static int harmless_advice(long adv)
+{
+	switch (adv) {
+	case MADV_NORMAL:
+	case MADV_RANDOM:
+	case MADV_SEQUENTIAL:
+	case MADV_WILLNEED:
+	case MADV_COLD:
+	case MADV_PAGEOUT:
+	case MADV_POPULATE_READ:
+	case MADV_COLLAPSE:
+	case MADV_HUGEPAGE:
+	case MADV_NOHUGEPAGE:
+	case MADV_DONTDUMP:
+	case MADV_DODUMP:
+		return 1;
+	}
+	return 0;
+}
+
+struct kiovec {
+	unsigned long base, len;
+};
+
+
+/* process_madvise: the guest's vector is copied (another thread could
+ * change it between our look and the kernel's), looked at and passed on,
+ * a piece at a time; the kernel stops at the first failure as we do. */
+static long guard_process_madvise(const long *a)
+{
+	struct kiovec v[32];
+	unsigned long n = (unsigned long)a[2], done = 0;
+	long total = 0;
+	if (n > 1024)
+		return -EINVAL;
+	while (done < n) {
+		unsigned long k = n - done > 32 ? 32 : n - done;
+		unsigned long want = 0;
+		if (pico_ucopy(v, (const struct kiovec *)a[1] + done, k * sizeof v[0]))
+			return total ? total : -EFAULT;
+		for (unsigned long i = 0; i < k; i++) {
+			if (hits_image(v[i].base, v[i].len))
+				return total ? total : -EPERM;
+			want += v[i].len;
+		}
+		long r = sys5(__NR_process_madvise, a[0], (long)v, (long)k, a[3], a[4]);
+		if (r < 0)
+			return total ? total : r;
+		total += r;
+		if ((unsigned long)r < want)
+			break;
+		done += k;
+	}
+	return total;
+}
+
+long pico_guard_call(long nr, const long *a)
+{
+	unsigned long addr = (unsigned long)a[0];
+	int hit;
+	switch (nr) {
+	case __NR_mmap:
+		hit = (a[3] & (MAP_FIXED | MAP_FIXED_NOREPLACE)) && hits_image(addr, (unsigned long)a[1]);
+		break;
+	case __NR_munmap:
+	case __NR_mprotect:
+	case __NR_pkey_mprotect:
+		hit = hits_image(addr, (unsigned long)a[1]);
+		break;
+	case __NR_madvise:
+		hit = !harmless_advice(a[2]) && hits_image(addr, (unsigned long)a[1]);
+		break;
+	case __NR_mremap:
+		hit = hits_image(addr, (unsigned long)a[1]) || hits_image(addr, (unsigned long)a[2]) ||
+		      ((a[3] & MREMAP_FIXED) && hits_image((unsigned long)a[4], (unsigned long)a[2]));
+		break;
+	case __NR_shmat: {
+		struct shmid64_ds ds;
+		unsigned long at = (unsigned long)a[1];
+		if (a[2] & SHM_RND)
+			at &= ~(SHMLBA_X86 - 1);
+		long r = sys3(__NR_shmctl, a[0], IPC_STAT, (long)&ds);
+		/* No size (no such segment, no permission): shmat fails too. */
+		hit = r == 0 ? hits_image(at, ds.shm_segsz) : 0;
+		break;
+	}
+	case __NR_process_madvise:
+		return guard_process_madvise(a);
+	default:
+		return PICO_NOT_GUARDED;
+	}
+	if (hit)
+		return -EPERM;
+	return sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/* ---- the guest's own filters ------------------------------------------------ */
 
 /* In front of the guest's program: ALLOW for a call from our text, then
  * A = 0 as the kernel starts a program with (X is left as it was: 0). */

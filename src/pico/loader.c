@@ -3,13 +3,16 @@
  *
  *   argv                  the guest's argv, unchanged (so /proc/<pid>/cmdline,
  *                         ps and pgrep see the guest's command line)
- *   envp                  the guest's environment, then four entries the
- *                         loader removes before the guest starts:
+ *   envp                  the guest's environment, then entries the loader
+ *                         removes before the guest starts:
  *   LXS_PICO_STATE=       translator state (pico_state_format)
  *   LXS_PICO_HOST=        host path of the program ("" on the first start:
  *                         look LXS_PICO_EXECFN up in the guest's PATH)
  *   LXS_PICO_EXE=         its guest path (what /proc/self/exe shows)
  *   LXS_PICO_EXECFN=      the path the guest gave execve (AT_EXECFN)
+ *   LXS_PICO_MAP=FD:BASE  an open fd of this file and, in hex, the address
+ *                         the session's translator lives at (absent on the
+ *                         first start: the loader picks the address)
  *   LXS_PICO_SCRIPT=1     (for a #! script) argv is already the kernel's
  *                         "interp [arg] path args...", so that
  *                         /proc/<pid>/cmdline shows it as Linux would
@@ -18,8 +21,17 @@
  * the host's ld.so), builds the initial stack the kernel would have built
  * (argc, argv, envp, auxv with AT_PHDR/AT_BASE/AT_ENTRY/AT_EXECFN/AT_RANDOM
  * and the fake ids), installs the SIGSYS handler and jumps to the entry.
- * The loader is linked at a fixed address far from where programs and mmap
- * go, and stays mapped underneath the guest: its text is the translator.
+ *
+ * The loader is position-independent (static-pie, with no relocations:
+ * build.mk checks) and runs in two places. The kernel maps it wherever it
+ * likes; there (stage 1) it only maps its own file again at the session's
+ * address BASE, by mmap hints (without mseal the filter refuses MAP_FIXED
+ * over BASE from anywhere but BASE's text, and after an execve nothing is
+ * mapped there), and jumps to its copy at BASE (stage 2: loader_main),
+ * which unmaps the kernel's copy and seals the image if the session does. BASE is chosen at random by the session's first loader;
+ * the seccomp filter it installs allows BASE's text and is inherited by
+ * every descendant, whose loaders are told BASE in LXS_PICO_MAP. The copy
+ * at BASE stays mapped underneath the guest: its text is the translator.
  */
 #include <asm/stat.h>
 #include <linux/stat.h>
@@ -34,8 +46,8 @@
 #include "pico.h"
 #include "sys.h"
 
-extern char __executable_start[] __attribute__((visibility("hidden")));
-extern char etext[] __attribute__((visibility("hidden")));
+extern const Elf64_Ehdr __ehdr_start __attribute__((visibility("hidden")));
+extern char _end[] __attribute__((visibility("hidden")));
 
 #define EXIT_INTERNAL 125
 #define EXIT_NOEXEC 126
@@ -431,13 +443,189 @@ __attribute__((noreturn)) static void first_start(const char *prog, char **gargv
 	die(err == -ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC, prog, errstr(err));
 }
 
-/* ---- entry ------------------------------------------------------------------------------ */
+/* ---- stage 1: to the session's address ---------------------------------------------- */
 
-__attribute__((noreturn, used)) void loader_main(unsigned long *sp);
+/*
+ * Where a session's translator may live: 2048 chunks of 4 GiB from
+ * 0x110000000000 (17 TiB) to 0x190000000000 (25 TiB), and in the chunk any
+ * page that leaves 4 MiB before the chunk's end (the image must not cross a
+ * 4 GiB boundary: the filter compares 32-bit halves). That is 11 + ~20 =
+ * 31 bits of entropy. The kernel puts programs at 0x400000 or around
+ * 0x555555554000, the heap after them, mmap and the stack below
+ * 0x7fffffffffff growing down: all far from here. Sanitizers' fixed shadows
+ * (ASan's ends at 0x10007fff8000, MSan's starts at 0x200000000000) are
+ * outside it too.
+ */
+#define BASE_LO 0x110000000000UL
+#define BASE_CHUNKS 2048UL
+#define BASE_PAGES ((1UL << 20) - 1024)
 
-__asm__(".text\n.globl _start\n_start:\n\txor %ebp, %ebp\n\tmov %rsp, %rdi\n\tand $-16, %rsp\n\tcall loader_main\n\thlt\n");
+static unsigned long pick_base(void)
+{
+	unsigned long r = 0;
+	if (sys3(__NR_getrandom, (long)&r, sizeof r, 0) != sizeof r)
+		die(EXIT_INTERNAL, "cannot choose the translator's address", ": getrandom failed");
+	return BASE_LO + ((r % BASE_CHUNKS) << 32) + (((r / BASE_CHUNKS) % BASE_PAGES) << 12);
+}
 
-__attribute__((noreturn, used)) void loader_main(unsigned long *sp)
+/* "FD:HEXBASE:SEALED" */
+static int parse_map(const char *s, long *fd, unsigned long *base, int *sealed)
+{
+	unsigned long v;
+	if (pico_atou(&s, &v) || *s++ != ':')
+		return -1;
+	*fd = (long)v;
+	unsigned long b = 0;
+	int n = 0;
+	for (; *s && *s != ':'; s++, n++) {
+		int d = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10 : -1;
+		if (d < 0 || n >= 16)
+			return -1;
+		b = b << 4 | (unsigned long)d;
+	}
+	*base = b;
+	if (!n || *s++ != ':' || (*s != '0' && *s != '1') || s[1])
+		return -1;
+	*sealed = *s == '1';
+	return 0;
+}
+
+/* Maps this file's PT_LOAD segments from fd at base, by hints only: each
+ * must land where asked. Returns 0, or -EEXIST if one did not. */
+static long map_image(long fd, unsigned long base)
+{
+	long r = 0;
+	unsigned long done = base;
+	const Elf64_Ehdr *eh = &__ehdr_start;
+	const Elf64_Phdr *ph = (const Elf64_Phdr *)((const char *)eh + eh->e_phoff);
+	for (int i = 0; i < eh->e_phnum; i++) {
+		const Elf64_Phdr *p = &ph[i];
+		if (p->p_type != PT_LOAD || p->p_memsz == 0)
+			continue;
+		int prot = prot_of(p->p_flags);
+		unsigned long start = base + PFLOOR(p->p_vaddr);
+		unsigned long fend = base + p->p_vaddr + p->p_filesz;
+		unsigned long mend = base + PCEIL(p->p_vaddr + p->p_memsz);
+		unsigned long zpage = p->p_filesz ? PCEIL(fend) : start;
+		if (p->p_filesz) {
+			r = sys6(__NR_mmap, (long)start, (long)(fend - start), prot, MAP_PRIVATE, fd,
+				 (long)PFLOOR(p->p_offset));
+			if (r >= 0 && (unsigned long)r != start) {
+				sys2(__NR_munmap, r, (long)(fend - start));
+				r = -EEXIST;
+			}
+			if (r < 0)
+				goto undo;
+			done = PCEIL(fend);
+			/* .bss in the last file page (segments holding .bss are
+			 * writable, so this needs no mprotect). */
+			if (p->p_memsz > p->p_filesz && fend < zpage)
+				memset((void *)fend, 0, zpage - fend);
+		}
+		if (mend > zpage) {
+			r = sys6(__NR_mmap, (long)zpage, (long)(mend - zpage), prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (r >= 0 && (unsigned long)r != zpage) {
+				sys2(__NR_munmap, r, (long)(mend - zpage));
+				r = -EEXIST;
+			}
+			if (r < 0)
+				goto undo;
+			done = mend;
+		}
+	}
+	return 0;
+undo:
+	/* What was mapped of the image here: it starts at base (the ELF
+	 * header is in the first segment) and went up to done. */
+	if (done > base)
+		sys2(__NR_munmap, (long)base, (long)(done - base));
+	return r;
+}
+
+__attribute__((noreturn, used)) void loader_main(unsigned long *sp, unsigned long from, int sealed);
+__attribute__((noreturn, used)) void loader_start(unsigned long *sp);
+
+__asm__(".text\n.globl _start\n_start:\n\txor %ebp, %ebp\n\tmov %rsp, %rdi\n\tand $-16, %rsp\n\tcall loader_start\n\thlt\n");
+
+/* Stage 1, wherever the kernel put us: only system calls the filter passes
+ * from anywhere (mmap with a hint, close, getrandom, write, exit_group). */
+__attribute__((noreturn, used)) void loader_start(unsigned long *sp)
+{
+	char **e = (char **)(sp + 1 + sp[0] + 1);
+	unsigned long here = (unsigned long)&__ehdr_start, base = 0;
+	long fd = -1, r;
+	int sealed = 0;
+	const char *map = 0;
+	/* The last one is pico_execve's (an earlier one is the guest's). */
+	for (; *e; e++)
+		if (memcmp(*e, "LXS_PICO_MAP=", 13) == 0)
+			map = *e + 13;
+	if (map && parse_map(map, &fd, &base, &sealed))
+		die(EXIT_INTERNAL, "lxs-pico-loader", " is started by lxs-pico, not by hand");
+	int first = fd < 0;
+	if (first) {
+		/* No filter yet (lxs-pico starts us): any call will do. */
+		fd = sys4(__NR_openat, AT_FDCWD, (long)"/proc/self/exe", O_RDONLY | O_CLOEXEC, 0);
+		if (fd < 0)
+			die(EXIT_INTERNAL, "cannot open /proc/self/exe", errstr(fd));
+		base = pick_base();
+	}
+	if (base & (PAGE - 1))
+		die(EXIT_INTERNAL, "lxs-pico-loader", ": bad translator address");
+	if (base != here) {
+		/* Another try on a first start if something sat there. */
+		for (int tries = 0; (r = map_image(fd, base)) == -EEXIST && first && tries < 8; tries++)
+			base = pick_base();
+		if (r < 0)
+			die(EXIT_INTERNAL, "cannot map the translator at its address", errstr(r));
+	}
+	sys1(__NR_close, fd);
+	void (*stage2)(unsigned long *, unsigned long, int) =
+		(void (*)(unsigned long *, unsigned long, int))(base + ((unsigned long)loader_main - here));
+	stage2(sp, base == here ? 0 : here, first ? -1 : sealed);
+	__builtin_unreachable();
+}
+
+/* ---- stage 2, at the session's address ---------------------------------------------- */
+
+#ifndef __NR_mseal
+#define __NR_mseal 462
+#endif
+
+/*
+ * If the session does, the image sealed (mseal, Linux 6.10): the kernel then
+ * refuses every munmap, mprotect, mremap, MAP_FIXED mmap and SHM_REMAP
+ * shmat over it with EPERM, and the filter needs no look at those calls'
+ * arguments (filter.c; madvise it still checks: over a file mapping the
+ * kernel allows MADV_DONTFORK, which would leave a child an empty range to
+ * fill). The session's first loader tries, and its filter is built for
+ * what it found; LXS_PICO_NO_MSEAL=1 in lxs-pico's environment makes it
+ * not try (the tests use it to exercise the filter's own checks). A
+ * descendant of a sealing session that cannot seal stops: its filter would
+ * not guard the image.
+ */
+static void seal_image(int sealed, char **envp)
+{
+	unsigned long lo, hi;
+	int first = sealed < 0;
+	if (first) {
+		sealed = 1;
+		for (char **e = envp; *e; e++)
+			if (memcmp(*e, "LXS_PICO_NO_MSEAL=1", 20) == 0)
+				sealed = 0;
+	}
+	pico_image(&lo, &hi);
+	if (sealed && sys3(__NR_mseal, (long)lo, (long)(hi - lo), 0) < 0) {
+		if (!first)
+			die(EXIT_INTERNAL, "cannot seal the translator", " (mseal) as this session does");
+		sealed = 0;
+	}
+	pico.sealed = sealed;
+}
+
+/* sealed: whether the session seals its images (-1 on the first start:
+ * to be found out). */
+__attribute__((noreturn, used)) void loader_main(unsigned long *sp, unsigned long from, int sealed)
 {
 	long argc = (long)sp[0];
 	char **argv = (char **)(sp + 1);
@@ -449,6 +637,12 @@ __attribute__((noreturn, used)) void loader_main(unsigned long *sp)
 	static struct image exe, interp;
 	char ihost[PICO_HOST], iguest[PICO_PATH];
 	long r;
+	unsigned long span = PCEIL((unsigned long)_end) - (unsigned long)&__ehdr_start;
+
+	/* The kernel's copy of us (stage 1's) is no longer needed. */
+	if (from)
+		sys2(__NR_munmap, (long)from, (long)span);
+	seal_image(sealed, envp);
 
 	/* Take our variables out of the guest's environment. */
 	const char *vstate = 0, *host = 0, *vexe = 0, *execfn = 0;
@@ -471,6 +665,8 @@ __attribute__((noreturn, used)) void loader_main(unsigned long *sp)
 			execfn = s + 7;
 		else if (memcmp(s, "SCRIPT=", 7) == 0)
 			script_argv = 1;
+		else if (memcmp(s, "MAP=", 4) == 0 || memcmp(s, "NO_MSEAL=", 9) == 0)
+			; /* read by stage 1, or seal_image */
 		else
 			*out++ = *v;
 	}
@@ -482,7 +678,7 @@ __attribute__((noreturn, used)) void loader_main(unsigned long *sp)
 		die(EXIT_INTERNAL, "cannot read /proc/self/exe", "");
 	pico.loader[r] = 0;
 	if (pico.first) {
-		r = pico_install_filter((unsigned long)__executable_start, (unsigned long)etext);
+		r = pico_install_filter(pico.sealed);
 		if (r < 0)
 			die(EXIT_INTERNAL, "cannot install the seccomp filter", errstr(r));
 	}

@@ -48,6 +48,7 @@ struct pico_state {
 	 * pointers); see trap.c, VSIG_*. */
 	unsigned long vsig[3][4];
 	int vsig_pid; /* the process vsig belongs to */
+	int sealed;		     /* the session's images are mseal()ed (see filter.c) */
 	char cwd[PICO_PATH];	     /* initial guest cwd, first start only */
 	int first;		     /* 1: install the filter, then look PROG up in PATH */
 };
@@ -105,8 +106,17 @@ long pico_state_format(char *buf, size_t size);
 int pico_state_parse(const char *s);
 
 /* filter.c: traps what needs translation; lets through what comes from
- * [lo, hi). */
-int pico_install_filter(unsigned long lo, unsigned long hi);
+ * the loader's text. sealed: the session's images are mseal()ed, so the
+ * kernel refuses what would unmap, remap, reprotect or replace them;
+ * else the filter sends the calls that might to pico_guard_call. */
+int pico_install_filter(int sealed);
+/* The loader's image as mapped, [lo, hi): headers to the end of .bss. */
+void pico_image(unsigned long *lo, unsigned long *hi);
+/* mmap (fixed), munmap, mprotect, pkey_mprotect, madvise, mremap, shmat
+ * (SHM_REMAP) or process_madvise as the guest made it: -EPERM if it would
+ * reach the image, else made. PICO_NOT_GUARDED for any other call. */
+#define PICO_NOT_GUARDED (-4096L - 3)
+long pico_guard_call(long nr, const long *a);
 /* seccomp(op, flags, uargs) as the guest made it: a filter of its own is
  * installed rewritten, so that it never applies to the translator's calls
  * and its ERRNO and TRAP results come to the handler as traps whose data

@@ -1,11 +1,12 @@
 /*
  * procview.c - /proc files whose host contents would show the guest how it
  * is put together: the maps (every program under the root folder's host
- * path, the loader mapped in every process) and the environment (the
- * loader's LXS_PICO_* variables, which stay in the memory the kernel shows
- * even after the loader has taken them out of the guest's environ). Opening
- * one gives the guest a memfd holding a rewritten copy, read once: as with
- * the real file, what it reads is a snapshot.
+ * path; the loader mapped in every process, whose file mappings and
+ * anonymous one (its bss) are all named [lxs-pico]) and the environment
+ * (the loader's LXS_PICO_* variables, which stay in the memory the kernel
+ * shows even after the loader has taken them out of the guest's environ).
+ * Opening one gives the guest a memfd holding a rewritten copy, read once:
+ * as with the real file, what it reads is a snapshot.
  */
 #include <linux/fcntl.h>
 #include <linux/errno.h>
@@ -100,8 +101,9 @@ static int is_hex(char c)
 static void map_line(struct out *o, char *l, size_t n)
 {
 	size_t i = 0;
-	while (i < n && is_hex(l[i]))
-		i++;
+	unsigned long start = 0, lo, hi;
+	for (; i < n && is_hex(l[i]); i++)
+		start = start << 4 | (unsigned long)(l[i] <= '9' ? l[i] - '0' : (l[i] | 0x20) - 'a' + 10);
 	if (i == 0 || i >= n || l[i] != '-')
 		goto as_is;
 	i = 0;
@@ -110,6 +112,16 @@ static void map_line(struct out *o, char *l, size_t n)
 			i++;
 		while (i < n && l[i] == ' ')
 			i++;
+	}
+	pico_image(&lo, &hi);
+	if (i >= n && start >= lo && start < hi) {
+		/* The translator's anonymous part (its bss), padded
+		 * to the column where the kernel starts a name. */
+		put(o, l, n);
+		for (size_t c = n; c < 73; c++)
+			put(o, " ", 1);
+		put(o, "[lxs-pico]", 10);
+		return;
 	}
 	if (i >= n || l[i] != '/')
 		goto as_is;

@@ -1297,6 +1297,7 @@ NOINL static long exec_call(long nr, const long *a)
 }
 
 extern char text_start[] __asm__("__executable_start") __attribute__((visibility("hidden")));
+extern const char image_start __asm__("__ehdr_start") __attribute__((visibility("hidden")));
 extern char text_end[] __asm__("etext") __attribute__((visibility("hidden")));
 
 /* A guest path argument: readable up to its NUL, and not too long. */
@@ -1449,7 +1450,9 @@ static void handler(int sig, siginfo_t *si, void *ctx)
 	}
 	long a[6] = {(long)mc->rdi, (long)mc->rsi, (long)mc->rdx, (long)mc->r10, (long)mc->r8, (long)mc->r9};
 	long nr = si->si_syscall, r;
-	if ((r = check_args(nr, a)) < 0)
+	if ((r = pico_guard_call(nr, a)) != PICO_NOT_GUARDED)
+		;
+	else if ((r = check_args(nr, a)) < 0)
 		;
 	else if (nr == __NR_execve || nr == __NR_execveat)
 		r = exec_call(nr, a);
@@ -1696,14 +1699,14 @@ long pico_execve(int dirfd, const char *path, char *const argv[], char *const en
 	pico.first = first;
 	if (slen < 0)
 		return slen;
-	if (envc + 6 + nargs > sizeof small / sizeof small[0]) {
-		maplen = ((envc + 6 + nargs) * sizeof(char *) + 4095) & ~4095UL;
+	if (envc + 7 + nargs > sizeof small / sizeof small[0]) {
+		maplen = ((envc + 7 + nargs) * sizeof(char *) + 4095) & ~4095UL;
 		r = sys6(__NR_mmap, 0, (long)maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (r < 0)
 			return r;
 		nv = (char **)r;
 	}
-	char **av = nv + envc + 6;
+	char **av = nv + envc + 7;
 	if (sb.interp) {
 		av[0] = sb.interp;
 		if (sb.arg)
@@ -1718,7 +1721,7 @@ long pico_execve(int dirfd, const char *path, char *const argv[], char *const en
 		nv[i] = envp[i];
 	/* LXS_PICO_* strings, sized to fit: a vfork child runs this on its
 	 * parent's stack, and a thread's stack may be small. */
-	char vars[(size_t)slen + strlen(host) + strlen(guest) + strlen(path) + 64];
+	char vars[(size_t)slen + strlen(host) + strlen(guest) + strlen(path) + 128];
 	char *p = vars;
 	nv[envc] = p;
 	p = cat(p, "LXS_PICO_STATE=", state);
@@ -1727,11 +1730,38 @@ long pico_execve(int dirfd, const char *path, char *const argv[], char *const en
 	nv[envc + 2] = p;
 	p = cat(p, "LXS_PICO_EXE=", guest);
 	nv[envc + 3] = p;
-	cat(p, "LXS_PICO_EXECFN=", path);
-	nv[envc + 4] = sb.interp ? (char *)"LXS_PICO_SCRIPT=1" : 0;
-	nv[envc + 5] = 0;
+	p = cat(p, "LXS_PICO_EXECFN=", path);
+	/* The new loader maps this file again at our address (loader.c,
+	 * stage 1), from an fd it is given: where the kernel puts it, no
+	 * call that takes a path is let through. Open here, not inherited
+	 * (the guest could close or replace an fd kept for this), so
+	 * another thread's fork in this window would inherit it. */
+	long mfd = sys4(__NR_openat, AT_FDCWD, (long)pico.loader, O_RDONLY, 0);
+	if (mfd < 0) {
+		r = mfd;
+		goto out;
+	}
+	nv[envc + 4] = p;
+	p = cat(p, "LXS_PICO_MAP=", "");
+	p = pico_utoa(p - 1, (unsigned long)mfd);
+	*p++ = ':';
+	unsigned long base = (unsigned long)&image_start;
+	char hex[16];
+	int nh = 0;
+	do
+		hex[nh++] = "0123456789abcdef"[base & 15];
+	while (base >>= 4);
+	while (nh)
+		*p++ = hex[--nh];
+	*p++ = ':';
+	*p++ = pico.sealed ? '1' : '0';
+	*p = 0;
+	nv[envc + 5] = sb.interp ? (char *)"LXS_PICO_SCRIPT=1" : 0;
+	nv[envc + 6] = 0;
 	static char *const no_args[] = {0};
 	r = sys3(__NR_execve, (long)pico.loader, (long)(argv ? argv : no_args), (long)nv);
+	sys1(__NR_close, mfd);
+out:
 	if (maplen)
 		sys2(__NR_munmap, (long)nv, (long)maplen);
 	return r;

@@ -60,7 +60,7 @@ compat=0
 if [ "${PICO_COMPAT:-1}" = 1 ]; then
 	compat=$(($(find tests/pico/compat -maxdepth 1 -name 't_*.c' | wc -l) + 1))
 fi
-plan $((56 + compat))
+plan $((63 + compat))
 cp "$tarball" "$T/debian.tar.zst" && chmod 0644 "$T/debian.tar.zst"
 start=$(date +%s%N)
 if "${AS[@]}" "$PICO" --unpack "$T/debian.tar.zst" "$R" >"$T/unpack.log" 2>&1 &&
@@ -84,11 +84,12 @@ gcc -O2 -o "$T/bin/hostfd" tests/pico/progs/hostfd.c 2>>"$T/build.log" || built=
 gcc -O2 -pthread -o "$T/bin/threads" tests/pico/progs/threads.c 2>>"$T/build.log" || built=0
 gcc -O2 -o "$T/bin/efault" tests/pico/progs/efault.c 2>>"$T/build.log" || built=0
 gcc -O2 -o "$T/bin/seccomp" tests/pico/progs/seccomp.c 2>>"$T/build.log" || built=0
+gcc -O2 -o "$T/bin/aslr" tests/pico/progs/aslr.c 2>>"$T/build.log" || built=0
 gcc -O2 -static-pie -o "$T/bin/static-pie" "$T/bin/hs.c" 2>>"$T/build.log" || built=0
 gcc -O2 -no-pie -o "$T/bin/no-pie" "$T/bin/hs.c" 2>>"$T/build.log" || built=0
 mkdir -p "$R/opt/t"
 cp "$T"/bin/hello-static "$T"/bin/hostfd "$T"/bin/threads "$T"/bin/static-pie "$T"/bin/no-pie "$T"/bin/efault \
-	"$T"/bin/seccomp "$R/opt/t/" 2>/dev/null
+	"$T"/bin/seccomp "$T"/bin/aslr "$R/opt/t/" 2>/dev/null
 [ "$(id -u)" = 0 ] && chown -R 65534:65534 "$R/opt/t"
 
 # --- 1: programs run ------------------------------------------------------------
@@ -174,6 +175,73 @@ same_as_native pico_guest_seccomp_filter seccomp "^seccomp_too_long=EINVAL$" "^s
 expect pico_guest_sigsys_handler 0 0 "$T/o" "^trap_uname: got=1 code=1 errno=0x42 nr_ok=1 ret=1234$" \
 	"^trap_chdir: got=1 code=1 errno=0 nr_ok=1 ret=1234$" "^kill_sigsys: got=1 user=1$" \
 	"^tgkill_sigsys: got=1 tkill=1$" "^default_trap: signaled=1 sig=31$"
+# The translator's address: random per session, the same in every process
+# of a session (the filter that allows its text is inherited), and nothing
+# the guest does can unmap, remap, reprotect or replace its pages: neither
+# with the image sealed (the default where mseal works) nor with only the
+# filter's checks (LXS_PICO_NO_MSEAL=1).
+if [ $built = 1 ]; then
+	{ g /opt/t/aslr base; g /opt/t/aslr base; } >"$T/o" 2>&1
+	st=$?
+	bases=$(sed -n 's/^base=//p' "$T/o" | sort -u)
+	in_range=1
+	for b in $bases; do
+		[ $((b >= 0x110000000000 && b < 0x190000000000)) = 1 ] || in_range=0
+	done
+	if [ "$(wc -l <<<"$bases")" != 2 ]; then
+		fail pico_aslr_session_base "two sessions, wanted two bases: $(tr '\n' '|' <"$T/o")"
+	elif [ $in_range != 1 ]; then
+		fail pico_aslr_session_base "a base outside 0x110000000000..0x190000000000: $(tr '\n' ' ' <<<"$bases")"
+	else
+		expect pico_aslr_session_base 0 $st "$T/o" "^base=0x1[1-8]"
+	fi
+	g sh -c '/opt/t/aslr base; sh -c "/opt/t/aslr base"; /opt/t/aslr base & wait; grep -m 1 "lxs-pico" /proc/$$/maps' >"$T/o" 2>&1
+	st=$?
+	if [ "$(grep -c '^base=' "$T/o")" != 3 ] || [ "$(sed -n 's/^base=0x//p' "$T/o" | sort -u | wc -l)" != 1 ] ||
+		! grep -q "^$(sed -n '1s/^base=0x//p' "$T/o")-" "$T/o"; then
+		fail pico_aslr_inherited "fork and exec kept no single base: $(tr '\n' '|' <"$T/o")"
+	else
+		expect pico_aslr_inherited 0 $st "$T/o" "\[lxs-pico\]$"
+	fi
+	# Sealed (mseal, Linux 6.10 and later): the kernel refuses, with its
+	# own errno for calls it rejects anyway (a wrapping length: EINVAL).
+	attacks="munmap_text mprotect_text pkey_mprotect_text mmap_fixed_text mmap_noreplace_text mremap_from_text
+		mremap_onto_text munmap_from_below munmap_wrap munmap_wrap_below madvise_dontneed madvise_dontfork
+		shmat_remap_text process_madvise_text"
+	kv=$(uname -r)
+	kmaj=${kv%%.*}
+	kmin=${kv#*.}
+	kmin=${kmin%%[!0-9]*}
+	want_sealed=0
+	[ "$kmaj" -gt 6 ] || { [ "$kmaj" = 6 ] && [ "$kmin" -ge 10 ]; } && want_sealed=1
+	g /opt/t/aslr attack >"$T/o" 2>&1
+	st=$?
+	pats=("^sealed=$want_sealed$")
+	for a in $attacks; do pats+=("^$a=E[A-Z]+$"); done
+	expect pico_aslr_attacks_refused 0 $st "$T/o" "${pats[@]}"
+	expect pico_aslr_translator_survives 0 $st "$T/o" "^text_intact=1$" "^translator=ok$" "^images=1$"
+	# Not sealed: the filter's own checks refuse, all with EPERM.
+	LXS_PICO_NO_MSEAL=1 g /opt/t/aslr attack >"$T/o2" 2>&1
+	st2=$?
+	pats=("^sealed=0$" "^text_intact=1$" "^translator=ok$" "^images=1$")
+	for a in $attacks; do pats+=("^$a=EPERM$"); done
+	expect pico_aslr_attacks_refused_by_filter 0 $st2 "$T/o2" "${pats[@]}"
+	# The same calls beside the image are made as they would be natively
+	# (process_madvise's MADV_DONTNEED on oneself: Linux 6.13 and later).
+	cat "$T/o2" >>"$T/o"
+	expect pico_aslr_neighbours_unaffected 0 $((st | st2)) "$T/o" "^madvise_willneed=0$" "^process_madvise_mine=(4096|EINVAL)$" \
+		"^munmap_below_adjacent=0$" "^near_fixed=ok$"
+	if [ "$(grep -c '^near_fixed=ok$' "$T/o")" != 2 ] || [ "$(grep -c '^munmap_below_adjacent=0$' "$T/o")" != 2 ]; then
+		fail pico_aslr_neighbours_both_modes "not the same with and without mseal: $(grep -E '^(near_fixed|munmap_below_adjacent)=' "$T/o" | tr '\n' '|')"
+	else
+		pass pico_aslr_neighbours_both_modes
+	fi
+else
+	for n in pico_aslr_session_base pico_aslr_inherited pico_aslr_attacks_refused pico_aslr_translator_survives \
+		pico_aslr_attacks_refused_by_filter pico_aslr_neighbours_unaffected pico_aslr_neighbours_both_modes; do
+		fail $n "test programs did not build: $(tail -n 2 "$T/build.log" | tr '\n' '|')"
+	done
+fi
 g sh -c 'cat /proc/self/maps; echo =smaps; cat /proc/$$/smaps; echo =environ; tr "\0" "\n" </proc/self/environ; tr "\0" "\n" </proc/$$/environ; cd /proc/self && grep lxs-pico maps' >"$T/o" 2>&1
 st=$?
 if grep -qE "$R|lxs-pico-loader|LXS_PICO" "$T/o"; then
