@@ -151,6 +151,17 @@ static void here(struct prog *p, int l)
 	p->at[l] = p->n;
 }
 
+/* A call from our own text [lo, hi) goes on to `ours`, any other to `trap`
+ * (cBPF jumps only forward, so each part of the program has its own copy). */
+static void own_text(struct prog *p, unsigned long lo, unsigned long hi, int ours, int trap)
+{
+	op(p, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer) + 4);
+	jmp(p, BPF_JEQ, (unsigned)(lo >> 32), NEXT, trap);
+	op(p, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer));
+	jmp(p, BPF_JGE, (unsigned)lo, NEXT, trap);
+	jmp(p, BPF_JGE, (unsigned)hi, trap, ours);
+}
+
 static int link_prog(struct prog *p)
 {
 	for (unsigned i = 0; i < p->n; i++) {
@@ -263,11 +274,7 @@ int pico_install_filter(int sealed)
 
 	/* From our own text: the translator's calls. */
 	here(p, L_SUSPECT);
-	op(p, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer) + 4);
-	jmp(p, BPF_JEQ, (unsigned)(lo >> 32), NEXT, L_TRAP);
-	op(p, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer));
-	jmp(p, BPF_JGE, (unsigned)lo, NEXT, L_TRAP);
-	jmp(p, BPF_JGE, (unsigned)hi, L_TRAP, L_ALLOW);
+	own_text(p, lo, hi, L_ALLOW, L_TRAP);
 	here(p, L_ALLOW);
 	op(p, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	here(p, L_TRAP);
@@ -301,11 +308,7 @@ int pico_install_filter(int sealed)
 	op(p, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	/* From our own text: the translator's calls. */
 	here(p, L_OURS);
-	op(p, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer) + 4);
-	jmp(p, BPF_JEQ, (unsigned)(lo >> 32), NEXT, L_TRAP2);
-	op(p, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer));
-	jmp(p, BPF_JGE, (unsigned)lo, NEXT, L_TRAP2);
-	jmp(p, BPF_JGE, (unsigned)hi, L_TRAP2, NEXT);
+	own_text(p, lo, hi, NEXT, L_TRAP2);
 	op(p, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	here(p, L_TRAP2);
 	op(p, BPF_RET | BPF_K, SECCOMP_RET_TRAP);
