@@ -42,6 +42,8 @@ tools=(
 	qemu-system-x86_64:qemu-system-x86 busybox:busybox-static
 	# tests/lib.sh's `watched`: every thread's stack of a program that hung
 	gdb:gdb
+	# tests/faults/run.sh: SIGKILL at a chosen system call (strace's inject=)
+	strace:strace
 )
 
 if [ "$want" = check ]; then

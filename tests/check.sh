@@ -119,6 +119,12 @@ as_nobody cli_nobody env PREFIX=cli_nobody LXS_TEST_BUSYBOX="$(sfile busybox.tar
 section "hostile tarballs (both versions, no VM)"
 suite hostile tests/hostile/run.sh
 
+section "fault campaigns: SIGKILL and a full disk (no VM; tests/faults/run-long.sh runs long ones)"
+suite faults tests/faults/run.sh "${FAULTS_TRIALS:-2}"
+# As uid 65534: the fixed windows and clean runs (a full disk needs root, so
+# those cases skip), to keep make check short.
+as_nobody faults_nobody env PREFIX=faults_nobody tests/faults/run.sh 0
+
 section "a newcomer's checkout (0700 folder, a space in its path)"
 suite newcomer tests/newcomer.sh
 

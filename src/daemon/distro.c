@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/tmpfile.h"
 #include "distro.h"
 #include "extfile.h"
 #include "v1.h"
@@ -173,10 +174,12 @@ static int copy_sparse(int in, int out, bool seekable, char *err, size_t errlen)
  * Hold dir's folder lock for an operation that writes its temporary forms
  * there (registry.h, leftovers), note dir in the distro's lock so that a
  * killed operation's leftovers are found, and remove what killed ones left:
- * the lock's fd, or -errno with one sentence in err.
+ * the lock's fd, or -errno with one sentence in err. release_folder ends it.
  */
-static int own_folder(int lock, const char *dir, char *err, size_t errlen)
+static int own_folder(const struct lxs_paths *p, int lock, const char *dir, char *err,
+		      size_t errlen)
 {
+	char noted[LXS_PATH_MAX];
 	struct leftovers l = {0};
 	int fd = folder_lock(dir);
 
@@ -187,9 +190,28 @@ static int own_folder(int lock, const char *dir, char *err, size_t errlen)
 			 dir);
 		return fd == -EWOULDBLOCK ? -EBUSY : fd;
 	}
-	distro_lock_note(lock, dir);
+	/*
+	 * The last operation on this distro was killed while it wrote here: the
+	 * forms it left unregistered go too (an import killed between its
+	 * rename and its registry write, a conversion before it removed the
+	 * old form), or they would block this one or stay for good.
+	 */
+	distro_lock_noted(lock, noted, sizeof(noted));
+	if (!strcmp(noted, dir))
+		stale_forms_in(p, dir, true, &l);
+	/* Temporaries only, until the operation has checked its forms (distro_lock_note). */
+	distro_lock_note(lock, dir, false);
 	leftovers_in(dir, true, &l);
 	return fd;
+}
+
+/* The operation own_folder began is over, done or failed and cleaned up: nothing to find. */
+static void release_folder(int lock, int folder)
+{
+	if (folder < 0)
+		return;
+	distro_lock_note(lock, NULL, false);
+	close(folder);
 }
 
 /*
@@ -202,8 +224,7 @@ static int copy_file_atomically(int in, const char *dest, mode_t mode, char *err
 	int out = -1, ret;
 
 	if ((ret = path_fmt(tmp, sizeof(tmp), "%s.tmp-XXXXXX", dest)) < 0 ||
-	    (out = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		ret = ret < 0 ? ret : -errno;
+	    (ret = out = tmp_create(tmp, 0)) < 0) {
 		snprintf(err, errlen, "cannot write %s: %s", dest, strerror(-ret));
 		return ret;
 	}
@@ -247,8 +268,8 @@ static int copy_image_in(const char *file, const char *image, char *err, size_t 
  * renamed to dir/rootfs only when complete and registered only after that,
  * so a killed import leaves no half distro registered.
  */
-static int import_v1(const struct lxs_paths *p, const struct import_opts *o, const char *real,
-		     struct reg_distro *d, char *err, size_t errlen)
+static int import_v1(const struct lxs_paths *p, const struct import_opts *o, int lock,
+		     const char *real, struct reg_distro *d, char *err, size_t errlen)
 {
 	char root[LXS_PATH_MAX], tmp[LXS_PATH_MAX];
 	struct stat st;
@@ -270,6 +291,8 @@ static int import_v1(const struct lxs_paths *p, const struct import_opts *o, con
 			 DISTRO_IMAGE_NAME);
 		return -EEXIST;
 	}
+	/* Neither form was here: what a kill leaves now is ours to remove. */
+	distro_lock_note(lock, real, true);
 	if ((ret = v1_unpack_tmp(p, o->file, o->in_fd, real, tmp, sizeof(tmp), o->progress,
 				 o->progress_arg, err, errlen)) < 0)
 		return ret;
@@ -358,11 +381,11 @@ int distro_import(const struct lxs_paths *p, const struct import_opts *o, char *
 		snprintf(err, errlen, "cannot use %s: %s", dir, strerror(errno));
 		goto out;
 	}
-	if ((folder = ret = own_folder(lock, real, err, errlen)) < 0)
+	if ((folder = ret = own_folder(p, lock, real, err, errlen)) < 0)
 		goto out;
 	ret = 0;
 	if (d.version == 1) {
-		ret = import_v1(p, o, real, &d, err, errlen);
+		ret = import_v1(p, o, lock, real, &d, err, errlen);
 		made_dir = made_dir && ret < 0;
 		goto out;
 	}
@@ -377,6 +400,7 @@ int distro_import(const struct lxs_paths *p, const struct import_opts *o, char *
 			 DISTRO_IMAGE_NAME);
 		goto out;
 	}
+	distro_lock_note(lock, real, true);
 	struct import_cb cb = {.o = o};
 	if (o->image)
 		ret = copy_image_in(o->file, image, err, errlen);
@@ -400,8 +424,7 @@ int distro_import(const struct lxs_paths *p, const struct import_opts *o, char *
 	}
 	made_dir = false;
 out:
-	if (folder >= 0)
-		close(folder);
+	release_folder(lock, folder);
 	if (made_dir)
 		rmdir(dir);
 	if (lock >= 0)
@@ -611,7 +634,7 @@ int distro_unregister(const struct lxs_paths *p, const char *name, char *err, si
 	ret = reg_end(p, &r, lock, true, err, errlen);
 	/* Leftovers would keep the folder from going; unless someone writes there, they go. */
 	char ferr[LXS_PATH_MAX + 128];
-	int folder = ret == 0 ? own_folder(dlock, d.location, ferr, sizeof(ferr)) : -1;
+	int folder = ret == 0 ? own_folder(p, dlock, d.location, ferr, sizeof(ferr)) : -1;
 	if (ret == 0 && d.version == 2) {
 		unlink(d.image);
 		if (!strcmp(strrchr(d.image, '/') + 1, DISTRO_IMAGE_NAME))
@@ -622,8 +645,7 @@ int distro_unregister(const struct lxs_paths *p, const char *name, char *err, si
 			v1_remove_tree(d.image);
 		rmdir(d.location);
 	}
-	if (folder >= 0)
-		close(folder);
+	release_folder(dlock, folder);
 	close(dlock);
 	return ret;
 }
@@ -744,7 +766,7 @@ int distro_move(const struct lxs_paths *p, const char *name, const char *dir, ch
 		ret = -EINVAL;
 		goto out;
 	}
-	if ((folder = ret = own_folder(lock, real, err, errlen)) < 0)
+	if ((folder = ret = own_folder(p, lock, real, err, errlen)) < 0)
 		goto out;
 	if ((ret = path_fmt(image, sizeof(image), "%s/" DISTRO_IMAGE_NAME, real)) < 0)
 		goto out;
@@ -790,8 +812,7 @@ int distro_move(const struct lxs_paths *p, const char *name, const char *dir, ch
 	rmdir(d.location);
 	ret = 0;
 out:
-	if (folder >= 0)
-		close(folder);
+	release_folder(lock, folder);
 	close(lock);
 	return ret;
 }
@@ -1091,19 +1112,29 @@ int distro_set_version(const struct lxs_paths *p, const char *name, int version,
 	/* Read again under the lock: another conversion may just have finished. */
 	if ((ret = lookup(p, name, &d, err, errlen)) < 0)
 		goto out;
+	/* Even with nothing to convert: it removes what a killed conversion left. */
+	if ((folder = ret = own_folder(p, lock, d.location, err, errlen)) < 0)
+		goto out;
 	if (d.version == version) {
 		ret = 0;
 		goto out;
 	}
-	if ((folder = ret = own_folder(lock, d.location, err, errlen)) < 0)
-		goto out;
+	/*
+	 * The registered form is kept until the registry names the new one; a
+	 * file or folder already where the new one goes is not ours, so then a
+	 * kill leaves only temporaries to sweep.
+	 */
+	char target[LXS_PATH_MAX];
+	if (path_fmt(target, sizeof(target), "%s/%s", d.location,
+		     version == 2 ? DISTRO_IMAGE_NAME : V1_ROOT_NAME) == 0 &&
+	    access(target, F_OK) < 0 && errno == ENOENT)
+		distro_lock_note(lock, d.location, true);
 	if (version == 2)
 		ret = to_v2(p, &d, bytes, cb, arg, err, errlen);
 	else
 		ret = to_v1(p, &d, cb, arg, err, errlen);
 out:
-	if (folder >= 0)
-		close(folder);
+	release_folder(lock, folder);
 	close(lock);
 	return ret;
 }

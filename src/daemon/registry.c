@@ -8,6 +8,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "registry.h"
@@ -273,6 +274,35 @@ out:
 	return ret;
 }
 
+/* The registry.tmp-* files next to path: counted into l (if given); with remove, deleted. */
+static void registry_tmps(const char *path, bool remove, struct leftovers *l)
+{
+	char dir[LXS_PATH_MAX], prefix[LXS_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+
+	if (!slash ||
+	    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path) >= (int)sizeof(dir) ||
+	    snprintf(prefix, sizeof(prefix), "%s.tmp-", slash + 1) >= (int)sizeof(prefix) ||
+	    !(d = opendir(dir[0] ? dir : "/")))
+		return;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, prefix, strlen(prefix)) ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (l) {
+			l->count++;
+			l->bytes += (uint64_t)st.st_blocks * 512;
+		}
+		if (remove)
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+}
+
 int registry_save(const char *path, const struct registry *r, char *err, size_t errlen)
 {
 	char tmp[LXS_PATH_MAX], dir[LXS_PATH_MAX];
@@ -282,6 +312,11 @@ int registry_save(const char *path, const struct registry *r, char *err, size_t 
 
 	if (!buf)
 		return -ENOMEM;
+	/*
+	 * Writers hold registry_lock (distro.c, reg_begin), so another
+	 * registry.tmp-* here is one a killed writer left: it goes now.
+	 */
+	registry_tmps(path, true, NULL);
 	if ((ret = path_fmt(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path)) < 0)
 		goto out;
 	fd = mkostemp(tmp, O_CLOEXEC);
@@ -381,12 +416,23 @@ int distro_lock(const struct lxs_paths *p, const char *name, bool exclusive)
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0) {
-		ret = errno == EWOULDBLOCK ? -EWOULDBLOCK : -errno;
-		close(fd);
-		return ret;
+	/*
+	 * A lock held only for a moment (distro_locked looking, lxsd's sweeper
+	 * clearing a note) is waited out: a few tries 1 ms apart, so that a
+	 * session that starts while lxs --status or lxsd's sweep looks is not
+	 * refused "busy". A real holder (an import, a running distro) still
+	 * gets -EWOULDBLOCK within 5 ms.
+	 */
+	for (int tries = 0;; tries++) {
+		if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0)
+			return fd;
+		if (errno != EWOULDBLOCK || tries == 5)
+			break;
+		nanosleep(&(struct timespec){0, 1000 * 1000}, NULL);
 	}
-	return fd;
+	ret = errno == EWOULDBLOCK ? -EWOULDBLOCK : -errno;
+	close(fd);
+	return ret;
 }
 
 bool distro_locked(const struct lxs_paths *p, const char *name)
@@ -405,11 +451,49 @@ bool distro_locked(const struct lxs_paths *p, const char *name)
 	return held;
 }
 
-int distro_lock_note(int lock, const char *folder)
+#define NOTE_OPEN "open"
+
+int distro_lock_note(int lock, const char *folder, bool forms)
 {
-	if (ftruncate(lock, 0) < 0 || dprintf(lock, "%s\n", folder) < 0)
+	/*
+	 * The second line marks a note whose operation makes the distro's forms
+	 * (distro_lock_note's forms) and clears the note when it ends; notes of
+	 * older lxs and of other operations only lead to temporaries.
+	 */
+	char buf[LXS_PATH_MAX + sizeof(NOTE_OPEN) + 2];
+	int n = folder ? snprintf(buf, sizeof(buf), "%s\n%s", folder, forms ? NOTE_OPEN "\n" : "") : 0;
+
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	/* At offset 0 each time: an operation notes twice (own_folder, then its forms). */
+	if (ftruncate(lock, 0) < 0 || (n && pwrite(lock, buf, (size_t)n, 0) != n))
 		return -errno;
 	return 0;
+}
+
+/*
+ * What a lock file notes: an absolute folder, or ""; *live tells whether an
+ * operation that clears its note wrote it (so that one is left means killed).
+ */
+static void note_from(int fd, char *out, size_t len, bool *live)
+{
+	ssize_t n = pread(fd, out, len - 1, 0);
+
+	out[n > 0 ? n : 0] = 0;
+	size_t end = strcspn(out, "\n");
+	*live = out[end] == '\n' && !strncmp(out + end + 1, NOTE_OPEN "\n", sizeof(NOTE_OPEN));
+	out[end] = 0;
+	if (out[0] != '/')
+		out[0] = 0;
+}
+
+void distro_lock_noted(int lock, char *out, size_t len)
+{
+	bool live;
+
+	note_from(lock, out, len, &live);
+	if (!live)
+		out[0] = 0;
 }
 
 int folder_lock(const char *dir)
@@ -481,47 +565,102 @@ int leftovers_in(const char *dir, bool remove, struct leftovers *l)
 }
 
 /* The folder noted in NAME's lock file (distro_lock_note), or "". */
-static void noted_folder(const struct lxs_paths *p, const char *file, char *out, size_t len)
+static void noted_folder(const struct lxs_paths *p, const char *name, char *out, size_t len,
+			 bool *live)
 {
 	char path[LXS_PATH_MAX];
 	int fd;
-	ssize_t n = -1;
 
 	out[0] = 0;
-	if (path_fmt(path, sizeof(path), "%s/locks/%s", p->data, file) < 0 ||
+	*live = false;
+	if (lock_path(p, name, path, sizeof(path)) < 0 ||
 	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return;
-	n = read(fd, out, len - 1);
+	note_from(fd, out, len, live);
 	close(fd);
-	out[n > 0 ? n : 0] = 0;
-	out[strcspn(out, "\n")] = 0;
-	if (out[0] != '/')
-		out[0] = 0;
 }
 
-/* One folder of leftovers_all: counted once, and only if no operation on name runs. */
+int stale_forms_in(const struct lxs_paths *p, const char *dir, bool remove, struct leftovers *l)
+{
+	static const char *const forms[] = {V1_ROOT_NAME, "ext4.img"};
+	struct registry r;
+	char err[256];
+	int ret;
+
+	if ((ret = registry_load(p->registry, &r, err, sizeof(err))) < 0)
+		return ret;
+	for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]); f++) {
+		char path[LXS_PATH_MAX];
+		struct stat st;
+		bool used = false;
+
+		if (path_fmt(path, sizeof(path), "%s/%s", dir, forms[f]) < 0 ||
+		    lstat(path, &st) < 0 || !(f == 0 ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode)))
+			continue;
+		for (int i = 0; i < r.n && !used; i++)
+			used = !strcmp(r.d[i].image, path);
+		if (used)
+			continue;
+		l->count++;
+		l->bytes += disk_usage(AT_FDCWD, path);
+		if (remove)
+			v1_remove_tree(path);
+	}
+	registry_free(&r);
+	return 0;
+}
+
+/*
+ * One folder of leftovers_all, and only if no operation on name runs: its
+ * temporary leftovers (counted once per folder) and, if name's lock still
+ * notes it, the forms that operation left unregistered (stale_forms_in).
+ */
 static void leftovers_of(const struct lxs_paths *p, const char *name, const char *folder,
 			 bool remove, struct leftovers *l, char (*seen)[LXS_PATH_MAX], int *nseen)
 {
+	char noted[LXS_PATH_MAX];
+	bool again = false, live;
 	int lock, flock_fd;
 
-	for (int i = 0; i < *nseen; i++)
-		if (!strcmp(seen[i], folder))
-			return;
-	if (*nseen < 2 * REG_MAX_DISTROS)
+	for (int i = 0; i < *nseen && !again; i++)
+		again = !strcmp(seen[i], folder);
+	if (!again && *nseen < 2 * REG_MAX_DISTROS)
 		snprintf(seen[(*nseen)++], LXS_PATH_MAX, "%s", folder);
 	if (!remove) {
-		if (!distro_locked(p, name))
+		if (distro_locked(p, name))
+			return;
+		if (!again)
 			leftovers_in(folder, false, l);
+		noted_folder(p, name, noted, sizeof(noted), &live);
+		if (live && !strcmp(noted, folder))
+			stale_forms_in(p, folder, false, l);
 		return;
 	}
-	if ((lock = distro_lock(p, name, true)) < 0)
+	/*
+	 * Not under the distro's lock: lxsd's sweeper runs as lxsd starts, just
+	 * when the session that started it asks for that lock, which would be
+	 * refused "busy" for as long as the sweep takes. The folder's lock is
+	 * enough: every writer of leftovers and forms holds it while it writes,
+	 * and a running distro uses only its registered form, never a leftover.
+	 * distro_locked only looks, for a moment: a distro an operation holds
+	 * (or that runs) is left alone.
+	 */
+	if (distro_locked(p, name) || (flock_fd = folder_lock(folder)) < 0)
 		return;
-	if ((flock_fd = folder_lock(folder)) >= 0) {
+	if (!again)
 		leftovers_in(folder, true, l);
-		close(flock_fd);
+	noted_folder(p, name, noted, sizeof(noted), &live);
+	if (live && !strcmp(noted, folder)) {
+		stale_forms_in(p, folder, true, l);
+		/* Nothing of that operation is left: its note goes, unless one noted anew. */
+		if ((lock = distro_lock(p, name, true)) >= 0) {
+			note_from(lock, noted, sizeof(noted), &live);
+			if (live && !strcmp(noted, folder))
+				distro_lock_note(lock, NULL, false);
+			close(lock);
+		}
 	}
-	close(lock);
+	close(flock_fd);
 }
 
 int leftovers_all(const struct lxs_paths *p, bool remove, struct leftovers *l)
@@ -529,9 +668,16 @@ int leftovers_all(const struct lxs_paths *p, bool remove, struct leftovers *l)
 	char err[256], locks[LXS_PATH_MAX], folder[LXS_PATH_MAX];
 	struct registry r;
 	struct dirent *e;
-	int nseen = 0, ret;
+	int nseen = 0, ret, rlock;
 	DIR *d;
 
+	/* A registry writer killed before its rename left registry.tmp-*: if none writes now. */
+	if (path_fmt(locks, sizeof(locks), "%s/registry.lock", p->data) == 0 &&
+	    (rlock = open(locks, O_RDWR | O_CLOEXEC)) >= 0) {
+		if (flock(rlock, LOCK_EX | LOCK_NB) == 0)
+			registry_tmps(p->registry, remove, l);
+		close(rlock);
+	}
 	if ((ret = registry_load(p->registry, &r, err, sizeof(err))) < 0)
 		return ret;
 	char(*seen)[LXS_PATH_MAX] = calloc(2 * REG_MAX_DISTROS, LXS_PATH_MAX);
@@ -547,11 +693,12 @@ int leftovers_all(const struct lxs_paths *p, bool remove, struct leftovers *l)
 		while ((e = readdir(d))) {
 			size_t n = strlen(e->d_name);
 			char name[REG_NAME_MAX + 1];
+			bool live;
 
 			if (n <= 5 || n - 5 > REG_NAME_MAX || strcmp(e->d_name + n - 5, ".lock"))
 				continue;
 			snprintf(name, sizeof(name), "%.*s", (int)(n - 5), e->d_name);
-			noted_folder(p, e->d_name, folder, sizeof(folder));
+			noted_folder(p, name, folder, sizeof(folder), &live);
 			if (folder[0] && reg_name_ok(name))
 				leftovers_of(p, name, folder, remove, l, seen, &nseen);
 		}

@@ -78,25 +78,39 @@ int registry_new_id(char id[33]);
 int registry_lock(const struct lxs_paths *p, char *err, size_t errlen);
 
 /*
- * Take NAME's distro lock: exclusive or shared, never waiting (-EWOULDBLOCK
- * when someone else holds it). Returns the fd that holds it.
+ * Take NAME's distro lock: exclusive or shared, never waiting for a real
+ * holder (-EWOULDBLOCK when someone else holds it; a hold of a moment, such
+ * as distro_locked's look, is waited out for a few ms). Returns the fd that
+ * holds it.
  */
 int distro_lock(const struct lxs_paths *p, const char *name, bool exclusive);
 /* Whether someone holds NAME's lock exclusively right now (an import, a running distro). */
 bool distro_locked(const struct lxs_paths *p, const char *name);
 /*
  * Write into NAME's lock file (held by lock) the folder the operation writes
- * in, so that what it leaves there if killed is found later (leftovers_all).
+ * in, so that what it leaves there if killed is found later (leftovers_all);
+ * a folder of NULL clears the note when the operation is over, so a note
+ * nobody holds the lock for means an operation there was killed. forms: the
+ * operation has checked that the distro forms it makes there (rootfs,
+ * ext4.img) are not there already, so unregistered ones found after it was
+ * killed are its own and may go (stale_forms_in); without it only its
+ * temporaries are looked for, and a user's own files are never touched.
  */
-int distro_lock_note(int lock, const char *folder);
+int distro_lock_note(int lock, const char *folder, bool forms);
+/*
+ * The folder the held lock's file notes, if an operation that clears its
+ * note when it ends wrote it (older lxs did not), else "".
+ */
+void distro_lock_noted(int lock, char *out, size_t len);
 
 /*
  * Leftovers: the rootfs.tmp-* folders and ext4.img.tmp-* files that imports,
  * conversions and moves write in a distro folder and rename into place when
- * complete; a killed one leaves them. Every writer of them holds the
- * folder's own lock (folder_lock: flock on the folder, exclusive, never
- * waiting; the fd, or -EWOULDBLOCK), so a sweeper that takes it deletes
- * nothing that is still being written.
+ * complete; a killed one leaves them (and the forms of stale_forms_in, and
+ * registry.tmp-* beside the registry, which registry_save also removes).
+ * Every writer of them holds the folder's own lock (folder_lock: flock on
+ * the folder, exclusive, never waiting; the fd, or -EWOULDBLOCK), so a
+ * sweeper that takes it deletes nothing that is still being written.
  */
 struct leftovers {
 	int count;
@@ -106,9 +120,19 @@ int folder_lock(const char *dir);
 /* Count the leftovers in dir into *l (added to it); with remove, delete them too. */
 int leftovers_in(const char *dir, bool remove, struct leftovers *l);
 /*
+ * The forms of a distro in dir (rootfs, a folder; ext4.img, a file) that no
+ * registered distro uses, counted into *l and with remove deleted. Only for a
+ * folder that a killed operation noted (distro_lock_note): there they are
+ * what it left between putting a form in place and the registry write that
+ * would use it (an import), or between switching the registry and removing
+ * the old form (a conversion), never a user's own files.
+ */
+int stale_forms_in(const struct lxs_paths *p, const char *dir, bool remove, struct leftovers *l);
+/*
  * Every folder that may hold leftovers: the registered distros' and the ones
  * noted in lock files, each of a name no operation holds. Counted into *l;
- * with remove, deleted where the folder's lock can be taken (lxsd at start).
+ * with remove, deleted where the folder's lock can be taken (lxsd at start),
+ * without holding the distro's lock (leftovers_of says why).
  */
 int leftovers_all(const struct lxs_paths *p, bool remove, struct leftovers *l);
 

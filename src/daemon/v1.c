@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/tmpfile.h"
 #include "v1.h"
 
 int v1_pico_path(const struct lxs_paths *p, char *out, size_t len, char *err, size_t errlen)
@@ -188,7 +189,7 @@ int v1_pack(const struct lxs_paths *p, const char *root, const char *file, int o
 	    size_t errlen)
 {
 	char pico[LXS_PATH_MAX], tmp[LXS_PATH_MAX];
-	int ret, efd, cp[2] = {-1, -1};
+	int ret, efd, cp[2] = {-1, -1}, tmpfd = -1;
 	pid_t comp = -1;
 
 	if ((ret = v1_pico_path(p, pico, sizeof(pico), err, errlen)) < 0)
@@ -221,18 +222,19 @@ int v1_pack(const struct lxs_paths *p, const char *root, const char *file, int o
 			to = cp[1];
 		}
 	} else {
-		/* Written under a temporary name, renamed when complete, as version 2 does. */
-		int fd;
+		/*
+		 * Written under a temporary name, renamed when complete, as version 2
+		 * does; we hold it locked while lxs-pico writes it (tmpfile.h), so
+		 * that what a kill leaves is removed by the next export to file.
+		 */
 		if ((ret = path_fmt(tmp, sizeof(tmp), "%s.tmp-XXXXXX%s", file,
 				    format_suffix(format))) < 0 ||
-		    (fd = mkstemps(tmp, (int)strlen(format_suffix(format)))) < 0) {
-			ret = ret < 0 ? ret : -errno;
+		    (ret = tmpfd = tmp_create(tmp, (int)strlen(format_suffix(format)))) < 0) {
 			snprintf(err, errlen, "cannot write %s: %s", file, strerror(-ret));
 			return ret;
 		}
-		/* mkstemps made it 0600; an export is an ordinary file, as version 2 writes it. */
-		fchmod(fd, 0644);
-		close(fd);
+		/* It is born 0600; an export is an ordinary file, as version 2 writes it. */
+		fchmod(tmpfd, 0644);
 	}
 	const char *args[] = {"--pack", root, tmp, "--progress", NULL};
 	pid_t pid = v1_spawn(pico, args, -1, to, &efd);
@@ -271,6 +273,8 @@ out:
 	}
 	if (ret < 0 && strcmp(file, "-"))
 		unlink(tmp);
+	if (tmpfd >= 0)
+		close(tmpfd);
 	return ret;
 }
 

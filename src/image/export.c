@@ -99,6 +99,9 @@ static int fail_archive(struct exp *x, const char *path)
 {
 	int e = archive_errno(x->a);
 
+	/* A failed write's errno says why ("Write error" alone hides a full disk). */
+	if (e > 0 && e != EINVAL)
+		return fail(x, -e, "cannot write the tarball (at %s): %s", path, strerror(e));
 	return fail(x, e > 0 ? -e : -EIO, "cannot write %s to the tarball: %s", path,
 		    archive_error_string(x->a) ? archive_error_string(x->a) : "unknown error");
 }

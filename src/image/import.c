@@ -159,6 +159,17 @@ static int fail_ext2(struct imp *im, errcode_t code, const char *what)
 {
 	int neg = img_ext2_errno(code);
 
+	/*
+	 * The disk that holds the image file ran out (libext2fs passes the
+	 * host's errno through, or says "short write" when a write stopped
+	 * half-way): the image itself has room, so "give it a larger size"
+	 * would send the user the wrong way.
+	 */
+	if (code == ENOSPC || code == EDQUOT || code == EXT2_ET_SHORT_WRITE)
+		return fail(im, -ENOSPC,
+			    "no space left on the disk that holds the image (after %llu entries, "
+			    "at %s); free some space there and try again",
+			    (unsigned long long)im->prog.entries, what);
 	if (neg == -ENOSPC)
 		return fail(im, neg,
 			    "the image is full after %llu entries (%s): give it a larger size",

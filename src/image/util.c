@@ -12,6 +12,7 @@
 
 #include <ext2fs/ext2_err.h>
 
+#include "common/tmpfile.h"
 #include "internal.h"
 
 int img_err(char *err, size_t errlen, int neg, const char *fmt, ...)
@@ -131,9 +132,9 @@ int outfile_create(struct outfile *o, const char *path, char *err, size_t errlen
 		return img_err(err, errlen, -ENOMEM, "out of memory");
 	}
 	snprintf(o->tmp, n, "%s%s.tmp-XXXXXX", dot, path);
-	o->fd = mkostemp(o->tmp, O_CLOEXEC);
+	o->fd = tmp_create(o->tmp, 0);
 	if (o->fd < 0) {
-		int e = errno;
+		int e = -o->fd;
 
 		free(o->path);
 		free(o->tmp);

@@ -572,22 +572,39 @@ static int copy_file(struct archive_entry *e)
 	while ((n = read(fd, buf, sizeof buf)) > 0)
 		if (archive_write_data(P.a, buf, (size_t)n) < 0) {
 			close(fd);
-			return -EIO;
+			return 1; /* the tarball's fault, not the source's */
 		}
 	close(fd);
 	return n < 0 ? -errno : 0;
 }
 
+/*
+ * Writing the tarball failed: its errno (a full disk, a closed pipe) is the
+ * cause, which libarchive's "Write error" alone does not say, and the file
+ * being read at the time is not to blame.
+ */
+static int write_failed(struct archive_entry *e)
+{
+	int en = archive_errno(P.a);
+
+	if (en > 0 && en != EINVAL) {
+		seterr(P.err, P.errlen, "cannot write the tarball (at %s): %s",
+		       archive_entry_pathname(e), strerror(en));
+		return -en;
+	}
+	seterr(P.err, P.errlen, "%s: %s", archive_entry_pathname(e), archive_error_string(P.a));
+	return -EIO;
+}
+
 static int emit(struct archive_entry *e)
 {
-	if (archive_write_header(P.a, e) != ARCHIVE_OK) {
-		seterr(P.err, P.errlen, "%s: %s", archive_entry_pathname(e),
-		       archive_error_string(P.a));
-		return -EIO;
-	}
+	if (archive_write_header(P.a, e) != ARCHIVE_OK)
+		return write_failed(e);
 	if (archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0 &&
 	    !archive_entry_hardlink(e)) {
 		int r = copy_file(e);
+		if (r > 0)
+			return write_failed(e);
 		if (r < 0) {
 			seterr(P.err, P.errlen, "%s: %s", archive_entry_sourcepath(e),
 			       strerror(-r));
@@ -724,8 +741,13 @@ int volfs_pack(const char *dir, const char *tarball, volfs_progress_fn *progress
 		}
 	}
 	if (archive_write_close(P.a) != ARCHIVE_OK && !ret) {
-		seterr(err, errlen, "%s: %s", tarball, archive_error_string(P.a));
-		ret = -EIO;
+		int en = archive_errno(P.a);
+
+		if (en > 0 && en != EINVAL)
+			seterr(err, errlen, "cannot write the tarball: %s", strerror(en));
+		else
+			seterr(err, errlen, "%s: %s", tarball, archive_error_string(P.a));
+		ret = en > 0 && en != EINVAL ? -en : -EIO;
 	}
 	if (!ret && progress)
 		progress(parg, P.entries, P.bytes);

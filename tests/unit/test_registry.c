@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/args.h"
+#include "common/tmpfile.h"
 #include "daemon/extfile.h"
 #include "daemon/paths.h"
 #include "daemon/registry.h"
@@ -180,6 +181,115 @@ static void t_leftovers(struct unit *u)
 	CHECK(u, system(cmd) == 0);
 }
 
+/*
+ * What a killed operation leaves beyond its temporaries: the forms no
+ * registered distro uses (a symbolic link named rootfs is not one), and
+ * registry.tmp-* beside the registry, which the next registry write removes.
+ */
+static void t_stale_forms(struct unit *u)
+{
+	char dir[] = "/tmp/lxs-unit-stale.XXXXXX", cmd[400], err[256], path[300];
+	struct registry r = {0};
+	struct leftovers l = {0};
+	struct lxs_paths p;
+
+	CHECK(u, mkdtemp(dir) != NULL);
+	snprintf(p.registry, sizeof(p.registry), "%s/registry", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && mkdir -p a/rootfs/etc b && touch a/ext4.img registry.tmp-zzzzzz && "
+		 "ln -s /etc b/rootfs && touch b/ext4.img",
+		 dir);
+	CHECK(u, system(cmd) == 0);
+	snprintf(path, sizeof(path), "%s/a/ext4.img", dir);
+	struct reg_distro d = mkd("a", path);
+	CHECK(u, registry_add(&r, &d) == 0);
+	CHECK(u, registry_save(p.registry, &r, err, sizeof(err)) == 0);
+	snprintf(cmd, sizeof(cmd), "test ! -e %s/registry.tmp-zzzzzz", dir);
+	CHECK(u, system(cmd) == 0);
+	snprintf(path, sizeof(path), "%s/a", dir);
+	CHECK(u, stale_forms_in(&p, path, false, &l) == 0 && l.count == 1);
+	l = (struct leftovers){0};
+	CHECK(u, stale_forms_in(&p, path, true, &l) == 0 && l.count == 1);
+	snprintf(cmd, sizeof(cmd), "test \"$(ls %s/a)\" = ext4.img", dir);
+	CHECK(u, system(cmd) == 0);
+	l = (struct leftovers){0};
+	snprintf(path, sizeof(path), "%s/b", dir);
+	CHECK(u, stale_forms_in(&p, path, true, &l) == 0 && l.count == 1);
+	snprintf(cmd, sizeof(cmd), "test -L %s/b/rootfs && test ! -e %s/b/ext4.img", dir, dir);
+	CHECK(u, system(cmd) == 0);
+	registry_free(&r);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(u, system(cmd) == 0);
+}
+
+/*
+ * A killed operation's note leads the sweep to its unregistered forms only
+ * once it had checked they were not there before (distro_lock_note's forms):
+ * a user's own image in a folder an import was killed in before that check
+ * stays; after it, the image is the import's and goes.
+ */
+static void t_note_forms_guard(struct unit *u)
+{
+	char dir[] = "/tmp/lxs-unit-note.XXXXXX", cmd[400], err[256], img[340], folder[300];
+	struct registry r = {0};
+	struct leftovers l = {0};
+	struct lxs_paths p;
+	int lock;
+
+	memset(&p, 0, sizeof(p));
+	CHECK(u, mkdtemp(dir) != NULL);
+	snprintf(p.data, sizeof(p.data), "%s", dir);
+	snprintf(p.registry, sizeof(p.registry), "%s/registry", dir);
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s/locks %s/f && echo mine >%s/f/ext4.img", dir, dir, dir);
+	CHECK(u, system(cmd) == 0);
+	snprintf(folder, sizeof(folder), "%s/f", dir);
+	snprintf(img, sizeof(img), "%s/ext4.img", folder);
+	CHECK(u, registry_save(p.registry, &r, err, sizeof(err)) == 0);
+	/* Killed before its check: only temporaries are looked for. */
+	CHECK(u, (lock = distro_lock(&p, "x", true)) >= 0);
+	CHECK(u, distro_lock_note(lock, folder, false) == 0);
+	close(lock);
+	CHECK(u, leftovers_all(&p, true, &l) == 0);
+	CHECK(u, access(img, F_OK) == 0);
+	/* Killed after it (noted twice on one fd, as own_folder and then the import do). */
+	CHECK(u, (lock = distro_lock(&p, "x", true)) >= 0);
+	CHECK(u, distro_lock_note(lock, folder, false) == 0);
+	CHECK(u, distro_lock_note(lock, folder, true) == 0);
+	close(lock);
+	l = (struct leftovers){0};
+	CHECK(u, leftovers_all(&p, true, &l) == 0 && l.count == 1);
+	CHECK(u, access(img, F_OK) < 0 && errno == ENOENT);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(u, system(cmd) == 0);
+}
+
+/* An export's temporary that its writer holds stays; a dead writer's goes. */
+static void t_tmp_sweep(struct unit *u)
+{
+	char dir[] = "/tmp/lxs-unit-tmp.XXXXXX", tmpl[340], file[300], cmd[800];
+
+	CHECK(u, mkdtemp(dir) != NULL);
+	snprintf(file, sizeof(file), "%s/e.tar", dir);
+	snprintf(tmpl, sizeof(tmpl), "%s.tmp-XXXXXX.tar", file);
+	int live = tmp_create(tmpl, 4);
+	CHECK(u, live >= 0);
+	snprintf(cmd, sizeof(cmd), "cd %s && touch e.tar.tmp-dead01 e.tar.tmp-x other.tmp-dead02",
+		 dir);
+	CHECK(u, system(cmd) == 0);
+	tmp_sweep(file);
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && test -e %s && test ! -e e.tar.tmp-dead01 && test -e e.tar.tmp-x && "
+		 "test -e other.tmp-dead02",
+		 dir, tmpl);
+	CHECK(u, system(cmd) == 0);
+	close(live);
+	tmp_sweep(file);
+	snprintf(cmd, sizeof(cmd), "test ! -e %s", tmpl);
+	CHECK(u, system(cmd) == 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(u, system(cmd) == 0);
+}
+
 /* lxs meets lxsd only in a folder of the caller's own that no one else may enter. */
 static void t_run_dir(struct unit *u)
 {
@@ -283,6 +393,9 @@ int main(void)
 	RUN(&u, t_damaged);
 	RUN(&u, t_save_load);
 	RUN(&u, t_leftovers);
+	RUN(&u, t_stale_forms);
+	RUN(&u, t_note_forms_guard);
+	RUN(&u, t_tmp_sweep);
 	RUN(&u, t_run_dir);
 	RUN(&u, t_cli);
 	RUN(&u, t_passwd);
