@@ -44,6 +44,7 @@ tools=(
 	gdb:gdb
 	# tests/faults/run.sh: SIGKILL at a chosen system call (strace's inject=)
 	strace:strace
+	pgrep:procps              # tests/faults/vm.sh: this run's lxs-vm, by its command line
 )
 
 if [ "$want" = check ]; then

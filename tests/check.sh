@@ -142,6 +142,8 @@ else
 fi
 # End-to-end lxs/lxsd tests run in the same VM boot (rig) as the others.
 vm_tests="$vm_tests; tests/run-suite.sh cli_vm tests/cli/vm.sh $(q "$kdir") $(q "$PWD/$vmtest")"
+# The fault campaign's VM part: lxs-vm and lxsd killed during starts and sessions.
+vm_tests="$vm_tests; tests/run-suite.sh faults_vm tests/faults/vm.sh $(q "$kdir") $(q "$PWD/$vmtest") ${FAULTS_VM_TRIALS:-4}"
 if [ -z "$kdir" ]; then
 	echo "VM tests not run: there is no guest kernel (see the kernel step above)"
 elif build/lxs-vm --check-kvm >build/kvm-check.txt 2>&1; then
