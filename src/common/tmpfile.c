@@ -16,6 +16,11 @@
 
 void tmp_sweep(const char *file)
 {
+	tmp_leftovers(file, true, NULL, NULL);
+}
+
+void tmp_leftovers(const char *file, bool remove, int *count, uint64_t *bytes)
+{
 	char dir[4096], prefix[512];
 	const char *slash = strrchr(file, '/');
 	const char *base = slash ? slash + 1 : file;
@@ -45,8 +50,14 @@ void tmp_sweep(const char *file)
 		if (fd < 0)
 			continue;
 		/* A writer holds its own: only a dead one's lock can be taken. */
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0)
-			unlinkat(dirfd(d), e->d_name, 0);
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			if (count)
+				(*count)++;
+			if (bytes)
+				*bytes += (uint64_t)st.st_blocks * 512;
+			if (remove)
+				unlinkat(dirfd(d), e->d_name, 0);
+		}
 		close(fd);
 	}
 	closedir(d);

@@ -9,6 +9,9 @@
 #ifndef LXS_COMMON_TMPFILE_H
 #define LXS_COMMON_TMPFILE_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 /*
  * tmpl ends in "XXXXXX" followed by suffixlen more characters (mkostemps);
  * FILE is tmpl up to ".tmp-". Removes the dead temporaries of FILE, then
@@ -18,5 +21,10 @@ int tmp_create(char *tmpl, int suffixlen);
 
 /* Remove FILE.tmp-* beside file that no live writer holds. */
 void tmp_sweep(const char *file);
+/*
+ * The same ones counted (into *count and *bytes, the space they hold; either
+ * may be NULL), and with remove deleted: for reports such as lxs --status.
+ */
+void tmp_leftovers(const char *file, bool remove, int *count, uint64_t *bytes);
 
 #endif

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/tmpfile.h"
 #include "registry.h"
 #include "v1.h"
 
@@ -274,35 +275,6 @@ out:
 	return ret;
 }
 
-/* The registry.tmp-* files next to path: counted into l (if given); with remove, deleted. */
-static void registry_tmps(const char *path, bool remove, struct leftovers *l)
-{
-	char dir[LXS_PATH_MAX], prefix[LXS_PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	struct dirent *e;
-	struct stat st;
-	DIR *d;
-
-	if (!slash ||
-	    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path) >= (int)sizeof(dir) ||
-	    snprintf(prefix, sizeof(prefix), "%s.tmp-", slash + 1) >= (int)sizeof(prefix) ||
-	    !(d = opendir(dir[0] ? dir : "/")))
-		return;
-	while ((e = readdir(d))) {
-		if (strncmp(e->d_name, prefix, strlen(prefix)) ||
-		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISREG(st.st_mode))
-			continue;
-		if (l) {
-			l->count++;
-			l->bytes += (uint64_t)st.st_blocks * 512;
-		}
-		if (remove)
-			unlinkat(dirfd(d), e->d_name, 0);
-	}
-	closedir(d);
-}
-
 int registry_save(const char *path, const struct registry *r, char *err, size_t errlen)
 {
 	char tmp[LXS_PATH_MAX], dir[LXS_PATH_MAX];
@@ -316,7 +288,7 @@ int registry_save(const char *path, const struct registry *r, char *err, size_t 
 	 * Writers hold registry_lock (distro.c, reg_begin), so another
 	 * registry.tmp-* here is one a killed writer left: it goes now.
 	 */
-	registry_tmps(path, true, NULL);
+	tmp_sweep(path);
 	if ((ret = path_fmt(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path)) < 0)
 		goto out;
 	fd = mkostemp(tmp, O_CLOEXEC);
@@ -675,7 +647,7 @@ int leftovers_all(const struct lxs_paths *p, bool remove, struct leftovers *l)
 	if (path_fmt(locks, sizeof(locks), "%s/registry.lock", p->data) == 0 &&
 	    (rlock = open(locks, O_RDWR | O_CLOEXEC)) >= 0) {
 		if (flock(rlock, LOCK_EX | LOCK_NB) == 0)
-			registry_tmps(p->registry, remove, l);
+			tmp_leftovers(p->registry, remove, &l->count, &l->bytes);
 		close(rlock);
 	}
 	if ((ret = registry_load(p->registry, &r, err, sizeof(err))) < 0)
