@@ -71,7 +71,6 @@ struct rule {
 /* (argument & mask) == 0 */
 #define ARG_CLEAR(i, mask) { .arg = (i), .op = SCMP_CMP_MASKED_EQ, .datum_a = (mask), .datum_b = 0 }
 #define IF1(call, a) { SCMP_SYS(call), 1, { a } }
-#define IF2(call, a, b) { SCMP_SYS(call), 2, { a, b } }
 #define IOCTL(req) IF1(ioctl, ARG_EQ(1, req))
 
 /* Flags with which an open makes or empties a file. */
@@ -179,6 +178,8 @@ static const struct rule_list class_rules[SANDBOX_NCLASSES][2] = {
 	[SANDBOX_VCPU] = { RULES(vcpu_rules), RULES(device_rules) },
 	[SANDBOX_P9] = { RULES(p9_rules) },
 };
+
+static const struct rule_list every_class = RULES(common_rules);
 
 /*
  * What the SIGSYS handler reads. A signal handler gets no argument of ours,
@@ -295,7 +296,7 @@ int sandbox_enter(const struct sandbox *sb, enum sandbox_class cls)
 	if (ret == 0)
 		ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_SSB, 1);
 	if (ret == 0)
-		ret = add_rules(ctx, common_rules, sizeof(common_rules) / sizeof(common_rules[0]));
+		ret = add_rules(ctx, every_class.rules, every_class.n);
 	for (int i = 0; i < 2 && ret == 0; i++)
 		ret = add_rules(ctx, class_rules[cls][i].rules, class_rules[cls][i].n);
 	/* libseccomp sets NO_NEW_PRIVS itself before it loads (SCMP_FLTATR_CTL_NNP). */
