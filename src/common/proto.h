@@ -186,4 +186,32 @@ struct lxs_distro {
 	uint32_t timeout_ms;
 };
 
+/* ------------------------------------------------------------------------
+ * Networking of version 2 (networkingMode=nat): one virtio-net NIC whose
+ * frames lxs-net hands to a user-mode NAT (libslirp) on the host. The
+ * addresses are fixed, as QEMU's user networking's are, and known to both
+ * sides, so lxs-init configures eth0 at boot without DHCP. The gateway is
+ * the host's loopback as the guest reaches it (host.lxs.internal); the DNS
+ * address is the NAT's forwarder to the host's resolvers.
+ * ------------------------------------------------------------------------ */
+#define LXS_NET_GUEST4 "10.0.2.15"
+#define LXS_NET_PREFIX4 24
+#define LXS_NET_GATEWAY4 "10.0.2.2"
+#define LXS_NET_DNS4 "10.0.2.3"
+#define LXS_NET_GUEST6 "fd00:6c78:73::15"
+#define LXS_NET_PREFIX6 64
+#define LXS_NET_GATEWAY6 "fd00:6c78:73::2"
+#define LXS_NET_DNS6 "fd00:6c78:73::3"
+#define LXS_NET_MTU 65520
+#define LXS_NET_HOSTNAME "host.lxs.internal"
+
+/*
+ * Localhost forwarding (localhostForwarding): lxs-init reports the TCP
+ * listeners of the VM to lxs-fwd on the host over a guest-initiated vsock
+ * connection to LXS_VSOCK_PORT_FWD; lxs-fwd connects to the guest's
+ * LXS_VSOCK_PORT_RELAY once per forwarded connection.
+ */
+#define LXS_VSOCK_PORT_FWD 50002
+#define LXS_VSOCK_PORT_RELAY 50003
+
 #endif
