@@ -36,7 +36,7 @@ GUEST_BIN := $(O)/guest/testinit $(O)/guest/lxs-init $(O)/guest/blkbench
 INITRAMFS := $(O)/guest/test-initramfs.cpio $(O)/guest/lxs-initramfs.cpio $(O)/guest/blkbench-initramfs.cpio
 
 # Each program links the libraries it uses, users before what they use.
-VM_LIBS      = vmm vsock p9 common
+VM_LIBS      = vmm vsock p9 net common
 SESSION_LIBS = session common
 IMAGE_LIBS   = image common
 libs_of      = $(foreach l,$(2),$(1)/lib$(l).a)
@@ -98,10 +98,21 @@ $(O)/guest/testinit: tests/vm/testinit.c src/common/proto.h
 	@mkdir -p $(@D)
 	$(MUSLCC) -static -Os -std=gnu17 $(WARN) -Isrc -o $@ $<
 
-GUEST_SRC := $(wildcard src/guest/*.c) src/common/wire.c
-$(O)/guest/lxs-init: $(GUEST_SRC) $(wildcard src/guest/*.h) src/common/proto.h src/common/wire.h
+# The kernel's own headers (rtnetlink, sock_diag) for musl programs: Debian's
+# linux-libc-dev, which glibc's headers come with, seen through a folder of
+# links so that nothing else of glibc's /usr/include mixes with musl's.
+GUEST_UAPI := $(O)/guest/uapi
+$(GUEST_UAPI)/.made:
 	@mkdir -p $(@D)
-	$(MUSLCC) -static -Os -std=gnu17 $(WARN) -D_GNU_SOURCE -Isrc -o $@ $(GUEST_SRC)
+	ln -sfn /usr/include/linux $(@D)/linux
+	ln -sfn /usr/include/asm-generic $(@D)/asm-generic
+	ln -sfn /usr/include/$(shell gcc -print-multiarch)/asm $(@D)/asm
+	touch $@
+
+GUEST_SRC := $(wildcard src/guest/*.c) src/common/wire.c
+$(O)/guest/lxs-init: $(GUEST_SRC) $(wildcard src/guest/*.h) src/common/proto.h src/common/wire.h $(GUEST_UAPI)/.made
+	@mkdir -p $(@D)
+	$(MUSLCC) -static -Os -std=gnu17 $(WARN) -D_GNU_SOURCE -Isrc -isystem $(GUEST_UAPI) -o $@ $(GUEST_SRC)
 
 $(O)/guest/blkbench: bench/blkbench.c src/common/proto.h
 	@mkdir -p $(@D)

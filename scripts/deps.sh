@@ -10,7 +10,7 @@
 set -euo pipefail
 
 want=${1:-all}
-build=(build-essential make gcc clang musl-tools pkg-config cpio python3 liburing-dev libarchive-dev libext2fs-dev comerr-dev libinih-dev libseccomp-dev e2fsprogs debootstrap zstd libclang-rt-14-dev proot dpkg-dev)
+build=(build-essential make gcc clang musl-tools pkg-config cpio python3 liburing-dev libslirp-dev libarchive-dev libext2fs-dev comerr-dev libinih-dev libseccomp-dev e2fsprogs debootstrap zstd libclang-rt-14-dev proot dpkg-dev)
 kernel=(linux-source-6.12 bc flex bison libelf-dev libssl-dev xz-utils kmod lz4)
 rig=(qemu-system-x86 busybox-static cpio xz-utils zstd)
 

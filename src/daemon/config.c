@@ -26,6 +26,7 @@ void config_defaults(struct lxs_config *c)
 	c->instance_idle_timeout_ms = 15000;
 	c->boot_timeout_ms = 120000;
 	c->localhost_forwarding = true;
+	c->networking = true;
 	snprintf(c->auto_memory_reclaim, sizeof(c->auto_memory_reclaim), "dropCache");
 	c->default_vhd_size = 1ULL << 40;
 }
@@ -129,6 +130,22 @@ static int on_lxs_key(void *user, const char *section, const char *key, const ch
 		ret = parse_long(v, &c->boot_timeout_ms);
 	} else if ((wsl2 || exp) && !strcasecmp(key, "localhostForwarding")) {
 		ret = parse_bool(v, &c->localhost_forwarding);
+	} else if ((wsl2 || exp) && !strcasecmp(key, "networkingMode")) {
+		if (!strcasecmp(v, "nat") || !strcasecmp(v, "none")) {
+			c->networking = !strcasecmp(v, "nat");
+		} else {
+			/* mirrored, bridged, virtioproxy: Windows host features with no meaning here. */
+			c->networking = true;
+			warnf(x->warn, x->arg,
+			      "%s: [%s] networkingMode = %s is not available on a Linux host; lxs uses "
+			      "nat (or set none)",
+			      x->path, section, v);
+		}
+	} else if ((wsl2 || exp) && (!strcasecmp(key, "dnsTunneling") || !strcasecmp(key, "firewall") ||
+				      !strcasecmp(key, "autoProxy") || !strcasecmp(key, "dnsProxy"))) {
+		warnf(x->warn, x->arg,
+		      "%s: [%s] %s is a Windows networking setting that lxs has no use for; ignored",
+		      x->path, section, key);
 	} else if (wsl2 && !strcasecmp(key, "defaultVhdSize")) {
 		ret = config_parse_size(v, &c->default_vhd_size);
 		if (!ret && c->default_vhd_size < (64ULL << 20))

@@ -27,7 +27,8 @@ struct lxs_config {
 	long vm_idle_timeout_ms;       /* 60000; negative = never */
 	long instance_idle_timeout_ms; /* 15000; negative = never */
 	long boot_timeout_ms;          /* kernelBootTimeout: how long the VM may take to come up */
-	bool localhost_forwarding;     /* read and kept for the networking work */
+	bool localhost_forwarding;     /* guest TCP listeners reachable on the host's loopback */
+	bool networking;               /* networkingMode: nat (true, default) or none */
 	char auto_memory_reclaim[16];  /* disabled | gradual | dropCache */
 	uint64_t default_vhd_size;     /* image size of new distros (sparse) */
 };

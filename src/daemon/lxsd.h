@@ -48,6 +48,10 @@ struct lxsd {
 	int64_t vm_idle_since_ms;
 	char vsock[LXS_PATH_MAX], control[LXS_PATH_MAX], vm_log[LXS_PATH_MAX];
 	struct running r[LXSD_MAX_RUNNING];
+	/* netsvc.c: the NAT's listening socket (-1: none) and its lxs-net (0: none). */
+	int net_fd;
+	pid_t net_pid;
+	char net_sock[LXS_PATH_MAX];
 };
 
 int64_t now_ms(void);
@@ -66,6 +70,15 @@ int distro_up(struct lxsd *s, const struct reg_distro *d, struct running **out, 
 	      size_t errlen);
 /* Stop a running distro and give its disk slot back. */
 int distro_down(struct lxsd *s, struct running *r, char *err, size_t errlen);
+/*
+ * netsvc.c: start lxs-net and its socket before the VM (networkingMode=nat;
+ * nothing otherwise); start it again if it died (true if it was its exit
+ * that was reaped); stop it with the VM.
+ */
+int netsvc_start(struct lxsd *s, char *err, size_t errlen);
+bool netsvc_reap(struct lxsd *s);
+void netsvc_stop(struct lxsd *s);
+
 /* Reap finished [boot] command runners. */
 void reap_children(struct lxsd *s);
 

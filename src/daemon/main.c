@@ -294,6 +294,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	s.vm_pidfd = -1;
+	s.net_fd = -1;
 	s.test_init = getenv("LXSD_INIT_UNIX");
 	if (s.test_init && !s.test_init[0])
 		s.test_init = NULL;

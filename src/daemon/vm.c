@@ -191,6 +191,10 @@ int vm_ensure(struct lxsd *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create %s: %s", s->vm_log, strerror(errno));
 		return ret;
 	}
+	if ((ret = netsvc_start(s, err, errlen)) < 0) {
+		close(logfd);
+		return ret;
+	}
 	pid_t parent = getpid();
 	int64_t started = now_ms();
 	pid_t pid = fork();
@@ -210,15 +214,19 @@ int vm_ensure(struct lxsd *s, char *err, size_t errlen)
 		 * It serves with this user's rights: a distro sees what the user sees.
 		 */
 		_Static_assert(LXSD_MAX_RUNNING == 3, "a hostroot share per slot, named below");
-		execl(vmexe, "lxs-vm", "--kernel", kernel, "--initrd", initrd, "--mem", mem,
-		      "--share", "hostroot0=/", "--share", "hostroot1=/", "--share", "hostroot2=/",
-		      "--cpus", cpus, "--spare-disks", LXSD_SPARE_DISKS, "--vsock", s->vsock,
-		      "--control", s->control, "--cmdline", cmdline, (char *)NULL);
+		const char *argv[] = { "lxs-vm", "--kernel", kernel, "--initrd", initrd, "--mem", mem,
+			"--share", "hostroot0=/", "--share", "hostroot1=/", "--share", "hostroot2=/",
+			"--cpus", cpus, "--spare-disks", LXSD_SPARE_DISKS, "--vsock", s->vsock,
+			"--control", s->control, "--cmdline", cmdline,
+			/* networkingMode=none: no card at all, as WSL has none then. */
+			s->net_fd >= 0 ? "--net" : NULL, s->net_sock, NULL };
+		execv(vmexe, (char *const *)argv);
 		_exit(125);
 	}
 	close(logfd);
 	if (pid < 0) {
 		ret = -errno;
+		netsvc_stop(s);
 		snprintf(err, errlen, "cannot start lxs-vm: %s", strerror(errno));
 		return ret;
 	}
@@ -231,6 +239,7 @@ int vm_ensure(struct lxsd *s, char *err, size_t errlen)
 
 			if (pidfd >= 0)
 				close(pidfd);
+			netsvc_stop(s);
 			char why[512];
 
 			if (code == LXS_EXIT_SLOW_KVM)
@@ -255,6 +264,7 @@ int vm_ensure(struct lxsd *s, char *err, size_t errlen)
 			waitpid(pid, NULL, 0);
 			if (pidfd >= 0)
 				close(pidfd);
+			netsvc_stop(s);
 			snprintf(err, errlen, "the VM did not come up within %ld ms; see %s",
 				 s->cfg.boot_timeout_ms, s->vm_log);
 			return -ETIMEDOUT;
@@ -412,6 +422,7 @@ static void run_boot_command(struct lxsd *s, struct running *r)
 
 void reap_children(struct lxsd *s)
 {
+	netsvc_reap(s);
 	for (int i = 0; i < LXSD_MAX_RUNNING; i++) {
 		if (s->r[i].used && s->r[i].boot_pid > 0 &&
 		    waitpid(s->r[i].boot_pid, NULL, WNOHANG) > 0)
@@ -614,6 +625,7 @@ void vm_gone(struct lxsd *s)
 		close(s->vm_pidfd);
 	s->vm_pidfd = -1;
 	s->vm_pid = 0;
+	netsvc_stop(s);
 	if (!s->test_init) {
 		unlink(s->vsock);
 		unlink(s->control);

@@ -8,6 +8,7 @@
  *   relay.c   one process per session: starts the command, pumps its stdio
  *   automount.c  the host's files at /mnt/host (the "hostroot" 9P share)
  *   network.c the generated /etc/hosts and /etc/resolv.conf
+ *   netif.c   the VM's loopback and eth0, configured at boot
  */
 #ifndef LXS_GUEST_H
 #define LXS_GUEST_H
@@ -81,5 +82,8 @@ bool distro_name_ok(const char *name);
 
 /* Send ERROR with errno and a message; returns -err for chaining. */
 int send_error(struct wire *w, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* netif.c: bring lo up and configure eth0 if there is one: 1, 0 (no eth0), -errno. */
+int netif_setup(void);
 
 #endif

@@ -281,6 +281,7 @@ int main(int argc, char **argv)
 		leave_initramfs();
 		mount_kernel_fs();
 		open_console();
+		netif_setup();
 		lfd = listen_vsock();
 	} else {
 		fprintf(stderr, "usage: lxs-init (as PID 1 of the lxs VM) | lxs-init --serve-unix PATH\n");

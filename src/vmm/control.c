@@ -99,6 +99,23 @@ static void run_command(struct control *c, char *line, char *out, size_t len)
 			 (unsigned long long)bi.actual_pages, (unsigned long long)(bi.reported_bytes >> 10),
 			 have ? (long long)(bs.free >> 10) : -1LL,
 			 have ? (long long)(bs.available >> 10) : -1LL);
+	} else if (!strcmp(argv[0], "net") && argc == 1) {
+		struct virtio_net_stats ns;
+
+		if (!c->devs->net) {
+			snprintf(out, len, "error this VM has no network card (lxs-vm --net)");
+			return;
+		}
+		virtio_net_get_stats(c->devs->net, &ns);
+		snprintf(out, len,
+			 "ok link=%d tx_frames=%llu tx_bytes=%llu rx_frames=%llu rx_bytes=%llu "
+			 "tx_bad=%llu tx_dropped=%llu rx_dropped=%llu backend_losses=%llu "
+			 "reconnects=%llu",
+			 ns.link_up, (unsigned long long)ns.tx_frames, (unsigned long long)ns.tx_bytes,
+			 (unsigned long long)ns.rx_frames, (unsigned long long)ns.rx_bytes,
+			 (unsigned long long)ns.tx_bad, (unsigned long long)ns.tx_dropped,
+			 (unsigned long long)ns.rx_dropped, (unsigned long long)ns.backend_losses,
+			 (unsigned long long)ns.reconnects);
 	} else if (!strcmp(argv[0], "poweroff") && argc == 1) {
 		snprintf(out, len, "ok");
 		vm_request_exit(c->vm, 0);

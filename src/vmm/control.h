@@ -8,6 +8,7 @@
  *   detach SLOT                      take it away again (capacity 0)
  *   balloon MIB                      set the balloon target (MiB to take back)
  *   stats                            guest memory, balloon, RSS figures
+ *   net                              the network card: link, frames, drops
  *   poweroff                         stop the VM now (exit status 0)
  * The socket is the VM owner's alone: created 0600, and peers whose uid is
  * not ours are refused (SO_PEERCRED). Lines are bounded; paths and serials
@@ -24,6 +25,7 @@ struct vm_devices {
 	struct virtio_dev *disk[LAYOUT_VIRTIO_MAX];   /* slot number = index */
 	int ndisks;
 	struct virtio_dev *balloon;
+	struct virtio_dev *net; /* NULL without --net */
 };
 
 int control_create(struct vm *vm, struct vm_devices *devs, const char *path);

@@ -368,4 +368,41 @@ void virtio_vsock_destroy(struct virtio_dev *dev);
 /* Counters and current use (struct vsock_stats in vsock/muxer.h). Any thread. */
 void virtio_vsock_get_stats(struct virtio_dev *dev, struct vsock_stats *st);
 
+/* --- virtio-net (5.1) ------------------------------------------------------ */
+#define VIRTIO_NET_F_CSUM       0
+#define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_MTU        3
+#define VIRTIO_NET_F_MAC        5
+#define VIRTIO_NET_F_MRG_RXBUF  15
+#define VIRTIO_NET_F_STATUS     16
+/* Config space offsets (struct virtio_net_config), little endian. */
+#define VIRTIO_NET_CFG_MAC    0  /* u8[6] */
+#define VIRTIO_NET_CFG_STATUS 6  /* le16: VIRTIO_NET_S_* */
+#define VIRTIO_NET_CFG_MTU    10 /* le16 */
+#define VIRTIO_NET_CFG_SIZE   12
+#define VIRTIO_NET_S_LINK_UP  1u
+#define VIRTIO_NET_MTU        65520
+
+struct virtio_net_stats {
+	uint64_t tx_frames, tx_bytes; /* guest -> back end */
+	uint64_t rx_frames, rx_bytes; /* back end -> guest */
+	uint64_t tx_bad;              /* malformed frames from the guest, dropped */
+	uint64_t tx_dropped;          /* frames sent while the back end was gone */
+	uint64_t rx_dropped;          /* frames that did not fit the guest's buffers */
+	uint64_t backend_losses, reconnects;
+	bool link_up;
+};
+/*
+ * A network card whose frames go to and come from the Unix stream socket
+ * `backend` (frames prefixed by their 32-bit big-endian length: net/frame.h),
+ * with MAC address mac. Socket I/O runs on the event loop `ev` (transmits
+ * start on the notifying vCPU and never block). The back end may come and
+ * go: while it is not connected the link is down and lxs-vm retries every
+ * 200 ms. Returns 0 and *out, or -errno (-ENAMETOOLONG for the path).
+ */
+int virtio_net_create(struct virtio_dev **out, struct guest_mem *gm, struct evloop *ev,
+		      const char *backend, const uint8_t mac[6]);
+void virtio_net_destroy(struct virtio_dev *dev);
+void virtio_net_get_stats(struct virtio_dev *dev, struct virtio_net_stats *st);
+
 #endif

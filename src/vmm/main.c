@@ -63,7 +63,7 @@ struct options {
 	bool allow_slow_kvm, check_kvm;
 	struct disk_opt disks[LAYOUT_VIRTIO_MAX];
 	int ndisks, spare_disks;
-	const char *vsock, *control;
+	const char *vsock, *control, *net;
 	uint64_t cid;
 	struct share_opt shares[MAX_SHARES];
 	int nshares;
@@ -75,7 +75,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: lxs-vm --kernel FILE [--initrd FILE] [--cmdline TEXT] [--mem SIZE] [--cpus N]\n"
 		"              [--disk PATH[,ro][,serial=ID]]... [--spare-disks N]\n"
-		"              [--vsock SOCKET [--cid N]] [--control SOCKET]\n"
+		"              [--vsock SOCKET [--cid N]] [--control SOCKET] [--net SOCKET]\n"
 		"              [--share TAG=DIR[,ro][,OPTIONS]]...\n"
 		"       lxs-vm --check-kvm\n"
 		"\n"
@@ -91,6 +91,8 @@ static void usage(FILE *f)
 		"                   <port>), guest connections to port P reach SOCKET_P\n"
 		"  --cid N          the guest's vsock CID (default 3)\n"
 		"  --control SOCKET control socket for disks, balloon and stats\n"
+		"  --net SOCKET     virtio-net whose frames go to the user-mode NAT listening\n"
+		"                   on SOCKET (lxs-net, or passt); reconnects if it restarts\n"
 		"  --share SPEC     a virtio-9p share of host directory DIR under mount tag\n"
 		"                   TAG (9P2000.L), read-only with ,ro; other options are\n"
 		"                   DrvFs ones: metadata,uid=N,gid=N,umask=,fmask=,dmask=\n"
@@ -173,6 +175,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "vsock", required_argument, NULL, 'V' },
 		{ "cid", required_argument, NULL, 'C' },
 		{ "control", required_argument, NULL, 'O' },
+		{ "net", required_argument, NULL, 'E' },
 		{ "share", required_argument, NULL, 's' },
 		{ "allow-slow-kvm", no_argument, NULL, 'S' },
 		{ "no-sandbox", no_argument, NULL, 'N' },
@@ -225,6 +228,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 				fatalx(LXS_EXIT_VMM_ERROR, "--cid %s is not a guest CID (3 to 4294967294)", optarg);
 			break;
 		case 'O': o->control = optarg; break;
+		case 'E': o->net = optarg; break;
 		case 's':
 			if (o->nshares == MAX_SHARES)
 				fatalx(LXS_EXIT_VMM_ERROR, "too many shares; at most %d", MAX_SHARES);
@@ -392,6 +396,28 @@ static int add_vsock(struct vm *vm, uint64_t cid, const char *path)
 	return vm_add_virtio(vm, vs);
 }
 
+static void destroy_net(void *dev)
+{
+	virtio_net_destroy(dev);
+}
+
+/* The network card: a locally administered MAC ("lxs"), the same in every VM: one NIC per NAT. */
+static int add_net(struct vm *vm, struct vm_devices *devs, const char *path)
+{
+	static const uint8_t mac[6] = { 0x02, 0x6c, 0x78, 0x73, 0x00, 0x01 };
+	struct virtio_dev *net;
+	int ret = virtio_net_create(&net, &vm->mem, vm->ev, path, mac);
+
+	if (ret < 0)
+		return ret;
+	if ((ret = vm_on_close(vm, destroy_net, net)) < 0) {
+		virtio_net_destroy(net);
+		return ret;
+	}
+	devs->net = net;
+	return vm_add_virtio(vm, net);
+}
+
 static void destroy_9p(void *dev)
 {
 	virtio_9p_destroy(dev);
@@ -516,6 +542,10 @@ int main(int argc, char **argv)
 	if (o.vsock && (ret = add_vsock(&vm, o.cid, o.vsock)) < 0) {
 		errno = -ret;
 		fatal(LXS_EXIT_VMM_ERROR, "cannot set up vsock on %s", o.vsock);
+	}
+	if (o.net && (ret = add_net(&vm, &devs, o.net)) < 0) {
+		errno = -ret;
+		fatal(LXS_EXIT_VMM_ERROR, "cannot set up the network card for %s", o.net);
 	}
 	for (int i = 0; i < o.nshares; i++) {
 		if ((ret = add_share(&vm, &o.shares[i])) < 0) {

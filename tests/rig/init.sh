@@ -54,6 +54,10 @@ while read -r mod; do
 	esac
 done </lib/modules/order
 
+# The loopback, up as on any machine: tests run servers on 127.0.0.1 and ::1
+# (the VM's NAT reaches them there). The rig has no other network at all.
+ip link set lo up || echo "rig: cannot bring the loopback up"
+
 mount_9p scratch /scratch mmap || fail "cannot mount the scratch share over 9P; see the messages above."
 if [ -z "$lxs_rig" ] || [ ! -f "/scratch/$lxs_rig/cmd.sh" ]; then
 	fail "rig.sh's control directory '$lxs_rig' is missing from the scratch share."
