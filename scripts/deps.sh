@@ -45,6 +45,8 @@ tools=(
 	# tests/faults/run.sh: SIGKILL at a chosen system call (strace's inject=)
 	strace:strace
 	pgrep:procps              # tests/faults/vm.sh: this run's lxs-vm, by its command line
+	# tests/cli/net.sh: a resolver of its own on the loopback, and who listens where
+	dnsmasq:dnsmasq-base ss:iproute2
 )
 
 if [ "$want" = check ]; then

@@ -355,12 +355,15 @@ static void distro_hostname(const char *name, char *buf, size_t len)
 }
 
 /*
- * The host's resolvers for a distro's generated /etc/resolv.conf: its
- * nameserver, search, domain and options lines, less loopback nameservers
- * (a resolver on the host's 127.0.0.53 is not the guest's). Returns the
- * length; 0 when nothing usable is left, and the distro's file stays.
+ * A distro's generated /etc/resolv.conf. With the NAT (networkingMode=nat)
+ * its one nameserver is the NAT's DNS forwarder, which asks the host's
+ * resolvers whatever they are (127.0.0.53 included), as WSL's NAT names its
+ * own; the host's search, domain and options lines follow. Without a
+ * network, the host's lines less loopback nameservers (a resolver on the
+ * host's 127.0.0.53 is not the guest's). Returns the length; 0 when nothing
+ * usable is left, and the distro's file stays.
  */
-static size_t host_resolvers(char *buf, size_t len)
+static size_t host_resolvers(char *buf, size_t len, bool nat)
 {
 	FILE *f = fopen("/etc/resolv.conf", "re");
 	char line[512];
@@ -368,15 +371,19 @@ static size_t host_resolvers(char *buf, size_t len)
 	bool servers = false;
 
 	buf[0] = 0;
+	if (nat) {
+		n = (size_t)snprintf(buf, len, "nameserver %s\n", LXS_NET_DNS4);
+		servers = true;
+	}
 	if (!f)
-		return 0;
+		return n;
 	while (fgets(line, sizeof(line), f)) {
 		char key[16] = "", val[256] = "";
 
 		if (sscanf(line, "%15s %255s", key, val) != 2)
 			continue;
 		if (!strcmp(key, "nameserver")) {
-			if (!strncmp(val, "127.", 4) || !strcmp(val, "::1"))
+			if (nat || !strncmp(val, "127.", 4) || !strcmp(val, "::1"))
 				continue;
 			servers = true;
 		} else if (strcmp(key, "search") && strcmp(key, "domain") &&
@@ -551,7 +558,7 @@ int distro_up(struct lxsd *s, const struct reg_distro *d, struct running **out, 
 						(r->wsl.generate_hosts ? LXS_DISTRO_GEN_HOSTS : 0) |
 						(r->wsl.systemd ? LXS_DISTRO_SYSTEMD : 0) |
 						(r->wsl.mount_fstab ? LXS_DISTRO_FSTAB : 0)};
-		if (r->wsl.generate_resolv_conf && host_resolvers(resolv, sizeof(resolv)) > 0)
+		if (r->wsl.generate_resolv_conf && host_resolvers(resolv, sizeof(resolv), s->net_fd >= 0) > 0)
 			sd.flags |= LXS_DISTRO_GEN_RESOLV;
 		ret = session_distro_start(fd, &sd, serr, sizeof(serr));
 		close(fd);

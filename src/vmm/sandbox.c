@@ -123,6 +123,9 @@ static const struct rule main_rules[] = {
 	ANY(epoll_wait), ANY(epoll_pwait),
 	/* Unix sockets only, never the network. */
 	IF1(socket, ARG_EQ(0, AF_UNIX)), ANY(connect), ANY(accept4), ANY(getsockopt), ANY(getuid),
+	/* virtio-net's bigger socket buffers when it reconnects to a restarted NAT. */
+	{ SCMP_SYS(setsockopt), 2, { ARG_EQ(1, SOL_SOCKET), ARG_EQ(2, SO_SNDBUF) } },
+	{ SCMP_SYS(setsockopt), 2, { ARG_EQ(1, SOL_SOCKET), ARG_EQ(2, SO_RCVBUF) } },
 	/* Attaching a disk image, /proc/self/status for stats: files that exist. */
 	IF1(openat, ARG_CLEAR(2, OPEN_WRITES_NAMES)), ANY(newfstatat), ANY(fstat), ANY(flock),
 	/* The terminal back to cooked mode at the end. */
