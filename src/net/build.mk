@@ -6,4 +6,4 @@ NET_LIBS = net common
 PROGS += $(O)/lxs-net
 
 $(O)/lxs-net: $(O)/obj/net/main.o $(call libs_of,$(O),$(NET_LIBS))
-	$(CC) $(CFLAGS) -o $@ $^ -lslirp
+	$(CC) $(CFLAGS) -o $@ $^ -lslirp -lseccomp

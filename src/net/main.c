@@ -16,7 +16,10 @@
  * loopback, its DNS forwarder at .3/::3 asking the host's resolvers
  * (/etc/resolv.conf, read by libslirp).
  *
- * usage: lxs-net --socket PATH | --fd N [-v]
+ * Once set up it confines itself (net/sandbox.c): IP sockets and reading
+ * files, nothing else.
+ *
+ * usage: lxs-net --socket PATH | --fd N [--no-sandbox] [-v]
  * (--fd: a listening Unix socket made by lxsd, which outlives this process.)
  */
 #include <arpa/inet.h>
@@ -39,6 +42,7 @@
 #include "common/log.h"
 #include "common/proto.h"
 #include "net/frame.h"
+#include "net/sandbox.h"
 
 #define RX_BUF (512u * 1024)
 /* Frames for the VMM beyond this wait nowhere: TCP resends, as on a full NIC queue. */
@@ -429,7 +433,7 @@ static int nat_loop(struct nat *n)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: lxs-net --socket PATH [-v]\n"
+	fprintf(f, "usage: lxs-net --socket PATH | --fd N [--no-sandbox] [-v]\n"
 		   "  the user-mode NAT of an lxs VM: lxs-vm --net PATH exchanges frames with it\n");
 }
 
@@ -438,6 +442,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "fd", required_argument, NULL, 'f' },
+		{ "no-sandbox", no_argument, NULL, 'N' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -445,7 +450,8 @@ int main(int argc, char **argv)
 	const char *path = NULL;
 	struct nat n = { .client_fd = -1, .listen_fd = -1 };
 	char *end;
-	int c, verbose = 0, status;
+	int c, verbose = 0, status, ret;
+	bool sandbox = true;
 	sigset_t set;
 
 	log_init("lxs-net", LOG_NORMAL);
@@ -457,6 +463,7 @@ int main(int argc, char **argv)
 			if (*end || n.listen_fd < 3)
 				fatalx(2, "--fd %s is not a descriptor number above 2", optarg);
 			break;
+		case 'N': sandbox = false; break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -489,12 +496,15 @@ int main(int argc, char **argv)
 			unlink(path);
 		fatalx(1, "libslirp refused the network's settings");
 	}
+	if (sandbox && ((ret = nat_sandbox_prepare()) < 0 || (ret = nat_sandbox_enter()) < 0)) {
+		errno = -ret;
+		fatal(1, "cannot enter the sandbox");
+	}
 	log_info("NAT for %s/%d and %s/%d (libslirp %s)", LXS_NET_GUEST4, LXS_NET_PREFIX4,
 		 LXS_NET_GUEST6, LXS_NET_PREFIX6, slirp_version_string());
 	status = nat_loop(&n);
 	slirp_cleanup(n.slirp);
-	if (path)
-		unlink(path);
+	/* The socket file of --socket stays (the sandbox removes nothing); the next start replaces it. */
 	log_info("frames from the VM %llu, to it %llu, dropped for a full queue %llu",
 		 (unsigned long long)n.frames_in, (unsigned long long)n.frames_out,
 		 (unsigned long long)n.tx_dropped);

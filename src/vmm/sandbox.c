@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "common/proto.h"
+#include "common/syscall_filter.h"
 
 static const char *const class_names[SANDBOX_NCLASSES] = {
 	[SANDBOX_MAIN] = "main",
@@ -55,24 +56,6 @@ int sandbox_class_parse(const char *name)
 	return -1;
 }
 
-/*
- * One allowed call: the number, and up to two conditions on its arguments
- * that must all hold (nargs 0: any arguments). A call may appear on several
- * lines; any one that matches allows it.
- */
-struct rule {
-	int nr;
-	unsigned nargs;
-	struct scmp_arg_cmp arg[2];
-};
-
-#define ANY(call) { SCMP_SYS(call), 0, { { 0 } } }
-#define ARG_EQ(i, v) { .arg = (i), .op = SCMP_CMP_EQ, .datum_a = (scmp_datum_t)(v) }
-/* (argument & mask) == 0 */
-#define ARG_CLEAR(i, mask) { .arg = (i), .op = SCMP_CMP_MASKED_EQ, .datum_a = (mask), .datum_b = 0 }
-#define IF1(call, a) { SCMP_SYS(call), 1, { a } }
-#define IOCTL(req) IF1(ioctl, ARG_EQ(1, req))
-
 /* Flags with which an open makes or empties a file. */
 #define OPEN_WRITES_NAMES (O_CREAT | O_TRUNC | O_TMPFILE)
 
@@ -81,7 +64,7 @@ struct rule {
  * locks, time, signals it is sent, its own end, and reading and writing
  * descriptors it already holds.
  */
-static const struct rule common_rules[] = {
+static const struct filter_rule common_rules[] = {
 	ANY(read), ANY(write), ANY(readv), ANY(writev), ANY(close),
 	ANY(futex), ANY(sched_yield), ANY(restart_syscall),
 	ANY(brk), ANY(munmap), ANY(mremap),
@@ -105,7 +88,7 @@ static const struct rule common_rules[] = {
  * device (the console resumes, vsock drops its connections, a disk drains
  * its ring, the balloon looks at its queues).
  */
-static const struct rule device_rules[] = {
+static const struct filter_rule device_rules[] = {
 	ANY(epoll_ctl), ANY(fcntl), ANY(lseek), ANY(poll), ANY(ppoll),
 	ANY(sendto), ANY(recvfrom), ANY(sendmsg), ANY(recvmsg), ANY(shutdown),
 	/* vsock's timer for connections that do not answer. */
@@ -119,13 +102,13 @@ static const struct rule device_rules[] = {
  * from the host's Unix sockets, the control socket (its peer's uid checked;
  * a disk attach opens an image), signals, and the exit path.
  */
-static const struct rule main_rules[] = {
+static const struct filter_rule main_rules[] = {
 	ANY(epoll_wait), ANY(epoll_pwait),
 	/* Unix sockets only, never the network. */
 	IF1(socket, ARG_EQ(0, AF_UNIX)), ANY(connect), ANY(accept4), ANY(getsockopt), ANY(getuid),
 	/* virtio-net's bigger socket buffers when it reconnects to a restarted NAT. */
-	{ SCMP_SYS(setsockopt), 2, { ARG_EQ(1, SOL_SOCKET), ARG_EQ(2, SO_SNDBUF) } },
-	{ SCMP_SYS(setsockopt), 2, { ARG_EQ(1, SOL_SOCKET), ARG_EQ(2, SO_RCVBUF) } },
+	IF2(setsockopt, ARG_EQ(1, SOL_SOCKET), ARG_EQ(2, SO_SNDBUF)),
+	IF2(setsockopt, ARG_EQ(1, SOL_SOCKET), ARG_EQ(2, SO_RCVBUF)),
 	/* Attaching a disk image, /proc/self/status for stats: files that exist. */
 	IF1(openat, ARG_CLEAR(2, OPEN_WRITES_NAMES)), ANY(newfstatat), ANY(fstat), ANY(flock),
 	/* The terminal back to cooked mode at the end. */
@@ -137,7 +120,7 @@ static const struct rule main_rules[] = {
 };
 
 /* A vCPU: the guest runs, and its port and MMIO exits are served in place. */
-static const struct rule vcpu_rules[] = {
+static const struct filter_rule vcpu_rules[] = {
 	IOCTL(KVM_RUN),
 	/* The serial port's and platform devices' interrupt lines. */
 	IOCTL(KVM_IRQ_LINE),
@@ -153,7 +136,7 @@ static const struct rule vcpu_rules[] = {
  * A 9P worker: the host file system beneath the share, through descriptors
  * the server opened from the share's root (src/p9/host.c); no sockets, no KVM.
  */
-static const struct rule p9_rules[] = {
+static const struct filter_rule p9_rules[] = {
 	ANY(openat), ANY(openat2), ANY(newfstatat), ANY(fstat), ANY(statx), ANY(fstatfs),
 	ANY(getdents64), ANY(readlinkat), ANY(lseek), ANY(fcntl), ANY(dup),
 	ANY(pread64), ANY(pwrite64), ANY(preadv), ANY(pwritev), ANY(fsync), ANY(fdatasync),
@@ -168,148 +151,36 @@ static const struct rule p9_rules[] = {
 	ANY(flock),
 };
 
-#define RULES(list) { list, sizeof(list) / sizeof(list[0]) }
-
-struct rule_list {
-	const struct rule *rules;
-	size_t n;
-};
-
 /* Each class: its own list, and the device back ends' if it runs them. */
-static const struct rule_list class_rules[SANDBOX_NCLASSES][2] = {
+static const struct filter_list class_rules[SANDBOX_NCLASSES][2] = {
 	[SANDBOX_MAIN] = { RULES(main_rules), RULES(device_rules) },
 	[SANDBOX_VCPU] = { RULES(vcpu_rules), RULES(device_rules) },
 	[SANDBOX_P9] = { RULES(p9_rules) },
 };
 
-static const struct rule_list every_class = RULES(common_rules);
-
-/*
- * What the SIGSYS handler reads. A signal handler gets no argument of ours,
- * so these are the only globals of lxs-vm: the names are filled once before
- * any thread starts and only read afterwards; the class is per thread.
- */
-#define NAMED_CALLS 512
-static char call_names[NAMED_CALLS][24];
-static _Thread_local int thread_class = -1;
-
-static size_t append(char *buf, size_t at, size_t cap, const char *s)
-{
-	while (*s && at + 1 < cap)
-		buf[at++] = *s++;
-	buf[at] = '\0';
-	return at;
-}
-
-static size_t append_num(char *buf, size_t at, size_t cap, long v)
-{
-	char digits[24];
-	int n = 0;
-
-	if (v < 0) {
-		at = append(buf, at, cap, "-");
-		v = -v;
-	}
-	do
-		digits[n++] = (char)('0' + v % 10);
-	while ((v /= 10) && n < (int)sizeof(digits));
-	while (n > 0 && at + 1 < cap)
-		buf[at++] = digits[--n];
-	buf[at] = '\0';
-	return at;
-}
-
-/* Only async-signal-safe work: build one line, write it, end the process. */
-static void on_forbidden_call(int sig, siginfo_t *si, void *uc)
-{
-	char msg[384];
-	size_t n = 0;
-	int nr = si->si_syscall;
-	const char *name = nr >= 0 && nr < NAMED_CALLS && call_names[nr][0] ? call_names[nr] : "?";
-
-	(void)sig;
-	(void)uc;
-	n = append(msg, n, sizeof(msg), "lxs-vm: sandbox: the ");
-	n = append(msg, n, sizeof(msg), thread_class >= 0 ? class_names[thread_class] : "unconfined");
-	n = append(msg, n, sizeof(msg), " thread made the forbidden system call ");
-	n = append(msg, n, sizeof(msg), name);
-	n = append(msg, n, sizeof(msg), " (");
-	n = append_num(msg, n, sizeof(msg), nr);
-	n = append(msg, n, sizeof(msg),
-		   "), so lxs-vm stops here: this is a bug in lxs-vm or an attack by the guest;"
-		   " report it with this log (--no-sandbox turns the sandbox off to debug)\n");
-	if (write(STDERR_FILENO, msg, n) < 0) {
-	}
-	syscall(SYS_exit_group, LXS_EXIT_VMM_ERROR);
-}
+static const struct filter_list every_class = RULES(common_rules);
 
 int sandbox_prepare(const struct sandbox *sb)
 {
-	struct sigaction sa = { .sa_sigaction = on_forbidden_call, .sa_flags = SA_SIGINFO };
-
 	if (sb->off)
 		return 0;
-	for (int nr = 0; nr < NAMED_CALLS; nr++) {
-		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-
-		if (name) {
-			strncpy(call_names[nr], name, sizeof(call_names[nr]) - 1);
-			free(name);
-		}
-	}
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGSYS, &sa, NULL) < 0)
-		return -errno;
-	return 0;
-}
-
-static int add_rules(scmp_filter_ctx ctx, const struct rule *r, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		int ret = r[i].nargs ? seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, r[i].nr, r[i].nargs,
-							      r[i].arg)
-				     : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r[i].nr, 0);
-		if (ret < 0)
-			return ret;
-	}
-	return 0;
+	return filter_prepare("lxs-vm", " (--no-sandbox turns the sandbox off to debug)");
 }
 
 int sandbox_enter(const struct sandbox *sb, enum sandbox_class cls)
 {
-	scmp_filter_ctx ctx;
-	int ret;
-
 	if (cls >= SANDBOX_NCLASSES)
 		return -EINVAL;
 	if (!sb)
 		return 0;
-	if (sb->off)
-		goto probe;
-	ctx = seccomp_init(SCMP_ACT_TRAP);
-	if (!ctx)
-		return -ENOMEM;
-	/*
-	 * The filter runs on every call of the thread, KVM_RUN included: a
-	 * binary search over the call numbers instead of a list, and no
-	 * speculative-store-bypass mitigation forced on the thread (the guest's
-	 * memory is its own; the kernel's default for other processes holds).
-	 */
-	ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
-	if (ret == 0)
-		ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_SSB, 1);
-	if (ret == 0)
-		ret = add_rules(ctx, every_class.rules, every_class.n);
-	for (int i = 0; i < 2 && ret == 0; i++)
-		ret = add_rules(ctx, class_rules[cls][i].rules, class_rules[cls][i].n);
-	/* libseccomp sets NO_NEW_PRIVS itself before it loads (SCMP_FLTATR_CTL_NNP). */
-	if (ret == 0)
-		ret = seccomp_load(ctx);
-	seccomp_release(ctx);
-	if (ret < 0)
-		return ret;
-	thread_class = (int)cls;
-probe:
+	if (!sb->off) {
+		const struct filter_list lists[3] = { every_class, class_rules[cls][0],
+						      class_rules[cls][1] };
+		int ret = filter_enter(lists, 3, class_names[cls], LXS_EXIT_VMM_ERROR);
+
+		if (ret < 0)
+			return ret;
+	}
 	/* A call no class allows and that changes nothing if it runs (--no-sandbox). */
 	if (sb->probe == (int)cls)
 		syscall(SYS_personality, 0xffffffffUL);

@@ -15,7 +15,7 @@ if [ "$(id -u)" = 0 ] && [ -z "${LXS_NET_TEST_NS:-}" ]; then
 	LXS_NET_TEST_NS=1 exec unshare -m --propagation private "$0" "$@"
 fi
 . tests/lib.sh
-plan 16
+plan 17
 kdir=$1 dir=$2
 P=cli_net
 LXS=$PWD/build/lxs
@@ -142,6 +142,15 @@ else
 	pass "${P}_nothing_listens"
 fi
 
+# The NAT runs confined (seccomp filter mode) and nothing it did so far was refused.
+np=$(net_pid)
+if [ -n "$np" ] && grep -q "^Seccomp:[[:space:]]*2" "/proc/$np/status" &&
+	! grep -q "forbidden system call" "$XDG_RUNTIME_DIR/lxs/net.log"; then
+	pass "${P}_nat_sandboxed"
+else
+	fail "${P}_nat_sandboxed" "lxs-net '$np': $(grep Seccomp "/proc/$np/status" 2>&1); $(grep forbidden "$XDG_RUNTIME_DIR/lxs/net.log" | head -n 1)"
+fi
+
 # The NAT killed: lxsd starts it again, lxs-vm reconnects, the link comes
 # back; the VM and a session that was running live on.
 vm1=$(vm_pid) net1=$(net_pid)
@@ -169,7 +178,8 @@ expect "${P}_session_survives_nat_restart" 0 $? "$tmp/alive" "^session-alive$"
 # --shutdown leaves no NAT and no socket behind.
 net2=$(net_pid)
 run --shutdown
-if [ $st = 0 ] && [ -n "$net2" ] && ! kill -0 "$net2" 2>/dev/null && [ ! -e "$XDG_RUNTIME_DIR/lxs/net.sock" ]; then
+if [ $st = 0 ] && [ -n "$net2" ] && ! kill -0 "$net2" 2>/dev/null && [ ! -e "$XDG_RUNTIME_DIR/lxs/net.sock" ] &&
+	! grep -q "forbidden system call" "$XDG_RUNTIME_DIR/lxs/net.log"; then
 	pass "${P}_shutdown_stops_nat"
 else
 	fail "${P}_shutdown_stops_nat" "status $st, lxs-net '$net2' $(kill -0 "$net2" 2>/dev/null && echo alive), socket $(ls "$XDG_RUNTIME_DIR/lxs/" | tr '\n' ' ')"
