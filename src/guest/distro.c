@@ -121,9 +121,11 @@ static int make_dev(const char *root)
 	static const struct {
 		const char *name;
 		unsigned maj, min;
+		mode_t mode; /* as udev leaves them */
 	} nodes[] = {
-		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 },
-		{ "urandom", 1, 9 }, { "tty", 5, 0 }, { "console", 5, 1 }, { "kmsg", 1, 11 },
+		{ "null", 1, 3, 0666 }, { "zero", 1, 5, 0666 }, { "full", 1, 7, 0666 },
+		{ "random", 1, 8, 0666 }, { "urandom", 1, 9, 0666 }, { "tty", 5, 0, 0666 },
+		{ "console", 5, 1, 0600 }, { "kmsg", 1, 11, 0644 },
 	};
 	static const char *const links[][2] = {
 		{ "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
@@ -137,7 +139,9 @@ static int make_dev(const char *root)
 		return ret;
 	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
 		snprintf(path, sizeof(path), "%s/dev/%s", root, nodes[i].name);
-		if (mknod(path, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0)
+		/* chmod after: mknod's mode passes through init's umask (apt's _apt user writes /dev/null). */
+		if (mknod(path, S_IFCHR | nodes[i].mode, makedev(nodes[i].maj, nodes[i].min)) < 0 ||
+		    chmod(path, nodes[i].mode) < 0)
 			return -errno;
 	}
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {

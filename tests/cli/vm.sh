@@ -8,7 +8,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
-plan 63
+plan 64
 kdir=$1 dir=$2
 P=cli_vm
 LXS=$PWD/build/lxs
@@ -219,6 +219,10 @@ run -d busybox -- sh -c 'hostname; cat /etc/hosts /etc/resolv.conf'
 h=$(head -n 1 "$o" | sed "s/[.]/\\\\./g")
 expect "${P}_generated_hosts" 0 $st "$o" "^127\.0\.0\.1	localhost$" "^127\.0\.1\.1	$h\.localdomain	$h$" "generateHosts = false" "^10\.0\.2\.2	host\.lxs\.internal$"
 expect "${P}_generated_resolv_conf" 0 $st "$o" "^nameserver 10\.0\.2\.3$" "generateResolvConf = false"
+# /dev's nodes have the modes a distro's programs expect, whatever lxs-init's
+# umask (apt's _apt user writes /dev/null; apt-get update failed without it).
+run -d busybox -- ls -l /dev/null /dev/zero /dev/urandom /dev/console
+expect "${P}_dev_node_modes" 0 $st "$o" "^crw-rw-rw- .* /dev/null$" "^crw-rw-rw- .* /dev/zero$" "^crw-rw-rw- .* /dev/urandom$" "^crw------- .* /dev/console$"
 "$LXS" -d busybox -- sh -c 'printf "[network]\ngenerateHosts = false\nhostname = lxs-box\n" >/etc/wsl.conf; echo "10.1.2.3 mine" >/etc/hosts'
 run --terminate busybox
 run -d busybox -- sh -c 'hostname; cat /etc/hosts'

@@ -57,6 +57,11 @@ done </lib/modules/order
 # The loopback, up as on any machine: tests run servers on 127.0.0.1 and ::1
 # (the VM's NAT reaches them there). The rig has no other network at all.
 ip link set lo up || echo "rig: cannot bring the loopback up"
+# LXS_RIG_NET=1 (manual checks only): QEMU's user network, its fixed addresses.
+if [ "${lxs_rig_net:-}" = 1 ]; then
+	ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2 ||
+		echo "rig: cannot configure eth0"
+fi
 
 mount_9p scratch /scratch mmap || fail "cannot mount the scratch share over 9P; see the messages above."
 if [ -z "$lxs_rig" ] || [ ! -f "/scratch/$lxs_rig/cmd.sh" ]; then

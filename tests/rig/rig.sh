@@ -22,6 +22,9 @@
 # LXS_RIG_QEMU names another qemu-system-x86_64 for the rig itself (and
 # LXS_RIG_QEMU_DATA its firmware folder, QEMU's -L); the default is Debian's.
 # LXS_RIG_APPEND adds to the rig kernel's command line.
+# LXS_RIG_NET=1 gives the rig a network card on QEMU's user networking, and
+# so the host's network (only for manual checks that need the outside, such
+# as scripts/apt-check.sh; tests run in a rig without it).
 # shellcheck disable=SC2317 # the handlers below are called from traps
 set -Eeuo pipefail
 
@@ -31,7 +34,8 @@ repo=$(cd "$rig_dir/../.." && pwd)
 cache_root=${LXS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lxs}/rig
 # Order matters: each module needs the ones before it.
 rig_modules=(ccp irqbypass kvm kvm-amd virtio_ring virtio virtio_pci_modern_dev
-	virtio_pci_legacy_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p)
+	virtio_pci_legacy_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p
+	failover net_failover virtio_net)
 # TCG lacks these EPYC features and drops them anyway; naming them here only
 # silences QEMU's warnings.
 rig_cpu=EPYC,+svm,+npt,-rdseed,-sha-ni,-fxsr-opt,-misalignsse,-3dnowprefetch,-osvw,-topoext,-nrip-save,-xsavec
@@ -375,7 +379,11 @@ start_qemu() {
 	# bench/RESULTS.md, in every 9P-heavy benchmark boot. A periodic timer
 	# fires again by itself; with it, the boots that always wedged finish.
 	local append="console=ttyS0 quiet loglevel=5 reboot=k panic=-1 rdinit=/init lxs_rig=${ctl_dir##*/} nohz=off highres=off ${LXS_RIG_APPEND:-}"
-	local checkout=()
+	local checkout=() net=(-nic none)
+	if [ "${LXS_RIG_NET:-0}" = 1 ]; then
+		net=(-nic user,model=virtio-net-pci)
+		append="$append lxs_rig_net=1"
+	fi
 	if masked_checkout; then
 		checkout=(-virtfs "local,path=${repo//,/,,},mount_tag=checkout,security_model=none,readonly=on,multidevs=remap")
 	fi
@@ -389,7 +397,7 @@ start_qemu() {
 		-kernel "$kernel_file" -initrd "$image_dir/initramfs.cpio" -append "$append" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=${scratch//,/,,},mount_tag=scratch,security_model=none,multidevs=remap" \
-		"${checkout[@]}" \
+		"${checkout[@]}" "${net[@]}" \
 		</dev/null >"$ctl_dir/console" &
 	qemu_pid=$!
 }
