@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "cli/args.h"
+#include "common/proto.h"
 #include "daemon/config.h"
 #include "daemon/distro.h"
 #include "daemon/extfile.h"
@@ -246,6 +247,12 @@ static int do_status(const struct lxs_paths *p)
 	       "ms)\n",
 	       (unsigned long long)(cfg.memory >> 20), cfg.processors, cfg.vm_idle_timeout_ms,
 	       cfg.instance_idle_timeout_ms);
+	if (cfg.networking)
+		printf("VM network: NAT (guest %s, host at %s, DNS %s), localhost forwarding %s\n",
+		       LXS_NET_GUEST4, LXS_NET_GATEWAY4, LXS_NET_DNS4,
+		       cfg.localhost_forwarding ? "on" : "off");
+	else
+		printf("VM network: none (networkingMode = none)\n");
 	printf("Configuration: %s\nData: %s\n", p->config, p->data);
 	struct leftovers l = {0};
 	if (leftovers_all(p, false, &l) == 0 && l.count)

@@ -188,8 +188,10 @@ fi
 # networkingMode=none: no card and no NAT (lxsd reads its configuration when
 # it starts: --shutdown stops it with the VM).
 conf "networkingMode = none"
+"$LXS" --status >"$tmp/status" 2>&1
 run -d bb -- ls /sys/class/net
-if [ $st = 0 ] && ! grep -q eth0 "$o" && grep -q "^lo$" "$o" && [ -z "$(net_pid)" ]; then
+if [ $st = 0 ] && ! grep -q eth0 "$o" && grep -q "^lo$" "$o" && [ -z "$(net_pid)" ] &&
+	grep -q "^VM network: none" "$tmp/status"; then
 	pass "${P}_networking_mode_none"
 else
 	fail "${P}_networking_mode_none" "status $st: $(tr '\n' '|' <"$o" | cut -c1-300), lxs-net '$(net_pid)'"
