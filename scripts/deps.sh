@@ -47,6 +47,9 @@ tools=(
 	pgrep:procps              # tests/faults/vm.sh: this run's lxs-vm, by its command line
 	# tests/cli/net.sh: a resolver of its own on the loopback, and who listens where
 	dnsmasq:dnsmasq-base ss:iproute2
+	# bench/net: the host's side of the network benchmark, and its peer NAT
+	iperf3:iperf3 passt:passt
+	ip:iproute2               # bench/net: passt's route in the rig
 )
 
 if [ "$want" = check ]; then
