@@ -35,6 +35,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,19 +82,42 @@ static int64_t clock_ms(void)
 
 /* --- libslirp's callbacks -------------------------------------------------------- */
 
+static void client_drop(struct nat *n, const char *why);
+
 static ssize_t send_packet(const void *buf, size_t len, void *opaque)
 {
 	struct nat *n = opaque;
+	uint8_t prefix[NET_STREAM_HDR];
+	size_t done = 0;
 
 	if (n->client_fd < 0 || len > NET_FRAME_MAX || n->tx_len + NET_STREAM_HDR + len > TX_MAX) {
 		n->tx_dropped++;
 		return (ssize_t)len;
 	}
+	net_stream_prefix(prefix, (uint32_t)len);
 	if (n->tx_off && n->tx_len == n->tx_off)
 		n->tx_off = n->tx_len = 0;
-	net_stream_prefix(n->tx + n->tx_len, (uint32_t)len);
-	memcpy(n->tx + n->tx_len + NET_STREAM_HDR, buf, len);
-	n->tx_len += NET_STREAM_HDR + len;
+	/* Nothing queued: straight from libslirp's buffer to the socket, no copy. */
+	if (n->tx_len == 0) {
+		struct iovec iov[2] = { { prefix, NET_STREAM_HDR }, { (void *)buf, len } };
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+		ssize_t w = sendmsg(n->client_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (w < 0 && errno != EAGAIN && errno != EINTR) {
+			client_drop(n, strerror(errno));
+			return (ssize_t)len;
+		}
+		done = w > 0 ? (size_t)w : 0;
+	}
+	/* What the socket did not take waits, in order, for POLLOUT. */
+	if (done < NET_STREAM_HDR) {
+		memcpy(n->tx + n->tx_len, prefix + done, NET_STREAM_HDR - done);
+		n->tx_len += NET_STREAM_HDR - done;
+		done = NET_STREAM_HDR;
+	}
+	memcpy(n->tx + n->tx_len, (const uint8_t *)buf + (done - NET_STREAM_HDR),
+	       len - (done - NET_STREAM_HDR));
+	n->tx_len += len - (done - NET_STREAM_HDR);
 	n->frames_out++;
 	return (ssize_t)len;
 }
