@@ -304,14 +304,47 @@ def run_qemu(img, tmp):
 
 
 def lxs_fwd_step(img, tmp):
-    """lxs's localhost forwarding (host 127.0.0.1:P -> the guest's P): it
-    needs build/lxs-fwd and lxs-init's side, which runs under lxsd, so a
-    directly booted lxs-vm cannot use it. Left out until it is built; once it
-    is, this is where it gets wired (lxsd + lxs-init + lxs-fwd instead of a
-    bare lxs-vm, the same host_fwd_measures against its ports)."""
+    """lxs's localhost forwarding (host 127.0.0.1:P -> the guest's P), which
+    lives in lxsd (lxs-fwd) and lxs-init: the same guest image imported as a
+    version-2 distro under a private lxsd, its servers started in a session,
+    the host's clients (host_fwd_measures) through the forward once lxs-fwd
+    listens on the host's loopback. Returns (measures, None), or (None, why)."""
     if not os.path.exists("build/lxs-fwd"):
         return None, "n/a (not built)"
-    return None, "n/a (build/lxs-fwd is built but not wired into bench/net yet)"
+    home = tempfile.mkdtemp(prefix="lxs-fwd.", dir=tmp)
+    env = dict(os.environ, XDG_DATA_HOME=f"{home}/data", XDG_CONFIG_HOME=f"{home}/config",
+               XDG_RUNTIME_DIR=f"{home}/run")
+    os.makedirs(f"{home}/config/lxs")
+    os.makedirs(f"{home}/run", mode=0o700)
+    with open(f"{home}/config/lxs/lxs.conf", "w") as f:
+        f.write(f"[wsl2]\nkernel = {kernel}\nmemory = {MEM}B\nprocessors = {VCPUS}\n"
+                "kernelBootTimeout = 600000\nvmIdleTimeout = -1\n[general]\ninstanceIdleTimeout = -1\n")
+    dimg = f"{home}/distro.img"
+    shutil.copyfile(img, dimg)
+    lxs = os.path.abspath("build/lxs")
+    servers = None
+    try:
+        p = subprocess.run([lxs, "--import-in-place", "bnet", dimg], env=env, capture_output=True, text=True)
+        if p.returncode:
+            return None, f"n/a (import failed: {(p.stdout + p.stderr).strip()[-200:]})"
+        with open(os.path.join(LOGS, "lxs-fwd-servers.log"), "a") as lf:
+            servers = subprocess.Popen(
+                [lxs, "-d", "bnet", "--", "sh", "-c",
+                 f"iperf3 -s -p {F_IPERF} & exec /usr/local/bin/netpp server 0.0.0.0 {F_PP}"],
+                env=env, stdin=subprocess.DEVNULL, stdout=lf, stderr=subprocess.STDOUT)
+        wait_for("lxs's forwards of the guest's servers",
+                 lambda: listening(F_IPERF) and listening(F_PP) or servers.poll() is not None, 600)
+        if servers.poll() is not None:
+            return None, "n/a (the guest's servers ended; see logs/lxs-fwd-servers.log)"
+        return host_fwd_measures("lxs"), None
+    except RuntimeError as e:
+        return None, f"n/a ({e})"
+    finally:
+        subprocess.run([lxs, "--shutdown", "--force"], env=env, capture_output=True)
+        if servers:
+            servers.kill()
+            servers.wait()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def features(bits):
@@ -385,8 +418,8 @@ def report(rows, fwd_note):
             lxs_cell = "n/a"
         print(f"| {label:34} | {lxs_cell:>9} | {fmt(pa, spec):>9} | {fmt(q, spec):>9} | "
               f"{fmt(lx / q if q else NAN, '.2f'):>8} | {fmt(pa / q if q else NAN, '.2f'):>10} |")
-    if fwd_note:
-        print(f"lxs forward: {fwd_note}; lxs+passt's forward is passt's own (-t), QEMU's is hostfwd.")
+    print(f"lxs forward: {fwd_note or 'lxs-fwd (localhostForwarding) over vsock to lxs-init'}; "
+          "lxs+passt's forward is passt's own (-t), QEMU's is hostfwd.")
     for k, label in (("lxs", "lxs"), ("passt", "lxs+passt"), ("qemu", "QEMU")):
         if not rows[k]:
             continue
