@@ -143,6 +143,7 @@ fi
 # End-to-end lxs/lxsd tests run in the same VM boot (rig) as the others.
 vm_tests="$vm_tests; tests/run-suite.sh cli_vm tests/cli/vm.sh $(q "$kdir") $(q "$PWD/$vmtest")"
 vm_tests="$vm_tests; tests/run-suite.sh cli_net tests/cli/net.sh $(q "$kdir") $(q "$PWD/$vmtest")"
+vm_tests="$vm_tests; tests/run-suite.sh cli_forward tests/cli/forward.sh $(q "$kdir") $(q "$PWD/$vmtest")"
 # The fault campaign's VM part: lxs-vm and lxsd killed during starts and sessions.
 vm_tests="$vm_tests; tests/run-suite.sh faults_vm tests/faults/vm.sh $(q "$kdir") $(q "$PWD/$vmtest") ${FAULTS_VM_TRIALS:-4}"
 if [ -z "$kdir" ]; then

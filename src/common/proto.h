@@ -104,6 +104,9 @@ enum lxs_msg_type {
 	LXS_MSG_DISTRO_START,/* host->guest: struct lxs_distro + string table */
 	LXS_MSG_DISTRO_STOP, /* host->guest: string table: name */
 	LXS_MSG_SHUTDOWN,    /* host->guest: empty; init syncs, unmounts, powers off */
+	LXS_MSG_FWD_ADD,     /* guest->host on LXS_VSOCK_PORT_FWD: struct lxs_fwd */
+	LXS_MSG_FWD_DEL,     /* guest->host on LXS_VSOCK_PORT_FWD: struct lxs_fwd */
+	LXS_MSG_FWD_CONNECT, /* host->guest on LXS_VSOCK_PORT_RELAY: struct lxs_fwd */
 	LXS_MSG_TYPE_MAX,
 };
 
@@ -213,5 +216,35 @@ struct lxs_distro {
  */
 #define LXS_VSOCK_PORT_FWD 50002
 #define LXS_VSOCK_PORT_RELAY 50003
+
+/*
+ * The report connection (guest -> host port LXS_VSOCK_PORT_FWD): HELLO both
+ * ways, then only guest -> host: FWD_ADD when a TCP port gains its first
+ * listener on a loopback or wildcard address, or when the families it
+ * listens on change (the host treats an ADD of a known port as an update),
+ * FWD_DEL when its last such listener is gone. After every (re)connect the
+ * guest sends an ADD for each port it has; the host forgets every forward
+ * when the connection drops or another one replaces it.
+ *
+ * The relay (host -> guest port LXS_VSOCK_PORT_RELAY), once per forwarded
+ * connection: HELLO both ways, FWD_CONNECT (families = the one the host's
+ * client came on, exactly one bit), answered OK once the guest has
+ * connected to the listener or ERROR; then the connection carries the raw
+ * TCP stream both ways, each direction ended by a half-close.
+ *
+ * Both sides drop a connection on any payload of the wrong size, port 0,
+ * families 0 or with unknown bits, or pad not zero. The host keeps at most
+ * LXS_FWD_MAX_PORTS forwards and refuses ADDs beyond that.
+ */
+#define LXS_FWD_IPV4 1u     /* a listener on 0.0.0.0 or 127.0.0.1 (host side: 127.0.0.1) */
+#define LXS_FWD_IPV6 2u     /* a listener on :: or ::1 (host side: [::1]) */
+#define LXS_FWD_FAMILIES 3u
+#define LXS_FWD_MAX_PORTS 4096
+
+struct lxs_fwd {
+	uint16_t port;     /* TCP port, 1..65535, the same on both sides */
+	uint8_t families;  /* LXS_FWD_* */
+	uint8_t pad;       /* 0 */
+};
 
 #endif

@@ -39,6 +39,13 @@ struct running {
 	pid_t boot_pid; /* the [boot] command's runner, or 0 */
 };
 
+/* A program netsvc.c keeps running beside the VM. */
+struct netsvc {
+	pid_t pid; /* 0: not running */
+	int64_t started_ms;
+	int quick; /* its runs in a row that ended at once */
+};
+
 struct lxsd {
 	struct lxs_paths p;
 	struct lxs_config cfg;
@@ -48,10 +55,10 @@ struct lxsd {
 	int64_t vm_idle_since_ms;
 	char vsock[LXS_PATH_MAX], control[LXS_PATH_MAX], vm_log[LXS_PATH_MAX];
 	struct running r[LXSD_MAX_RUNNING];
-	/* netsvc.c: the NAT's listening socket (-1: none) and its lxs-net (0: none). */
+	/* netsvc.c: the NAT's listening socket (-1: none), lxs-net and lxs-fwd. */
 	int net_fd;
-	pid_t net_pid;
 	char net_sock[LXS_PATH_MAX];
+	struct netsvc nat, fwd;
 };
 
 int64_t now_ms(void);
@@ -71,13 +78,22 @@ int distro_up(struct lxsd *s, const struct reg_distro *d, struct running **out, 
 /* Stop a running distro and give its disk slot back. */
 int distro_down(struct lxsd *s, struct running *r, char *err, size_t errlen);
 /*
- * netsvc.c: start lxs-net and its socket before the VM (networkingMode=nat;
- * nothing otherwise); start it again if it died (true if it was its exit
- * that was reaped); stop it with the VM.
+ * netsvc.c: lxs-net and its socket before the VM starts (networkingMode=nat;
+ * nothing otherwise), lxs-fwd once it is up (localhostForwarding); a child
+ * that ended: true if it was one of them (started again while the VM runs);
+ * both stopped with the VM.
  */
 int netsvc_start(struct lxsd *s, char *err, size_t errlen);
-bool netsvc_reap(struct lxsd *s);
+void netsvc_vm_up(struct lxsd *s);
+bool netsvc_reaped(struct lxsd *s, pid_t pid, int status);
 void netsvc_stop(struct lxsd *s);
+
+/*
+ * child.c: start exe with argv (stdin /dev/null, stdout and stderr to logfd
+ * unless it is -1, keep_fd as descriptor keep_as unless it is -1), dying
+ * with lxsd. The child's pid, or -errno.
+ */
+pid_t child_spawn(const char *exe, const char *const argv[], int logfd, int keep_fd, int keep_as);
 
 /* Reap finished [boot] command runners. */
 void reap_children(struct lxsd *s);

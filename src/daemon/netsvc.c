@@ -1,71 +1,66 @@
 /*
- * netsvc.c - lxsd's side of version 2's network: it runs lxs-net (the
- * user-mode NAT, src/net/main.c) for the VM when networkingMode is nat.
+ * netsvc.c - lxsd's network services beside the VM: lxs-net, the user-mode
+ * NAT (networkingMode=nat), and lxs-fwd, localhost forwarding
+ * (localhostForwarding). Each is started with the VM, started again if it
+ * dies while the VM runs (unless it keeps dying at once: then it stays off
+ * until the VM restarts, and the log says so), and stopped with the VM.
  *
  * lxsd itself creates the NAT's Unix socket (run/net.sock, mode 0600) and
  * hands the listening descriptor to each lxs-net it starts, so the socket
  * exists before lxs-vm first connects, and outlives a NAT that dies: lxs-vm
  * notices the lost connection, brings the guest's link down and reconnects
- * every 200 ms; its connection waits in the socket's backlog until the NAT
- * that reap_children() started again accepts it. Sessions and the guest's
- * own TCP connections to each other never notice; connections through the
- * NAT that were open are lost, as with a NAT router that reboots.
+ * every 200 ms; its connection waits in the socket's backlog until the next
+ * lxs-net accepts it. Sessions and the guest's own connections to each
+ * other never notice; connections through the NAT that were open are lost,
+ * as with a NAT router that reboots. lxs-fwd needs only lxs-vm's vsock
+ * socket, which exists once the VM is up.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lxsd.h"
 
 /* The descriptor number lxs-net finds its listening socket at. */
 #define NET_FD 3
+/* A run shorter than this counts as a failed start; after SVC_MAX_QUICK in a row, give up. */
+#define SVC_QUICK_MS 2000
+#define SVC_MAX_QUICK 5
 
-static int spawn(struct lxsd *s)
+static int svc_start(struct lxsd *s, struct netsvc *svc)
 {
 	char exe[LXS_PATH_MAX], logp[LXS_PATH_MAX];
-	pid_t parent = getpid();
+	bool nat = svc == &s->nat;
 
-	if (path_fmt(exe, sizeof(exe), "%s/lxs-net", s->p.bindir) < 0 ||
-	    path_fmt(logp, sizeof(logp), "%s/net.log", s->p.run) < 0)
+	if (path_fmt(exe, sizeof(exe), "%s/%s", s->p.bindir, nat ? "lxs-net" : "lxs-fwd") < 0 ||
+	    path_fmt(logp, sizeof(logp), "%s/%s", s->p.run, nat ? "net.log" : "fwd.log") < 0)
 		return -ENAMETOOLONG;
 	int logfd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (logfd < 0)
 		return -errno;
-	pid_t pid = fork();
-	if (pid == 0) {
-		/* The NAT must not outlive lxsd: a killed lxsd takes it along. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(125);
-		int nul = open("/dev/null", O_RDONLY);
-		dup2(nul, 0);
-		dup2(logfd, 1);
-		dup2(logfd, 2);
-		if (dup2(s->net_fd, NET_FD) < 0)
-			_exit(125);
-		execl(exe, "lxs-net", "--fd", "3", (char *)NULL);
-		fprintf(stderr, "lxsd: cannot run %s: %s\n", exe, strerror(errno));
-		_exit(125);
-	}
+	const char *const net_argv[] = { "lxs-net", "--fd", "3", NULL };
+	const char *const fwd_argv[] = { "lxs-fwd", "--vsock", s->vsock, NULL };
+	pid_t pid = child_spawn(exe, nat ? net_argv : fwd_argv, logfd, nat ? s->net_fd : -1, NET_FD);
 	close(logfd);
 	if (pid < 0)
-		return -errno;
-	s->net_pid = pid;
+		return (int)pid;
+	svc->pid = pid;
+	svc->started_ms = now_ms();
 	return 0;
 }
 
 int netsvc_start(struct lxsd *s, char *err, size_t errlen)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int ret;
+	int ret, fd = -1;
 
 	if (!s->cfg.networking || s->net_fd >= 0)
 		return 0;
@@ -78,7 +73,7 @@ int netsvc_start(struct lxsd *s, char *err, size_t errlen)
 	strcpy(a.sun_path, s->net_sock);
 	/* The run folder is this user's (0700); what is there is a leftover of ours. */
 	unlink(s->net_sock);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		goto fail;
 	mode_t old = umask(0177);
@@ -87,7 +82,8 @@ int netsvc_start(struct lxsd *s, char *err, size_t errlen)
 	if (r < 0 || listen(fd, 4) < 0)
 		goto fail;
 	s->net_fd = fd;
-	if ((ret = spawn(s)) < 0) {
+	s->nat.quick = 0;
+	if ((ret = svc_start(s, &s->nat)) < 0) {
 		netsvc_stop(s);
 		snprintf(err, errlen, "cannot start lxs-net, the VM's network: %s", strerror(-ret));
 		return ret;
@@ -102,32 +98,69 @@ fail:
 	return ret;
 }
 
-bool netsvc_reap(struct lxsd *s)
+void netsvc_vm_up(struct lxsd *s)
 {
-	int st;
+	int ret;
 
-	if (s->net_pid <= 0 || waitpid(s->net_pid, &st, WNOHANG) != s->net_pid)
+	if (!s->cfg.localhost_forwarding || s->test_init || s->fwd.pid > 0)
+		return;
+	s->fwd.quick = 0;
+	if ((ret = svc_start(s, &s->fwd)) < 0)
+		fprintf(stderr, "lxsd: cannot start lxs-fwd (%s); localhost forwarding is off until "
+			"the VM restarts\n", strerror(-ret));
+}
+
+bool netsvc_reaped(struct lxsd *s, pid_t pid, int status)
+{
+	struct netsvc *svc = pid == s->nat.pid ? &s->nat : pid == s->fwd.pid ? &s->fwd : NULL;
+	const char *name = svc == &s->nat ? "lxs-net, the VM's network," : "lxs-fwd";
+
+	if (!svc || pid <= 0)
 		return false;
-	s->net_pid = 0;
-	if (s->net_fd < 0)
+	svc->pid = 0;
+	/* Its VM is gone (or, for the NAT, its socket): nothing to serve. */
+	if (s->vm_pidfd < 0 || (svc == &s->nat && s->net_fd < 0))
 		return true;
-	fprintf(stderr, "lxsd: lxs-net, the VM's network, %s %d; starting it again\n",
-		WIFSIGNALED(st) ? "was killed by signal" : "exited with status",
-		WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-	int ret = spawn(s);
+	svc->quick = now_ms() - svc->started_ms < SVC_QUICK_MS ? svc->quick + 1 : 0;
+	if (svc->quick >= SVC_MAX_QUICK) {
+		fprintf(stderr, "lxsd: %s keeps ending at once (see its log in %s); it stays off "
+			"until the VM restarts\n", name, s->p.run);
+		return true;
+	}
+	fprintf(stderr, "lxsd: %s %s %d; starting it again\n", name,
+		WIFSIGNALED(status) ? "was killed by signal" : "exited with status",
+		WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	int ret = svc_start(s, svc);
 	if (ret < 0)
-		fprintf(stderr, "lxsd: cannot start lxs-net again: %s; the VM has no network until "
-			"it restarts (lxs --shutdown)\n", strerror(-ret));
+		fprintf(stderr, "lxsd: cannot start %s again: %s; it stays off until the VM "
+			"restarts\n", name, strerror(-ret));
 	return true;
+}
+
+static void svc_stop(struct netsvc *svc)
+{
+	pid_t pid = svc->pid;
+
+	if (pid <= 0)
+		return;
+	svc->pid = 0;
+	/* SIGTERM: lxs-fwd removes its socket. Both end at once; insist after 2 s. */
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 200; i++) {
+		pid_t r = waitpid(pid, NULL, WNOHANG);
+
+		if (r == pid || (r < 0 && errno == ECHILD))
+			return;
+		nanosleep(&(struct timespec){ 0, 10 * 1000000 }, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 }
 
 void netsvc_stop(struct lxsd *s)
 {
-	if (s->net_pid > 0) {
-		kill(s->net_pid, SIGTERM);
-		waitpid(s->net_pid, NULL, 0);
-		s->net_pid = 0;
-	}
+	svc_stop(&s->fwd);
+	svc_stop(&s->nat);
 	if (s->net_fd >= 0) {
 		close(s->net_fd);
 		s->net_fd = -1;

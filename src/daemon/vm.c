@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -195,39 +194,27 @@ int vm_ensure(struct lxsd *s, char *err, size_t errlen)
 		close(logfd);
 		return ret;
 	}
-	pid_t parent = getpid();
 	int64_t started = now_ms();
-	pid_t pid = fork();
-	if (pid == 0) {
-		/* The VM must not outlive lxsd: a killed lxsd takes its VM with it. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(125);
-		int nul = open("/dev/null", O_RDONLY);
-		dup2(nul, 0);
-		dup2(logfd, 1);
-		dup2(logfd, 2);
-		/*
-		 * The host's / as one virtio-9p share per distro slot ("hostroot<N>"):
-		 * lxs-init mounts a distro's with its /etc/wsl.conf [automount]
-		 * options and puts it at /mnt/host unless [automount] turns it off.
-		 * It serves with this user's rights: a distro sees what the user sees.
-		 */
-		_Static_assert(LXSD_MAX_RUNNING == 3, "a hostroot share per slot, named below");
-		const char *argv[] = { "lxs-vm", "--kernel", kernel, "--initrd", initrd, "--mem", mem,
-			"--share", "hostroot0=/", "--share", "hostroot1=/", "--share", "hostroot2=/",
-			"--cpus", cpus, "--spare-disks", LXSD_SPARE_DISKS, "--vsock", s->vsock,
-			"--control", s->control, "--cmdline", cmdline,
-			/* networkingMode=none: no card at all, as WSL has none then. */
-			s->net_fd >= 0 ? "--net" : NULL, s->net_sock, NULL };
-		execv(vmexe, (char *const *)argv);
-		_exit(125);
-	}
+	/*
+	 * The host's / as one virtio-9p share per distro slot ("hostroot<N>"):
+	 * lxs-init mounts a distro's with its /etc/wsl.conf [automount]
+	 * options and puts it at /mnt/host unless [automount] turns it off.
+	 * It serves with this user's rights: a distro sees what the user sees.
+	 */
+	_Static_assert(LXSD_MAX_RUNNING == 3, "a hostroot share per slot, named below");
+	const char *argv[] = { "lxs-vm", "--kernel", kernel, "--initrd", initrd, "--mem", mem,
+		"--share", "hostroot0=/", "--share", "hostroot1=/", "--share", "hostroot2=/",
+		"--cpus", cpus, "--spare-disks", LXSD_SPARE_DISKS, "--vsock", s->vsock,
+		"--control", s->control, "--cmdline", cmdline,
+		/* networkingMode=none: no card at all, as WSL has none then. */
+		s->net_fd >= 0 ? "--net" : NULL, s->net_sock, NULL };
+	/* The VM must not outlive lxsd: a killed lxsd takes its VM with it. */
+	pid_t pid = child_spawn(vmexe, argv, logfd, -1, -1);
 	close(logfd);
 	if (pid < 0) {
-		ret = -errno;
+		ret = (int)pid;
 		netsvc_stop(s);
-		snprintf(err, errlen, "cannot start lxs-vm: %s", strerror(errno));
+		snprintf(err, errlen, "cannot start lxs-vm: %s", strerror(-ret));
 		return ret;
 	}
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -274,6 +261,7 @@ int vm_ensure(struct lxsd *s, char *err, size_t errlen)
 	s->vm_pid = pid;
 	s->vm_pidfd = pidfd;
 	s->vm_idle_since_ms = now_ms();
+	netsvc_vm_up(s);
 	fprintf(stderr, "lxsd: VM %d up in %lld ms (%s, %s, %s vCPUs)\n", (int)pid,
 		(long long)(now_ms() - started), kernel, mem, cpus);
 	return 0;
@@ -429,7 +417,6 @@ static void run_boot_command(struct lxsd *s, struct running *r)
 
 void reap_children(struct lxsd *s)
 {
-	netsvc_reap(s);
 	for (int i = 0; i < LXSD_MAX_RUNNING; i++) {
 		if (s->r[i].used && s->r[i].boot_pid > 0 &&
 		    waitpid(s->r[i].boot_pid, NULL, WNOHANG) > 0)
@@ -439,8 +426,10 @@ void reap_children(struct lxsd *s)
 	 * Runners of distros already stopped. This may reap lxs-vm too; its exit
 	 * is noticed through its pidfd all the same.
 	 */
-	while (waitpid(-1, NULL, WNOHANG) > 0) {
-	}
+	pid_t pid;
+	int st;
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+		netsvc_reaped(s, pid, st);
 }
 
 static void conf_warn(const char *sentence, void *arg)

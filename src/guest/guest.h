@@ -9,6 +9,9 @@
  *   automount.c  the host's files at /mnt/host (the "hostroot" 9P share)
  *   network.c the generated /etc/hosts and /etc/resolv.conf
  *   netif.c   the VM's loopback and eth0, configured at boot
+ *   forward.c localhost forwarding: the VM's TCP listeners reported to
+ *             lxs-fwd on the host, and the relay of forwarded connections
+ *   diag.c    the TCP listeners from NETLINK_SOCK_DIAG (diag.h)
  */
 #ifndef LXS_GUEST_H
 #define LXS_GUEST_H
@@ -76,6 +79,12 @@ void hostroot_place(void);
  * pivot_root or setns into the distro.
  */
 int hostroot_path(char *buf, size_t len);
+
+/*
+ * forward.c: the localhost forwarding process (PID 1 forks it and restarts
+ * it when it dies); returns only on a fatal error, the exit status.
+ */
+int forward_main(void);
 
 /* A name usable as a file name component: [A-Za-z0-9._-], 1..64, not . or .. */
 bool distro_name_ok(const char *name);

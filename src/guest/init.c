@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "guest.h"
@@ -268,6 +269,27 @@ out:
 	return ret;
 }
 
+/* Localhost forwarding runs in a child of its own (forward.c), restarted if it dies. */
+static pid_t start_forward(int lfd, int sfd)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		close(lfd);
+		close(sfd);
+		_exit(forward_main());
+	}
+	return pid > 0 ? pid : 0;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int main(int argc, char **argv)
 {
 	struct init_opts o = { 0 };
@@ -306,10 +328,19 @@ int main(int argc, char **argv)
 		for (const char *m = LXS_BOOT_MARK; *m; m++)
 			outb((unsigned char)*m, LXS_PORT_DEBUGCON);
 	}
+	pid_t fwd_pid = 0;
+	int64_t fwd_start_at = 0; /* a second after it died: no crash loop */
 	for (;;) {
 		struct pollfd pf[2] = { { .fd = lfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+		int64_t now = mono_ms();
 
-		if (poll(pf, 2, -1) < 0 && errno != EINTR)
+		if (!o.test_mode && !fwd_pid && now >= fwd_start_at)
+			fwd_pid = start_forward(lfd, sfd);
+		/* Without a forwarding process, wake up in time to start it again. */
+		int timeout = -1;
+		if (!o.test_mode && !fwd_pid)
+			timeout = now >= fwd_start_at ? 1000 : (int)(fwd_start_at - now);
+		if (poll(pf, 2, timeout) < 0 && errno != EINTR)
 			break;
 		if (pf[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
@@ -322,8 +353,13 @@ int main(int argc, char **argv)
 				}
 			}
 			/* Reap every child and every orphan that was reparented to us. */
-			while (waitpid(-1, NULL, WNOHANG) > 0)
-				;
+			pid_t pid;
+			while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
+				if (pid == fwd_pid) {
+					fwd_pid = 0;
+					fwd_start_at = mono_ms() + 1000;
+				}
+			}
 		}
 		if (pf[0].revents & POLLIN) {
 			int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
