@@ -114,4 +114,7 @@ void fwd_destroy(struct fwd *f);
 unsigned fwd_port_count(const struct fwd *f);
 unsigned fwd_conn_count(const struct fwd *f);
 
+/* sandbox.c: confine lxs-fwd for good once it listens (0, or -errno: do not go on). */
+int fwd_sandbox_enter(void);
+
 #endif

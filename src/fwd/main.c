@@ -3,7 +3,7 @@
  * guest listens on, at the same ports on the host's loopback. lxsd starts
  * it beside lxs-vm when localhostForwarding is on (the default).
  *
- *   lxs-fwd [-v] --vsock PATH
+ *   lxs-fwd [-v] [--no-sandbox] --vsock PATH
  *
  * PATH is lxs-vm's vsock socket; lxs-fwd listens on PATH_50002 for the
  * guest's reports. SIGTERM or SIGINT ends it cleanly. Exit status 0, or 1
@@ -25,6 +25,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"vsock", required_argument, NULL, 'V'},
 	    {"verbose", no_argument, NULL, 'v'},
+	    {"no-sandbox", no_argument, NULL, 'N'},
 	    {0},
 	};
 	enum log_level level = LOG_NORMAL;
@@ -32,22 +33,26 @@ int main(int argc, char **argv)
 	struct fwd *f;
 	sigset_t set;
 	int c, ret;
+	bool sandbox = true;
 
 	while ((c = getopt_long(argc, argv, "v", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'V':
 			vsock = optarg;
 			break;
+		case 'N':
+			sandbox = false;
+			break;
 		case 'v':
 			level = level == LOG_NORMAL ? LOG_VERBOSE : LOG_DEBUG;
 			break;
 		default:
-			fprintf(stderr, "usage: lxs-fwd [-v] --vsock PATH\n");
+			fprintf(stderr, "usage: lxs-fwd [-v] [--no-sandbox] --vsock PATH\n");
 			return 2;
 		}
 	}
 	if (!vsock || optind != argc) {
-		fprintf(stderr, "usage: lxs-fwd [-v] --vsock PATH\n");
+		fprintf(stderr, "usage: lxs-fwd [-v] [--no-sandbox] --vsock PATH\n");
 		return 2;
 	}
 	log_init("lxs-fwd", level);
@@ -67,6 +72,9 @@ int main(int argc, char **argv)
 	if (ret < 0)
 		fatalx(1, "cannot listen on %s_%u: %s; check that the folder exists and is yours",
 		       vsock, LXS_VSOCK_PORT_FWD, strerror(-ret));
+	/* Listening for the guest: from here on, only what sandbox.c allows. */
+	if (sandbox && (ret = fwd_sandbox_enter()) < 0)
+		fatalx(1, "cannot enter the sandbox: %s", strerror(-ret));
 	ret = fwd_run(f, sfd, -1);
 	fwd_destroy(f);
 	close(sfd);

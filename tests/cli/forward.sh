@@ -82,7 +82,13 @@ if [ $st != 0 ]; then
 	echo "# lxsd.log: $(tail -n 5 "$log" 2>/dev/null | tr '\n' '|')"
 	exit 0
 fi
-fwd_pid >/dev/null && pass "${P}_lxs_fwd_runs" || fail "${P}_lxs_fwd_runs" "lxsd started no lxs-fwd: $(tail -n 3 "$log" | tr '\n' '|')"
+# It runs, confined (seccomp filter mode).
+fp=$(fwd_pid)
+if [ -n "$fp" ] && grep -q "^Seccomp:[[:space:]]*2" "/proc/$fp/status"; then
+	pass "${P}_lxs_fwd_runs"
+else
+	fail "${P}_lxs_fwd_runs" "lxs-fwd '$fp' ($(grep Seccomp: "/proc/$fp/status" 2>&1)); lxsd.log: $(tail -n 3 "$log" | tr '\n' '|')"
+fi
 
 # A listener on the wildcard address: bytes both ways, each side's end
 # passed on (busybox nc half-closes when its stdin ends, and ends when the
