@@ -60,14 +60,6 @@ static int read_small(const char *path, char *buf, size_t len)
 	return (int)n;
 }
 
-static double now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
 /*
  * The block device whose serial is `serial` and whose size is not zero (a
  * hot-attached disk grows from zero). The kernel offers no event we could
@@ -75,7 +67,7 @@ static double now_ms(void)
  */
 static int find_disk(const char *serial, uint32_t timeout_ms, char *dev, size_t len)
 {
-	double deadline = now_ms() + timeout_ms;
+	int64_t deadline = mono_ms() + timeout_ms;
 
 	for (;;) {
 		DIR *d = opendir("/sys/block");
@@ -98,7 +90,7 @@ static int find_disk(const char *serial, uint32_t timeout_ms, char *dev, size_t 
 		}
 		if (d)
 			closedir(d);
-		if (now_ms() >= deadline)
+		if (mono_ms() >= deadline)
 			return -ENODEV;
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
@@ -434,7 +426,7 @@ static int systemd_state(const char *name, double deadline, char *state, size_t 
 	}
 	for (;;) {
 		struct pollfd p = { .fd = out[0], .events = POLLIN };
-		double left = deadline - now_ms();
+		int64_t left = deadline - mono_ms();
 		ssize_t n;
 
 		int r = left > 0 ? poll(&p, 1, (int)left) : 0;
@@ -480,7 +472,7 @@ static void wait_for_systemd(const struct distro_spec *d, pid_t init, double dea
 		if (state[0] && strcmp(state, "initializing") && strcmp(state, "starting") &&
 		    strcmp(state, "offline"))
 			return;
-		if (now_ms() >= deadline)
+		if (mono_ms() >= deadline)
 			break;
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
@@ -493,7 +485,7 @@ int distro_start(const struct distro_spec *d, char *err, size_t errlen)
 {
 	char path[256], dev[300], root[256], cg[300];
 	const char *name = d->name;
-	double deadline = now_ms() + d->timeout_ms;
+	int64_t deadline = mono_ms() + d->timeout_ms;
 	int lock, ret;
 
 	if (!distro_name_ok(name)) {

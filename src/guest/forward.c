@@ -12,7 +12,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -20,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -33,7 +31,7 @@
 #define SCAN_MS            250 /* a new listener is forwarded within about this */
 #define BACKOFF_MIN_MS     250
 #define BACKOFF_MAX_MS     2000 /* lxs-fwd starts just after the VM is up: retry soon */
-#define RELAY_MAX          256  /* relay children at once; more connections are refused */
+#define RELAY_MAX          256  /* relay children at once; more connections wait */
 #define RELAY_HANDSHAKE_MS 10000
 #define RELAY_BUF          65536
 #define VMADDR_CID_HOST    2u
@@ -49,28 +47,13 @@ struct watcher {
 	bool scan_failed; /* the last scan failed (and that was said) */
 	int backoff_ms;
 	int64_t retry_at, scan_at;
-	unsigned relays;
+	unsigned relays; /* relay children, the spare one included */
+	bool spare;      /* a child waits in accept() for the next connection */
+	pid_t spare_pid;
+	int lfd, busy_w; /* the relay's listener; a spare's "I took one" */
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("lxs-init: forwarding: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
+#define say(...) say_as("forwarding: ", __VA_ARGS__)
 
 /* --- the listeners ------------------------------------------------------------ */
 
@@ -194,7 +177,8 @@ static int listen_relay(void)
 {
 	struct sockaddr_vm a = {
 	    .svm_family = AF_VSOCK, .svm_port = LXS_VSOCK_PORT_RELAY, .svm_cid = VMADDR_CID_ANY};
-	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	/* Blocking: the spare relay child waits in accept() (relay_spare). */
+	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 64) < 0) {
 		say("cannot listen on vsock port %u: %s", LXS_VSOCK_PORT_RELAY, strerror(errno));
@@ -369,27 +353,40 @@ out:
 	return ret;
 }
 
-static void relay_accept(struct watcher *wt, int lfd)
+/*
+ * The relay's children are forked before they are needed: a spare child
+ * waits in accept(), says on a pipe that it took a connection, and the
+ * loop forks the next spare. A fork in a nested VM takes milliseconds, and
+ * this keeps it off every forwarded connection's way.
+ */
+static void relay_spare(struct watcher *wt)
 {
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-
-	if (fd < 0)
+	if (wt->spare || wt->relays >= RELAY_MAX)
 		return;
-	if (wt->relays >= RELAY_MAX) {
-		close(fd); /* the host's client sees its connection reset */
-		return;
-	}
 	pid_t pid = fork();
 	if (pid == 0) {
-		close(lfd);
+		char b = 1;
+		int fd;
+
 		if (wt->rfd >= 0)
 			close(wt->rfd);
 		close(wt->nl);
-		_exit(relay_serve(fd) < 0 ? 1 : 0);
+		do
+			fd = accept4(wt->lfd, NULL, NULL, SOCK_CLOEXEC);
+		while (fd < 0 && (errno == EINTR || errno == ECONNABORTED));
+		/* Never a fork loop: a listener that fails makes the next spare wait a turn. */
+		if (fd < 0)
+			sleep(1);
+		if (write(wt->busy_w, &b, 1) < 0) {
+		}
+		close(wt->lfd);
+		_exit(fd < 0 ? 1 : relay_serve(fd) < 0 ? 1 : 0);
 	}
-	if (pid > 0)
+	if (pid > 0) {
 		wt->relays++;
-	close(fd);
+		wt->spare = true;
+		wt->spare_pid = pid;
+	}
 }
 
 /* --- the process ------------------------------------------------------------------ */
@@ -400,7 +397,7 @@ int forward_main(void)
 	struct watcher wt = {
 	    .cur = &sets[0], .next = &sets[1], .rfd = -1, .backoff_ms = BACKOFF_MIN_MS};
 	sigset_t none;
-	int lfd;
+	int lfd, busy[2];
 
 	/* PID 1 blocks these for its signalfd; this process and its children want them. */
 	sigemptyset(&none);
@@ -413,8 +410,11 @@ int forward_main(void)
 		return 1;
 	}
 	lfd = listen_relay();
-	if (lfd < 0)
+	if (lfd < 0 || pipe2(busy, O_CLOEXEC | O_NONBLOCK) < 0)
 		return 1;
+	wt.lfd = lfd;
+	wt.busy_w = busy[1];
+	relay_spare(&wt);
 	for (;;) {
 		int64_t now = mono_ms();
 		int64_t next = wt.scan_at;
@@ -422,17 +422,27 @@ int forward_main(void)
 		if (wt.rfd < 0 && wt.retry_at < next)
 			next = wt.retry_at;
 		struct pollfd pf[2] = {
-		    {.fd = wt.relays < RELAY_MAX ? lfd : -1, .events = POLLIN},
+		    {.fd = busy[0], .events = POLLIN},
 		    {.fd = wt.rfd,
 		     .events = POLLIN | (wt.rfd >= 0 && wire_tx_pending(&wt.w) ? POLLOUT : 0)}};
 		/* Children end on their own; the timeout also bounds how late they are reaped. */
 		int wait = next > now ? (int)(next - now) : 0;
 		if (poll(pf, 2, wait) < 0 && errno != EINTR)
 			return 1;
-		while (waitpid(-1, NULL, WNOHANG) > 0)
+		pid_t gone;
+		while ((gone = waitpid(-1, NULL, WNOHANG)) > 0) {
 			wt.relays--;
-		if (pf[0].revents & POLLIN)
-			relay_accept(&wt, lfd);
+			if (gone == wt.spare_pid)
+				wt.spare = false; /* it died waiting */
+		}
+		if (pf[0].revents & POLLIN) {
+			char b[64];
+
+			if (read(busy[0], b, sizeof(b)) > 0)
+				wt.spare = false;
+		}
+		/* A spare that took a connection (or died) is replaced, within RELAY_MAX. */
+		relay_spare(&wt);
 		if (wt.rfd >= 0 && (pf[1].revents & (POLLIN | POLLHUP | POLLERR)))
 			report_read(&wt);
 		if (wt.rfd >= 0 && (pf[1].revents & POLLOUT) && wire_flush(&wt.w) < 0)

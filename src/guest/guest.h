@@ -9,6 +9,7 @@
  *   automount.c  the host's files at /mnt/host (the "hostroot" 9P share)
  *   network.c the generated /etc/hosts and /etc/resolv.conf
  *   netif.c   the VM's loopback and eth0, configured at boot
+ *   util.c    console messages and the clock, for all of the above
  *   forward.c localhost forwarding: the VM's TCP listeners reported to
  *             lxs-fwd on the host, and the relay of forwarded connections
  *   diag.c    the TCP listeners from NETLINK_SOCK_DIAG (diag.h)
@@ -94,5 +95,9 @@ int send_error(struct wire *w, int err, const char *fmt, ...) __attribute__((for
 
 /* netif.c: bring lo up and configure eth0 if there is one: 1, 0 (no eth0), -errno. */
 int netif_setup(void);
+
+/* util.c: one line on the console, "lxs-init: " WHO MESSAGE; the monotonic clock in ms. */
+void say_as(const char *who, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int64_t mono_ms(void);
 
 #endif

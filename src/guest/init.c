@@ -31,17 +31,7 @@
 #include "guest.h"
 #include "sys.h"
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("lxs-init: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
+#define say(...) say_as("", __VA_ARGS__)
 
 int send_error(struct wire *w, int err, const char *fmt, ...)
 {
@@ -282,13 +272,6 @@ static pid_t start_forward(int lfd, int sfd)
 	return pid > 0 ? pid : 0;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int main(int argc, char **argv)
 {
