@@ -293,30 +293,13 @@ static int relay_serve(int fd)
 	struct wire w;
 	struct lxs_msg_hdr h;
 	const uint8_t *p;
-	struct lxs_hello hello;
 	struct lxs_fwd m;
 	int ret, tfd;
 
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	if (wire_init(&w, fd) < 0)
 		return -ENOMEM;
-	ret = wire_recv(&w, &h, &p, RELAY_HANDSHAKE_MS);
-	if (ret < 0)
-		goto out;
-	if (h.type != LXS_MSG_HELLO || h.len != sizeof(hello)) {
-		ret = send_error(&w, EPROTO, "the first message must be HELLO");
-		goto out;
-	}
-	memcpy(&hello, p, sizeof(hello));
-	wire_consume(&w);
-	if (hello.magic != LXS_SESSION_MAGIC || hello.version != LXS_PROTO_VERSION) {
-		ret =
-		    send_error(&w, EPROTO, "this lxs-init speaks protocol version %u, the host %u",
-			       LXS_PROTO_VERSION, hello.version);
-		goto out;
-	}
-	hello = (struct lxs_hello){LXS_SESSION_MAGIC, LXS_PROTO_VERSION};
-	if ((ret = wire_send(&w, LXS_MSG_HELLO, 0, &hello, sizeof(hello), NULL, 0)) < 0)
+	if ((ret = hello_answer(&w, RELAY_HANDSHAKE_MS)) < 0)
 		goto out;
 	ret = wire_recv(&w, &h, &p, RELAY_HANDSHAKE_MS);
 	if (ret < 0)

@@ -90,7 +90,7 @@ int forward_main(void);
 /* A name usable as a file name component: [A-Za-z0-9._-], 1..64, not . or .. */
 bool distro_name_ok(const char *name);
 
-/* Send ERROR with errno and a message; returns -err for chaining. */
+/* util.c: ERROR with errno err and a sentence to the host: -err. */
 int send_error(struct wire *w, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* netif.c: bring lo up and configure eth0 if there is one: 1, 0 (no eth0), -errno. */
@@ -99,5 +99,10 @@ int netif_setup(void);
 /* util.c: one line on the console, "lxs-init: " WHO MESSAGE; the monotonic clock in ms. */
 void say_as(const char *who, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int64_t mono_ms(void);
+/*
+ * util.c: the host's HELLO on w (within timeout_ms), checked, answered with
+ * ours: 0, or -errno (an ERROR was sent when the host got it wrong).
+ */
+int hello_answer(struct wire *w, int timeout_ms);
 
 #endif

@@ -33,23 +33,6 @@
 
 #define say(...) say_as("", __VA_ARGS__)
 
-int send_error(struct wire *w, int err, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	struct lxs_error e = { .err = err };
-
-	va_start(ap, fmt);
-	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n >= sizeof(msg))
-		n = sizeof(msg) - 1;
-	wire_send(w, LXS_MSG_ERROR, 0, &e, sizeof(e), msg, (size_t)n);
-	return -err;
-}
-
 static void mount_one(const char *src, const char *dst, const char *type, unsigned long flags,
 		      const char *data)
 {
@@ -160,25 +143,7 @@ int serve_connection(const struct init_opts *o, int fd)
 	if (wire_init(&w, fd) < 0)
 		return -ENOMEM;
 	/* HELLO first, both ways; anything else, or another version, ends here. */
-	ret = wire_recv(&w, &h, &p, 30000);
-	if (ret < 0)
-		goto out;
-	struct lxs_hello hello;
-	if (h.type != LXS_MSG_HELLO || h.len != sizeof(hello)) {
-		ret = send_error(&w, EPROTO, "the first message must be HELLO");
-		goto out;
-	}
-	memcpy(&hello, p, sizeof(hello));
-	wire_consume(&w);
-	if (hello.magic != LXS_SESSION_MAGIC || hello.version != LXS_PROTO_VERSION) {
-		ret = send_error(&w, EPROTO,
-				 "this lxs-init speaks protocol version %u, the host sent version %u; "
-				 "update lxs so both match",
-				 LXS_PROTO_VERSION, hello.version);
-		goto out;
-	}
-	hello = (struct lxs_hello){ LXS_SESSION_MAGIC, LXS_PROTO_VERSION };
-	if ((ret = wire_send(&w, LXS_MSG_HELLO, 0, &hello, sizeof(hello), NULL, 0)) < 0)
+	if ((ret = hello_answer(&w, 30000)) < 0)
 		goto out;
 
 	ret = wire_recv(&w, &h, &p, 30000);

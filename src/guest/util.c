@@ -1,9 +1,12 @@
 /*
  * util.c - what every part of lxs-init uses: its messages on the VM's
- * console and the monotonic clock in milliseconds.
+ * console, the monotonic clock in milliseconds, and the two ends of every
+ * conversation with the host (proto.h): the HELLO exchange and ERROR.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "guest.h"
@@ -25,4 +28,43 @@ int64_t mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int send_error(struct wire *w, int err, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	struct lxs_error e = { .err = err };
+
+	va_start(ap, fmt);
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(msg))
+		n = sizeof(msg) - 1;
+	wire_send(w, LXS_MSG_ERROR, 0, &e, sizeof(e), msg, (size_t)n);
+	return -err;
+}
+
+int hello_answer(struct wire *w, int timeout_ms)
+{
+	struct lxs_msg_hdr h;
+	const uint8_t *p;
+	struct lxs_hello hello;
+	int ret = wire_recv(w, &h, &p, timeout_ms);
+
+	if (ret < 0)
+		return ret;
+	if (h.type != LXS_MSG_HELLO || h.len != sizeof(hello))
+		return send_error(w, EPROTO, "the first message must be HELLO");
+	memcpy(&hello, p, sizeof(hello));
+	wire_consume(w);
+	if (hello.magic != LXS_SESSION_MAGIC || hello.version != LXS_PROTO_VERSION)
+		return send_error(w, EPROTO,
+				  "this lxs-init speaks protocol version %u, the host sent version %u; "
+				  "update lxs so both match",
+				  LXS_PROTO_VERSION, hello.version);
+	hello = (struct lxs_hello){ LXS_SESSION_MAGIC, LXS_PROTO_VERSION };
+	return wire_send(w, LXS_MSG_HELLO, 0, &hello, sizeof(hello), NULL, 0);
 }
