@@ -89,6 +89,8 @@ for src in "${targets[@]}"; do
 	fi
 	mapfile -t srcs < <(link_sources "$src" "$name")
 	libs=$(sed -n 's|^// fuzz-libs:||p' "$src" | tr '\n' ' ')
+	# src/common's seccomp helper (syscall_filter.c) needs libseccomp wherever it is linked.
+	case " ${srcs[*]} " in *" src/common/syscall_filter.c "*) libs="$libs -lseccomp" ;; esac
 	# shellcheck disable=SC2086
 	if ! $CC_FUZZ $CFLAGS_FUZZ -o "$bin" "$src" "${srcs[@]}" $libs -lpthread \
 		>"$out/$name.build.log" 2>&1; then
