@@ -72,14 +72,6 @@ struct nat {
 	nfds_t npfd, slirp_first;
 };
 
-static int64_t clock_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* --- libslirp's callbacks -------------------------------------------------------- */
 
 static void client_drop(struct nat *n, const char *why);
@@ -394,7 +386,8 @@ static int listen_unix(const char *path)
 
 static int run_timers(struct nat *n)
 {
-	int64_t now = clock_ms(), next = -1;
+	/* The timers are in libslirp's clock (clock_get_ns), in milliseconds. */
+	int64_t now = clock_get_ns(NULL) / 1000000, next = -1;
 
 	for (int i = 0; i < MAX_TIMERS; i++) {
 		struct net_timer *t = &n->timers[i];
