@@ -10,7 +10,7 @@
 set -euo pipefail
 
 want=${1:-all}
-build=(build-essential make gcc clang musl-tools pkg-config cpio python3 liburing-dev libslirp-dev libarchive-dev libext2fs-dev comerr-dev libinih-dev libseccomp-dev e2fsprogs debootstrap zstd libclang-rt-14-dev proot dpkg-dev)
+build=(build-essential make gcc clang musl-tools pkg-config cpio python3 liburing-dev libslirp-dev libarchive-dev libext2fs-dev comerr-dev libinih-dev libseccomp-dev e2fsprogs debootstrap zstd libclang-rt-14-dev proot dpkg-dev gnupg)
 kernel=(linux-source-6.12 bc flex bison libelf-dev libssl-dev xz-utils kmod lz4)
 rig=(qemu-system-x86 busybox-static cpio xz-utils zstd)
 
@@ -35,6 +35,7 @@ tools=(
 	debootstrap:debootstrap
 	apt-get:apt apt-cache:apt
 	dpkg-scanpackages:dpkg-dev # tests/pico/run.sh: a local apt repository
+	gpg:gnupg                 # tests/pico/trixie.sh: signs its repositories
 	git:git                   # tests/newcomer.sh: copies the checkout's tracked files
 	# the guest kernel (kernel/build.sh)
 	objcopy:binutils

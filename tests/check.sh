@@ -81,6 +81,15 @@ debian_distro_step debian ""
 [ -f "$vmtest/debian.tar.zst" ] && python3 tests/distro/listing.py tar "$vmtest/debian.tar.zst" >"$vmtest/debian.expect"
 # The same with systemd and logind, for wsl.conf's [boot] systemd.
 debian_distro_step debian-systemd systemd-sysv,libpam-systemd,dbus
+# Debian 13, newer than the host, for version 1 (tests/pico/trixie.sh): a
+# tarball only, no image.
+trixie=
+DEBIAN_SUITE=trixie DEBIAN_NAME=trixie tests/distro/debian.sh "$vmtest" >"$vmtest/trixie.log" 2>&1
+case $? in
+0) trixie=$vmtest/trixie.tar.zst && echo "step trixie_distro: done" ;;
+77) echo "step trixie_distro: not made here: $(tail -n 1 "$vmtest/trixie.log")" ;;
+*) step trixie_distro "$vmtest/trixie.log" false ;;
+esac
 
 stage=$scratch/stage
 staged=()
@@ -110,6 +119,7 @@ as_nobody nobody_image tests/image/host.sh "$(sfile busybox.tar)"
 
 section "version 1 (lxs-pico, no VM)"
 suite pico tests/pico/run.sh
+suite pico_trixie tests/pico/trixie.sh "$trixie"
 
 section "lxs and lxsd without a VM"
 suite cli_host tests/cli/host.sh

@@ -69,6 +69,8 @@ void pico_write_err(const char *a, const char *b, const char *c);
 long pico_ustrlen(const char *s, unsigned long max);
 long pico_ucopy(void *dst, const void *src, unsigned long n);
 long pico_uwritable(void *p, unsigned long n);
+/* fn(arg) run on the stack whose top is top (16-byte aligned). */
+long pico_on_stack(long (*fn)(void *), void *arg, void *top);
 
 /* path.c */
 #define P_FOLLOW 1 /* follow a symlink in the last component */

@@ -144,3 +144,21 @@ __asm__(".text\n"
 	"pico_uaccess_fault:\n"
 	"\tmov $-14, %rax\n" /* EFAULT */
 	"\tret\n");
+
+/*
+ * long pico_on_stack(long (*fn)(void *), void *arg, void *top)
+ *	fn(arg) with the stack pointer at top (16-byte aligned), then back
+ *	on the caller's stack; fn's result.
+ */
+__asm__(".text\n"
+	".globl pico_on_stack\n"
+	"pico_on_stack:\n"
+	"\tpush %rbp\n"
+	"\tmov %rsp, %rbp\n"
+	"\tmov %rdx, %rsp\n"
+	"\tmov %rdi, %rax\n"
+	"\tmov %rsi, %rdi\n"
+	"\tcall *%rax\n"
+	"\tmov %rbp, %rsp\n"
+	"\tpop %rbp\n"
+	"\tret\n");

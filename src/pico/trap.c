@@ -10,6 +10,7 @@
  * two calls except the process-wide ids, which are single stores.
  */
 #include <asm/signal.h>
+#include <linux/signal.h>
 #include <asm/siginfo.h>
 #include <asm/sigcontext.h>
 #include <asm/ucontext.h>
@@ -1419,6 +1420,72 @@ static void guest_verdict(siginfo_t *si, struct ucontext *uc)
 	deliver(VSIG_SYS, SIGSYS, si, uc, 1);
 }
 
+/* A trapped call: number, arguments, and the frame it came in. */
+struct trapped {
+	long nr, a[6];
+	struct ucontext *uc;
+};
+
+static long translate(void *arg)
+{
+	struct trapped *t = arg;
+	long nr = t->nr, *a = t->a, r;
+	if ((r = pico_guard_call(nr, a)) != PICO_NOT_GUARDED)
+		return r;
+	if ((r = check_args(nr, a)) < 0)
+		return r;
+	if (nr == __NR_execve || nr == __NR_execveat)
+		return exec_call(nr, a);
+	if ((r = dispatch_light(nr, a, t->uc)) == NOT_LIGHT)
+		r = dispatch(nr, a);
+	return r;
+}
+
+/*
+ * Translating a call takes up to ~24 KiB of stack (path buffers). The
+ * handler has SA_ONSTACK because Go gives every thread a 32 KiB alternate
+ * signal stack and runs on goroutine stacks smaller than that; but Rust's
+ * runtime sets up only 8 KiB (sqv, apt's signature checker, died there).
+ * When the alternate stack leaves too little room, the call is translated
+ * on the stack the guest was interrupted on, as if the handler had no
+ * SA_ONSTACK, or, when that is the alternate stack itself (a guest signal
+ * handler's call), on a stack mapped for the call. The alternate stack is
+ * turned off meanwhile: a signal taken now (a fault on a guest pointer, a
+ * guest signal) would be pushed at its top, over this handler's frame.
+ */
+#define TRANSLATE_ROOM (28UL << 10)
+#define SPARE_STACK (64UL << 10)
+
+static long translate_off_altstack(void *arg)
+{
+	struct trapped *t = arg;
+	stack_t off = {0, SS_DISABLE, 0}, alt = t->uc->uc_stack;
+	sys2(__NR_sigaltstack, (long)&off, 0);
+	long r = translate(t);
+	alt.ss_flags &= SS_AUTODISARM;
+	sys2(__NR_sigaltstack, (long)&alt, 0);
+	return r;
+}
+
+static long translate_with_room(struct trapped *t)
+{
+	const stack_t *alt = &t->uc->uc_stack;
+	unsigned long here = (unsigned long)&here, lo = (unsigned long)alt->ss_sp, hi = lo + alt->ss_size;
+	if ((alt->ss_flags & SS_DISABLE) || here < lo || here >= hi || here - lo >= TRANSLATE_ROOM)
+		return translate(t);
+	unsigned long isp = t->uc->uc_mcontext.rsp;
+	/* Below the interrupted code's red zone (128 bytes), with a margin. */
+	if (!(alt->ss_flags & SS_ONSTACK) && (isp < lo || isp > hi))
+		return pico_on_stack(translate_off_altstack, t, (void *)((isp - 128 - 256) & ~15UL));
+	long m = sys6(__NR_mmap, 0, (long)SPARE_STACK, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (m < 0 && m > -4096)
+		return translate(t); /* no memory for it: try where we are */
+	long r = pico_on_stack(translate_off_altstack, t, (void *)(m + SPARE_STACK));
+	sys2(__NR_munmap, m, (long)SPARE_STACK);
+	return r;
+}
+
 #define SEGV_BIT (1UL << (SIGSEGV - 1))
 #define BUS_BIT (1UL << (SIGBUS - 1))
 
@@ -1448,17 +1515,10 @@ static void handler(int sig, siginfo_t *si, void *ctx)
 		mc->rax = (unsigned long)-ENOSYS;
 		return;
 	}
-	long a[6] = {(long)mc->rdi, (long)mc->rsi, (long)mc->rdx, (long)mc->r10, (long)mc->r8, (long)mc->r9};
-	long nr = si->si_syscall, r;
-	if ((r = pico_guard_call(nr, a)) != PICO_NOT_GUARDED)
-		;
-	else if ((r = check_args(nr, a)) < 0)
-		;
-	else if (nr == __NR_execve || nr == __NR_execveat)
-		r = exec_call(nr, a);
-	else if ((r = dispatch_light(nr, a, uc)) == NOT_LIGHT)
-		r = dispatch(nr, a);
-	mc->rax = (unsigned long)r;
+	struct trapped t = {si->si_syscall,
+			    {(long)mc->rdi, (long)mc->rsi, (long)mc->rdx, (long)mc->r10, (long)mc->r8, (long)mc->r9},
+			    uc};
+	mc->rax = (unsigned long)translate_with_room(&t);
 }
 
 extern char pico_uaccess_lo[], pico_uaccess_hi[], pico_uaccess_fault[];
