@@ -35,8 +35,21 @@
 #include "pico.h"
 #include "sys.h"
 
+/* Calls newer than the headers this is built with. */
+#define NR_cachestat 451
+#define NR_map_shadow_stack 453
+#define NR_futex_wake 454
+#define NR_futex_wait 455
+#define NR_futex_requeue 456
+#define NR_mseal 462
+
 /* What needs no translation: no paths, no identities, no signal dispositions.
- * The calls that can unmap or replace pages are not here: pico_install_filter. */
+ * The calls that can unmap or replace pages are not here: pico_install_filter.
+ * Some act on a file descriptor the guest opened through the translator
+ * (landlock rules, cachestat) or on its own memory (mseal: the image's own
+ * sealing is done by the loader; remap_file_pages works only inside a
+ * shared file mapping, which the image is not). The key calls reach the
+ * host user's keyrings, as every process of that user can. */
 static const unsigned short passthrough[] = {
 	__NR_read, __NR_write, __NR_close, __NR_poll, __NR_lseek, __NR_brk, __NR_rt_sigreturn,
 	__NR_ioctl, __NR_pread64, __NR_pwrite64, __NR_readv, __NR_writev, __NR_pipe, __NR_select,
@@ -79,6 +92,10 @@ static const unsigned short passthrough[] = {
 	__NR_pkey_free, __NR_rseq, __NR_pidfd_send_signal, __NR_pidfd_open, __NR_close_range,
 	__NR_pidfd_getfd, __NR_epoll_pwait2, __NR_futex_waitv,
 	__NR_ptrace, __NR_set_mempolicy_home_node,
+	__NR_ustat, __NR_sysfs, __NR_userfaultfd, __NR_memfd_secret, __NR_process_mrelease,
+	__NR_landlock_create_ruleset, __NR_landlock_add_rule, __NR_landlock_restrict_self,
+	__NR_add_key, __NR_request_key, __NR_keyctl, __NR_remap_file_pages, __NR_io_pgetevents,
+	NR_cachestat, NR_map_shadow_stack, NR_futex_wake, NR_futex_wait, NR_futex_requeue, NR_mseal,
 };
 
 #define MAXF 1024

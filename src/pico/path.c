@@ -14,6 +14,8 @@
 #include <linux/fcntl.h>
 #include <linux/errno.h>
 #include <linux/openat2.h>
+#include <linux/stat.h>
+#include <asm/stat.h>
 
 #include "pico.h"
 #include "sys.h"
@@ -144,7 +146,13 @@ static int fd_guest_into(int fd, char *guest, char *host)
 		if (host[0] != '/')
 			return -ENOTDIR;
 	}
-	return pico_to_guest(host, guest);
+	int r = pico_to_guest(host, guest);
+	/* A file the guest cannot name (a host file its output went to) is
+	 * still no folder to start from: say so as Linux would. */
+	struct stat st;
+	if (r == -ENOENT && fd != AT_FDCWD && sys2(__NR_fstat, fd, (long)&st) == 0 && !S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	return r;
 }
 
 __attribute__((noinline)) int pico_fd_guest(int fd, char *guest)

@@ -23,6 +23,7 @@
 #include <linux/mman.h>
 #include <linux/un.h>
 #include <linux/socket.h>
+#include <asm/socket.h>
 #include <linux/seccomp.h>
 #include <linux/prctl.h>
 
@@ -582,6 +583,8 @@ static long do_readlink(long dirfd, const char *path, char *buf, long size)
 	char host[PICO_HOST], guest[PICO_PATH], t[PICO_HOST];
 	if (size <= 0)
 		return -EINVAL;
+	if (!path[0]) /* the link an O_PATH descriptor holds: its text as stored */
+		return sys4(__NR_readlinkat, dirfd, (long)path, (long)buf, size);
 	int region = pico_resolve((int)dirfd, path, 0, host, guest);
 	if (region < 0)
 		return region;
@@ -622,7 +625,7 @@ static long do_getcwd(char *buf, long size)
 	if (r < 0)
 		return r;
 	long n = (long)strlen(guest) + 1;
-	if (n > size)
+	if ((unsigned long)n > (unsigned long)size) /* the kernel's size is unsigned */
 		return -ERANGE;
 	return pico_ucopy(buf, guest, (size_t)n) ? -EFAULT : n;
 }
@@ -636,6 +639,10 @@ static long xname(const char *name, char *out)
 		return -ERANGE;
 	if (memcmp(name, LXS_XATTR_PREFIX, sizeof LXS_XATTR_PREFIX - 1) == 0)
 		return -EPERM;
+	/* The namespaces Linux knows; any other is not supported anywhere. */
+	if (memcmp(name, "user.", 5) != 0 && memcmp(name, "trusted.", 8) != 0 &&
+	    memcmp(name, "security.", 9) != 0 && memcmp(name, "system.", 7) != 0)
+		return -EOPNOTSUPP;
 	if (memcmp(name, "user.", 5) == 0) {
 		memcpy(out, name, n + 1);
 		return 0;
@@ -667,6 +674,18 @@ static long xlist_filter(char *buf, long n)
 	return out;
 }
 
+static int user_xattrs_allowed(long target, int byfd)
+{
+	char v[LXS_META_MAX];
+	struct lxs_meta m;
+	long n = byfd ? sys4(__NR_fgetxattr, target, (long)LXS_META_XATTR, (long)v, sizeof v)
+		      : sys4(__NR_lgetxattr, target, (long)LXS_META_XATTR, (long)v, sizeof v);
+	if (n <= 0 || lxs_meta_parse(v, n, &m) < 0)
+		return 1; /* as the host has it */
+	unsigned t = m.mode & S_IFMT;
+	return t == S_IFREG || t == S_IFDIR;
+}
+
 static long do_xattr(long nr, long a0, long a1, long a2, long a3, long a4)
 {
 	char host[PICO_HOST], name[300], lbuf[4096];
@@ -682,16 +701,30 @@ static long do_xattr(long nr, long a0, long a1, long a2, long a3, long a4)
 	int is_list = nr == __NR_listxattr || nr == __NR_llistxattr || nr == __NR_flistxattr;
 	if (is_list) {
 		long lnr = byfd ? __NR_flistxattr : __NR_llistxattr;
-		if (a2 == 0) {
-			r = sys3(lnr, target, (long)lbuf, sizeof lbuf);
-			return r < 0 ? r : xlist_filter(lbuf, r);
+		/* The host's list is longer than the guest's (our names are in
+		 * it): listed here and then measured against the guest's size. */
+		r = sys3(lnr, target, (long)lbuf, sizeof lbuf);
+		if (r >= 0) {
+			r = xlist_filter(lbuf, r);
+			if (a2 == 0 || r < 0)
+				return r;
+			if (r > a2)
+				return -ERANGE;
+			return pico_ucopy((char *)a1, lbuf, (unsigned long)r) ? -EFAULT : r;
 		}
+		if (r != -ERANGE || a2 == 0)
+			return r;
 		r = sys3(lnr, target, a1, a2);
 		return r < 0 ? r : xlist_filter((char *)a1, r);
 	}
+	int is_get = nr == __NR_getxattr || nr == __NR_lgetxattr || nr == __NR_fgetxattr;
 	r = xname((const char *)a1, name);
 	if (r < 0)
-		return nr == __NR_getxattr || nr == __NR_lgetxattr || nr == __NR_fgetxattr ? -ENODATA : r;
+		return is_get && r == -EPERM ? -ENODATA : r;
+	/* user.* belongs to regular files and folders only; a device, fifo or
+	 * socket here is a regular file on the host holding its type. */
+	if (memcmp(name, "user.", 5) == 0 && !user_xattrs_allowed(target, byfd))
+		return is_get ? -ENODATA : -EPERM;
 	/* Always the l- variant on resolved paths: the link was followed already. */
 	switch (nr) {
 	case __NR_getxattr:
@@ -722,19 +755,43 @@ static long do_sockaddr(long nr, long fd, const void *addr, long len)
 	if (!addr || len <= 2 || len > (long)sizeof nu || pico_ucopy(&copy, addr, (unsigned long)len) ||
 	    su->sun_family != 1 /* AF_UNIX */ || su->sun_path[0] == 0)
 		return sys3(nr, fd, (long)addr, len);
+	/* Another family's socket: the kernel's own answer (EAFNOSUPPORT,
+	 * EINVAL), not a translated path's. */
+	int domain = 0, dl = sizeof domain;
+	long r = sys5(__NR_getsockopt, fd, SOL_SOCKET, SO_DOMAIN, (long)&domain, (long)&dl);
+	if (r < 0 || domain != 1 /* AF_UNIX */)
+		return sys3(nr, fd, (long)addr, len);
 	char path[sizeof nu.sun_path + 1];
 	size_t pl = (size_t)len - 2;
 	memcpy(path, su->sun_path, pl);
 	path[pl] = 0;
-	long r = pico_resolve(AT_FDCWD, path, nr == __NR_connect ? P_FOLLOW : 0, host, NULL);
+	r = pico_resolve(AT_FDCWD, path, nr == __NR_connect ? P_FOLLOW : 0, host, NULL);
 	if (r < 0)
 		return r;
-	size_t hl = strlen(host);
-	if (hl >= sizeof nu.sun_path)
-		return -ENAMETOOLONG;
 	nu.sun_family = 1; /* AF_UNIX */
-	memcpy(nu.sun_path, host, hl + 1);
-	return sys3(nr, fd, (long)&nu, (long)(2 + hl + 1));
+	size_t hl = strlen(host);
+	if (hl < sizeof nu.sun_path) {
+		memcpy(nu.sun_path, host, hl + 1);
+		return sys3(nr, fd, (long)&nu, (long)(2 + hl + 1));
+	}
+	/* A socket address holds 107 bytes, less than a distro's folder may
+	 * take on the host: name the socket through its folder, opened. */
+	char *slash = host + hl;
+	while (slash > host && *slash != '/')
+		slash--;
+	if (slash == host || strlen(slash) > sizeof nu.sun_path - 32)
+		return -ENAMETOOLONG;
+	*slash = 0;
+	long dfd = sys4(__NR_openat, AT_FDCWD, (long)host, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	if (dfd < 0)
+		return dfd;
+	char *e = pico_utoa(nu.sun_path + 14, (unsigned long)dfd);
+	memcpy(nu.sun_path, "/proc/self/fd/", 14);
+	memcpy(e, slash, strlen(slash + 1) + 2);
+	*e = '/';
+	r = sys3(nr, fd, (long)&nu, (long)(2 + strlen(nu.sun_path) + 1));
+	sys1(__NR_close, dfd);
+	return r;
 }
 
 /* ---- identities ------------------------------------------------------------ */
@@ -1076,10 +1133,16 @@ NOINL static long fd_meta_call(long nr, long fd, long x, long y)
 	if (!pico.has_share && pico.root_dev && sys2(__NR_fstat, fd, (long)&st) == 0 &&
 	    st.st_dev == pico.root_dev && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
 		long fl = sys2(__NR_fcntl, fd, F_GETFL);
-		if (fl >= 0 && !(fl & O_PATH)) {
+		if (fl >= 0 && (fl & O_PATH))
+			return -EBADF; /* as for any O_PATH descriptor */
+		if (fl >= 0) {
 			struct target t = {NULL, fd};
 			return nr == __NR_fchmod ? do_chmod(&t, R_VOL, x) : do_chown(&t, R_VOL, x, y);
 		}
+	} else {
+		long fl = sys2(__NR_fcntl, fd, F_GETFL);
+		if (fl < 0 || (fl & O_PATH))
+			return fl < 0 ? fl : -EBADF;
 	}
 	long r = pico_fd_host((int)fd, h);
 	if (r < 0)
@@ -1160,6 +1223,8 @@ NOINL static long dispatch_light(long nr, const long *a, struct ucontext *uc)
 	case __NR_swapoff:
 	case __NR_acct:
 		return -EPERM;
+	case __NR_vhangup: /* the terminal is the host's: the fake root's hangup is a no-op */
+		return pico.euid == 0 ? 0 : -EPERM;
 	case __NR_fchmod:
 	case __NR_fchown:
 		return fd_meta_call(nr, a[0], a[1], a[2]);
@@ -1321,9 +1386,41 @@ static long uxname(long p)
  * (Buffers are checked where they are used; those the host kernel fills
  * in are its to check.)
  */
+/* Flags the kernel refuses before it looks at the path (the translated
+ * calls below may not pass them to the host unchanged). */
+static long bad_flags(long nr, const long *a)
+{
+	unsigned long f, ok;
+	switch (nr) {
+	case __NR_newfstatat:
+		f = (unsigned long)a[3], ok = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH;
+		break;
+	case __NR_utimensat:
+	case __NR_fchmodat2:
+		f = (unsigned long)a[3], ok = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH;
+		break;
+	case __NR_fchownat:
+		f = (unsigned long)a[4], ok = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH;
+		break;
+	case __NR_linkat:
+		f = (unsigned long)a[4], ok = AT_SYMLINK_FOLLOW | AT_EMPTY_PATH;
+		break;
+	case __NR_faccessat2:
+		if ((unsigned long)a[2] & ~7UL) /* F_OK | R_OK | W_OK | X_OK */
+			return -EINVAL;
+		f = (unsigned long)a[3], ok = AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH;
+		break;
+	default:
+		return 0;
+	}
+	return (f & 0xffffffffUL & ~ok) ? -EINVAL : 0;
+}
+
 NOINL static long check_args(long nr, const long *a)
 {
 	long r;
+	if ((r = bad_flags(nr, a)) < 0)
+		return r;
 	switch (nr) {
 	case __NR_getxattr:
 	case __NR_lgetxattr:
