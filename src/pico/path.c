@@ -377,7 +377,20 @@ __attribute__((noinline)) static int walk_own(int dirfd, const char *path, int f
 	return walk(dirfd, path, flags, host, out);
 }
 
+static int resolve(int dirfd, const char *path, int flags, char *host, char *guest);
+
 int pico_resolve(int dirfd, const char *path, int flags, char *host, char *guest)
+{
+	int r = resolve(dirfd, path, flags, host, guest);
+	if (r == R_VOL && pico.fsuid != 0) {
+		long s = pico_may_search(host);
+		if (s < 0)
+			return (int)s;
+	}
+	return r;
+}
+
+static int resolve(int dirfd, const char *path, int flags, char *host, char *guest)
 {
 	/* Fast path: most paths hold no symlink and no "..". One openat2 that
 	 * refuses symlinks proves it (the root is canonical, so only the guest

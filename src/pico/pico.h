@@ -99,6 +99,20 @@ long pico_fd_host(int fd, char *host);
 /* Region of a host path the kernel gave us (R_VOL if under root). */
 int pico_host_region(const char *host);
 
+/* perm.c: a guest user's file permissions from VolFs metadata (meta.h). */
+struct lxs_meta;
+/* The metadata attribute of a host path (or of fd when host is NULL):
+ * 0, -ENODATA when there is none, else -errno. */
+long pico_meta_get(const char *host, int fd, struct lxs_meta *m);
+int pico_in_groups(unsigned g); /* fsgid, egid or a supplementary group */
+unsigned pico_perm_bits(const struct lxs_meta *m); /* rwx the fsuid has */
+/* 0, or -EACCES when a folder on the way to the host path's last component
+ * denies the guest user search. */
+long pico_may_search(const char *host);
+/* 0, or -EPERM when the name is in a sticky folder and neither it nor the
+ * folder is the guest user's. */
+long pico_may_unlink(const char *host);
+
 /* trap.c */
 int pico_install_handler(void);
 /* execve/execveat as the guest sees it: on success does not return. */

@@ -63,20 +63,6 @@ static unsigned long dev_make(unsigned ma, unsigned mi)
 	       (((unsigned long)ma & ~0xfffUL) << 32);
 }
 
-/* Reads the metadata attribute of a host path (or fd if path is NULL).
- * 0 = found, -ENODATA = none, else -errno. */
-static long meta_get(const char *host, int fd, struct lxs_meta *m)
-{
-	char v[LXS_META_MAX];
-	long n = host ? sys4(__NR_lgetxattr, (long)host, (long)LXS_META_XATTR, (long)v, sizeof v)
-		      : sys4(__NR_fgetxattr, fd, (long)LXS_META_XATTR, (long)v, sizeof v);
-	if (n == -ERANGE)
-		return -ENODATA;
-	if (n < 0)
-		return n == -EOPNOTSUPP ? -ENODATA : n;
-	return lxs_meta_parse(v, n, m) ? -ENODATA : 0;
-}
-
 static long meta_put(const char *host, const struct lxs_meta *m, unsigned host_perm)
 {
 	char v[LXS_META_MAX];
@@ -104,7 +90,7 @@ static long meta_of_t(struct target *t, struct stat *st, struct lxs_meta *m)
 		r = sys2(__NR_fstat, t->fd, (long)st);
 		if (r < 0)
 			return r;
-		r = meta_get(NULL, (int)t->fd, m);
+		r = pico_meta_get(NULL, (int)t->fd, m);
 		if (r == 0)
 			return 0;
 		if (r == -EBADF && t->host)
@@ -114,7 +100,7 @@ static long meta_of_t(struct target *t, struct stat *st, struct lxs_meta *m)
 		r = sys4(__NR_newfstatat, AT_FDCWD, (long)t->host, (long)st, AT_SYMLINK_NOFOLLOW);
 		if (r < 0)
 			return r;
-		if (!S_ISLNK(st->st_mode) && meta_get(t->host, -1, m) == 0)
+		if (!S_ISLNK(st->st_mode) && pico_meta_get(t->host, -1, m) == 0)
 			return 0;
 	}
 	m->uid = m->gid = 0;
@@ -183,7 +169,7 @@ static long fd_meta(int fd, unsigned mode, struct lxs_meta *m, int *region)
 		*region = R_DEV;
 		return -ENODATA;
 	}
-	long r = meta_get(NULL, fd, m);
+	long r = pico_meta_get(NULL, fd, m);
 	if (r == 0 || (r == -ENODATA && pico.euid == 0 && pico.egid == 0))
 		return r;
 	/* O_PATH fds have no xattr calls, and without an attribute only the
@@ -192,7 +178,7 @@ static long fd_meta(int fd, unsigned mode, struct lxs_meta *m, int *region)
 		return -ENODATA;
 	*region = pico_host_region(host);
 	if (r == -EBADF && *region == R_VOL)
-		return meta_get(host, -1, m);
+		return pico_meta_get(host, -1, m);
 	return -ENODATA;
 }
 
@@ -201,16 +187,6 @@ static unsigned cur_umask(void)
 	long old = sys1(__NR_umask, 022);
 	sys1(__NR_umask, old);
 	return (unsigned)old;
-}
-
-static int in_groups(unsigned g)
-{
-	if (g == pico.egid)
-		return 1;
-	for (unsigned i = 0; i < pico.ngroups; i++)
-		if (pico.groups[i] == g)
-			return 1;
-	return 0;
 }
 
 /* After creating host file `host` for the guest: record owner and the
@@ -241,8 +217,8 @@ static long meta_of(const char *host, struct stat *st, struct lxs_meta *m);
  * Permission checks for a guest user other than root. The host lets the
  * user who runs lxs do anything to VolFs files (they are all theirs), so
  * for such a guest user the Linux mode bits are checked here: on open, and
- * on the directory for calls that add or remove names. (Search permission
- * along the path and sticky directories are not checked.)
+ * on the directory for calls that add or remove names (perm.c: search
+ * permission along every path, sticky folders).
  */
 static long dac_check(const char *host, unsigned want)
 {
@@ -253,14 +229,7 @@ static long dac_check(const char *host, unsigned want)
 	long r = meta_of(host, &st, &m);
 	if (r < 0)
 		return r == -ENOENT || r == -ENOTDIR ? 0 : r; /* the real call decides */
-	unsigned bits;
-	if (pico.fsuid == m.uid)
-		bits = (m.mode >> 6) & 7;
-	else if (pico.fsgid == m.gid || in_groups(m.gid))
-		bits = (m.mode >> 3) & 7;
-	else
-		bits = m.mode & 7;
-	return (want & ~bits) ? -EACCES : 0;
+	return (want & ~pico_perm_bits(&m)) ? -EACCES : 0;
 }
 
 /* ...of the directory a host path is in */
@@ -335,6 +304,8 @@ static long fast_stat_open(long dirfd, const char *path, long flags, char *host)
 {
 	if (pico_lexical((int)dirfd, path, host) < 0)
 		return -EAGAIN;
+	if (pico_may_search(host) < 0)
+		return -EAGAIN; /* the slow path says so, or finds a link that allows it */
 	long fd = pico_open_nolinks(host, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY |
 						  ((flags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0), 0);
 	return fd == -ENOENT || fd == -ENOTDIR || fd >= 0 ? fd : -EAGAIN;
@@ -361,7 +332,7 @@ static long do_fstatat(long dirfd, const char *path, struct stat *st, long flags
 	long fd = fast_stat_open(dirfd, path, flags, host);
 	if (fd >= 0) {
 		long r = sys2(__NR_fstat, fd, (long)st);
-		int got = r == 0 && (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) && meta_get(NULL, (int)fd, &m) == 0;
+		int got = r == 0 && (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) && pico_meta_get(NULL, (int)fd, &m) == 0;
 		sys1(__NR_close, fd);
 		if (r < 0)
 			return r;
@@ -376,7 +347,7 @@ static long do_fstatat(long dirfd, const char *path, struct stat *st, long flags
 	long r = sys4(__NR_newfstatat, AT_FDCWD, (long)host, (long)st, flags & AT_SYMLINK_NOFOLLOW);
 	if (r < 0)
 		return r;
-	int got = region == R_VOL && (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) && meta_get(host, -1, &m) == 0;
+	int got = region == R_VOL && (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) && pico_meta_get(host, -1, &m) == 0;
 	fix_stat(st, got ? &m : NULL, region);
 	return 0;
 }
@@ -398,7 +369,7 @@ static long do_statx(long dirfd, const char *path, long flags, long mask, struct
 	long fd = fast_stat_open(dirfd, path, flags, host);
 	if (fd >= 0) {
 		r = sys5(__NR_statx, fd, (long)"", AT_EMPTY_PATH | (flags & AT_STATX_SYNC_TYPE), mask, (long)sx);
-		int got = r == 0 && (S_ISREG(sx->stx_mode) || S_ISDIR(sx->stx_mode)) && meta_get(NULL, (int)fd, &m) == 0;
+		int got = r == 0 && (S_ISREG(sx->stx_mode) || S_ISDIR(sx->stx_mode)) && pico_meta_get(NULL, (int)fd, &m) == 0;
 		sys1(__NR_close, fd);
 		if (r < 0)
 			return r;
@@ -413,7 +384,7 @@ static long do_statx(long dirfd, const char *path, long flags, long mask, struct
 	r = sys5(__NR_statx, AT_FDCWD, (long)host, flags & ~(long)AT_EMPTY_PATH, mask, (long)sx);
 	if (r < 0)
 		return r;
-	int got = region == R_VOL && (S_ISREG(sx->stx_mode) || S_ISDIR(sx->stx_mode)) && meta_get(host, -1, &m) == 0;
+	int got = region == R_VOL && (S_ISREG(sx->stx_mode) || S_ISDIR(sx->stx_mode)) && pico_meta_get(host, -1, &m) == 0;
 	fix_statx(sx, got ? &m : NULL, region);
 	return 0;
 }
@@ -454,7 +425,7 @@ static long do_access(long dirfd, const char *path, long mode, long flags)
 	unsigned bits;
 	if (uid == m.uid)
 		bits = (m.mode >> 6) & 7;
-	else if (gid == m.gid || in_groups(m.gid))
+	else if (gid == m.gid || pico_in_groups(m.gid))
 		bits = (m.mode >> 3) & 7;
 	else
 		bits = m.mode & 7;
@@ -477,7 +448,7 @@ static long do_chmod(struct target *t, int region, long mode)
 	if (S_ISLNK(st.st_mode))
 		return -EOPNOTSUPP;
 	m.mode = (m.mode & S_IFMT) | ((unsigned)mode & 07777);
-	if (pico.euid != 0 && !in_groups(m.gid))
+	if (pico.euid != 0 && !pico_in_groups(m.gid))
 		m.mode &= ~(unsigned)S_ISGID;
 	unsigned hp = S_ISREG(st.st_mode) && !S_ISREG(m.mode) ? 0600 : lxs_host_perm(m.mode);
 	r = t->fd >= 0 ? sys2(__NR_fchmod, t->fd, hp) : sys3(__NR_fchmodat, AT_FDCWD, (long)t->host, hp);
@@ -502,7 +473,7 @@ static long do_chown(struct target *t, int region, long uid, long gid)
 	if (pico.euid != 0) {
 		if ((u != (unsigned)-1 && u != m.uid) || m.uid != pico.euid)
 			return -EPERM;
-		if (g != (unsigned)-1 && g != m.gid && !in_groups(g))
+		if (g != (unsigned)-1 && g != m.gid && !pico_in_groups(g))
 			return -EPERM;
 	}
 	if (S_ISLNK(st.st_mode))
@@ -1062,6 +1033,8 @@ NOINL static long path_call(long nr, long dirfd, const char *path, int follow, l
 		return r;
 	if (r == R_VOL && (nr == __NR_rmdir || nr == __NR_unlink || nr == __NR_unlinkat || nr == __NR_symlinkat)) {
 		long d = dac_parent(h);
+		if (d == 0 && nr != __NR_symlinkat)
+			d = pico_may_unlink(h);
 		if (d < 0)
 			return d;
 	}
@@ -1115,7 +1088,8 @@ NOINL static long path2_call(long nr, long d1, const char *p1, long d2, const ch
 	if ((r1 = r = path1(d1, p1, follow1, h1)) < 0 || (r = path1(d2, p2, 0, h2)) < 0)
 		return r;
 	if ((r == R_VOL && (r = dac_parent(h2)) < 0) ||
-	    (nr == __NR_renameat2 && r1 == R_VOL && (r = dac_parent(h1)) < 0))
+	    (nr == __NR_renameat2 && r1 == R_VOL && (r = dac_parent(h1)) < 0) ||
+	    (nr == __NR_renameat2 && ((r = pico_may_unlink(h1)) < 0 || (r = pico_may_unlink(h2)) < 0)))
 		return r;
 	if (nr == __NR_renameat2)
 		return sys5(__NR_renameat2, AT_FDCWD, (long)h1, AT_FDCWD, (long)h2, fl);
