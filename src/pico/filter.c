@@ -43,7 +43,8 @@
 #define NR_futex_requeue 456
 #define NR_mseal 462
 
-/* What needs no translation: no paths, no identities, no signal dispositions.
+/* What needs no translation: no paths, no identities, no signal dispositions,
+ * nothing the faked root is answered for as root (privilege.c).
  * The calls that can unmap or replace pages are not here: pico_install_filter.
  * Some act on a file descriptor the guest opened through the translator
  * (landlock rules, cachestat) or on its own memory (mseal: the image's own
@@ -61,14 +62,12 @@ static const unsigned short passthrough[] = {
 	__NR_fork, __NR_vfork, __NR_exit, __NR_wait4, __NR_kill, __NR_uname, __NR_semget,
 	__NR_semop, __NR_semctl, __NR_shmdt, __NR_msgget, __NR_msgsnd, __NR_msgrcv, __NR_msgctl,
 	__NR_fcntl, __NR_flock, __NR_fsync, __NR_fdatasync, __NR_ftruncate, __NR_getdents,
-	__NR_umask, __NR_gettimeofday, __NR_getrlimit, __NR_getrusage,
+	__NR_umask, __NR_gettimeofday, __NR_getrusage,
 	__NR_sysinfo, __NR_times, __NR_getppid, __NR_getpgrp, __NR_setsid, __NR_setpgid,
 	__NR_getpgid, __NR_getsid, __NR_rt_sigpending, __NR_rt_sigtimedwait,
 	__NR_rt_sigqueueinfo, __NR_sigaltstack, __NR_personality, __NR_fstatfs,
-	__NR_getpriority, __NR_setpriority, __NR_sched_setparam, __NR_sched_getparam,
-	__NR_sched_setscheduler, __NR_sched_getscheduler, __NR_sched_get_priority_max,
-	__NR_sched_get_priority_min, __NR_sched_rr_get_interval, __NR_mlock, __NR_munlock,
-	__NR_mlockall, __NR_munlockall, __NR_arch_prctl, __NR_setrlimit, __NR_sync,
+	__NR_sched_get_priority_max, __NR_sched_get_priority_min, __NR_sched_rr_get_interval,
+	__NR_munlock, __NR_munlockall, __NR_arch_prctl, __NR_sync,
 	__NR_gettid, __NR_readahead, __NR_tkill, __NR_time, __NR_futex, __NR_sched_setaffinity,
 	__NR_sched_getaffinity, __NR_io_setup, __NR_io_destroy, __NR_io_getevents,
 	__NR_io_submit, __NR_io_cancel, __NR_getdents64, __NR_set_tid_address,
@@ -85,9 +84,9 @@ static const unsigned short passthrough[] = {
 	__NR_timerfd_gettime, __NR_accept4, __NR_signalfd4, __NR_eventfd2, __NR_epoll_create,
 	__NR_epoll_create1, __NR_dup3, __NR_pipe2, __NR_inotify_init1, __NR_preadv,
 	__NR_pwritev, __NR_rt_tgsigqueueinfo, __NR_perf_event_open, __NR_recvmmsg,
-	__NR_prlimit64, __NR_syncfs, __NR_sendmmsg, __NR_getcpu, __NR_process_vm_readv,
+	__NR_syncfs, __NR_sendmmsg, __NR_getcpu, __NR_process_vm_readv,
 	__NR_process_vm_writev, __NR_kcmp, __NR_sched_setattr, __NR_sched_getattr,
-	__NR_getrandom, __NR_memfd_create, __NR_membarrier, __NR_mlock2,
+	__NR_getrandom, __NR_memfd_create, __NR_membarrier,
 	__NR_copy_file_range, __NR_preadv2, __NR_pwritev2, __NR_pkey_alloc,
 	__NR_pkey_free, __NR_rseq, __NR_pidfd_send_signal, __NR_pidfd_open, __NR_close_range,
 	__NR_pidfd_getfd, __NR_epoll_pwait2, __NR_futex_waitv,

@@ -13,6 +13,9 @@
  *   LXS_PICO_MAP=FD:BASE  an open fd of this file and, in hex, the address
  *                         the session's translator lives at (absent on the
  *                         first start: the loader picks the address)
+ *   LXS_PICO_IDS=         room for the ids, which the translator keeps
+ *                         up to date there for other processes to read
+ *                         (privilege.c, pico_ids_publish)
  *   LXS_PICO_SCRIPT=1     (for a #! script) argv is already the kernel's
  *                         "interp [arg] path args...", so that
  *                         /proc/<pid>/cmdline shows it as Linux would
@@ -665,6 +668,8 @@ __attribute__((noreturn, used)) void loader_main(unsigned long *sp, unsigned lon
 			execfn = s + 7;
 		else if (memcmp(s, "SCRIPT=", 7) == 0)
 			script_argv = 1;
+		else if (memcmp(s, "IDS=", 4) == 0 && strlen(s + 4) == PICO_IDS_LEN)
+			pico.ids_pub = (char *)s + 4;
 		else if (memcmp(s, "MAP=", 4) == 0 || memcmp(s, "NO_MSEAL=", 9) == 0)
 			; /* read by stage 1, or seal_image */
 		else
@@ -673,6 +678,8 @@ __attribute__((noreturn, used)) void loader_main(unsigned long *sp, unsigned lon
 	*out = 0;
 	if (!vstate || !host || !vexe || !execfn || pico_state_parse(vstate) < 0)
 		die(EXIT_INTERNAL, "lxs-pico-loader", " is started by lxs-pico, not by hand");
+	pico_caps_exec();
+	pico_ids_publish();
 	r = sys4(__NR_readlinkat, AT_FDCWD, (long)"/proc/self/exe", (long)pico.loader, sizeof pico.loader - 1);
 	if (r <= 0)
 		die(EXIT_INTERNAL, "cannot read /proc/self/exe", "");

@@ -245,13 +245,13 @@ int main(int argc, char **argv)
 		return EXIT_OWN;
 	}
 
-	/* The loader gets the guest's argv as it is and its state in four
+	/* The loader gets the guest's argv as it is and its state in five
 	 * variables at the end of the environment (see loader.c). */
 	extern char **environ;
 	size_t envc = 0;
 	while (environ[envc])
 		envc++;
-	char **ev = calloc(envc + 5, sizeof *ev);
+	char **ev = calloc(envc + 6, sizeof *ev);
 	char *vstate = malloc(strlen(state) + 32), *vfn = malloc(strlen(argv[i]) + 32);
 	if (!ev || !vstate || !vfn)
 		return EXIT_OWN;
@@ -263,6 +263,12 @@ int main(int argc, char **argv)
 	ev[envc + 1] = "LXS_PICO_HOST=";
 	ev[envc + 2] = "LXS_PICO_EXE=";
 	ev[envc + 3] = vfn;
+	/* Room the loader fills with the guest's ids (privilege.c; the
+	 * length is pico.h's PICO_IDS_LEN). */
+	enum { IDS_LEN = 8 * (8 + 1 + 64) };
+	static char vids[sizeof "LXS_PICO_IDS=" + IDS_LEN] = "LXS_PICO_IDS=";
+	memset(vids + 13, '0', IDS_LEN);
+	ev[envc + 4] = vids;
 	char **lv = argv + i;
 
 	/* A child, so that a signal death comes back as 128+N like a shell

@@ -47,6 +47,11 @@ static int guest_region(const char *g)
 	return r < 0 ? R_VOL : r;
 }
 
+int pico_guest_region(const char *g)
+{
+	return guest_region(g);
+}
+
 /* Canonical guest path g (glen bytes) -> host; returns the host length or
  * -ENAMETOOLONG. */
 static long hostify(const char *g, size_t glen, int region, char *host)
@@ -163,7 +168,7 @@ __attribute__((noinline)) int pico_fd_guest(int fd, char *guest)
 
 /* /proc/<pid or self>/<what> with nothing after it: which of the magic links
  * that name paths it is. */
-enum { M_NONE, M_EXE, M_CWD, M_ROOT, M_FD };
+enum { M_NONE, M_EXE, M_CWD, M_ROOT, M_FD, M_NS };
 static int proc_magic(const char *g, size_t n, int *self)
 {
 	const char *p = g + 6, *end = g + n; /* after "/proc/" */
@@ -207,6 +212,14 @@ static int proc_magic(const char *g, size_t n, int *self)
 				return M_NONE;
 		return M_FD;
 	}
+	/* ns/<name>: "net:[4026531840]", the kernel's to follow (the host's
+	 * namespaces are the guest's). */
+	if (rest > 3 && memcmp(p, "ns/", 3) == 0) {
+		for (const char *q = p + 3; q < end; q++)
+			if (*q == '/')
+				return M_NONE;
+		return M_NS;
+	}
 	return M_NONE;
 }
 
@@ -221,39 +234,13 @@ static int proc_magic(const char *g, size_t n, int *self)
  * /proc/<pid>/environ. Written to t (PICO_PATH); length or -1. */
 static long other_exe(const char *g, size_t glen, char *t)
 {
-	static const char key[] = "LXS_PICO_EXE=";
-	char path[64], buf[512];
+	char path[64];
 	if (glen < 3 || glen - 3 + 8 > sizeof path)
 		return -1;
 	memcpy(path, g, glen - 3);
 	memcpy(path + glen - 3, "environ", 8);
-	long fd = sys4(__NR_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	/* A stream match: key at the start of an entry, then the value. */
-	size_t k = 0, o = 0;
-	int at_start = 1, in_value = 0, done = 0;
-	long n;
-	while (!done && (n = sys3(__NR_read, fd, (long)buf, sizeof buf)) > 0) {
-		for (long i = 0; i < n && !done; i++) {
-			char c = buf[i];
-			if (in_value) {
-				if (c == 0 || o + 1 >= PICO_PATH)
-					done = 1;
-				else
-					t[o++] = c;
-			} else if (c == 0) {
-				at_start = 1, k = 0;
-			} else if (at_start && c == key[k]) {
-				if (++k == sizeof key - 1)
-					in_value = 1;
-			} else {
-				at_start = 0;
-			}
-		}
-	}
-	sys1(__NR_close, fd);
-	return in_value && o ? (long)o : -1;
+	long o = pico_proc_env(path, "LXS_PICO_EXE=", t, PICO_PATH);
+	return o > 0 ? o : -1;
 }
 
 static long link_target(const char *g, size_t glen, int region, char *t, long n)

@@ -51,6 +51,17 @@ struct pico_state {
 	int sealed;		     /* the session's images are mseal()ed (see filter.c) */
 	char cwd[PICO_PATH];	     /* initial guest cwd, first start only */
 	int first;		     /* 1: install the filter, then look PROG up in PATH */
+	/* privilege.c: the emulated capability sets (one for the whole
+	 * process), and what the faked root set that the host would not take,
+	 * kept to be read back (see privilege.c). */
+	unsigned long cap_eff, cap_perm, cap_inh;
+	int oom_set, oom_adj;	/* oom_score_adj as the guest last set it */
+	unsigned long oom_page; /* a written oom_score_adj memfd, mapped, not yet read */
+	int nice_set, nice;
+	int sched_set, sched_policy, sched_prio, sched_pid;
+	unsigned rl_set; /* a bit per resource with a limit of its own */
+	unsigned long rl[16][2];
+	char *ids_pub; /* LXS_PICO_IDS's value in this process's environment block */
 };
 
 extern struct pico_state pico;
@@ -98,6 +109,8 @@ int pico_fd_guest(int fd, char *guest);
 long pico_fd_host(int fd, char *host);
 /* Region of a host path the kernel gave us (R_VOL if under root). */
 int pico_host_region(const char *host);
+/* Region of a canonical guest path. */
+int pico_guest_region(const char *guest);
 
 /* perm.c: a guest user's file permissions from VolFs metadata (meta.h). */
 struct lxs_meta;
@@ -115,6 +128,12 @@ long pico_may_unlink(const char *host);
 
 /* trap.c */
 int pico_install_handler(void);
+/* open/openat as the guest sees it; and the open of a path already
+ * translated (region its region): the guest's permission checks, /proc
+ * views, a new file's metadata. resolve: openat2 flags for the host's
+ * walk of host, or 0. */
+long pico_open(long dirfd, const char *path, long flags, long mode);
+long pico_open_host(const char *host, int region, long flags, long mode, unsigned long resolve);
 /* execve/execveat as the guest sees it: on success does not return. */
 long pico_execve(int dirfd, const char *path, char *const argv[], char *const envp[], int flags);
 /* The state string LXS_PICO_STATE carries; returns its length or -E2BIG. */
@@ -146,8 +165,44 @@ long pico_guest_seccomp(long op, long flags, const void *uargs);
  * flags open it for reading; else PICO_NOT_VIEW. */
 #define PICO_NOT_VIEW (-4096L - 2)
 long pico_proc_view(const char *host, long flags);
-/* Whether a path's last component is the name of one of those files. */
+/* Whether a path's last component is the name of one of those files (or
+ * of oom_score_adj, privilege.c's). */
 int pico_proc_view_name(const char *path);
+/* The value of the environment entry that starts with key in the environ
+ * file path (another process's: /proc/<pid>/environ), NUL-terminated in
+ * out (max bytes, truncated to fit); its length, or -1. */
+long pico_proc_env(const char *path, const char *key, char *out, size_t max);
+
+/* privilege.c: capabilities, and the calls whose privileged forms the
+ * faked root is answered as root would be. */
+#define PICO_IDS_LEN (8 * (8 + 1 + PICO_NGROUPS)) /* LXS_PICO_IDS's value, fixed */
+int pico_capable(int cap);
+/* The sets a program starts with after execve (from the ids, as Linux
+ * gives root's), and after the ids changed (old uids given). */
+void pico_caps_exec(void);
+void pico_caps_setuid(unsigned old_r, unsigned old_e, unsigned old_s);
+void pico_caps_setfsuid(unsigned old_fs);
+long pico_capget(void *hdr, void *data);
+long pico_capset(void *hdr, const void *data);
+/* Writes the ids into LXS_PICO_IDS (for other processes' status views). */
+void pico_ids_publish(void);
+/* A guest process's ids as it published them: 8 ids, ngroups, groups. */
+int pico_ids_of(const char *procdir, size_t n, unsigned *ids, unsigned *groups);
+/* Called for the faked root's trapped calls: priorities, scheduling
+ * policies, memory locks, resource limits. PICO_NOT_PRIV if nr is none. */
+#define PICO_NOT_PRIV (-4096L - 4)
+long pico_priv_call(long nr, const long *a);
+/* /proc/<self>/oom_score_adj: PICO_NOT_VIEW, or a memfd. */
+long pico_oom_open(const char *host, long flags);
+/* Reads back a write to such a memfd (before execve). */
+void pico_oom_collect(void);
+/* State across execve: appends to / parses pico_state_format's lines. */
+char *pico_priv_format(char *p, char *end);
+int pico_priv_parse(char key, const char *v, const char *e);
+
+/* open2.c: openat2 and name_to_handle_at, translated. */
+long pico_openat2(long dirfd, const char *path, const void *how, unsigned long size);
+long pico_name_to_handle_at(long dirfd, const char *path, void *handle, void *mnt, long flags);
 
 /* loader.c */
 /* Checks a file is something the guest may execute (an ELF file or a #!

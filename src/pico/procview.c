@@ -5,6 +5,9 @@
  * anonymous one (its bss) are all named [lxs-pico]) and the environment
  * (the loader's LXS_PICO_* variables, which stay in the memory the kernel
  * shows even after the loader has taken them out of the guest's environ).
+ * The status files show the host's ids; their Uid:, Gid: and Groups: lines
+ * get the guest's (this process's own, or what another guest process
+ * published: privilege.c, pico_ids_of).
  * Opening one gives the guest a memfd holding a rewritten copy, read once:
  * as with the real file, what it reads is a snapshot.
  */
@@ -15,7 +18,7 @@
 #include "pico.h"
 #include "sys.h"
 
-enum { V_NONE, V_MAPS, V_ENVIRON };
+enum { V_NONE, V_MAPS, V_ENVIRON, V_STATUS };
 
 /* Past "<digits>/" at p, or NULL when p does not start with one. */
 static const char *skip_id(const char *p)
@@ -40,6 +43,8 @@ static int view_kind(const char *host)
 		return V_MAPS;
 	if (pico_streq(p, "environ"))
 		return V_ENVIRON;
+	if (pico_streq(p, "status"))
+		return V_STATUS;
 	return V_NONE;
 }
 
@@ -55,7 +60,44 @@ int pico_proc_view_name(const char *path)
 	return (n == 4 && memcmp(base, "maps", 4) == 0) ||
 	       (n == 5 && memcmp(base, "smaps", 5) == 0) ||
 	       (n == 9 && memcmp(base, "numa_maps", 9) == 0) ||
-	       (n == 7 && memcmp(base, "environ", 7) == 0);
+	       (n == 7 && memcmp(base, "environ", 7) == 0) ||
+	       (n == 6 && memcmp(base, "status", 6) == 0) ||
+	       (n == 13 && memcmp(base, "oom_score_adj", 13) == 0);
+}
+
+long pico_proc_env(const char *path, const char *key, char *out, size_t max)
+{
+	char buf[512];
+	size_t kl = strlen(key), k = 0, o = 0;
+	long fd = sys4(__NR_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	/* A stream match: key at the start of an entry, then the value. */
+	int at_start = 1, in_value = 0, done = 0;
+	long n;
+	while (!done && (n = sys3(__NR_read, fd, (long)buf, sizeof buf)) > 0) {
+		for (long i = 0; i < n && !done; i++) {
+			char c = buf[i];
+			if (in_value) {
+				if (c == 0 || o + 1 >= max)
+					done = 1;
+				else
+					out[o++] = c;
+			} else if (c == 0) {
+				at_start = 1, k = 0;
+			} else if (at_start && c == key[k]) {
+				if (++k == kl)
+					in_value = 1;
+			} else {
+				at_start = 0;
+			}
+		}
+	}
+	sys1(__NR_close, fd);
+	if (!in_value)
+		return -1;
+	out[o] = 0;
+	return (long)o;
 }
 
 struct out {
@@ -221,6 +263,76 @@ static long copy_environ(int fd, struct out *o)
 	return 0;
 }
 
+/* "Uid:\t1\t2\t3\t4" (tab-separated), or "Groups:\t1 2 " (each followed
+ * by a space), as the kernel writes them. */
+static void put_ids(struct out *o, const char *key, const unsigned *v, unsigned n, int groups)
+{
+	char num[16];
+	put(o, key, strlen(key));
+	for (unsigned i = 0; i < n; i++) {
+		if (i && !groups)
+			put(o, "\t", 1);
+		char *e = pico_utoa(num, v[i]);
+		if (groups)
+			*e++ = ' ';
+		put(o, num, (size_t)(e - num));
+	}
+}
+
+/* status with the guest's ids in place of the host's; another process's
+ * as it published them, or as they are if it published none. */
+static long copy_status(int fd, const char *host, struct out *o)
+{
+	unsigned ids[8], groups[PICO_NGROUPS];
+	int ng;
+	const char *e = host + 6;
+	while (*e >= '0' && *e <= '9')
+		e++;
+	const char *q = host + 6;
+	unsigned long pid;
+	if (pico_atou(&q, &pid) == 0 && (long)pid == sys0(__NR_getpid)) {
+		unsigned mine[8] = {pico.ruid, pico.euid, pico.suid, pico.fsuid,
+				    pico.rgid, pico.egid, pico.sgid, pico.fsgid};
+		memcpy(ids, mine, sizeof ids);
+		ng = (int)pico.ngroups;
+		memcpy(groups, pico.groups, (size_t)ng * sizeof groups[0]);
+	} else {
+		ng = pico_ids_of(host, (size_t)(e - host), ids, groups);
+	}
+	char text[4096]; /* a status file is about 1.5 KiB */
+	size_t have = 0;
+	for (;;) {
+		long r = sys3(__NR_read, fd, (long)(text + have), (long)(sizeof text - have));
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+		have += (size_t)r;
+		if (have == sizeof text)
+			break;
+	}
+	for (size_t i = 0; i < have;) {
+		size_t j = i;
+		while (j < have && text[j] != '\n')
+			j++;
+		const char *l = text + i;
+		size_t n = j - i;
+		if (ng >= 0 && n >= 4 && memcmp(l, "Uid:", 4) == 0) {
+			put_ids(o, "Uid:\t", ids, 4, 0);
+		} else if (ng >= 0 && n >= 4 && memcmp(l, "Gid:", 4) == 0) {
+			put_ids(o, "Gid:\t", ids + 4, 4, 0);
+		} else if (ng >= 0 && n >= 7 && memcmp(l, "Groups:", 7) == 0) {
+			put_ids(o, "Groups:\t", groups, (unsigned)ng, 1);
+		} else {
+			put(o, l, n);
+		}
+		if (j < have)
+			put(o, "\n", 1);
+		i = j + 1;
+	}
+	return 0;
+}
+
 __attribute__((noinline)) long pico_proc_view(const char *host, long flags)
 {
 	struct out o;
@@ -230,14 +342,17 @@ __attribute__((noinline)) long pico_proc_view(const char *host, long flags)
 	long fd = sys4(__NR_openat, AT_FDCWD, (long)host, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return fd;
-	long m = sys2(__NR_memfd_create, (long)(kind == V_MAPS ? "maps" : "environ"),
+	const char *name = kind == V_MAPS ? "maps" : kind == V_STATUS ? "status" : "environ";
+	long m = sys2(__NR_memfd_create, (long)name,
 		      (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
 	if (m < 0) {
 		sys1(__NR_close, fd);
 		return m;
 	}
 	o.fd = (int)m, o.err = 0, o.n = 0;
-	long r = kind == V_MAPS ? copy_maps((int)fd, &o) : copy_environ((int)fd, &o);
+	long r = kind == V_MAPS ? copy_maps((int)fd, &o)
+		 : kind == V_STATUS ? copy_status((int)fd, host, &o)
+				    : copy_environ((int)fd, &o);
 	flush(&o);
 	sys1(__NR_close, fd);
 	if (r == 0)

@@ -26,6 +26,7 @@
 #include <asm/socket.h>
 #include <linux/seccomp.h>
 #include <linux/prctl.h>
+#include <linux/openat2.h>
 
 #include "meta.h"
 #include "pico.h"
@@ -267,6 +268,28 @@ static long do_open(long dirfd, const char *path, long flags, long mode)
 	int region = pico_resolve((int)dirfd, path, (follow ? P_FOLLOW : 0) | (walk ? P_WALK : 0), host, NULL);
 	if (region < 0)
 		return region;
+	return pico_open_host(host, region, flags, mode, 0);
+}
+
+long pico_open(long dirfd, const char *path, long flags, long mode)
+{
+	return do_open(dirfd, path, flags, mode);
+}
+
+/* The open itself, of a translated path: the guest's permission checks,
+ * /proc views, metadata of a new file. resolve: openat2's flags for the
+ * host's walk of host (0: openat). */
+static long host_open(const char *host, long flags, long mode, unsigned long resolve)
+{
+	if (!resolve)
+		return sys4(__NR_openat, AT_FDCWD, (long)host, flags, mode);
+	unsigned long m = (flags & (O_CREAT | __O_TMPFILE)) ? (unsigned long)mode : 0;
+	struct open_how how = {(unsigned long)flags, m, resolve};
+	return sys4(__NR_openat2, AT_FDCWD, (long)host, (long)&how, sizeof how);
+}
+
+long pico_open_host(const char *host, int region, long flags, long mode, unsigned long resolve)
+{
 	if (pico.fsuid != 0 && region == R_VOL && !(flags & O_PATH)) {
 		unsigned acc = (unsigned)flags & O_ACCMODE;
 		unsigned want = acc == O_RDONLY ? 4 : acc == O_WRONLY ? 2 : 6;
@@ -281,17 +304,19 @@ static long do_open(long dirfd, const char *path, long flags, long mode)
 	}
 	if (region == R_PROC) {
 		long v = pico_proc_view(host, flags);
+		if (v == PICO_NOT_VIEW)
+			v = pico_oom_open(host, flags);
 		if (v != PICO_NOT_VIEW)
 			return v;
 	}
 	if (!(flags & O_CREAT) || region != R_VOL)
-		return sys4(__NR_openat, AT_FDCWD, (long)host, flags, mode);
+		return host_open(host, flags, mode, resolve);
 	unsigned hmode = (unsigned)(mode & 0777) | 0600;
 	if (!need_meta_on_create(S_IFREG, (unsigned)mode))
-		return sys4(__NR_openat, AT_FDCWD, (long)host, flags, hmode);
-	long fd = sys4(__NR_openat, AT_FDCWD, (long)host, flags | O_EXCL, hmode);
+		return host_open(host, flags, hmode, resolve);
+	long fd = host_open(host, flags | O_EXCL, hmode, resolve);
 	if (fd == -EEXIST && !(flags & O_EXCL))
-		return sys4(__NR_openat, AT_FDCWD, (long)host, flags & ~(long)O_CREAT, 0);
+		return host_open(host, flags & ~(long)O_CREAT, 0, resolve);
 	if (fd >= 0)
 		created(host, S_IFREG, (unsigned)mode);
 	return fd;
@@ -772,10 +797,11 @@ static int id_ok(unsigned v, unsigned a, unsigned b, unsigned c)
 	return v == (unsigned)-1 || v == a || v == b || v == c;
 }
 
-static long set_res(unsigned *r, unsigned *e, unsigned *s, unsigned *fs, long nr, long a0, long a1, long a2)
+/* priv: CAP_SETUID or CAP_SETGID (privilege.c) */
+static long set_res(unsigned *r, unsigned *e, unsigned *s, unsigned *fs, int priv, long nr, long a0, long a1,
+		    long a2)
 {
 	unsigned nr_ = (unsigned)a0, ne = (unsigned)a1, ns = (unsigned)a2;
-	int priv = pico.euid == 0;
 	switch (nr) {
 	case 0: /* setuid / setgid */
 		if (priv) {
@@ -814,8 +840,20 @@ static long set_res(unsigned *r, unsigned *e, unsigned *s, unsigned *fs, long nr
 	}
 }
 
+/* A uid change moves the capability sets as Linux's does; every change is
+ * published for other processes' /proc/<pid>/status (privilege.c). */
+static long uid_changed(long r, unsigned old_r, unsigned old_e, unsigned old_s)
+{
+	if (r == 0)
+		pico_caps_setuid(old_r, old_e, old_s);
+	pico_ids_publish();
+	return r;
+}
+
 static long do_ids(long nr, long a0, long a1, long a2)
 {
+	unsigned o_r = pico.ruid, o_e = pico.euid, o_s = pico.suid;
+	int setuid_ok = pico_capable(7 /* CAP_SETUID */), setgid_ok = pico_capable(6 /* CAP_SETGID */);
 	switch (nr) {
 	case __NR_getuid:
 		return pico.ruid;
@@ -835,28 +873,37 @@ static long do_ids(long nr, long a0, long a1, long a2)
 		return 0;
 	}
 	case __NR_setuid:
-		return set_res(&pico.ruid, &pico.euid, &pico.suid, &pico.fsuid, 0, a0, 0, 0);
+		return uid_changed(set_res(&pico.ruid, &pico.euid, &pico.suid, &pico.fsuid, setuid_ok, 0, a0, 0, 0),
+				   o_r, o_e, o_s);
 	case __NR_setreuid:
-		return set_res(&pico.ruid, &pico.euid, &pico.suid, &pico.fsuid, 1, a0, a1, 0);
+		return uid_changed(set_res(&pico.ruid, &pico.euid, &pico.suid, &pico.fsuid, setuid_ok, 1, a0, a1, 0),
+				   o_r, o_e, o_s);
 	case __NR_setresuid:
-		return set_res(&pico.ruid, &pico.euid, &pico.suid, &pico.fsuid, 2, a0, a1, a2);
+		return uid_changed(set_res(&pico.ruid, &pico.euid, &pico.suid, &pico.fsuid, setuid_ok, 2, a0, a1, a2),
+				   o_r, o_e, o_s);
 	case __NR_setgid:
 	case __NR_setregid:
 	case __NR_setresgid: {
-		/* group changes are checked against the euid, as CAP_SETGID is */
 		long k = nr == __NR_setgid ? 0 : nr == __NR_setregid ? 1 : 2;
-		return set_res(&pico.rgid, &pico.egid, &pico.sgid, &pico.fsgid, k, a0, a1, a2);
+		long r = set_res(&pico.rgid, &pico.egid, &pico.sgid, &pico.fsgid, setgid_ok, k, a0, a1, a2);
+		pico_ids_publish();
+		return r;
 	}
 	case __NR_setfsuid: {
 		unsigned old = pico.fsuid;
-		if (pico.euid == 0 || id_ok((unsigned)a0, pico.ruid, pico.euid, pico.suid))
+		/* -1 (no valid id) only asks, as in Linux */
+		if ((unsigned)a0 != (unsigned)-1 && (setuid_ok || id_ok((unsigned)a0, pico.ruid, pico.euid, pico.suid)))
 			pico.fsuid = (unsigned)a0;
+		pico_caps_setfsuid(old);
+		pico_ids_publish();
 		return old;
 	}
 	case __NR_setfsgid: {
 		unsigned old = pico.fsgid;
-		if (pico.euid == 0 || id_ok((unsigned)a0, pico.rgid, pico.egid, pico.sgid))
+		/* -1 (no valid id) only asks, as in Linux */
+		if ((unsigned)a0 != (unsigned)-1 && (setgid_ok || id_ok((unsigned)a0, pico.rgid, pico.egid, pico.sgid)))
 			pico.fsgid = (unsigned)a0;
+		pico_ids_publish();
 		return old;
 	}
 	case __NR_getgroups:
@@ -868,7 +915,7 @@ static long do_ids(long nr, long a0, long a1, long a2)
 			return -EFAULT;
 		return pico.ngroups;
 	case __NR_setgroups:
-		if (pico.euid != 0)
+		if (!setgid_ok)
 			return -EPERM;
 		if (a0 < 0 || a0 > PICO_NGROUPS)
 			return -EINVAL;
@@ -877,29 +924,12 @@ static long do_ids(long nr, long a0, long a1, long a2)
 			return -EFAULT;
 		memcpy(pico.groups, g, (size_t)a0 * sizeof(unsigned));
 		pico.ngroups = (unsigned)a0;
+		pico_ids_publish();
 		return 0;
-	case __NR_capget: {
-		struct __user_cap_header_struct *h = (void *)a0;
-		struct __user_cap_data_struct *d = (void *)a1;
-		if (pico_uwritable(h, sizeof *h) || (d && pico_uwritable(d, 2 * sizeof *d)))
-			return -EFAULT;
-		if (h->version != _LINUX_CAPABILITY_VERSION_3 && h->version != _LINUX_CAPABILITY_VERSION_2 &&
-		    h->version != _LINUX_CAPABILITY_VERSION_1) {
-			h->version = _LINUX_CAPABILITY_VERSION_3;
-			return d ? -EINVAL : 0;
-		}
-		if (d) {
-			int n = h->version == _LINUX_CAPABILITY_VERSION_1 ? 1 : 2;
-			for (int i = 0; i < n; i++) {
-				unsigned v = pico.euid == 0 ? (i == 0 ? 0xffffffffu : 0x1ffu) : 0;
-				d[i].effective = d[i].permitted = v;
-				d[i].inheritable = 0;
-			}
-		}
-		return 0;
-	}
+	case __NR_capget:
+		return pico_capget((void *)a0, (void *)a1);
 	case __NR_capset:
-		return pico.euid == 0 ? 0 : -EPERM;
+		return pico_capset((void *)a0, (const void *)a1);
 	}
 	return -ENOSYS;
 }
@@ -1202,6 +1232,19 @@ NOINL static long dispatch_light(long nr, const long *a, struct ucontext *uc)
 	case __NR_fchmod:
 	case __NR_fchown:
 		return fd_meta_call(nr, a[0], a[1], a[2]);
+	case __NR_getpriority:
+	case __NR_setpriority:
+	case __NR_sched_setscheduler:
+	case __NR_sched_getscheduler:
+	case __NR_sched_setparam:
+	case __NR_sched_getparam:
+	case __NR_mlock:
+	case __NR_mlock2:
+	case __NR_mlockall:
+	case __NR_getrlimit:
+	case __NR_setrlimit:
+	case __NR_prlimit64:
+		return pico_priv_call(nr, a);
 	case __NR_fchdir:
 		return fchdir_call(a[0]);
 	case __NR_seccomp:
@@ -1322,10 +1365,15 @@ NOINL static long dispatch(long nr, const long *a)
 	case __NR_bind:
 	case __NR_connect:
 		return do_sockaddr(nr, a[0], (const void *)a[1], a[2]);
+	case __NR_openat2:
+		return pico_openat2(a[0], (const char *)a[1], (const void *)a[2], (unsigned long)a[3]);
+	case __NR_name_to_handle_at:
+		return pico_name_to_handle_at(a[0], (const char *)a[1], (void *)a[2], (void *)a[3], a[4]);
+	case __NR_open_by_handle_at:
+		return -EPERM; /* the host's answer to an ordinary user: open2.c */
 	}
 	/* Everything else the filter did not let through: path-taking or
-	 * otherwise untranslatable calls (openat2, clone3, name_to_handle_at,
-	 * io_uring_setup, ...). */
+	 * otherwise untranslatable calls (clone3, io_uring_setup, ...). */
 	return -ENOSYS;
 }
 
@@ -1441,7 +1489,12 @@ NOINL static long check_args(long nr, const long *a)
 	case __NR_utimensat:
 	case __NR_futimesat:
 		return a[1] ? upath(a[1]) : 0;
+	case __NR_name_to_handle_at:
+		if ((a[4] & AT_EMPTY_PATH) && a[1] && pico_ustrlen((const char *)a[1], 1) == 0)
+			return 0;
+		return upath(a[1]);
 	case __NR_openat:
+	case __NR_openat2:
 	case __NR_faccessat:
 	case __NR_faccessat2:
 	case __NR_readlinkat:
@@ -1671,6 +1724,8 @@ long pico_state_format(char *buf, size_t size)
 			ign |= 1u << i;
 	if (ign)
 		p = put_nums(p, end, 'V', &ign, 1);
+	if (p)
+		p = pico_priv_format(p, end);
 	if (pico.first) {
 		p = put_str(p, end, 'F', "1");
 		p = put_str(p, end, 'C', pico.cwd);
@@ -1758,6 +1813,9 @@ int pico_state_parse(const char *s)
 			if (copy_field(pico.cwd, sizeof pico.cwd, v, n))
 				return -1;
 			break;
+		default:
+			if (pico_priv_parse(key, v, e) < 0)
+				return -1;
 		}
 		s = *e ? e + 1 : e;
 	}
@@ -1782,7 +1840,7 @@ static char *cat(char *p, const char *a, const char *b)
 long pico_execve(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
 {
 	char host[PICO_HOST], guest[PICO_PATH];
-	char state[pico.rootlen + pico.sharelen + 12 * (10 + pico.ngroups) + 64];
+	char state[pico.rootlen + pico.sharelen + 12 * (10 + pico.ngroups) + 64 + 1024 /* privilege.c's */];
 	char *small[256];
 	char **nv = small;
 	struct pico_shebang sb;
@@ -1830,14 +1888,14 @@ long pico_execve(int dirfd, const char *path, char *const argv[], char *const en
 	pico.first = first;
 	if (slen < 0)
 		return slen;
-	if (envc + 7 + nargs > sizeof small / sizeof small[0]) {
-		maplen = ((envc + 7 + nargs) * sizeof(char *) + 4095) & ~4095UL;
+	if (envc + 8 + nargs > sizeof small / sizeof small[0]) {
+		maplen = ((envc + 8 + nargs) * sizeof(char *) + 4095) & ~4095UL;
 		r = sys6(__NR_mmap, 0, (long)maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (r < 0)
 			return r;
 		nv = (char **)r;
 	}
-	char **av = nv + envc + 7;
+	char **av = nv + envc + 8;
 	if (sb.interp) {
 		av[0] = sb.interp;
 		if (sb.arg)
@@ -1852,7 +1910,7 @@ long pico_execve(int dirfd, const char *path, char *const argv[], char *const en
 		nv[i] = envp[i];
 	/* LXS_PICO_* strings, sized to fit: a vfork child runs this on its
 	 * parent's stack, and a thread's stack may be small. */
-	char vars[(size_t)slen + strlen(host) + strlen(guest) + strlen(path) + 128];
+	char vars[(size_t)slen + strlen(host) + strlen(guest) + strlen(path) + 128 + PICO_IDS_LEN + 16];
 	char *p = vars;
 	nv[envc] = p;
 	p = cat(p, "LXS_PICO_STATE=", state);
@@ -1886,9 +1944,14 @@ long pico_execve(int dirfd, const char *path, char *const argv[], char *const en
 		*p++ = hex[--nh];
 	*p++ = ':';
 	*p++ = pico.sealed ? '1' : '0';
-	*p = 0;
-	nv[envc + 5] = sb.interp ? (char *)"LXS_PICO_SCRIPT=1" : 0;
-	nv[envc + 6] = 0;
+	*p++ = 0;
+	/* Room for the ids other processes read (the new loader fills it). */
+	nv[envc + 5] = p;
+	p = cat(p, "LXS_PICO_IDS=", "");
+	memset(p - 1, '0', PICO_IDS_LEN);
+	p[PICO_IDS_LEN - 1] = 0;
+	nv[envc + 6] = sb.interp ? (char *)"LXS_PICO_SCRIPT=1" : 0;
+	nv[envc + 7] = 0;
 	static char *const no_args[] = {0};
 	r = sys3(__NR_execve, (long)pico.loader, (long)(argv ? argv : no_args), (long)nv);
 	sys1(__NR_close, mfd);
