@@ -126,6 +126,10 @@ long pico_may_search(const char *host);
  * folder is the guest user's. */
 long pico_may_unlink(const char *host);
 
+/* ipc.c: shmctl, semctl, msgctl (a: the call's arguments) with owners in
+ * guest terms. */
+long pico_ipc_ctl(long nr, const long *a);
+
 /* trap.c */
 int pico_install_handler(void);
 /* open/openat as the guest sees it; and the open of a path already

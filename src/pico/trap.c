@@ -1365,6 +1365,10 @@ NOINL static long dispatch(long nr, const long *a)
 	case __NR_bind:
 	case __NR_connect:
 		return do_sockaddr(nr, a[0], (const void *)a[1], a[2]);
+	case __NR_shmctl:
+	case __NR_semctl:
+	case __NR_msgctl:
+		return pico_ipc_ctl(nr, a);
 	case __NR_openat2:
 		return pico_openat2(a[0], (const char *)a[1], (const void *)a[2], (unsigned long)a[3]);
 	case __NR_name_to_handle_at:
