@@ -190,6 +190,31 @@ static unsigned cur_umask(void)
 	return (unsigned)old;
 }
 
+/* A new name in a set-group-id folder takes the folder's group (and a new
+ * folder its set-group-id bit): 1 and the group if host's folder is one. */
+static int setgid_parent(const char *host, unsigned *gid)
+{
+	char dir[PICO_HOST];
+	size_t n = strlen(host);
+	if (n >= PICO_HOST)
+		return 0;
+	while (n > 1 && host[n - 1] == '/')
+		n--;
+	while (n > 0 && host[n - 1] != '/')
+		n--;
+	if (n == 0)
+		memcpy(dir, ".", 2); /* the faked root's relative paths */
+	else {
+		memcpy(dir, host, n);
+		dir[n > 1 ? n - 1 : n] = 0;
+	}
+	struct lxs_meta m;
+	if (pico_meta_get(dir, -1, &m) < 0 || (m.mode & S_IFMT) != S_IFDIR || !(m.mode & S_ISGID))
+		return 0;
+	*gid = m.gid;
+	return 1;
+}
+
 /* After creating host file `host` for the guest: record owner and the
  * mode the host could not take. */
 static void created(const char *host, unsigned type, unsigned req_mode)
@@ -201,13 +226,15 @@ static void created(const char *host, unsigned type, unsigned req_mode)
 	struct lxs_meta m = {pico.fsuid, pico.fsgid, 0, 0, 0};
 	m.mode = type | (st.st_mode & 0777 & ~(forced & ~req_mode));
 	m.mode |= req_mode & 07000 & ~cur_umask();
+	if (setgid_parent(host, &m.gid) && type == S_IFDIR)
+		m.mode |= S_ISGID;
 	meta_put(host, &m, st.st_mode & 07777);
 }
 
-static int need_meta_on_create(unsigned type, unsigned mode)
+static int need_meta_on_create(const char *host, unsigned type, unsigned mode)
 {
-	unsigned forced = type == S_IFDIR ? 0700 : 0600;
-	return pico.fsuid || pico.fsgid || (mode & forced) != forced || (mode & 07000);
+	unsigned forced = type == S_IFDIR ? 0700 : 0600, g;
+	return pico.fsuid || pico.fsgid || (mode & forced) != forced || (mode & 07000) || setgid_parent(host, &g);
 }
 
 /* ---- files ---------------------------------------------------------------- */
@@ -260,7 +287,7 @@ static long do_open(long dirfd, const char *path, long flags, long mode)
 	 * the walk, which tells the region. */
 	int walk = path[0] != '/' && pico_proc_view_name(path);
 	if (pico.fsuid == 0 && !walk && pico_lexical((int)dirfd, path, host) >= 0 &&
-	    (!(flags & O_CREAT) || !need_meta_on_create(S_IFREG, (unsigned)mode))) {
+	    (!(flags & O_CREAT) || !need_meta_on_create(host, S_IFREG, (unsigned)mode))) {
 		long fd = pico_open_nolinks(host, flags, (mode & 07777) | ((flags & O_CREAT) ? 0600 : 0));
 		if (fd != -ELOOP && fd != -EINVAL)
 			return fd;
@@ -312,7 +339,7 @@ long pico_open_host(const char *host, int region, long flags, long mode, unsigne
 	if (!(flags & O_CREAT) || region != R_VOL)
 		return host_open(host, flags, mode, resolve);
 	unsigned hmode = (unsigned)(mode & 0777) | 0600;
-	if (!need_meta_on_create(S_IFREG, (unsigned)mode))
+	if (!need_meta_on_create(host, S_IFREG, (unsigned)mode))
 		return host_open(host, flags, hmode, resolve);
 	long fd = host_open(host, flags | O_EXCL, hmode, resolve);
 	if (fd == -EEXIST && !(flags & O_EXCL))
@@ -534,7 +561,7 @@ static long do_mknod(long dirfd, const char *path, long mode, long dev)
 		if (fd < 0)
 			return fd;
 		sys1(__NR_close, fd);
-		if (need_meta_on_create(S_IFREG, (unsigned)mode))
+		if (need_meta_on_create(host, S_IFREG, (unsigned)mode))
 			created(host, S_IFREG, (unsigned)mode);
 		return 0;
 	}
@@ -548,6 +575,7 @@ static long do_mknod(long dirfd, const char *path, long mode, long dev)
 	sys1(__NR_close, fd);
 	struct lxs_meta m = {pico.fsuid, pico.fsgid, type | ((unsigned)mode & 07777 & ~cur_umask()),
 			     dev_major((unsigned long)dev), dev_minor((unsigned long)dev)};
+	setgid_parent(host, &m.gid);
 	return meta_put(host, &m, 0600);
 }
 
@@ -563,7 +591,7 @@ static long do_mkdir(long dirfd, const char *path, long mode)
 	if (r < 0)
 		return r;
 	r = sys3(__NR_mkdirat, AT_FDCWD, (long)host, (mode & 0777) | 0700);
-	if (r == 0 && need_meta_on_create(S_IFDIR, (unsigned)mode))
+	if (r == 0 && need_meta_on_create(host, S_IFDIR, (unsigned)mode))
 		created(host, S_IFDIR, (unsigned)mode);
 	return r;
 }
