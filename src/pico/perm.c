@@ -105,17 +105,7 @@ long pico_may_unlink(const char *host)
 	struct lxs_meta dm, fm;
 	if (pico.fsuid == 0)
 		return 0;
-	size_t n = strlen(host);
-	if (n >= PICO_HOST)
-		return 0;
-	while (n > 1 && host[n - 1] == '/')
-		n--;
-	while (n > 0 && host[n - 1] != '/')
-		n--;
-	if (n == 0)
-		return 0;
-	memcpy(dir, host, n);
-	dir[n > 1 ? n - 1 : n] = 0;
+	pico_parent_dir(host, dir);
 	if (meta_at(dir, &dm) < 0 || !(dm.mode & S_ISVTX) || dm.uid == pico.fsuid)
 		return 0;
 	if (meta_at(host, &fm) < 0 || fm.uid == pico.fsuid)

@@ -107,6 +107,9 @@ int pico_to_guest(const char *host, char *guest);
 int pico_fd_guest(int fd, char *guest);
 /* The host path of an open fd (PICO_HOST bytes), its length, or -errno. */
 long pico_fd_host(int fd, char *host);
+/* The folder holding a host path's last component (PICO_HOST bytes): "."
+ * for a relative name alone, "/" for a name in the host's root. */
+void pico_parent_dir(const char *host, char *dir);
 /* Region of a host path the kernel gave us (R_VOL if under root). */
 int pico_host_region(const char *host);
 /* Region of a canonical guest path. */

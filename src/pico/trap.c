@@ -195,19 +195,7 @@ static unsigned cur_umask(void)
 static int setgid_parent(const char *host, unsigned *gid)
 {
 	char dir[PICO_HOST];
-	size_t n = strlen(host);
-	if (n >= PICO_HOST)
-		return 0;
-	while (n > 1 && host[n - 1] == '/')
-		n--;
-	while (n > 0 && host[n - 1] != '/')
-		n--;
-	if (n == 0)
-		memcpy(dir, ".", 2); /* the faked root's relative paths */
-	else {
-		memcpy(dir, host, n);
-		dir[n > 1 ? n - 1 : n] = 0;
-	}
+	pico_parent_dir(host, dir);
 	struct lxs_meta m;
 	if (pico_meta_get(dir, -1, &m) < 0 || (m.mode & S_IFMT) != S_IFDIR || !(m.mode & S_ISGID))
 		return 0;
@@ -266,15 +254,7 @@ static long dac_parent(const char *host)
 	char dir[PICO_HOST];
 	if (pico.fsuid == 0)
 		return 0;
-	size_t n = strlen(host);
-	while (n > 1 && host[n - 1] == '/')
-		n--;
-	while (n > 0 && host[n - 1] != '/')
-		n--;
-	if (n == 0)
-		return 0;
-	memcpy(dir, host, n);
-	dir[n] = 0;
+	pico_parent_dir(host, dir);
 	return dac_check(dir, 3); /* write and search */
 }
 
