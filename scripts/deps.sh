@@ -35,7 +35,7 @@ tools=(
 	debootstrap:debootstrap
 	apt-get:apt apt-cache:apt
 	dpkg-scanpackages:dpkg-dev # tests/pico/run.sh: a local apt repository
-	gpg:gnupg                 # tests/pico/trixie.sh: signs its repositories
+	gpg:gnupg gpgconf:gpgconf # tests/pico/trixie.sh: signs its repositories
 	git:git                   # tests/newcomer.sh: copies the checkout's tracked files
 	# the guest kernel (kernel/build.sh)
 	objcopy:binutils

@@ -34,6 +34,8 @@ chmod 0755 "$T"
 server=
 cleanup() {
 	[ -z "$server" ] || kill "$server" 2>/dev/null
+	# gpg started an agent for its home folder; it must not outlive it.
+	[ -d "$T/gnupg" ] && GNUPGHOME=$T/gnupg gpgconf --kill gpg-agent 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
