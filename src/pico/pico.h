@@ -48,6 +48,13 @@ struct pico_state {
 	 * pointers); see trap.c, VSIG_*. */
 	unsigned long vsig[3][4];
 	int vsig_pid; /* the process vsig belongs to */
+	/* Threads that hold SIGSYS (virtually: it is never really blocked),
+	 * one slot each while they do, with the one that came meanwhile. */
+	struct pico_sys_hold {
+		int tid; /* 0: a free slot */
+		int pending;
+		unsigned char si[128]; /* its siginfo_t */
+	} sys_hold[32];
 	int sealed;		     /* the session's images are mseal()ed (see filter.c) */
 	char cwd[PICO_PATH];	     /* initial guest cwd, first start only */
 	int first;		     /* 1: install the filter, then look PROG up in PATH */

@@ -970,6 +970,8 @@ static int vsig_mine(void)
 	return 1;
 }
 
+static long set_fault_action(int sig, int onstack);
+
 static long do_sigaction(long sig, const struct ksigaction *act, struct ksigaction *oact, long size)
 {
 	struct ksigaction a, old;
@@ -982,8 +984,11 @@ static long do_sigaction(long sig, const struct ksigaction *act, struct ksigacti
 		memcpy(&old, pico.vsig[v], sizeof old);
 		if (oact && pico_ucopy(oact, &old, sizeof old))
 			return -EFAULT;
-		if (act && vsig_mine())
+		if (act && vsig_mine()) {
 			memcpy(pico.vsig[v], &a, sizeof a);
+			if (v != VSIG_SYS)
+				set_fault_action((int)sig, !!(a.flags & SA_ONSTACK));
+		}
 		return 0;
 	}
 	if (act)
@@ -1021,6 +1026,87 @@ static void deliver(int v, int sig, siginfo_t *si, struct ucontext *uc, int forc
 	((void (*)(int, siginfo_t *, void *))h)(sig, si, uc);
 }
 
+/*
+ * SIGSYS held: the filter's traps must always get through, so SIGSYS is
+ * never blocked for real, and a guest that blocks it (sighold, a full
+ * mask) is given a slot in pico.sys_hold for as long as it does. A SIGSYS
+ * sent to it meanwhile (kill, tgkill, sigqueue) waits in the slot and is
+ * delivered when the thread lets it through again, as Linux would. Slots
+ * are claimed with a compare-and-swap and otherwise touched only by their
+ * own thread (the handler runs in the thread the signal came to).
+ */
+static struct pico_sys_hold *sys_hold_find(int tid)
+{
+	for (unsigned i = 0; i < sizeof pico.sys_hold / sizeof pico.sys_hold[0]; i++)
+		if (__atomic_load_n(&pico.sys_hold[i].tid, __ATOMIC_ACQUIRE) == tid)
+			return &pico.sys_hold[i];
+	return 0;
+}
+
+static void sys_hold_set(int tid)
+{
+	const unsigned n = sizeof pico.sys_hold / sizeof pico.sys_hold[0];
+	if (sys_hold_find(tid))
+		return;
+	long pid = sys0(__NR_getpid);
+	/* a free slot, else one whose thread has gone (a fork child's copy
+	 * holds its parent's threads too); when none, SIGSYS is not held */
+	for (int pass = 0; pass < 2; pass++)
+		for (unsigned i = 0; i < n; i++) {
+			int old = __atomic_load_n(&pico.sys_hold[i].tid, __ATOMIC_ACQUIRE);
+			if (old && (pass == 0 || sys3(__NR_tgkill, pid, old, 0) != -ESRCH))
+				continue;
+			if (__atomic_compare_exchange_n(&pico.sys_hold[i].tid, &old, tid, 0, __ATOMIC_ACQ_REL,
+							__ATOMIC_ACQUIRE)) {
+				if (old) /* (a free slot's is 0 already) */
+					pico.sys_hold[i].pending = 0;
+				return;
+			}
+		}
+}
+
+/* SIGSYS let through again: the one that waited, if any, is delivered now. */
+static void sys_hold_clear(int tid, struct ucontext *uc)
+{
+	struct pico_sys_hold *h = sys_hold_find(tid);
+	if (!h)
+		return;
+	siginfo_t si;
+	int pending = h->pending;
+	memcpy(&si, h->si, sizeof si);
+	h->pending = 0;
+	__atomic_store_n(&h->tid, 0, __ATOMIC_RELEASE);
+	if (pending)
+		deliver(VSIG_SYS, SIGSYS, &si, uc, 0);
+}
+
+/* rt_sigsuspend(mask): the mask replaces the thread's while it waits, for
+ * SIGSYS too; one that waited and is let through ends the wait at once. */
+static long do_sigsuspend(const unsigned long *umask, long size, struct ucontext *uc)
+{
+	unsigned long m;
+	if (size != 8)
+		return -EINVAL;
+	if (pico_ucopy(&m, umask, sizeof m))
+		return -EFAULT;
+	int tid = (int)sys0(__NR_gettid), held = sys_hold_find(tid) != 0, hold = !!(m & SIGSYS_BIT);
+	if (held && !hold) {
+		int pending = sys_hold_find(tid)->pending;
+		sys_hold_clear(tid, uc);
+		if (pending)
+			return -EINTR;
+	} else if (!held && hold) {
+		sys_hold_set(tid);
+	}
+	m &= ~UNBLOCKABLE;
+	long r = sys2(__NR_rt_sigsuspend, (long)&m, 8);
+	if (held && !hold)
+		sys_hold_set(tid);
+	else if (!held && hold)
+		sys_hold_clear(tid, uc);
+	return r;
+}
+
 /* The mask is set in the frame the handler returns through: a mask set
  * with the real call here would be undone by rt_sigreturn. */
 static long do_sigprocmask(struct ucontext *uc, long how, const unsigned long *set, unsigned long *oset, long size)
@@ -1028,27 +1114,27 @@ static long do_sigprocmask(struct ucontext *uc, long how, const unsigned long *s
 	unsigned long *cur = (unsigned long *)&uc->uc_sigmask;
 	if (size != 8)
 		return -EINVAL;
-	unsigned long old = *cur, s;
+	int tid = (int)sys0(__NR_gettid);
+	unsigned long old = *cur | (sys_hold_find(tid) ? SIGSYS_BIT : 0), s = 0;
 	if (set) {
 		if (pico_ucopy(&s, set, sizeof s))
 			return -EFAULT;
-		s &= ~UNBLOCKABLE;
-		switch (how) {
-		case SIG_BLOCK:
-			*cur |= s;
-			break;
-		case SIG_UNBLOCK:
-			*cur &= ~s;
-			break;
-		case SIG_SETMASK:
-			*cur = s;
-			break;
-		default:
+		if (how != SIG_BLOCK && how != SIG_UNBLOCK && how != SIG_SETMASK)
 			return -EINVAL;
-		}
 	}
 	if (oset && pico_ucopy(oset, &old, sizeof old))
 		return -EFAULT;
+	if (!set)
+		return 0;
+	int hold = how == SIG_BLOCK ? (s & SIGSYS_BIT) || (old & SIGSYS_BIT)
+		 : how == SIG_UNBLOCK ? !(s & SIGSYS_BIT) && (old & SIGSYS_BIT)
+				      : !!(s & SIGSYS_BIT);
+	s &= ~UNBLOCKABLE;
+	*cur = how == SIG_BLOCK ? *cur | s : how == SIG_UNBLOCK ? *cur & ~s : s;
+	if (hold)
+		sys_hold_set(tid);
+	else if (old & SIGSYS_BIT)
+		sys_hold_clear(tid, uc); /* last: its handler runs after this call's work */
 	return 0;
 }
 
@@ -1219,15 +1305,8 @@ NOINL static long dispatch_light(long nr, const long *a, struct ucontext *uc)
 		return do_sigaction(a[0], (const struct ksigaction *)a[1], (struct ksigaction *)a[2], a[3]);
 	case __NR_rt_sigprocmask:
 		return do_sigprocmask(uc, a[0], (const unsigned long *)a[1], (unsigned long *)a[2], a[3]);
-	case __NR_rt_sigsuspend: {
-		unsigned long m;
-		if (a[1] != 8)
-			return -EINVAL;
-		if (pico_ucopy(&m, (const void *)a[0], sizeof m))
-			return -EFAULT;
-		m &= ~UNBLOCKABLE;
-		return sys2(__NR_rt_sigsuspend, (long)&m, 8);
-	}
+	case __NR_rt_sigsuspend:
+		return do_sigsuspend((const unsigned long *)a[0], a[1], uc);
 	case __NR_mount:
 	case __NR_umount2:
 	case __NR_pivot_root:
@@ -1625,19 +1704,68 @@ static long translate_with_room(struct trapped *t)
 #define SEGV_BIT (1UL << (SIGSEGV - 1))
 #define BUS_BIT (1UL << (SIGBUS - 1))
 
+/* SIGSEGV and SIGBUS the guest holds that were sent to it (a fault with
+ * them blocked would have killed it) and wait: taken off while the handler
+ * runs with them unblocked, and put back for the guest's mask to hold. */
+struct held_faults {
+	int n;
+	siginfo_t si[2];
+};
+
+static void take_held_faults(unsigned long guest_mask, struct held_faults *h)
+{
+	unsigned long pend = 0, m = SEGV_BIT | BUS_BIT;
+	h->n = 0;
+	if (sys2(__NR_rt_sigpending, (long)&pend, 8) < 0 || !(pend & guest_mask & m))
+		return;
+	struct timespec {
+		long s, ns;
+	} now = {0, 0};
+	unsigned long want = pend & guest_mask & m;
+	while (h->n < 2 && sys4(__NR_rt_sigtimedwait, (long)&want, (long)&h->si[h->n], (long)&now, 8) > 0)
+		h->n++;
+}
+
+static void put_back_held_faults(const struct held_faults *h)
+{
+	long pid = sys0(__NR_getpid), tid = sys0(__NR_gettid);
+	unsigned long m = SEGV_BIT | BUS_BIT; /* held again first, or they would come at once */
+	sys4(__NR_rt_sigprocmask, SIG_BLOCK, (long)&m, 0, 8);
+	for (int i = 0; i < h->n; i++)
+		sys4(__NR_rt_tgsigqueueinfo, pid, tid, h->si[i].si_signo, (long)&h->si[i]);
+}
+
+static void handle(siginfo_t *si, struct ucontext *uc);
+
 static void handler(int sig, siginfo_t *si, void *ctx)
 {
 	struct ucontext *uc = ctx;
-	struct sigcontext *mc = &uc->uc_mcontext;
+	unsigned long mask = *(unsigned long *)&uc->uc_sigmask;
+	struct held_faults held = {0};
 	(void)sig;
 	/* A fault on a guest pointer must reach fault_handler: with SIGSEGV
 	 * blocked the kernel would kill the process instead. */
-	if (*(unsigned long *)&uc->uc_sigmask & (SEGV_BIT | BUS_BIT)) {
+	if (mask & (SEGV_BIT | BUS_BIT)) {
 		unsigned long m = SEGV_BIT | BUS_BIT;
+		take_held_faults(mask, &held);
 		sys4(__NR_rt_sigprocmask, SIG_UNBLOCK, (long)&m, 0, 8);
 	}
-	if (si->si_code != SYS_SECCOMP) {
-		deliver(VSIG_SYS, SIGSYS, si, uc, 0); /* kill, tgkill, sigqueue */
+	handle(si, uc);
+	if (held.n)
+		put_back_held_faults(&held);
+}
+
+static void handle(siginfo_t *si, struct ucontext *uc)
+{
+	struct sigcontext *mc = &uc->uc_mcontext;
+	if (si->si_code != SYS_SECCOMP) { /* kill, tgkill, sigqueue */
+		struct pico_sys_hold *h = sys_hold_find((int)sys0(__NR_gettid));
+		if (h) {
+			memcpy(h->si, si, sizeof h->si);
+			h->pending = 1;
+			return;
+		}
+		deliver(VSIG_SYS, SIGSYS, si, uc, 0);
 		return;
 	}
 	if (si->si_errno) {
@@ -1677,15 +1805,26 @@ static void fault_handler(int sig, siginfo_t *si, void *ctx)
 extern void pico_restorer(void) __attribute__((visibility("hidden")));
 __asm__(".text\n.globl pico_restorer\npico_restorer:\n\tmov $15, %eax\n\tsyscall\n\thlt\n");
 
+/* The translator's SIGSEGV or SIGBUS action. It takes the alternate stack
+ * only when the guest's own action does (a stack-overflow handler):
+ * otherwise a fault is delivered on the thread's stack, as Linux would,
+ * and one taken while the alternate stack cannot be written (LTP's
+ * signal06 makes it read-only) is not the end of the process. */
+static long set_fault_action(int sig, int onstack)
+{
+	struct ksigaction fa = {(unsigned long)fault_handler,
+				SA_SIGINFO | SA_RESTORER | SA_NODEFER | SA_RESTART | (onstack ? SA_ONSTACK : 0),
+				(unsigned long)pico_restorer, 0};
+	return sys4(__NR_rt_sigaction, sig, (long)&fa, 0, 8);
+}
+
 int pico_install_handler(void)
 {
 	struct ksigaction sa = {(unsigned long)handler, SA_SIGINFO | SA_RESTORER | SA_NODEFER | SA_RESTART | SA_ONSTACK,
 				(unsigned long)pico_restorer, 0};
-	struct ksigaction fa = sa;
-	fa.handler = (unsigned long)fault_handler;
-	long r = sys4(__NR_rt_sigaction, SIGSEGV, (long)&fa, 0, 8);
+	long r = set_fault_action(SIGSEGV, 0);
 	if (r == 0)
-		r = sys4(__NR_rt_sigaction, SIGBUS, (long)&fa, 0, 8);
+		r = set_fault_action(SIGBUS, 0);
 	if (r < 0)
 		return (int)r;
 	return (int)sys4(__NR_rt_sigaction, SIGSYS, (long)&sa, 0, 8);
