@@ -62,7 +62,7 @@ static const unsigned short passthrough[] = {
 	__NR_fork, __NR_vfork, __NR_exit, __NR_wait4, __NR_kill, __NR_uname, __NR_semget,
 	__NR_semop, __NR_shmdt, __NR_msgget, __NR_msgsnd, __NR_msgrcv,
 	__NR_fcntl, __NR_flock, __NR_fsync, __NR_fdatasync, __NR_ftruncate, __NR_getdents,
-	__NR_umask, __NR_gettimeofday, __NR_getrusage,
+	__NR_gettimeofday, __NR_getrusage,
 	__NR_sysinfo, __NR_times, __NR_getppid, __NR_getpgrp, __NR_setsid, __NR_setpgid,
 	__NR_getpgid, __NR_getsid, __NR_rt_sigpending, __NR_rt_sigtimedwait,
 	__NR_rt_sigqueueinfo, __NR_sigaltstack, __NR_personality, __NR_fstatfs,

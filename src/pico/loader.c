@@ -680,6 +680,7 @@ __attribute__((noreturn, used)) void loader_main(unsigned long *sp, unsigned lon
 		die(EXIT_INTERNAL, "lxs-pico-loader", " is started by lxs-pico, not by hand");
 	pico_caps_exec();
 	pico_ids_publish();
+	pico_umask_init();
 	r = sys4(__NR_readlinkat, AT_FDCWD, (long)"/proc/self/exe", (long)pico.loader, sizeof pico.loader - 1);
 	if (r <= 0)
 		die(EXIT_INTERNAL, "cannot read /proc/self/exe", "");

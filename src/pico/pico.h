@@ -58,6 +58,11 @@ struct pico_state {
 	int sealed;		     /* the session's images are mseal()ed (see filter.c) */
 	char cwd[PICO_PATH];	     /* initial guest cwd, first start only */
 	int first;		     /* 1: install the filter, then look PROG up in PATH */
+	/* The guest's umask. The real one never masks the owner's bits (077
+	 * at most): every VolFs file must stay readable and writable by the
+	 * user who runs lxs, or its attribute cannot be read or written
+	 * (useradd creates /etc/passwd+ under umask 0777). ~0u: not known yet. */
+	unsigned umask;
 	/* privilege.c: the emulated capability sets (one for the whole
 	 * process), and what the faked root set that the host would not take,
 	 * kept to be read back (see privilege.c). */
@@ -142,6 +147,9 @@ long pico_ipc_ctl(long nr, const long *a);
 
 /* trap.c */
 int pico_install_handler(void);
+/* The umask at a start: the guest's from the state, or the real one at the
+ * first; the real one then made to keep the owner's bits (pico.h). */
+void pico_umask_init(void);
 /* open/openat as the guest sees it; and the open of a path already
  * translated (region its region): the guest's permission checks, /proc
  * views, a new file's metadata. resolve: openat2 flags for the host's

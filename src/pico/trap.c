@@ -185,9 +185,23 @@ static long fd_meta(int fd, unsigned mode, struct lxs_meta *m, int *region)
 
 static unsigned cur_umask(void)
 {
-	long old = sys1(__NR_umask, 022);
-	sys1(__NR_umask, old);
-	return (unsigned)old;
+	return pico.umask & 0777;
+}
+
+/* umask: the guest's kept, the real one without the owner's bits (pico.h). */
+static long do_umask(long mask)
+{
+	unsigned old = cur_umask();
+	pico.umask = (unsigned)mask & 0777;
+	sys1(__NR_umask, (long)(pico.umask & 077));
+	return old;
+}
+
+void pico_umask_init(void)
+{
+	if (pico.umask == ~0u)
+		pico.umask = (unsigned)sys1(__NR_umask, 022) & 0777;
+	sys1(__NR_umask, (long)(pico.umask & 077));
 }
 
 /* A new name in a set-group-id folder takes the folder's group (and a new
@@ -210,10 +224,8 @@ static void created(const char *host, unsigned type, unsigned req_mode)
 	struct stat st;
 	if (sys4(__NR_newfstatat, AT_FDCWD, (long)host, (long)&st, AT_SYMLINK_NOFOLLOW) < 0)
 		return;
-	unsigned forced = type == S_IFDIR ? 0700 : 0600;
 	struct lxs_meta m = {pico.fsuid, pico.fsgid, 0, 0, 0};
-	m.mode = type | (st.st_mode & 0777 & ~(forced & ~req_mode));
-	m.mode |= req_mode & 07000 & ~cur_umask();
+	m.mode = type | (req_mode & 07777 & ~cur_umask());
 	if (setgid_parent(host, &m.gid) && type == S_IFDIR)
 		m.mode |= S_ISGID;
 	meta_put(host, &m, st.st_mode & 07777);
@@ -222,7 +234,8 @@ static void created(const char *host, unsigned type, unsigned req_mode)
 static int need_meta_on_create(const char *host, unsigned type, unsigned mode)
 {
 	unsigned forced = type == S_IFDIR ? 0700 : 0600, g;
-	return pico.fsuid || pico.fsgid || (mode & forced) != forced || (mode & 07000) || setgid_parent(host, &g);
+	return pico.fsuid || pico.fsgid || (mode & ~cur_umask() & forced) != forced || (mode & 07000) ||
+	       setgid_parent(host, &g);
 }
 
 /* ---- files ---------------------------------------------------------------- */
@@ -1319,6 +1332,8 @@ NOINL static long dispatch_light(long nr, const long *a, struct ucontext *uc)
 	case __NR_fchmod:
 	case __NR_fchown:
 		return fd_meta_call(nr, a[0], a[1], a[2]);
+	case __NR_umask:
+		return do_umask(a[0]);
 	case __NR_getpriority:
 	case __NR_setpriority:
 	case __NR_sched_setscheduler:
@@ -1875,6 +1890,7 @@ long pico_state_format(char *buf, size_t size)
 			ign |= 1u << i;
 	if (ign)
 		p = put_nums(p, end, 'V', &ign, 1);
+	p = put_nums(p, end, 'U', &pico.umask, 1);
 	if (p)
 		p = pico_priv_format(p, end);
 	if (pico.first) {
@@ -1915,6 +1931,7 @@ int pico_state_parse(const char *s)
 	unsigned ids[10];
 	int nids = 0;
 	pico.first = 0;
+	pico.umask = ~0u;
 	pico.has_share = 0;
 	pico.ngroups = 0;
 	pico.root[0] = 0;
@@ -1951,6 +1968,10 @@ int pico_state_parse(const char *s)
 		}
 		case 'F':
 			pico.first = 1;
+			break;
+		case 'U':
+			if (parse_nums(v, e, &pico.umask, 1) != 1)
+				return -1;
 			break;
 		case 'V': {
 			unsigned ign;

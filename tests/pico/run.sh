@@ -60,7 +60,7 @@ compat=0
 if [ "${PICO_COMPAT:-1}" = 1 ]; then
 	compat=$(($(find tests/pico/compat -maxdepth 1 -name 't_*.c' | wc -l) + 1))
 fi
-plan $((63 + compat))
+plan $((64 + compat))
 cp "$tarball" "$T/debian.tar.zst" && chmod 0644 "$T/debian.tar.zst"
 start=$(date +%s%N)
 if "${AS[@]}" "$PICO" --unpack "$T/debian.tar.zst" "$R" >"$T/unpack.log" 2>&1 &&
@@ -291,6 +291,12 @@ expect pico_dpkg_l 0 $? "$T/o" "^ii  bash " "^ii  dpkg "
 g sh -c 'setfattr -n user.mine -v 1 /tmp/own 2>/dev/null; echo x' >/dev/null 2>&1
 g sh -c 'touch /tmp/x1 && ln /tmp/x1 /tmp/x2 && stat -c %h /tmp/x1' >"$T/o" 2>&1
 expect pico_hard_links 0 $? "$T/o" "^2$"
+# The administrator's tools: useradd writes /etc/passwd+ under umask 0777;
+# the new user's home is theirs, and they can log in with su.
+g sh -c 'useradd -m -s /bin/sh lxsuser && id lxsuser && stat -c "%U:%G %a" /home/lxsuser /etc/passwd &&
+	su -c "id -un; echo hi >~/mine; stat -c %U ~/mine" lxsuser && userdel -r lxsuser 2>/dev/null;
+	echo "left: $(grep -c "^lxsuser:" /etc/passwd)"' >"$T/o" 2>&1
+expect pico_useradd_su_userdel 0 $? "$T/o" "uid=1000\(lxsuser\)" "^lxsuser:lxsuser 755$" "^root:root 644$" "^lxsuser$" "^left: 0$"
 
 # apt-get install from a local file: repository of .debs fetched on the host.
 debs=${LXS_CACHE:-$HOME/.cache/lxs}/pico-debs
