@@ -475,10 +475,46 @@ static unsigned rewrite_ret(unsigned k)
 	return k;
 }
 
+/* Installs the program f of n instructions, whose first PRE are left for
+ * the prefix that lets the translator's own calls through. */
+static long install_guest_program(struct sock_filter *f, unsigned long n, long flags)
+{
+	unsigned long lo = (unsigned long)text_lo, hi = (unsigned long)text_hi;
+	f[0] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer) + 4);
+	f[1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)(lo >> 32), 0, 4);
+	f[2] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer));
+	f[3] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (unsigned)lo, 0, 2);
+	f[4] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (unsigned)hi, 1, 0);
+	f[5] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	f[6] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_IMM, 0);
+	struct sock_fprog np = {(unsigned short)n, f};
+	return sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, flags, (long)&np);
+}
+
+/* Strict mode cannot go on top of our filter; the same rule as a filter:
+ * read, write, exit and rt_sigreturn, and for anything else a trap that
+ * the handler turns into SIGKILL, as strict mode's end is. */
+static long guest_strict(long flags, const void *uargs)
+{
+	if (flags || uargs)
+		return -EINVAL;
+	struct sock_filter f[PRE + 7] = {
+		[PRE] = BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		[PRE + 1] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_read, 4, 0),
+		[PRE + 2] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_write, 3, 0),
+		[PRE + 3] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit, 2, 0),
+		[PRE + 4] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_rt_sigreturn, 1, 0),
+		[PRE + 5] = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP | PICO_GUEST_STRICT),
+		[PRE + 6] = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	return install_guest_program(f, PRE + 7, 0);
+}
+
 long pico_guest_seccomp(long op, long flags, const void *uargs)
 {
 	struct sock_fprog fp;
-	unsigned long lo = (unsigned long)text_lo, hi = (unsigned long)text_hi;
+	if (op == SECCOMP_SET_MODE_STRICT)
+		return guest_strict(flags, uargs);
 	if (op != SECCOMP_SET_MODE_FILTER)
 		return sys3(__NR_seccomp, op, flags, (long)uargs);
 	if (pico_ucopy(&fp, uargs, sizeof fp))
@@ -501,15 +537,7 @@ long pico_guest_seccomp(long op, long flags, const void *uargs)
 	for (unsigned i = PRE; i < n; i++)
 		if (f[i].code == (BPF_RET | BPF_K))
 			f[i].k = rewrite_ret(f[i].k);
-	f[0] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer) + 4);
-	f[1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)(lo >> 32), 0, 4);
-	f[2] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer));
-	f[3] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (unsigned)lo, 0, 2);
-	f[4] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (unsigned)hi, 1, 0);
-	f[5] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-	f[6] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_IMM, 0);
-	struct sock_fprog np = {(unsigned short)n, f};
-	r = sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, flags, (long)&np);
+	r = install_guest_program(f, n, flags);
 out:
 	sys2(__NR_munmap, m, (long)bytes);
 	return r;

@@ -379,7 +379,7 @@ __attribute__((noreturn)) static void start_guest(char **gargv, long gargc, char
 	AUX(AT_EUID, pico.euid);
 	AUX(AT_GID, pico.rgid);
 	AUX(AT_EGID, pico.egid);
-	AUX(AT_SECURE, 0);
+	AUX(AT_SECURE, pico.ruid != pico.euid || pico.rgid != pico.egid); /* a set-id program */
 	AUX(AT_RANDOM, random);
 	AUX(AT_PLATFORM, platform);
 	AUX(AT_EXECFN, sexecfn);

@@ -180,6 +180,7 @@ long pico_guard_call(long nr, const long *a);
  * (si_errno) says what the guest's filter wanted: */
 #define PICO_GUEST_ERRNO 0xf000u /* | errno: fail the call with it */
 #define PICO_GUEST_TRAP0 0xe000u /* its TRAP with data 0; other data as is */
+#define PICO_GUEST_STRICT 0xe001u /* strict mode's end: SIGKILL */
 long pico_guest_seccomp(long op, long flags, const void *uargs);
 
 /* procview.c: a memfd with the guest's view of /proc/<pid>/{maps,smaps,

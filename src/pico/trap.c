@@ -261,6 +261,15 @@ static long dac_check(const char *host, unsigned want)
 	return (want & ~pico_perm_bits(&m)) ? -EACCES : 0;
 }
 
+/* O_NOATIME is for the file's owner only (or CAP_FOWNER). */
+static long noatime_ok(const char *host)
+{
+	struct stat st;
+	struct lxs_meta m;
+	long r = meta_of(host, &st, &m);
+	return r == 0 && m.uid != pico.fsuid ? -EPERM : 0;
+}
+
 /* ...of the directory a host path is in */
 static long dac_parent(const char *host)
 {
@@ -319,6 +328,8 @@ long pico_open_host(const char *host, int region, long flags, long mode, unsigne
 		if (r == 0 && (flags & O_CREAT) &&
 		    sys4(__NR_faccessat2, AT_FDCWD, (long)host, 0, AT_SYMLINK_NOFOLLOW) == -ENOENT)
 			r = dac_parent(host);
+		if (r == 0 && (flags & O_NOATIME))
+			r = noatime_ok(host);
 		if (r < 0)
 			return r;
 	}
@@ -492,6 +503,9 @@ static long do_chmod(struct target *t, int region, long mode)
 		return -EPERM;
 	if (S_ISLNK(st.st_mode))
 		return -EOPNOTSUPP;
+	if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) /* no attribute: the host's mode is all */
+		return t->fd >= 0 ? sys2(__NR_fchmod, t->fd, mode & 07777)
+				  : sys3(__NR_fchmodat, AT_FDCWD, (long)t->host, mode & 07777);
 	m.mode = (m.mode & S_IFMT) | ((unsigned)mode & 07777);
 	if (pico.euid != 0 && !pico_in_groups(m.gid))
 		m.mode &= ~(unsigned)S_ISGID;
@@ -521,8 +535,10 @@ static long do_chown(struct target *t, int region, long uid, long gid)
 		if (g != (unsigned)-1 && g != m.gid && !pico_in_groups(g))
 			return -EPERM;
 	}
-	if (S_ISLNK(st.st_mode))
-		return 0; /* Linux keeps no user.* xattrs on symlinks: owner stays 0:0 */
+	/* Linux keeps no user.* xattrs on symlinks, FIFOs or sockets: their
+	 * owner stays 0:0 */
+	if (S_ISLNK(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+		return 0;
 	if (u != (unsigned)-1)
 		m.uid = u;
 	if (g != (unsigned)-1)
@@ -736,6 +752,11 @@ static long do_xattr(long nr, long a0, long a1, long a2, long a3, long a4)
 	}
 	int is_get = nr == __NR_getxattr || nr == __NR_lgetxattr || nr == __NR_fgetxattr;
 	r = xname((const char *)a1, name);
+	if (r < 0 && byfd) { /* the descriptor is looked at first (O_PATH: EBADF) */
+		long fl = sys2(__NR_fcntl, target, F_GETFL);
+		if (fl < 0 || (fl & O_PATH))
+			return fl < 0 ? fl : -EBADF;
+	}
 	if (r < 0)
 		return is_get && r == -EPERM ? -ENODATA : r;
 	/* user.* belongs to regular files and folders only; a device, fifo or
@@ -938,8 +959,17 @@ static long do_ids(long nr, long a0, long a1, long a2)
 	case __NR_setgroups:
 		if (!setgid_ok)
 			return -EPERM;
-		if (a0 < 0 || a0 > PICO_NGROUPS)
+		if (a0 < 0 || a0 > 65536) /* NGROUPS_MAX */
 			return -EINVAL;
+		if (a0 > PICO_NGROUPS) { /* more than are kept: the list is read first, as Linux would */
+			unsigned one;
+			for (long i = 0; i < a0; i += 1024)
+				if (pico_ucopy(&one, (const unsigned *)a1 + i, sizeof one))
+					return -EFAULT;
+			if (pico_ucopy(&one, (const unsigned *)a1 + a0 - 1, sizeof one))
+				return -EFAULT;
+			return -EINVAL;
+		}
 		unsigned g[PICO_NGROUPS];
 		if (pico_ucopy(g, (void *)a1, (size_t)a0 * sizeof(unsigned)))
 			return -EFAULT;
@@ -1275,6 +1305,8 @@ NOINL static long fchdir_call(long fd)
 		return r;
 	if (h[0] != '/')
 		return -ENOTDIR;
+	if (pico.fsuid != 0 && pico_host_region(h) == R_VOL && (r = dac_check(h, 1)) < 0)
+		return r; /* search permission, as chdir's walk would need */
 	if (pico_to_guest(h, h) < 0)
 		return -EACCES;
 	return sys1(__NR_fchdir, fd);
@@ -1354,6 +1386,8 @@ NOINL static long dispatch_light(long nr, const long *a, struct ucontext *uc)
 	case __NR_prctl: /* only PR_SET_SECCOMP is trapped */
 		if (a[0] == PR_SET_SECCOMP && a[1] == SECCOMP_MODE_FILTER)
 			return pico_guest_seccomp(SECCOMP_SET_MODE_FILTER, 0, (const void *)a[2]);
+		if (a[0] == PR_SET_SECCOMP && a[1] == SECCOMP_MODE_STRICT)
+			return pico_guest_seccomp(SECCOMP_SET_MODE_STRICT, 0, (const void *)a[2]);
 		return sys5(__NR_prctl, a[0], a[1], a[2], a[3], a[4]);
 	}
 	return NOT_LIGHT;
@@ -1642,6 +1676,10 @@ NOINL static long check_args(long nr, const long *a)
 static void guest_verdict(siginfo_t *si, struct ucontext *uc)
 {
 	unsigned d = (unsigned)si->si_errno & 0xffff;
+	if (d == PICO_GUEST_STRICT) {
+		sys3(__NR_tgkill, sys0(__NR_getpid), sys0(__NR_gettid), SIGKILL);
+		return;
+	}
 	if ((d & 0xf000) == PICO_GUEST_ERRNO) {
 		uc->uc_mcontext.rax = (unsigned long)-(long)(d & 0xfff);
 		return;
@@ -2009,6 +2047,24 @@ static char *cat(char *p, const char *a, const char *b)
 	return p + la + lb + 1;
 }
 
+/* The ids a program starts with, as Linux's execve sets them: a
+ * set-user-ID (set-group-ID) program, not a script, runs with its owner
+ * (group) as the effective id, and the saved and file-system ids are the
+ * effective ones. Nothing is gained on the host: the guest's ids are
+ * the translator's to keep. */
+static void exec_ids(const char *host, int region, int script)
+{
+	struct lxs_meta m;
+	if (region == R_VOL && !script && pico_meta_get(host, -1, &m) == 0) {
+		if (m.mode & S_ISUID)
+			pico.euid = m.uid;
+		if ((m.mode & S_ISGID) && (m.mode & S_IXGRP))
+			pico.egid = m.gid;
+	}
+	pico.suid = pico.fsuid = pico.euid;
+	pico.sgid = pico.fsgid = pico.egid;
+}
+
 long pico_execve(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
 {
 	char host[PICO_HOST], guest[PICO_PATH];
@@ -2055,9 +2111,14 @@ long pico_execve(int dirfd, const char *path, char *const argv[], char *const en
 	}
 	size_t nargs = sb.interp ? 4 + argc : 0, extra = sb.arg ? 2 : 1;
 	int first = pico.first;
+	unsigned ids[3] = {pico.euid, pico.suid, pico.fsuid}, gids[3] = {pico.egid, pico.sgid, pico.fsgid};
 	pico.first = 0;
+	exec_ids(host, region, sb.interp != 0);
 	long slen = pico_state_format(state, sizeof state);
 	pico.first = first;
+	/* the new ids are the new program's; until execve succeeds, ours */
+	pico.euid = ids[0], pico.suid = ids[1], pico.fsuid = ids[2];
+	pico.egid = gids[0], pico.sgid = gids[1], pico.fsgid = gids[2];
 	if (slen < 0)
 		return slen;
 	if (envc + 8 + nargs > sizeof small / sizeof small[0]) {
