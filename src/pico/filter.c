@@ -92,7 +92,7 @@ static const unsigned short passthrough[] = {
 	__NR_pidfd_getfd, __NR_epoll_pwait2, __NR_futex_waitv,
 	__NR_ptrace, __NR_set_mempolicy_home_node,
 	__NR_ustat, __NR_sysfs, __NR_userfaultfd, __NR_memfd_secret, __NR_process_mrelease,
-	__NR_landlock_create_ruleset, __NR_landlock_add_rule, __NR_landlock_restrict_self,
+	__NR_landlock_create_ruleset, __NR_landlock_add_rule,
 	__NR_add_key, __NR_request_key, __NR_keyctl, __NR_remap_file_pages, __NR_io_pgetevents,
 	NR_cachestat, NR_map_shadow_stack, NR_futex_wake, NR_futex_wait, NR_futex_requeue, NR_mseal,
 };
@@ -308,10 +308,15 @@ int pico_install_filter(int sealed)
 		jmp(p, BPF_JEQ, memcalls[i], NEXT, SKIP1);
 		op(p, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	}
-	/* prctl but PR_SET_SECCOMP (a guest filter: pico_guest_seccomp). */
+	/* prctl but PR_SET_SECCOMP (a guest filter: pico_guest_seccomp) and
+	 * the options kept for the guest (pico_prctl). */
 	jmp(p, BPF_JEQ, __NR_prctl, NEXT, L_UTIMENSAT);
 	op(p, BPF_LD | BPF_W | BPF_ABS, ARG_LO(0));
 	jmp(p, BPF_JEQ, PR_SET_SECCOMP, L_OURS, NEXT);
+	jmp(p, BPF_JEQ, PR_CAPBSET_READ, L_OURS, NEXT);
+	jmp(p, BPF_JEQ, PR_CAPBSET_DROP, L_OURS, NEXT);
+	jmp(p, BPF_JEQ, PR_SET_NO_NEW_PRIVS, L_OURS, NEXT);
+	jmp(p, BPF_JEQ, PR_GET_NO_NEW_PRIVS, L_OURS, NEXT);
 	op(p, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	/* utimensat(fd, NULL, ...) is futimens: nothing to translate, and
 	 * tar calls it for every file. */
@@ -519,6 +524,8 @@ long pico_guest_seccomp(long op, long flags, const void *uargs)
 		return sys3(__NR_seccomp, op, flags, (long)uargs);
 	if (pico_ucopy(&fp, uargs, sizeof fp))
 		return -EFAULT;
+	if (!pico_may_confine())
+		return -EACCES;
 	if (fp.len == 0 || fp.len > BPF_MAXINSNS)
 		return -EINVAL;
 	/* The one program that cannot be rewritten: no room for ours. */

@@ -686,6 +686,7 @@ __attribute__((noreturn, used)) void loader_main(unsigned long *sp, unsigned lon
 		die(EXIT_INTERNAL, "cannot read /proc/self/exe", "");
 	pico.loader[r] = 0;
 	if (pico.first) {
+		pico.nnp = sys5(__NR_prctl, PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1; /* the caller's */
 		r = pico_install_filter(pico.sealed);
 		if (r < 0)
 			die(EXIT_INTERNAL, "cannot install the seccomp filter", errstr(r));

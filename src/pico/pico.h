@@ -67,6 +67,8 @@ struct pico_state {
 	 * process), and what the faked root set that the host would not take,
 	 * kept to be read back (see privilege.c). */
 	unsigned long cap_eff, cap_perm, cap_inh;
+	unsigned long cap_bdrop; /* dropped from the bounding set */
+	int nnp;		 /* the guest's no_new_privs (the host's is always set) */
 	int oom_set, oom_adj;	/* oom_score_adj as the guest last set it */
 	unsigned long oom_page; /* a written oom_score_adj memfd, mapped, not yet read */
 	int nice_set, nice;
@@ -140,6 +142,12 @@ long pico_may_search(const char *host);
 /* 0, or -EPERM when the name is in a sticky folder and neither it nor the
  * folder is the guest user's. */
 long pico_may_unlink(const char *host);
+
+/* privilege.c: prctl's bounding-set and no_new_privs options; whether
+ * the guest may install a seccomp filter or a Landlock domain (its
+ * no_new_privs or CAP_SYS_ADMIN). */
+long pico_prctl(const long *a);
+int pico_may_confine(void);
 
 /* ipc.c: shmctl, semctl, msgctl (a: the call's arguments) with owners in
  * guest terms. */

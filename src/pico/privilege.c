@@ -45,7 +45,7 @@ int pico_capable(int cap)
  * only for a root euid; inheritable is kept. */
 void pico_caps_exec(void)
 {
-	pico.cap_perm = (pico.ruid == 0 || pico.euid == 0) ? CAP_ALL : 0;
+	pico.cap_perm = (pico.ruid == 0 || pico.euid == 0) ? CAP_ALL & ~pico.cap_bdrop : 0;
 	pico.cap_eff = pico.euid == 0 ? pico.cap_perm : 0;
 }
 
@@ -143,6 +143,8 @@ long pico_capset(void *hdr, const void *data)
 	unsigned long p = (d[0].permitted | (unsigned long)d[1].permitted << 32) & CAP_ALL;
 	unsigned long i = (d[0].inheritable | (unsigned long)d[1].inheritable << 32) & CAP_ALL;
 	if (!pico_capable(CAP_SETPCAP) && (i & ~(pico.cap_inh | pico.cap_perm)))
+		return -EPERM;
+	if (i & ~(pico.cap_inh | (CAP_ALL & ~pico.cap_bdrop))) /* nor beyond the bounding set */
 		return -EPERM;
 	if ((p & ~pico.cap_perm) || (e & ~p))
 		return -EPERM;
@@ -428,11 +430,18 @@ static long sched(long nr, const long *a)
  * a range that is not mapped still fails as it would. */
 static long mlock_call(long nr, const long *a)
 {
+	if (nr == __NR_mlockall && pico_capable(CAP_IPC_LOCK)) {
+		/* Not MCL_FUTURE on the host: every later mapping would be
+		 * locked against its RLIMIT_MEMLOCK, and fail there. */
+		if (!a[0] || (a[0] & ~7L) || a[0] == MCL_ONFAULT)
+			return -EINVAL;
+		if (a[0] & MCL_CURRENT)
+			sys1(nr, a[0] & ~(long)MCL_FUTURE);
+		return 0;
+	}
 	long r = nr == __NR_mlockall ? sys1(nr, a[0]) : sys3(nr, a[0], a[1], a[2]);
 	if ((r != -ENOMEM && r != -EPERM) || !pico_capable(CAP_IPC_LOCK))
 		return r;
-	if (nr == __NR_mlockall)
-		return a[0] & ~7L ? r : 0;
 	return sys3(__NR_madvise, a[0] & ~4095L, a[1] + (a[0] & 4095L), MADV_WILLNEED) == -ENOMEM
 		   ? -ENOMEM
 		   : 0;
@@ -540,9 +549,50 @@ static char *put_line(char *p, char *end, char key, const unsigned long *v, int 
 	return p;
 }
 
+/* The bounding set and no_new_privs, kept here: the host's bounding set
+ * cannot shrink without CAP_SETPCAP, and its no_new_privs is set for our
+ * own filter. */
+long pico_prctl(const long *a)
+{
+	switch (a[0]) {
+	case PR_CAPBSET_READ:
+		if ((unsigned long)a[1] > CAP_LAST_CAP)
+			return -EINVAL;
+		return !((pico.cap_bdrop >> a[1]) & 1);
+	case PR_CAPBSET_DROP:
+		if (!pico_capable(CAP_SETPCAP))
+			return -EPERM;
+		if ((unsigned long)a[1] > CAP_LAST_CAP)
+			return -EINVAL;
+		pico.cap_bdrop |= 1UL << a[1];
+		return 0;
+	case PR_SET_NO_NEW_PRIVS:
+		if (a[1] != 1 || a[2] || a[3] || a[4])
+			return -EINVAL;
+		pico.nnp = 1;
+		return 0;
+	case PR_GET_NO_NEW_PRIVS:
+		if (a[1] || a[2] || a[3] || a[4])
+			return -EINVAL;
+		return pico.nnp;
+	}
+	return -EINVAL;
+}
+
+int pico_may_confine(void)
+{
+	return pico.nnp || pico_capable(CAP_SYS_ADMIN);
+}
+
 char *pico_priv_format(char *p, char *end)
 {
 	pico_oom_collect();
+	if (pico.cap_bdrop)
+		p = put_line(p, end, 'B', &pico.cap_bdrop, 1);
+	if (pico.nnp) {
+		unsigned long one = 1;
+		p = put_line(p, end, 'P', &one, 1);
+	}
 	if (pico.cap_inh)
 		p = put_line(p, end, 'K', &pico.cap_inh, 1);
 	if (pico.oom_set) {
@@ -578,6 +628,12 @@ int pico_priv_parse(char key, const char *v, const char *e)
 	switch (key) {
 	case 'K':
 		pico.cap_inh = n == 1 ? x[0] & CAP_ALL : 0;
+		break;
+	case 'B':
+		pico.cap_bdrop = n == 1 ? x[0] & CAP_ALL : 0;
+		break;
+	case 'P':
+		pico.nnp = n == 1 && x[0] == 1;
 		break;
 	case 'O':
 		if (n == 1 && x[0] <= 2000)

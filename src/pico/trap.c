@@ -1198,6 +1198,11 @@ NOINL static long path_call(long nr, long dirfd, const char *path, int follow, l
 	long r = path1(dirfd, path, follow, h);
 	if (r < 0)
 		return r;
+	if (r == R_VOL && nr == __NR_truncate && pico.fsuid != 0) {
+		long d = dac_check(h, 2); /* write permission, as open for writing */
+		if (d < 0)
+			return d;
+	}
 	if (r == R_VOL && (nr == __NR_rmdir || nr == __NR_unlink || nr == __NR_unlinkat || nr == __NR_symlinkat)) {
 		long d = dac_parent(h);
 		if (d == 0 && nr != __NR_symlinkat)
@@ -1388,6 +1393,8 @@ NOINL static long dispatch_light(long nr, const long *a, struct ucontext *uc)
 			return pico_guest_seccomp(SECCOMP_SET_MODE_FILTER, 0, (const void *)a[2]);
 		if (a[0] == PR_SET_SECCOMP && a[1] == SECCOMP_MODE_STRICT)
 			return pico_guest_seccomp(SECCOMP_SET_MODE_STRICT, 0, (const void *)a[2]);
+		if (a[0] != PR_SET_SECCOMP)
+			return pico_prctl(a);
 		return sys5(__NR_prctl, a[0], a[1], a[2], a[3], a[4]);
 	}
 	return NOT_LIGHT;
@@ -1505,6 +1512,11 @@ NOINL static long dispatch(long nr, const long *a)
 	case __NR_semctl:
 	case __NR_msgctl:
 		return pico_ipc_ctl(nr, a);
+	case __NR_landlock_restrict_self:
+		/* as for a seccomp filter: no_new_privs or CAP_SYS_ADMIN */
+		if (a[1] == 0 && !pico_may_confine())
+			return -EPERM;
+		return sys2(nr, a[0], a[1]);
 	case __NR_openat2:
 		return pico_openat2(a[0], (const char *)a[1], (const void *)a[2], (unsigned long)a[3]);
 	case __NR_name_to_handle_at:
@@ -2055,7 +2067,7 @@ static char *cat(char *p, const char *a, const char *b)
 static void exec_ids(const char *host, int region, int script)
 {
 	struct lxs_meta m;
-	if (region == R_VOL && !script && pico_meta_get(host, -1, &m) == 0) {
+	if (region == R_VOL && !script && !pico.nnp && pico_meta_get(host, -1, &m) == 0) {
 		if (m.mode & S_ISUID)
 			pico.euid = m.uid;
 		if ((m.mode & S_ISGID) && (m.mode & S_IXGRP))
