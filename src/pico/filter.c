@@ -44,7 +44,8 @@
 #define NR_mseal 462
 
 /* What needs no translation: no paths, no identities, no signal dispositions,
- * nothing the faked root is answered for as root (privilege.c).
+ * nothing the faked root is answered for as root (privilege.c), no other
+ * process (those are pidview.c's: the distro sees only its own).
  * The calls that can unmap or replace pages are not here: pico_install_filter.
  * Some act on a file descriptor the guest opened through the translator
  * (landlock rules, cachestat) or on its own memory (mseal: the image's own
@@ -54,47 +55,37 @@
 static const unsigned short passthrough[] = {
 	__NR_read, __NR_write, __NR_close, __NR_poll, __NR_lseek, __NR_brk, __NR_rt_sigreturn,
 	__NR_ioctl, __NR_pread64, __NR_pwrite64, __NR_readv, __NR_writev, __NR_pipe, __NR_select,
-	__NR_sched_yield, __NR_msync, __NR_mincore, __NR_shmget, __NR_dup,
-	__NR_dup2, __NR_pause, __NR_nanosleep, __NR_getitimer, __NR_alarm, __NR_setitimer,
-	__NR_getpid, __NR_sendfile, __NR_socket, __NR_accept, __NR_sendto, __NR_recvfrom,
-	__NR_sendmsg, __NR_recvmsg, __NR_shutdown, __NR_listen, __NR_getsockname,
-	__NR_getpeername, __NR_socketpair, __NR_setsockopt, __NR_getsockopt, __NR_clone,
-	__NR_fork, __NR_vfork, __NR_exit, __NR_wait4, __NR_kill, __NR_uname, __NR_semget,
-	__NR_semop, __NR_shmdt, __NR_msgget, __NR_msgsnd, __NR_msgrcv,
-	__NR_fcntl, __NR_flock, __NR_fsync, __NR_fdatasync, __NR_ftruncate, __NR_getdents,
-	__NR_gettimeofday, __NR_getrusage,
-	__NR_sysinfo, __NR_times, __NR_getppid, __NR_getpgrp, __NR_setsid, __NR_setpgid,
-	__NR_getpgid, __NR_getsid, __NR_rt_sigpending, __NR_rt_sigtimedwait,
-	__NR_rt_sigqueueinfo, __NR_sigaltstack, __NR_personality, __NR_fstatfs,
-	__NR_sched_get_priority_max, __NR_sched_get_priority_min, __NR_sched_rr_get_interval,
-	__NR_munlock, __NR_munlockall, __NR_arch_prctl, __NR_sync,
-	__NR_gettid, __NR_readahead, __NR_tkill, __NR_time, __NR_futex, __NR_sched_setaffinity,
-	__NR_sched_getaffinity, __NR_io_setup, __NR_io_destroy, __NR_io_getevents,
-	__NR_io_submit, __NR_io_cancel, __NR_getdents64, __NR_set_tid_address,
-	__NR_restart_syscall, __NR_semtimedop, __NR_fadvise64, __NR_timer_create,
-	__NR_timer_settime, __NR_timer_gettime, __NR_timer_getoverrun, __NR_timer_delete,
-	__NR_clock_settime, __NR_clock_gettime, __NR_clock_getres, __NR_clock_nanosleep,
-	__NR_exit_group, __NR_epoll_wait, __NR_epoll_ctl, __NR_tgkill, __NR_mbind,
-	__NR_set_mempolicy, __NR_get_mempolicy, __NR_mq_open, __NR_mq_unlink,
-	__NR_mq_timedsend, __NR_mq_timedreceive, __NR_mq_notify, __NR_mq_getsetattr,
-	__NR_waitid, __NR_ioprio_set, __NR_ioprio_get, __NR_inotify_init, __NR_inotify_rm_watch,
-	__NR_pselect6, __NR_ppoll, __NR_unshare, __NR_set_robust_list, __NR_get_robust_list,
-	__NR_splice, __NR_tee, __NR_sync_file_range, __NR_vmsplice, __NR_epoll_pwait,
-	__NR_signalfd, __NR_timerfd_create, __NR_eventfd, __NR_fallocate, __NR_timerfd_settime,
-	__NR_timerfd_gettime, __NR_accept4, __NR_signalfd4, __NR_eventfd2, __NR_epoll_create,
-	__NR_epoll_create1, __NR_dup3, __NR_pipe2, __NR_inotify_init1, __NR_preadv,
-	__NR_pwritev, __NR_rt_tgsigqueueinfo, __NR_perf_event_open, __NR_recvmmsg,
-	__NR_syncfs, __NR_sendmmsg, __NR_getcpu, __NR_process_vm_readv,
-	__NR_process_vm_writev, __NR_kcmp, __NR_sched_setattr, __NR_sched_getattr,
-	__NR_getrandom, __NR_memfd_create, __NR_membarrier,
-	__NR_copy_file_range, __NR_preadv2, __NR_pwritev2, __NR_pkey_alloc,
-	__NR_pkey_free, __NR_rseq, __NR_pidfd_send_signal, __NR_pidfd_open, __NR_close_range,
-	__NR_pidfd_getfd, __NR_epoll_pwait2, __NR_futex_waitv,
-	__NR_ptrace, __NR_set_mempolicy_home_node,
-	__NR_ustat, __NR_sysfs, __NR_userfaultfd, __NR_memfd_secret, __NR_process_mrelease,
-	__NR_landlock_create_ruleset, __NR_landlock_add_rule,
-	__NR_add_key, __NR_request_key, __NR_keyctl, __NR_remap_file_pages, __NR_io_pgetevents,
-	NR_cachestat, NR_map_shadow_stack, NR_futex_wake, NR_futex_wait, NR_futex_requeue, NR_mseal,
+	__NR_sched_yield, __NR_msync, __NR_mincore, __NR_shmget, __NR_dup, __NR_dup2, __NR_pause,
+	__NR_nanosleep, __NR_getitimer, __NR_alarm, __NR_setitimer, __NR_getpid, __NR_sendfile,
+	__NR_socket, __NR_accept, __NR_sendto, __NR_recvfrom, __NR_sendmsg, __NR_recvmsg,
+	__NR_shutdown, __NR_listen, __NR_getsockname, __NR_getpeername, __NR_socketpair,
+	__NR_setsockopt, __NR_getsockopt, __NR_clone, __NR_fork, __NR_vfork, __NR_exit, __NR_wait4,
+	__NR_uname, __NR_semget, __NR_semop, __NR_shmdt, __NR_msgget, __NR_msgsnd, __NR_msgrcv,
+	__NR_fcntl, __NR_flock, __NR_fsync, __NR_fdatasync, __NR_ftruncate, __NR_gettimeofday,
+	__NR_getrusage, __NR_sysinfo, __NR_times, __NR_getppid, __NR_getpgrp, __NR_setsid,
+	__NR_rt_sigpending, __NR_rt_sigtimedwait, __NR_sigaltstack, __NR_personality, __NR_fstatfs,
+	__NR_sched_get_priority_max, __NR_sched_get_priority_min, __NR_munlock, __NR_munlockall,
+	__NR_arch_prctl, __NR_sync, __NR_gettid, __NR_readahead, __NR_time, __NR_futex, __NR_io_setup,
+	__NR_io_destroy, __NR_io_getevents, __NR_io_submit, __NR_io_cancel, __NR_set_tid_address,
+	__NR_restart_syscall, __NR_semtimedop, __NR_fadvise64, __NR_timer_create, __NR_timer_settime,
+	__NR_timer_gettime, __NR_timer_getoverrun, __NR_timer_delete, __NR_clock_settime,
+	__NR_clock_gettime, __NR_clock_getres, __NR_clock_nanosleep, __NR_exit_group, __NR_epoll_wait,
+	__NR_epoll_ctl, __NR_mbind, __NR_set_mempolicy, __NR_get_mempolicy, __NR_mq_open,
+	__NR_mq_unlink, __NR_mq_timedsend, __NR_mq_timedreceive, __NR_mq_notify, __NR_mq_getsetattr,
+	__NR_waitid, __NR_inotify_init, __NR_inotify_rm_watch, __NR_pselect6, __NR_ppoll,
+	__NR_unshare, __NR_set_robust_list, __NR_splice, __NR_tee, __NR_sync_file_range,
+	__NR_vmsplice, __NR_epoll_pwait, __NR_signalfd, __NR_timerfd_create, __NR_eventfd,
+	__NR_fallocate, __NR_timerfd_settime, __NR_timerfd_gettime, __NR_accept4, __NR_signalfd4,
+	__NR_eventfd2, __NR_epoll_create, __NR_epoll_create1, __NR_dup3, __NR_pipe2,
+	__NR_inotify_init1, __NR_preadv, __NR_pwritev, __NR_recvmmsg, __NR_syncfs, __NR_sendmmsg,
+	__NR_getcpu, __NR_getrandom, __NR_memfd_create, __NR_membarrier, __NR_copy_file_range,
+	__NR_preadv2, __NR_pwritev2, __NR_pkey_alloc, __NR_pkey_free, __NR_rseq,
+	__NR_pidfd_send_signal, __NR_close_range, __NR_pidfd_getfd, __NR_epoll_pwait2,
+	__NR_futex_waitv, __NR_set_mempolicy_home_node, __NR_ustat, __NR_sysfs, __NR_userfaultfd,
+	__NR_memfd_secret, __NR_process_mrelease, __NR_landlock_create_ruleset,
+	__NR_landlock_add_rule, __NR_add_key, __NR_request_key, __NR_keyctl, __NR_remap_file_pages,
+	__NR_io_pgetevents, NR_cachestat, NR_map_shadow_stack, NR_futex_wake, NR_futex_wait,
+	NR_futex_requeue, NR_mseal,
 };
 
 #define MAXF 1024
@@ -127,7 +118,8 @@ void pico_image(unsigned long *lo, unsigned long *hi)
 
 enum {
 	L_ALLOW, L_TRAP, L_SUSPECT, L_REST, L_MMAP, L_RANGE01, L_MREMAP2, L_MREMAP3, L_MREMAP4,
-	L_SHMAT, L_PMADV, L_UTIMENSAT, L_OURS, L_TRAP2, NLAB
+	L_SHMAT, L_PMADV, L_GETDENTS, L_UTIMENSAT, L_PIDS, L_PTRACE, L_PERF, L_IOPRIO, L_PID00,
+	L_PID1, L_PID0, L_PALLOW, L_OURS, L_TRAP2, NLAB
 };
 
 /* A program under construction, with forward jumps to labels: conditional
@@ -220,6 +212,14 @@ static void may_reach(struct prog *p, unsigned h, int a, int l, int ok)
 	jmp(p, BPF_JGE, h - 1, L_SUSPECT, ok);
 }
 
+/* Calls that name a process and mean the caller when that pid is 0
+ * (those privilege.c answers for the faked root always trap: the
+ * scheduler's policy and parameters, priorities, limits). */
+static const unsigned short self0[] = {
+	__NR_sched_rr_get_interval, __NR_sched_setaffinity, __NR_sched_getaffinity,
+	__NR_sched_setattr, __NR_sched_getattr, __NR_getpgid, __NR_getsid, __NR_get_robust_list,
+};
+
 /* Calls that need no look at their arguments when the image is sealed. */
 static const unsigned short memcalls[] = {
 	__NR_mmap, __NR_munmap, __NR_mprotect, __NR_pkey_mprotect, __NR_mremap, __NR_shmat,
@@ -244,6 +244,7 @@ int pico_install_filter(int sealed)
 	 * it lets through over a file mapping (the text), MADV_DONTFORK too. */
 	jmp(p, BPF_JEQ, __NR_madvise, L_RANGE01, NEXT);
 	jmp(p, BPF_JEQ, __NR_process_madvise, L_PMADV, NEXT);
+	jmp(p, BPF_JEQ, __NR_getdents64, L_GETDENTS, NEXT);
 	if (!sealed) {
 		jmp(p, BPF_JEQ, __NR_mmap, L_MMAP, NEXT);
 		jmp(p, BPF_JEQ, __NR_munmap, L_RANGE01, NEXT);
@@ -288,6 +289,14 @@ int pico_install_filter(int sealed)
 	jmp(p, BPF_JEQ, MADV_PAGEOUT, L_ALLOW, NEXT);
 	jmp(p, BPF_JEQ, MADV_COLLAPSE, L_ALLOW, L_SUSPECT);
 
+	/* getdents64 with glibc's buffer for an ordinary folder passes: /proc
+	 * is listed through the handler (pidview.c), and glibc's opendir
+	 * sizes its buffer from st_blksize, which fstat on /proc's fd answers
+	 * with PICO_PROC_BLKSIZE. (The count is an unsigned int.) */
+	here(p, L_GETDENTS);
+	op(p, BPF_LD | BPF_W | BPF_ABS, ARG_LO(2));
+	jmp(p, BPF_JEQ, PICO_DIRBUF_FAST, L_ALLOW, L_SUSPECT);
+
 	/* From our own text: the translator's calls. */
 	here(p, L_SUSPECT);
 	own_text(p, lo, hi, L_ALLOW, L_TRAP);
@@ -321,11 +330,44 @@ int pico_install_filter(int sealed)
 	/* utimensat(fd, NULL, ...) is futimens: nothing to translate, and
 	 * tar calls it for every file. */
 	here(p, L_UTIMENSAT);
-	jmp(p, BPF_JEQ, __NR_utimensat, NEXT, L_OURS);
+	jmp(p, BPF_JEQ, __NR_utimensat, NEXT, L_PIDS);
 	op(p, BPF_LD | BPF_W | BPF_ABS, ARG_LO(1));
 	jmp(p, BPF_JEQ, 0, NEXT, L_OURS);
 	op(p, BPF_LD | BPF_W | BPF_ABS, ARG_HI(1));
 	jmp(p, BPF_JEQ, 0, NEXT, L_OURS);
+	op(p, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	/* Calls that name a process (pidview.c): the caller itself (pid 0,
+	 * a pid_t: the low half) passes; so do ptrace requests on a tracee
+	 * already attached, and perf_event_open on oneself or on a CPU. */
+	here(p, L_PIDS);
+	for (unsigned i = 0; i < sizeof self0 / sizeof self0[0]; i++)
+		jmp(p, BPF_JEQ, self0[i], L_PID0, NEXT);
+	jmp(p, BPF_JEQ, __NR_setpgid, L_PID00, NEXT); /* setpgid(0, 0) */
+	jmp(p, BPF_JEQ, __NR_ioprio_get, L_IOPRIO, NEXT);
+	jmp(p, BPF_JEQ, __NR_ioprio_set, L_IOPRIO, NEXT);
+	jmp(p, BPF_JEQ, __NR_perf_event_open, L_PERF, NEXT);
+	jmp(p, BPF_JEQ, __NR_ptrace, L_PTRACE, L_OURS);
+	here(p, L_PTRACE);
+	op(p, BPF_LD | BPF_W | BPF_ABS, ARG_LO(0));
+	jmp(p, BPF_JEQ, 16 /* PTRACE_ATTACH */, L_OURS, NEXT);
+	jmp(p, BPF_JEQ, 0x4206 /* PTRACE_SEIZE */, L_OURS, L_PALLOW);
+	here(p, L_PERF);
+	op(p, BPF_LD | BPF_W | BPF_ABS, ARG_LO(1));
+	jmp(p, BPF_JEQ, 0, L_PALLOW, NEXT);
+	jmp(p, BPF_JEQ, 0xffffffffu, L_PALLOW, L_OURS);
+	here(p, L_IOPRIO);
+	op(p, BPF_LD | BPF_W | BPF_ABS, ARG_LO(0));
+	jmp(p, BPF_JEQ, 1 /* IOPRIO_WHO_PROCESS */, L_PID1, L_OURS);
+	here(p, L_PID00);
+	op(p, BPF_LD | BPF_W | BPF_ABS, ARG_LO(0));
+	jmp(p, BPF_JEQ, 0, L_PID1, L_OURS);
+	here(p, L_PID1);
+	op(p, BPF_LD | BPF_W | BPF_ABS, ARG_LO(1));
+	jmp(p, BPF_JEQ, 0, L_PALLOW, L_OURS);
+	here(p, L_PID0);
+	op(p, BPF_LD | BPF_W | BPF_ABS, ARG_LO(0));
+	jmp(p, BPF_JEQ, 0, L_PALLOW, L_OURS);
+	here(p, L_PALLOW);
 	op(p, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	/* From our own text: the translator's calls. */
 	here(p, L_OURS);

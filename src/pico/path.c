@@ -293,12 +293,23 @@ __attribute__((noinline)) int pico_lexical(int dirfd, const char *path, char *ho
 		 * symlinks the kernel walks it exactly as the guest would. Only
 		 * the region is unknown, and for root every region gives the
 		 * same owners. */
+		int first = 1;
 		for (size_t i = 0; i < len;) {
 			size_t c = i;
 			while (i < len && path[i] != '/')
 				i++;
 			if (i - c == 2 && path[c] == '.' && path[c + 1] == '.')
 				return -EAGAIN;
+			/* From a cwd of /proc, "<pid>/..." names a process,
+			 * which the walk checks (pidview.c). */
+			if (first && i > c && !(i - c == 1 && path[c] == '.')) {
+				size_t d = c;
+				while (d < i && path[d] >= '0' && path[d] <= '9')
+					d++;
+				if (d == i)
+					return -EAGAIN;
+				first = 0;
+			}
 			if (i > c)
 				ncomp++;
 			while (i < len && path[i] == '/')
@@ -472,11 +483,15 @@ __attribute__((noinline)) static int walk(int dirfd, const char *path, int flags
 		size_t need = olen + (olen > 1) + clen;
 		if (need >= PICO_PATH)
 			return -ENAMETOOLONG;
+		int in_proc = olen == 5 && memcmp(out, "/proc", 5) == 0;
 		if (olen > 1)
 			out[olen++] = '/';
 		memcpy(out + olen, rest + c, clen);
 		olen += clen;
 		out[olen] = 0;
+		/* Another distro's or the host's processes do not exist here. */
+		if (in_proc && !pico_proc_visible(out, olen))
+			return -ENOENT;
 		if (last && !(flags & P_FOLLOW) && !trailing)
 			break;
 

@@ -235,6 +235,27 @@ int pico_priv_parse(char key, const char *v, const char *e);
 long pico_openat2(long dirfd, const char *path, const void *how, unsigned long size);
 long pico_name_to_handle_at(long dirfd, const char *path, void *handle, void *mnt, long flags);
 
+/* pidview.c: the distro sees only its own processes (README, "Processes").
+ * pico_proc_visible: for a canonical guest path "/proc/<name>" (n bytes),
+ * 0 if name is a process that is not the distro's. pico_pid_call: the
+ * calls that name processes (kill, tgkill, ptrace attach, sched_*, ...)
+ * and getdents on /proc, answered ESRCH (or left out) for other
+ * processes; PICO_NOT_PID for any other call. pico_is_proc_root: whether
+ * a stat's ino and dev are the folder /proc. */
+#define PICO_NOT_PID (-4096L - 4)
+/* getdents64 with this count (glibc's readdir buffer for a folder whose
+ * st_blksize is at most 32 KiB) passes the filter untrapped; fstat and
+ * statx on /proc's own fd give st_blksize PICO_PROC_BLKSIZE, so that
+ * glibc lists /proc with a bigger buffer, which traps. */
+#define PICO_DIRBUF_FAST 32768
+#define PICO_PROC_BLKSIZE 65536
+int pico_is_proc_root(unsigned long ino, unsigned long dev);
+int pico_proc_visible(const char *g, size_t n);
+long pico_pid_call(long nr, const long *a);
+/* 1 when pid is the caller (0 or less: the kernel's to judge) or one of
+ * the distro's processes. */
+int pico_pid_named(long pid);
+
 /* loader.c */
 /* Checks a file is something the guest may execute (an ELF file or a #!
  * script) and returns 0, or -errno as execve would. For a script, sb (if

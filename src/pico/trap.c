@@ -42,6 +42,8 @@
 struct pico_state pico;
 
 #define SIGSYS_BIT (1UL << (SIGSYS - 1))
+#define SEGV_BIT (1UL << (SIGSEGV - 1))
+#define BUS_BIT (1UL << (SIGBUS - 1))
 #define UNBLOCKABLE (SIGSYS_BIT | (1UL << (SIGKILL - 1)) | (1UL << (SIGSTOP - 1)))
 
 struct ksigaction {
@@ -376,6 +378,8 @@ static long do_fstat(long fd, struct stat *st)
 		return r;
 	r = fd_meta((int)fd, st->st_mode, &m, &region);
 	fix_stat(st, r == 0 ? &m : NULL, region);
+	if (st->st_ino == 1 && pico_is_proc_root(st->st_ino, st->st_dev))
+		st->st_blksize = PICO_PROC_BLKSIZE; /* lists through pidview.c */
 	return 0;
 }
 
@@ -420,6 +424,8 @@ static long do_statx(long dirfd, const char *path, long flags, long mask, struct
 			return r;
 		r = fd_meta((int)dirfd, sx->stx_mode, &m, &region);
 		fix_statx(sx, r == 0 ? &m : NULL, region);
+		if (sx->stx_ino == 1 && pico_is_proc_root(1, dev_make(sx->stx_dev_major, sx->stx_dev_minor)))
+			sx->stx_blksize = PICO_PROC_BLKSIZE; /* lists through pidview.c */
 		return 0;
 	}
 	long fd = fast_stat_open(dirfd, path, flags, host);
@@ -1373,16 +1379,21 @@ NOINL static long dispatch_light(long nr, const long *a, struct ucontext *uc)
 		return do_umask(a[0]);
 	case __NR_getpriority:
 	case __NR_setpriority:
+		/* a group or a user: each of the distro's processes (pidview.c) */
+		if (a[0] != 0 /* PRIO_PROCESS */)
+			return pico_pid_call(nr, a);
+		return pico_pid_named(a[1]) ? pico_priv_call(nr, a) : -ESRCH;
 	case __NR_sched_setscheduler:
 	case __NR_sched_getscheduler:
 	case __NR_sched_setparam:
 	case __NR_sched_getparam:
+	case __NR_prlimit64:
+		return pico_pid_named(a[0]) ? pico_priv_call(nr, a) : -ESRCH;
 	case __NR_mlock:
 	case __NR_mlock2:
 	case __NR_mlockall:
 	case __NR_getrlimit:
 	case __NR_setrlimit:
-	case __NR_prlimit64:
 		return pico_priv_call(nr, a);
 	case __NR_fchdir:
 		return fchdir_call(a[0]);
@@ -1716,7 +1727,15 @@ static long translate(void *arg)
 		return r;
 	if (nr == __NR_execve || nr == __NR_execveat)
 		return exec_call(nr, a);
-	if ((r = dispatch_light(nr, a, t->uc)) == NOT_LIGHT)
+	if (nr == __NR_kill || nr == __NR_tkill || nr == __NR_tgkill || nr == __NR_rt_sigqueueinfo ||
+	    nr == __NR_rt_tgsigqueueinfo) {
+		/* The handler runs with SIGSEGV and SIGBUS unblocked: those the
+		 * guest holds and sends to itself must wait, as held ones do. */
+		unsigned long held = *(unsigned long *)&t->uc->uc_sigmask & (SEGV_BIT | BUS_BIT);
+		if (held)
+			sys4(__NR_rt_sigprocmask, SIG_BLOCK, (long)&held, 0, 8);
+	}
+	if ((r = dispatch_light(nr, a, t->uc)) == NOT_LIGHT && (r = pico_pid_call(nr, a)) == PICO_NOT_PID)
 		r = dispatch(nr, a);
 	return r;
 }
@@ -1766,8 +1785,6 @@ static long translate_with_room(struct trapped *t)
 	return r;
 }
 
-#define SEGV_BIT (1UL << (SIGSEGV - 1))
-#define BUS_BIT (1UL << (SIGBUS - 1))
 
 /* SIGSEGV and SIGBUS the guest holds that were sent to it (a fault with
  * them blocked would have killed it) and wait: taken off while the handler

@@ -60,7 +60,7 @@ compat=0
 if [ "${PICO_COMPAT:-1}" = 1 ]; then
 	compat=$(($(find tests/pico/compat -maxdepth 1 -name 't_*.c' | wc -l) + 1))
 fi
-plan $((64 + compat))
+plan $((71 + compat))
 cp "$tarball" "$T/debian.tar.zst" && chmod 0644 "$T/debian.tar.zst"
 start=$(date +%s%N)
 if "${AS[@]}" "$PICO" --unpack "$T/debian.tar.zst" "$R" >"$T/unpack.log" 2>&1 &&
@@ -85,11 +85,12 @@ gcc -O2 -pthread -o "$T/bin/threads" tests/pico/progs/threads.c 2>>"$T/build.log
 gcc -O2 -o "$T/bin/efault" tests/pico/progs/efault.c 2>>"$T/build.log" || built=0
 gcc -O2 -o "$T/bin/seccomp" tests/pico/progs/seccomp.c 2>>"$T/build.log" || built=0
 gcc -O2 -o "$T/bin/aslr" tests/pico/progs/aslr.c 2>>"$T/build.log" || built=0
+gcc -O2 -o "$T/bin/pidview" tests/pico/progs/pidview.c 2>>"$T/build.log" || built=0
 gcc -O2 -static-pie -o "$T/bin/static-pie" "$T/bin/hs.c" 2>>"$T/build.log" || built=0
 gcc -O2 -no-pie -o "$T/bin/no-pie" "$T/bin/hs.c" 2>>"$T/build.log" || built=0
 mkdir -p "$R/opt/t"
 cp "$T"/bin/hello-static "$T"/bin/hostfd "$T"/bin/threads "$T"/bin/static-pie "$T"/bin/no-pie "$T"/bin/efault \
-	"$T"/bin/seccomp "$T"/bin/aslr "$R/opt/t/" 2>/dev/null
+	"$T"/bin/seccomp "$T"/bin/aslr "$T"/bin/pidview "$R/opt/t/" 2>/dev/null
 [ "$(id -u)" = 0 ] && chown -R 65534:65534 "$R/opt/t"
 
 # --- 1: programs run ------------------------------------------------------------
@@ -251,6 +252,89 @@ else
 fi
 g bash -c 'set -m; sleep 0.3 & jobs; fg >/dev/null; echo fg=$?; sleep 5 & kill %1; wait; echo jobs-done' >"$T/o" 2>&1
 expect pico_bash_job_control 0 $? "$T/o" "Running" "fg=0" "jobs-done"
+# --- the distro sees only its own processes (pidview.c) ---------------------------
+# A host process of the same user, which the distro must not see or reach.
+"${AS[@]}" sleep 60 &
+hp=$!
+sleep 0.2
+g sh -c 'echo self=$$; ls /proc | grep -x "[0-9]*" | tr "\n" " "; echo; for p in /proc/[0-9]*; do echo "seen ${p#/proc/}"; done' >"$T/o" 2>&1
+st=$?
+if grep -qx "seen $hp" "$T/o" || grep -qw "$hp" <(sed -n 2p "$T/o"); then
+	fail pico_pidview_proc_listing "the host's sleep ($hp) is listed: $(tr '\n' '|' <"$T/o" | cut -c1-300)"
+elif [ "$(grep -c '^seen ' "$T/o")" -gt 8 ]; then
+	fail pico_pidview_proc_listing "more than the guest's processes: $(tr '\n' '|' <"$T/o" | cut -c1-300)"
+else
+	self=$(sed -n 's/^self=//p' "$T/o")
+	expect pico_pidview_proc_listing 0 $st "$T/o" "^seen $self$"
+fi
+g sh -c "kill -0 $hp; echo rc=\$?; kill -0 1; echo rc1=\$?; kill -TERM $hp; echo rcterm=\$?" >"$T/o" 2>&1
+st=$?
+if ! kill -0 "$hp" 2>/dev/null; then
+	fail pico_pidview_kill_host_esrch "the guest killed the host's sleep"
+else
+	expect pico_pidview_kill_host_esrch 0 $st "$T/o" "^rc=1$" "^rc1=1$" "^rcterm=1$" "No such process"
+fi
+g sh -c "cat /proc/$hp/status; echo rc=\$?; ls /proc/$hp/task; echo rcls=\$?; test -e /proc/$hp/exe || echo gone;
+	cd /proc && cat $hp/stat; echo rcrel=\$?; cat self/stat >/dev/null && echo self-ok" >"$T/o" 2>&1
+expect pico_pidview_proc_host_enoent 0 $? "$T/o" "^rc=1$" "^rcls=2$" "^gone$" "^rcrel=1$" "^self-ok$" "No such file"
+g sh -c 'sleep 5 & c=$!; kill -0 $c && echo child-seen; [ "$(cut -d" " -f1 /proc/$c/stat)" = $c ] && echo child-stat; ls /proc/$$/task/$$/stat && ls /proc/thread-self/stat >/dev/null && echo thread-self-ok;
+	readlink /proc/self/exe; kill $c; wait $c; echo wait=$?; ls /proc | grep -qx $$ && echo self-listed' >"$T/o" 2>&1
+st=$?
+# an unreaped child (a zombie, whose /proc files nobody may read) is still its parent's
+g perl -e 'my $c = fork(); exit 0 unless $c; select(undef, undef, undef, 0.3); print "zombie_kill0=", kill(0, $c), "\n";
+	open(my $f, "<", "/proc/$c/stat") or die "stat: $!"; my @s = split(/ /, scalar <$f>); print "zombie_stat=$s[2]\n"; waitpid($c, 0);' >>"$T/o" 2>&1
+expect pico_pidview_own_processes 0 $((st | $?)) "$T/o" "^child-seen$" "^child-stat$" "^thread-self-ok$" "^wait=143$" "^self-listed$" \
+	"^zombie_kill0=1$" "^zombie_stat=Z$"
+if [ $built = 1 ]; then
+	g /opt/t/pidview "$hp" >"$T/o" 2>&1
+	st=$?
+	if grep -v '=ok$' "$T/o" | grep -qv -e '^listed_' -e '^child_killed=1$' -e '^pidview-done$'; then
+		fail pico_pidview_calls "$(grep -v '=ok$' "$T/o" | tr '\n' '|' | cut -c1-300)"
+	else
+		expect pico_pidview_calls 0 $st "$T/o" "^kill=ok$" "^listed_host=0$" "^listed_own=1$" "^child_killed=1$" "^pidview-done$"
+	fi
+else
+	fail pico_pidview_calls "test programs did not build: $(tail -n 2 "$T/build.log" | tr '\n' '|')"
+fi
+# Two sessions of the same root (spelled differently) see and signal each other.
+g sh -c 'exec sleep 30' >/dev/null 2>&1 &
+sp=$!
+sleep 0.5
+"${AS[@]}" "$PICO" --root "$T/../$(basename "$T")/root" -- sh -c 'for p in /proc/[0-9]*; do
+	[ "$(cat $p/comm 2>/dev/null)" = sleep ] && echo "other ${p#/proc/}" && kill ${p#/proc/} && echo killed; done; true' >"$T/o" 2>&1
+st=$?
+wait $sp
+expect pico_pidview_sessions_see_each_other 0 $st "$T/o" "^other [0-9]+$" "^killed$"
+# kill(-1) and kill(0) reach the distro's processes only: a daemon that left
+# the session goes, the host's sleep and lxs-pico itself (in the caller's
+# process group) stay.
+cat >"$R/opt/t/killall.sh" <<'EOF2'
+setsid sleep 20 &
+d=$!
+sleep 0.3
+kill -- -1
+echo kill-1=$?
+wait $d
+echo daemon=$?
+trap 'echo got-usr1' USR1
+kill -USR1 0
+echo kill0=$?
+EOF2
+# (Only as uid 65534: were the view broken, kill(-1) would reach every
+# process of the user who runs the tests.)
+if [ ${#AS[@]} = 0 ]; then
+	skip pico_pidview_kill_all_and_group "kill(-1) is tried only as uid 65534 (run the tests as root)"
+else
+	"${AS[@]}" setsid bash -c '"$@" sh /opt/t/killall.sh; echo pico=$?' _ "$PICO" --root "$R" -- >"$T/o" 2>&1
+	st=$?
+	if ! kill -0 "$hp" 2>/dev/null; then
+		fail pico_pidview_kill_all_and_group "the host's sleep was killed"
+	else
+		expect pico_pidview_kill_all_and_group 0 $st "$T/o" "^kill-1=0$" "^daemon=143$" "^got-usr1$" "^kill0=0$" "^pico=0$"
+	fi
+fi
+kill "$hp" 2>/dev/null
+wait "$hp" 2>/dev/null
 g sh -c 'i=0; while [ $i -lt 200 ]; do /bin/true & i=$((i+1)); done; wait; echo forks-done' >"$T/o" 2>&1
 expect pico_fork_many 0 $? "$T/o" "forks-done"
 g perl -e 'print "perl ok\n"' >"$T/o" 2>&1
