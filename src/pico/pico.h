@@ -255,6 +255,10 @@ long pico_pid_call(long nr, const long *a);
 /* 1 when pid is the caller (0 or less: the kernel's to judge) or one of
  * the distro's processes. */
 int pico_pid_named(long pid);
+/* 1 when the guest user may signal, trace, or change the scheduling of
+ * process pid (one of the distro's) as Linux would let it; see pidview.c. */
+enum { PICO_MAY_SIGNAL, PICO_MAY_TRACE, PICO_MAY_SCHED };
+int pico_pid_may(long pid, int what);
 
 /* loader.c */
 /* Checks a file is something the guest may execute (an ELF file or a #!

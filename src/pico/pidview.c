@@ -226,10 +226,19 @@ struct scope {
 	long nr, which, value; /* OP_KILL: value is the signal */
 	long members, others, ok, err, best;
 	int self; /* the caller is in the scope (OP_KILL leaves it out) */
+	long uid; /* OP_PRIO: only processes of this guest real uid (-1: all) */
 };
 
 static void visit(struct scope *s, long pid)
 {
+	if (s->op == OP_PRIO && s->uid >= 0) {
+		char dir[32] = "/proc/";
+		unsigned ids[8], groups[PICO_NGROUPS];
+		char *e = pico_utoa(dir + 6, (unsigned long)pid);
+		*e = 0;
+		if (pico_ids_of(dir, (size_t)(e - dir), ids, groups) < 0 || ids[0] != (unsigned)s->uid)
+			return;
+	}
 	s->members++;
 	if (s->op == OP_COUNT)
 		return;
@@ -325,12 +334,13 @@ static long kill_many(long pid, long sig)
 
 /* getpriority/setpriority and ioprio_get/ioprio_set over a group or a user:
  * the distro's processes in it, one at a time. get answers the best value
- * (the highest raw getpriority, the first ioprio). Every guest user is the
- * same host user, so a user means every process of the distro. */
-static long prio_many(long nr, long which_proc, long pgrp, long value)
+ * (the highest raw getpriority, the first ioprio). A user means the
+ * distro's processes whose guest real uid it is (as their loaders
+ * published it: privilege.c). */
+static long prio_many(long nr, long which_proc, long pgrp, long value, long uid)
 {
 	struct scope s;
-	s.op = OP_PRIO, s.nr = nr, s.which = which_proc, s.pgrp = pgrp, s.value = value;
+	s.op = OP_PRIO, s.nr = nr, s.which = which_proc, s.pgrp = pgrp, s.value = value, s.uid = uid;
 	long r = scan(&s);
 	if (r < 0)
 		return r;
@@ -365,6 +375,40 @@ int pico_pid_named(long pid)
 	return named(pid);
 }
 
+/*
+ * A guest user other than root is held to Linux's rules for reaching
+ * another process of the distro (all of them are the host user's, so
+ * the host lets everything through): a signal needs its real or
+ * effective uid to be the target's real or saved uid; ptrace access
+ * (attach, process_vm_*) the target's three uids and gids to be its own;
+ * changing the scheduling of another process, its effective uid to be
+ * the target's effective or real uid. The capability for each passes.
+ * The target's guest ids are what its loader published (privilege.c);
+ * a process that published none is let through.
+ */
+int pico_pid_may(long pid, int what)
+{
+	static const int cap[] = {5 /* CAP_KILL */, 19 /* CAP_SYS_PTRACE */, 23 /* CAP_SYS_NICE */};
+	char dir[32] = "/proc/";
+	unsigned ids[8], groups[PICO_NGROUPS];
+	if ((int)pid <= 0 || pid == sys0(__NR_getpid) || pico_capable(cap[what]))
+		return 1;
+	char *e = pico_utoa(dir + 6, (unsigned long)pid);
+	*e = 0;
+	if (pico_ids_of(dir, (size_t)(e - dir), ids, groups) < 0)
+		return 1;
+	unsigned ru = ids[0], eu = ids[1], su = ids[2], rg = ids[4], eg = ids[5], sg = ids[6];
+	switch (what) {
+	case PICO_MAY_SIGNAL:
+		return pico.ruid == ru || pico.ruid == su || pico.euid == ru || pico.euid == su;
+	case PICO_MAY_TRACE:
+		return ru == pico.ruid && eu == pico.ruid && su == pico.ruid && rg == pico.rgid && eg == pico.rgid &&
+		       sg == pico.rgid;
+	default:
+		return pico.euid == eu || pico.euid == ru;
+	}
+}
+
 long pico_pid_call(long nr, const long *a)
 {
 	switch (nr) {
@@ -374,7 +418,7 @@ long pico_pid_call(long nr, const long *a)
 	case __NR_kill: {
 		int pid = (int)a[0];
 		if (pid > 0)
-			return member(pid) ? sys2(nr, pid, a[1]) : -ESRCH;
+			return !member(pid) ? -ESRCH : pico_pid_may(pid, PICO_MAY_SIGNAL) ? sys2(nr, pid, a[1]) : -EPERM;
 		if (pid == -0x7fffffff - 1)
 			return -ESRCH;
 		return kill_many(pid, a[1]);
@@ -385,11 +429,15 @@ long pico_pid_call(long nr, const long *a)
 	case __NR_rt_tgsigqueueinfo:
 		if ((int)a[0] > 0 && !member((int)a[0]))
 			return -ESRCH;
+		if (!pico_pid_may((int)a[0], PICO_MAY_SIGNAL))
+			return -EPERM;
 		return sys4(nr, a[0], a[1], a[2], a[3]);
 	case __NR_ptrace:
 		/* The filter sends only PTRACE_ATTACH and PTRACE_SEIZE. */
 		if ((int)a[1] > 0 && !member((int)a[1]))
 			return -ESRCH;
+		if (!pico_pid_may((int)a[1], PICO_MAY_TRACE))
+			return -EPERM;
 		return sys4(nr, a[0], a[1], a[2], a[3]);
 	case __NR_kcmp:
 		if (!named(a[0]) || !named(a[1]))
@@ -420,16 +468,18 @@ long pico_pid_call(long nr, const long *a)
 			return named(who) ? sys3(nr, a[0], a[1], a[2]) : -ESRCH;
 		if (w == (io ? IOPRIO_WHO_PGRP : PRIO_PGRP)) {
 			long pg = who ? who : sys0(__NR_getpgrp);
-			return pg < 0 ? -ESRCH : prio_many(nr, proc, pg, a[2]);
+			return pg < 0 ? -ESRCH : prio_many(nr, proc, pg, a[2], -1);
 		}
 		if (w == (io ? IOPRIO_WHO_USER : PRIO_USER))
-			return prio_many(nr, proc, 0, a[2]);
+			return prio_many(nr, proc, 0, a[2], who ? (long)(unsigned)who : (long)pico.ruid);
 		return sys3(nr, a[0], a[1], a[2]); /* the kernel's EINVAL */
 	}
 	case __NR_process_vm_readv:
 	case __NR_process_vm_writev:
 		if (!named(a[0]))
 			return -ESRCH;
+		if (!pico_pid_may(a[0], PICO_MAY_TRACE))
+			return -EPERM;
 		return sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	case __NR_pidfd_open:
 	case __NR_sched_setparam:
@@ -447,6 +497,8 @@ long pico_pid_call(long nr, const long *a)
 	case __NR_get_robust_list:
 		if (!named(a[0]))
 			return -ESRCH;
+		if ((nr == __NR_sched_setaffinity || nr == __NR_sched_setattr) && !pico_pid_may(a[0], PICO_MAY_SCHED))
+			return -EPERM;
 		return sys4(nr, a[0], a[1], a[2], a[3]);
 	}
 	return PICO_NOT_PID;

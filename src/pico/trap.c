@@ -1382,13 +1382,21 @@ NOINL static long dispatch_light(long nr, const long *a, struct ucontext *uc)
 		/* a group or a user: each of the distro's processes (pidview.c) */
 		if (a[0] != 0 /* PRIO_PROCESS */)
 			return pico_pid_call(nr, a);
-		return pico_pid_named(a[1]) ? pico_priv_call(nr, a) : -ESRCH;
+		if (!pico_pid_named(a[1]))
+			return -ESRCH;
+		if (nr == __NR_setpriority && !pico_pid_may(a[1], PICO_MAY_SCHED))
+			return -EPERM;
+		return pico_priv_call(nr, a);
 	case __NR_sched_setscheduler:
 	case __NR_sched_getscheduler:
 	case __NR_sched_setparam:
 	case __NR_sched_getparam:
 	case __NR_prlimit64:
-		return pico_pid_named(a[0]) ? pico_priv_call(nr, a) : -ESRCH;
+		if (!pico_pid_named(a[0]))
+			return -ESRCH;
+		if ((nr == __NR_sched_setscheduler || nr == __NR_sched_setparam) && !pico_pid_may(a[0], PICO_MAY_SCHED))
+			return -EPERM;
+		return pico_priv_call(nr, a);
 	case __NR_mlock:
 	case __NR_mlock2:
 	case __NR_mlockall:
