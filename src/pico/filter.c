@@ -41,6 +41,10 @@
 #define NR_futex_wake 454
 #define NR_futex_wait 455
 #define NR_futex_requeue 456
+#define NR_statmount 457
+#define NR_listmount 458
+#define NR_lsm_get_self_attr 459
+#define NR_lsm_list_modules 461
 #define NR_mseal 462
 
 /* What needs no translation: no paths, no identities, no signal dispositions,
@@ -51,7 +55,9 @@
  * (landlock rules, cachestat) or on its own memory (mseal: the image's own
  * sealing is done by the loader; remap_file_pages works only inside a
  * shared file mapping, which the image is not). The key calls reach the
- * host user's keyrings, as every process of that user can. */
+ * host user's keyrings, as every process of that user can. setns takes a
+ * namespace the guest opened, through /proc/<pid>/ns of one of its own
+ * processes (pidview.c) or a pidfd of one. */
 static const unsigned short passthrough[] = {
 	__NR_read, __NR_write, __NR_close, __NR_poll, __NR_lseek, __NR_brk, __NR_rt_sigreturn,
 	__NR_ioctl, __NR_pread64, __NR_pwrite64, __NR_readv, __NR_writev, __NR_pipe, __NR_select,
@@ -81,11 +87,12 @@ static const unsigned short passthrough[] = {
 	__NR_getcpu, __NR_getrandom, __NR_memfd_create, __NR_membarrier, __NR_copy_file_range,
 	__NR_preadv2, __NR_pwritev2, __NR_pkey_alloc, __NR_pkey_free, __NR_rseq,
 	__NR_pidfd_send_signal, __NR_close_range, __NR_pidfd_getfd, __NR_epoll_pwait2,
-	__NR_futex_waitv, __NR_set_mempolicy_home_node, __NR_ustat, __NR_sysfs, __NR_userfaultfd,
+	__NR_futex_waitv, __NR_set_mempolicy_home_node, __NR_ustat, __NR_sysfs,
 	__NR_memfd_secret, __NR_process_mrelease, __NR_landlock_create_ruleset,
 	__NR_landlock_add_rule, __NR_add_key, __NR_request_key, __NR_keyctl, __NR_remap_file_pages,
 	__NR_io_pgetevents, NR_cachestat, NR_map_shadow_stack, NR_futex_wake, NR_futex_wait,
-	NR_futex_requeue, NR_mseal,
+	NR_futex_requeue, NR_mseal, NR_statmount,
+	NR_listmount, NR_lsm_get_self_attr, NR_lsm_list_modules, __NR_setns,
 };
 
 #define MAXF 1024

@@ -290,7 +290,7 @@ static long do_open(long dirfd, const char *path, long flags, long mode)
 	 * one that may be /proc's maps or environ (from a cwd in /proc) takes
 	 * the walk, which tells the region. */
 	int walk = path[0] != '/' && pico_proc_view_name(path);
-	if (pico.fsuid == 0 && !walk && pico_lexical((int)dirfd, path, host) >= 0 &&
+	if (pico.fsuid == 0 && !walk && (flags & __O_TMPFILE) != __O_TMPFILE && pico_lexical((int)dirfd, path, host) >= 0 &&
 	    (!(flags & O_CREAT) || !need_meta_on_create(host, S_IFREG, (unsigned)mode))) {
 		long fd = pico_open_nolinks(host, flags, (mode & 07777) | ((flags & O_CREAT) ? 0600 : 0));
 		if (fd != -ELOOP && fd != -EINVAL)
@@ -319,6 +319,28 @@ static long host_open(const char *host, long flags, long mode, unsigned long res
 	return sys4(__NR_openat2, AT_FDCWD, (long)host, (long)&how, sizeof how);
 }
 
+/* O_TMPFILE: a file with no name yet, in the folder host; its owner and
+ * the mode the host cannot take go on it through the descriptor. */
+static long tmpfile_open(const char *host, long flags, long mode, unsigned long resolve)
+{
+	char name[PICO_HOST];
+	size_t n = strlen(host);
+	long fd = host_open(host, flags, (mode & 0777) | 0600, resolve);
+	if (fd < 0 || n + 2 > sizeof name)
+		return fd;
+	memcpy(name, host, n);
+	memcpy(name + n, "/x", 3); /* a name in that folder, for need_meta_on_create */
+	if (need_meta_on_create(name, S_IFREG, (unsigned)mode)) {
+		struct lxs_meta m = {pico.fsuid, pico.fsgid, S_IFREG | ((unsigned)mode & 07777 & ~cur_umask()), 0, 0};
+		unsigned g;
+		if (setgid_parent(name, &g))
+			m.gid = g;
+		struct target t = {NULL, fd};
+		meta_put_t(&t, &m, ((unsigned)mode & 0777 & ~cur_umask()) | 0600);
+	}
+	return fd;
+}
+
 long pico_open_host(const char *host, int region, long flags, long mode, unsigned long resolve)
 {
 	if (pico.fsuid != 0 && region == R_VOL && !(flags & O_PATH)) {
@@ -342,6 +364,8 @@ long pico_open_host(const char *host, int region, long flags, long mode, unsigne
 		if (v != PICO_NOT_VIEW)
 			return v;
 	}
+	if ((flags & __O_TMPFILE) == __O_TMPFILE && region == R_VOL)
+		return tmpfile_open(host, flags, mode, resolve);
 	if (!(flags & O_CREAT) || region != R_VOL)
 		return host_open(host, flags, mode, resolve);
 	unsigned hmode = (unsigned)(mode & 0777) | 0600;
@@ -1197,6 +1221,36 @@ static long do_sigprocmask(struct ucontext *uc, long how, const unsigned long *s
  */
 #define NOINL __attribute__((noinline))
 
+/* syslog(2), the kernel's log: reading is the host's to allow (its
+ * dmesg_restrict); clearing it and the console's settings are a no-op
+ * for the faked root, since the log is the host's. */
+static long do_syslog(long type, long buf, long len)
+{
+	/* As check_syslog_permissions: all but reading the whole log and its
+	 * size want CAP_SYSLOG; those two are the host's to allow. */
+	int priv = pico_capable(34 /* CAP_SYSLOG */) || pico_capable(21 /* CAP_SYS_ADMIN */);
+	if (type < 0 || type > 10)
+		return -EINVAL;
+	if ((type == 3 || type == 10) && !priv)
+		return sys3(__NR_syslog, type, buf, len);
+	if (!priv)
+		return -EPERM;
+	if (type == 3 || type == 10)
+		return type == 3 && (!buf || len < 0) ? -EINVAL : sys3(__NR_syslog, type, buf, len);
+	switch (type) {
+	case 2: /* read */
+	case 4: /* read and clear: read all only */
+		if (!buf || len < 0)
+			return -EINVAL;
+		return len == 0 ? 0 : sys3(__NR_syslog, 3, buf, len);
+	case 8: /* console level */
+		return len < 1 || len > 8 ? -EINVAL : 0;
+	case 9: /* unread size */
+		return sys3(__NR_syslog, type, buf, len);
+	}
+	return 0; /* close, open, clear, console off and on: the log is the host's */
+}
+
 /* One translated path, then the host call with it in place of the path. */
 NOINL static long path_call(long nr, long dirfd, const char *path, int follow, long x, long y)
 {
@@ -1372,6 +1426,18 @@ NOINL static long dispatch_light(long nr, const long *a, struct ucontext *uc)
 		return -EPERM;
 	case __NR_vhangup: /* the terminal is the host's: the fake root's hangup is a no-op */
 		return pico.euid == 0 ? 0 : -EPERM;
+	case __NR_syslog: /* (int type, char *buf, int len) */
+		return do_syslog((int)a[0], a[1], (int)a[2]);
+	case __NR_userfaultfd: {
+		/* Without vm.unprivileged_userfaultfd the host wants
+		 * CAP_SYS_PTRACE, unless only user-mode faults are handled:
+		 * what the faked root gets (a fault the kernel takes while
+		 * copying to or from the range fails instead of waiting). */
+		long r = sys1(__NR_userfaultfd, a[0]);
+		if (r == -EPERM && !(a[0] & 1 /* UFFD_USER_MODE_ONLY */) && pico_capable(19 /* CAP_SYS_PTRACE */))
+			r = sys1(__NR_userfaultfd, a[0] | 1);
+		return r;
+	}
 	case __NR_fchmod:
 	case __NR_fchown:
 		return fd_meta_call(nr, a[0], a[1], a[2]);
