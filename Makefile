@@ -128,7 +128,7 @@ $(O)/guest/lxs-initramfs.cpio: $(O)/guest/lxs-init scripts/mkinitramfs.sh
 	scripts/mkinitramfs.sh $@ $(O)/guest/lxs-init
 
 # --- entry points --------------------------------------------------------------
-.PHONY: all deps kernel unit check run clean format
+.PHONY: all deps kernel unit check run clean format ltp
 deps:
 	scripts/deps.sh all
 
@@ -145,6 +145,15 @@ check: deps
 run: deps
 	$(MAKE) all
 	scripts/run.sh
+
+# The Linux Test Project's runtest/syscalls natively and under lxs-pico
+# (issue 15; not part of check): built once into the cache (~15 minutes),
+# run ~1 hour; per-test results in build/ltp/{native,pico}.tsv, the table in
+# bench/RESULTS.md's section "tests/ltp (issue 15)".
+ltp: deps $(O)/lxs-pico $(O)/lxs-pico-loader
+	tests/ltp/build.sh >/dev/null
+	tests/ltp/run.sh
+	tests/ltp/report.py --write bench/RESULTS.md
 
 format:
 	clang-format -i $(wildcard src/*/*.c src/*/*.h tests/unit/*.c tests/vm/*.c)

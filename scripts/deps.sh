@@ -22,7 +22,7 @@ rig=(qemu-system-x86 busybox-static cpio xz-utils zstd)
 # this table belongs to the build set unless the kernel or rig set has it.
 tools=(
 	# compilers and builds
-	gcc:gcc cc:gcc make:make ar:binutils musl-gcc:musl-tools
+	gcc:gcc cc:gcc make:make ar:binutils strip:binutils musl-gcc:musl-tools
 	readelf:binutils          # src/pico/build.mk: checks the loader has no relocations
 	clang:clang               # tests/fuzz/run.sh: libFuzzer targets
 	clang-format:clang-format # make format
@@ -51,6 +51,9 @@ tools=(
 	# bench/net: the host's side of the network benchmark, and its peer NAT
 	iperf3:iperf3 passt:passt
 	ip:iproute2               # bench/net: passt's route in the rig
+	# tests/ltp/build.sh: the Linux Test Project, built from its source
+	autoconf:autoconf aclocal:automake automake:automake libtoolize:libtool
+	m4:m4 bison:bison flex:flex pkg-config:pkg-config
 )
 
 if [ "$want" = check ]; then

@@ -120,6 +120,8 @@ as_nobody nobody_image tests/image/host.sh "$(sfile busybox.tar)"
 section "version 1 (lxs-pico, no VM)"
 suite pico tests/pico/run.sh
 suite pico_trixie tests/pico/trixie.sh "$trixie"
+# The Linux Test Project's 150 fastest syscall tests (tests/ltp; `make ltp` runs them all).
+suite ltp_subset tests/ltp/subset.sh
 
 section "lxs and lxsd without a VM"
 suite cli_host tests/cli/host.sh
