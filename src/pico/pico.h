@@ -32,8 +32,10 @@ enum pico_region { R_VOL, R_HOST, R_PROC, R_DEV, R_SYS };
  * copies it, threads share it, and execve passes it on in LXS_PICO_STATE
  * (pico_state_format / pico_state_parse). */
 struct pico_state {
-	char root[PICO_ROOT_MAX];
+	char root[PICO_ROOT_MAX]; /* the guest's "/": the distro's, or a chroot's in it */
 	unsigned rootlen;
+	char distro[PICO_ROOT_MAX]; /* the distro's root, which names its processes */
+	unsigned distrolen;
 	char share[PICO_ROOT_MAX]; /* "" = no /mnt/host; "/" is kept as "" + has_share */
 	unsigned sharelen;
 	int has_share;

@@ -54,7 +54,7 @@ static void proc_path(char *p, long pid, const char *file)
 static int environ_names_root(long fd)
 {
 	static const char key[] = "LXS_PICO_STATE=R";
-	const size_t kl = sizeof key - 1, want = kl + pico.rootlen + 1;
+	const size_t kl = sizeof key - 1, want = kl + pico.distrolen + 1;
 	char buf[1024];
 	size_t k = 0, total = 0;
 	int at_start = 1;
@@ -69,7 +69,7 @@ static int environ_names_root(long fd)
 			}
 			if (!at_start)
 				continue;
-			char w = k < kl ? key[k] : k < kl + pico.rootlen ? pico.root[k - kl] : '\n';
+			char w = k < kl ? key[k] : k < kl + pico.distrolen ? pico.distro[k - kl] : '\n';
 			if (c != w) {
 				at_start = 0;
 				continue;

@@ -1251,6 +1251,40 @@ static long do_syslog(long type, long buf, long len)
 	return 0; /* close, open, clear, console off and on: the log is the host's */
 }
 
+/*
+ * chroot: the guest's "/" becomes a folder of the distro, for this process
+ * and what it starts (the state carries it across execve; fork copies it),
+ * as Linux's. The distro stays the distro's (its processes still see each
+ * other); /proc, /dev and /sys stay the host's, as if mounted in it; the
+ * host share is not inside. The cwd stays where it is, as Linux leaves it.
+ */
+static long do_chroot(const char *h, int region)
+{
+	struct stat st;
+	size_t n = strlen(h);
+	if (region != R_VOL)
+		return -EPERM; /* /proc, /dev, /sys or the host share as "/": not done */
+	long r = sys4(__NR_newfstatat, AT_FDCWD, (long)h, (long)&st, 0);
+	if (r < 0)
+		return r;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if (pico.fsuid != 0 && (r = dac_check(h, 1)) < 0)
+		return r;
+	if (!pico_capable(18 /* CAP_SYS_CHROOT */))
+		return -EPERM;
+	while (n > 1 && h[n - 1] == '/')
+		n--;
+	if (n >= sizeof pico.root)
+		return -ENAMETOOLONG;
+	memcpy(pico.root, h, n);
+	pico.root[n] = 0;
+	pico.rootlen = (unsigned)n;
+	pico.has_share = 0;
+	pico.root_dev = st.st_dev;
+	return 0;
+}
+
 /* One translated path, then the host call with it in place of the path. */
 NOINL static long path_call(long nr, long dirfd, const char *path, int follow, long x, long y)
 {
@@ -1298,9 +1332,12 @@ NOINL static long path_call(long nr, long dirfd, const char *path, int follow, l
 		struct target t = {h, -1};
 		return do_chown(&t, (int)r, x, y);
 	}
-	case __NR_chroot:
-		/* chroot to the distro's own root is a no-op; others are not done */
-		return pico_streq(h, pico.root) && pico.euid == 0 ? 0 : -EPERM;
+	case __NR_chroot: {
+		/* the canonical host path (the walk's), not a relative one */
+		char g[PICO_PATH];
+		int region = pico_resolve((int)dirfd, path, P_FOLLOW | P_WALK, h, g);
+		return region < 0 ? region : do_chroot(h, region);
+	}
 	}
 	return -ENOSYS;
 }
@@ -2019,7 +2056,9 @@ long pico_state_format(char *buf, size_t size)
 	char *p = buf, *end = buf + size;
 	unsigned ids[10] = {pico.ruid, pico.euid, pico.suid, pico.fsuid, pico.rgid,
 			    pico.egid, pico.sgid, pico.fsgid, pico.host_uid, pico.host_gid};
-	p = put_str(p, end, 'R', pico.root);
+	p = put_str(p, end, 'R', pico.distro); /* first: pidview.c looks for it */
+	if (!pico_streq(pico.root, pico.distro))
+		p = put_str(p, end, 'H', pico.root);
 	if (pico.has_share)
 		p = put_str(p, end, 'S', pico.sharelen ? pico.share : "/");
 	p = put_nums(p, end, 'I', ids, 10);
@@ -2076,6 +2115,7 @@ int pico_state_parse(const char *s)
 	pico.has_share = 0;
 	pico.ngroups = 0;
 	pico.root[0] = 0;
+	int chrooted = 0;
 	while (*s) {
 		const char *e = s;
 		while (*e && *e != '\n')
@@ -2085,9 +2125,19 @@ int pico_state_parse(const char *s)
 		size_t n = (size_t)(e - v);
 		switch (key) {
 		case 'R':
+			if (copy_field(pico.distro, sizeof pico.distro, v, n))
+				return -1;
+			pico.distrolen = (unsigned)n;
+			if (!chrooted) {
+				memcpy(pico.root, pico.distro, n + 1);
+				pico.rootlen = (unsigned)n;
+			}
+			break;
+		case 'H': /* a chroot inside the distro */
 			if (copy_field(pico.root, sizeof pico.root, v, n))
 				return -1;
 			pico.rootlen = (unsigned)n;
+			chrooted = 1;
 			break;
 		case 'S':
 			if (copy_field(pico.share, sizeof pico.share, v, n))
@@ -2171,7 +2221,7 @@ static void exec_ids(const char *host, int region, int script)
 long pico_execve(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
 {
 	char host[PICO_HOST], guest[PICO_PATH];
-	char state[pico.rootlen + pico.sharelen + 12 * (10 + pico.ngroups) + 64 + 1024 /* privilege.c's */];
+	char state[pico.rootlen + pico.distrolen + pico.sharelen + 12 * (10 + pico.ngroups) + 64 + 1024 /* privilege.c's */];
 	char *small[256];
 	char **nv = small;
 	struct pico_shebang sb;
