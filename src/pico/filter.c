@@ -224,7 +224,7 @@ static void may_reach(struct prog *p, unsigned h, int a, int l, int ok)
  * scheduler's policy and parameters, priorities, limits). */
 static const unsigned short self0[] = {
 	__NR_sched_rr_get_interval, __NR_sched_setaffinity, __NR_sched_getaffinity,
-	__NR_sched_setattr, __NR_sched_getattr, __NR_getpgid, __NR_getsid, __NR_get_robust_list,
+	__NR_getpgid, __NR_getsid, __NR_get_robust_list,
 };
 
 /* Calls that need no look at their arguments when the image is sealed. */

@@ -75,6 +75,7 @@ struct pico_state {
 	unsigned long oom_page; /* a written oom_score_adj memfd, mapped, not yet read */
 	int nice_set, nice;
 	int sched_set, sched_policy, sched_prio, sched_pid;
+	unsigned long sched_dl[3]; /* SCHED_DEADLINE's runtime, deadline, period */
 	unsigned rl_set; /* a bit per resource with a limit of its own */
 	unsigned long rl[16][2];
 	char *ids_pub; /* LXS_PICO_IDS's value in this process's environment block */

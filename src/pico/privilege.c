@@ -425,6 +425,48 @@ static long sched(long nr, const long *a)
 	return 0;
 }
 
+/* sched_setattr/sched_getattr: as sched_setscheduler, for every policy
+ * the host refuses an ordinary user (real-time and deadline), with the
+ * deadline's parameters kept too. */
+struct kattr {
+	unsigned size, policy;
+	unsigned long flags;
+	int nice;
+	unsigned prio;
+	unsigned long runtime, deadline, period;
+};
+#define SCHED_DEADLINE_ 6
+#define SCHED_FLAG_RESET_ON_FORK_ 1
+
+static long sched_attr(long nr, const long *a)
+{
+	struct kattr k;
+	if (nr == __NR_sched_getattr) {
+		long r = sys4(nr, a[0], a[1], a[2], a[3]);
+		if (r < 0 || !sched_kept((int)a[0]) || pico_ucopy(&k, (const void *)a[1], sizeof k))
+			return r;
+		k.policy = (unsigned)pico.sched_policy & ~SCHED_RESET_ON_FORK;
+		k.flags = (pico.sched_policy & SCHED_RESET_ON_FORK) ? SCHED_FLAG_RESET_ON_FORK_ : 0;
+		k.prio = (unsigned)pico.sched_prio;
+		k.runtime = pico.sched_dl[0], k.deadline = pico.sched_dl[1], k.period = pico.sched_dl[2];
+		return pico_ucopy((void *)a[1], &k, sizeof k) ? -EFAULT : 0;
+	}
+	long r = sys3(nr, a[0], a[1], a[2]);
+	if (r == 0 && is_self((int)a[0]))
+		pico.sched_set = 0;
+	if (r != -EPERM || !is_self((int)a[0]) || !pico_capable(CAP_SYS_NICE) ||
+	    pico_ucopy(&k, (const void *)a[1], sizeof k))
+		return r;
+	if (k.policy != SCHED_FIFO && k.policy != SCHED_RR && k.policy != SCHED_DEADLINE_)
+		return r;
+	pico.sched_set = 1;
+	pico.sched_policy = (int)k.policy | ((k.flags & SCHED_FLAG_RESET_ON_FORK_) ? SCHED_RESET_ON_FORK : 0);
+	pico.sched_prio = (int)k.prio;
+	pico.sched_dl[0] = k.runtime, pico.sched_dl[1] = k.deadline, pico.sched_dl[2] = k.period;
+	pico.sched_pid = (int)sys0(__NR_getpid);
+	return 0;
+}
+
 /* Memory locks beyond RLIMIT_MEMLOCK: answered yes for CAP_IPC_LOCK, but
  * nothing is locked (the pages are asked for, as mlock faults them in);
  * a range that is not mapped still fails as it would. */
@@ -517,6 +559,9 @@ long pico_priv_call(long nr, const long *a)
 	case __NR_sched_setparam:
 	case __NR_sched_getparam:
 		return sched(nr, a);
+	case __NR_sched_setattr:
+	case __NR_sched_getattr:
+		return sched_attr(nr, a);
 	case __NR_mlock:
 	case __NR_mlock2:
 	case __NR_mlockall:

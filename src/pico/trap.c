@@ -1494,10 +1494,13 @@ NOINL static long dispatch_light(long nr, const long *a, struct ucontext *uc)
 	case __NR_sched_getscheduler:
 	case __NR_sched_setparam:
 	case __NR_sched_getparam:
+	case __NR_sched_setattr:
+	case __NR_sched_getattr:
 	case __NR_prlimit64:
 		if (!pico_pid_named(a[0]))
 			return -ESRCH;
-		if ((nr == __NR_sched_setscheduler || nr == __NR_sched_setparam) && !pico_pid_may(a[0], PICO_MAY_SCHED))
+		if ((nr == __NR_sched_setscheduler || nr == __NR_sched_setparam || nr == __NR_sched_setattr) &&
+		    !pico_pid_may(a[0], PICO_MAY_SCHED))
 			return -EPERM;
 		return pico_priv_call(nr, a);
 	case __NR_mlock:
@@ -1655,6 +1658,8 @@ NOINL static long exec_call(long nr, const long *a)
 {
 	if (nr == __NR_execve)
 		return pico_execve(AT_FDCWD, (const char *)a[0], (char *const *)a[1], (char *const *)a[2], 0);
+	if ((int)a[4] & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		return -EINVAL;
 	return pico_execve((int)a[0], (const char *)a[1], (char *const *)a[2], (char *const *)a[3], (int)a[4]);
 }
 
@@ -2241,6 +2246,11 @@ long pico_execve(int dirfd, const char *path, char *const argv[], char *const en
 		region = pico_resolve(dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) ? 0 : P_FOLLOW, host, guest);
 		if (region < 0)
 			return region;
+		struct stat lst;
+		if ((flags & AT_SYMLINK_NOFOLLOW) &&
+		    sys4(__NR_newfstatat, AT_FDCWD, (long)host, (long)&lst, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(lst.st_mode))
+			return -ELOOP; /* execveat's AT_SYMLINK_NOFOLLOW on a link */
 	}
 	r = pico_check_exec(host, region, &sb);
 	if (r < 0)
