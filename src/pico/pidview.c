@@ -45,6 +45,17 @@ static void proc_path(char *p, long pid, const char *file)
 	memcpy(e, file, n + 1);
 }
 
+/* A process's guest ids as its loader published them (ids: r, e, s, fs
+ * uid, then gid); -1 when it published none. */
+static int guest_ids(long pid, unsigned *ids)
+{
+	char dir[32] = "/proc/";
+	unsigned groups[PICO_NGROUPS];
+	char *e = pico_utoa(dir + 6, (unsigned long)pid);
+	*e = 0;
+	return pico_ids_of(dir, (size_t)(e - dir), ids, groups) < 0 ? -1 : 0;
+}
+
 /*
  * Whether the open environ fd holds "LXS_PICO_STATE=R<root>\n" at the
  * start of an entry: 1 it does, 0 the file is empty (the process is
@@ -232,11 +243,8 @@ struct scope {
 static void visit(struct scope *s, long pid)
 {
 	if (s->op == OP_PRIO && s->uid >= 0) {
-		char dir[32] = "/proc/";
-		unsigned ids[8], groups[PICO_NGROUPS];
-		char *e = pico_utoa(dir + 6, (unsigned long)pid);
-		*e = 0;
-		if (pico_ids_of(dir, (size_t)(e - dir), ids, groups) < 0 || ids[0] != (unsigned)s->uid)
+		unsigned ids[8];
+		if (guest_ids(pid, ids) < 0 || ids[0] != (unsigned)s->uid)
 			return;
 	}
 	s->members++;
@@ -389,13 +397,10 @@ int pico_pid_named(long pid)
 int pico_pid_may(long pid, int what)
 {
 	static const int cap[] = {5 /* CAP_KILL */, 19 /* CAP_SYS_PTRACE */, 23 /* CAP_SYS_NICE */};
-	char dir[32] = "/proc/";
-	unsigned ids[8], groups[PICO_NGROUPS];
+	unsigned ids[8];
 	if ((int)pid <= 0 || pid == sys0(__NR_getpid) || pico_capable(cap[what]))
 		return 1;
-	char *e = pico_utoa(dir + 6, (unsigned long)pid);
-	*e = 0;
-	if (pico_ids_of(dir, (size_t)(e - dir), ids, groups) < 0)
+	if (guest_ids(pid, ids) < 0)
 		return 1;
 	unsigned ru = ids[0], eu = ids[1], su = ids[2], rg = ids[4], eg = ids[5], sg = ids[6];
 	switch (what) {
