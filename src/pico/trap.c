@@ -236,8 +236,10 @@ static void created(const char *host, unsigned type, unsigned req_mode)
 static int need_meta_on_create(const char *host, unsigned type, unsigned mode)
 {
 	unsigned forced = type == S_IFDIR ? 0700 : 0600, g;
-	return pico.fsuid || pico.fsgid || (mode & ~cur_umask() & forced) != forced || (mode & 07000) ||
-	       setgid_parent(host, &g);
+	/* (the real umask keeps the owner's bits: any the guest's takes away
+	 * leave the host's mode other than the guest's) */
+	return pico.fsuid || pico.fsgid || (mode & ~cur_umask() & forced) != forced || (mode & cur_umask() & 0700) ||
+	       (mode & 07000) || setgid_parent(host, &g);
 }
 
 /* ---- files ---------------------------------------------------------------- */
@@ -1845,11 +1847,14 @@ static long translate(void *arg)
 		return exec_call(nr, a);
 	if (nr == __NR_kill || nr == __NR_tkill || nr == __NR_tgkill || nr == __NR_rt_sigqueueinfo ||
 	    nr == __NR_rt_tgsigqueueinfo) {
-		/* The handler runs with SIGSEGV and SIGBUS unblocked: those the
-		 * guest holds and sends to itself must wait, as held ones do. */
-		unsigned long held = *(unsigned long *)&t->uc->uc_sigmask & (SEGV_BIT | BUS_BIT);
-		if (held)
-			sys4(__NR_rt_sigprocmask, SIG_BLOCK, (long)&held, 0, 8);
+		/* A signal the guest sends itself comes when the call returns
+		 * to it, as on Linux: not here, on the handler's stack (maybe
+		 * not the alternate one its action asks for) and with SIGSEGV
+		 * and SIGBUS unblocked even if it holds them. Everything is
+		 * blocked until rt_sigreturn puts the guest's mask back; these
+		 * calls touch no guest memory after this. */
+		unsigned long all = ~0UL;
+		sys4(__NR_rt_sigprocmask, SIG_BLOCK, (long)&all, 0, 8);
 	}
 	if ((r = dispatch_light(nr, a, t->uc)) == NOT_LIGHT && (r = pico_pid_call(nr, a)) == PICO_NOT_PID)
 		r = dispatch(nr, a);
