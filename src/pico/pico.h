@@ -224,7 +224,7 @@ void pico_ids_publish(void);
 int pico_ids_of(const char *procdir, size_t n, unsigned *ids, unsigned *groups);
 /* Called for the faked root's trapped calls: priorities, scheduling
  * policies, memory locks, resource limits. PICO_NOT_PRIV if nr is none. */
-#define PICO_NOT_PRIV (-4096L - 4)
+#define PICO_NOT_PRIV (-4096L - 5)
 long pico_priv_call(long nr, const long *a);
 /* /proc/<self>/oom_score_adj: PICO_NOT_VIEW, or a memfd. */
 long pico_oom_open(const char *host, long flags);
@@ -255,9 +255,6 @@ long pico_name_to_handle_at(long dirfd, const char *path, void *handle, void *mn
 int pico_is_proc_root(unsigned long ino, unsigned long dev);
 int pico_proc_visible(const char *g, size_t n);
 long pico_pid_call(long nr, const long *a);
-/* 1 when pid is the caller (0 or less: the kernel's to judge) or one of
- * the distro's processes. */
-int pico_pid_named(long pid);
 /* 1 when the guest user may signal, trace, or change the scheduling of
  * process pid (one of the distro's) as Linux would let it; see pidview.c. */
 enum { PICO_MAY_SIGNAL, PICO_MAY_TRACE, PICO_MAY_SCHED };

@@ -378,11 +378,6 @@ static int named(long pid)
 	return p <= 0 || member(p);
 }
 
-int pico_pid_named(long pid)
-{
-	return named(pid);
-}
-
 /*
  * A guest user other than root is held to Linux's rules for reaching
  * another process of the distro (all of them are the host user's, so
@@ -469,8 +464,15 @@ long pico_pid_call(long nr, const long *a)
 		int io = nr == __NR_ioprio_get || nr == __NR_ioprio_set;
 		long w = a[0], who = (int)a[1];
 		long proc = io ? IOPRIO_WHO_PROCESS : PRIO_PROCESS;
-		if (w == proc)
-			return named(who) ? sys3(nr, a[0], a[1], a[2]) : -ESRCH;
+		if (w == proc && !named(who))
+			return -ESRCH;
+		if (w == proc && io)
+			return sys3(nr, a[0], a[1], a[2]);
+		if (w == proc) { /* the faked root's nice is privilege.c's */
+			if (nr == __NR_setpriority && !pico_pid_may(who, PICO_MAY_SCHED))
+				return -EPERM;
+			return pico_priv_call(nr, a);
+		}
 		if (w == (io ? IOPRIO_WHO_PGRP : PRIO_PGRP)) {
 			long pg = who ? who : sys0(__NR_getpgrp);
 			return pg < 0 ? -ESRCH : prio_many(nr, proc, pg, a[2], -1);
@@ -502,9 +504,13 @@ long pico_pid_call(long nr, const long *a)
 	case __NR_get_robust_list:
 		if (!named(a[0]))
 			return -ESRCH;
-		if ((nr == __NR_sched_setaffinity || nr == __NR_sched_setattr) && !pico_pid_may(a[0], PICO_MAY_SCHED))
+		if ((nr == __NR_sched_setaffinity || nr == __NR_sched_setattr || nr == __NR_sched_setscheduler ||
+		     nr == __NR_sched_setparam) &&
+		    !pico_pid_may(a[0], PICO_MAY_SCHED))
 			return -EPERM;
-		return sys4(nr, a[0], a[1], a[2], a[3]);
+		/* policies and limits the faked root is answered for: privilege.c */
+		long r = pico_priv_call(nr, a);
+		return r != PICO_NOT_PRIV ? r : sys4(nr, a[0], a[1], a[2], a[3]);
 	}
 	return PICO_NOT_PID;
 }

@@ -219,18 +219,27 @@ static int setgid_parent(const char *host, unsigned *gid)
 	return 1;
 }
 
-/* After creating host file `host` for the guest: record owner and the
- * mode the host could not take. */
-static void created(const char *host, unsigned type, unsigned req_mode)
+/* After creating a host file for the guest (by path, or by descriptor
+ * for an O_TMPFILE; name: its path, or one in its folder): record owner
+ * and the mode the host could not take. */
+static void created_t(struct target *t, const char *name, unsigned type, unsigned req_mode)
 {
 	struct stat st;
-	if (sys4(__NR_newfstatat, AT_FDCWD, (long)host, (long)&st, AT_SYMLINK_NOFOLLOW) < 0)
+	long r = t->fd >= 0 ? sys2(__NR_fstat, t->fd, (long)&st)
+			    : sys4(__NR_newfstatat, AT_FDCWD, (long)t->host, (long)&st, AT_SYMLINK_NOFOLLOW);
+	if (r < 0)
 		return;
 	struct lxs_meta m = {pico.fsuid, pico.fsgid, 0, 0, 0};
 	m.mode = type | (req_mode & 07777 & ~cur_umask());
-	if (setgid_parent(host, &m.gid) && type == S_IFDIR)
+	if (setgid_parent(name, &m.gid) && type == S_IFDIR)
 		m.mode |= S_ISGID;
-	meta_put(host, &m, st.st_mode & 07777);
+	meta_put_t(t, &m, st.st_mode & 07777);
+}
+
+static void created(const char *host, unsigned type, unsigned req_mode)
+{
+	struct target t = {host, -1};
+	created_t(&t, host, type, req_mode);
 }
 
 static int need_meta_on_create(const char *host, unsigned type, unsigned mode)
@@ -333,12 +342,8 @@ static long tmpfile_open(const char *host, long flags, long mode, unsigned long 
 	memcpy(name, host, n);
 	memcpy(name + n, "/x", 3); /* a name in that folder, for need_meta_on_create */
 	if (need_meta_on_create(name, S_IFREG, (unsigned)mode)) {
-		struct lxs_meta m = {pico.fsuid, pico.fsgid, S_IFREG | ((unsigned)mode & 07777 & ~cur_umask()), 0, 0};
-		unsigned g;
-		if (setgid_parent(name, &g))
-			m.gid = g;
 		struct target t = {NULL, fd};
-		meta_put_t(&t, &m, ((unsigned)mode & 0777 & ~cur_umask()) | 0600);
+		created_t(&t, name, S_IFREG, (unsigned)mode);
 	}
 	return fd;
 }
@@ -1164,9 +1169,11 @@ static long do_sigsuspend(const unsigned long *umask, long size, struct ucontext
 		return -EINVAL;
 	if (pico_ucopy(&m, umask, sizeof m))
 		return -EFAULT;
-	int tid = (int)sys0(__NR_gettid), held = sys_hold_find(tid) != 0, hold = !!(m & SIGSYS_BIT);
+	int tid = (int)sys0(__NR_gettid), hold = !!(m & SIGSYS_BIT);
+	struct pico_sys_hold *h = sys_hold_find(tid);
+	int held = h != 0;
 	if (held && !hold) {
-		int pending = sys_hold_find(tid)->pending;
+		int pending = h->pending;
 		sys_hold_clear(tid, uc);
 		if (pending)
 			return -EINTR;
@@ -1482,29 +1489,6 @@ NOINL static long dispatch_light(long nr, const long *a, struct ucontext *uc)
 		return fd_meta_call(nr, a[0], a[1], a[2]);
 	case __NR_umask:
 		return do_umask(a[0]);
-	case __NR_getpriority:
-	case __NR_setpriority:
-		/* a group or a user: each of the distro's processes (pidview.c) */
-		if (a[0] != 0 /* PRIO_PROCESS */)
-			return pico_pid_call(nr, a);
-		if (!pico_pid_named(a[1]))
-			return -ESRCH;
-		if (nr == __NR_setpriority && !pico_pid_may(a[1], PICO_MAY_SCHED))
-			return -EPERM;
-		return pico_priv_call(nr, a);
-	case __NR_sched_setscheduler:
-	case __NR_sched_getscheduler:
-	case __NR_sched_setparam:
-	case __NR_sched_getparam:
-	case __NR_sched_setattr:
-	case __NR_sched_getattr:
-	case __NR_prlimit64:
-		if (!pico_pid_named(a[0]))
-			return -ESRCH;
-		if ((nr == __NR_sched_setscheduler || nr == __NR_sched_setparam || nr == __NR_sched_setattr) &&
-		    !pico_pid_may(a[0], PICO_MAY_SCHED))
-			return -EPERM;
-		return pico_priv_call(nr, a);
 	case __NR_mlock:
 	case __NR_mlock2:
 	case __NR_mlockall:
