@@ -12,8 +12,12 @@
 
 #include <stdint.h>
 
-/* 2: DISTRO_START gained flags and the resolv.conf string. */
-#define LXS_PROTO_VERSION 2
+/*
+ * 2: DISTRO_START gained flags and the resolv.conf string.
+ * 3: every control path (lxs-vm's control socket, lxsd's socket, lxs-init's
+ *    readiness) speaks these frames; the text lines are gone.
+ */
+#define LXS_PROTO_VERSION 3
 
 /*
  * Debug console, guest -> host, 8-bit OUT. Each byte written is copied to
@@ -107,6 +111,24 @@ enum lxs_msg_type {
 	LXS_MSG_FWD_ADD,     /* guest->host on LXS_VSOCK_PORT_FWD: struct lxs_fwd */
 	LXS_MSG_FWD_DEL,     /* guest->host on LXS_VSOCK_PORT_FWD: struct lxs_fwd */
 	LXS_MSG_FWD_CONNECT, /* host->guest on LXS_VSOCK_PORT_RELAY: struct lxs_fwd */
+	/* lxs-vm's control socket, lxsd -> lxs-vm (src/vmm/control.h) */
+	LXS_MSG_VM_ATTACH,   /* struct lxs_vm_disk + string table: image path, serial */
+	LXS_MSG_VM_DETACH,   /* struct lxs_vm_disk (flags 0) */
+	LXS_MSG_VM_BALLOON,  /* struct lxs_vm_balloon */
+	LXS_MSG_VM_STATS,    /* empty; answered INFO */
+	LXS_MSG_VM_NET,      /* empty; answered INFO */
+	LXS_MSG_VM_POWEROFF, /* empty */
+	LXS_MSG_INFO,        /* an answer: "key=value" words separated by spaces (text, no NUL) */
+	/* lxsd's socket, lxs -> lxsd (src/lxsd/ipc.h) */
+	LXS_MSG_LXSD_PING,      /* empty; answered OK */
+	LXS_MSG_LXSD_RUN,       /* struct lxs_run + string table; answered PLAN or ERROR */
+	LXS_MSG_LXSD_PLAN,      /* struct lxs_plan + string table */
+	LXS_MSG_LXSD_TERMINATE, /* string table: name; answered OK */
+	LXS_MSG_LXSD_SHUTDOWN,  /* struct lxs_shutdown; answered OK */
+	LXS_MSG_LXSD_STATUS,    /* empty; answered STATE */
+	LXS_MSG_LXSD_STATE,     /* struct lxs_state + string table */
+	/* guest->host on LXS_VSOCK_PORT_READY: lxs-init is up and serving */
+	LXS_MSG_READY,          /* empty */
 	LXS_MSG_TYPE_MAX,
 };
 
@@ -245,6 +267,24 @@ struct lxs_fwd {
 	uint16_t port;     /* TCP port, 1..65535, the same on both sides */
 	uint8_t families;  /* LXS_FWD_* */
 	uint8_t pad;       /* 0 */
+};
+
+/* ------------------------------------------------------------------------
+ * lxs-vm's control socket (lxsd -> lxs-vm; a Unix socket, the VM owner's
+ * alone). One conversation per connection: HELLO both ways, one request
+ * (VM_*), one answer: OK, INFO (for STATS and NET) or ERROR (struct
+ * lxs_error + one sentence). The same frames as sessions (src/common/wire.h),
+ * so paths may hold any byte but NUL.
+ * ------------------------------------------------------------------------ */
+#define LXS_VM_DISK_RO 1u  /* ATTACH: the guest may only read the disk */
+
+struct lxs_vm_disk {
+	uint32_t slot;     /* spare disk slot, 0.. */
+	uint32_t flags;    /* LXS_VM_DISK_*; unknown bits are refused */
+};
+
+struct lxs_vm_balloon {
+	uint64_t mib;      /* balloon target: MiB the host takes back */
 };
 
 #endif
