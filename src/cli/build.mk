@@ -1,9 +1,9 @@
 # lxs, the wsl.exe-compatible command line: its parsing is libcli, the rest
-# (registry, import/export, talking to lxsd) is libdaemon's. Two programs
+# (registry, import/export, talking to lxsd) is libstore's. Two programs
 # from src/cli/main.c: lxs-manage has every command; lxs (LXS_LEAN) runs
 # commands, lists and stops, and hands the commands that write distros to
 # lxs-manage, so that it links neither libarchive nor libext2fs (see there).
-CLI_LIBS = cli daemon session image common
+CLI_LIBS = cli store session image common
 PROGS += $(O)/lxs $(O)/lxs-manage
 
 $(O)/obj/cli/main-lean.o: src/cli/main.c

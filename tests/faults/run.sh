@@ -194,7 +194,7 @@ op_cmd() {
 
 why=
 bad() { why="${why:+$why; }$1"; }
-# registered: parse the registry (src/daemon/registry.c's format) on our own,
+# registered: parse the registry (src/store/registry.c's format) on our own,
 # not through lxs, and print NAME VERSION LOCATION IMAGE per distro; or one
 # line saying why it does not parse (then status 1): a bad header, a distro
 # without its fields or its `end`, a version other than 1 or 2, a name twice

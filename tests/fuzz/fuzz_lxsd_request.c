@@ -1,7 +1,7 @@
-// fuzz-link: src/daemon/ipc.c src/daemon/paths.c src/common/*.c
+// fuzz-link: src/store/ipc.c src/store/paths.c src/common/*.c
 /*
  * fuzz_lxsd_request.c - libFuzzer target for lxsd's request parser,
- * ipc_parse_request() (src/daemon/ipc.c; protocol in ipc.h). The input is
+ * ipc_parse_request() (src/store/ipc.c; protocol in ipc.h). The input is
  * what a client writes on lxsd's socket: it is cut into lines the way lxsd's
  * main loop does (at '\n', in a 1024-byte client buffer; a line that does
  * not fit ends the connection) and each line is parsed.
@@ -21,11 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/ipc.h"
+#include "store/ipc.h"
 #define FUZZ_NAME "fuzz_lxsd_request"
 #include "fuzz_util.h"
 
-#define CLIENT_BUF 1024 /* struct client's buf in src/daemon/main.c */
+#define CLIENT_BUF 1024 /* struct client's buf in src/lxsd/main.c */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

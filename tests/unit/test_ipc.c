@@ -1,12 +1,12 @@
 /*
- * test_ipc.c - lxsd's request parser, ipc_parse_request() (src/daemon/ipc.c):
+ * test_ipc.c - lxsd's request parser, ipc_parse_request() (src/store/ipc.c):
  * the requests of ipc.h, and the lines it refuses with their sentences.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/ipc.h"
+#include "store/ipc.h"
 #include "unit.h"
 
 static int parse(const char *text, struct ipc_request *rq, const char **why)

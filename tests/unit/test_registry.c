@@ -12,9 +12,9 @@
 
 #include "cli/args.h"
 #include "common/tmpfile.h"
-#include "daemon/extfile.h"
-#include "daemon/paths.h"
-#include "daemon/registry.h"
+#include "store/extfile.h"
+#include "store/paths.h"
+#include "store/registry.h"
 #include "unit.h"
 
 static struct reg_distro mkd(const char *name, const char *image)

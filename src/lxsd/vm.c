@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "common/proto.h"
-#include "extfile.h"
+#include "store/extfile.h"
 #include "lxsd.h"
 #include "session/session.h"
 

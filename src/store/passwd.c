@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/passwd.h"
+#include "store/passwd.h"
 
 int passwd_lookup(const char *text, const char *user, struct pw_entry *e)
 {

@@ -16,9 +16,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "config.h"
-#include "paths.h"
-#include "registry.h"
+#include "store/config.h"
+#include "store/paths.h"
+#include "store/registry.h"
 
 #define LXSD_MAX_RUNNING                                                                           \
 	3 /* spare disk slots lxsd asks lxs-vm for: more overflow its cleanup table                \

@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "daemon/passwd.h" /* what extfile_read of /etc/passwd is for */
+#include "store/passwd.h" /* what extfile_read of /etc/passwd is for */
 
 long extfile_read(const char *image, const char *path, size_t max, char **out);
 

@@ -25,8 +25,8 @@
 #include <unistd.h>
 
 #include "common/proto.h"
-#include "extfile.h"
-#include "ipc.h"
+#include "store/extfile.h"
+#include "store/ipc.h"
 #include "lxsd.h"
 
 #define MAX_CLIENTS 512
