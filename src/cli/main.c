@@ -35,6 +35,7 @@
 #include "store/extfile.h"
 #include "store/ipc.h"
 #include "store/paths.h"
+#include "store/plan.h"
 #include "store/registry.h"
 #include "store/v1.h"
 #include "session/session.h"
@@ -96,7 +97,7 @@ static int show_progress(const struct image_progress *ip, void *arg)
 struct state {
 	struct registry reg;
 	bool lxsd; /* lxsd answered */
-	bool vm;
+	uint32_t vm; /* enum lxs_vm_state */
 	char running[16][REG_NAME_MAX + 1];
 	int nrunning;
 };
@@ -114,19 +115,19 @@ static int load_state(const struct lxs_paths *p, struct state *st, char *err, si
 		return fd;
 	}
 	if (fd >= 0) {
-		static struct ipc_reply r;
+		static struct ipc_state is;
+		struct ipc_answer ans;
 
-		if (ipc_request(fd, "status", &r, 5000) == 0 && r.ok) {
-			const char *v;
-
+		if (ipc_call(fd, LXS_MSG_LXSD_STATUS, NULL, 0, NULL, 0, &ans, 5000) == 0 &&
+		    ans.type == LXS_MSG_LXSD_STATE && ipc_decode_state(ans.p, ans.len, &is) == 0) {
 			st->lxsd = true;
-			st->vm = (v = ipc_get(&r, "vm", 0)) && !strcmp(v, "running");
-			for (int i = 0; i < 16 && (v = ipc_get(&r, "running", i)); i++) {
-				snprintf(st->running[i], sizeof(st->running[i]), "%.*s",
-					 (int)strcspn(v, " "), v);
-				st->nrunning++;
-			}
+			st->vm = is.vm;
+			for (uint32_t i = 0; i < is.n && st->nrunning < 16; i++)
+				if (is.d[i].state == LXS_DISTRO_RUNNING)
+					snprintf(st->running[st->nrunning++], sizeof(st->running[0]),
+						 "%s", is.d[i].name);
 		}
+		ipc_answer_free(&ans);
 		close(fd);
 	}
 	err[0] = 0;
@@ -242,7 +243,8 @@ static int do_status(const struct lxs_paths *p)
 	       st.reg.default_name[0] ? st.reg.default_name : "(none)");
 	printf("Default version: %d\n", st.reg.default_version ? st.reg.default_version : 2);
 	printf("Distributions: %d, running: %d\n", st.reg.n, st.nrunning);
-	printf("VM: %s\n", st.vm ? "running" : "stopped");
+	static const char *const vm_states[] = {"stopped", "booting", "running", "stopping"};
+	printf("VM: %s\n", vm_states[st.vm < 4 ? st.vm : 0]);
 	printf("VM settings: memory %llu MiB, %d processors, idle stop after %ld ms (distros %ld "
 	       "ms)\n",
 	       (unsigned long long)(cfg.memory >> 20), cfg.processors, cfg.vm_idle_timeout_ms,
@@ -264,23 +266,39 @@ static int do_status(const struct lxs_paths *p)
 }
 
 /* Ask a running lxsd something; with no lxsd, nothing runs and there is nothing to do. */
-static int tell_lxsd(const struct lxs_paths *p, const char *req)
+static int tell_lxsd(const struct lxs_paths *p, uint16_t type, const void *payload, size_t len)
 {
-	char err[1024] = "";
-	static struct ipc_reply r;
+	char err[1200] = "";
+	struct ipc_answer ans;
 	int fd = lxsd_connect(p, false, err, sizeof(err));
 
 	if (fd == -EPERM)
 		return fail(err);
 	if (fd < 0)
 		return 0;
-	int ret = ipc_request(fd, req, &r, -1);
+	int ret = ipc_call(fd, type, payload, len, NULL, 0, &ans, -1);
 	close(fd);
 	if (ret < 0) {
 		snprintf(err, sizeof(err), "lxsd did not answer: %s", strerror(-ret));
 		return fail(err);
 	}
-	return r.ok ? 0 : fail(r.msg);
+	ipc_answer_free(&ans);
+	if (ans.type == LXS_MSG_ERROR)
+		return fail(ans.msg);
+	return ans.type == LXS_MSG_OK ? 0 : fail("lxsd gave an answer lxs does not know");
+}
+
+/* TERMINATE and SHUTDOWN's payloads. */
+static int tell_terminate(const struct lxs_paths *p, const char *name)
+{
+	return tell_lxsd(p, LXS_MSG_LXSD_TERMINATE, name, strlen(name) + 1);
+}
+
+static int tell_shutdown(const struct lxs_paths *p, bool force)
+{
+	struct lxs_shutdown m = {.force = force};
+
+	return tell_lxsd(p, LXS_MSG_LXSD_SHUTDOWN, &m, sizeof(m));
 }
 
 #ifndef LXS_LEAN
@@ -534,253 +552,91 @@ static int exec_manage(char **argv)
 
 /* ---- running ------------------------------------------------------------------ */
 
-/* One argument as the shell reads it back: 'it'\''s' */
-static size_t shell_quote(char *out, size_t cap, const char *s)
+_Static_assert(SHELL_DEFAULT == (int)PLAN_SHELL_DEFAULT && SHELL_STANDARD == (int)PLAN_SHELL_STANDARD &&
+		   SHELL_LOGIN == (int)PLAN_SHELL_LOGIN && SHELL_NONE == (int)PLAN_SHELL_NONE,
+	       "--shell-type's values are the plan's");
+
+/* What lxs was asked, with the host folder and terminal it runs in, as the plan takes it. */
+static void plan_request_of(const struct cli_args *a, struct plan_request *rq, char *here,
+			    size_t herelen)
 {
-	size_t n = 0;
-
-#define PUT(c)                                                                                     \
-	do {                                                                                       \
-		if (n + 1 < cap)                                                                   \
-			out[n] = (c);                                                              \
-		n++;                                                                               \
-	} while (0)
-	PUT('\'');
-	for (; *s; s++) {
-		if (*s == '\'') {
-			PUT('\'');
-			PUT('\\');
-			PUT('\'');
-			PUT('\'');
-		} else {
-			PUT(*s);
-		}
-	}
-	PUT('\'');
-#undef PUT
-	return n;
-}
-
-static char *join_cmd(char **cmd, int n, bool quote)
-{
-	size_t cap = 1;
-
-	for (int i = 0; i < n; i++)
-		cap += 4 * strlen(cmd[i]) + 3;
-	char *s = malloc(cap), *o = s;
-	if (!s)
-		return NULL;
-	for (int i = 0; i < n; i++) {
-		if (i)
-			*o++ = ' ';
-		if (quote) {
-			o += shell_quote(o, cap - (size_t)(o - s), cmd[i]);
-		} else {
-			strcpy(o, cmd[i]);
-			o += strlen(cmd[i]);
-		}
-	}
-	*o = 0;
-	return s;
-}
-
-static bool user_ok(const char *u)
-{
-	if (!u[0] || strlen(u) > 64)
-		return false;
-	for (const char *c = u; *c; c++)
-		if (*c <= ' ' || *c == ':' || *c == '/' || *c == 0x7f)
-			return false;
-	return true;
+	*rq = (struct plan_request){.user = a->user,
+				    .cd = a->cd,
+				    .host_cwd = getcwd(here, herelen),
+				    .term = getenv("TERM"),
+				    .lang = getenv("LANG"),
+				    .shell = (enum plan_shell)a->shell,
+				    .exec = a->exec,
+				    .quote = a->quote,
+				    .ncmd = a->ncmd,
+				    .cmd = (const char *const *)a->cmd};
 }
 
 /*
- * Version 1 distributions run as host processes under lxs-pico, with no
- * lxsd and no VM: lxs reads the user and /etc/wsl.conf from the folder
- * itself, forks lxs-pico with the same argv, working folder and environment
- * a version-2 session gets, and waits. lxs (not an exec) stays so that it
- * holds the distro's lock shared for the session's life: --set-version,
- * --unregister and --manage then know the distro runs. The child shares our
- * terminal and process group, so ^C and ^Z reach the program directly; its
- * status (128+N for signal N, as lxs-pico reports it) is ours.
+ * A version-1 session's working folder: the plan's, resolved in the folder
+ * as lxs-init resolves it for version 2 (a host path through /mnt/host,
+ * home when that cannot be, / when there is no home).
  */
-static int run_version1(const struct lxs_paths *p, const struct cli_args *a,
-			const struct reg_distro *d)
+static int v1_cwd(const struct reg_distro *d, const struct wsl_conf *wsl,
+		  const struct cli_args *a, const struct session_plan *pl, char *cwd, size_t len,
+		  char *err, size_t errlen)
 {
-	char err[1024] = "", pico[LXS_PATH_MAX], who[80];
-	struct wsl_conf wsl;
-	char *text = NULL, *passwd = NULL, *group = NULL;
+	const char *home = pl->pw.home[0] ? pl->pw.home : "/";
+
+	if (pl->host_cwd && a->cd) {
+		if (!wsl->automount_enabled) {
+			snprintf(err, errlen,
+				 "a relative --cd names a host folder, but /etc/wsl.conf turns off "
+				 "/mnt/host ([automount] enabled=false); give a path inside the "
+				 "distribution");
+			return -EINVAL;
+		}
+		if (path_fmt(cwd, len, "/mnt/host%s", pl->cwd) < 0)
+			goto too_long;
+		return 0;
+	}
+	if (pl->host_cwd) {
+		/* As wsl.exe: start in the host folder we are in, seen through /mnt/host. */
+		if (wsl->automount_enabled && access(pl->cwd, X_OK) == 0 &&
+		    path_fmt(cwd, len, "/mnt/host%s", strcmp(pl->cwd, "/") ? pl->cwd : "") == 0)
+			return 0;
+		snprintf(cwd, len, "%s", v1_is_dir(d->image, home) ? home : "/");
+		return 0;
+	}
+	if (path_fmt(cwd, len, "%s", !pl->cwd[0] || !strcmp(pl->cwd, "~") ? home : pl->cwd) < 0)
+		goto too_long;
+	if (a->cd && strcmp(a->cd, "~") && strncmp(cwd, "/mnt/host/", 10) &&
+	    !v1_is_dir(d->image, cwd)) {
+		snprintf(err, errlen, "the folder %.200s does not exist in %s", cwd, d->name);
+		return -ENOENT;
+	}
+	if (!a->cd && !v1_is_dir(d->image, cwd))
+		snprintf(cwd, len, "/"); /* no home folder: as lxs-init, start at / */
+	return 0;
+too_long:
+	snprintf(err, errlen, "the --cd folder's name is too long");
+	return -ENAMETOOLONG;
+}
+
+/* wsl-distribution.conf then wsl.conf, the same files in the same order as lxsd reads. */
+static void v1_wsl_conf(const struct reg_distro *d, struct wsl_conf *wsl)
+{
+	char *text = NULL;
 	long n;
 
-	if (v1_pico_path(p, pico, sizeof(pico), err, sizeof(err)) < 0)
-		return fail(err);
-	if (a->user && !user_ok(a->user)) {
-		snprintf(err, sizeof(err), "'%.64s' is not a valid user name", a->user);
-		return fail(err);
-	}
-	if (!v1_is_dir(d->image, "/")) {
-		snprintf(err, sizeof(err),
-			 "the folder of %s (%.200s) is missing; lxs --unregister it and import it "
-			 "again",
-			 d->name, d->image);
-		return fail(err);
-	}
-	/* The same files, in the same order, as lxsd reads for version 2. */
-	wsl_conf_defaults(&wsl);
+	wsl_conf_defaults(wsl);
 	if ((n = v1_read_file(d->image, "/etc/wsl-distribution.conf", 1 << 20, &text)) >= 0)
-		wsl_conf_parse(text, (size_t)n, &wsl, warn_cb, NULL);
+		wsl_conf_parse(text, (size_t)n, wsl, warn_cb, NULL);
 	free(text);
 	text = NULL;
 	if ((n = v1_read_file(d->image, "/etc/wsl.conf", 1 << 20, &text)) >= 0)
-		wsl_conf_parse(text, (size_t)n, &wsl, warn_cb, NULL);
+		wsl_conf_parse(text, (size_t)n, wsl, warn_cb, NULL);
 	free(text);
-	if (a->user)
-		snprintf(who, sizeof(who), "%s", a->user);
-	else if (wsl.default_user[0])
-		snprintf(who, sizeof(who), "%s", wsl.default_user);
-	else if (d->default_user[0])
-		snprintf(who, sizeof(who), "%s", d->default_user);
-	else if (wsl.oobe_default_uid >= 0)
-		snprintf(who, sizeof(who), "#%ld", wsl.oobe_default_uid);
-	else
-		who[0] = 0;
-	struct pw_entry pw = {.name = "root", .home = "/root", .shell = "/bin/sh"};
-	if (v1_read_file(d->image, "/etc/passwd", 16 << 20, &passwd) < 0 ||
-	    passwd_lookup(passwd, who, &pw) < 0) {
-		if (who[0] && (who[0] != '#' || strcmp(who, "#0"))) {
-			free(passwd);
-			snprintf(err, sizeof(err),
-				 "user %s does not exist in %s; create it inside the distribution "
-				 "first",
-				 who[0] == '#' ? who + 1 : who, d->name);
-			return fail(err);
-		}
-	}
-	free(passwd);
-	if (!pw.shell[0])
-		snprintf(pw.shell, sizeof(pw.shell), "/bin/sh");
-	char groups[1024];
-	if (v1_read_file(d->image, "/etc/group", 16 << 20, &group) < 0)
-		group = NULL;
-	v1_groups(group ? group : "", pw.name, pw.gid, groups, sizeof(groups));
-	free(group);
+}
 
-	/* Where to start: as version 2 does, the home folder unless --cd says otherwise. */
-	char cwd[LXS_PATH_MAX];
-	const char *home = pw.home[0] ? pw.home : "/";
-	snprintf(cwd, sizeof(cwd), "%s", home);
-	if (a->cd && !strcmp(a->cd, "~")) {
-		/* the home folder */
-	} else if (a->cd && !strncmp(a->cd, "~/", 2)) {
-		if (path_fmt(cwd, sizeof(cwd), "%s/%s", strcmp(home, "/") ? home : "", a->cd + 2) <
-		    0)
-			return fail("the --cd folder's name is too long");
-	} else if (a->cd && a->cd[0] == '/') {
-		snprintf(cwd, sizeof(cwd), "%s", a->cd);
-	} else if (a->cd) {
-		char abs[LXS_PATH_MAX];
-
-		if (!wsl.automount_enabled)
-			return fail("a relative --cd names a host folder, but /etc/wsl.conf turns "
-				    "off /mnt/host ([automount] enabled=false); give a path inside "
-				    "the distribution");
-		if (absolute_path(a->cd, abs, sizeof(abs)) < 0 ||
-		    path_fmt(cwd, sizeof(cwd), "/mnt/host%s", abs) < 0)
-			return fail("the --cd folder's name is too long");
-	}
-	if (a->cd && strcmp(a->cd, "~") && strncmp(cwd, "/mnt/host/", 10) &&
-	    !v1_is_dir(d->image, cwd)) {
-		snprintf(err, sizeof(err), "the folder %.200s does not exist in %s", cwd, d->name);
-		return fail(err);
-	}
-	char here[LXS_PATH_MAX], there[LXS_PATH_MAX];
-	if (!a->cd && wsl.automount_enabled && getcwd(here, sizeof(here)) &&
-	    access(here, X_OK) == 0 &&
-	    path_fmt(there, sizeof(there), "/mnt/host%s", strcmp(here, "/") ? here : "") == 0) {
-		/* As wsl.exe: start in the host folder we are in, seen through /mnt/host. */
-		snprintf(cwd, sizeof(cwd), "%s", there);
-	} else if (!a->cd && !v1_is_dir(d->image, cwd)) {
-		snprintf(cwd, sizeof(cwd), "/"); /* no home folder: as lxs-init, start at / */
-	}
-
-	/* What to run: exactly the argv a version-2 session would get. */
-	char *cmdline = NULL;
-	bool login = a->shell == SHELL_LOGIN || (a->shell == SHELL_DEFAULT && !a->ncmd);
-	int ncmd = a->exec || a->shell == SHELL_NONE ? a->ncmd : 4;
-	if ((a->exec || a->shell == SHELL_NONE) && !a->ncmd)
-		return fail("--shell-type none needs a command");
-	char **argv = calloc((size_t)ncmd + 24, sizeof(*argv));
-	char uid_s[16], gid_s[16];
-	int k = 0;
-	if (!argv)
-		return fail("out of memory");
-	snprintf(uid_s, sizeof(uid_s), "%u", pw.uid);
-	snprintf(gid_s, sizeof(gid_s), "%u", pw.gid);
-	argv[k++] = pico;
-	argv[k++] = "--root";
-	argv[k++] = (char *)d->image;
-	argv[k++] = "--uid";
-	argv[k++] = uid_s;
-	argv[k++] = "--gid";
-	argv[k++] = gid_s;
-	argv[k++] = "--groups";
-	argv[k++] = groups;
-	argv[k++] = "--cwd";
-	argv[k++] = cwd;
-	if (wsl.automount_enabled) {
-		argv[k++] = "--host-share";
-		argv[k++] = "/";
-	}
-	argv[k++] = "--";
-	if (a->exec || a->shell == SHELL_NONE) {
-		for (int i = 0; i < a->ncmd; i++)
-			argv[k++] = a->cmd[i];
-	} else {
-		argv[k++] = pw.shell;
-		if (login)
-			argv[k++] = "-l";
-		if (a->ncmd) {
-			if (!(cmdline = join_cmd(a->cmd, a->ncmd, a->quote))) {
-				free(argv);
-				return fail("out of memory");
-			}
-			argv[k++] = "-c";
-			argv[k++] = cmdline;
-		}
-	}
-	argv[k] = NULL;
-
-	/* The environment: the same variables a version-2 session gets. */
-	static char envbuf[8][LXS_PATH_MAX + 32];
-	char *envp[16];
-	int ne = 0;
-	const char *term = getenv("TERM"), *lang = getenv("LANG");
-	envp[ne++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-	if (term)
-		snprintf(envbuf[0], sizeof(envbuf[0]), "TERM=%s", term), envp[ne++] = envbuf[0];
-	if (lang)
-		snprintf(envbuf[1], sizeof(envbuf[1]), "LANG=%s", lang), envp[ne++] = envbuf[1];
-	snprintf(envbuf[2], sizeof(envbuf[2]), "HOME=%s", home), envp[ne++] = envbuf[2];
-	snprintf(envbuf[3], sizeof(envbuf[3]), "USER=%s", pw.name), envp[ne++] = envbuf[3];
-	snprintf(envbuf[4], sizeof(envbuf[4]), "LOGNAME=%s", pw.name), envp[ne++] = envbuf[4];
-	snprintf(envbuf[5], sizeof(envbuf[5]), "SHELL=%s", pw.shell), envp[ne++] = envbuf[5];
-	snprintf(envbuf[6], sizeof(envbuf[6]), "LXS_DISTRO_NAME=%s", d->name),
-	    envp[ne++] = envbuf[6];
-	snprintf(envbuf[7], sizeof(envbuf[7]), "WSL_DISTRO_NAME=%s", d->name),
-	    envp[ne++] = envbuf[7];
-	envp[ne] = NULL;
-
-	/* Shared: any number of sessions; a conversion or unregister waits for none of them. */
-	int lock = distro_lock(p, d->name, false);
-	if (lock < 0) {
-		free(argv);
-		free(cmdline);
-		snprintf(err, sizeof(err),
-			 "%s is busy with another lxs (import, conversion, move); try again when "
-			 "it is done",
-			 d->name);
-		return fail(err);
-	}
+/* Run lxs-pico with argv and envp and wait: its status (128+N for signal N). */
+static int pico_spawn(const char *pico, char **argv, char **envp)
+{
 	/* As a shell's system(): the terminal's signals are the program's to act on. */
 	struct sigaction ign = {.sa_handler = SIG_IGN}, old_int, old_quit;
 	sigaction(SIGINT, &ign, &old_int);
@@ -822,17 +678,132 @@ static int run_version1(const struct lxs_paths *p, const struct cli_args *a,
 	}
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGQUIT, &old_quit, NULL);
-	close(lock);
-	free(argv);
-	free(cmdline);
 	return ret;
+}
+
+/*
+ * Version 1 distributions run as host processes under lxs-pico, with no
+ * lxsd and no VM: lxs reads /etc/wsl.conf and the users from the folder
+ * itself, plans the session as lxsd does for version 2, forks lxs-pico and
+ * waits. lxs (not an exec) stays so that it holds the distro's lock shared
+ * for the session's life: --set-version, --unregister and --manage then
+ * know the distro runs. The child shares our terminal and process group,
+ * so ^C and ^Z reach the program directly; its status is ours.
+ */
+static int run_version1(const struct lxs_paths *p, const struct cli_args *a,
+			const struct reg_distro *d)
+{
+	char err[1024] = "", pico[LXS_PATH_MAX], here[LXS_PATH_MAX], cwd[LXS_PATH_MAX];
+	struct wsl_conf wsl;
+	struct plan_request rq;
+	struct session_plan pl;
+	char *passwd = NULL, *group = NULL;
+	int ret;
+
+	if (v1_pico_path(p, pico, sizeof(pico), err, sizeof(err)) < 0)
+		return fail(err);
+	if (!v1_is_dir(d->image, "/")) {
+		snprintf(err, sizeof(err),
+			 "the folder of %s (%.200s) is missing; lxs --unregister it and import it "
+			 "again",
+			 d->name, d->image);
+		return fail(err);
+	}
+	v1_wsl_conf(d, &wsl);
+	if (v1_read_file(d->image, "/etc/passwd", 16 << 20, &passwd) < 0)
+		passwd = NULL;
+	plan_request_of(a, &rq, here, sizeof(here));
+	ret = plan_session(&rq, d, &wsl, passwd, true, &pl, err, sizeof(err));
+	free(passwd);
+	if (ret < 0)
+		return fail(err);
+	if (v1_cwd(d, &wsl, a, &pl, cwd, sizeof(cwd), err, sizeof(err)) < 0) {
+		plan_free(&pl);
+		return fail(err);
+	}
+	char groups[1024], uid_s[16], gid_s[16];
+	if (v1_read_file(d->image, "/etc/group", 16 << 20, &group) < 0)
+		group = NULL;
+	v1_groups(group ? group : "", pl.pw.name, pl.pw.gid, groups, sizeof(groups));
+	free(group);
+	snprintf(uid_s, sizeof(uid_s), "%u", pl.pw.uid);
+	snprintf(gid_s, sizeof(gid_s), "%u", pl.pw.gid);
+
+	/* lxs-pico's options, then the plan's argv. */
+	char **argv = calloc((size_t)pl.argc + 16, sizeof(*argv));
+	int k = 0;
+	if (!argv) {
+		plan_free(&pl);
+		return fail("out of memory");
+	}
+	argv[k++] = pico;
+	argv[k++] = "--root";
+	argv[k++] = (char *)d->image;
+	argv[k++] = "--uid";
+	argv[k++] = uid_s;
+	argv[k++] = "--gid";
+	argv[k++] = gid_s;
+	argv[k++] = "--groups";
+	argv[k++] = groups;
+	argv[k++] = "--cwd";
+	argv[k++] = cwd;
+	if (wsl.automount_enabled) {
+		argv[k++] = "--host-share";
+		argv[k++] = "/";
+	}
+	argv[k++] = "--";
+	for (int i = 0; i < pl.argc; i++)
+		argv[k++] = pl.argv[i];
+	argv[k] = NULL;
+
+	/* Shared: any number of sessions; a conversion or unregister waits for none of them. */
+	int lock = distro_lock(p, d->name, false);
+	if (lock < 0) {
+		snprintf(err, sizeof(err),
+			 "%s is busy with another lxs (import, conversion, move); try again when "
+			 "it is done",
+			 d->name);
+		ret = fail(err);
+	} else {
+		ret = pico_spawn(pico, argv, pl.envp);
+		close(lock);
+	}
+	free(argv);
+	plan_free(&pl);
+	return ret;
+}
+
+/* Ask lxsd for the session (it starts the VM and the distro): the answer, or exit's status. */
+static int ask_lxsd(const struct lxs_paths *p, const uint8_t *req, size_t len, int *lfd,
+		    struct ipc_answer *ans)
+{
+	char err[1200] = "";
+	int ret;
+
+	if ((*lfd = lxsd_connect(p, true, err, sizeof(err))) < 0)
+		return fail(err);
+	/* An lxsd that was just leaving (idle) drops us unanswered: once more, with a new one. */
+	ret = ipc_call(*lfd, LXS_MSG_LXSD_RUN, req, len, NULL, 0, ans, -1);
+	if (ret == -ECONNRESET || ret == -EPIPE) {
+		close(*lfd);
+		if ((*lfd = lxsd_connect(p, true, err, sizeof(err))) < 0)
+			return fail(err);
+		ret = ipc_call(*lfd, LXS_MSG_LXSD_RUN, req, len, NULL, 0, ans, -1);
+	}
+	if (ret < 0) {
+		snprintf(err, sizeof(err), "lxsd stopped answering (%s); try again",
+			 strerror(-ret));
+		return fail(err);
+	}
+	if (ans->type == LXS_MSG_ERROR)
+		return fail(ans->msg);
+	return 0;
 }
 
 static int run_session(const struct lxs_paths *p, const struct cli_args *a, const char *distro)
 {
 	struct registry reg;
-	static struct ipc_reply r;
-	char err[1024] = "", req[256];
+	char err[1024] = "", here[LXS_PATH_MAX];
 	int ret;
 
 	if ((ret = registry_load(p->registry, &reg, err, sizeof(err))) < 0)
@@ -854,138 +825,54 @@ static int run_session(const struct lxs_paths *p, const struct cli_args *a, cons
 		registry_free(&reg);
 		return fail(err);
 	}
-	char name[REG_NAME_MAX + 1];
-	snprintf(name, sizeof(name), "%s", d->name);
-	distro = name;
-	if (d->version == 1) {
-		struct reg_distro one = *d;
-
-		registry_free(&reg);
-		return run_version1(p, a, &one);
-	}
+	struct reg_distro one = *d;
 	registry_free(&reg);
-	if (a->user && !user_ok(a->user)) {
-		snprintf(err, sizeof(err), "'%.64s' is not a valid user name", a->user);
+	if (one.version == 1)
+		return run_version1(p, a, &one);
+
+	/* Version 2: lxsd plans the session, from what the distro's image says. */
+	struct plan_request rq;
+	plan_request_of(a, &rq, here, sizeof(here));
+	if (plan_check(&rq, err, sizeof(err)) < 0)
 		return fail(err);
+	uint8_t *req = NULL;
+	long len = ipc_encode_run(one.name, &rq, &req);
+	if (len < 0)
+		return fail("the command and its arguments are too long for one session");
+	struct ipc_answer ans;
+	struct ipc_plan pl;
+	int lfd;
+	ret = ask_lxsd(p, req, (size_t)len, &lfd, &ans);
+	free(req);
+	if (ret) {
+		ipc_answer_free(&ans);
+		return ret;
 	}
-	snprintf(req, sizeof(req), "run %s%s%s", distro, a->user ? " " : "",
-		 a->user ? a->user : "");
-	int lfd = lxsd_connect(p, true, err, sizeof(err));
-	if (lfd < 0)
-		return fail(err);
-	/* An lxsd that was just leaving (idle) drops us unanswered: once more, with a new one. */
-	if ((ret = ipc_request(lfd, req, &r, -1)) == -ECONNRESET || ret == -EPIPE) {
-		close(lfd);
-		if ((lfd = lxsd_connect(p, true, err, sizeof(err))) < 0)
-			return fail(err);
-		ret = ipc_request(lfd, req, &r, -1);
-	}
-	if (ret < 0) {
-		snprintf(err, sizeof(err), "lxsd stopped answering (%s); try again",
-			 strerror(-ret));
-		return fail(err);
-	}
-	if (!r.ok)
-		return fail(r.msg);
-	/* lfd stays open: it is how lxsd knows this session still runs. */
-	const char *vsock = ipc_get(&r, "vsock", 0), *port = ipc_get(&r, "port", 0);
-	const char *gname = ipc_get(&r, "distro", 0), *user = ipc_get(&r, "user", 0);
-	const char *home = ipc_get(&r, "home", 0), *shell = ipc_get(&r, "shell", 0);
-	if (!vsock || !port || !gname || !user)
+	if (ans.type != LXS_MSG_LXSD_PLAN || ipc_decode_plan(ans.p, ans.len, &pl) < 0) {
+		ipc_answer_free(&ans);
 		return fail("lxsd gave an incomplete answer; restart it with lxs --shutdown");
-	if (!shell || !shell[0])
-		shell = "/bin/sh";
-	if (!home)
-		home = "";
-
-	/* What to run. */
-	char *cmdline = NULL, **argv;
-	char *sh_argv[6];
-	bool login = a->shell == SHELL_LOGIN || (a->shell == SHELL_DEFAULT && !a->ncmd);
-	if (a->exec || a->shell == SHELL_NONE) {
-		if (!a->ncmd)
-			return fail("--shell-type none needs a command");
-		argv = a->cmd;
-	} else {
-		int n = 0;
-
-		sh_argv[n++] = (char *)shell;
-		if (login)
-			sh_argv[n++] = "-l";
-		if (a->ncmd) {
-			cmdline = join_cmd(a->cmd, a->ncmd, a->quote);
-			if (!cmdline)
-				return fail("out of memory");
-			sh_argv[n++] = "-c";
-			sh_argv[n++] = cmdline;
-		}
-		sh_argv[n] = NULL;
-		argv = sh_argv;
 	}
-
-	/* Where to start. */
-	char cwd[LXS_PATH_MAX] = "";
-	bool host_cwd = false;
-	if (a->cd) {
-		if (!strcmp(a->cd, "~")) {
-			snprintf(cwd, sizeof(cwd), "~");
-		} else if (!strncmp(a->cd, "~/", 2)) {
-			if (path_fmt(cwd, sizeof(cwd), "%s/%s", home[0] ? home : "", a->cd + 2) < 0)
-				return fail("the --cd folder's name is too long");
-		} else if (a->cd[0] == '/') {
-			snprintf(cwd, sizeof(cwd), "%s", a->cd);
-		} else {
-			/* A relative path is the host's: lxs-init finds it under the host share. */
-			if (absolute_path(a->cd, cwd, sizeof(cwd)) < 0)
-				return fail("the --cd folder's name is too long");
-			host_cwd = true;
-		}
-	} else if (getcwd(cwd, sizeof(cwd))) {
-		/* As wsl.exe: start in the host folder we are in, or home without the share. */
-		host_cwd = true;
-	}
-
-	/* The environment: the distro's PATH, a few things from the host, who we are. */
-	static char envbuf[8][LXS_PATH_MAX + 32];
-	char *envp[16];
-	int ne = 0;
-	envp[ne++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-	const char *term = getenv("TERM"), *lang = getenv("LANG");
-	const char *uname = user[0] && user[0] != '#' ? user : !user[0] ? "root" : NULL;
-	if (term)
-		snprintf(envbuf[0], sizeof(envbuf[0]), "TERM=%s", term), envp[ne++] = envbuf[0];
-	if (lang)
-		snprintf(envbuf[1], sizeof(envbuf[1]), "LANG=%s", lang), envp[ne++] = envbuf[1];
-	if (home[0])
-		snprintf(envbuf[2], sizeof(envbuf[2]), "HOME=%s", home), envp[ne++] = envbuf[2];
-	if (uname) {
-		snprintf(envbuf[3], sizeof(envbuf[3]), "USER=%s", uname), envp[ne++] = envbuf[3];
-		snprintf(envbuf[4], sizeof(envbuf[4]), "LOGNAME=%s", uname), envp[ne++] = envbuf[4];
-	}
-	snprintf(envbuf[5], sizeof(envbuf[5]), "SHELL=%s", shell), envp[ne++] = envbuf[5];
-	snprintf(envbuf[6], sizeof(envbuf[6]), "LXS_DISTRO_NAME=%s", gname), envp[ne++] = envbuf[6];
-	snprintf(envbuf[7], sizeof(envbuf[7]), "WSL_DISTRO_NAME=%s", gname), envp[ne++] = envbuf[7];
-	envp[ne] = NULL;
-
-	struct session_req q = {.distro = gname,
-				.user = user,
-				.cwd = cwd,
-				.argv = argv,
-				.envp = envp,
-				.host_cwd = host_cwd};
+	/* lfd stays open: it is how lxsd knows this session still runs. */
+	struct session_req q = {.distro = pl.distro,
+				.user = pl.user,
+				.cwd = pl.cwd,
+				.argv = pl.argv,
+				.envp = pl.envp,
+				.host_cwd = pl.host_cwd};
 	/* A terminal on both ends gets a pty; otherwise pipes keep stdout and stderr apart. */
 	q.pty = isatty(0) && isatty(1);
-	int vfd = session_connect(vsock, (uint32_t)strtoul(port, NULL, 10), err, sizeof(err));
+	int vfd = session_connect(pl.vsock, pl.port, err, sizeof(err));
 	if (vfd < 0) {
-		free(cmdline);
 		char msg[1200];
+
+		ipc_plan_free(&pl);
+		ipc_answer_free(&ans);
 		snprintf(msg, sizeof(msg), "cannot reach the distribution: %s", err);
 		return fail(msg);
 	}
 	struct lxs_exit ex = {0};
 	err[0] = 0;
 	ret = session_run_stdio(vfd, &q, &ex, err, sizeof(err));
-	free(cmdline);
 	close(vfd);
 	close(lfd);
 	if (ret < 0) {
@@ -994,7 +881,7 @@ static int run_session(const struct lxs_paths *p, const struct cli_args *a, cons
 		if (ret == -ENOENT && strstr(err, "does not exist"))
 			snprintf(msg, sizeof(msg), "%s", err);
 		else if (ret == -ENOENT || ret == -EACCES)
-			snprintf(msg, sizeof(msg), "cannot run %s: %s", argv[0],
+			snprintf(msg, sizeof(msg), "cannot run %s: %s", pl.argv[0],
 				 err[0] ? err : strerror(-ret));
 		else
 			snprintf(msg, sizeof(msg), "%s",
@@ -1004,8 +891,12 @@ static int run_session(const struct lxs_paths *p, const struct cli_args *a, cons
 			snprintf(msg, sizeof(msg),
 				 "the connection to the VM was lost (did the VM stop?); the "
 				 "command's fate is unknown");
+		ipc_plan_free(&pl);
+		ipc_answer_free(&ans);
 		return fail(msg);
 	}
+	ipc_plan_free(&pl);
+	ipc_answer_free(&ans);
 	return ex.signo ? 128 + ex.signo : ex.code;
 }
 
@@ -1064,15 +955,12 @@ int main(int argc, char **argv)
 	case ACT_EXPORT:
 		return do_export(&p, &a);
 	case ACT_UNREGISTER: {
-		char req[128];
-
 		if (!reg_name_ok(a.name)) {
 			snprintf(err, sizeof(err),
 				 "there is no distribution named '%.80s'; see lxs --list", a.name);
 			return fail(err);
 		}
-		snprintf(req, sizeof(req), "terminate %s", a.name);
-		int st = tell_lxsd(&p, req);
+		int st = tell_terminate(&p, a.name);
 		if (st)
 			return st;
 		return distro_unregister(&p, a.name, err, sizeof(err)) < 0 ? fail(err) : 0;
@@ -1086,8 +974,6 @@ int main(int argc, char **argv)
 		return do_set_version(&p, &a);
 #endif
 	case ACT_TERMINATE: {
-		char req[128];
-
 		if (!reg_name_ok(a.name)) {
 			snprintf(err, sizeof(err),
 				 "there is no distribution named '%.80s'; see lxs --list", a.name);
@@ -1103,11 +989,10 @@ int main(int argc, char **argv)
 				 "there is no distribution named %s; see lxs --list", a.name);
 			return fail(err);
 		}
-		snprintf(req, sizeof(req), "terminate %s", a.name);
-		return tell_lxsd(&p, req);
+		return tell_terminate(&p, a.name);
 	}
 	case ACT_SHUTDOWN:
-		return tell_lxsd(&p, a.force ? "shutdown force" : "shutdown");
+		return tell_shutdown(&p, a.force);
 #ifndef LXS_LEAN
 	case ACT_MANAGE:
 		return do_manage(&p, &a);

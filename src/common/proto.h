@@ -287,4 +287,74 @@ struct lxs_vm_balloon {
 	uint64_t mib;      /* balloon target: MiB the host takes back */
 };
 
+/* ------------------------------------------------------------------------
+ * lxsd's socket (lxs -> lxsd; a Unix socket in the user's 0700 run folder,
+ * peers checked with SO_PEERCRED; src/store/ipc.h). One conversation per
+ * connection: HELLO both ways, one request, one answer (ERROR: struct
+ * lxs_error + one sentence). After a PLAN the connection stays open for as
+ * long as the session runs: lxsd counts it, and the distro's idle timer
+ * starts when the last one closes.
+ *
+ * LXSD_RUN: struct lxs_run, then exactly 6 + ncmd strings: distro name,
+ * user, --cd, the host folder lxs runs in, TERM, LANG (each "" and ignored
+ * unless its LXS_RUN_* flag is set), then the command's words. lxsd makes
+ * sure the VM and the distro run, works out the session (src/store/plan.h)
+ * and answers LXSD_PLAN: struct lxs_plan, then exactly 4 + argc + envc
+ * strings: the vsock socket to connect to, the distro's name, the user for
+ * CREATE, the working folder, argv, env. CREATE is then sent as given.
+ *
+ * LXSD_STATE: struct lxs_state, n x struct lxs_state_distro, then exactly n
+ * strings: the distros' names, in the same order.
+ * ------------------------------------------------------------------------ */
+#define LXS_RUN_USER  1u   /* a user was named (-u) */
+#define LXS_RUN_CD    2u   /* --cd was given */
+#define LXS_RUN_CWD   4u   /* lxs knows the folder it runs in */
+#define LXS_RUN_TERM  8u
+#define LXS_RUN_LANG  16u
+#define LXS_RUN_EXEC  32u  /* -e: the words are argv, no shell */
+#define LXS_RUN_QUOTE 64u  /* each word stays whole through the shell */
+#define LXS_RUN_FLAGS 127u
+#define LXS_RUN_MAX_CMD 4096
+
+struct lxs_run {
+	uint32_t flags;    /* LXS_RUN_* */
+	uint32_t shell;    /* 0 default, 1 standard, 2 login, 3 none (--shell-type) */
+	uint32_t ncmd;     /* <= LXS_RUN_MAX_CMD */
+};
+
+#define LXS_PLAN_HOST_CWD 1u /* the working folder is a host path (LXS_CREATE_HOST_CWD) */
+
+struct lxs_plan {
+	uint32_t flags;    /* LXS_PLAN_* */
+	uint32_t port;     /* the vsock port of lxs-init (0: the socket is lxs-init's own) */
+	uint32_t argc, envc;
+};
+
+struct lxs_shutdown {
+	uint32_t force;    /* 1: kill the VM without asking init to stop the distros */
+};
+
+enum lxs_vm_state { LXS_VM_STOPPED, LXS_VM_BOOTING, LXS_VM_RUNNING, LXS_VM_STOPPING };
+enum lxs_distro_state { LXS_DISTRO_STARTING = 1, LXS_DISTRO_RUNNING, LXS_DISTRO_STOPPING };
+#define LXS_STATE_MAX 64
+
+struct lxs_state {
+	uint32_t vm;       /* enum lxs_vm_state */
+	int32_t vm_pid;    /* lxs-vm's pid on the host, 0 when none */
+	uint32_t n;        /* distros that follow, <= LXS_STATE_MAX */
+	uint32_t pad;
+};
+
+struct lxs_state_distro {
+	uint32_t state;    /* enum lxs_distro_state */
+	uint32_t sessions; /* open sessions */
+};
+
+/*
+ * lxs-init's readiness (guest -> host, LXS_VSOCK_PORT_READY): once it
+ * listens for sessions, init connects, sends HELLO and READY, and closes.
+ * lxsd listens for it while the VM boots; a VM is up when it arrives.
+ */
+#define LXS_VSOCK_PORT_READY 50004
+
 #endif

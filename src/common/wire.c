@@ -1,6 +1,7 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,4 +178,59 @@ int wire_split(const uint8_t *p, size_t len, const char **out, size_t n)
 		start = k + 1;
 	}
 	return i == n ? 0 : -EPROTO;
+}
+
+long wire_strtab(char *buf, size_t cap, const char *const *s, size_t n)
+{
+	size_t off = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(s[i]) + 1;
+
+		if (l > cap - off)
+			return -E2BIG;
+		memcpy(buf + off, s[i], l);
+		off += l;
+	}
+	return (long)off;
+}
+
+int wire_error_of(const struct lxs_msg_hdr *h, const uint8_t *p, char *err, size_t errlen)
+{
+	struct lxs_error e = {EPROTO};
+
+	if (h->len >= sizeof(e))
+		memcpy(&e, p, sizeof(e));
+	size_t mlen = h->len > sizeof(e) ? h->len - sizeof(e) : 0;
+	if (errlen)
+		snprintf(err, errlen, "%.*s", (int)mlen, (const char *)p + sizeof(e));
+	/* The peer's number is only an errno if it is one (Linux's are below 4096). */
+	return e.err > 0 && e.err < 4096 ? -e.err : -EPROTO;
+}
+
+int wire_queue_error(struct wire *w, int e, const char *sentence)
+{
+	struct lxs_error m = {e};
+	size_t len = strlen(sentence);
+
+	return wire_queue(w, LXS_MSG_ERROR, 0, &m, sizeof(m), sentence,
+			  len < LXS_MSG_MAX - sizeof(m) ? len : LXS_MSG_MAX - sizeof(m));
+}
+
+int wire_hello_ok(const struct lxs_msg_hdr *h, const uint8_t *p)
+{
+	struct lxs_hello hello;
+
+	if (h->type != LXS_MSG_HELLO || h->len != sizeof(hello))
+		return -EPROTO;
+	memcpy(&hello, p, sizeof(hello));
+	return hello.magic == LXS_SESSION_MAGIC && hello.version == LXS_PROTO_VERSION ? 0
+											: -EPROTO;
+}
+
+int wire_queue_hello(struct wire *w)
+{
+	struct lxs_hello hello = {LXS_SESSION_MAGIC, LXS_PROTO_VERSION};
+
+	return wire_queue(w, LXS_MSG_HELLO, 0, &hello, sizeof(hello), NULL, 0);
 }

@@ -60,5 +60,27 @@ int wire_recv(struct wire *w, struct lxs_msg_hdr *h, const uint8_t **payload, in
  * there are more or fewer, or the table does not end in NUL.
  */
 int wire_split(const uint8_t *p, size_t len, const char **out, size_t n);
+/*
+ * The other way: strings s[0..n) back to back with their NULs into buf:
+ * the table's length, or -E2BIG if it does not fit in cap.
+ */
+long wire_strtab(char *buf, size_t cap, const char *const *s, size_t n);
+
+/*
+ * An ERROR message (struct lxs_error + text): its errno as -errno (-EPROTO
+ * when the number is not one) and its text, without the NUL it lacks, in err.
+ */
+int wire_error_of(const struct lxs_msg_hdr *h, const uint8_t *p, char *err, size_t errlen);
+/* Queue an ERROR message: errno e (positive) and one sentence. */
+int wire_queue_error(struct wire *w, int e, const char *sentence);
+
+/*
+ * The opening of a control conversation (lxs-vm's control socket, lxsd's
+ * socket): check a received HELLO, 0 or -EPROTO. The caller answers a bad
+ * one with wire_queue_error(EPROTO) and drops the connection.
+ */
+int wire_hello_ok(const struct lxs_msg_hdr *h, const uint8_t *p);
+/* Queue our HELLO. */
+int wire_queue_hello(struct wire *w);
 
 #endif

@@ -99,6 +99,8 @@ int netif_setup(void);
 /* util.c: one line on the console, "lxs-init: " WHO MESSAGE; the monotonic clock in ms. */
 void say_as(const char *who, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int64_t mono_ms(void);
+/* ready.c: tell the host (lxsd) that init serves sessions now. */
+void announce_ready(void);
 /*
  * util.c: the host's HELLO on w (within timeout_ms), checked, answered with
  * ours: 0, or -errno (an ERROR was sent when the host got it wrong).

@@ -276,6 +276,8 @@ int main(int argc, char **argv)
 		for (const char *m = LXS_BOOT_MARK; *m; m++)
 			outb((unsigned char)*m, LXS_PORT_DEBUGCON);
 	}
+	if (!o.test_mode)
+		announce_ready();
 	pid_t fwd_pid = 0;
 	int64_t fwd_start_at = 0; /* a second after it died: no crash loop */
 	for (;;) {

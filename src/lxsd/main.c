@@ -1,13 +1,14 @@
 /*
  * lxsd - the per-user lxs manager. Started on demand by lxs, one per user
  * (a lock in the run folder), it owns the VM and the running distros, hands
- * out sessions (ipc.h describes the conversation), stops a distro after
- * instanceIdleTimeout without sessions and the VM after vmIdleTimeout
- * without distros, and exits a few seconds after that.
+ * out sessions (store/ipc.h describes the conversation), stops a distro
+ * after instanceIdleTimeout without sessions and the VM after vmIdleTimeout
+ * without distros, and exits a few seconds after that. main() is its
+ * lifecycle; lxsd.h says which file holds what.
  *
  * Environment: LXSD_INIT_UNIX=SOCKET uses an `lxs-init --serve-unix SOCKET`
- * instead of booting a VM (host-only tests); LXS_KERNEL, LXS_INITRD
- * override where the guest kernel and initramfs are found.
+ * instead of booting a VM (host-only tests); LXS_KERNEL, LXS_INITRD and
+ * LXS_VM override where the guest kernel, initramfs and lxs-vm are found.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,190 +25,53 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/proto.h"
-#include "store/extfile.h"
-#include "store/ipc.h"
 #include "lxsd.h"
 
-#define MAX_CLIENTS 512
-#define LINGER_MS   5000 /* how long lxsd stays with nothing to do */
-
-struct client {
-	int fd;
-	char buf[1024];
-	size_t len;
-	int slot; /* the running distro this session counts for, or -1 */
-	unsigned gen;
-};
-
-static struct client clients[MAX_CLIENTS];
-static int nclients;
-static unsigned gens[LXSD_MAX_RUNNING]; /* bumped whenever a slot gets a new distro */
-
-static void reply(int fd, const char *text)
-{
-	write_all(fd, text, strlen(text));
-}
-
-static void reply_error(int fd, const char *sentence)
-{
-	char buf[1024];
-
-	snprintf(buf, sizeof(buf), "error %s\n\n", sentence);
-	reply(fd, buf);
-}
-
-static void warn_cb(const char *sentence, void *arg)
-{
-	(void)arg;
-	fprintf(stderr, "lxsd: %s\n", sentence);
-}
-
-static void load_config(struct lxsd *s)
-{
-	config_defaults(&s->cfg);
-	if (config_load(s->p.config, &s->cfg, warn_cb, NULL) < 0)
-		fprintf(stderr, "lxsd: cannot read %s; using the defaults\n", s->p.config);
-}
-
-/* The user a session runs as when lxs names none, in WSL's order of precedence. */
-static void default_user(const struct running *r, const struct reg_distro *d, char *out, size_t len)
-{
-	if (r->wsl.default_user[0])
-		snprintf(out, len, "%s", r->wsl.default_user);
-	else if (d->default_user[0])
-		snprintf(out, len, "%s", d->default_user);
-	else if (r->wsl.oobe_default_uid >= 0)
-		snprintf(out, len, "#%ld", r->wsl.oobe_default_uid);
-	else
-		out[0] = 0;
-}
-
-static void do_run(struct lxsd *s, struct client *c, const char *name, const char *user)
-{
-	struct registry reg;
-	struct running *r;
-	char err[1024] = "", who[80], buf[3 * LXS_PATH_MAX];
-	int ret = registry_load(s->p.registry, &reg, err, sizeof(err));
-
-	if (ret < 0) {
-		reply_error(c->fd, err);
-		return;
-	}
-	struct reg_distro *d = registry_find(&reg, name);
-	if (!d) {
-		snprintf(err, sizeof(err), "there is no distribution named %s; see lxs --list",
-			 name);
-		goto fail;
-	}
-	if (s->vm_pidfd < 0)
-		load_config(s); /* a new VM takes the configuration as it is now */
-	if ((ret = vm_ensure(s, err, sizeof(err))) < 0 ||
-	    (ret = distro_up(s, d, &r, err, sizeof(err))) < 0)
-		goto fail;
-	if (user && user[0])
-		snprintf(who, sizeof(who), "%s", user);
-	else
-		default_user(r, d, who, sizeof(who));
-	struct pw_entry pw = {.home = "", .shell = ""};
-	snprintf(pw.name, sizeof(pw.name), "%s", who);
-	if (r->passwd && passwd_lookup(r->passwd, who, &pw) < 0) {
-		/* Maybe made since the distro started; lxs-init has the last word. */
-		snprintf(pw.name, sizeof(pw.name), "%s", who);
-		pw.home[0] = pw.shell[0] = 0;
-	}
-	snprintf(buf, sizeof(buf),
-		 "ok\nvsock %s\nport %u\ndistro %s\nuser %s\nuid %u\nhome %s\nshell %s\n\n",
-		 s->vsock, s->test_init ? 0u : LXS_VSOCK_PORT_INIT, r->name,
-		 who[0] == 0 || who[0] == '#' ? who : pw.name, pw.uid, pw.home, pw.shell);
-	reply(c->fd, buf);
-	c->slot = r->slot;
-	c->gen = gens[r->slot];
-	r->sessions++;
-	registry_free(&reg);
-	return;
-fail:
-	reply_error(c->fd, err);
-	registry_free(&reg);
-}
-
-static void session_closed(struct lxsd *s, struct client *c)
-{
-	if (c->slot < 0 || gens[c->slot] != c->gen || !s->r[c->slot].used)
-		return;
-	struct running *r = &s->r[c->slot];
-	if (r->sessions > 0 && --r->sessions == 0)
-		r->idle_since_ms = now_ms();
-	c->slot = -1;
-}
+#define LINGER_MS 5000 /* how long lxsd stays with nothing to do */
 
 static void stop_distro(struct lxsd *s, struct running *r)
 {
 	char err[1024] = "";
 
-	gens[r->slot]++;
 	if (distro_down(s, r, err, sizeof(err)) < 0)
 		fprintf(stderr, "lxsd: %s\n", err);
 	s->vm_idle_since_ms = now_ms();
 }
 
-static void handle(struct lxsd *s, struct client *c, char *line)
+static int64_t sooner(int64_t next, int64_t due, int64_t now)
 {
-	struct ipc_request rq;
-	const char *why;
-
-	if (ipc_parse_request(line, &rq, &why) < 0) {
-		reply_error(c->fd, why);
-	} else if (rq.op == IPC_PING) {
-		reply(c->fd, "ok\n\n");
-	} else if (rq.op == IPC_RUN && c->slot < 0) {
-		do_run(s, c, rq.name, rq.user);
-	} else if (rq.op == IPC_TERMINATE) {
-		struct running *r = running_find(s, rq.name);
-
-		if (r)
-			stop_distro(s, r);
-		reply(c->fd, "ok\n\n");
-	} else if (rq.op == IPC_SHUTDOWN) {
-		for (int i = 0; i < LXSD_MAX_RUNNING; i++)
-			if (s->r[i].used)
-				gens[i]++;
-		vm_stop(s, rq.force);
-		reply(c->fd, "ok\n\n");
-	} else if (rq.op == IPC_STATUS) {
-		char buf[IPC_MAX];
-		size_t n =
-		    (size_t)snprintf(buf, sizeof(buf), "ok\nvm %s\nvmpid %d\n",
-				     s->vm_pidfd >= 0 ? "running" : "stopped", (int)s->vm_pid);
-
-		for (int i = 0; i < LXSD_MAX_RUNNING; i++)
-			if (s->r[i].used && n < sizeof(buf) - 128)
-				n += (size_t)snprintf(buf + n, sizeof(buf) - n, "running %s %d\n",
-						      s->r[i].name, s->r[i].sessions);
-		snprintf(buf + n, sizeof(buf) - n, "\n");
-		reply(c->fd, buf);
-	} else {
-		reply_error(c->fd, "unknown request"); /* a second run on one connection */
-	}
+	return next < 0 || due - now < next ? due - now : next;
 }
 
-static void drop_client(struct lxsd *s, int i)
-{
-	session_closed(s, &clients[i]);
-	close(clients[i].fd);
-	clients[i] = clients[--nclients];
-}
-
-/* Stop idle distros, then an idle VM; return how long poll may sleep. */
+/* Idle distros and VM stopped, starts and boots given up: how long poll may sleep. */
 static int timers(struct lxsd *s)
 {
 	int64_t now = now_ms(), next = -1;
 	int nrunning = 0;
+	char err[1024];
 
+	enum lxs_vm_state before = s->vm;
+	if (vm_check_deadline(s, now, err, sizeof(err)) < 0)
+		clients_fail(s, NULL, err);
+	if (before != LXS_VM_STOPPED && s->vm == LXS_VM_STOPPED)
+		clients_vm_gone(s);
+	if (s->vm == LXS_VM_BOOTING || s->vm == LXS_VM_STOPPING)
+		next = sooner(next, s->vm_deadline_ms, now);
 	for (int i = 0; i < LXSD_MAX_RUNNING; i++) {
 		struct running *r = &s->r[i];
 
-		if (!r->used)
+		if (r->used && r->state == LXS_DISTRO_STARTING) {
+			char name[REG_NAME_MAX + 1];
+
+			snprintf(name, sizeof(name), "%s", r->d.name);
+			if (distro_on_answer(s, r, now, err, sizeof(err)) < 0)
+				clients_fail(s, name, err);
+			else if (r->used && r->state == LXS_DISTRO_STARTING)
+				next = sooner(next, r->start_deadline_ms, now);
+		}
+		if (!r->used || r->state != LXS_DISTRO_RUNNING)
 			continue;
 		if (r->sessions == 0 && s->cfg.instance_idle_timeout_ms >= 0) {
 			int64_t due = r->idle_since_ms + s->cfg.instance_idle_timeout_ms;
@@ -216,17 +80,19 @@ static int timers(struct lxsd *s)
 				stop_distro(s, r);
 				continue;
 			}
-			next = next < 0 || due - now < next ? due - now : next;
+			next = sooner(next, due, now);
 		}
 		nrunning++;
 	}
-	if (s->vm_pidfd >= 0 && nrunning == 0 && s->cfg.vm_idle_timeout_ms >= 0) {
+	for (int i = 0; i < LXSD_MAX_RUNNING; i++)
+		nrunning += s->r[i].used && s->r[i].state == LXS_DISTRO_STARTING;
+	if (s->vm == LXS_VM_RUNNING && nrunning == 0 && s->cfg.vm_idle_timeout_ms >= 0) {
 		int64_t due = s->vm_idle_since_ms + s->cfg.vm_idle_timeout_ms;
 
 		if (now >= due)
 			vm_stop(s, false);
 		else
-			next = next < 0 || due - now < next ? due - now : next;
+			next = sooner(next, due, now);
 	}
 	return next < 0 ? -1 : (int)(next > 60000 ? 60000 : next) + 1;
 }
@@ -293,19 +159,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lxsd: takes no arguments; lxs starts it when needed\n");
 		return 2;
 	}
-	s.vm_pidfd = -1;
-	s.net_fd = -1;
+	s.vm_pidfd = s.ready_listen = s.ready_conn = s.stop_fd = s.net_fd = -1;
 	s.test_init = getenv("LXSD_INIT_UNIX");
 	if (s.test_init && !s.test_init[0])
 		s.test_init = NULL;
-	for (int i = 0; i < LXSD_MAX_RUNNING; i++)
-		s.r[i].lock_fd = -1;
+	for (int i = 0; i < LXSD_MAX_RUNNING; i++) {
+		s.r[i].lock_fd = s.r[i].start.fd = -1;
+		s.r[i].slot = i;
+	}
 	if (paths_init(&s.p, err, sizeof(err)) < 0 ||
 	    paths_make_run_dir(&s.p, err, sizeof(err)) < 0) {
 		fprintf(stderr, "lxsd: %s\n", err);
 		return 1;
 	}
-	load_config(&s);
+	lxsd_load_config(&s);
 	/* One lxsd per user: whoever holds the lock serves; a second one leaves quietly. */
 	path_fmt(lockp, sizeof(lockp), "%s/lxsd.lock", s.p.run);
 	int lock = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -333,24 +200,40 @@ int main(int argc, char **argv)
 	bool quit = false;
 
 	while (!quit) {
-		struct pollfd pf[MAX_CLIENTS + 3];
-		int n = 0, timeout = timers(&s);
+		/* Fixed slots first: listener, signals, VM, READY, the distros' starts. */
+		enum { P_LISTEN, P_SIG, P_VM, P_READY, P_START, P_CLIENTS = P_START + LXSD_MAX_RUNNING };
+		struct pollfd pf[P_CLIENTS + LXSD_MAX_CLIENTS];
+		int timeout = timers(&s);
 
-		pf[n++] = (struct pollfd){.fd = lfd, .events = POLLIN};
-		pf[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
-		pf[n++] = (struct pollfd){.fd = s.test_init ? -1 : s.vm_pidfd, .events = POLLIN};
-		for (int i = 0; i < nclients; i++)
-			pf[n++] = (struct pollfd){.fd = clients[i].fd, .events = POLLIN};
-		if (s.vm_pidfd < 0 && nclients == 0) {
+		if (s.vm == LXS_VM_STOPPED && s.nclients == 0) {
 			int64_t left = idle_since + LINGER_MS - now_ms();
 
 			if (left <= 0)
 				break;
 			timeout = timeout < 0 || left < timeout ? (int)left : timeout;
 		}
-		if (poll(pf, (nfds_t)n, timeout) < 0 && errno != EINTR)
+		pf[P_LISTEN] = (struct pollfd){.fd = lfd, .events = POLLIN};
+		pf[P_SIG] = (struct pollfd){.fd = sfd, .events = POLLIN};
+		pf[P_VM] = (struct pollfd){.fd = s.test_init ? -1 : s.vm_pidfd, .events = POLLIN};
+		pf[P_READY] = (struct pollfd){
+		    .fd = s.ready_conn >= 0 ? s.ready_conn : s.ready_listen, .events = POLLIN};
+		for (int i = 0; i < LXSD_MAX_RUNNING; i++) {
+			struct running *r = &s.r[i];
+			bool starting = r->used && r->state == LXS_DISTRO_STARTING;
+
+			pf[P_START + i] = (struct pollfd){
+			    .fd = starting ? r->start.fd : -1,
+			    .events = POLLIN | (starting && wire_tx_pending(&r->start) ? POLLOUT : 0)};
+		}
+		for (int i = 0; i < s.nclients; i++)
+			pf[P_CLIENTS + i] = (struct pollfd){
+			    .fd = s.c[i].w.fd,
+			    .events = (s.c[i].phase != CLIENT_DONE ? POLLIN : 0) |
+				      (wire_tx_pending(&s.c[i].w) ? POLLOUT : 0)};
+		int nfds = P_CLIENTS + s.nclients;
+		if (poll(pf, (nfds_t)nfds, timeout) < 0 && errno != EINTR)
 			break;
-		if (pf[1].revents & POLLIN) {
+		if (pf[P_SIG].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
 			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
@@ -360,53 +243,39 @@ int main(int argc, char **argv)
 					quit = true;
 			}
 		}
-		if (s.vm_pidfd >= 0 && !s.test_init && (pf[2].revents & POLLIN)) {
-			fprintf(stderr, "lxsd: the VM stopped; see %s\n", s.vm_log);
-			for (int i = 0; i < LXSD_MAX_RUNNING; i++)
-				gens[i]++;
-			vm_gone(&s);
+		if (pf[P_VM].fd >= 0 && (pf[P_VM].revents & POLLIN)) {
+			if (vm_on_exit(&s, err, sizeof(err)) < 0)
+				clients_fail(&s, NULL, err);
+			clients_vm_gone(&s);
 		}
-		/* Clients before accepting more, from the end, since dropping reorders the array.
+		if (pf[P_READY].fd >= 0 && pf[P_READY].revents && vm_on_ready(&s) == 1)
+			clients_vm_up(&s);
+		for (int i = 0; i < LXSD_MAX_RUNNING; i++) {
+			struct running *r = &s.r[i];
+			char name[REG_NAME_MAX + 1];
+			int ret;
+
+			if (pf[P_START + i].fd < 0 || !pf[P_START + i].revents || !r->used)
+				continue;
+			snprintf(name, sizeof(name), "%s", r->d.name);
+			if ((ret = distro_on_answer(&s, r, now_ms(), err, sizeof(err))) < 0)
+				clients_fail(&s, name, err);
+			else if (ret == 1)
+				clients_distro_ready(&s, r);
+		}
+		/*
+		 * Every client, also those with nothing to read (answers queued by the
+		 * events above go out now), from the end: dropping one moves the last,
+		 * already served, into its place.
 		 */
-		for (int i = nclients - 1; i >= 0; i--) {
-			struct client *c = &clients[i];
-
-			if (!(pf[3 + i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			ssize_t k = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
-			if (k <= 0) {
-				drop_client(&s, i);
-				continue;
-			}
-			c->len += (size_t)k;
-			char *nl;
-			while ((nl = memchr(c->buf, '\n', c->len))) {
-				*nl = 0;
-				handle(&s, c, c->buf);
-				c->len -= (size_t)(nl + 1 - c->buf);
-				memmove(c->buf, nl + 1, c->len);
-			}
-			if (c->len >= sizeof(c->buf) - 1)
-				drop_client(&s, i);
-		}
-		if (pf[0].revents & POLLIN) {
-			int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-			struct ucred cr;
-			socklen_t cl = sizeof(cr);
-
-			/* The socket is 0600 already; the peer check also covers a leaked fd. */
-			if (fd >= 0 && (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 ||
-					cr.uid != getuid() || nclients >= MAX_CLIENTS)) {
-				close(fd);
-				fd = -1;
-			}
-			if (fd >= 0)
-				clients[nclients++] = (struct client){.fd = fd, .slot = -1};
-		}
-		if (s.vm_pidfd >= 0 || nclients)
+		for (int i = s.nclients - 1; i >= 0; i--)
+			client_io(&s, i, pf[P_CLIENTS + i].revents);
+		if (pf[P_LISTEN].revents & POLLIN)
+			client_accept(&s, lfd);
+		if (s.vm != LXS_VM_STOPPED || s.nclients)
 			idle_since = now_ms();
 	}
-	vm_stop(&s, false);
+	vm_stop_wait(&s);
 	unlink(s.p.sock);
 	return 0;
 }

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "lxsd.h"
 
 /* The descriptor number lxs-net finds its listening socket at. */

@@ -46,19 +46,6 @@ static int read_line(int fd, char *buf, size_t len, int timeout_ms)
 	return -EPROTO;
 }
 
-/* An ERROR message: its errno, and its text into err. */
-static int take_error(const struct lxs_msg_hdr *h, const uint8_t *p, char *err, size_t errlen)
-{
-	struct lxs_error e = {EPROTO};
-
-	if (h->len >= sizeof(e))
-		memcpy(&e, p, sizeof(e));
-	size_t mlen = h->len > sizeof(e) ? h->len - sizeof(e) : 0;
-	snprintf(err, errlen, "%.*s", (int)mlen, (const char *)p + sizeof(e));
-	/* The guest's number is only an errno if it is one (Linux's are below 4096). */
-	return e.err > 0 && e.err < 4096 ? -e.err : -EPROTO;
-}
-
 int session_connect(const char *path, uint32_t port, char *err, size_t errlen)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -105,7 +92,7 @@ int session_connect(const char *path, uint32_t port, char *err, size_t errlen)
 	if (ret == 0)
 		ret = wire_recv(&w, &h, &p, CONNECT_TIMEOUT_MS);
 	if (ret >= 0 && h.type == LXS_MSG_ERROR)
-		ret = take_error(&h, p, err, errlen);
+		ret = wire_error_of(&h, p, err, errlen);
 	else if (ret >= 0 && (h.type != LXS_MSG_HELLO || h.len != sizeof(hello)))
 		ret = -EPROTO;
 	if (ret == -EPROTO && !err[0])
@@ -138,41 +125,57 @@ static int control(int fd, uint16_t type, const void *a, size_t alen, const void
 		ret = wire_recv(&w, &h, &p, timeout_ms);
 	if (ret >= 0)
 		ret = h.type == LXS_MSG_OK      ? 0
-		      : h.type == LXS_MSG_ERROR ? take_error(&h, p, err, errlen)
+		      : h.type == LXS_MSG_ERROR ? wire_error_of(&h, p, err, errlen)
 						: -EPROTO;
 	wire_fini(&w);
 	return ret;
 }
 
-/* Strings back to back with their NULs, as proto.h's string tables are. */
-static size_t strtab(char *buf, size_t cap, const char *const *s, size_t n)
-{
-	size_t off = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		size_t l = strlen(s[i]) + 1;
-
-		if (off + l > cap)
-			return (size_t)-1;
-		memcpy(buf + off, s[i], l);
-		off += l;
-	}
-	return off;
-}
-
-int session_distro_start(int fd, const struct session_distro *d, char *err, size_t errlen)
+int session_distro_queue(struct wire *w, const struct session_distro *d)
 {
 	const char *s[6] = {d->name ? d->name : "",         d->serial ? d->serial : "",
 			    d->hostname ? d->hostname : "", d->resolv_conf ? d->resolv_conf : "",
 			    d->host_tag ? d->host_tag : "", d->host_opts ? d->host_opts : ""};
 	char tab[LXS_RESOLV_MAX + 1024];
-	size_t len = strtab(tab, sizeof(tab), s, 6);
+	long len = wire_strtab(tab, sizeof(tab), s, 6);
 	struct lxs_distro m = {.flags = d->flags, .timeout_ms = d->timeout_ms};
 
-	if (len == (size_t)-1 || strlen(s[3]) > LXS_RESOLV_MAX)
+	if (len < 0 || strlen(s[3]) > LXS_RESOLV_MAX)
 		return -E2BIG;
-	return control(fd, LXS_MSG_DISTRO_START, &m, sizeof(m), tab, len,
-		       (int)d->timeout_ms + 30000, err, errlen);
+	return wire_queue(w, LXS_MSG_DISTRO_START, 0, &m, sizeof(m), tab, (size_t)len);
+}
+
+int session_distro_answer(const struct lxs_msg_hdr *h, const uint8_t *p, char *err, size_t errlen)
+{
+	if (h->type == LXS_MSG_OK && h->len == 0)
+		return 0;
+	if (h->type == LXS_MSG_ERROR)
+		return wire_error_of(h, p, err, errlen);
+	snprintf(err, errlen, "lxs-init answered DISTRO_START with message type %u", h->type);
+	return -EPROTO;
+}
+
+int session_distro_start(int fd, const struct session_distro *d, char *err, size_t errlen)
+{
+	struct wire w;
+	struct lxs_msg_hdr h;
+	const uint8_t *p;
+	int ret = wire_init(&w, fd);
+
+	if (ret < 0)
+		return ret;
+	ret = session_distro_queue(&w, d);
+	while (ret == 0 && (ret = wire_flush(&w)) == 1) {
+		struct pollfd pf = {.fd = fd, .events = POLLOUT};
+
+		ret = poll(&pf, 1, -1) < 0 && errno != EINTR ? -errno : 0;
+	}
+	if (ret == 0)
+		ret = wire_recv(&w, &h, &p, (int)d->timeout_ms + 30000);
+	if (ret >= 0)
+		ret = session_distro_answer(&h, p, err, errlen);
+	wire_fini(&w);
+	return ret;
 }
 
 int session_distro_stop(int fd, const char *name, char *err, size_t errlen)
@@ -184,6 +187,18 @@ int session_distro_stop(int fd, const char *name, char *err, size_t errlen)
 int session_shutdown(int fd, char *err, size_t errlen)
 {
 	return control(fd, LXS_MSG_SHUTDOWN, NULL, 0, NULL, 0, 30000, err, errlen);
+}
+
+int session_shutdown_send(int fd)
+{
+	struct wire w;
+	int ret = wire_init(&w, fd);
+
+	if (ret < 0)
+		return ret;
+	ret = wire_send(&w, LXS_MSG_SHUTDOWN, 0, NULL, 0, NULL, 0);
+	wire_fini(&w);
+	return ret;
 }
 
 /* ---- running a process -------------------------------------------------- */
@@ -202,7 +217,7 @@ struct relay {
 
 static int send_create(struct relay *r, const struct session_req *q)
 {
-	size_t argc = 0, envc = 0, cap = 0, off;
+	size_t argc = 0, envc = 0, cap = 0;
 
 	while (q->argv[argc])
 		argc++;
@@ -229,8 +244,10 @@ static int send_create(struct relay *r, const struct session_req *q)
 	int ret = -E2BIG;
 	char *tab = malloc(cap ? cap : 1);
 	if (tab && cap + sizeof(c) <= LXS_MSG_MAX) {
-		off = strtab(tab, cap, all, 3 + argc + envc);
-		ret = wire_queue(&r->w, LXS_MSG_CREATE, 0, &c, sizeof(c), tab, off);
+		long off = wire_strtab(tab, cap, all, 3 + argc + envc);
+
+		ret = off < 0 ? (int)off
+			      : wire_queue(&r->w, LXS_MSG_CREATE, 0, &c, sizeof(c), tab, (size_t)off);
 	}
 	free(tab);
 	free(all);
@@ -336,7 +353,7 @@ int session_run(int fd, const struct session_req *q, int in_fd, int out_fd, int 
 	if (ret < 0)
 		goto out;
 	if (h.type == LXS_MSG_ERROR) {
-		ret = take_error(&h, p, err, errlen);
+		ret = wire_error_of(&h, p, err, errlen);
 		goto out;
 	}
 	if (h.type != LXS_MSG_CREATED) {

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "common/proto.h"
+#include "common/wire.h"
 
 /*
  * Connect to guest port `port` through lxs-vm's vsock socket at path
@@ -33,10 +34,19 @@ struct session_distro {
 	uint32_t timeout_ms;    /* for the disk to appear (and systemd to come up) */
 };
 
+/*
+ * DISTRO_START without waiting, for a caller with a poll loop: queue it on
+ * w (a fresh connection), then take the one answer with
+ * session_distro_answer: 0, or -errno with init's sentence in err.
+ */
+int session_distro_queue(struct wire *w, const struct session_distro *d);
+int session_distro_answer(const struct lxs_msg_hdr *h, const uint8_t *p, char *err, size_t errlen);
 /* A control request on a fresh connection: DISTRO_START/STOP or SHUTDOWN. */
 int session_distro_start(int fd, const struct session_distro *d, char *err, size_t errlen);
 int session_distro_stop(int fd, const char *name, char *err, size_t errlen);
 int session_shutdown(int fd, char *err, size_t errlen);
+/* Only send SHUTDOWN (init acts on it; its answer may be left unread): 0 or -errno. */
+int session_shutdown_send(int fd);
 
 struct session_req {
 	const char *distro, *user, *cwd;

@@ -1,3 +1,8 @@
+/*
+ * ipc.c - see ipc.h: the payloads of lxsd's messages, both ways, and the
+ * client's side of a conversation (connect, start lxsd when needed, one
+ * request and its answer).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -11,128 +16,275 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/wire.h"
 #include "ipc.h"
 
-int write_all(int fd, const void *buf, size_t len)
+/* A fixed struct, then a string table, into one new buffer. */
+static long pack(const void *fixed, size_t flen, const char *const *strs, size_t n,
+		 uint8_t **out)
 {
-	const char *p = buf;
+	size_t cap = flen;
 
-	while (len) {
-		ssize_t k = write(fd, p, len);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0 && errno == EAGAIN) {
-			struct pollfd pf = {.fd = fd, .events = POLLOUT};
-
-			poll(&pf, 1, 1000);
-			continue;
-		}
-		if (k < 0)
-			return -errno;
-		p += k;
-		len -= (size_t)k;
+	for (size_t i = 0; i < n; i++)
+		cap += strlen(strs[i]) + 1;
+	if (cap > LXS_MSG_MAX)
+		return -E2BIG;
+	uint8_t *buf = malloc(cap ? cap : 1);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, fixed, flen);
+	long tl = wire_strtab((char *)buf + flen, cap - flen, strs, n);
+	if (tl < 0) {
+		free(buf);
+		return tl;
 	}
-	return 0;
+	*out = buf;
+	return (long)(flen + (size_t)tl);
 }
 
-int ipc_parse_request(char *line, struct ipc_request *rq, const char **why)
+long ipc_encode_run(const char *name, const struct plan_request *rq, uint8_t **out)
 {
-	char *argv[4] = {0}, *save = NULL;
-	int argc = 0;
+	struct lxs_run m = {
+	    .flags = (rq->user ? LXS_RUN_USER : 0) | (rq->cd ? LXS_RUN_CD : 0) |
+		     (rq->host_cwd ? LXS_RUN_CWD : 0) | (rq->term ? LXS_RUN_TERM : 0) |
+		     (rq->lang ? LXS_RUN_LANG : 0) | (rq->exec ? LXS_RUN_EXEC : 0) |
+		     (rq->quote ? LXS_RUN_QUOTE : 0),
+	    .shell = (uint32_t)rq->shell,
+	    .ncmd = (uint32_t)rq->ncmd};
 
-	memset(rq, 0, sizeof(*rq));
-	for (char *t = strtok_r(line, " ", &save); t && argc < 4; t = strtok_r(NULL, " ", &save))
-		argv[argc++] = t;
-	*why = "unknown request";
-	if (argc == 0) {
-		*why = "empty request";
-		return -EINVAL;
-	}
-	if (!strcmp(argv[0], "ping")) {
-		rq->op = IPC_PING;
-	} else if (!strcmp(argv[0], "run") && (argc == 2 || argc == 3)) {
-		rq->op = IPC_RUN;
-		rq->name = argv[1];
-		rq->user = argc == 3 ? argv[2] : "";
-	} else if (!strcmp(argv[0], "terminate") && argc == 2) {
-		rq->op = IPC_TERMINATE;
-		rq->name = argv[1];
-	} else if (!strcmp(argv[0], "shutdown") && argc <= 2) {
-		rq->op = IPC_SHUTDOWN;
-		rq->force = argc == 2 && !strcmp(argv[1], "force");
-	} else if (!strcmp(argv[0], "status") && argc == 1) {
-		rq->op = IPC_STATUS;
-	} else {
-		return -EINVAL;
-	}
-	return 0;
+	if (rq->ncmd < 0 || rq->ncmd > (int)LXS_RUN_MAX_CMD)
+		return -E2BIG;
+	const char **strs = calloc(6 + (size_t)rq->ncmd, sizeof(*strs));
+	if (!strs)
+		return -ENOMEM;
+	const char *fixed[6] = {name, rq->user, rq->cd, rq->host_cwd, rq->term, rq->lang};
+	for (int i = 0; i < 6; i++)
+		strs[i] = fixed[i] ? fixed[i] : "";
+	for (int i = 0; i < rq->ncmd; i++)
+		strs[6 + i] = rq->cmd[i];
+	long len = pack(&m, sizeof(m), strs, 6 + (size_t)rq->ncmd, out);
+	free(strs);
+	return len;
 }
 
-int ipc_request(int fd, const char *req, struct ipc_reply *r, int timeout_ms)
+int ipc_decode_run(const uint8_t *p, size_t len, struct ipc_run *r)
 {
-	char line[1024];
-	int n = snprintf(line, sizeof(line), "%s\n", req);
+	struct lxs_run m;
 
 	memset(r, 0, sizeof(*r));
-	if (n < 0 || (size_t)n >= sizeof(line))
-		return -E2BIG;
-	/* MSG_NOSIGNAL: an lxsd gone away is an error to report, not a SIGPIPE. */
-	for (int off = 0; off < n;) {
-		ssize_t k = send(fd, line + off, (size_t)(n - off), MSG_NOSIGNAL);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return errno == EPIPE ? -ECONNRESET : -errno;
-		off += (int)k;
+	if (len < sizeof(m))
+		return -EPROTO;
+	memcpy(&m, p, sizeof(m));
+	if ((m.flags & ~LXS_RUN_FLAGS) || m.shell > PLAN_SHELL_NONE || m.ncmd > LXS_RUN_MAX_CMD)
+		return -EPROTO;
+	if (!(r->strs = calloc(6 + m.ncmd, sizeof(*r->strs))))
+		return -ENOMEM;
+	if (wire_split(p + sizeof(m), len - sizeof(m), r->strs, 6 + m.ncmd) < 0) {
+		ipc_run_free(r);
+		return -EPROTO;
 	}
-	/* The reply ends with an empty line; nothing follows it until we ask again. */
-	while (!(r->len >= 2 && r->buf[r->len - 1] == '\n' && r->buf[r->len - 2] == '\n')) {
-		struct pollfd pf = {.fd = fd, .events = POLLIN};
-
-		if (r->len + 1 >= sizeof(r->buf))
-			return -EPROTO;
-		int pr = poll(&pf, 1, timeout_ms);
-		if (pr == 0)
-			return -ETIMEDOUT;
-		if (pr < 0 && errno == EINTR)
-			continue;
-		if (pr < 0)
-			return -errno;
-		ssize_t k = read(fd, r->buf + r->len, 1);
-		if (k < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (k <= 0)
-			return k == 0 ? -ECONNRESET : -errno;
-		r->len += (size_t)k;
-	}
-	r->buf[r->len] = 0;
-	/* Split into lines in place: every '\n' becomes a NUL. */
-	for (size_t i = 0; i < r->len; i++)
-		if (r->buf[i] == '\n')
-			r->buf[i] = 0;
-	if (!strcmp(r->buf, "ok")) {
-		r->ok = true;
-		r->msg = "";
-	} else if (!strncmp(r->buf, "error ", 6)) {
-		r->msg = r->buf + 6;
-	} else {
+	r->name = r->strs[0];
+	r->rq = (struct plan_request){
+	    .user = m.flags & LXS_RUN_USER ? r->strs[1] : NULL,
+	    .cd = m.flags & LXS_RUN_CD ? r->strs[2] : NULL,
+	    .host_cwd = m.flags & LXS_RUN_CWD ? r->strs[3] : NULL,
+	    .term = m.flags & LXS_RUN_TERM ? r->strs[4] : NULL,
+	    .lang = m.flags & LXS_RUN_LANG ? r->strs[5] : NULL,
+	    .shell = (enum plan_shell)m.shell,
+	    .exec = m.flags & LXS_RUN_EXEC,
+	    .quote = m.flags & LXS_RUN_QUOTE,
+	    .ncmd = (int)m.ncmd,
+	    .cmd = r->strs + 6};
+	/* The host folder is where lxs runs: absolute, or not given at all. */
+	if (r->rq.host_cwd && r->rq.host_cwd[0] != '/') {
+		ipc_run_free(r);
 		return -EPROTO;
 	}
 	return 0;
 }
 
-const char *ipc_get(const struct ipc_reply *r, const char *key, int nth)
+void ipc_run_free(struct ipc_run *r)
 {
-	size_t kl = strlen(key);
-	const char *s = r->buf + strlen(r->buf) + 1, *end = r->buf + r->len;
+	free(r->strs);
+	r->strs = NULL;
+}
 
-	for (; s < end && *s; s += strlen(s) + 1) {
-		if (!strncmp(s, key, kl) && s[kl] == ' ' && nth-- == 0)
-			return s + kl + 1;
+long ipc_encode_plan(const char *vsock, uint32_t port, const struct session_plan *pl,
+		     uint8_t **out)
+{
+	struct lxs_plan m = {.flags = pl->host_cwd ? LXS_PLAN_HOST_CWD : 0,
+			     .port = port,
+			     .argc = (uint32_t)pl->argc,
+			     .envc = (uint32_t)pl->envc};
+	size_t n = 4 + (size_t)pl->argc + (size_t)pl->envc;
+	const char **strs = calloc(n, sizeof(*strs));
+
+	if (!strs)
+		return -ENOMEM;
+	strs[0] = vsock;
+	strs[1] = pl->distro;
+	strs[2] = pl->user;
+	strs[3] = pl->cwd;
+	for (int i = 0; i < pl->argc; i++)
+		strs[4 + i] = pl->argv[i];
+	for (int i = 0; i < pl->envc; i++)
+		strs[4 + pl->argc + i] = pl->envp[i];
+	long len = pack(&m, sizeof(m), strs, n, out);
+	free(strs);
+	return len;
+}
+
+int ipc_decode_plan(const uint8_t *p, size_t len, struct ipc_plan *pl)
+{
+	struct lxs_plan m;
+
+	memset(pl, 0, sizeof(*pl));
+	if (len < sizeof(m))
+		return -EPROTO;
+	memcpy(&m, p, sizeof(m));
+	/* Each string takes a byte at least: counts beyond the payload are lies. */
+	if ((m.flags & ~LXS_PLAN_HOST_CWD) || m.argc < 1 || m.argc > len || m.envc > len)
+		return -EPROTO;
+	size_t n = 4 + (size_t)m.argc + m.envc;
+	const char **strs = calloc(n + 2, sizeof(*strs));
+	if (!strs)
+		return -ENOMEM;
+	if (wire_split(p + sizeof(m), len - sizeof(m), strs, n) < 0) {
+		free(strs);
+		return -EPROTO;
 	}
-	return NULL;
+	pl->vsock = strs[0];
+	pl->distro = strs[1];
+	pl->user = strs[2];
+	pl->cwd = strs[3];
+	pl->port = m.port;
+	pl->host_cwd = m.flags & LXS_PLAN_HOST_CWD;
+	/* argv, NULL, env, NULL: shift env up by one to make room. */
+	memmove(strs + 4 + m.argc + 1, strs + 4 + m.argc, m.envc * sizeof(*strs));
+	strs[4 + m.argc] = NULL;
+	strs[n + 1] = NULL;
+	pl->argv = (char **)(strs + 4);
+	pl->envp = (char **)(strs + 4 + m.argc + 1);
+	if (!pl->vsock[0] || !pl->distro[0]) {
+		ipc_plan_free(pl);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+void ipc_plan_free(struct ipc_plan *pl)
+{
+	if (pl->argv)
+		free(pl->argv - 4);
+	pl->argv = pl->envp = NULL;
+}
+
+long ipc_encode_state(const struct ipc_state *st, uint8_t *out, size_t cap)
+{
+	struct lxs_state m = {.vm = st->vm, .vm_pid = st->vm_pid, .n = st->n};
+	size_t off = sizeof(m);
+
+	if (st->n > LXS_STATE_MAX || cap < off + st->n * sizeof(struct lxs_state_distro))
+		return -E2BIG;
+	memcpy(out, &m, sizeof(m));
+	for (uint32_t i = 0; i < st->n; i++) {
+		struct lxs_state_distro d = {st->d[i].state, st->d[i].sessions};
+
+		memcpy(out + off, &d, sizeof(d));
+		off += sizeof(d);
+	}
+	for (uint32_t i = 0; i < st->n; i++) {
+		size_t l = strlen(st->d[i].name) + 1;
+
+		if (l > cap - off)
+			return -E2BIG;
+		memcpy(out + off, st->d[i].name, l);
+		off += l;
+	}
+	return (long)off;
+}
+
+int ipc_decode_state(const uint8_t *p, size_t len, struct ipc_state *st)
+{
+	struct lxs_state m;
+	const char *names[LXS_STATE_MAX];
+
+	memset(st, 0, sizeof(*st));
+	if (len < sizeof(m))
+		return -EPROTO;
+	memcpy(&m, p, sizeof(m));
+	size_t fixed = sizeof(m) + (size_t)m.n * sizeof(struct lxs_state_distro);
+	if (m.vm > LXS_VM_STOPPING || m.n > LXS_STATE_MAX || m.pad || len < fixed ||
+	    wire_split(p + fixed, len - fixed, names, m.n) < 0)
+		return -EPROTO;
+	st->vm = m.vm;
+	st->vm_pid = m.vm_pid;
+	st->n = m.n;
+	for (uint32_t i = 0; i < m.n; i++) {
+		struct lxs_state_distro d;
+
+		memcpy(&d, p + sizeof(m) + i * sizeof(d), sizeof(d));
+		if (d.state < LXS_DISTRO_STARTING || d.state > LXS_DISTRO_STOPPING ||
+		    strlen(names[i]) > REG_NAME_MAX)
+			return -EPROTO;
+		st->d[i].state = d.state;
+		st->d[i].sessions = d.sessions;
+		memcpy(st->d[i].name, names[i], strlen(names[i]) + 1);
+	}
+	return 0;
+}
+
+int ipc_call(int fd, uint16_t type, const void *fixed, size_t flen, const void *tab, size_t tlen,
+	     struct ipc_answer *a, int timeout_ms)
+{
+	struct wire w;
+	struct lxs_msg_hdr h;
+	const uint8_t *p;
+	int ret;
+
+	memset(a, 0, sizeof(*a));
+	/* An lxsd gone away is an error to report, not a SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	if ((ret = wire_init(&w, fd)) < 0)
+		return ret;
+	if ((ret = wire_queue_hello(&w)) < 0 ||
+	    (ret = wire_send(&w, type, 0, fixed, flen, tab, tlen)) < 0)
+		goto out;
+	ret = wire_recv(&w, &h, &p, timeout_ms);
+	if (ret >= 0 && h.type == LXS_MSG_ERROR) {
+		a->type = LXS_MSG_ERROR;
+		a->err = wire_error_of(&h, p, a->msg, sizeof(a->msg));
+		ret = 0;
+		goto out;
+	}
+	if (ret >= 0 && (ret = wire_hello_ok(&h, p)) == 0) {
+		wire_consume(&w);
+		ret = wire_recv(&w, &h, &p, timeout_ms);
+	}
+	if (ret < 0)
+		goto out;
+	a->type = h.type;
+	if (h.type == LXS_MSG_ERROR) {
+		a->err = wire_error_of(&h, p, a->msg, sizeof(a->msg));
+	} else if (!(a->p = malloc(h.len ? h.len : 1))) {
+		ret = -ENOMEM;
+		goto out;
+	} else {
+		memcpy(a->p, p, h.len);
+		a->len = h.len;
+	}
+	ret = 0;
+out:
+	wire_fini(&w);
+	if (ret == -EPIPE)
+		ret = -ECONNRESET;
+	return ret;
+}
+
+void ipc_answer_free(struct ipc_answer *a)
+{
+	free(a->p);
+	a->p = NULL;
 }
 
 static int try_connect(const char *path)

@@ -1,66 +1,86 @@
 /*
  * ipc.h - the conversation between lxs and lxsd over lxsd's Unix socket
  * (paths.h: run/lxsd.sock, 0600 in a 0700 folder; lxsd also checks
- * SO_PEERCRED). Text, so it can be tried by hand with socat:
+ * SO_PEERCRED), in the frames every control path of lxs speaks
+ * (common/wire.h; the messages, their payloads and the rules are in
+ * common/proto.h, "lxsd's socket").
  *
- *   request:  one line, words separated by single spaces (names and users
- *             are checked before they are sent, so they hold no spaces)
- *   reply:    "ok" or "error <sentence>", then "key value" lines, then an
- *             empty line.
+ * Requests: LXSD_PING (OK), LXSD_RUN (PLAN or ERROR; the connection then
+ * stays open for the session's life), LXSD_TERMINATE name (OK),
+ * LXSD_SHUTDOWN (OK once the VM is gone), LXSD_STATUS (STATE).
  *
- * Requests:
- *   run NAME [USER]     make sure the VM and distro NAME run; reply with
- *                       where to connect (vsock PATH, port N), the guest's
- *                       name for the distro, and the user's uid, home and
- *                       shell. The connection then stays open for as long
- *                       as the session runs: lxsd counts it, and the
- *                       distro's idle timer starts when the last one closes.
- *   terminate NAME      stop the distro now (ok if it was not running)
- *   shutdown [force]    stop every distro and the VM
- *   status              "vm running|stopped", "running NAME" per distro,
- *                       "state NAME STATE" for distros busy otherwise
- *   ping                "ok" (used to tell a live lxsd from a stale socket)
+ * The encoders and decoders here are pure (no I/O) so that a fuzzer can
+ * feed them anything; lxsd checks every request with them before acting.
  */
-#ifndef LXS_DAEMON_IPC_H
-#define LXS_DAEMON_IPC_H
+#ifndef LXS_STORE_IPC_H
+#define LXS_STORE_IPC_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-#include "paths.h"
+#include "common/proto.h"
+#include "store/paths.h"
+#include "store/plan.h"
 
-#define IPC_MAX 16384
-
-struct ipc_reply {
-	char buf[IPC_MAX];
-	size_t len;
-	bool ok;
-	const char *msg; /* the sentence after "error" */
+/* A RUN request as lxsd reads it: strings point into the payload it came in. */
+struct ipc_run {
+	const char *name;
+	struct plan_request rq;
+	const char **strs; /* the payload's strings (allocated) */
 };
+/*
+ * Payload of LXSD_RUN for distro name and rq into a new buffer *out (free
+ * it): its length, or -E2BIG when it does not fit in a message.
+ */
+long ipc_encode_run(const char *name, const struct plan_request *rq, uint8_t **out);
+/* Check and split an LXSD_RUN payload: 0 or -EPROTO; ipc_run_free after. */
+int ipc_decode_run(const uint8_t *p, size_t len, struct ipc_run *r);
+void ipc_run_free(struct ipc_run *r);
 
-/* A request as lxsd understands it. */
-enum ipc_op { IPC_PING, IPC_RUN, IPC_TERMINATE, IPC_SHUTDOWN, IPC_STATUS };
+/* A PLAN answer as lxs reads it. */
+struct ipc_plan {
+	const char *vsock, *distro, *user, *cwd;
+	uint32_t port;
+	bool host_cwd;
+	char **argv, **envp; /* NULL-terminated, into the payload (one allocation) */
+};
+long ipc_encode_plan(const char *vsock, uint32_t port, const struct session_plan *pl,
+		     uint8_t **out);
+int ipc_decode_plan(const uint8_t *p, size_t len, struct ipc_plan *pl);
+void ipc_plan_free(struct ipc_plan *pl);
 
-struct ipc_request {
-	enum ipc_op op;
-	const char *name; /* run, terminate: the distro; else NULL */
-	const char *user; /* run: the user, "" when not given; else NULL */
-	bool force;       /* shutdown force */
+/* A STATE answer. */
+struct ipc_state {
+	uint32_t vm; /* enum lxs_vm_state */
+	int32_t vm_pid;
+	uint32_t n;
+	struct {
+		uint32_t state, sessions;
+		char name[REG_NAME_MAX + 1];
+	} d[LXS_STATE_MAX];
+};
+long ipc_encode_state(const struct ipc_state *st, uint8_t *out, size_t cap);
+int ipc_decode_state(const uint8_t *p, size_t len, struct ipc_state *st);
+
+/* What lxsd answered: the type and a copy of the payload, or the error. */
+struct ipc_answer {
+	uint16_t type;
+	uint8_t *p; /* the payload (allocated; ipc_answer_free) */
+	size_t len;
+	int err;        /* ERROR: -errno */
+	char msg[1024]; /* ERROR: the sentence */
 };
 
 /*
- * Parse one request line (newline already removed; it is split in place,
- * and rq's strings point into it): 0, or -EINVAL with *why set to the
- * sentence for the error reply ("empty request", "unknown request").
- * Words are separated by one or more spaces; a line of more than three
- * words is unknown. Pure: no I/O, no state.
+ * One request on a fresh connection: HELLO, the message (payload fixed then
+ * tab, either may be empty), then wait for HELLO and the answer
+ * (timeout_ms < 0: forever). 0 with *a filled (an ERROR answer included),
+ * or -errno: -ECONNRESET when lxsd hung up, -EPROTO on a bad answer.
  */
-int ipc_parse_request(char *line, struct ipc_request *rq, const char **why);
-
-/* Send req and read the whole reply (timeout_ms < 0: wait forever): 0 or -errno. */
-int ipc_request(int fd, const char *req, struct ipc_reply *r, int timeout_ms);
-/* The value of the first line "key ..." of the reply, or NULL. nth: 0 for the first. */
-const char *ipc_get(const struct ipc_reply *r, const char *key, int nth);
+int ipc_call(int fd, uint16_t type, const void *fixed, size_t flen, const void *tab, size_t tlen,
+	     struct ipc_answer *a, int timeout_ms);
+void ipc_answer_free(struct ipc_answer *a);
 
 /*
  * Connect to lxsd. With spawn, start it when it is not running (it
@@ -70,8 +90,5 @@ const char *ipc_get(const struct ipc_reply *r, const char *key, int nth);
  * fine. Returns the fd or -errno with one sentence in err.
  */
 int lxsd_connect(const struct lxs_paths *p, bool spawn, char *err, size_t errlen);
-
-/* Write all of buf, retrying on EINTR/EAGAIN: 0 or -errno. */
-int write_all(int fd, const void *buf, size_t len);
 
 #endif

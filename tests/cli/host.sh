@@ -10,7 +10,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
-plan 181
+plan 186
 P=${PREFIX:-cli_host}
 LXS=$PWD/build/lxs
 tmp=$(mktemp -d /tmp/lxs-cli.XXXXXX)
@@ -442,7 +442,7 @@ import os, socket, sys
 os.setgid(65534); os.setuid(65534)
 s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1])
 try:
-    s.sendall(b"status\n")
+    s.sendall(b"\x08\x00\x00\x00\x01\x00\x00\x00" + b"\x4c\x58\x53\x31" + b"\x03\x00\x00\x00")
     print("answered" if s.recv(100) else "refused")
 except (BrokenPipeError, ConnectionResetError):
     print("refused")
@@ -503,34 +503,47 @@ fi
 # line and a hang-up. lxsd answers or drops the peer, and keeps serving.
 "$LXS" -d r-tar -u root -- true
 before=$(lxsd_pid)
-python3 - "$XDG_RUNTIME_DIR/lxs/lxsd.sock" >"$o" 2>&1 <<'PY'
-import os, socket, sys
-def talk(data, read=True):
-    s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1])
-    try:
-        s.sendall(data)
-        return s.recv(4096) if read else b""
-    except OSError:
-        return b"dropped"
-    finally:
-        s.close()
-print(talk(b"frobnicate\n"))
-print(talk(b"run\n"))
-print(talk(b"run a b c d e f\n"))
-print(talk(b"terminate\n"))
-print(talk(os.urandom(3000)))
-print(talk(b"x" * 5000))
-talk(b"status", read=False)
-print(talk(b"\n\n\n"))
-print(talk(b"run ../../etc\n"))
-PY
-grep -q "unknown request" "$o" && grep -q "no distribution named" "$o" && pass "${P}_lxsd_garbage_answered" ||
+python3 tests/cli/lxsd_wire.py "$XDG_RUNTIME_DIR/lxs/lxsd.sock" garbage >"$o" 2>&1
+grep -q "unknown request" "$o" && grep -q "no distribution named" "$o" &&
+	grep -q "not a message lxsd knows" "$o" && grep -q "opened by HELLO" "$o" && pass "${P}_lxsd_garbage_answered" ||
 	fail "${P}_lxsd_garbage_answered" "$(tr '\n' '|' <"$o" | cut -c1-300)"
 run -d r-tar -u root -- echo still; after=$(lxsd_pid)
 [ $st = 0 ] && [ -n "$before" ] && [ "$before" = "$after" ] && pass "${P}_lxsd_survives_garbage" ||
 	fail "${P}_lxsd_survives_garbage" "status $st, lxsd $before -> $after: $(cat "$o")"
 run --shutdown; expect "${P}_shutdown" 0 $st "$o"
 unset LXSD_INIT_UNIX
+
+# ---- lxsd answers while a VM boots --------------------------------------------------------
+# A stand-in lxs-vm (LXS_VM) that never says READY keeps lxsd's VM booting: a
+# session waits for it, while --list, --status and a ping are answered at
+# once; --shutdown --force ends the boot and the waiting session hears why.
+until_ok 10 eval '[ -z "$(lxsd_pid)" ]'
+printf '#!/bin/sh\nexec sleep 120\n' >"$tmp/fake-vm" && chmod +x "$tmp/fake-vm"
+: >"$tmp/fake-kernel"
+booting() { python3 tests/cli/lxsd_wire.py "$XDG_RUNTIME_DIR/lxs/lxsd.sock" status 2>/dev/null | grep -qx "vm booting"; }
+LXS_VM=$tmp/fake-vm LXS_KERNEL=$tmp/fake-kernel "$LXS" -d r-tar -u root -- true >"$o.wait" 2>&1 &
+waiter=$!
+if until_ok 10 booting; then
+	t0=$(date +%s%N); "$LXS" --list >"$o" 2>&1; st=$?; t1=$(date +%s%N)
+	ms=$(( (t1 - t0) / 1000000 ))
+	# Answered, right, and while the boot is still going on (the point of the test).
+	[ $st = 0 ] && grep -q "^r-tar" "$o" && booting && [ $ms -lt 1000 ] &&
+		pass "${P}_list_answered_while_vm_boots ($ms ms)" ||
+		fail "${P}_list_answered_while_vm_boots" "status $st after $ms ms: $(head -c 200 "$o")"
+	run --status; expect "${P}_status_during_boot" 0 $st "$o" "^VM: booting"
+	python3 tests/cli/lxsd_wire.py "$XDG_RUNTIME_DIR/lxs/lxsd.sock" ping >"$o" 2>&1
+	grep -qx "HELLO / OK" "$o" && booting && kill -0 $waiter 2>/dev/null && pass "${P}_session_waits_for_boot" ||
+		fail "${P}_session_waits_for_boot" "$(cat "$o" "$o.wait")"
+	run --shutdown --force; expect "${P}_shutdown_ends_boot" 0 $st "$o"
+	wait $waiter; wst=$?
+	expect "${P}_waiting_session_told" 255 $wst "$o.wait" "shutdown stopped the VM"
+else
+	fail "${P}_list_answered_while_vm_boots" "lxsd never reported a booting VM: $(cat "$o.wait")"
+	skip_each "no boot to watch" "${P}_status_during_boot" "${P}_session_waits_for_boot" \
+		"${P}_shutdown_ends_boot" "${P}_waiting_session_told"
+	kill $waiter 2>/dev/null; wait $waiter 2>/dev/null
+fi
+"$LXS" --shutdown --force >/dev/null 2>&1
 
 # ---- version 1: lxs-pico, no lxsd and no VM ------------------------------------------
 # The busybox and Debian tarballs come from the root run (the caches are root's);

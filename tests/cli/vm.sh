@@ -25,16 +25,7 @@ cleanup() {
 trap cleanup EXIT
 run() { "$LXS" "$@" >"$o" 2>&1; st=$?; }
 ms() { echo $(($(date +%s%N) / 1000000)); }
-vmpid() { python3 - "$XDG_RUNTIME_DIR/lxs/lxsd.sock" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1])
-s.sendall(b"status\n"); d = b""
-while not d.endswith(b"\n\n"):
-    d += s.recv(4096)
-for l in d.decode().splitlines():
-    if l.startswith("vmpid "): print(l[6:])
-PY
-}
+vmpid() { python3 tests/cli/lxsd_wire.py "$XDG_RUNTIME_DIR/lxs/lxsd.sock" status | sed -n 's/^vmpid //p'; }
 # lxsd writes its pid into its lock; only a live lxsd counts (pids get reused).
 lxsd_pid() {
 	local p

@@ -1,18 +1,19 @@
-// fuzz-link: src/store/ipc.c src/store/paths.c src/common/*.c
+// fuzz-link: src/store/ipc.c src/store/plan.c src/store/passwd.c src/store/paths.c src/store/config.c src/common/*.c
+// fuzz-libs: -linih
 /*
- * fuzz_lxsd_request.c - libFuzzer target for lxsd's request parser,
- * ipc_parse_request() (src/store/ipc.c; protocol in ipc.h). The input is
- * what a client writes on lxsd's socket: it is cut into lines the way lxsd's
- * main loop does (at '\n', in a 1024-byte client buffer; a line that does
- * not fit ends the connection) and each line is parsed.
+ * fuzz_lxsd_request.c - libFuzzer target for the payloads of lxsd's socket
+ * (src/store/ipc.c; the messages in src/common/proto.h) and the session
+ * plan lxsd makes from a RUN (src/store/plan.c). The first input byte picks
+ * the decoder: RUN (what any local program of the user may send lxsd),
+ * PLAN and STATE (what lxs takes from whatever serves the socket); the
+ * rest is the payload.
  *
- * Checked with abort(), besides crashes and sanitizer reports: the parse
- * agrees with a separate reading of ipc.h's grammar (words split at runs
- * of spaces; ping; run NAME [USER]; terminate NAME; shutdown [force];
- * status; at most three words), a failure says "empty request" or "unknown
- * request", and the names handed out are non-empty words of that line (no
- * space, no newline, inside the buffer). With LXS_FUZZ_SEED_DIR set to an
- * empty directory, one seed per request is written there.
+ * Checked with abort(), besides crashes and sanitizer reports: a RUN that
+ * decodes encodes again to the same bytes; its plan either fails with a
+ * sentence or has an argv and a PATH; a PLAN's argv and env are
+ * NULL-terminated and inside the payload; a STATE's names fit a registry
+ * name and it encodes back to the input. With LXS_FUZZ_SEED_DIR set to an
+ * empty directory, one seed per message is written there.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -25,143 +26,140 @@
 #define FUZZ_NAME "fuzz_lxsd_request"
 #include "fuzz_util.h"
 
-#define CLIENT_BUF 1024 /* struct client's buf in src/lxsd/main.c */
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The grammar read separately: words of line (a copy) and what they ask for. */
-struct words {
-	int n; /* words, counted up to 4 */
-	size_t at[4], len[4];
-};
+static const char passwd[] = "root:x:0:0:root:/root:/bin/bash\n"
+			     "alice:x:1000:1000::/home/alice:/bin/sh\n"
+			     "broken line\n";
 
-static void split(const char *line, struct words *w)
+static bool inside(const char *s, const uint8_t *p, size_t len)
 {
-	size_t i = 0, l = strlen(line);
-
-	memset(w, 0, sizeof(*w));
-	while (i < l && w->n < 4) {
-		while (i < l && line[i] == ' ')
-			i++;
-		if (i == l)
-			break;
-		w->at[w->n] = i;
-		while (i < l && line[i] != ' ')
-			i++;
-		w->len[w->n] = i - w->at[w->n];
-		w->n++;
-	}
+	return (const uint8_t *)s >= p && (const uint8_t *)s + strlen(s) < p + len;
 }
 
-static bool word_is(const char *line, const struct words *w, int k, const char *s)
+static void check_run(const uint8_t *p, size_t len)
 {
-	return k < w->n && w->len[k] == strlen(s) && !memcmp(line + w->at[k], s, w->len[k]);
-}
+	struct ipc_run r;
+	uint8_t *again = NULL;
 
-/* A string handed out: a whole word of the original line. */
-static void check_word(const char *buf, const char *orig, const struct words *w, int k,
-		       const char *got)
-{
-	CHECK(got && k < w->n);
-	CHECK(got == buf + w->at[k]);
-	CHECK(strlen(got) == w->len[k] && w->len[k] > 0);
-	CHECK(!memcmp(got, orig + w->at[k], w->len[k]));
-	CHECK(!strchr(got, ' ') && !strchr(got, '\n'));
-}
-
-static void one_line(char *buf)
-{
-	static char orig[CLIENT_BUF];
-	struct ipc_request rq;
-	struct words w;
-	const char *why = NULL;
-	int r, want = -1;
-
-	snprintf(orig, sizeof(orig), "%s", buf);
-	split(orig, &w);
-	if (word_is(orig, &w, 0, "ping"))
-		want = IPC_PING;
-	else if (word_is(orig, &w, 0, "run") && (w.n == 2 || w.n == 3))
-		want = IPC_RUN;
-	else if (word_is(orig, &w, 0, "terminate") && w.n == 2)
-		want = IPC_TERMINATE;
-	else if (word_is(orig, &w, 0, "shutdown") && w.n <= 2)
-		want = IPC_SHUTDOWN;
-	else if (word_is(orig, &w, 0, "status") && w.n == 1)
-		want = IPC_STATUS;
-
-	r = ipc_parse_request(buf, &rq, &why);
-	if (want < 0) {
-		CHECK(r == -EINVAL && why);
-		CHECK(!strcmp(why, w.n ? "unknown request" : "empty request"));
+	if (ipc_decode_run(p, len, &r) < 0)
 		return;
+	CHECK(r.name && inside(r.name, p, len));
+	long n = ipc_encode_run(r.name, &r.rq, &again);
+	/* Flags of strings not given are dropped, and their strings read as "": same length. */
+	CHECK(n > 0 && (size_t)n <= len);
+	free(again);
+
+	struct reg_distro d = {.version = 2};
+	struct wsl_conf wsl;
+	struct session_plan pl;
+	char err[512] = "";
+	snprintf(d.name, sizeof(d.name), "%.64s", r.name);
+	wsl_conf_defaults(&wsl);
+	if (plan_session(&r.rq, &d, &wsl, passwd, len & 1, &pl, err, sizeof(err)) == 0) {
+		CHECK(pl.argc >= 1 && pl.argv[0] && !pl.argv[pl.argc] && !pl.envp[pl.envc]);
+		CHECK(!strncmp(pl.envp[0], "PATH=", 5));
+		CHECK(!pl.host_cwd || pl.cwd[0] == '/');
+		plan_free(&pl);
+	} else {
+		CHECK(err[0]);
 	}
-	CHECK(r == 0 && (int)rq.op == want);
-	switch (rq.op) {
-	case IPC_RUN:
-		check_word(buf, orig, &w, 1, rq.name);
-		if (w.n == 3)
-			check_word(buf, orig, &w, 2, rq.user);
-		else
-			CHECK(rq.user && !*rq.user);
-		break;
-	case IPC_TERMINATE:
-		check_word(buf, orig, &w, 1, rq.name);
-		CHECK(!rq.user);
-		break;
-	case IPC_SHUTDOWN:
-		CHECK(rq.force == word_is(orig, &w, 1, "force"));
-		CHECK(!rq.name && !rq.user);
-		break;
-	default:
-		CHECK(!rq.name && !rq.user && !rq.force);
-	}
+	ipc_run_free(&r);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+static void check_plan(const uint8_t *p, size_t len)
 {
-	static const char *const seeds[][2] = {
-	    {"ping", "ping\n"},
-	    {"run", "run debian\n"},
-	    {"run-user", "run debian alice\n"},
-	    {"terminate", "terminate debian\n"},
-	    {"shutdown", "shutdown force\n"},
-	    {"status", "status\n"},
-	    {"several", "ping\nstatus\n  run  a   b \nshutdown\n\n"},
-	};
-	const char *dir = fz_seed_dir();
+	struct ipc_plan pl;
+	int n = 0;
 
-	(void)argc, (void)argv;
-	for (size_t i = 0; dir && i < sizeof(seeds) / sizeof(seeds[0]); i++)
-		fz_write_seed(dir, seeds[i][0], seeds[i][1], strlen(seeds[i][1]));
-	return 0;
+	if (ipc_decode_plan(p, len, &pl) < 0)
+		return;
+	CHECK(inside(pl.vsock, p, len) && inside(pl.cwd, p, len) && pl.argv[0]);
+	for (char **a = pl.argv; *a; a++, n++)
+		CHECK(inside(*a, p, len));
+	for (char **e = pl.envp; *e; e++, n++)
+		CHECK(inside(*e, p, len));
+	CHECK(n <= (int)len);
+	ipc_plan_free(&pl);
+}
+
+static void check_state(const uint8_t *p, size_t len)
+{
+	static struct ipc_state st;
+	static uint8_t buf[LXS_MSG_MAX];
+
+	if (ipc_decode_state(p, len, &st) < 0)
+		return;
+	CHECK(st.n <= LXS_STATE_MAX);
+	for (uint32_t i = 0; i < st.n; i++)
+		CHECK(strlen(st.d[i].name) <= REG_NAME_MAX);
+	long n = ipc_encode_state(&st, buf, sizeof(buf));
+	CHECK(n > 0 && (size_t)n == len && !memcmp(buf, p, len));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	/* Exactly lxsd's framing (main.c): read into the buffer, handle each whole line. */
-	char *buf = malloc(CLIENT_BUF);
-	size_t len = 0, off = 0;
-
-	if (!buf)
-		abort();
-	while (off < size) {
-		size_t k = size - off < CLIENT_BUF - 1 - len ? size - off : CLIENT_BUF - 1 - len;
-		char *nl;
-
-		memcpy(buf + len, data + off, k);
-		off += k;
-		len += k;
-		while ((nl = memchr(buf, '\n', len))) {
-			*nl = 0;
-			one_line(buf);
-			len -= (size_t)(nl + 1 - buf);
-			memmove(buf, nl + 1, len);
-		}
-		if (len >= CLIENT_BUF - 1)
-			break; /* lxsd drops the client */
+	if (size < 1 || size - 1 > LXS_MSG_MAX)
+		return 0;
+	/* A copy of exactly the payload, so the sanitizers see every read past it. */
+	uint8_t *p = malloc(size - 1 ? size - 1 : 1);
+	memcpy(p, data + 1, size - 1);
+	switch (data[0] % 3) {
+	case 0:
+		check_run(p, size - 1);
+		break;
+	case 1:
+		check_plan(p, size - 1);
+		break;
+	default:
+		check_state(p, size - 1);
+		break;
 	}
-	free(buf);
+	free(p);
+	return 0;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *dir = fz_seed_dir();
+	const char *cmd[] = {"echo", "it's", "a b"};
+	struct plan_request rq = {.user = "alice", .cd = "~/x", .host_cwd = "/tmp", .term = "xterm",
+				  .quote = true, .ncmd = 3, .cmd = cmd};
+	uint8_t *msg = NULL, seed[LXS_MSG_MAX + 1];
+	long n;
+
+	(void)argc;
+	(void)argv;
+	if (!dir)
+		return 0;
+	if ((n = ipc_encode_run("debian", &rq, &msg)) > 0) {
+		seed[0] = 0;
+		memcpy(seed + 1, msg, (size_t)n);
+		fz_write_seed(dir, "run", seed, (size_t)n + 1);
+		free(msg);
+	}
+	struct reg_distro d = {.name = "debian", .version = 2};
+	struct wsl_conf wsl;
+	struct session_plan pl;
+	char err[256];
+	wsl_conf_defaults(&wsl);
+	if (plan_session(&rq, &d, &wsl, passwd, false, &pl, err, sizeof(err)) == 0 &&
+	    (n = ipc_encode_plan("/run/vm.sock", 50000, &pl, &msg)) > 0) {
+		seed[0] = 1;
+		memcpy(seed + 1, msg, (size_t)n);
+		fz_write_seed(dir, "plan", seed, (size_t)n + 1);
+		free(msg);
+		plan_free(&pl);
+	}
+	static struct ipc_state st = {.vm = LXS_VM_RUNNING, .vm_pid = 42, .n = 2};
+	st.d[0].state = LXS_DISTRO_RUNNING;
+	st.d[0].sessions = 1;
+	snprintf(st.d[0].name, sizeof(st.d[0].name), "debian");
+	st.d[1].state = LXS_DISTRO_STARTING;
+	snprintf(st.d[1].name, sizeof(st.d[1].name), "alpine");
+	seed[0] = 2;
+	if ((n = ipc_encode_state(&st, seed + 1, sizeof(seed) - 1)) > 0)
+		fz_write_seed(dir, "state", seed, (size_t)n + 1);
 	return 0;
 }
