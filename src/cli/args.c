@@ -1,3 +1,8 @@
+/*
+ * args.c - wsl.exe's command line as lxs takes it (args.h): options in any
+ * order, their values checked, one sentence for anything wrong. Parses
+ * only; it must not touch files, the registry or lxsd.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,8 @@
+/*
+ * log.c - one line per message on stderr, prefixed with the program's name
+ * (log.h); fatal() and fatalx() are for a program's main path only, never
+ * for library code, which returns -errno.
+ */
 #include "log.h"
 
 #include <errno.h>

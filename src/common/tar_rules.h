@@ -12,6 +12,16 @@
  *
  * Each is one sentence without the final full stop; callers prefix what
  * they were doing ("cannot import X: ").
+ *
+ * Why two importers and not one: the tar codec is libarchive in both, and
+ * only this file's rules are shared, because what they write has nothing
+ * else in common. src/image writes inodes, extents and directory blocks
+ * straight into an unmounted ext4 image with libext2fs (no root, no mount,
+ * a tree kept in memory); src/pico/volfs_tar.c creates real files through
+ * descriptors beneath a folder and keeps owners, modes and device numbers
+ * in VolFs xattrs. A common "entry sink" interface between them would be
+ * as large as either writer and serve no third user; the same goes for
+ * export, where each walks its own kind of tree into libarchive.
  */
 #ifndef LXS_COMMON_TAR_RULES_H
 #define LXS_COMMON_TAR_RULES_H

@@ -1,3 +1,9 @@
+/*
+ * wire.c - the frames of proto.h over a stream socket (wire.h): whole,
+ * checked messages in, bounded queues out, string tables both ways, and
+ * the HELLO and ERROR every conversation uses. No policy: what a message
+ * means is its reader's business.
+ */
 #include "wire.h"
 
 #include <errno.h>

@@ -1,3 +1,10 @@
+/*
+ * client.c - the host's side of a conversation with lxs-init (session.h):
+ * connecting through lxs-vm's vsock socket, the control requests
+ * (DISTRO_START, DISTRO_STOP, SHUTDOWN) and running one process with its
+ * streams relayed under the protocol's flow control. Must not decide what
+ * runs (src/store/plan.c does).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

@@ -1,3 +1,8 @@
+/*
+ * config.c - lxs.conf (.wslconfig's keys) and a distro's wsl.conf and
+ * wsl-distribution.conf (config.h), both read with libinih: the one place
+ * either is parsed. Unknown keys warn, bad values keep the default.
+ */
 #include <errno.h>
 #include <ini.h>
 #include <stdarg.h>

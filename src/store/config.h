@@ -7,8 +7,8 @@
  * bad values are reported through the warn callback (one sentence each)
  * and otherwise ignored, never fatal, as WSL does.
  */
-#ifndef LXS_DAEMON_CONFIG_H
-#define LXS_DAEMON_CONFIG_H
+#ifndef LXS_STORE_CONFIG_H
+#define LXS_STORE_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,3 +1,9 @@
+/*
+ * distro.c - what changes a user's set of distros (distro.h): import from a
+ * tarball or an image, export, unregister, defaults, move, resize, version
+ * conversion, each crash-safe through the registry's rules. Must not run
+ * sessions or talk to lxsd.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -10,8 +10,8 @@
  * running distro: lxs asks lxsd to terminate it first where that is the
  * documented behaviour (unregister), and the rest refuse with -EBUSY.
  */
-#ifndef LXS_DAEMON_DISTRO_H
-#define LXS_DAEMON_DISTRO_H
+#ifndef LXS_STORE_DISTRO_H
+#define LXS_STORE_DISTRO_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,3 +1,8 @@
+/*
+ * extfile.c - small files read from an ext4 image on the host with
+ * libext2fs (extfile.h), for wsl.conf and passwd while nothing mounts the
+ * image. Read-only: it must never write an image.
+ */
 #include <errno.h>
 #include <ext2fs/ext2fs.h>
 #include <fcntl.h>

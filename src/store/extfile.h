@@ -9,8 +9,8 @@
  * -ENOENT when the file is not there, -EFBIG above max bytes, or -EIO when
  * the image is not a readable ext4 file system.
  */
-#ifndef LXS_DAEMON_EXTFILE_H
-#define LXS_DAEMON_EXTFILE_H
+#ifndef LXS_STORE_EXTFILE_H
+#define LXS_STORE_EXTFILE_H
 
 #include <stddef.h>
 

@@ -3,8 +3,8 @@
  * (from an ext4 image by extfile.c, or from a version-1 folder). Kept apart
  * from extfile.c so that what only looks users up needs no libext2fs.
  */
-#ifndef LXS_DAEMON_PASSWD_H
-#define LXS_DAEMON_PASSWD_H
+#ifndef LXS_STORE_PASSWD_H
+#define LXS_STORE_PASSWD_H
 
 /*
  * Look user up in a passwd text ("" = root, "#N" = uid N): 0 with name,

@@ -1,3 +1,8 @@
+/*
+ * paths.c - where lxs keeps things (paths.h): data, config, cache and the
+ * run folder with its checks (ours, 0700, not a link), and the path
+ * helpers everyone uses (path_fmt, mkdir_p, absolute_path).
+ */
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>

@@ -8,8 +8,8 @@
  *   bindir   the directory of the running program (lxs, lxsd and lxs-vm sit together)
  * Nothing here creates files except paths_make_run_dir and paths_make_data_dir.
  */
-#ifndef LXS_DAEMON_PATHS_H
-#define LXS_DAEMON_PATHS_H
+#ifndef LXS_STORE_PATHS_H
+#define LXS_STORE_PATHS_H
 
 #include <stddef.h>
 

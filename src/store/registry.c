@@ -1,3 +1,8 @@
+/*
+ * registry.c - the list of a user's distributions (registry.h): its text
+ * format, crash-safe writes, per-distro locks and the leftovers of
+ * interrupted operations.
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

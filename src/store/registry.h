@@ -17,8 +17,8 @@
  *
  * Functions return 0 or -errno and, where a sentence helps, fill err.
  */
-#ifndef LXS_DAEMON_REGISTRY_H
-#define LXS_DAEMON_REGISTRY_H
+#ifndef LXS_STORE_REGISTRY_H
+#define LXS_STORE_REGISTRY_H
 
 #include <stdbool.h>
 #include <stddef.h>

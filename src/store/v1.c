@@ -1,3 +1,8 @@
+/*
+ * v1.c - version 1's folders (v1.h): lxs-pico found and run to pack and
+ * unpack them (it keeps VolFs's metadata), and files read from a folder
+ * without following its links out of it.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>

@@ -10,8 +10,8 @@
  * place only when complete, so a kill -9 leaves a stray temporary folder,
  * never a half distro. All return 0 or -errno with one sentence in err.
  */
-#ifndef LXS_DAEMON_V1_H
-#define LXS_DAEMON_V1_H
+#ifndef LXS_STORE_V1_H
+#define LXS_STORE_V1_H
 
 #include <stddef.h>
 #include <sys/types.h>
