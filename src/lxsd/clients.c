@@ -109,11 +109,23 @@ static void clients_kick(struct lxsd *s)
 			c->saw_vm = true;
 		if (s->vm != LXS_VM_RUNNING)
 			continue;
+		/* One stopping is started again once it is down (clients_distro_down). */
+		if ((r = running_find(s, c->d.name)) && r->state == LXS_DISTRO_STOPPING)
+			continue;
 		if (distro_begin(s, &c->d, &r, err, sizeof(err)) < 0)
 			clients_fail(s, c->d.name, err);
 		else if (r->state == LXS_DISTRO_RUNNING)
 			clients_distro_ready(s, r);
 	}
+}
+
+void clients_distro_down(struct lxsd *s, const char *name)
+{
+	for (int i = 0; i < s->nclients; i++)
+		if (s->c[i].phase == CLIENT_TERMINATE && !strcasecmp(s->c[i].d.name, name))
+			answer(&s->c[i], LXS_MSG_OK, NULL, 0);
+	/* Runs that came while it stopped start it again. */
+	clients_kick(s);
 }
 
 void clients_vm_up(struct lxsd *s)
@@ -124,7 +136,7 @@ void clients_vm_up(struct lxsd *s)
 void clients_vm_gone(struct lxsd *s)
 {
 	for (int i = 0; i < s->nclients; i++)
-		if (s->c[i].phase == CLIENT_SHUTDOWN)
+		if (s->c[i].phase == CLIENT_SHUTDOWN || s->c[i].phase == CLIENT_TERMINATE)
 			answer(&s->c[i], LXS_MSG_OK, NULL, 0);
 	/* Runs that came while it stopped want a new one. */
 	clients_kick(s);
@@ -219,20 +231,24 @@ static void do_run(struct lxsd *s, struct client *c, const uint8_t *p, size_t le
 static void do_terminate(struct lxsd *s, struct client *c, const uint8_t *p, size_t len)
 {
 	const char *name;
-	char err[1024] = "";
 
 	if (wire_split(p, len, &name, 1) < 0) {
 		answer_error(c, EPROTO, "a TERMINATE request names one distribution");
 		return;
 	}
 	struct running *r = running_find(s, name);
-	if (r) {
-		clients_fail(s, r->d.name, "the distribution was terminated while it started");
-		if (distro_down(s, r, err, sizeof(err)) < 0)
-			fprintf(stderr, "lxsd: %s\n", err);
-		s->vm_idle_since_ms = now_ms();
+	if (!r) {
+		answer(c, LXS_MSG_OK, NULL, 0);
+		return;
 	}
-	answer(c, LXS_MSG_OK, NULL, 0);
+	/* Answered once it has stopped: --unregister goes on only then. */
+	snprintf(c->d.name, sizeof(c->d.name), "%s", r->d.name);
+	c->phase = CLIENT_TERMINATE;
+	if (r->state == LXS_DISTRO_STARTING)
+		clients_fail(s, r->d.name, "the distribution was terminated while it started");
+	s->vm_idle_since_ms = now_ms();
+	if (distro_stop(s, r) == DISTRO_DOWN)
+		clients_distro_down(s, c->d.name);
 }
 
 static void do_shutdown(struct lxsd *s, struct client *c, const uint8_t *p, size_t len)

@@ -9,9 +9,9 @@
  * lxsd is single-threaded and never waits for the VM: a VM boot and a
  * distro start are states its loop watches (lxs-vm's pidfd, lxs-init's
  * READY, the DISTRO_START answer), so --list, --status and other sessions
- * are answered meanwhile. Functions return 0 or -errno with one sentence in
- * err. The only waits left are a distro stop (DISTRO_STOP, bounded) and
- * lxsd's own exit.
+ * are answered meanwhile; so is a distro stop (DISTRO_STOP). Functions
+ * return 0 or -errno with one sentence in err. The only wait left is
+ * lxsd's own exit, which stops the VM.
  */
 #ifndef LXS_LXSD_H
 #define LXS_LXSD_H
@@ -43,9 +43,9 @@ struct running {
 	struct wsl_conf wsl;
 	char *passwd;   /* /etc/passwd as read when it started */
 	pid_t boot_pid; /* the [boot] command's runner, or 0 */
-	/* While STARTING: the DISTRO_START conversation with lxs-init. */
-	struct wire start;
-	int64_t start_t0, start_deadline_ms;
+	/* While STARTING or STOPPING: the DISTRO_START or _STOP conversation with lxs-init. */
+	struct wire conv;
+	int64_t t0, deadline_ms;
 	unsigned gen; /* bumped whenever the slot gets a new distro */
 };
 
@@ -62,6 +62,7 @@ enum client_phase {
 	CLIENT_WAIT,     /* RUN: waiting for the VM or the distro */
 	CLIENT_SESSION,  /* PLAN sent: counts as a session until it hangs up */
 	CLIENT_SHUTDOWN, /* SHUTDOWN: answered when the VM is gone */
+	CLIENT_TERMINATE, /* TERMINATE: answered when its distro has stopped (d.name) */
 	CLIENT_DONE,     /* answered: dropped once the answer is out */
 };
 
@@ -127,13 +128,18 @@ struct running *running_find(struct lxsd *s, const char *name);
 int distro_begin(struct lxsd *s, const struct reg_distro *d, struct running **out, char *err,
 		 size_t errlen);
 /*
- * r's DISTRO_START conversation is readable, or its deadline is checked:
- * 1 when it now runs, 0 not yet, -errno with why when it failed (r is
- * released).
+ * r's conversation with lxs-init is readable, or its deadline is checked:
+ * DISTRO_UP when it now runs, DISTRO_DOWN when it has stopped (r is
+ * released; the slot is free), 0 while nothing changed, -errno with why
+ * when a start failed (r is released).
  */
+enum { DISTRO_UP = 1, DISTRO_DOWN = 2 };
 int distro_on_answer(struct lxsd *s, struct running *r, int64_t now, char *err, size_t errlen);
-/* Stop a running distro and give its disk slot back. */
-int distro_down(struct lxsd *s, struct running *r, char *err, size_t errlen);
+/*
+ * Ask lxs-init to stop r (STOPPING; distro_on_answer says when it is done),
+ * or let go of it at once where there is no one to ask: DISTRO_DOWN then.
+ */
+int distro_stop(struct lxsd *s, struct running *r);
 /* The VM is gone: let go of every distro without asking it. */
 void distros_forget(struct lxsd *s);
 /* Reap finished [boot] command runners (and the network helpers). */
@@ -147,6 +153,8 @@ void client_io(struct lxsd *s, int i, short revents);
 void clients_vm_up(struct lxsd *s);
 void clients_distro_ready(struct lxsd *s, struct running *r);
 void clients_fail(struct lxsd *s, const char *name, const char *why);
+/* A distro stopped: TERMINATE waiters get their OK; RUNs for it start it again. */
+void clients_distro_down(struct lxsd *s, const char *name);
 /* The VM is gone: SHUTDOWN waiters get their OK; sessions stop counting. */
 void clients_vm_gone(struct lxsd *s);
 

@@ -33,11 +33,28 @@
 
 static void stop_distro(struct lxsd *s, struct running *r)
 {
-	char err[1024] = "";
+	char name[REG_NAME_MAX + 1];
 
-	if (distro_down(s, r, err, sizeof(err)) < 0)
-		fprintf(stderr, "lxsd: %s\n", err);
+	snprintf(name, sizeof(name), "%s", r->d.name);
+	if (distro_stop(s, r) == DISTRO_DOWN)
+		clients_distro_down(s, name);
 	s->vm_idle_since_ms = now_ms();
+}
+
+/* What distro_on_answer reported, passed on to the clients. */
+static void distro_changed(struct lxsd *s, struct running *r, int64_t now)
+{
+	char name[REG_NAME_MAX + 1], err[1024];
+	int ret;
+
+	snprintf(name, sizeof(name), "%s", r->d.name);
+	ret = distro_on_answer(s, r, now, err, sizeof(err));
+	if (ret < 0)
+		clients_fail(s, name, err);
+	else if (ret == DISTRO_UP)
+		clients_distro_ready(s, r);
+	else if (ret == DISTRO_DOWN)
+		clients_distro_down(s, name);
 }
 
 static int64_t sooner(int64_t next, int64_t due, int64_t now)
@@ -62,14 +79,10 @@ static int timers(struct lxsd *s)
 	for (int i = 0; i < LXSD_MAX_RUNNING; i++) {
 		struct running *r = &s->r[i];
 
-		if (r->used && r->state == LXS_DISTRO_STARTING) {
-			char name[REG_NAME_MAX + 1];
-
-			snprintf(name, sizeof(name), "%s", r->d.name);
-			if (distro_on_answer(s, r, now, err, sizeof(err)) < 0)
-				clients_fail(s, name, err);
-			else if (r->used && r->state == LXS_DISTRO_STARTING)
-				next = sooner(next, r->start_deadline_ms, now);
+		if (r->used && r->state != LXS_DISTRO_RUNNING) {
+			distro_changed(s, r, now);
+			if (r->used && r->state != LXS_DISTRO_RUNNING)
+				next = sooner(next, r->deadline_ms, now);
 		}
 		if (!r->used || r->state != LXS_DISTRO_RUNNING)
 			continue;
@@ -85,7 +98,7 @@ static int timers(struct lxsd *s)
 		nrunning++;
 	}
 	for (int i = 0; i < LXSD_MAX_RUNNING; i++)
-		nrunning += s->r[i].used && s->r[i].state == LXS_DISTRO_STARTING;
+		nrunning += s->r[i].used && s->r[i].state != LXS_DISTRO_RUNNING;
 	if (s->vm == LXS_VM_RUNNING && nrunning == 0 && s->cfg.vm_idle_timeout_ms >= 0) {
 		int64_t due = s->vm_idle_since_ms + s->cfg.vm_idle_timeout_ms;
 
@@ -164,7 +177,7 @@ int main(int argc, char **argv)
 	if (s.test_init && !s.test_init[0])
 		s.test_init = NULL;
 	for (int i = 0; i < LXSD_MAX_RUNNING; i++) {
-		s.r[i].lock_fd = s.r[i].start.fd = -1;
+		s.r[i].lock_fd = s.r[i].conv.fd = -1;
 		s.r[i].slot = i;
 	}
 	if (paths_init(&s.p, err, sizeof(err)) < 0 ||
@@ -200,8 +213,8 @@ int main(int argc, char **argv)
 	bool quit = false;
 
 	while (!quit) {
-		/* Fixed slots first: listener, signals, VM, READY, the distros' starts. */
-		enum { P_LISTEN, P_SIG, P_VM, P_READY, P_START, P_CLIENTS = P_START + LXSD_MAX_RUNNING };
+		/* Fixed slots first: listener, signals, VM, READY, the distros' conversations. */
+		enum { P_LISTEN, P_SIG, P_VM, P_READY, P_CONV, P_CLIENTS = P_CONV + LXSD_MAX_RUNNING };
 		struct pollfd pf[P_CLIENTS + LXSD_MAX_CLIENTS];
 		int timeout = timers(&s);
 
@@ -219,11 +232,11 @@ int main(int argc, char **argv)
 		    .fd = s.ready_conn >= 0 ? s.ready_conn : s.ready_listen, .events = POLLIN};
 		for (int i = 0; i < LXSD_MAX_RUNNING; i++) {
 			struct running *r = &s.r[i];
-			bool starting = r->used && r->state == LXS_DISTRO_STARTING;
+			bool talking = r->used && r->state != LXS_DISTRO_RUNNING;
 
-			pf[P_START + i] = (struct pollfd){
-			    .fd = starting ? r->start.fd : -1,
-			    .events = POLLIN | (starting && wire_tx_pending(&r->start) ? POLLOUT : 0)};
+			pf[P_CONV + i] = (struct pollfd){
+			    .fd = talking ? r->conv.fd : -1,
+			    .events = POLLIN | (talking && wire_tx_pending(&r->conv) ? POLLOUT : 0)};
 		}
 		for (int i = 0; i < s.nclients; i++)
 			pf[P_CLIENTS + i] = (struct pollfd){
@@ -250,19 +263,9 @@ int main(int argc, char **argv)
 		}
 		if (pf[P_READY].fd >= 0 && pf[P_READY].revents && vm_on_ready(&s) == 1)
 			clients_vm_up(&s);
-		for (int i = 0; i < LXSD_MAX_RUNNING; i++) {
-			struct running *r = &s.r[i];
-			char name[REG_NAME_MAX + 1];
-			int ret;
-
-			if (pf[P_START + i].fd < 0 || !pf[P_START + i].revents || !r->used)
-				continue;
-			snprintf(name, sizeof(name), "%s", r->d.name);
-			if ((ret = distro_on_answer(&s, r, now_ms(), err, sizeof(err))) < 0)
-				clients_fail(&s, name, err);
-			else if (ret == 1)
-				clients_distro_ready(&s, r);
-		}
+		for (int i = 0; i < LXSD_MAX_RUNNING; i++)
+			if (pf[P_CONV + i].fd >= 0 && pf[P_CONV + i].revents && s.r[i].used)
+				distro_changed(&s, &s.r[i], now_ms());
 		/*
 		 * Every client, also those with nothing to read (answers queued by the
 		 * events above go out now), from the end: dropping one moves the last,

@@ -1,8 +1,9 @@
 /*
  * running.c - the distros in lxsd's VM: a distro's disk is attached to a
  * spare slot of lxs-vm, its wsl.conf and passwd read from the image while
- * nothing mounts it, and lxs-init asked to start it (DISTRO_START) without
- * waiting: the answer comes to the poll loop (distro_on_answer). Also the
+ * nothing mounts it, and lxs-init asked to start it (DISTRO_START) and to
+ * stop it (DISTRO_STOP) without waiting: the answers come to the poll loop
+ * (distro_on_answer). Also the
  * pieces of a start that are host policy: its hostname, its resolv.conf,
  * its [boot] command.
  * Must not: boot or stop the VM (vm.c) or answer clients (clients.c).
@@ -177,13 +178,13 @@ static void release(struct running *r)
 
 	if (r->lock_fd >= 0)
 		close(r->lock_fd);
-	if (r->start.fd >= 0)
-		close(r->start.fd);
-	wire_fini(&r->start);
+	if (r->conv.fd >= 0)
+		close(r->conv.fd);
+	wire_fini(&r->conv);
 	free(r->passwd);
 	memset(r, 0, sizeof(*r));
 	r->lock_fd = -1;
-	r->start.fd = -1;
+	r->conv.fd = -1;
 	r->slot = slot;
 	r->gen = gen + 1; /* sessions counted for the old distro no longer count here */
 }
@@ -263,22 +264,22 @@ static int start_in_vm(struct lxsd *s, struct running *r, char *err, size_t errl
 	    host_resolvers(resolv, sizeof(resolv), s->net_fd >= 0) > 0)
 		sd.flags |= LXS_DISTRO_GEN_RESOLV;
 	int fd = session_connect(s->vsock, LXS_VSOCK_PORT_INIT, serr, sizeof(serr));
-	if (fd >= 0 && (ret = wire_init(&r->start, fd)) == 0)
-		ret = session_distro_queue(&r->start, &sd);
+	if (fd >= 0 && (ret = wire_init(&r->conv, fd)) == 0)
+		ret = session_distro_queue(&r->conv, &sd);
 	else
 		ret = fd < 0 ? fd : ret;
 	if (fd >= 0 && ret < 0)
 		close(fd);
 	if (ret < 0) {
-		r->start.fd = -1;
+		r->conv.fd = -1;
 		snprintf(err, errlen, "%s did not start: %s", r->d.name,
 			 serr[0] ? serr : strerror(-ret));
 		snprintf(cmd, sizeof(cmd), "detach %d", r->slot);
 		vm_control(s, cmd, answer, sizeof(answer));
 		return ret;
 	}
-	r->start_deadline_ms = now_ms() + sd.timeout_ms + 30000;
-	wire_flush(&r->start);
+	r->deadline_ms = now_ms() + sd.timeout_ms + 30000;
+	wire_flush(&r->conv);
 	return 0;
 }
 
@@ -288,7 +289,7 @@ static void now_running(struct lxsd *s, struct running *r)
 	r->idle_since_ms = now_ms();
 	if (!s->test_init)
 		fprintf(stderr, "lxsd: %s started in %lld ms (slot %d)\n", r->d.name,
-			(long long)(now_ms() - r->start_t0), r->slot);
+			(long long)(now_ms() - r->t0), r->slot);
 	if (r->wsl.boot_command[0])
 		run_boot_command(s, r);
 }
@@ -330,8 +331,8 @@ int distro_begin(struct lxsd *s, const struct reg_distro *d, struct running **ou
 	r->used = true;
 	r->state = LXS_DISTRO_STARTING;
 	r->d = *d;
-	r->start_t0 = now_ms();
-	r->start.fd = -1;
+	r->t0 = now_ms();
+	r->conv.fd = -1;
 	/* A serial the guest finds the disk by; from the id, so it is stable and unique. */
 	snprintf(r->serial, sizeof(r->serial), "lxs-%.16s", d->id);
 	if ((ret = read_image(s, r, err, errlen)) < 0)
@@ -350,63 +351,12 @@ fail:
 	return ret;
 }
 
-int distro_on_answer(struct lxsd *s, struct running *r, int64_t now, char *err, size_t errlen)
-{
-	struct lxs_msg_hdr h;
-	const uint8_t *p;
-	char serr[512] = "";
-	int ret = 0;
-
-	if (r->state != LXS_DISTRO_STARTING || r->start.fd < 0)
-		return 0;
-	if ((ret = wire_flush(&r->start)) >= 0 && (ret = wire_read(&r->start)) >= 0 &&
-	    (ret = wire_next(&r->start, &h, &p)) == 1)
-		ret = session_distro_answer(&h, p, serr, sizeof(serr));
-	else if (ret == 0 && now >= r->start_deadline_ms)
-		ret = -ETIMEDOUT;
-	else if (ret >= 0)
-		return 0;
-	if (ret == 0) {
-		close(r->start.fd);
-		wire_fini(&r->start);
-		r->start.fd = -1;
-		now_running(s, r);
-		return 1;
-	}
-	if (ret == -ETIMEDOUT)
-		snprintf(err, errlen, "%s did not start within %lld s; see %s", r->d.name,
-			 (long long)(now - r->start_t0) / 1000, s->vm_log);
-	else
-		snprintf(err, errlen, "%s did not start: %s", r->d.name,
-			 serr[0] ? serr : strerror(-ret));
-	char cmd[64], answer[256], link[LXS_PATH_MAX];
-	snprintf(cmd, sizeof(cmd), "detach %d", r->slot);
-	vm_control(s, cmd, answer, sizeof(answer));
-	if (path_fmt(link, sizeof(link), "%s/disk-%d", s->p.run, r->slot) == 0)
-		unlink(link);
-	release(r);
-	return ret;
-}
-
-int distro_down(struct lxsd *s, struct running *r, char *err, size_t errlen)
+/* Give the slot's disk back to lxs-vm (only one the guest has let go of) and the slot to us. */
+static void let_go(struct lxsd *s, struct running *r, bool detach)
 {
 	char cmd[64], answer[256], link[LXS_PATH_MAX];
-	int ret = 0;
 
-	if (!s->test_init && s->vm == LXS_VM_RUNNING && r->state == LXS_DISTRO_RUNNING) {
-		char serr[512] = "";
-		int fd = session_connect(s->vsock, LXS_VSOCK_PORT_INIT, serr, sizeof(serr));
-
-		ret = fd < 0 ? fd : session_distro_stop(fd, r->d.name, serr, sizeof(serr));
-		if (fd >= 0)
-			close(fd);
-		if (ret < 0)
-			snprintf(err, errlen, "%s did not stop cleanly: %s", r->d.name,
-				 serr[0] ? serr : strerror(-ret));
-	}
-	/* Only a disk the guest has let go of may be detached (a start in flight has not). */
-	if (!s->test_init && s->vm == LXS_VM_RUNNING && ret == 0 &&
-	    r->state == LXS_DISTRO_RUNNING) {
+	if (detach && !s->test_init && s->vm == LXS_VM_RUNNING) {
 		snprintf(cmd, sizeof(cmd), "detach %d", r->slot);
 		vm_control(s, cmd, answer, sizeof(answer));
 	}
@@ -415,22 +365,86 @@ int distro_down(struct lxsd *s, struct running *r, char *err, size_t errlen)
 	if (r->boot_pid > 0)
 		kill(r->boot_pid, SIGKILL);
 	release(r);
+}
+
+int distro_on_answer(struct lxsd *s, struct running *r, int64_t now, char *err, size_t errlen)
+{
+	struct lxs_msg_hdr h;
+	const uint8_t *p;
+	char serr[512] = "";
+	int ret = 0;
+	bool stopping = r->state == LXS_DISTRO_STOPPING;
+
+	if ((r->state != LXS_DISTRO_STARTING && !stopping) || r->conv.fd < 0)
+		return 0;
+	if ((ret = wire_flush(&r->conv)) >= 0 && (ret = wire_read(&r->conv)) >= 0 &&
+	    (ret = wire_next(&r->conv, &h, &p)) == 1)
+		ret = session_distro_answer(&h, p, serr, sizeof(serr));
+	else if (ret == 0 && now >= r->deadline_ms)
+		ret = -ETIMEDOUT;
+	else if (ret >= 0)
+		return 0;
+	close(r->conv.fd);
+	wire_fini(&r->conv);
+	r->conv.fd = -1;
+	if (stopping) {
+		if (ret < 0)
+			fprintf(stderr, "lxsd: %s did not stop cleanly: %s\n", r->d.name,
+				serr[0] ? serr : strerror(-ret));
+		/* Only a disk the guest has let go of may be detached. */
+		let_go(s, r, ret == 0);
+		return DISTRO_DOWN;
+	}
+	if (ret == 0) {
+		now_running(s, r);
+		return DISTRO_UP;
+	}
+	if (ret == -ETIMEDOUT)
+		snprintf(err, errlen, "%s did not start within %lld s; see %s", r->d.name,
+			 (long long)(now - r->t0) / 1000, s->vm_log);
+	else
+		snprintf(err, errlen, "%s did not start: %s", r->d.name,
+			 serr[0] ? serr : strerror(-ret));
+	let_go(s, r, true);
 	return ret;
+}
+
+int distro_stop(struct lxsd *s, struct running *r)
+{
+	char serr[512] = "";
+	int fd = -1;
+
+	if (r->state == LXS_DISTRO_STOPPING)
+		return 0;
+	/* A start in flight is given up: the guest may still hold the disk, so it stays. */
+	if (s->test_init || s->vm != LXS_VM_RUNNING || r->state != LXS_DISTRO_RUNNING) {
+		let_go(s, r, false);
+		return DISTRO_DOWN;
+	}
+	fd = session_connect(s->vsock, LXS_VSOCK_PORT_INIT, serr, sizeof(serr));
+	if (fd < 0 || wire_init(&r->conv, fd) < 0 ||
+	    wire_queue(&r->conv, LXS_MSG_DISTRO_STOP, 0, r->d.name, strlen(r->d.name) + 1, NULL,
+		       0) < 0) {
+		fprintf(stderr, "lxsd: %s did not stop cleanly: %s\n", r->d.name,
+			serr[0] ? serr : "cannot ask lxs-init");
+		if (fd >= 0)
+			close(fd);
+		r->conv.fd = -1;
+		let_go(s, r, false);
+		return DISTRO_DOWN;
+	}
+	r->state = LXS_DISTRO_STOPPING;
+	r->t0 = now_ms();
+	r->deadline_ms = r->t0 + 30000;
+	wire_flush(&r->conv);
+	return 0;
 }
 
 void distros_forget(struct lxsd *s)
 {
-	for (int i = 0; i < LXSD_MAX_RUNNING; i++) {
-		char link[LXS_PATH_MAX];
-
-		if (!s->r[i].used)
-			continue;
-		if (path_fmt(link, sizeof(link), "%s/disk-%d", s->p.run, s->r[i].slot) == 0)
-			unlink(link);
-		if (s->r[i].boot_pid > 0)
-			kill(s->r[i].boot_pid, SIGKILL);
-		release(&s->r[i]);
-	}
+	for (int i = 0; i < LXSD_MAX_RUNNING; i++)
+		if (s->r[i].used)
+			let_go(s, &s->r[i], false);
 }
 
 void reap_children(struct lxsd *s)
