@@ -116,9 +116,9 @@ static int load_state(const struct lxs_paths *p, struct state *st, char *err, si
 	}
 	if (fd >= 0) {
 		static struct ipc_state is;
-		struct ipc_answer ans;
+		struct call_answer ans;
 
-		if (ipc_call(fd, LXS_MSG_LXSD_STATUS, NULL, 0, NULL, 0, &ans, 5000) == 0 &&
+		if (call_fd(fd, LXS_MSG_LXSD_STATUS, NULL, 0, NULL, 0, &ans, 5000) == 0 &&
 		    ans.type == LXS_MSG_LXSD_STATE && ipc_decode_state(ans.p, ans.len, &is) == 0) {
 			st->lxsd = true;
 			st->vm = is.vm;
@@ -127,7 +127,7 @@ static int load_state(const struct lxs_paths *p, struct state *st, char *err, si
 					snprintf(st->running[st->nrunning++], sizeof(st->running[0]),
 						 "%s", is.d[i].name);
 		}
-		ipc_answer_free(&ans);
+		call_answer_free(&ans);
 		close(fd);
 	}
 	err[0] = 0;
@@ -269,20 +269,20 @@ static int do_status(const struct lxs_paths *p)
 static int tell_lxsd(const struct lxs_paths *p, uint16_t type, const void *payload, size_t len)
 {
 	char err[1200] = "";
-	struct ipc_answer ans;
+	struct call_answer ans;
 	int fd = lxsd_connect(p, false, err, sizeof(err));
 
 	if (fd == -EPERM)
 		return fail(err);
 	if (fd < 0)
 		return 0;
-	int ret = ipc_call(fd, type, payload, len, NULL, 0, &ans, -1);
+	int ret = call_fd(fd, type, payload, len, NULL, 0, &ans, -1);
 	close(fd);
 	if (ret < 0) {
 		snprintf(err, sizeof(err), "lxsd did not answer: %s", strerror(-ret));
 		return fail(err);
 	}
-	ipc_answer_free(&ans);
+	call_answer_free(&ans);
 	if (ans.type == LXS_MSG_ERROR)
 		return fail(ans.msg);
 	return ans.type == LXS_MSG_OK ? 0 : fail("lxsd gave an answer lxs does not know");
@@ -775,7 +775,7 @@ static int run_version1(const struct lxs_paths *p, const struct cli_args *a,
 
 /* Ask lxsd for the session (it starts the VM and the distro): the answer, or exit's status. */
 static int ask_lxsd(const struct lxs_paths *p, const uint8_t *req, size_t len, int *lfd,
-		    struct ipc_answer *ans)
+		    struct call_answer *ans)
 {
 	char err[1200] = "";
 	int ret;
@@ -783,12 +783,12 @@ static int ask_lxsd(const struct lxs_paths *p, const uint8_t *req, size_t len, i
 	if ((*lfd = lxsd_connect(p, true, err, sizeof(err))) < 0)
 		return fail(err);
 	/* An lxsd that was just leaving (idle) drops us unanswered: once more, with a new one. */
-	ret = ipc_call(*lfd, LXS_MSG_LXSD_RUN, req, len, NULL, 0, ans, -1);
+	ret = call_fd(*lfd, LXS_MSG_LXSD_RUN, req, len, NULL, 0, ans, -1);
 	if (ret == -ECONNRESET || ret == -EPIPE) {
 		close(*lfd);
 		if ((*lfd = lxsd_connect(p, true, err, sizeof(err))) < 0)
 			return fail(err);
-		ret = ipc_call(*lfd, LXS_MSG_LXSD_RUN, req, len, NULL, 0, ans, -1);
+		ret = call_fd(*lfd, LXS_MSG_LXSD_RUN, req, len, NULL, 0, ans, -1);
 	}
 	if (ret < 0) {
 		snprintf(err, sizeof(err), "lxsd stopped answering (%s); try again",
@@ -839,17 +839,17 @@ static int run_session(const struct lxs_paths *p, const struct cli_args *a, cons
 	long len = ipc_encode_run(one.name, &rq, &req);
 	if (len < 0)
 		return fail("the command and its arguments are too long for one session");
-	struct ipc_answer ans;
+	struct call_answer ans;
 	struct ipc_plan pl;
 	int lfd;
 	ret = ask_lxsd(p, req, (size_t)len, &lfd, &ans);
 	free(req);
 	if (ret) {
-		ipc_answer_free(&ans);
+		call_answer_free(&ans);
 		return ret;
 	}
 	if (ans.type != LXS_MSG_LXSD_PLAN || ipc_decode_plan(ans.p, ans.len, &pl) < 0) {
-		ipc_answer_free(&ans);
+		call_answer_free(&ans);
 		return fail("lxsd gave an incomplete answer; restart it with lxs --shutdown");
 	}
 	/* lfd stays open: it is how lxsd knows this session still runs. */
@@ -866,7 +866,7 @@ static int run_session(const struct lxs_paths *p, const struct cli_args *a, cons
 		char msg[1200];
 
 		ipc_plan_free(&pl);
-		ipc_answer_free(&ans);
+		call_answer_free(&ans);
 		snprintf(msg, sizeof(msg), "cannot reach the distribution: %s", err);
 		return fail(msg);
 	}
@@ -892,11 +892,11 @@ static int run_session(const struct lxs_paths *p, const struct cli_args *a, cons
 				 "the connection to the VM was lost (did the VM stop?); the "
 				 "command's fate is unknown");
 		ipc_plan_free(&pl);
-		ipc_answer_free(&ans);
+		call_answer_free(&ans);
 		return fail(msg);
 	}
 	ipc_plan_free(&pl);
-	ipc_answer_free(&ans);
+	call_answer_free(&ans);
 	return ex.signo ? 128 + ex.signo : ex.code;
 }
 

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/wire.h"
 #include "fwd.h"
@@ -57,14 +58,6 @@ struct fwd {
 	unsigned nconns;
 	uint8_t warned[65536 / 8]; /* ports whose host side could not be opened, said once */
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int ep_set(struct fwd *f, int op, int fd, uint32_t events, struct fwd_ep *ep)
 {

@@ -23,6 +23,7 @@
 
 #include "common/clock.h"
 #include "common/proto.h"
+#include "common/vmctl.h"
 #include "lxsd.h"
 #include "session/session.h"
 #include "store/distro.h"
@@ -31,44 +32,6 @@
 #define DISTRO_START_TIMEOUT_MS 30000
 /* With [boot] systemd the start also waits for its boot, which only this caps. */
 #define SYSTEMD_START_TIMEOUT_MS 120000
-
-/* One line to lxs-vm's control socket, one line back ("ok ..." or "error ..."). */
-static int vm_control(const struct lxsd *s, const char *cmd, char *answer, size_t len)
-{
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	size_t got = 0;
-	int fd, ret;
-
-	if (strlen(s->control) >= sizeof(a.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(a.sun_path, s->control, strlen(s->control) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	char line[LXS_PATH_MAX + 128];
-	int n = snprintf(line, sizeof(line), "%s\n", cmd);
-	/* One write: lxs-vm takes the command from a single read. */
-	if (n < 0 || (size_t)n >= sizeof(line) ||
-	    connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || write(fd, line, (size_t)n) != n) {
-		ret = -errno;
-		close(fd);
-		return ret;
-	}
-	while (got + 1 < len) {
-		struct pollfd pf = {.fd = fd, .events = POLLIN};
-
-		if (poll(&pf, 1, 10000) <= 0)
-			break;
-		ssize_t k = read(fd, answer + got, len - 1 - got);
-		if (k <= 0)
-			break;
-		got += (size_t)k;
-	}
-	close(fd);
-	answer[got] = 0;
-	answer[strcspn(answer, "\n")] = 0;
-	return strncmp(answer, "ok", 2) ? -EIO : 0;
-}
 
 /* A name /etc/hosts can carry: letters, digits, '-' and '.', not starting with '-'. */
 static bool hostname_ok(const char *h)
@@ -222,23 +185,13 @@ static int read_image(struct lxsd *s, struct running *r, char *err, size_t errle
 /* Attach the image and send DISTRO_START on r->start. */
 static int start_in_vm(struct lxsd *s, struct running *r, char *err, size_t errlen)
 {
-	char link[LXS_PATH_MAX], cmd[LXS_PATH_MAX + 64], answer[512];
+	char verr[512];
 	int ret;
 
-	/* lxs-vm's control lines cannot hold spaces, image paths can: a link in the run folder. */
-	if ((ret = path_fmt(link, sizeof(link), "%s/disk-%d", s->p.run, r->slot)) < 0)
-		return ret;
-	unlink(link);
-	if (symlink(r->d.image, link) < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot link the image into %s: %s", s->p.run,
-			 strerror(errno));
-		return ret;
-	}
-	snprintf(cmd, sizeof(cmd), "attach %d %s rw %s", r->slot, link, r->serial);
-	if ((ret = vm_control(s, cmd, answer, sizeof(answer))) < 0) {
+	if ((ret = vmctl_attach(s->control, (unsigned)r->slot, r->d.image, false, r->serial, verr,
+				sizeof(verr))) < 0) {
 		snprintf(err, errlen, "the VM could not attach the image of %s: %s", r->d.name,
-			 answer[0] ? answer : "no answer");
+			 verr);
 		return ret;
 	}
 	char hostname[65];
@@ -274,8 +227,7 @@ static int start_in_vm(struct lxsd *s, struct running *r, char *err, size_t errl
 		r->conv.fd = -1;
 		snprintf(err, errlen, "%s did not start: %s", r->d.name,
 			 serr[0] ? serr : strerror(-ret));
-		snprintf(cmd, sizeof(cmd), "detach %d", r->slot);
-		vm_control(s, cmd, answer, sizeof(answer));
+		vmctl_detach(s->control, (unsigned)r->slot, verr, sizeof(verr));
 		return ret;
 	}
 	r->deadline_ms = now_ms() + sd.timeout_ms + 30000;
@@ -354,14 +306,11 @@ fail:
 /* Give the slot's disk back to lxs-vm (only one the guest has let go of) and the slot to us. */
 static void let_go(struct lxsd *s, struct running *r, bool detach)
 {
-	char cmd[64], answer[256], link[LXS_PATH_MAX];
+	char verr[512];
 
-	if (detach && !s->test_init && s->vm == LXS_VM_RUNNING) {
-		snprintf(cmd, sizeof(cmd), "detach %d", r->slot);
-		vm_control(s, cmd, answer, sizeof(answer));
-	}
-	if (path_fmt(link, sizeof(link), "%s/disk-%d", s->p.run, r->slot) == 0)
-		unlink(link);
+	if (detach && !s->test_init && s->vm == LXS_VM_RUNNING &&
+	    vmctl_detach(s->control, (unsigned)r->slot, verr, sizeof(verr)) < 0)
+		fprintf(stderr, "lxsd: %s\n", verr);
 	if (r->boot_pid > 0)
 		kill(r->boot_pid, SIGKILL);
 	release(r);

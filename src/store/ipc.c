@@ -234,59 +234,6 @@ int ipc_decode_state(const uint8_t *p, size_t len, struct ipc_state *st)
 	return 0;
 }
 
-int ipc_call(int fd, uint16_t type, const void *fixed, size_t flen, const void *tab, size_t tlen,
-	     struct ipc_answer *a, int timeout_ms)
-{
-	struct wire w;
-	struct lxs_msg_hdr h;
-	const uint8_t *p;
-	int ret;
-
-	memset(a, 0, sizeof(*a));
-	/* An lxsd gone away is an error to report, not a SIGPIPE. */
-	signal(SIGPIPE, SIG_IGN);
-	if ((ret = wire_init(&w, fd)) < 0)
-		return ret;
-	if ((ret = wire_queue_hello(&w)) < 0 ||
-	    (ret = wire_send(&w, type, 0, fixed, flen, tab, tlen)) < 0)
-		goto out;
-	ret = wire_recv(&w, &h, &p, timeout_ms);
-	if (ret >= 0 && h.type == LXS_MSG_ERROR) {
-		a->type = LXS_MSG_ERROR;
-		a->err = wire_error_of(&h, p, a->msg, sizeof(a->msg));
-		ret = 0;
-		goto out;
-	}
-	if (ret >= 0 && (ret = wire_hello_ok(&h, p)) == 0) {
-		wire_consume(&w);
-		ret = wire_recv(&w, &h, &p, timeout_ms);
-	}
-	if (ret < 0)
-		goto out;
-	a->type = h.type;
-	if (h.type == LXS_MSG_ERROR) {
-		a->err = wire_error_of(&h, p, a->msg, sizeof(a->msg));
-	} else if (!(a->p = malloc(h.len ? h.len : 1))) {
-		ret = -ENOMEM;
-		goto out;
-	} else {
-		memcpy(a->p, p, h.len);
-		a->len = h.len;
-	}
-	ret = 0;
-out:
-	wire_fini(&w);
-	if (ret == -EPIPE)
-		ret = -ECONNRESET;
-	return ret;
-}
-
-void ipc_answer_free(struct ipc_answer *a)
-{
-	free(a->p);
-	a->p = NULL;
-}
-
 static int try_connect(const char *path)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};

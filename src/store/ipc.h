@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/call.h"
 #include "common/proto.h"
 #include "store/paths.h"
 #include "store/plan.h"
@@ -63,24 +64,7 @@ struct ipc_state {
 long ipc_encode_state(const struct ipc_state *st, uint8_t *out, size_t cap);
 int ipc_decode_state(const uint8_t *p, size_t len, struct ipc_state *st);
 
-/* What lxsd answered: the type and a copy of the payload, or the error. */
-struct ipc_answer {
-	uint16_t type;
-	uint8_t *p; /* the payload (allocated; ipc_answer_free) */
-	size_t len;
-	int err;        /* ERROR: -errno */
-	char msg[1024]; /* ERROR: the sentence */
-};
-
-/*
- * One request on a fresh connection: HELLO, the message (payload fixed then
- * tab, either may be empty), then wait for HELLO and the answer
- * (timeout_ms < 0: forever). 0 with *a filled (an ERROR answer included),
- * or -errno: -ECONNRESET when lxsd hung up, -EPROTO on a bad answer.
- */
-int ipc_call(int fd, uint16_t type, const void *fixed, size_t flen, const void *tab, size_t tlen,
-	     struct ipc_answer *a, int timeout_ms);
-void ipc_answer_free(struct ipc_answer *a);
+/* Requests go out with call_fd() (common/call.h): HELLO, the request, the answer. */
 
 /*
  * Connect to lxsd. With spawn, start it when it is not running (it

@@ -98,31 +98,45 @@ static int add_notifiers(struct vm *vm, struct virtio_dev *dev, uint64_t base)
 	return 0;
 }
 
+static void destroy_dev(void *dev)
+{
+	virtio_dev_destroy(dev);
+}
+
 int vm_add_virtio(struct vm *vm, struct virtio_dev *dev)
 {
-	if (vm->next_virtio >= LAYOUT_VIRTIO_MAX)
-		return -ENOSPC;
-	int slot = vm->next_virtio;
+	int slot = vm->next_virtio, fd, ret;
 	uint64_t base = LAYOUT_VIRTIO_BASE + (uint64_t)slot * LAYOUT_VIRTIO_STRIDE;
 	unsigned pin = IRQ_VIRTIO_FIRST + (unsigned)slot;
-	int fd = vm_irqfd(vm, pin);
-	int ret;
 
+	/*
+	 * The device's teardown goes first in the cleanup table, so that it
+	 * runs last of this device's, once nothing can notify it any more.
+	 */
+	if (!dev->ops->destroy)
+		return -EINVAL;
+	if ((ret = vm_on_close(vm, destroy_dev, dev)) < 0) {
+		virtio_dev_destroy(dev);
+		return ret;
+	}
+	if (slot >= LAYOUT_VIRTIO_MAX)
+		return -ENOSPC;
+	fd = vm_irqfd(vm, pin);
 	if (fd < 0)
 		return fd;
 	ret = bus_add(&vm->mmio, base, LAYOUT_VIRTIO_STRIDE, virtio_mmio_read, virtio_mmio_write,
 		      dev, dev->ops->name);
 	if (ret == 0)
 		ret = vm_on_close(vm, close_irqfd, (void *)(intptr_t)fd);
-	if (ret == 0 && vm->ev)
-		ret = add_notifiers(vm, dev, base);
-	if (ret == 0)
-		ret = vm_cmdline_add(vm, " virtio_mmio.device=4K@%#llx:%u", (unsigned long long)base,
-				     pin);
 	if (ret < 0) {
 		close(fd);
 		return ret;
 	}
+	if (vm->ev && (ret = add_notifiers(vm, dev, base)) < 0)
+		return ret;
+	if ((ret = vm_cmdline_add(vm, " virtio_mmio.device=4K@%#llx:%u", (unsigned long long)base,
+				  pin)) < 0)
+		return ret;
 	virtio_dev_set_irq(dev, raise_irqfd, (void *)(intptr_t)fd);
 	vm->virtio[slot] = dev;
 	vm->next_virtio++;

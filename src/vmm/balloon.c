@@ -418,6 +418,7 @@ static const struct virtio_dev_ops balloon_ops = {
     .reset = bal_reset,
     .config_write = bal_config_write,
     .activate = bal_activate,
+    .destroy = virtio_balloon_destroy,
 };
 
 /* --- life cycle and host calls ---------------------------------------------- */

@@ -668,18 +668,7 @@ static const struct virtio_dev_ops blk_ops = {
     .queue_notify = blk_notify,
     .reset = blk_reset,
     .activate = blk_activate,
-};
-
-static const struct virtio_dev_ops blk_ro_ops = {
-    .name = "blk",
-    .device_id = VIRTIO_ID_BLOCK,
-    .features = BLK_FEATURES | VIRTIO_BIT(VIRTIO_BLK_F_RO),
-    .num_queues = 1,
-    .queue_max = BLK_QUEUE_MAX,
-    .config_size = VIRTIO_BLK_CFG_SIZE,
-    .queue_notify = blk_notify,
-    .reset = blk_reset,
-    .activate = blk_activate,
+    .destroy = virtio_blk_destroy,
 };
 
 /* --- images ---------------------------------------------------------------------- */
@@ -853,9 +842,12 @@ int virtio_blk_create(struct virtio_dev **out, struct guest_mem *gm, struct evlo
 	for (unsigned i = BLK_NREQ; i-- > 0;)
 		req_put(blk, &blk->reqs[i]);
 
-	r = virtio_dev_init(&blk->dev, read_only ? &blk_ro_ops : &blk_ops, gm, blk);
+	r = virtio_dev_init(&blk->dev, &blk_ops, gm, blk);
 	if (r < 0)
 		goto err_free;
+	/* The guest reads F_RO once, at probe: a slot's mode is fixed from here on. */
+	if (read_only)
+		virtio_dev_offer(&blk->dev, VIRTIO_BIT(VIRTIO_BLK_F_RO));
 	init_config(blk);
 	if (path) {
 		fd = open_image(path, read_only, &sectors);

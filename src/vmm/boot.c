@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "layout.h"
+#include "mptable.h"
 #include "vm.h"
 #include "common/le.h"
 

@@ -38,7 +38,4 @@ int boot_probe(const char *kernel);
 /* Registers, MSRs, FPU and LAPIC of every vCPU; the BSP starts at the entry. */
 int boot_setup_vcpus(struct vm *vm, const struct boot_info *bi);
 
-/* mptable.c: the Intel MP table for ncpus CPUs and one IOAPIC. */
-int mptable_write(struct vm *vm);
-
 #endif

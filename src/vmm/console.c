@@ -310,6 +310,7 @@ static const struct virtio_dev_ops console_ops = {
     .queue_notify = con_notify,
     .reset = con_reset,
     .activate = con_activate,
+    .destroy = virtio_console_destroy,
 };
 
 /* --- life cycle ------------------------------------------------------------ */

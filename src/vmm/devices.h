@@ -6,7 +6,9 @@
  * opaque) once the VMM has set its interrupt with virtio_dev_set_irq(). A
  * device's *_destroy() may only run when no vCPU can reach it any more, its
  * event loop is not running (or is the calling thread), and before that
- * event loop is destroyed.
+ * event loop is destroyed. It is also the device's ops->destroy, so code
+ * that holds devices of any kind (vm_add_virtio) frees them with
+ * virtio_dev_destroy().
  */
 #ifndef LXS_VMM_DEVICES_H
 #define LXS_VMM_DEVICES_H

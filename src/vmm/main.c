@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,7 @@ static void usage(FILE *f)
 		"              [--vsock SOCKET [--cid N]] [--control SOCKET] [--net SOCKET]\n"
 		"              [--share TAG=DIR[,ro][,OPTIONS]]...\n"
 		"       lxs-vm --check-kvm\n"
+		"       lxs-vm --ctl SOCKET COMMAND [ARGS]   (src/vmm/control.h)\n"
 		"\n"
 		"  --kernel FILE    bzImage (64-bit boot protocol) or vmlinux with a PVH note\n"
 		"  --initrd FILE    initial RAM disk\n"
@@ -90,7 +92,9 @@ static void usage(FILE *f)
 		"  --vsock SOCKET   virtio-vsock: host connections through SOCKET (CONNECT\n"
 		"                   <port>), guest connections to port P reach SOCKET_P\n"
 		"  --cid N          the guest's vsock CID (default 3)\n"
-		"  --control SOCKET control socket for disks, balloon and stats\n"
+		"  --control SOCKET control socket for disks, balloon and stats; talk to it\n"
+		"                   with lxs-vm --ctl SOCKET attach SLOT PATH ro|rw SERIAL,\n"
+		"                   detach SLOT, balloon MIB, stats, net or poweroff\n"
 		"  --net SOCKET     virtio-net whose frames go to the user-mode NAT listening\n"
 		"                   on SOCKET (lxs-net, or passt); reconnects if it restarts\n"
 		"  --share SPEC     a virtio-9p share of host directory DIR under mount tag\n"
@@ -316,125 +320,171 @@ static void on_signal(struct evloop *ev, int fd, uint32_t events, void *arg)
 	vm_request_exit(vm, 128 + (int)si.ssi_signo);
 }
 
-static void destroy_console(void *dev)
+/* What a device's constructor gets: the VM, the options, and where the control socket looks. */
+struct dev_ctx {
+	struct vm *vm;
+	const struct options *o;
+	struct vm_devices *devs;
+};
+
+static int one(const struct options *o)
 {
-	virtio_console_destroy(dev);
+	(void)o;
+	return 1;
 }
 
-static void destroy_rng(void *dev)
+static int create_console(const struct dev_ctx *x, int i, struct virtio_dev **dev)
 {
-	virtio_rng_destroy(dev);
+	(void)i;
+	return virtio_console_create(dev, &x->vm->mem, x->vm->ev, STDIN_FILENO, STDOUT_FILENO);
 }
 
-static void destroy_balloon(void *dev)
+static int create_rng(const struct dev_ctx *x, int i, struct virtio_dev **dev)
 {
-	virtio_balloon_destroy(dev);
+	(void)i;
+	return virtio_rng_create(dev, &x->vm->mem);
 }
 
-static void destroy_blk(void *dev)
+static int create_balloon(const struct dev_ctx *x, int i, struct virtio_dev **dev)
 {
-	virtio_blk_destroy(dev);
+	int ret = virtio_balloon_create(dev, &x->vm->mem);
+
+	(void)i;
+	if (ret == 0)
+		x->devs->balloon = *dev;
+	return ret;
 }
 
-static void destroy_vsock(void *dev)
+/* --disk images first, then the empty slots of --spare-disks. */
+static int count_disks(const struct options *o)
 {
-	virtio_vsock_destroy(dev);
+	return o->ndisks + o->spare_disks;
 }
 
-/* Entropy and memory reclaim: every VM has them. */
-static int add_rng_balloon(struct vm *vm, struct vm_devices *devs)
+static int create_disk(const struct dev_ctx *x, int i, struct virtio_dev **dev)
 {
-	struct virtio_dev *rng, *balloon;
-	int ret;
-
-	if ((ret = virtio_rng_create(&rng, &vm->mem)) < 0)
-		return ret;
-	if ((ret = vm_on_close(vm, destroy_rng, rng)) < 0) {
-		virtio_rng_destroy(rng);
-		return ret;
-	}
-	if ((ret = vm_add_virtio(vm, rng)) < 0)
-		return ret;
-	if ((ret = virtio_balloon_create(&balloon, &vm->mem)) < 0)
-		return ret;
-	if ((ret = vm_on_close(vm, destroy_balloon, balloon)) < 0) {
-		virtio_balloon_destroy(balloon);
-		return ret;
-	}
-	devs->balloon = balloon;
-	return vm_add_virtio(vm, balloon);
-}
-
-/* A disk from --disk, or an empty slot (d NULL) for attaching one later. */
-static int add_disk(struct vm *vm, struct vm_devices *devs, const struct disk_opt *d)
-{
-	struct virtio_dev *blk;
-	int ret = virtio_blk_create(&blk, &vm->mem, vm->ev, d ? d->path : NULL, d && d->ro,
+	const struct disk_opt *d = i < x->o->ndisks ? &x->o->disks[i] : NULL;
+	int ret = virtio_blk_create(dev, &x->vm->mem, x->vm->ev, d ? d->path : NULL, d && d->ro,
 				    d ? d->serial : "");
 
-	if (ret < 0)
-		return ret;
-	if ((ret = vm_on_close(vm, destroy_blk, blk)) < 0) {
-		virtio_blk_destroy(blk);
-		return ret;
-	}
-	devs->disk[devs->ndisks++] = blk;
-	return vm_add_virtio(vm, blk);
+	if (ret == 0)
+		x->devs->disk[x->devs->ndisks++] = *dev;
+	return ret;
 }
 
-static int add_vsock(struct vm *vm, uint64_t cid, const char *path)
+static void disk_failed(const struct options *o, int i, char *why, size_t len)
 {
-	struct virtio_dev *vs;
-	int ret = virtio_vsock_create(&vs, &vm->mem, vm->ev, cid, path);
-
-	if (ret < 0)
-		return ret;
-	if ((ret = vm_on_close(vm, destroy_vsock, vs)) < 0) {
-		virtio_vsock_destroy(vs);
-		return ret;
-	}
-	return vm_add_virtio(vm, vs);
+	if (i < o->ndisks)
+		snprintf(why, len, "cannot use disk image %s", o->disks[i].path);
+	else
+		snprintf(why, len, "cannot create spare disk slot %d", i - o->ndisks);
 }
 
-static void destroy_net(void *dev)
+static int count_vsock(const struct options *o)
 {
-	virtio_net_destroy(dev);
+	return o->vsock != NULL;
 }
 
-/* The network card: a locally administered MAC ("lxs"), the same in every VM: one NIC per NAT. */
-static int add_net(struct vm *vm, struct vm_devices *devs, const char *path)
+static int create_vsock(const struct dev_ctx *x, int i, struct virtio_dev **dev)
+{
+	(void)i;
+	return virtio_vsock_create(dev, &x->vm->mem, x->vm->ev, x->o->cid, x->o->vsock);
+}
+
+static void vsock_failed(const struct options *o, int i, char *why, size_t len)
+{
+	(void)i;
+	snprintf(why, len, "cannot set up vsock on %s", o->vsock);
+}
+
+static int count_net(const struct options *o)
+{
+	return o->net != NULL;
+}
+
+/* A locally administered MAC ("lxs"), the same in every VM: one NIC per NAT. */
+static int create_net(const struct dev_ctx *x, int i, struct virtio_dev **dev)
 {
 	static const uint8_t mac[6] = { 0x02, 0x6c, 0x78, 0x73, 0x00, 0x01 };
-	struct virtio_dev *net;
-	int ret = virtio_net_create(&net, &vm->mem, vm->ev, path, mac);
+	int ret = virtio_net_create(dev, &x->vm->mem, x->vm->ev, x->o->net, mac);
 
-	if (ret < 0)
-		return ret;
-	if ((ret = vm_on_close(vm, destroy_net, net)) < 0) {
-		virtio_net_destroy(net);
-		return ret;
-	}
-	devs->net = net;
-	return vm_add_virtio(vm, net);
+	(void)i;
+	if (ret == 0)
+		x->devs->net = *dev;
+	return ret;
 }
 
-static void destroy_9p(void *dev)
+static void net_failed(const struct options *o, int i, char *why, size_t len)
 {
-	virtio_9p_destroy(dev);
+	(void)i;
+	snprintf(why, len, "cannot set up the network card for %s", o->net);
 }
 
-static int add_share(struct vm *vm, const struct share_opt *sh)
+static int count_shares(const struct options *o)
 {
-	struct virtio_dev *p9;
-	int ret = virtio_9p_create(&p9, &vm->mem, sh->tag, sh->dir, sh->ro, &sh->mo, vm->sandbox);
+	return o->nshares;
+}
 
-	if (ret < 0)
-		return ret;
-	if ((ret = vm_on_close(vm, destroy_9p, p9)) < 0) {
-		virtio_9p_destroy(p9);
-		return ret;
+static int create_share(const struct dev_ctx *x, int i, struct virtio_dev **dev)
+{
+	const struct share_opt *sh = &x->o->shares[i];
+
+	return virtio_9p_create(dev, &x->vm->mem, sh->tag, sh->dir, sh->ro, &sh->mo,
+				x->vm->sandbox);
+}
+
+static void share_failed(const struct options *o, int i, char *why, size_t len)
+{
+	snprintf(why, len, "cannot share %s as '%s'", o->shares[i].dir, o->shares[i].tag);
+}
+
+/*
+ * The VM's virtio devices. Rows take their slots in this order, which is the
+ * order the guest probes them in (the first --disk is vda), so a new kind
+ * goes at the end. count: how many the options ask for; create: instance i
+ * (what vm_close destroys: ops->destroy); failed: the sentence when it
+ * cannot be made (NULL: "cannot set up the <name>").
+ */
+static const struct device_kind {
+	const char *name;
+	int (*count)(const struct options *o);
+	int (*create)(const struct dev_ctx *x, int i, struct virtio_dev **dev);
+	void (*failed)(const struct options *o, int i, char *why, size_t len);
+} device_table[] = {
+	{ "console", one, create_console, NULL },
+	{ "entropy device", one, create_rng, NULL },
+	{ "memory balloon", one, create_balloon, NULL },
+	{ "disk", count_disks, create_disk, disk_failed },
+	{ "vsock device", count_vsock, create_vsock, vsock_failed },
+	{ "network card", count_net, create_net, net_failed },
+	{ "9P share", count_shares, create_share, share_failed },
+};
+
+/* Every device the options ask for, on the VM's bus and its command line; or exit. */
+static void add_devices(struct vm *vm, const struct options *o, struct vm_devices *devs)
+{
+	const struct dev_ctx x = { .vm = vm, .o = o, .devs = devs };
+
+	for (size_t k = 0; k < sizeof(device_table) / sizeof(device_table[0]); k++) {
+		const struct device_kind *dk = &device_table[k];
+
+		for (int i = 0; i < dk->count(o); i++) {
+			struct virtio_dev *dev;
+			char why[PATH_MAX + 64];
+			int ret = dk->create(&x, i, &dev);
+
+			if (ret == 0)
+				ret = vm_add_virtio(vm, dev);
+			if (ret == 0)
+				continue;
+			if (dk->failed)
+				dk->failed(o, i, why, sizeof(why));
+			else
+				snprintf(why, sizeof(why), "cannot set up the %s", dk->name);
+			errno = -ret;
+			fatal(LXS_EXIT_VMM_ERROR, "%s", why);
+		}
 	}
-	return vm_add_virtio(vm, p9);
 }
 
 static int watch_signals(struct vm *vm)
@@ -478,10 +528,12 @@ int main(int argc, char **argv)
 	struct vm vm;
 	struct boot_info bi;
 	struct tty_state tty = { 0 };
-	struct virtio_dev *console;
 	struct vm_devices devs = { 0 };
 	int ret, status;
 
+	/* A client of a running VM's control socket, not a VM. */
+	if (argc >= 2 && !strcmp(argv[1], "--ctl"))
+		return control_cli(argc - 2, argv + 2);
 	parse_args(argc, argv, &o);
 	/* A closed stdout ends the console's output, not lxs-vm. */
 	signal(SIGPIPE, SIG_IGN);
@@ -520,40 +572,11 @@ int main(int argc, char **argv)
 	/* Devices. Each virtio device adds itself to the kernel command line. */
 	if ((ret = vm_cmdline_add(&vm, "%s", BASE_CMDLINE)) < 0 ||
 	    (ret = serial_create(&vm, STDOUT_FILENO)) < 0 ||
-	    (ret = platform_create(&vm, STDOUT_FILENO)) < 0 ||
-	    (ret = virtio_console_create(&console, &vm.mem, vm.ev, STDIN_FILENO, STDOUT_FILENO)) < 0 ||
-	    (ret = vm_on_close(&vm, destroy_console, console)) < 0 ||
-	    (ret = vm_add_virtio(&vm, console)) < 0 ||
-	    (ret = add_rng_balloon(&vm, &devs)) < 0) {
+	    (ret = platform_create(&vm, STDOUT_FILENO)) < 0) {
 		errno = -ret;
 		fatal(LXS_EXIT_VMM_ERROR, "cannot set up the VM's devices");
 	}
-	for (int i = 0; i < o.ndisks + o.spare_disks; i++) {
-		const struct disk_opt *d = i < o.ndisks ? &o.disks[i] : NULL;
-
-		ret = add_disk(&vm, &devs, d);
-		if (ret < 0) {
-			errno = -ret;
-			if (d)
-				fatal(LXS_EXIT_VMM_ERROR, "cannot use disk image %s", d->path);
-			fatal(LXS_EXIT_VMM_ERROR, "cannot create spare disk slot %d", i - o.ndisks);
-		}
-	}
-	if (o.vsock && (ret = add_vsock(&vm, o.cid, o.vsock)) < 0) {
-		errno = -ret;
-		fatal(LXS_EXIT_VMM_ERROR, "cannot set up vsock on %s", o.vsock);
-	}
-	if (o.net && (ret = add_net(&vm, &devs, o.net)) < 0) {
-		errno = -ret;
-		fatal(LXS_EXIT_VMM_ERROR, "cannot set up the network card for %s", o.net);
-	}
-	for (int i = 0; i < o.nshares; i++) {
-		if ((ret = add_share(&vm, &o.shares[i])) < 0) {
-			errno = -ret;
-			fatal(LXS_EXIT_VMM_ERROR, "cannot share %s as '%s'", o.shares[i].dir,
-			      o.shares[i].tag);
-		}
-	}
+	add_devices(&vm, &o, &devs);
 	if (o.control && (ret = control_create(&vm, &devs, o.control)) < 0) {
 		errno = -ret;
 		fatal(LXS_EXIT_VMM_ERROR, "cannot create the control socket %s", o.control);

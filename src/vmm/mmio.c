@@ -70,6 +70,16 @@ err_vqs:
 	return r;
 }
 
+void virtio_dev_offer(struct virtio_dev *dev, uint64_t features)
+{
+	dev->device_features |= features;
+}
+
+void virtio_dev_destroy(struct virtio_dev *dev)
+{
+	dev->ops->destroy(dev);
+}
+
 void virtio_dev_fini(struct virtio_dev *dev)
 {
 	if (!dev->ops)

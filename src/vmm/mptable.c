@@ -7,8 +7,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "boot.h"
 #include "layout.h"
+#include "mptable.h"
 #include "vm.h"
 
 struct __attribute__((packed)) mpf {

@@ -453,6 +453,7 @@ static const struct virtio_dev_ops net_ops = {
     .reset = net_reset,
     .activate = net_activate,
     .dump = net_dump,
+    .destroy = virtio_net_destroy,
 };
 
 int virtio_net_create(struct virtio_dev **out, struct guest_mem *gm, struct evloop *ev,

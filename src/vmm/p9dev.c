@@ -388,6 +388,7 @@ static const struct virtio_dev_ops p9dev_ops = {
     .queue_notify = p9dev_notify,
     .reset = p9dev_reset,
     .activate = p9dev_activate,
+    .destroy = virtio_9p_destroy,
 };
 
 int virtio_9p_create(struct virtio_dev **out, struct guest_mem *gm, const char *tag,

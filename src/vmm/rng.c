@@ -113,6 +113,7 @@ static const struct virtio_dev_ops rng_ops = {
     .queue_notify = rng_notify,
     .reset = rng_reset,
     .activate = rng_activate,
+    .destroy = virtio_rng_destroy,
 };
 
 int virtio_rng_create(struct virtio_dev **out, struct guest_mem *gm)

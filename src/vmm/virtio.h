@@ -60,7 +60,8 @@ struct vq_chain;
 
 /*
  * Features every device offers because the generic queue code implements
- * them; a device adds its own through ops->features.
+ * them; a device adds its own through ops->features (and an instance
+ * through virtio_dev_offer()).
  */
 #define VIRTIO_COMMON_FEATURES                                                                     \
 	(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) |                     \
@@ -127,6 +128,13 @@ struct virtio_dev_ops {
 	int (*activate)(struct virtio_dev *dev);
 	/* Optional: log the device's own state for virtio_dev_dump (lock held). */
 	void (*dump)(struct virtio_dev *dev);
+	/*
+	 * Free the device: its *_destroy() from devices.h, so that the VMM can
+	 * tear down any device without knowing its kind. Called without
+	 * dev->lock, under the conditions devices.h gives. Required by
+	 * vm_add_virtio().
+	 */
+	void (*destroy)(struct virtio_dev *dev);
 };
 
 /* Generic state of one device instance. Fields are read under dev->lock. */
@@ -137,7 +145,7 @@ struct virtio_dev {
 
 	pthread_mutex_t lock;
 
-	uint64_t device_features;  /* offered: ops->features | VIRTIO_COMMON_FEATURES */
+	uint64_t device_features;  /* offered: ops->features | VIRTIO_COMMON_FEATURES | extra */
 	uint64_t driver_features;  /* accepted by the driver; frozen at FEATURES_OK */
 	bool driver_features_high; /* the driver accepted bits >= 64 (never offered) */
 	uint32_t device_features_sel;
@@ -169,6 +177,15 @@ int virtio_dev_init(struct virtio_dev *dev, const struct virtio_dev_ops *ops,
 		    const struct guest_mem *gm, void *priv);
 /* Free what virtio_dev_init allocated. No thread may use dev any more. */
 void virtio_dev_fini(struct virtio_dev *dev);
+/*
+ * Offer `features` on top of ops->features for this instance alone (a
+ * read-only disk's VIRTIO_BLK_F_RO), so that instances that differ only in
+ * a feature share one ops table. Call it after virtio_dev_init() and before
+ * the device is on the bus: the driver reads the offer once, at probe.
+ */
+void virtio_dev_offer(struct virtio_dev *dev, uint64_t features);
+/* ops->destroy(dev): frees the device, whatever its kind. */
+void virtio_dev_destroy(struct virtio_dev *dev);
 
 void virtio_dev_set_irq(struct virtio_dev *dev, void (*raise_irq)(void *opaque), void *opaque);
 

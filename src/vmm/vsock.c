@@ -203,6 +203,7 @@ static const struct virtio_dev_ops vsock_ops = {
     .reset = vs_reset,
     .activate = vs_activate,
     .dump = vs_dump,
+    .destroy = virtio_vsock_destroy,
 };
 
 /* --- life cycle ------------------------------------------------------------------ */

@@ -21,6 +21,7 @@
  * number, which treats it as a spurious wakeup (every read and write is
  * non-blocking).
  */
+#include "common/clock.h"
 #include "vsock/muxer.h"
 
 #include <errno.h>
@@ -194,14 +195,6 @@ void vsock_limits_default(struct vsock_limits *lim)
 	lim->max_buffered = DEFAULT_MAX_BUFFERED;
 	lim->connect_timeout_ms = DEFAULT_CONNECT_MS;
 	lim->close_timeout_ms = DEFAULT_CLOSE_MS;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* --- bookkeeping ----------------------------------------------------------- */

@@ -520,7 +520,7 @@ unset LXSD_INIT_UNIX
 until_ok 10 eval '[ -z "$(lxsd_pid)" ]'
 printf '#!/bin/sh\nexec sleep 120\n' >"$tmp/fake-vm" && chmod +x "$tmp/fake-vm"
 : >"$tmp/fake-kernel"
-booting() { python3 tests/cli/lxsd_wire.py "$XDG_RUNTIME_DIR/lxs/lxsd.sock" status 2>/dev/null | grep -qx "vm booting"; }
+booting() { python3 tests/cli/lxsd_wire.py "$XDG_RUNTIME_DIR/lxs/lxsd.sock" status >"$o.state" 2>&1; grep -qx "vm booting" "$o.state"; }
 LXS_VM=$tmp/fake-vm LXS_KERNEL=$tmp/fake-kernel "$LXS" -d r-tar -u root -- true >"$o.wait" 2>&1 &
 waiter=$!
 if until_ok 10 booting; then
@@ -529,11 +529,11 @@ if until_ok 10 booting; then
 	# Answered, right, and while the boot is still going on (the point of the test).
 	[ $st = 0 ] && grep -q "^r-tar" "$o" && booting && [ $ms -lt 1000 ] &&
 		pass "${P}_list_answered_while_vm_boots ($ms ms)" ||
-		fail "${P}_list_answered_while_vm_boots" "status $st after $ms ms: $(head -c 200 "$o")"
+		fail "${P}_list_answered_while_vm_boots" "status $st after $ms ms: $(head -c 200 "$o") state: $(cat "$o.state") log: $(tail -5 "$XDG_RUNTIME_DIR/lxs/lxsd.log")"
 	run --status; expect "${P}_status_during_boot" 0 $st "$o" "^VM: booting"
 	python3 tests/cli/lxsd_wire.py "$XDG_RUNTIME_DIR/lxs/lxsd.sock" ping >"$o" 2>&1
 	grep -qx "HELLO / OK" "$o" && booting && kill -0 $waiter 2>/dev/null && pass "${P}_session_waits_for_boot" ||
-		fail "${P}_session_waits_for_boot" "$(cat "$o" "$o.wait")"
+		fail "${P}_session_waits_for_boot" "$(cat "$o" "$o.wait") state: $(cat "$o.state") log: $(tail -5 "$XDG_RUNTIME_DIR/lxs/lxsd.log")"
 	run --shutdown --force; expect "${P}_shutdown_ends_boot" 0 $st "$o"
 	wait $waiter; wst=$?
 	expect "${P}_waiting_session_told" 255 $wst "$o.wait" "shutdown stopped the VM"

@@ -18,7 +18,7 @@ fi
 plan 17
 kdir=$1 dir=$2
 P=cli_net
-LXS=$PWD/build/lxs
+LXS=$PWD/build/lxs LXS_VM=$PWD/build/lxs-vm
 tmp=$(mktemp -d /tmp/lxs-net.XXXXXX)
 chmod 0755 "$tmp"
 export XDG_DATA_HOME=$tmp/data XDG_CONFIG_HOME=$tmp/config XDG_RUNTIME_DIR=$tmp/run
@@ -35,12 +35,8 @@ run() { "$LXS" "$@" >"$o" 2>&1; st=$?; }
 lxsd_pid() { cat "$XDG_RUNTIME_DIR/lxs/lxsd.lock" 2>/dev/null; }
 net_pid() { pgrep -P "$(lxsd_pid)" -x lxs-net; }
 vm_pid() { pgrep -P "$(lxsd_pid)" -x lxs-vm; }
-control() { # COMMAND: one line to lxs-vm's control socket, its answer
-	python3 - "$XDG_RUNTIME_DIR/lxs/vm-control.sock" "$1" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n"); print(s.recv(4096).decode().strip())
-PY
+control() { # COMMAND [ARGS]: lxs-vm's control socket's answer line
+	"$LXS_VM" --ctl "$XDG_RUNTIME_DIR/lxs/vm-control.sock" "$@"
 }
 conf() { # extra lines of [wsl2]
 	cat >"$XDG_CONFIG_HOME/lxs/lxs.conf" <<CONF

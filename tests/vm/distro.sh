@@ -30,9 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ctl() { python3 -c 'import socket,sys
-s=socket.socket(socket.AF_UNIX); s.settimeout(30); s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode()+b"\n"); print(s.recv(4096).decode().strip())' "$ctl" "$1"; }
+ctl() { build/lxs-vm --ctl "$ctl" "$@"; } # COMMAND [ARGS]: the control socket's answer line
 stat_of() { ctl stats | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 if [ ! -f "$dir/busybox.img" ]; then
@@ -244,7 +242,7 @@ if cp --sparse=always "$dir/busybox2.img" "$run/bb2.img" 2>/dev/null &&
 	debugfs -w -R "write $run/wsl.conf etc/wsl.conf" "$run/bb2.img" >/dev/null 2>&1; then
 	img2=$run/bb2.img
 fi
-out=$(ctl "attach $spare $img2 rw busybox2")
+out=$(ctl attach "$spare" "$img2" rw busybox2)
 case "$out" in ok*) pass vm_hot_attach ;; *) fail vm_hot_attach "$out" ;; esac
 "${S[@]}" start busybox2 busybox2 second >"$run/o" 2>&1
 expect vm_second_distro_start 0 $? "$run/o"
