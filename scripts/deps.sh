@@ -24,6 +24,7 @@ tools=(
 	# compilers and builds
 	gcc:gcc cc:gcc make:make ar:binutils strip:binutils musl-gcc:musl-tools
 	readelf:binutils          # src/pico/build.mk: checks the loader has no relocations
+	nm:binutils               # tests/cycles.sh: which files call which
 	clang:clang               # tests/fuzz/run.sh: libFuzzer targets
 	clang-format:clang-format # make format
 	python3:python3

@@ -40,6 +40,8 @@ nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 
 section "tools"
 suite deps scripts/deps.sh check
+# No two files of a folder call each other (reads the objects make check built).
+suite cycles tests/cycles.sh
 
 section "unit tests (ASan+UBSan, no KVM)"
 # shellcheck disable=SC2046 # one argument per binary

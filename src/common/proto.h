@@ -16,8 +16,10 @@
  * 2: DISTRO_START gained flags and the resolv.conf string.
  * 3: every control path (lxs-vm's control socket, lxsd's socket, lxs-init's
  *    readiness) speaks these frames; the text lines are gone.
+ * 4: DISTRO_START gained the automount root string and LXS_DISTRO_NO_AUTOMOUNT
+ *    (lxs-init no longer reads the distro's /etc/wsl.conf).
  */
-#define LXS_PROTO_VERSION 3
+#define LXS_PROTO_VERSION 4
 
 /*
  * Debug console, guest -> host, 8-bit OUT. Each byte written is copied to
@@ -146,8 +148,8 @@ struct lxs_error {
 #define LXS_CREATE_PTY 1u  /* a pseudo-terminal for stdin/stdout (stderr joins it) */
 /*
  * The working directory is a host path (absolute): start in the distro's view
- * of it under the host share (/mnt/host, or where /etc/wsl.conf [automount]
- * root puts it), or in the user's home when the share is off or the folder
+ * of it under the host share (/mnt/host, or where the distro's DISTRO_START
+ * automount root put it), or in the user's home when the share is off or the folder
  * cannot be entered there. This is how `lxs` run in a host folder starts in
  * that folder, as wsl.exe does.
  */
@@ -189,22 +191,29 @@ struct lxs_exit {
 };
 
 /*
- * DISTRO_START payload: this struct, then exactly six strings: name, disk
+ * DISTRO_START payload: this struct, then exactly seven strings: name, disk
  * serial (as the virtio-blk device reports it), hostname ("" keeps the VM's),
  * the text for the distro's /etc/resolv.conf (used with
  * LXS_DISTRO_GEN_RESOLV; at most LXS_RESOLV_MAX bytes), the mount tag of the
  * distro's own virtio-9p share of the host's / ("" = the VM-wide share
- * tagged "hostroot"), and the DrvFs options to mount it with ([automount]
- * options; letters, digits, '=', '_' and ','). Init mounts the disk
- * with that serial (waiting up to timeout_ms for a hot-attached one to
- * appear) and starts the distro's container. Unknown flags are refused.
+ * tagged "hostroot"), the DrvFs options to mount it with ([automount]
+ * options; letters, digits, '=', '_' and ','), and the folder the share
+ * appears in as "host" ([automount] root; "" = "/mnt/"; absolute, no ".."
+ * component, at most LXS_AUTOMOUNT_ROOT_MAX bytes, else init warns on its
+ * console and uses "/mnt/"). Init mounts the disk with that serial (waiting
+ * up to timeout_ms for a hot-attached one to appear) and starts the
+ * distro's container. Unknown flags are refused. The host reads the
+ * distro's /etc/wsl.conf, init does not; for the host share, no
+ * LXS_DISTRO_NO_AUTOMOUNT and an empty root are WSL's defaults.
  */
 #define LXS_DISTRO_GEN_HOSTS  1u /* write /etc/hosts for the hostname ([network] generateHosts) */
 #define LXS_DISTRO_GEN_RESOLV 2u /* write /etc/resolv.conf ([network] generateResolvConf) */
 #define LXS_DISTRO_SYSTEMD    4u /* run the distro's systemd as its PID 1 ([boot] systemd) */
 #define LXS_DISTRO_FSTAB      8u /* mount /etc/fstab's file systems ([automount] mountFsTab) */
-#define LXS_DISTRO_FLAGS      15u
+#define LXS_DISTRO_NO_AUTOMOUNT 16u /* no host share in the distro ([automount] enabled=false) */
+#define LXS_DISTRO_FLAGS      31u
 #define LXS_RESOLV_MAX 4096
+#define LXS_AUTOMOUNT_ROOT_MAX 255
 
 struct lxs_distro {
 	uint32_t flags;    /* LXS_DISTRO_* */

@@ -14,10 +14,10 @@
  * `root` resolve inside the distro and never in the VM. Without the share
  * (lxs-vm started without --share hostroot=...) nothing is mounted.
  *
- * /etc/wsl.conf of the distro is honoured as in WSL: [automount] enabled=false
- * leaves the share out, root=/prefix/ puts it at /prefix/host (default
- * /mnt/). The file is read with a few lines of INI parsing (lxs-init is a
- * static musl binary without libinih).
+ * The distro's /etc/wsl.conf [automount] is honoured as in WSL, but read by
+ * the host (one parser, lxsd's, for every setting) and sent in DISTRO_START:
+ * LXS_DISTRO_NO_AUTOMOUNT leaves the share out, the automount root puts it
+ * at ROOT/host (default /mnt/).
  *
  * Mount options, chosen by bench/9p (bench/RESULTS.md, "bench/9p, session
  * 4"): msize is the most Linux 6.12's virtio transport takes (500 KiB = 4 KiB
@@ -32,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -156,67 +155,6 @@ int hostroot_stage(const char *root, const char *src)
 	return 0;
 }
 
-static char *trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = 0;
-	if (e - s >= 2 && (*s == '"' || *s == '\'') && e[-1] == *s) {
-		e[-1] = 0;
-		s++;
-	}
-	return s;
-}
-
-/* [automount] enabled and root from /etc/wsl.conf; absent keys keep their defaults. */
-static void read_wsl_conf(bool *enabled, char *root, size_t rootlen)
-{
-	char buf[16384], *line, *save = NULL;
-	bool in_automount = false;
-	ssize_t n;
-	int fd = open("/etc/wsl.conf", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-
-	if (fd < 0)
-		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = 0;
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *s = trim(line), *eq, *key, *val;
-
-		if (*s == '#' || *s == ';' || !*s)
-			continue;
-		if (*s == '[') {
-			char *end = strchr(s, ']');
-
-			if (end)
-				*end = 0;
-			in_automount = !strcasecmp(trim(s + 1), "automount");
-			continue;
-		}
-		if (!in_automount || !(eq = strchr(s, '=')))
-			continue;
-		*eq = 0;
-		key = trim(s);
-		val = eq + 1;
-		/* A trailing comment after the value. */
-		val[strcspn(val, "#;")] = 0;
-		val = trim(val);
-		if (!strcasecmp(key, "enabled"))
-			*enabled = !(!strcasecmp(val, "false") || !strcmp(val, "0") ||
-				     !strcasecmp(val, "no") || !strcasecmp(val, "off"));
-		else if (!strcasecmp(key, "root") && val[0] == '/' && strlen(val) + 2 < rootlen)
-			snprintf(root, rootlen, "%s%s", val,
-				 val[strlen(val) - 1] == '/' ? "" : "/");
-	}
-}
-
 /* mkdir -p, inside the current root (after pivot_root). */
 static int mkdir_p(char *path)
 {
@@ -238,27 +176,53 @@ static int mkdir_p(char *path)
 	}
 }
 
-int hostroot_path(char *buf, size_t len)
+/* An automount root the guest can use: absolute, no ".." component, bounded. */
+static bool root_ok(const char *root)
 {
-	char root[256] = "/mnt/";
-	bool enabled = true;
+	size_t n = strlen(root);
 
-	read_wsl_conf(&enabled, root, sizeof(root));
-	if (!enabled)
+	if (root[0] != '/' || n > LXS_AUTOMOUNT_ROOT_MAX)
+		return false;
+	for (const char *p = root + 1; *p; p++) {
+		/* Control characters: the path goes into a one-line record and console messages. */
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return false;
+		if (p[-1] == '/' && p[0] == '.' && p[1] == '.' && (p[2] == '/' || !p[2]))
+			return false;
+	}
+	return true;
+}
+
+int hostroot_path(const struct distro_spec *d, char *buf, size_t len)
+{
+	const char *root = d->automount_root;
+
+	if (d->flags & LXS_DISTRO_NO_AUTOMOUNT)
 		return -ENOENT;
-	if ((size_t)snprintf(buf, len, "%shost", root) >= len)
+	if (root[0] && !root_ok(root)) {
+		/* Not printed: it may hold control characters. */
+		fprintf(stderr,
+			"lxs-init: distro %s: [automount] root is not an absolute path "
+			"without '..' of at most %d bytes; the share goes to /mnt/host\n",
+			d->name, LXS_AUTOMOUNT_ROOT_MAX);
+		root = "";
+	}
+	if (!root[0])
+		root = "/mnt/";
+	if ((size_t)snprintf(buf, len, "%s%shost", root,
+			     root[strlen(root) - 1] == '/' ? "" : "/") >= len)
 		return -ENAMETOOLONG;
 	return 0;
 }
 
-void hostroot_place(void)
+void hostroot_place(const char *dir)
 {
-	char target[300];
+	char target[HOSTROOT_PATH_MAX];
 
 	if (!is_mountpoint(HOST_STAGE))
 		return;
-	if (hostroot_path(target, sizeof(target)) == 0 && mkdir_p(target) == 0 &&
-	    mount(HOST_STAGE, target, NULL, MS_MOVE, NULL) == 0) {
+	if (dir[0] && (size_t)snprintf(target, sizeof(target), "%s", dir) < sizeof(target) &&
+	    mkdir_p(target) == 0 && mount(HOST_STAGE, target, NULL, MS_MOVE, NULL) == 0) {
 		rmdir(HOST_STAGE);
 		return;
 	}

@@ -4,7 +4,9 @@
  * container init in new mount, PID and UTS namespaces that pivot_roots into
  * it, mounts what a distro expects (/proc, /sys, /dev, /dev/pts, /dev/shm,
  * /run) and reaps its orphans. REGISTRY_DIR/NAME.pid records that init, so
- * sessions (each its own process) can setns into the distro.
+ * sessions (each its own process) can setns into the distro, and
+ * REGISTRY_DIR/NAME.host where the host share appears in it, so that they
+ * can start in the distro's view of a host folder.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -243,8 +245,8 @@ static void mount_fstab(const char *name)
 }
 
 /* The container's PID 1: set the distro up, report, then reap forever or become systemd. */
-static int container_main(const char *root, const char *hostsrc, const struct distro_spec *d,
-			  int ready_fd)
+static int container_main(const char *root, const char *hostsrc, const char *hostdir,
+			  const struct distro_spec *d, int ready_fd)
 {
 	bool systemd = d->flags & LXS_DISTRO_SYSTEMD;
 	char cg[300], what2[64] = "";
@@ -291,7 +293,7 @@ static int container_main(const char *root, const char *hostsrc, const struct di
 		what = "pivot_root into the distro";
 		goto fail;
 	}
-	hostroot_place();
+	hostroot_place(hostdir);
 	/* As WSL: a file that cannot be written is reported, and the distro starts all the same. */
 	if ((ret = network_files(d, what2, sizeof(what2))) < 0)
 		fprintf(stderr, "lxs-init: distro %s: cannot %s: %s\n", d->name, what2, strerror(-ret));
@@ -354,6 +356,35 @@ int distro_pid(const char *name)
 	if (pid <= 1 || kill(pid, 0) < 0)
 		return -ENOENT;
 	return pid;
+}
+
+int distro_host_dir(const char *name, char *buf, size_t len)
+{
+	char path[256];
+
+	if (!distro_name_ok(name))
+		return -EINVAL;
+	registry_path(name, "host", path, sizeof(path));
+	int n = read_small(path, buf, len);
+	return n < 0 ? n : buf[0] ? 0 : -ENOENT;
+}
+
+/* Record where the share goes (dir, or "" for nowhere) before the distro is. */
+static int record_host_dir(const char *name, const char *dir)
+{
+	char path[256];
+
+	registry_path(name, "host", path, sizeof(path));
+	if (!dir[0])
+		return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	if (fprintf(f, "%s\n", dir) < 0) {
+		fclose(f);
+		return -EIO;
+	}
+	return fclose(f) == 0 ? 0 : -EIO;
 }
 
 int distro_enter(const char *name)
@@ -516,8 +547,16 @@ int distro_start(const struct distro_spec *d, char *err, size_t errlen)
 			 strerror(errno));
 		goto out;
 	}
-	char hostsrc[300] = "";
+	char hostsrc[300] = "", hostdir[HOSTROOT_PATH_MAX];
 	hostroot_mount(d, hostsrc, sizeof(hostsrc)); /* optional: no share, no /mnt/host */
+	if (hostroot_path(d, hostdir, sizeof(hostdir)) < 0)
+		hostdir[0] = 0;
+	/* Before NAME.pid: a session that finds the distro finds this too. */
+	if ((ret = record_host_dir(name, hostdir)) < 0) {
+		snprintf(err, errlen, "cannot record distro %s's host folder: %s", name,
+			 strerror(-ret));
+		goto out_umount;
+	}
 	/* A fresh cgroup: one left by a distro that died may hold a systemd's settings. */
 	snprintf(cg, sizeof(cg), CGROUP_DIR "%s", name);
 	cgroup_remove(cg, 0);
@@ -534,7 +573,7 @@ int distro_start(const struct distro_spec *d, char *err, size_t errlen)
 				   NULL, NULL, NULL, NULL);
 	if (pid == 0) {
 		close(ready[0]);
-		container_main(root, hostsrc, d, ready[1]);
+		container_main(root, hostsrc, hostdir, d, ready[1]);
 	}
 	close(ready[1]);
 	if (pid < 0) {
@@ -595,6 +634,8 @@ int distro_stop(const char *name, char *err, size_t errlen)
 		}
 	}
 	registry_path(name, "pid", path, sizeof(path));
+	unlink(path);
+	registry_path(name, "host", path, sizeof(path));
 	unlink(path);
 	snprintf(root, sizeof(root), CGROUP_DIR "%s", name);
 	cgroup_remove(root, 0);

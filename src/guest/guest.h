@@ -25,7 +25,7 @@
 #include "common/wire.h"
 
 #define DISTRO_DIR "/distros"            /* where distro disks are mounted */
-#define REGISTRY_DIR "/run/lxs/distros"  /* NAME.pid: the container's init */
+#define REGISTRY_DIR "/run/lxs/distros"  /* NAME.pid: the container's init; NAME.host */
 
 struct init_opts {
 	bool test_mode;   /* no distros, no namespaces: run commands here */
@@ -42,6 +42,7 @@ struct distro_spec {
 	const char *name, *serial, *hostname, *resolv_conf;
 	const char *host_tag;   /* its own host share, or "" for the VM-wide one */
 	const char *host_opts;  /* [automount] options for it */
+	const char *automount_root; /* [automount] root, unchecked ("" = /mnt/) */
 	uint32_t flags;         /* LXS_DISTRO_* */
 	uint32_t timeout_ms;
 };
@@ -56,6 +57,12 @@ void distro_stop_all(void);
  * child forked afterwards lands in the PID one). For the session's process.
  */
 int distro_enter(const char *name);
+/*
+ * Where the host share appears in the running distro name (recorded at its
+ * start, in the VM's registry, so call it before distro_enter); -ENOENT when
+ * it has none.
+ */
+int distro_host_dir(const char *name, char *buf, size_t len);
 /* The current root's distro runs systemd as its init (sd_booted's test). */
 bool distro_has_systemd(void);
 
@@ -72,14 +79,16 @@ int hostroot_mount(const struct distro_spec *d, char *src, size_t len);
 void hostroot_unmount(const char *name);
 /* Container, before pivot_root: bind src into root's /run. */
 int hostroot_stage(const char *root, const char *src);
-/* Container, after pivot_root: move it to wsl.conf's place, or drop it. */
-void hostroot_place(void);
+/* Container, after pivot_root: move it to dir (hostroot_path's), or drop it ("" dir). */
+void hostroot_place(const char *dir);
+/* The longest hostroot_path, with its NUL: the root, a '/' and "host". */
+#define HOSTROOT_PATH_MAX (LXS_AUTOMOUNT_ROOT_MAX + 6)
 /*
- * Where the share appears in the current root's distro, per its
- * /etc/wsl.conf [automount]; -ENOENT when turned off there. Call after
- * pivot_root or setns into the distro.
+ * Where the share appears in the distro, per DISTRO_START's automount root
+ * (a bad one is said on the console and replaced by /mnt/); -ENOENT when
+ * LXS_DISTRO_NO_AUTOMOUNT turns it off.
  */
-int hostroot_path(char *buf, size_t len);
+int hostroot_path(const struct distro_spec *d, char *buf, size_t len);
 
 /*
  * forward.c: the localhost forwarding process (PID 1 forks it and restarts

@@ -170,14 +170,14 @@ int serve_connection(const struct init_opts *o, int fd)
 		break;
 	}
 	case LXS_MSG_DISTRO_START: {
-		const char *s[6];
+		const char *s[7];
 		struct lxs_distro d;
 
 		if (o->test_mode) {
 			ret = send_error(&w, ENOTSUP, "this lxs-init runs in test mode, without distros");
 			break;
 		}
-		if (h.len < sizeof(d) || wire_split(p + sizeof(d), h.len - sizeof(d), s, 6) < 0) {
+		if (h.len < sizeof(d) || wire_split(p + sizeof(d), h.len - sizeof(d), s, 7) < 0) {
 			ret = send_error(&w, EPROTO, "malformed DISTRO_START");
 			break;
 		}
@@ -189,7 +189,8 @@ int serve_connection(const struct init_opts *o, int fd)
 		}
 		struct distro_spec spec = { .name = s[0], .serial = s[1], .hostname = s[2],
 					    .resolv_conf = s[3], .host_tag = s[4],
-					    .host_opts = s[5], .flags = d.flags,
+					    .host_opts = s[5], .automount_root = s[6],
+					    .flags = d.flags,
 					    .timeout_ms = d.timeout_ms };
 		ret = distro_start(&spec, err, sizeof(err));
 		ret = ret < 0 ? send_error(&w, -ret, "%s", err) : wire_send(&w, LXS_MSG_OK, 0, NULL, 0, NULL, 0);

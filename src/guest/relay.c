@@ -519,6 +519,10 @@ int relay_session(const struct init_opts *o, struct wire *w, const uint8_t *payl
 	if ((ret = parse_create(w, payload, len, &rq)) < 0)
 		goto out;
 	const char *distro = rq.strs[0], *user = rq.strs[1], *cwd = rq.strs[2];
+	/* Read while the VM's registry is in sight: distro_enter leaves it behind. */
+	char hostmnt[HOSTROOT_PATH_MAX] = "";
+	if (!o->test_mode && distro_host_dir(distro, hostmnt, sizeof(hostmnt)) < 0)
+		hostmnt[0] = 0;
 	if (!o->test_mode && (ret = distro_enter(distro)) < 0) {
 		ret = send_error(w, -ret, "distro %s is not running", distro);
 		goto out;
@@ -536,12 +540,12 @@ int relay_session(const struct init_opts *o, struct wire *w, const uint8_t *payl
 		/* lxs-init --serve-unix runs on the host itself: the path is as it is. */
 		if (o->test_mode)
 			snprintf(hostdir, sizeof(hostdir), "%s", cwd);
-		else if (cwd[0] != '/' || strlen(cwd) >= PATH_MAX ||
-			 hostroot_path(hostdir, sizeof(hostdir) - PATH_MAX) < 0)
+		else if (cwd[0] != '/' || strlen(cwd) >= PATH_MAX || !hostmnt[0])
 			hostdir[0] = 0; /* the share is off in this distro: home */
-		else if (strcmp(cwd, "/")) {
-			n = strlen(hostdir);
-			snprintf(hostdir + n, sizeof(hostdir) - n, "%s", cwd);
+		else {
+			n = (size_t)snprintf(hostdir, sizeof(hostdir), "%s", hostmnt);
+			if (strcmp(cwd, "/"))
+				snprintf(hostdir + n, sizeof(hostdir) - n, "%s", cwd);
 		}
 		cwd = hostdir;
 	}

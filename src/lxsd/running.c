@@ -209,10 +209,12 @@ static int start_in_vm(struct lxsd *s, struct running *r, char *err, size_t errl
 	    .resolv_conf = resolv,
 	    .host_tag = tag,
 	    .host_opts = r->wsl.automount_options,
+	    .automount_root = r->wsl.automount_root,
 	    .timeout_ms = r->wsl.systemd ? SYSTEMD_START_TIMEOUT_MS : DISTRO_START_TIMEOUT_MS,
 	    .flags = (r->wsl.generate_hosts ? LXS_DISTRO_GEN_HOSTS : 0) |
 		     (r->wsl.systemd ? LXS_DISTRO_SYSTEMD : 0) |
-		     (r->wsl.mount_fstab ? LXS_DISTRO_FSTAB : 0)};
+		     (r->wsl.mount_fstab ? LXS_DISTRO_FSTAB : 0) |
+		     (r->wsl.automount_enabled ? 0 : LXS_DISTRO_NO_AUTOMOUNT)};
 	if (r->wsl.generate_resolv_conf &&
 	    host_resolvers(resolv, sizeof(resolv), s->net_fd >= 0) > 0)
 		sd.flags |= LXS_DISTRO_GEN_RESOLV;

@@ -9,6 +9,9 @@
  * 6.13 relative to the /proc/self/fd directory descriptor, older kernels the
  * /proc/self/fd/N path), because the f*xattr() calls refuse O_PATH
  * descriptors and the path-based ones would need a path.
+ *
+ * Also the objs (one O_PATH descriptor each) and the descriptor budget they
+ * are counted against.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -75,6 +79,65 @@ static int fd_stat(int fd, struct statx *st)
 		return -errno;
 	return 0;
 }
+
+/* --- descriptor budget ------------------------------------------------------ */
+
+/* Here, with the objs: the last p9_obj_put gives back what the obj counted. */
+static atomic_uint fds_used, fds_max;
+static atomic_bool fds_max_set;
+
+void p9_fd_budget_default(void)
+{
+	struct rlimit rl;
+	rlim_t keep;
+
+	if (atomic_load(&fds_max_set) || getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur > UINT32_MAX)
+		rl.rlim_cur = UINT32_MAX;
+	keep = rl.rlim_cur / 8;
+	keep = keep < 256 ? 256 : keep > 8192 ? 8192 : keep;
+	if (keep > rl.rlim_cur / 2)
+		keep = rl.rlim_cur / 2;
+	atomic_store(&fds_max, (unsigned)(rl.rlim_cur - keep));
+}
+
+void p9_set_fd_budget(unsigned max)
+{
+	atomic_store(&fds_max_set, max != 0);
+	if (max)
+		atomic_store(&fds_max, max);
+	else
+		p9_fd_budget_default();
+}
+
+int p9_obj_charge(struct p9_conn *c, struct p9_obj *o)
+{
+	if (!o || o->owner || o == c->srv->root)
+		return 0;
+	if (atomic_fetch_add(&c->nfds, 1) >= c->lim.max_fds) {
+		atomic_fetch_sub(&c->nfds, 1);
+		return -EMFILE;
+	}
+	if (atomic_fetch_add(&fds_used, 1) >= atomic_load(&fds_max)) {
+		atomic_fetch_sub(&fds_used, 1);
+		atomic_fetch_sub(&c->nfds, 1);
+		return -ENFILE;
+	}
+	o->owner = c;
+	return 0;
+}
+
+void p9_obj_uncharge(struct p9_obj *o)
+{
+	if (!o->owner)
+		return;
+	atomic_fetch_sub(&o->owner->nfds, 1);
+	atomic_fetch_sub(&fds_used, 1);
+	o->owner = NULL;
+}
+
+/* --- objs ------------------------------------------------------------------ */
 
 struct p9_obj *p9_obj_new(int fd, const struct statx *st)
 {

@@ -168,7 +168,9 @@ int p9_meta_created(struct p9_server *s, const struct p9_mount_opts *opt, struct
 /* Names the guest may not see or set through its own xattr calls. */
 bool p9_meta_private_xattr(const char *name);
 
-/* --- server.c: descriptor budget (p9.h) --- */
+/* --- host.c: descriptor budget (p9.h) --- */
+/* The budget from RLIMIT_NOFILE, unless p9_set_fd_budget() fixed one. */
+void p9_fd_budget_default(void);
 /*
  * Count o against c's and the process's budget, once, unless it is the
  * server's root or already counted. Under c->lock: objs are shared only
@@ -178,7 +180,7 @@ int p9_obj_charge(struct p9_conn *c, struct p9_obj *o);
 /* Give back what o counted (its last reference is gone). */
 void p9_obj_uncharge(struct p9_obj *o);
 
-/* --- server.c: fid table --- */
+/* --- fid.c: fid table --- */
 struct p9_fid *p9_fid_new(uint32_t id, uint32_t uid);
 struct p9_fid *p9_fid_get(struct p9_conn *c, uint32_t id);
 void p9_fid_put(struct p9_conn *c, struct p9_fid *f);

@@ -1,7 +1,7 @@
 /*
- * server.c - servers, connections, the fid table and the life of a request:
- * framing, the outstanding-request table, Tversion and Tflush. The file
- * system operations themselves are in ops.c.
+ * server.c - servers, connections and the life of a request: framing, the
+ * outstanding-request table, Tversion and Tflush. The file system operations
+ * themselves are in ops.c, the fid table they share with this file in fid.c.
  *
  * A request holds a slot from the moment its tag is known until its reply
  * has been handed to the transport. A Tflush of an outstanding tag takes a
@@ -13,80 +13,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "p9/internal.h"
-
-/* --- descriptor budget ------------------------------------------------------ */
-
-static atomic_uint fds_used, fds_max;
-static atomic_bool fds_max_set;
-
-static void fd_budget_default(void)
-{
-	struct rlimit rl;
-	rlim_t keep;
-
-	if (atomic_load(&fds_max_set) || getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return;
-	if (rl.rlim_cur > UINT32_MAX)
-		rl.rlim_cur = UINT32_MAX;
-	keep = rl.rlim_cur / 8;
-	keep = keep < 256 ? 256 : keep > 8192 ? 8192 : keep;
-	if (keep > rl.rlim_cur / 2)
-		keep = rl.rlim_cur / 2;
-	atomic_store(&fds_max, (unsigned)(rl.rlim_cur - keep));
-}
-
-void p9_set_fd_budget(unsigned max)
-{
-	atomic_store(&fds_max_set, max != 0);
-	if (max)
-		atomic_store(&fds_max, max);
-	else
-		fd_budget_default();
-}
-
-int p9_obj_charge(struct p9_conn *c, struct p9_obj *o)
-{
-	if (!o || o->owner || o == c->srv->root)
-		return 0;
-	if (atomic_fetch_add(&c->nfds, 1) >= c->lim.max_fds) {
-		atomic_fetch_sub(&c->nfds, 1);
-		return -EMFILE;
-	}
-	if (atomic_fetch_add(&fds_used, 1) >= atomic_load(&fds_max)) {
-		atomic_fetch_sub(&fds_used, 1);
-		atomic_fetch_sub(&c->nfds, 1);
-		return -ENFILE;
-	}
-	o->owner = c;
-	return 0;
-}
-
-void p9_obj_uncharge(struct p9_obj *o)
-{
-	if (!o->owner)
-		return;
-	atomic_fetch_sub(&o->owner->nfds, 1);
-	atomic_fetch_sub(&fds_used, 1);
-	o->owner = NULL;
-}
-
-/* Charge what f holds that is not counted yet; all or nothing. Under c->lock. */
-static int fid_charge(struct p9_conn *c, struct p9_fid *f)
-{
-	bool had = !f->obj || f->obj->owner;
-	int err = p9_obj_charge(c, f->obj);
-
-	if (!err && f->dir != f->obj) {
-		err = p9_obj_charge(c, f->dir);
-		if (err && !had)
-			p9_obj_uncharge(f->obj);
-	}
-	return err;
-}
 
 /* --- servers and connections ------------------------------------------------ */
 
@@ -102,7 +31,7 @@ int p9_server_new(int root_fd, const struct p9_mount_opts *opts, struct p9_serve
 	else
 		p9_mount_opts_default(&s->opts);
 	s->proc_fd = -1;
-	fd_budget_default();
+	p9_fd_budget_default();
 	err = p9_host_init(s, root_fd);
 	if (err) {
 		free(s);
@@ -182,171 +111,6 @@ void p9_conn_free(struct p9_conn *c)
 	pthread_mutex_destroy(&c->lock);
 	free(c->slots);
 	free(c);
-}
-
-uint32_t p9_conn_msize(struct p9_conn *c)
-{
-	uint32_t m;
-
-	pthread_mutex_lock(&c->lock);
-	m = c->msize;
-	pthread_mutex_unlock(&c->lock);
-	return m;
-}
-
-/* --- fids --------------------------------------------------------------- */
-
-static unsigned fid_hash(uint32_t id)
-{
-	return (id * 2654435761u) >> 22; /* top 10 bits: P9_FIDHASH buckets */
-}
-
-struct p9_fid *p9_fid_new(uint32_t id, uint32_t uid)
-{
-	struct p9_fid *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return NULL;
-	f->id = id;
-	f->uid = uid;
-	f->refs = 1;
-	f->fd = -1;
-	pthread_mutex_init(&f->lock, NULL);
-	return f;
-}
-
-static void fid_free(struct p9_fid *f)
-{
-	/* An open fid's descriptor is its obj's own (ops.c, op_lopen). */
-	if (f->fd >= 0 && (!f->obj || f->fd != f->obj->fd))
-		close(f->fd);
-	p9_obj_put(f->obj);
-	p9_obj_put(f->dir);
-	free(f->name);
-	free(f->dbuf);
-	free(f->xname);
-	free(f->xbuf);
-	pthread_mutex_destroy(&f->lock);
-	free(f);
-}
-
-struct p9_fid *p9_fid_get(struct p9_conn *c, uint32_t id)
-{
-	struct p9_fid *f;
-
-	pthread_mutex_lock(&c->lock);
-	for (f = c->fids[fid_hash(id)]; f && f->id != id; f = f->next)
-		;
-	if (f)
-		f->refs++;
-	pthread_mutex_unlock(&c->lock);
-	return f;
-}
-
-void p9_fid_put(struct p9_conn *c, struct p9_fid *f)
-{
-	int left;
-
-	if (!f)
-		return;
-	pthread_mutex_lock(&c->lock);
-	left = --f->refs;
-	pthread_mutex_unlock(&c->lock);
-	if (!left)
-		fid_free(f);
-}
-
-static struct p9_fid **fid_slot(struct p9_conn *c, uint32_t id)
-{
-	struct p9_fid **pp = &c->fids[fid_hash(id)];
-
-	while (*pp && (*pp)->id != id)
-		pp = &(*pp)->next;
-	return pp;
-}
-
-int p9_fid_add(struct p9_conn *c, struct p9_fid *f)
-{
-	struct p9_fid **pp;
-	int err = 0;
-
-	if (f->id == P9_NOFID)
-		return -EBADF;
-	pthread_mutex_lock(&c->lock);
-	pp = fid_slot(c, f->id);
-	if (*pp)
-		err = -EEXIST;
-	else if (c->nfids >= c->lim.max_fids)
-		err = -EMFILE;
-	else
-		err = fid_charge(c, f);
-	if (!err) {
-		f->next = NULL;
-		*pp = f;
-		c->nfids++;
-	}
-	pthread_mutex_unlock(&c->lock);
-	return err;
-}
-
-int p9_fid_replace(struct p9_conn *c, struct p9_fid *old, struct p9_fid *nf)
-{
-	struct p9_fid **pp;
-	int err = 0;
-
-	pthread_mutex_lock(&c->lock);
-	pp = fid_slot(c, old->id);
-	if (*pp != old)
-		err = -EBADF; /* clunked (and maybe reused) meanwhile */
-	else
-		err = fid_charge(c, nf);
-	if (!err) {
-		nf->next = old->next;
-		*pp = nf;
-		old->refs--; /* the table's reference; the caller still holds one */
-	}
-	pthread_mutex_unlock(&c->lock);
-	return err;
-}
-
-struct p9_fid *p9_fid_remove(struct p9_conn *c, uint32_t id)
-{
-	struct p9_fid **pp, *f;
-
-	pthread_mutex_lock(&c->lock);
-	pp = fid_slot(c, id);
-	f = *pp;
-	if (f) {
-		*pp = f->next;
-		f->next = NULL;
-		c->nfids--;
-	}
-	pthread_mutex_unlock(&c->lock);
-	return f;
-}
-
-void p9_fids_clear(struct p9_conn *c)
-{
-	struct p9_fid *dead = NULL, *f;
-
-	pthread_mutex_lock(&c->lock);
-	for (unsigned i = 0; i < P9_FIDHASH; i++) {
-		while ((f = c->fids[i])) {
-			c->fids[i] = f->next;
-			if (--f->refs) {
-				f->next = NULL; /* a request still uses it: it frees it */
-			} else {
-				f->next = dead;
-				dead = f;
-			}
-		}
-	}
-	c->nfids = 0;
-	pthread_mutex_unlock(&c->lock);
-	while ((f = dead)) {
-		dead = f->next;
-		fid_free(f);
-	}
 }
 
 /* --- requests ------------------------------------------------------------ */

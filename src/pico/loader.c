@@ -83,106 +83,6 @@ static const char *errstr(long e)
 	}
 }
 
-/* ---- checks done before the real execve (so errors reach the caller) ---------- */
-
-/* Parses "#!interp [arg]" in buf (n bytes) in place; returns 0 or -ENOEXEC. */
-static int parse_shebang(char *buf, long n, char **interp, char **arg)
-{
-	char *p = buf + 2, *end = buf + n;
-	char *nl = p;
-	while (nl < end && *nl != '\n')
-		nl++;
-	if (nl == end && n >= 256)
-		return -ENOEXEC;
-	*nl = 0;
-	while (p < nl && (*p == ' ' || *p == '\t'))
-		p++;
-	if (p == nl)
-		return -ENOEXEC;
-	*interp = p;
-	while (p < nl && *p != ' ' && *p != '\t')
-		p++;
-	*arg = 0;
-	if (p < nl) {
-		*p++ = 0;
-		while (p < nl && (*p == ' ' || *p == '\t'))
-			p++;
-		char *e = nl;
-		while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-			*--e = 0;
-		if (p < e)
-			*arg = p;
-	}
-	return 0;
-}
-
-static long read_head(const char *host, char *buf, long size, struct stat *st, int *fdp)
-{
-	long fd = sys4(__NR_openat, AT_FDCWD, (long)host, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return fd;
-	long r = sys2(__NR_fstat, fd, (long)st);
-	if (r == 0 && S_ISDIR(st->st_mode))
-		r = -EACCES;
-	if (r == 0 && !S_ISREG(st->st_mode))
-		r = -EACCES;
-	if (r == 0)
-		r = sys4(__NR_pread64, fd, (long)buf, size, 0);
-	if (r < 0 || !fdp)
-		sys1(__NR_close, fd);
-	else
-		*fdp = (int)fd;
-	return r;
-}
-
-static int may_exec(const char *host, int region, const struct stat *st)
-{
-	struct lxs_meta m;
-	char v[LXS_META_MAX];
-	unsigned mode = st->st_mode, uid = 0, gid = 0;
-	if (region != R_VOL)
-		return sys4(__NR_faccessat2, AT_FDCWD, (long)host, 1, 0) == 0 ? 0 : -EACCES;
-	long n = sys4(__NR_getxattr, (long)host, (long)LXS_META_XATTR, (long)v, sizeof v);
-	if (n > 0 && lxs_meta_parse(v, n, &m) == 0) {
-		mode = m.mode, uid = m.uid, gid = m.gid;
-		if (!S_ISREG(mode))
-			return -EACCES;
-	}
-	if (pico.euid == 0)
-		return (mode & 0111) ? 0 : -EACCES;
-	unsigned bit = pico.euid == uid ? 0100 : (pico.egid == gid ? 0010 : 0001);
-	for (unsigned i = 0; bit == 0001 && i < pico.ngroups; i++)
-		if (pico.groups[i] == gid)
-			bit = 0010;
-	return (mode & bit) ? 0 : -EACCES;
-}
-
-int pico_check_exec(const char *host, int region, struct pico_shebang *sb)
-{
-	struct pico_shebang own;
-	struct stat st;
-	if (!sb)
-		sb = &own;
-	char *buf = sb->buf;
-	sb->interp = sb->arg = 0;
-	long n = read_head(host, buf, sizeof sb->buf - 1, &st, NULL);
-	if (n < 0)
-		return (int)n;
-	int r = may_exec(host, region, &st);
-	if (r < 0)
-		return r;
-	if (n >= 4 && memcmp(buf, ELFMAG, 4) == 0)
-		return 0;
-	/* A missing #! interpreter is reported by the loader after the real
-	 * execve (exit 127): resolving it here would cost stack the guest's
-	 * thread may not have (see trap.c). */
-	if (n >= 2 && buf[0] == '#' && buf[1] == '!') {
-		buf[n] = 0;
-		return parse_shebang(buf, n, &sb->interp, &sb->arg) ? -ENOEXEC : 0;
-	}
-	return -ENOEXEC;
-}
-
 /* ---- ELF mapping ------------------------------------------------------------------ */
 
 struct image {
@@ -206,7 +106,7 @@ static long load_elf(const char *host, struct image *im, int want_interp)
 	Elf64_Phdr ph[64];
 	struct stat st;
 	int fd = -1;
-	long r = read_head(host, (char *)&eh, sizeof eh, &st, &fd);
+	long r = pico_read_head(host, (char *)&eh, sizeof eh, &st, &fd);
 	if (r < 0)
 		return r;
 	r = -ENOEXEC;
@@ -717,14 +617,14 @@ __attribute__((noreturn, used)) void loader_main(unsigned long *sp, unsigned lon
 	for (int depth = 0;; depth++) {
 		char head[256];
 		struct stat st;
-		long n = read_head(host, head, sizeof head - 1, &st, NULL);
+		long n = pico_read_head(host, head, sizeof head - 1, &st, NULL);
 		if (n < 0)
 			die(EXIT_NOEXEC, pico.exe, errstr(n));
 		if (n < 2 || head[0] != '#' || head[1] != '!')
 			break;
 		char *in, *arg;
 		head[n] = 0;
-		if (depth >= 4 || parse_shebang(head, n, &in, &arg))
+		if (depth >= 4 || pico_parse_shebang(head, n, &in, &arg))
 			die(EXIT_NOEXEC, pico.exe, errstr(-ENOEXEC));
 		memcpy(istr[depth], in, strlen(in) + 1);
 		if (arg)

@@ -375,23 +375,6 @@ __attribute__((noinline)) static int walk_own(int dirfd, const char *path, int f
 	return walk(dirfd, path, flags, host, out);
 }
 
-void pico_parent_dir(const char *host, char *dir)
-{
-	size_t n = strlen(host);
-	if (n >= PICO_HOST)
-		n = PICO_HOST - 1;
-	while (n > 1 && host[n - 1] == '/')
-		n--;
-	while (n > 0 && host[n - 1] != '/')
-		n--;
-	if (n == 0) {
-		memcpy(dir, ".", 2);
-		return;
-	}
-	memcpy(dir, host, n);
-	dir[n > 1 ? n - 1 : n] = 0;
-}
-
 static int resolve(int dirfd, const char *path, int flags, char *host, char *guest);
 
 int pico_resolve(int dirfd, const char *path, int flags, char *host, char *guest)

@@ -93,6 +93,13 @@ int pico_streq(const char *a, const char *b);
 char *pico_utoa(char *p, unsigned long v); /* writes digits, returns the end (no NUL) */
 int pico_atou(const char **p, unsigned long *v);
 void pico_write_err(const char *a, const char *b, const char *c);
+/* The folder holding a host path's last component (PICO_HOST bytes): "."
+ * for a relative name alone, "/" for a name in the host's root. */
+void pico_parent_dir(const char *host, char *dir);
+/* The value of the environment entry that starts with key in the environ
+ * file path (another process's: /proc/<pid>/environ), NUL-terminated in
+ * out (max bytes, truncated to fit); its length, or -1. */
+long pico_proc_env(const char *path, const char *key, char *out, size_t max);
 /* Guest memory, fault-safe (rt.c): -EFAULT instead of a crash. */
 long pico_ustrlen(const char *s, unsigned long max);
 long pico_ucopy(void *dst, const void *src, unsigned long n);
@@ -124,9 +131,6 @@ int pico_to_guest(const char *host, char *guest);
 int pico_fd_guest(int fd, char *guest);
 /* The host path of an open fd (PICO_HOST bytes), its length, or -errno. */
 long pico_fd_host(int fd, char *host);
-/* The folder holding a host path's last component (PICO_HOST bytes): "."
- * for a relative name alone, "/" for a name in the host's root. */
-void pico_parent_dir(const char *host, char *dir);
 /* Region of a host path the kernel gave us (R_VOL if under root). */
 int pico_host_region(const char *host);
 /* Region of a canonical guest path. */
@@ -202,10 +206,6 @@ long pico_proc_view(const char *host, long flags);
 /* Whether a path's last component is the name of one of those files (or
  * of oom_score_adj, privilege.c's). */
 int pico_proc_view_name(const char *path);
-/* The value of the environment entry that starts with key in the environ
- * file path (another process's: /proc/<pid>/environ), NUL-terminated in
- * out (max bytes, truncated to fit); its length, or -1. */
-long pico_proc_env(const char *path, const char *key, char *out, size_t max);
 
 /* privilege.c: capabilities, and the calls whose privileged forms the
  * faked root is answered as root would be. */
@@ -260,7 +260,14 @@ long pico_pid_call(long nr, const long *a);
 enum { PICO_MAY_SIGNAL, PICO_MAY_TRACE, PICO_MAY_SCHED };
 int pico_pid_may(long pid, int what);
 
-/* loader.c */
+/* exec.c */
+struct stat;
+/* Parses "#!interp [arg]" in buf (n bytes) in place; returns 0 or -ENOEXEC. */
+int pico_parse_shebang(char *buf, long n, char **interp, char **arg);
+/* Opens host, refuses what is not a regular file, reads its first size
+ * bytes into buf; returns how many, or -errno. With fdp, the file stays
+ * open there. */
+long pico_read_head(const char *host, char *buf, long size, struct stat *st, int *fdp);
 /* Checks a file is something the guest may execute (an ELF file or a #!
  * script) and returns 0, or -errno as execve would. For a script, sb (if
  * not NULL) gets its interpreter and optional argument; sb->interp is

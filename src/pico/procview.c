@@ -65,41 +65,6 @@ int pico_proc_view_name(const char *path)
 	       (n == 13 && memcmp(base, "oom_score_adj", 13) == 0);
 }
 
-long pico_proc_env(const char *path, const char *key, char *out, size_t max)
-{
-	char buf[512];
-	size_t kl = strlen(key), k = 0, o = 0;
-	long fd = sys4(__NR_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	/* A stream match: key at the start of an entry, then the value. */
-	int at_start = 1, in_value = 0, done = 0;
-	long n;
-	while (!done && (n = sys3(__NR_read, fd, (long)buf, sizeof buf)) > 0) {
-		for (long i = 0; i < n && !done; i++) {
-			char c = buf[i];
-			if (in_value) {
-				if (c == 0 || o + 1 >= max)
-					done = 1;
-				else
-					out[o++] = c;
-			} else if (c == 0) {
-				at_start = 1, k = 0;
-			} else if (at_start && c == key[k]) {
-				if (++k == kl)
-					in_value = 1;
-			} else {
-				at_start = 0;
-			}
-		}
-	}
-	sys1(__NR_close, fd);
-	if (!in_value)
-		return -1;
-	out[o] = 0;
-	return (long)o;
-}
-
 struct out {
 	int fd;
 	long err;

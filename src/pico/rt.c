@@ -1,8 +1,12 @@
 /*
  * rt.c - the little of a C runtime that the freestanding loader and
- * translator need. The compiler may emit calls to memcpy/memset/memmove/
- * memcmp on its own, so they carry their standard names.
+ * translator need, and small helpers that several files share (here, at
+ * the bottom, so that those files need not call each other). The compiler
+ * may emit calls to memcpy/memset/memmove/memcmp on its own, so they carry
+ * their standard names.
  */
+#include <linux/fcntl.h>
+
 #include "pico.h"
 #include "sys.h"
 
@@ -162,3 +166,57 @@ __asm__(".text\n"
 	"\tmov %rbp, %rsp\n"
 	"\tpop %rbp\n"
 	"\tret\n");
+
+/* ---- small helpers of several files (path.c, perm.c, privilege.c, procview.c) ---- */
+
+void pico_parent_dir(const char *host, char *dir)
+{
+	size_t n = strlen(host);
+	if (n >= PICO_HOST)
+		n = PICO_HOST - 1;
+	while (n > 1 && host[n - 1] == '/')
+		n--;
+	while (n > 0 && host[n - 1] != '/')
+		n--;
+	if (n == 0) {
+		memcpy(dir, ".", 2);
+		return;
+	}
+	memcpy(dir, host, n);
+	dir[n > 1 ? n - 1 : n] = 0;
+}
+
+long pico_proc_env(const char *path, const char *key, char *out, size_t max)
+{
+	char buf[512];
+	size_t kl = strlen(key), k = 0, o = 0;
+	long fd = sys4(__NR_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	/* A stream match: key at the start of an entry, then the value. */
+	int at_start = 1, in_value = 0, done = 0;
+	long n;
+	while (!done && (n = sys3(__NR_read, fd, (long)buf, sizeof buf)) > 0) {
+		for (long i = 0; i < n && !done; i++) {
+			char c = buf[i];
+			if (in_value) {
+				if (c == 0 || o + 1 >= max)
+					done = 1;
+				else
+					out[o++] = c;
+			} else if (c == 0) {
+				at_start = 1, k = 0;
+			} else if (at_start && c == key[k]) {
+				if (++k == kl)
+					in_value = 1;
+			} else {
+				at_start = 0;
+			}
+		}
+	}
+	sys1(__NR_close, fd);
+	if (!in_value)
+		return -1;
+	out[o] = 0;
+	return (long)o;
+}

@@ -140,11 +140,15 @@ static int control(int fd, uint16_t type, const void *a, size_t alen, const void
 
 int session_distro_queue(struct wire *w, const struct session_distro *d)
 {
-	const char *s[6] = {d->name ? d->name : "",         d->serial ? d->serial : "",
-			    d->hostname ? d->hostname : "", d->resolv_conf ? d->resolv_conf : "",
-			    d->host_tag ? d->host_tag : "", d->host_opts ? d->host_opts : ""};
+	const char *s[7] = {d->name ? d->name : "",
+			    d->serial ? d->serial : "",
+			    d->hostname ? d->hostname : "",
+			    d->resolv_conf ? d->resolv_conf : "",
+			    d->host_tag ? d->host_tag : "",
+			    d->host_opts ? d->host_opts : "",
+			    d->automount_root ? d->automount_root : ""};
 	char tab[LXS_RESOLV_MAX + 1024];
-	long len = wire_strtab(tab, sizeof(tab), s, 6);
+	long len = wire_strtab(tab, sizeof(tab), s, 7);
 	struct lxs_distro m = {.flags = d->flags, .timeout_ms = d->timeout_ms};
 
 	if (len < 0 || strlen(s[3]) > LXS_RESOLV_MAX)

@@ -3,11 +3,21 @@
  * commands. The test suites use it before lxsd exists; lxsd uses the same
  * library (session.h).
  *
- *   lxs-session --vsock SOCK [--hosts] [--systemd] start NAME SERIAL [HOSTNAME]
+ *   lxs-session --vsock SOCK [--hosts] [--systemd] [--no-automount | --automount-root DIR]
+ *               start NAME SERIAL [HOSTNAME]
  *   lxs-session --vsock SOCK stop NAME
  *   lxs-session --vsock SOCK shutdown
- *   lxs-session --vsock SOCK [-d NAME] [-u USER] [--cd DIR] [-t|-T] [-e VAR=VAL]... -- CMD [ARG...]
+ *   lxs-session --vsock SOCK [-d NAME] [-u USER] [--cd DIR | --host-cd DIR] [-t|-T]
+ *               [-e VAR=VAL]... -- CMD [ARG...]
  *   (--unix SOCK instead of --vsock for `lxs-init --serve-unix SOCK`)
+ *
+ * lxs-init does not read a distro's /etc/wsl.conf (lxsd does, and sends what
+ * it says in DISTRO_START); the start options stand for its settings:
+ * --hosts [network] generateHosts, --systemd [boot] systemd, --no-automount
+ * [automount] enabled=false, --automount-root [automount] root.
+ *
+ * --host-cd DIR starts in the distro's view of the host's folder DIR (under
+ * its automount root), or at home where the distro has no host share.
  *
  * Exit status: the command's; 128+N when signal N killed it; 255 when
  * lxs-session itself failed (after one sentence on stderr).
@@ -38,6 +48,9 @@ int main(int argc, char **argv)
 		{ "cd", required_argument, NULL, 'c' }, { "env", required_argument, NULL, 'e' },
 		{ "pty", no_argument, NULL, 't' }, { "no-pty", no_argument, NULL, 'T' },
 		{ "hosts", no_argument, NULL, 'H' }, { "systemd", no_argument, NULL, 'S' },
+		{ "no-automount", no_argument, NULL, 'N' },
+		{ "automount-root", required_argument, NULL, 'R' },
+		{ "host-cd", required_argument, NULL, 'C' },
 		{ 0 },
 	};
 	const char *sock = NULL;
@@ -47,6 +60,7 @@ int main(int argc, char **argv)
 	size_t envc = 0;
 	int pty = -1, c;
 	uint32_t start_flags = 0;
+	const char *automount_root = "";
 	char err[512] = "";
 
 	while ((c = getopt_long(argc, argv, "+d:u:e:tT", longopts, NULL)) != -1) {
@@ -55,12 +69,15 @@ int main(int argc, char **argv)
 		case 'U': sock = optarg; port = 0; break;
 		case 'd': q.distro = optarg; break;
 		case 'u': q.user = optarg; break;
-		case 'c': q.cwd = optarg; break;
+		case 'c': q.cwd = optarg; q.host_cwd = false; break;
+		case 'C': q.cwd = optarg; q.host_cwd = true; break;
 		case 'e': envp[envc++] = optarg; break;
 		case 't': pty = 1; break;
 		case 'T': pty = 0; break;
 		case 'H': start_flags |= LXS_DISTRO_GEN_HOSTS; break;
 		case 'S': start_flags |= LXS_DISTRO_SYSTEMD; break;
+		case 'N': start_flags |= LXS_DISTRO_NO_AUTOMOUNT; break;
+		case 'R': automount_root = optarg; break;
 		default: fprintf(stderr, "lxs-session: see the usage at the top of src/session/main.c\n"); return FAIL;
 		}
 	}
@@ -78,7 +95,7 @@ int main(int argc, char **argv)
 		struct session_distro d = {
 		    .name = argv[optind + 1], .serial = argv[optind + 2],
 		    .hostname = argc - optind > 3 ? argv[optind + 3] : argv[optind + 1],
-		    .flags = start_flags, .timeout_ms = 30000};
+		    .automount_root = automount_root, .flags = start_flags, .timeout_ms = 30000};
 		ret = session_distro_start(fd, &d, err, sizeof(err));
 		if (ret < 0)
 			die("cannot start the distro", err, ret);

@@ -30,6 +30,7 @@ int session_connect(const char *path, uint32_t port, char *err, size_t errlen);
 struct session_distro {
 	const char *name, *serial, *hostname, *resolv_conf;
 	const char *host_tag, *host_opts; /* the distro's own host share, its options */
+	const char *automount_root;       /* where the share appears ("" = /mnt/) */
 	uint32_t flags;         /* LXS_DISTRO_* */
 	uint32_t timeout_ms;    /* for the disk to appear (and systemd to come up) */
 };

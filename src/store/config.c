@@ -74,6 +74,30 @@ static int copy_str(char *dst, size_t cap, const char *v)
 	return 0;
 }
 
+/*
+ * A folder: as lxs-init's own reading of wsl.conf took it before it was
+ * sent in DISTRO_START, a trailing "# comment" (or "; comment") and
+ * surrounding quotes are not part of it.
+ */
+static int copy_path(char *dst, size_t cap, const char *v)
+{
+	size_t n = 0;
+
+	while (v[n] && !((v[n] == '#' || v[n] == ';') && n && (v[n - 1] == ' ' || v[n - 1] == '\t')))
+		n++;
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+		v++;
+		n -= 2;
+	}
+	if (n >= cap)
+		return -EINVAL;
+	memcpy(dst, v, n);
+	dst[n] = 0;
+	return 0;
+}
+
 struct cfg_ctx {
 	struct lxs_config *c;
 	config_warn_fn warn;
@@ -226,7 +250,7 @@ static int on_wsl_key(void *user, const char *section, const char *key, const ch
 	else if (!strcasecmp(section, "automount") && !strcasecmp(key, "enabled"))
 		ret = parse_bool(v, &w->automount_enabled);
 	else if (!strcasecmp(section, "automount") && !strcasecmp(key, "root"))
-		ret = copy_str(w->automount_root, sizeof(w->automount_root), v);
+		ret = copy_path(w->automount_root, sizeof(w->automount_root), v);
 	else if (!strcasecmp(section, "automount") && !strcasecmp(key, "options"))
 		ret = copy_str(w->automount_options, sizeof(w->automount_options), v);
 	else if (!strcasecmp(section, "automount") && !strcasecmp(key, "mountFsTab"))

@@ -46,7 +46,7 @@ struct wsl_conf {
 	bool systemd;            /* [boot] systemd */
 	char hostname[65];       /* [network] hostname */
 	bool generate_hosts, generate_resolv_conf;
-	bool automount_enabled; /* [automount]: lxs-init reads these itself too */
+	bool automount_enabled; /* [automount]: sent to lxs-init in DISTRO_START */
 	char automount_root[256];
 	char automount_options[256];
 	bool mount_fstab;        /* [automount] mountFsTab */

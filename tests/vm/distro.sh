@@ -7,8 +7,10 @@
 #   DIR/busybox.img (serial busybox), DIR/busybox2.img (serial busybox2)
 #   DIR/debian.img  (optional; its tests are skipped without it)
 # A host folder DIR/p9share.* is shared as "hostroot" and must appear at
-# /mnt/host in every distro (tests vm_9p_*), with /etc/wsl.conf's
-# [automount] root= honoured (busybox2 gets a copy with root=/media/).
+# /mnt/host in every distro (tests vm_9p_*), or where DISTRO_START's
+# automount root puts it (busybox2 is started with root /media/, then
+# without the share: lxs-session's options for wsl.conf's [automount] root
+# and enabled, which lxsd reads).
 # usage: tests/vm/distro.sh KERNEL_DIR DIR
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,7 +20,7 @@ kdir=$1 dir=$2
 # an image (else one skip), and the measurement when asked for.
 sc=$(tests/session/suite.sh --cases)
 if [ -f "$dir/debian.img" ]; then debian_cases=$((3 + sc)); else debian_cases=1; fi
-plan $((29 + sc + debian_cases + ${LXS_9P_MEASURE:-0}))
+plan $((30 + sc + debian_cases + ${LXS_9P_MEASURE:-0}))
 run=$(mktemp -d /tmp/lxs-vmtest.XXXXXX) # sockets need a real file system
 vsock=$run/v.sock ctl=$run/ctl.sock
 S=(watched 300 "$run/stacks" build/lxs-session --vsock "$vsock")
@@ -235,29 +237,24 @@ first=$!
 exec 7>"$run/hold"
 for _ in $(seq 300); do grep -q first-started "$run/first" && break; sleep 0.1; done
 spare=$(( ${#disks[@]} / 2 )) # the spare slot comes after the given disks
-# busybox2 runs from a copy that asks for the host share under /media/.
-img2=$dir/busybox2.img
-if cp --sparse=always "$dir/busybox2.img" "$run/bb2.img" 2>/dev/null &&
-	printf '# lxs test\n[automount]\nroot = /media/ # comment\n' >"$run/wsl.conf" &&
-	debugfs -w -R "write $run/wsl.conf etc/wsl.conf" "$run/bb2.img" >/dev/null 2>&1; then
-	img2=$run/bb2.img
-fi
-out=$(ctl attach "$spare" "$img2" rw busybox2)
+out=$(ctl attach "$spare" "$dir/busybox2.img" rw busybox2)
 case "$out" in ok*) pass vm_hot_attach ;; *) fail vm_hot_attach "$out" ;; esac
-"${S[@]}" start busybox2 busybox2 second >"$run/o" 2>&1
+# busybox2 asks for the host share under /media/ ([automount] root, with no '/' at its end).
+"${S[@]}" --automount-root /media start busybox2 busybox2 second >"$run/o" 2>&1
 expect vm_second_distro_start 0 $? "$run/o"
 "${S[@]}" -d busybox2 -- hostname >"$run/o" 2>&1
 expect vm_second_distro_runs 0 $? "$run/o" "^second$"
-if [ "$img2" = "$run/bb2.img" ]; then
-	"${S[@]}" -d busybox2 -- sh -c 'cat /media/host/t/hostfile; [ -e /mnt/host ] || echo no-mnt-host' >"$run/o" 2>&1
-	expect vm_9p_wsl_conf_root 0 $? "$run/o" "^from host$" "^no-mnt-host$"
-else
-	skip vm_9p_wsl_conf_root "could not put a wsl.conf into a copy of busybox2.img"
-fi
+"${S[@]}" -d busybox2 --host-cd /t -- sh -c 'pwd; cat /media/host/t/hostfile; [ -e /mnt/host/t ] || echo no-mnt-host' >"$run/o" 2>&1
+expect vm_9p_automount_root 0 $? "$run/o" "^/media/host/t$" "^from host$" "^no-mnt-host$"
 echo go >&7
 exec 7>&-
 wait $first
 expect vm_first_session_survived 0 $? "$run/first" "first-started" "first-done"
+# Started again without the share ([automount] enabled=false): nothing of
+# the host's, and a host folder as the working directory means home.
+{ "${S[@]}" stop busybox2 && "${S[@]}" --no-automount start busybox2 busybox2 second &&
+	"${S[@]}" -d busybox2 -u user --host-cd /t -- sh -c 'pwd; [ -e /mnt/host/t ] || [ -e /media/host/t ] || echo no-host'; } >"$run/o" 2>&1
+expect vm_no_automount 0 $? "$run/o" "^/home/user$" "^no-host$"
 
 # Memory: 512 MiB touched in the guest and freed again comes back to the host.
 rss0=$(stat_of rss_kib)
