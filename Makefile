@@ -109,8 +109,10 @@ $(GUEST_UAPI)/.made:
 	ln -sfn /usr/include/$(shell gcc -print-multiarch)/asm $(@D)/asm
 	touch $@
 
-GUEST_SRC := $(wildcard src/guest/*.c) src/common/wire.c
-$(O)/guest/lxs-init: $(GUEST_SRC) $(wildcard src/guest/*.h) src/common/proto.h src/common/wire.h $(GUEST_UAPI)/.made
+# lxs-init takes from src/common only what a static musl program can use.
+GUEST_COMMON := src/common/wire.c src/common/clock.c src/common/dirs.c
+GUEST_SRC := $(wildcard src/guest/*.c) $(GUEST_COMMON)
+$(O)/guest/lxs-init: $(GUEST_SRC) $(wildcard src/guest/*.h) src/common/proto.h $(GUEST_COMMON:.c=.h) $(GUEST_UAPI)/.made
 	@mkdir -p $(@D)
 	$(MUSLCC) -static -Os -std=gnu17 $(WARN) -D_GNU_SOURCE -Isrc -isystem $(GUEST_UAPI) -o $@ $(GUEST_SRC)
 

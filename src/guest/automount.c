@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/dirs.h"
 #include "guest.h"
 
 #define HOSTROOT_TAG  "hostroot"
@@ -156,26 +157,6 @@ int hostroot_stage(const char *root, const char *src)
 }
 
 /* mkdir -p, inside the current root (after pivot_root). */
-static int mkdir_p(char *path)
-{
-	for (char *p = path + 1;; p++) {
-		if (*p == '/' || !*p) {
-			char c = *p;
-
-			*p = 0;
-			if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-				int e = errno;
-
-				*p = c;
-				return -e;
-			}
-			*p = c;
-			if (!c)
-				return 0;
-		}
-	}
-}
-
 /* An automount root the guest can use: absolute, no ".." component, bounded. */
 static bool root_ok(const char *root)
 {
@@ -222,7 +203,7 @@ void hostroot_place(const char *dir)
 	if (!is_mountpoint(HOST_STAGE))
 		return;
 	if (dir[0] && (size_t)snprintf(target, sizeof(target), "%s", dir) < sizeof(target) &&
-	    mkdir_p(target) == 0 && mount(HOST_STAGE, target, NULL, MS_MOVE, NULL) == 0) {
+	    mkdir_p(target, 0755) == 0 && mount(HOST_STAGE, target, NULL, MS_MOVE, NULL) == 0) {
 		rmdir(HOST_STAGE);
 		return;
 	}

@@ -69,7 +69,7 @@ static int read_small(const char *path, char *buf, size_t len)
  */
 static int find_disk(const char *serial, uint32_t timeout_ms, char *dev, size_t len)
 {
-	int64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = now_ms() + timeout_ms;
 
 	for (;;) {
 		DIR *d = opendir("/sys/block");
@@ -92,7 +92,7 @@ static int find_disk(const char *serial, uint32_t timeout_ms, char *dev, size_t 
 		}
 		if (d)
 			closedir(d);
-		if (mono_ms() >= deadline)
+		if (now_ms() >= deadline)
 			return -ENODEV;
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
@@ -457,7 +457,7 @@ static int systemd_state(const char *name, double deadline, char *state, size_t 
 	}
 	for (;;) {
 		struct pollfd p = { .fd = out[0], .events = POLLIN };
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - now_ms();
 		ssize_t n;
 
 		int r = left > 0 ? poll(&p, 1, (int)left) : 0;
@@ -503,7 +503,7 @@ static void wait_for_systemd(const struct distro_spec *d, pid_t init, double dea
 		if (state[0] && strcmp(state, "initializing") && strcmp(state, "starting") &&
 		    strcmp(state, "offline"))
 			return;
-		if (mono_ms() >= deadline)
+		if (now_ms() >= deadline)
 			break;
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
@@ -516,7 +516,7 @@ int distro_start(const struct distro_spec *d, char *err, size_t errlen)
 {
 	char path[256], dev[300], root[256], cg[300];
 	const char *name = d->name;
-	int64_t deadline = mono_ms() + d->timeout_ms;
+	int64_t deadline = now_ms() + d->timeout_ms;
 	int lock, ret;
 
 	if (!distro_name_ok(name)) {

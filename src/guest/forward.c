@@ -81,7 +81,7 @@ static void report_drop(struct watcher *wt)
 	close(wt->rfd);
 	wt->rfd = -1;
 	wt->hello = false;
-	wt->retry_at = mono_ms() + wt->backoff_ms;
+	wt->retry_at = now_ms() + wt->backoff_ms;
 	wt->backoff_ms = wt->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : wt->backoff_ms * 2;
 }
 
@@ -104,7 +104,7 @@ static void report_connect(struct watcher *wt)
 	    fcntl(fd, F_SETFL, O_NONBLOCK) < 0 || wire_init(&wt->w, fd) < 0) {
 		if (fd >= 0)
 			close(fd);
-		wt->retry_at = mono_ms() + wt->backoff_ms;
+		wt->retry_at = now_ms() + wt->backoff_ms;
 		wt->backoff_ms =
 		    wt->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : wt->backoff_ms * 2;
 		return;
@@ -399,7 +399,7 @@ int forward_main(void)
 	wt.busy_w = busy[1];
 	relay_spare(&wt);
 	for (;;) {
-		int64_t now = mono_ms();
+		int64_t now = now_ms();
 		int64_t next = wt.scan_at;
 
 		if (wt.rfd < 0 && wt.retry_at < next)
@@ -430,7 +430,7 @@ int forward_main(void)
 			report_read(&wt);
 		if (wt.rfd >= 0 && (pf[1].revents & POLLOUT) && wire_flush(&wt.w) < 0)
 			report_drop(&wt);
-		now = mono_ms();
+		now = now_ms();
 		if (now >= wt.scan_at) {
 			wt.scan_at = now + SCAN_MS;
 			if (scan(&wt, wt.next) == 0) {

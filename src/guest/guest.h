@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/clock.h"
 #include "common/proto.h"
 #include "common/wire.h"
 
@@ -107,7 +108,6 @@ int netif_setup(void);
 
 /* util.c: one line on the console, "lxs-init: " WHO MESSAGE; the monotonic clock in ms. */
 void say_as(const char *who, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int64_t mono_ms(void);
 /* ready.c: tell the host (lxsd) that init serves sessions now. */
 void announce_ready(void);
 /*

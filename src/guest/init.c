@@ -283,7 +283,7 @@ int main(int argc, char **argv)
 	int64_t fwd_start_at = 0; /* a second after it died: no crash loop */
 	for (;;) {
 		struct pollfd pf[2] = { { .fd = lfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
-		int64_t now = mono_ms();
+		int64_t now = now_ms();
 
 		if (!o.test_mode && !fwd_pid && now >= fwd_start_at)
 			fwd_pid = start_forward(lfd, sfd);
@@ -308,7 +308,7 @@ int main(int argc, char **argv)
 			while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
 				if (pid == fwd_pid) {
 					fwd_pid = 0;
-					fwd_start_at = mono_ms() + 1000;
+					fwd_start_at = now_ms() + 1000;
 				}
 			}
 		}

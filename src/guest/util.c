@@ -22,14 +22,6 @@ void say_as(const char *who, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int send_error(struct wire *w, int err, const char *fmt, ...)
 {
 	char msg[512];

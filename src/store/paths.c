@@ -86,31 +86,6 @@ int paths_init(struct lxs_paths *p, char *err, size_t errlen)
 	return 0;
 }
 
-int mkdir_p(const char *path, unsigned mode)
-{
-	char buf[LXS_PATH_MAX];
-
-	if (strlen(path) >= sizeof(buf))
-		return -ENAMETOOLONG;
-	strcpy(buf, path);
-	for (char *s = buf + 1;; s++) {
-		if (*s == '/' || !*s) {
-			char c = *s;
-
-			*s = 0;
-			if (mkdir(buf, mode) < 0 && errno != EEXIST)
-				return -errno;
-			*s = c;
-			if (!c)
-				break;
-		}
-	}
-	struct stat st;
-	if (stat(path, &st) < 0)
-		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-}
-
 int paths_check_run_dir(const struct lxs_paths *p, char *err, size_t errlen)
 {
 	struct stat st;

@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+#include "common/dirs.h" /* mkdir_p, which callers of paths.h use */
+
 #define LXS_PATH_MAX 4096
 
 struct lxs_paths {
@@ -42,8 +44,6 @@ int paths_check_run_dir(const struct lxs_paths *p, char *err, size_t errlen);
 int paths_make_run_dir(const struct lxs_paths *p, char *err, size_t errlen);
 int paths_make_data_dir(const struct lxs_paths *p, char *err, size_t errlen);
 
-/* mkdir -p with mode for the missing parts: 0 or -errno. */
-int mkdir_p(const char *path, unsigned mode);
 
 /* snprintf into a fixed buffer that fails with -ENAMETOOLONG instead of truncating. */
 int path_fmt(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
