@@ -88,10 +88,13 @@ grep -qx "from the vm" "$tmp/here/vm-made" 2>/dev/null && pass "${P}_host_sees_f
 	fail "${P}_host_sees_file_made_in_vm" "no $tmp/here/vm-made with the guest's line"
 (cd "$tmp/here" && "$LXS" -d busybox --cd sub -- pwd) >"$o" 2>&1; st=$?
 expect "${P}_cd_relative_is_host_folder" 0 $st "$o" "^/mnt/host$tmp/here/sub$"
+# As in WSL, wsl.conf is read when the distro starts: a change needs a --terminate.
 "$LXS" -d busybox -- sh -c 'printf "[automount]\nenabled = false\n" >/etc/wsl.conf'
+run --terminate busybox
 (cd "$tmp/here" && "$LXS" -d busybox -u user -- pwd) >"$o" 2>&1; st=$?
 expect "${P}_host_cwd_without_automount_starts_at_home" 0 $st "$o" "^/home/user$"
 "$LXS" -d busybox -- rm /etc/wsl.conf
+run --terminate busybox
 # [automount] options, per distro: busybox sees the host's files with its
 # own owner and masks while bb2, running beside it, sees the defaults.
 "$LXS" -d busybox -- sh -c 'printf "[automount]\noptions = uid=4321,umask=077\n" >/etc/wsl.conf'
