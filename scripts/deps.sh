@@ -26,7 +26,7 @@ tools=(
 	readelf:binutils          # src/pico/build.mk: checks the loader has no relocations
 	nm:binutils               # tests/cycles.sh: which files call which
 	clang:clang               # tests/fuzz/run.sh: libFuzzer targets
-	clang-format:clang-format # make format
+	clang-format:clang-format # make format, tests/style.sh: the code's layout
 	python3:python3
 	# tarballs, images and distros
 	xz:xz-utils zstd:zstd cpio:cpio awk:mawk

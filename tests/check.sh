@@ -43,6 +43,9 @@ suite deps scripts/deps.sh check
 # No two files of a folder call each other (reads the objects make check built).
 suite cycles tests/cycles.sh
 
+section "style (clang-format over src/; make format fixes it)"
+suite style tests/style.sh
+
 section "unit tests (ASan+UBSan, no KVM)"
 # shellcheck disable=SC2046 # one argument per binary
 suite unit tests/run-unit.sh $(ls build/asan/tests/test_* | grep -v '\.d$')

@@ -4,6 +4,7 @@
  * only; it must not touch files, the registry or lxsd.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,17 +46,27 @@ const char cli_usage[] =
     "Exit status: the command's own; 128+N when signal N killed it; 255 when lxs\n"
     "itself failed (one sentence on stderr says why).\n";
 
-static int bad(char *err, size_t errlen, const char *fmt, const char *arg)
+static int bad(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int bad(char *err, size_t errlen, const char *fmt, ...)
 {
-	snprintf(err, errlen, fmt, arg);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 	return -EINVAL;
 }
 
 /* The value after an option: the next argument, which must exist. */
 static int take(int argc, char **argv, int *i, const char **out, char *err, size_t errlen)
 {
-	if (*i + 1 >= argc)
-		return bad(err, errlen, "%s needs a value; see lxs --help", argv[*i]);
+	if (*i + 1 >= argc) {
+		/* -EINVAL spelt out: the compiler cannot see into bad (variadic, not
+		 * inlined) and would think *out may be used unset. */
+		bad(err, errlen, "%s needs a value; see lxs --help", argv[*i]);
+		return -EINVAL;
+	}
 	*out = argv[++*i];
 	return 0;
 }

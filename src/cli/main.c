@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "cli/args.h"
+#include "common/posix_const.h"
 #include "common/proto.h"
 #include "store/config.h"
 #include "store/distro.h"
@@ -410,14 +411,14 @@ static int do_manage(const struct lxs_paths *p, const struct cli_args *a)
 
 /* ---- --install --------------------------------------------------------------- */
 
-static int run_wait(char *const argv[])
+static int run_wait(const char *const argv[])
 {
 	pid_t pid = fork();
 	int st;
 
 	if (pid == 0) {
 		dup2(2, 1); /* their progress goes with ours, to stderr */
-		execvp(argv[0], argv);
+		execvp(argv[0], exec_vec(argv));
 		fprintf(stderr, "lxs: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
@@ -491,14 +492,14 @@ static int do_install(const struct lxs_paths *p, struct cli_args *a)
 		path_fmt(cmd, sizeof(cmd), "%s/root", work);
 		fprintf(stderr, "lxs: fetching Debian bookworm (minbase) with debootstrap; this "
 				"takes a few minutes, once\n");
-		char *db[] = {"debootstrap",
-			      "--variant=minbase",
-			      "bookworm",
-			      cmd,
-			      "http://deb.debian.org/debian",
-			      NULL};
+		const char *db[] = {"debootstrap",
+				    "--variant=minbase",
+				    "bookworm",
+				    cmd,
+				    "http://deb.debian.org/debian",
+				    NULL};
 		if (run_wait(db) != 0) {
-			char *rm[] = {"rm", "-rf", "--one-file-system", work, NULL};
+			const char *rm[] = {"rm", "-rf", "--one-file-system", work, NULL};
 			run_wait(rm);
 			return fail("debootstrap failed (see its messages above); check the "
 				    "network and try again");
@@ -511,9 +512,9 @@ static int do_install(const struct lxs_paths *p, struct cli_args *a)
 			 "tar --numeric-owner --xattrs --xattrs-include='*' --acls --format=posix "
 			 "-C '%s/root' -cf - . | zstd -q -T0 >'%s' && mv '%s' '%s'",
 			 work, work, work, packed, packed, tarball);
-		char *sh[] = {"sh", "-c", cmd, NULL};
+		const char *sh[] = {"sh", "-c", cmd, NULL};
 		int st = run_wait(sh);
-		char *rm[] = {"rm", "-rf", "--one-file-system", work, NULL};
+		const char *rm[] = {"rm", "-rf", "--one-file-system", work, NULL};
 		run_wait(rm);
 		if (st != 0)
 			return fail("cannot pack the Debian root file system into the cache");
@@ -635,7 +636,7 @@ static void v1_wsl_conf(const struct reg_distro *d, struct wsl_conf *wsl)
 }
 
 /* Run lxs-pico with argv and envp and wait: its status (128+N for signal N). */
-static int pico_spawn(const char *pico, char **argv, char **envp)
+static int pico_spawn(const char *pico, const char *const argv[], const char *const envp[])
 {
 	/* As a shell's system(): the terminal's signals are the program's to act on. */
 	struct sigaction ign = {.sa_handler = SIG_IGN}, old_int, old_quit;
@@ -646,7 +647,7 @@ static int pico_spawn(const char *pico, char **argv, char **envp)
 	if (pid == 0) {
 		sigaction(SIGINT, &old_int, NULL);
 		sigaction(SIGQUIT, &old_quit, NULL);
-		execve(pico, argv, envp);
+		execve(pico, exec_vec(argv), exec_vec(envp));
 		fprintf(stderr, "lxs: cannot run %s: %s\n", pico, strerror(errno));
 		_exit(FAIL);
 	}
@@ -730,7 +731,7 @@ static int run_version1(const struct lxs_paths *p, const struct cli_args *a,
 	snprintf(gid_s, sizeof(gid_s), "%u", pl.pw.gid);
 
 	/* lxs-pico's options, then the plan's argv. */
-	char **argv = calloc((size_t)pl.argc + 16, sizeof(*argv));
+	const char **argv = calloc((size_t)pl.argc + 16, sizeof(*argv));
 	int k = 0;
 	if (!argv) {
 		plan_free(&pl);
@@ -738,7 +739,7 @@ static int run_version1(const struct lxs_paths *p, const struct cli_args *a,
 	}
 	argv[k++] = pico;
 	argv[k++] = "--root";
-	argv[k++] = (char *)d->image;
+	argv[k++] = d->image;
 	argv[k++] = "--uid";
 	argv[k++] = uid_s;
 	argv[k++] = "--gid";

@@ -29,6 +29,7 @@ enum log_level log_get_level(void)
 	return log_level;
 }
 
+static void vlog(const char *fmt, va_list ap, int err) __attribute__((format(printf, 1, 0)));
 static void vlog(const char *fmt, va_list ap, int err)
 {
 	char buf[1024];

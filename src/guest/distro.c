@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/posix_const.h"
 #include "guest.h"
 #include "sys.h"
 
@@ -230,11 +231,11 @@ static void mount_fstab(const char *name)
 	}
 	pid_t pid = fork();
 	if (pid == 0) {
-		char *argv[] = { (char *)bin, "-a", NULL };
-		char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+		const char *argv[] = { bin, "-a", NULL };
+		const char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 
 		alarm(FSTAB_TIMEOUT_S);
-		execve(bin, argv, envp);
+		execve(bin, exec_vec(argv), exec_vec(envp));
 		_exit(127);
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) < 0)
@@ -311,14 +312,14 @@ static int container_main(const char *root, const char *hostsrc, const char *hos
 	close(ready_fd);
 	if (systemd) {
 		/* container= makes systemd run as in any container manager's container. */
-		char *argv[] = { SYSTEMD_BIN, NULL };
-		char *envp[] = { "container=lxs", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		const char *argv[] = { SYSTEMD_BIN, NULL };
+		const char *envp[] = { "container=lxs", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 				 NULL };
 		sigset_t none;
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		execve(SYSTEMD_BIN, argv, envp);
+		execve(SYSTEMD_BIN, exec_vec(argv), exec_vec(envp));
 		fprintf(stderr, "lxs-init: distro %s: cannot run %s: %s\n", d->name, SYSTEMD_BIN,
 			strerror(errno));
 		_exit(1);
@@ -437,14 +438,14 @@ static int systemd_state(const char *name, double deadline, char *state, size_t 
 		pid_t c = fork();
 		if (c == 0) {
 			int nul = open("/dev/null", O_RDWR);
-			char *argv[] = { "systemctl", "is-system-running", "--wait", NULL };
-			char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+			const char *argv[] = { "systemctl", "is-system-running", "--wait", NULL };
+			const char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			dup2(nul, 0);
 			dup2(out[1], 1);
 			dup2(nul, 2);
-			execve("/bin/systemctl", argv, envp);
+			execve("/bin/systemctl", exec_vec(argv), exec_vec(envp));
 			_exit(127);
 		}
 		waitpid(c, NULL, 0);

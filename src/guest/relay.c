@@ -22,6 +22,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "common/posix_const.h"
 #include "guest.h"
 
 struct user {
@@ -111,10 +112,11 @@ static bool append_quoted(char *buf, size_t len, size_t *at, const char *s)
  * SHELL, USER, LOGNAME and PATH and keeps what -w names; the login shell goes
  * to the home folder, so the command changes to the session's folder first.
  */
-static char **login_argv(const struct user *u, char **argv, char **envp)
+static const char **login_argv(const struct user *u, const char *const *argv,
+			       const char *const *envp)
 {
 	static char cmd[LXS_MSG_MAX], keep[2048], dir[PATH_MAX];
-	static char *lv[8];
+	static const char *lv[8];
 	size_t at = 0, kn = 0;
 	int n = 0;
 
@@ -146,7 +148,7 @@ static char **login_argv(const struct user *u, char **argv, char **envp)
 	}
 	lv[n++] = "runuser";
 	lv[n++] = "-l";
-	lv[n++] = (char *)u->name;
+	lv[n++] = u->name;
 	if (kn) {
 		lv[n++] = "-w";
 		lv[n++] = keep;
@@ -163,7 +165,8 @@ static char **login_argv(const struct user *u, char **argv, char **envp)
  * runuser (a systemd distro), runuser takes the identity on instead.
  */
 static void start_child(const struct user *u, const char *cwd, bool or_home, const char *runuser,
-			char **argv, char **envp, const char *slave, int pipes[3][2], int errpipe)
+			const char *const *argv, const char *const *envp, const char *slave,
+			int pipes[3][2], int errpipe)
 {
 	int e;
 
@@ -207,16 +210,17 @@ static void start_child(const struct user *u, const char *cwd, bool or_home, con
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
-	environ = envp;
+	/* Set, not passed: execvp searches the session's PATH, not lxs-init's. */
+	environ = environ_vec(envp);
 	if (runuser) {
-		char **lv = login_argv(u, argv, envp);
+		const char **lv = login_argv(u, argv, envp);
 
 		errno = E2BIG;
 		if (lv)
-			execv(runuser, lv);
+			execv(runuser, exec_vec(lv));
 		goto fail;
 	}
-	execvp(argv[0], argv);
+	execvp(argv[0], exec_vec(argv));
 fail:
 	e = errno;
 	if (write(errpipe, &e, sizeof(e)) < 0) {
@@ -478,7 +482,7 @@ static int pump(struct session *s)
 /* CREATE's payload, checked and split into what exec needs. */
 struct request {
 	const char **strs;
-	char **argv, **envp;
+	const char **argv, **envp;
 	struct lxs_create c;
 };
 
@@ -499,9 +503,9 @@ static int parse_create(struct wire *w, const uint8_t *payload, size_t len, stru
 	if (wire_split(payload + sizeof(rq->c), len - sizeof(rq->c), rq->strs, nstr) < 0)
 		return send_error(w, EPROTO, "malformed CREATE string table");
 	for (uint32_t i = 0; i < rq->c.argc; i++)
-		rq->argv[i] = (char *)rq->strs[3 + i];
+		rq->argv[i] = rq->strs[3 + i];
 	for (uint32_t i = 0; i < rq->c.envc; i++)
-		rq->envp[i] = (char *)rq->strs[3 + rq->c.argc + i];
+		rq->envp[i] = rq->strs[3 + rq->c.argc + i];
 	return 0;
 }
 
@@ -638,7 +642,7 @@ out:
 	close_fd(&errpipe[1]);
 	session_free(&s);
 	free(rq.strs);
-	free(rq.argv);
-	free(rq.envp);
+	free((void *)rq.argv);
+	free((void *)rq.envp);
 	return ret;
 }

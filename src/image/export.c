@@ -299,7 +299,8 @@ static int add_xattrs(struct exp *x, ext2_ino_t ino, const union ibuf *ib, const
 	/* Most files have none: skip the handle unless the body or a block holds some. */
 	if (x->inode_size > EXT2_GOOD_OLD_INODE_SIZE && at + sizeof(magic) <= x->inode_size)
 		memcpy(&magic, ib->raw + at, sizeof(magic));
-	if (magic != EXT2_EXT_ATTR_MAGIC && !ext2fs_file_acl_block(x->fs, (struct ext2_inode *)li))
+	if (magic != EXT2_EXT_ATTR_MAGIC &&
+	    !ext2fs_file_acl_block(x->fs, (const struct ext2_inode *)li))
 		return 0;
 	err = ext2fs_xattrs_open(x->fs, ino, &h);
 	if (err)

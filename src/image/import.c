@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/posix_const.h"
 #include "common/tar_rules.h"
 #include "internal.h"
 
@@ -213,6 +214,8 @@ static int report(struct imp *im, const char *warning)
 	return 0;
 }
 
+static int vwarn(struct imp *im, bool skip, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 static int vwarn(struct imp *im, bool skip, const char *fmt, va_list ap)
 {
 	vsnprintf(im->warnbuf, sizeof(im->warnbuf), fmt, ap);
@@ -1667,7 +1670,7 @@ static int mke2fs(struct imp *im, const char *path)
 {
 	static const char *const cands[] = {"/usr/sbin/mke2fs", "/sbin/mke2fs"};
 	const char *prog = "mke2fs";
-	char *argv[] = {
+	const char *argv[] = {
 	    "mke2fs",
 	    "-t",
 	    "ext4",
@@ -1681,7 +1684,7 @@ static int mke2fs(struct imp *im, const char *path)
 	    "lazy_itable_init=1,lazy_journal_init=1,root_owner=0:0",
 	    "-O",
 	    "^metadata_csum_seed",
-	    (char *)path,
+	    path,
 	    NULL,
 	};
 	posix_spawn_file_actions_t fa;
@@ -1702,7 +1705,7 @@ static int mke2fs(struct imp *im, const char *path)
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-	r = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
+	r = posix_spawnp(&pid, prog, &fa, NULL, exec_vec(argv), environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(p[1]);
 	if (r) {

@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "common/posix_const.h"
 #include "lxsd.h"
 
 pid_t child_spawn(const char *exe, const char *const argv[], int logfd, int keep_fd, int keep_as)
@@ -35,7 +36,7 @@ pid_t child_spawn(const char *exe, const char *const argv[], int logfd, int keep
 		_exit(125);
 	if (keep_fd >= 0 && dup2(keep_fd, keep_as) < 0)
 		_exit(125);
-	execv(exe, (char *const *)argv);
+	execv(exe, exec_vec(argv));
 	fprintf(stderr, "lxsd: cannot run %s: %s\n", exe, strerror(errno));
 	_exit(127);
 }

@@ -115,9 +115,9 @@ static void run_boot_command(struct lxsd *s, struct running *r)
 	    session_connect(s->vsock, s->test_init ? 0 : LXS_VSOCK_PORT_INIT, err, sizeof(err));
 	if (fd < 0)
 		_exit(1);
-	char *argv[] = {"/bin/sh", "-c", r->wsl.boot_command, NULL};
-	char *envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-			"HOME=/root", "USER=root", "LOGNAME=root", NULL};
+	const char *argv[] = {"/bin/sh", "-c", r->wsl.boot_command, NULL};
+	const char *envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+			      "HOME=/root", "USER=root", "LOGNAME=root", NULL};
 	struct session_req q = {
 	    .distro = r->d.name, .user = "", .cwd = "/", .argv = argv, .envp = envp};
 	struct lxs_exit ex;

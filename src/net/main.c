@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/posix_const.h"
 #include "common/proto.h"
 #include "net/frame.h"
 #include "net/sandbox.h"
@@ -91,7 +92,7 @@ static ssize_t send_packet(const void *buf, size_t len, void *opaque)
 		n->tx_off = n->tx_len = 0;
 	/* Nothing queued: straight from libslirp's buffer to the socket, no copy. */
 	if (n->tx_len == 0) {
-		struct iovec iov[2] = { { prefix, NET_STREAM_HDR }, { (void *)buf, len } };
+		struct iovec iov[2] = { { prefix, NET_STREAM_HDR }, { iov_const(buf), len } };
 		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 		ssize_t w = sendmsg(n->client_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 

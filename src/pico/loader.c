@@ -45,6 +45,7 @@
 #include <linux/errno.h>
 #include <linux/prctl.h>
 
+#include "common/posix_const.h"
 #include "meta.h"
 #include "pico.h"
 #include "sys.h"
@@ -569,7 +570,7 @@ __attribute__((noreturn, used)) void loader_main(unsigned long *sp, unsigned lon
 		else if (memcmp(s, "SCRIPT=", 7) == 0)
 			script_argv = 1;
 		else if (memcmp(s, "IDS=", 4) == 0 && strlen(s + 4) == PICO_IDS_LEN)
-			pico.ids_pub = (char *)s + 4;
+			pico.ids_pub = *v + 13; /* the block is ours to write: the ids are published there */
 		else if (memcmp(s, "MAP=", 4) == 0 || memcmp(s, "NO_MSEAL=", 9) == 0)
 			; /* read by stage 1, or seal_image */
 		else
@@ -642,7 +643,7 @@ __attribute__((noreturn, used)) void loader_main(unsigned long *sp, unsigned lon
 			nv[0] = istr[depth];
 			if (arg)
 				nv[1] = astr[depth];
-			nv[extra] = (char *)filename;
+			nv[extra] = exec_str(filename);
 			for (long i = 0; i < keep; i++)
 				nv[extra + 1 + i] = gargv[1 + i];
 			nv[extra + 1 + keep] = 0;

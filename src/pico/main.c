@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/posix_const.h"
 #include "pico/volfs_tar.h"
 
 #define EXIT_OWN 125
@@ -260,8 +261,8 @@ int main(int argc, char **argv)
 	sprintf(vstate, "LXS_PICO_STATE=%s", state);
 	sprintf(vfn, "LXS_PICO_EXECFN=%s", argv[i]);
 	ev[envc] = vstate;
-	ev[envc + 1] = "LXS_PICO_HOST=";
-	ev[envc + 2] = "LXS_PICO_EXE=";
+	ev[envc + 1] = exec_str("LXS_PICO_HOST=");
+	ev[envc + 2] = exec_str("LXS_PICO_EXE=");
 	ev[envc + 3] = vfn;
 	/* Room the loader fills with the guest's ids (privilege.c; the
 	 * length is pico.h's PICO_IDS_LEN). */

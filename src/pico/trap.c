@@ -28,6 +28,7 @@
 #include <linux/prctl.h>
 #include <linux/openat2.h>
 
+#include "common/posix_const.h"
 #include "meta.h"
 #include "pico.h"
 #include "sys.h"
@@ -2285,7 +2286,7 @@ long pico_execve(int dirfd, const char *path, char *const argv[], char *const en
 		av[0] = sb.interp;
 		if (sb.arg)
 			av[1] = sb.arg;
-		av[extra] = (char *)path;
+		av[extra] = exec_str(path);
 		for (size_t i = 1; i < argc; i++)
 			av[extra + i] = argv[i];
 		av[extra + (argc ? argc : 1)] = 0;
@@ -2335,7 +2336,7 @@ long pico_execve(int dirfd, const char *path, char *const argv[], char *const en
 	p = cat(p, "LXS_PICO_IDS=", "");
 	memset(p - 1, '0', PICO_IDS_LEN);
 	p[PICO_IDS_LEN - 1] = 0;
-	nv[envc + 6] = sb.interp ? (char *)"LXS_PICO_SCRIPT=1" : 0;
+	nv[envc + 6] = sb.interp ? exec_str("LXS_PICO_SCRIPT=1") : 0;
 	nv[envc + 7] = 0;
 	static char *const no_args[] = {0};
 	r = sys3(__NR_execve, (long)pico.loader, (long)(argv ? argv : no_args), (long)nv);

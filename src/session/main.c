@@ -56,7 +56,7 @@ int main(int argc, char **argv)
 	const char *sock = NULL;
 	uint32_t port = LXS_VSOCK_PORT_INIT;
 	struct session_req q = { .distro = "", .user = "", .cwd = "" };
-	char **envp = calloc((size_t)argc + 8, sizeof(char *));
+	const char **envp = calloc((size_t)argc + 8, sizeof(char *));
 	size_t envc = 0;
 	int pty = -1, c;
 	uint32_t start_flags = 0;
@@ -126,7 +126,7 @@ int main(int argc, char **argv)
 			envp[envc++] = termvar;
 		}
 	}
-	q.argv = argv + optind;
+	q.argv = (const char *const *)(argv + optind); /* C adds these consts only by a cast */
 	q.envp = envp;
 	q.pty = pty >= 0 ? pty : isatty(0) && isatty(1);
 

@@ -51,8 +51,8 @@ int session_shutdown_send(int fd);
 
 struct session_req {
 	const char *distro, *user, *cwd;
-	char *const *argv;      /* NULL-terminated, at least one */
-	char *const *envp;      /* NULL-terminated; exactly the process's environment */
+	const char *const *argv; /* NULL-terminated, at least one */
+	const char *const *envp; /* NULL-terminated; exactly the process's environment */
 	bool pty;
 	bool host_cwd;          /* cwd is a host path: LXS_CREATE_HOST_CWD */
 	uint16_t rows, cols;

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/posix_const.h"
 #include "common/tmpfile.h"
 #include "distro.h"
 #include "extfile.h"
@@ -824,7 +825,7 @@ out:
 }
 
 /* Run an e2fsprogs tool, its stdout and stderr into out: its exit status, or -errno. */
-static int run_capture(char *const argv[], char *out, size_t len)
+static int run_capture(const char *const argv[], char *out, size_t len)
 {
 	int pfd[2], st;
 	size_t got = 0;
@@ -835,7 +836,7 @@ static int run_capture(char *const argv[], char *out, size_t len)
 	if (pid == 0) {
 		dup2(pfd[1], 1);
 		dup2(pfd[1], 2);
-		execvp(argv[0], argv);
+		execvp(argv[0], exec_vec(argv));
 		_exit(127);
 	}
 	close(pfd[1]);
@@ -866,7 +867,7 @@ static const char *last_line(char *out)
 static int run_resize2fs(const char *image, uint64_t kib, char *err, size_t errlen)
 {
 	char size[32], out[4096];
-	char *est[] = {"resize2fs", "-P", (char *)image, NULL};
+	const char *est[] = {"resize2fs", "-P", image, NULL};
 	int st = run_capture(est, out, sizeof(out));
 	const char *m = strstr(out, "minimum size of the filesystem: ");
 
@@ -886,7 +887,7 @@ static int run_resize2fs(const char *image, uint64_t kib, char *err, size_t errl
 		}
 	}
 	snprintf(size, sizeof(size), "%lluK", (unsigned long long)kib);
-	char *rs[] = {"resize2fs", "-f", (char *)image, size, NULL};
+	const char *rs[] = {"resize2fs", "-f", image, size, NULL};
 	if ((st = run_capture(rs, out, sizeof(out))) != 0) {
 		char why[512];
 
@@ -894,7 +895,7 @@ static int run_resize2fs(const char *image, uint64_t kib, char *err, size_t errl
 			 strstr(out, "resize2fs: ") ? strstr(out, "resize2fs: ") + 11
 						    : last_line(out));
 		why[strcspn(why, "\n")] = 0;
-		char *fsck[] = {"e2fsck", "-fy", (char *)image, NULL};
+		const char *fsck[] = {"e2fsck", "-fy", image, NULL};
 		run_capture(fsck, out, sizeof(out));
 		snprintf(err, errlen, "resize2fs could not resize the image: %s", why);
 		return -EIO;

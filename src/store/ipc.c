@@ -163,8 +163,8 @@ int ipc_decode_plan(const uint8_t *p, size_t len, struct ipc_plan *pl)
 	memmove(strs + 4 + m.argc + 1, strs + 4 + m.argc, m.envc * sizeof(*strs));
 	strs[4 + m.argc] = NULL;
 	strs[n + 1] = NULL;
-	pl->argv = (char **)(strs + 4);
-	pl->envp = (char **)(strs + 4 + m.argc + 1);
+	pl->argv = strs + 4;
+	pl->envp = strs + 4 + m.argc + 1;
 	if (!pl->vsock[0] || !pl->distro[0]) {
 		ipc_plan_free(pl);
 		return -EPROTO;

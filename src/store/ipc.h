@@ -44,7 +44,7 @@ struct ipc_plan {
 	const char *vsock, *distro, *user, *cwd;
 	uint32_t port;
 	bool host_cwd;
-	char **argv, **envp; /* NULL-terminated, into the payload (one allocation) */
+	const char **argv, **envp; /* NULL-terminated, into the payload (one allocation) */
 };
 long ipc_encode_plan(const char *vsock, uint32_t port, const struct session_plan *pl,
 		     uint8_t **out);

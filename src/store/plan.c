@@ -131,7 +131,7 @@ static int build_vectors(struct session_plan *pl, const char *const *args, int a
 		bytes += strlen(args[i]) + 1;
 	for (int i = 0; i < envc; i++)
 		bytes += strlen(env[i]) + 1;
-	char **v = malloc(bytes);
+	const char **v = malloc(bytes);
 	if (!v)
 		return -ENOMEM;
 	char *s = (char *)(v + argc + envc + 2);

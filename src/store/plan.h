@@ -45,7 +45,7 @@ struct session_plan {
 	char cwd[LXS_PATH_MAX];      /* "" or "~": home; else absolute */
 	bool host_cwd;               /* cwd is a host path (LXS_CREATE_HOST_CWD) */
 	int argc, envc;
-	char **argv, **envp;         /* NULL-terminated; freed by plan_free */
+	const char **argv, **envp;   /* NULL-terminated; freed by plan_free */
 };
 
 /*

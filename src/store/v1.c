@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/posix_const.h"
 #include "common/tmpfile.h"
 #include "v1.h"
 
@@ -60,7 +61,7 @@ pid_t v1_spawn(const char *pico, const char *const args[], int in_fd, int out_fd
 		if (out_fd >= 0 && dup2(out_fd, 1) < 0)
 			_exit(125);
 		dup2(ep[1], 2);
-		execv(pico, (char *const *)argv);
+		execv(pico, exec_vec(argv));
 		dprintf(2, "cannot run %s: %s\n", pico, strerror(errno));
 		_exit(125);
 	}

@@ -10,6 +10,7 @@
  * suppression field" in both directions, which is the classic store/load
  * race that loses wake-ups otherwise.
  */
+#include "common/posix_const.h"
 #include "vmm/queue.h"
 
 #include <errno.h>
@@ -353,6 +354,6 @@ size_t vq_chain_read(const struct vq_chain *c, size_t off, void *buf, size_t len
 
 size_t vq_chain_write(const struct vq_chain *c, size_t off, const void *buf, size_t len)
 {
-	/* buf is only read: the cast is for the shared loop. */
-	return iov_copy(c->iov + c->n_rd, c->n_wr, off, (uint8_t *)buf, len, true);
+	/* buf is only read: the loop is shared with vq_chain_read. */
+	return iov_copy(c->iov + c->n_rd, c->n_wr, off, iov_const(buf), len, true);
 }

@@ -76,9 +76,9 @@ static void check_plan(const uint8_t *p, size_t len)
 	if (ipc_decode_plan(p, len, &pl) < 0)
 		return;
 	CHECK(inside(pl.vsock, p, len) && inside(pl.cwd, p, len) && pl.argv[0]);
-	for (char **a = pl.argv; *a; a++, n++)
+	for (const char **a = pl.argv; *a; a++, n++)
 		CHECK(inside(*a, p, len));
-	for (char **e = pl.envp; *e; e++, n++)
+	for (const char **e = pl.envp; *e; e++, n++)
 		CHECK(inside(*e, p, len));
 	CHECK(n <= (int)len);
 	ipc_plan_free(&pl);

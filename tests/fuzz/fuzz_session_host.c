@@ -195,8 +195,8 @@ static int run_pair(unsigned mode, const uint8_t *p, size_t n, char *err, size_t
 
 	switch ((mode & 7) % 5) {
 	case 0: {
-		char *argv[] = {"sh", "-c", "true", NULL};
-		char *envp[] = {"TERM=dumb", NULL};
+		const char *argv[] = {"sh", "-c", "true", NULL};
+		const char *envp[] = {"TERM=dumb", NULL};
 		struct session_req q = {.distro = "d",
 					.user = "",
 					.cwd = "",

@@ -39,7 +39,8 @@ mkdir -p "$out/artifacts" "$out/corpus"
 CC_FUZZ=${CC_FUZZ:-clang}
 CFLAGS_FUZZ="-g -O1 -std=gnu17 -D_GNU_SOURCE -Isrc -Itests/unit -fno-omit-frame-pointer \
  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
- -Wall -Wextra -Wshadow -Wimplicit-fallthrough -Wstrict-prototypes -Wmissing-prototypes"
+ -Wall -Wextra -Wshadow -Wimplicit-fallthrough -Wstrict-prototypes -Wmissing-prototypes \
+ -Wformat=2 -Wcast-qual -Wwrite-strings"
 
 if [ $# -gt 0 ]; then
 	targets=()

@@ -28,6 +28,7 @@
 #include <ext2fs/ext2_fs.h>
 #include <ext2fs/ext2fs.h>
 
+#include "common/posix_const.h"
 #include "image/image.h"
 #include "unit.h"
 
@@ -116,7 +117,7 @@ static int count_names(const char *dir, const char *part)
 	return n;
 }
 
-static int run_prog(char *const argv[])
+static int run_prog(const char *const argv[])
 {
 	posix_spawn_file_actions_t fa;
 	int st;
@@ -125,7 +126,7 @@ static int run_prog(char *const argv[])
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ)) {
+	if (posix_spawn(&pid, argv[0], &fa, NULL, exec_vec(argv), environ)) {
 		posix_spawn_file_actions_destroy(&fa);
 		return -1;
 	}
@@ -138,7 +139,7 @@ static int run_prog(char *const argv[])
 /* e2fsck -fn: 0 when the file system is clean. */
 static int fsck(const char *img)
 {
-	char *argv[] = {"/sbin/e2fsck", "-fn", (char *)img, NULL};
+	const char *argv[] = {"/sbin/e2fsck", "-fn", img, NULL};
 
 	if (access(argv[0], X_OK))
 		argv[0] = "/usr/sbin/e2fsck";

@@ -315,12 +315,12 @@ static void t_run_dir(struct unit *u)
 
 static int parse(const char *line, struct cli_args *a, char *err)
 {
-	static char buf[512];
+	static char buf[512], lxs[] = "lxs";
 	static char *argv[32];
 	int argc = 0;
 
 	snprintf(buf, sizeof(buf), "%s", line);
-	argv[argc++] = "lxs";
+	argv[argc++] = lxs;
 	for (char *t = strtok(buf, " "); t && argc < 31; t = strtok(NULL, " "))
 		argv[argc++] = t;
 	argv[argc] = NULL;

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/posix_const.h"
 #include "common/proto.h"
 #include "unit.h"
 #include "vmm/sandbox.h"
@@ -141,9 +142,9 @@ static int start_thread(void)
 
 static int run_program(void)
 {
-	char *argv[] = { "true", NULL };
+	const char *argv[] = { "true", NULL };
 
-	execve("/bin/true", argv, argv + 1);
+	execve("/bin/true", exec_vec(argv), exec_vec(argv + 1));
 	return 0;
 }
 
