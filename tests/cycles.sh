@@ -24,9 +24,6 @@ cd "$(dirname "$0")/.." || exit 2
 obj=${O:-build}/obj
 
 KNOWN=(
-	# openat2 and the file-handle calls use the translator's open (do_open,
-	# pico_open_host), which needs trap.c's permission and metadata helpers.
-	"src/pico/open2.c <-> src/pico/trap.c"
 )
 
 echo "1..1"

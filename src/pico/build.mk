@@ -7,9 +7,9 @@
 #                   programs and mmap go, and the seccomp filter tells its
 #                   own system calls by instruction pointer: see loader.c)
 
-PICO_FREE_SRC := src/pico/rt.c src/pico/path.c src/pico/perm.c src/pico/trap.c src/pico/filter.c \
-	src/pico/procview.c src/pico/pidview.c src/pico/privilege.c src/pico/open2.c src/pico/ipc.c \
-	src/pico/exec.c src/pico/loader.c
+PICO_FREE_SRC := src/pico/rt.c src/pico/path.c src/pico/meta.c src/pico/perm.c src/pico/trap.c \
+	src/pico/filter.c src/pico/procview.c src/pico/pidview.c src/pico/privilege.c src/pico/open.c \
+	src/pico/open2.c src/pico/ipc.c src/pico/exec.c src/pico/loader.c
 PICO_HOST_SRC := src/pico/main.c src/pico/volfs_tar.c
 PICO_HDR      := $(wildcard src/pico/*.h)
 # -fno-tree-loop-distribute-patterns: no memset/memcpy calls made up by the

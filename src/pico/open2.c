@@ -4,7 +4,7 @@
  * openat2's struct is checked as the kernel checks it (size, unknown
  * flags, mode without O_CREAT, E2BIG for a longer struct with a non-zero
  * tail), then:
- *   resolve 0            the same open as openat (trap.c, do_open)
+ *   resolve 0            the same open as openat (open.c, pico_open)
  *   RESOLVE_BENEATH or   the host kernel walks the path from the guest's
  *   RESOLVE_IN_ROOT      dirfd with the guest's flags: a walk that may not
  *                        leave a folder of the guest's is the same walk in

@@ -4,7 +4,8 @@
  * (they are all that user's), so for a guest user other than root the
  * Linux rules are applied here: mode bits by owner, group and others,
  * search permission on every folder along a path, and sticky folders.
- * The fake root (fsuid 0) passes every check, as root does.
+ * The fake root (fsuid 0) passes every check, as root does. The owner
+ * and mode come from meta.c.
  */
 #include <asm/stat.h>
 #include <linux/stat.h>
@@ -14,18 +15,6 @@
 #include "meta.h"
 #include "pico.h"
 #include "sys.h"
-
-long pico_meta_get(const char *host, int fd, struct lxs_meta *m)
-{
-	char v[LXS_META_MAX];
-	long n = host ? sys4(__NR_lgetxattr, (long)host, (long)LXS_META_XATTR, (long)v, sizeof v)
-		      : sys4(__NR_fgetxattr, fd, (long)LXS_META_XATTR, (long)v, sizeof v);
-	if (n == -ERANGE)
-		return -ENODATA;
-	if (n < 0)
-		return n == -EOPNOTSUPP ? -ENODATA : n;
-	return lxs_meta_parse(v, n, m) ? -ENODATA : 0;
-}
 
 int pico_in_groups(unsigned g)
 {
@@ -111,4 +100,42 @@ long pico_may_unlink(const char *host)
 	if (meta_at(host, &fm) < 0 || fm.uid == pico.fsuid)
 		return 0;
 	return -EPERM;
+}
+
+/*
+ * Permission checks for a guest user other than root. The host lets the
+ * user who runs lxs do anything to VolFs files (they are all theirs), so
+ * for such a guest user the Linux mode bits are checked here: on open, and
+ * on the directory for calls that add or remove names (above: search
+ * permission along every path, sticky folders).
+ */
+long pico_dac_check(const char *host, unsigned want)
+{
+	struct stat st;
+	struct lxs_meta m;
+	if (pico.fsuid == 0)
+		return 0;
+	long r = pico_meta_of(host, &st, &m);
+	if (r < 0)
+		return r == -ENOENT || r == -ENOTDIR ? 0 : r; /* the real call decides */
+	return (want & ~pico_perm_bits(&m)) ? -EACCES : 0;
+}
+
+/* O_NOATIME is for the file's owner only (or CAP_FOWNER). */
+long pico_noatime_ok(const char *host)
+{
+	struct stat st;
+	struct lxs_meta m;
+	long r = pico_meta_of(host, &st, &m);
+	return r == 0 && m.uid != pico.fsuid ? -EPERM : 0;
+}
+
+/* ...of the directory a host path is in */
+long pico_dac_parent(const char *host)
+{
+	char dir[PICO_HOST];
+	if (pico.fsuid == 0)
+		return 0;
+	pico_parent_dir(host, dir);
+	return pico_dac_check(dir, 3); /* write and search */
 }

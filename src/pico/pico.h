@@ -136,11 +136,59 @@ int pico_host_region(const char *host);
 /* Region of a canonical guest path. */
 int pico_guest_region(const char *guest);
 
-/* perm.c: a guest user's file permissions from VolFs metadata (meta.h). */
+/* meta.c: the VolFs metadata attribute (meta.h), read and written. */
 struct lxs_meta;
+struct stat;
 /* The metadata attribute of a host path (or of fd when host is NULL):
  * 0, -ENODATA when there is none, else -errno. */
 long pico_meta_get(const char *host, int fd, struct lxs_meta *m);
+/* A file whose metadata changes: by path, or by an open fd when the guest
+ * gave one (fchown, fchmod: no path walks). fd is -1, or dropped to -1
+ * when the kernel refuses xattr calls on it (O_PATH). */
+struct pico_target {
+	const char *host; /* NULL only with an fd that takes xattr calls */
+	long fd;
+};
+/* Writes m as the attribute of host (or of t), or removes the attribute
+ * when the host's permission bits host_perm say it all (meta.h). */
+long pico_meta_put(const char *host, const struct lxs_meta *m, unsigned host_perm);
+long pico_meta_put_t(const struct pico_target *t, const struct lxs_meta *m, unsigned host_perm);
+/* The Linux view of a VolFs file: the attribute, or host mode and 0:0
+ * (st gets the host's stat). */
+long pico_meta_of_t(struct pico_target *t, struct stat *st, struct lxs_meta *m);
+long pico_meta_of(const char *host, struct stat *st, struct lxs_meta *m);
+/* A new name in a set-group-id folder takes the folder's group (and a new
+ * folder its set-group-id bit): 1 and the group if host's folder is one. */
+int pico_setgid_parent(const char *host, unsigned *gid);
+/* After creating a host file for the guest (by path, or by descriptor
+ * for an O_TMPFILE; name: its path, or one in its folder): record owner
+ * and the mode the host could not take. */
+void pico_created_t(struct pico_target *t, const char *name, unsigned type, unsigned req_mode);
+void pico_created(const char *host, unsigned type, unsigned req_mode);
+/* Whether a file the guest creates at host (type S_IFREG or S_IFDIR, the
+ * mode it asked for) needs the attribute written after it is made. */
+int pico_need_meta_on_create(const char *host, unsigned type, unsigned mode);
+/* The guest's umask (pico.umask). */
+static inline unsigned pico_cur_umask(void)
+{
+	return pico.umask & 0777;
+}
+/* Device numbers: major and minor of a dev_t, and the dev_t of a pair. */
+static inline unsigned pico_dev_major(unsigned long d)
+{
+	return (unsigned)(((d >> 8) & 0xfff) | ((d >> 32) & ~0xfffUL));
+}
+static inline unsigned pico_dev_minor(unsigned long d)
+{
+	return (unsigned)((d & 0xff) | ((d >> 12) & ~0xffUL));
+}
+static inline unsigned long pico_dev_make(unsigned ma, unsigned mi)
+{
+	return (mi & 0xffUL) | ((ma & 0xfffUL) << 8) | (((unsigned long)mi & ~0xffUL) << 12) |
+	       (((unsigned long)ma & ~0xfffUL) << 32);
+}
+
+/* perm.c: a guest user's file permissions from VolFs metadata (meta.h). */
 int pico_in_groups(unsigned g); /* fsgid, egid or a supplementary group */
 unsigned pico_perm_bits(const struct lxs_meta *m); /* rwx the fsuid has */
 /* 0, or -EACCES when a folder on the way to the host path's last component
@@ -149,6 +197,13 @@ long pico_may_search(const char *host);
 /* 0, or -EPERM when the name is in a sticky folder and neither it nor the
  * folder is the guest user's. */
 long pico_may_unlink(const char *host);
+/* For a guest user other than root (the fake root passes): 0, or -EACCES
+ * when the mode bits of host (pico_dac_check: want, rwx as 4, 2, 1) or of
+ * the folder it is in (pico_dac_parent: write and search) deny it. */
+long pico_dac_check(const char *host, unsigned want);
+long pico_dac_parent(const char *host);
+/* 0, or -EPERM: O_NOATIME is for the file's owner only. */
+long pico_noatime_ok(const char *host);
 
 /* privilege.c: prctl's bounding-set and no_new_privs options; whether
  * the guest may install a seccomp filter or a Landlock domain (its
@@ -165,12 +220,6 @@ int pico_install_handler(void);
 /* The umask at a start: the guest's from the state, or the real one at the
  * first; the real one then made to keep the owner's bits (pico.h). */
 void pico_umask_init(void);
-/* open/openat as the guest sees it; and the open of a path already
- * translated (region its region): the guest's permission checks, /proc
- * views, a new file's metadata. resolve: openat2 flags for the host's
- * walk of host, or 0. */
-long pico_open(long dirfd, const char *path, long flags, long mode);
-long pico_open_host(const char *host, int region, long flags, long mode, unsigned long resolve);
 /* execve/execveat as the guest sees it: on success does not return. */
 long pico_execve(int dirfd, const char *path, char *const argv[], char *const envp[], int flags);
 /* The state string LXS_PICO_STATE carries; returns its length or -E2BIG. */
@@ -233,6 +282,13 @@ void pico_oom_collect(void);
 /* State across execve: appends to / parses pico_state_format's lines. */
 char *pico_priv_format(char *p, char *end);
 int pico_priv_parse(char key, const char *v, const char *e);
+
+/* open.c: open/openat as the guest sees it; and the open of a path already
+ * translated (region its region): the guest's permission checks, /proc
+ * views, a new file's metadata. resolve: openat2 flags for the host's
+ * walk of host, or 0. */
+long pico_open(long dirfd, const char *path, long flags, long mode);
+long pico_open_host(const char *host, int region, long flags, long mode, unsigned long resolve);
 
 /* open2.c: openat2 and name_to_handle_at, translated. */
 long pico_openat2(long dirfd, const char *path, const void *how, unsigned long size);

@@ -53,80 +53,6 @@ struct ksigaction {
 
 /* ---- metadata ------------------------------------------------------------ */
 
-static unsigned dev_major(unsigned long d)
-{
-	return (unsigned)(((d >> 8) & 0xfff) | ((d >> 32) & ~0xfffUL));
-}
-static unsigned dev_minor(unsigned long d)
-{
-	return (unsigned)((d & 0xff) | ((d >> 12) & ~0xffUL));
-}
-static unsigned long dev_make(unsigned ma, unsigned mi)
-{
-	return (mi & 0xffUL) | ((ma & 0xfffUL) << 8) | (((unsigned long)mi & ~0xffUL) << 12) |
-	       (((unsigned long)ma & ~0xfffUL) << 32);
-}
-
-static long meta_put(const char *host, const struct lxs_meta *m, unsigned host_perm)
-{
-	char v[LXS_META_MAX];
-	if (!lxs_meta_needed(m, host_perm)) {
-		long r = sys2(__NR_lremovexattr, (long)host, (long)LXS_META_XATTR);
-		return r == -ENODATA ? 0 : r;
-	}
-	int n = lxs_meta_format(m, v);
-	return sys5(__NR_lsetxattr, (long)host, (long)LXS_META_XATTR, (long)v, n, 0);
-}
-
-/* A file whose metadata changes: by path, or by an open fd when the guest
- * gave one (fchown, fchmod: no path walks). fd is -1, or dropped to -1
- * when the kernel refuses xattr calls on it (O_PATH). */
-struct target {
-	const char *host; /* NULL only with an fd that takes xattr calls */
-	long fd;
-};
-
-/* The Linux view of a VolFs file: the attribute, or host mode and 0:0. */
-static long meta_of_t(struct target *t, struct stat *st, struct lxs_meta *m)
-{
-	long r;
-	if (t->fd >= 0) {
-		r = sys2(__NR_fstat, t->fd, (long)st);
-		if (r < 0)
-			return r;
-		r = pico_meta_get(NULL, (int)t->fd, m);
-		if (r == 0)
-			return 0;
-		if (r == -EBADF && t->host)
-			t->fd = -1;
-	}
-	if (t->fd < 0) {
-		r = sys4(__NR_newfstatat, AT_FDCWD, (long)t->host, (long)st, AT_SYMLINK_NOFOLLOW);
-		if (r < 0)
-			return r;
-		if (!S_ISLNK(st->st_mode) && pico_meta_get(t->host, -1, m) == 0)
-			return 0;
-	}
-	m->uid = m->gid = 0;
-	m->mode = st->st_mode;
-	m->major = dev_major(st->st_rdev);
-	m->minor = dev_minor(st->st_rdev);
-	return 0;
-}
-
-static long meta_put_t(const struct target *t, const struct lxs_meta *m, unsigned host_perm)
-{
-	char v[LXS_META_MAX];
-	if (t->fd < 0)
-		return meta_put(t->host, m, host_perm);
-	if (!lxs_meta_needed(m, host_perm)) {
-		long r = sys2(__NR_fremovexattr, t->fd, (long)LXS_META_XATTR);
-		return r == -ENODATA ? 0 : r;
-	}
-	int n = lxs_meta_format(m, v);
-	return sys5(__NR_fsetxattr, t->fd, (long)LXS_META_XATTR, (long)v, n, 0);
-}
-
 /* Fixes up what stat returned: the attribute if there is one, otherwise
  * the host owner becomes root (VolFs) or the guest user (elsewhere). */
 static void fix_ids(unsigned *uid, unsigned *gid, int region)
@@ -143,7 +69,7 @@ static void fix_stat(struct stat *st, const struct lxs_meta *m, int region)
 		st->st_uid = m->uid;
 		st->st_gid = m->gid;
 		st->st_mode = m->mode;
-		st->st_rdev = dev_make(m->major, m->minor);
+		st->st_rdev = pico_dev_make(m->major, m->minor);
 		return;
 	}
 	unsigned u = st->st_uid, g = st->st_gid;
@@ -186,15 +112,10 @@ static long fd_meta(int fd, unsigned mode, struct lxs_meta *m, int *region)
 	return -ENODATA;
 }
 
-static unsigned cur_umask(void)
-{
-	return pico.umask & 0777;
-}
-
 /* umask: the guest's kept, the real one without the owner's bits (pico.h). */
 static long do_umask(long mask)
 {
-	unsigned old = cur_umask();
+	unsigned old = pico_cur_umask();
 	pico.umask = (unsigned)mask & 0777;
 	sys1(__NR_umask, (long)(pico.umask & 077));
 	return old;
@@ -207,185 +128,7 @@ void pico_umask_init(void)
 	sys1(__NR_umask, (long)(pico.umask & 077));
 }
 
-/* A new name in a set-group-id folder takes the folder's group (and a new
- * folder its set-group-id bit): 1 and the group if host's folder is one. */
-static int setgid_parent(const char *host, unsigned *gid)
-{
-	char dir[PICO_HOST];
-	pico_parent_dir(host, dir);
-	struct lxs_meta m;
-	if (pico_meta_get(dir, -1, &m) < 0 || (m.mode & S_IFMT) != S_IFDIR || !(m.mode & S_ISGID))
-		return 0;
-	*gid = m.gid;
-	return 1;
-}
-
-/* After creating a host file for the guest (by path, or by descriptor
- * for an O_TMPFILE; name: its path, or one in its folder): record owner
- * and the mode the host could not take. */
-static void created_t(struct target *t, const char *name, unsigned type, unsigned req_mode)
-{
-	struct stat st;
-	long r = t->fd >= 0 ? sys2(__NR_fstat, t->fd, (long)&st)
-			    : sys4(__NR_newfstatat, AT_FDCWD, (long)t->host, (long)&st, AT_SYMLINK_NOFOLLOW);
-	if (r < 0)
-		return;
-	struct lxs_meta m = {pico.fsuid, pico.fsgid, 0, 0, 0};
-	m.mode = type | (req_mode & 07777 & ~cur_umask());
-	if (setgid_parent(name, &m.gid) && type == S_IFDIR)
-		m.mode |= S_ISGID;
-	meta_put_t(t, &m, st.st_mode & 07777);
-}
-
-static void created(const char *host, unsigned type, unsigned req_mode)
-{
-	struct target t = {host, -1};
-	created_t(&t, host, type, req_mode);
-}
-
-static int need_meta_on_create(const char *host, unsigned type, unsigned mode)
-{
-	unsigned forced = type == S_IFDIR ? 0700 : 0600, g;
-	/* (the real umask keeps the owner's bits: any the guest's takes away
-	 * leave the host's mode other than the guest's) */
-	return pico.fsuid || pico.fsgid || (mode & ~cur_umask() & forced) != forced || (mode & cur_umask() & 0700) ||
-	       (mode & 07000) || setgid_parent(host, &g);
-}
-
 /* ---- files ---------------------------------------------------------------- */
-
-static long meta_of(const char *host, struct stat *st, struct lxs_meta *m);
-
-/*
- * Permission checks for a guest user other than root. The host lets the
- * user who runs lxs do anything to VolFs files (they are all theirs), so
- * for such a guest user the Linux mode bits are checked here: on open, and
- * on the directory for calls that add or remove names (perm.c: search
- * permission along every path, sticky folders).
- */
-static long dac_check(const char *host, unsigned want)
-{
-	struct stat st;
-	struct lxs_meta m;
-	if (pico.fsuid == 0)
-		return 0;
-	long r = meta_of(host, &st, &m);
-	if (r < 0)
-		return r == -ENOENT || r == -ENOTDIR ? 0 : r; /* the real call decides */
-	return (want & ~pico_perm_bits(&m)) ? -EACCES : 0;
-}
-
-/* O_NOATIME is for the file's owner only (or CAP_FOWNER). */
-static long noatime_ok(const char *host)
-{
-	struct stat st;
-	struct lxs_meta m;
-	long r = meta_of(host, &st, &m);
-	return r == 0 && m.uid != pico.fsuid ? -EPERM : 0;
-}
-
-/* ...of the directory a host path is in */
-static long dac_parent(const char *host)
-{
-	char dir[PICO_HOST];
-	if (pico.fsuid == 0)
-		return 0;
-	pico_parent_dir(host, dir);
-	return dac_check(dir, 3); /* write and search */
-}
-
-static long do_open(long dirfd, const char *path, long flags, long mode)
-{
-	char host[PICO_HOST];
-	int follow = !(flags & O_NOFOLLOW) && !((flags & O_CREAT) && (flags & O_EXCL));
-	/* The faked root's relative paths go to the kernel as they are, so
-	 * one that may be /proc's maps or environ (from a cwd in /proc) takes
-	 * the walk, which tells the region. */
-	int walk = path[0] != '/' && pico_proc_view_name(path);
-	if (pico.fsuid == 0 && !walk && (flags & __O_TMPFILE) != __O_TMPFILE && pico_lexical((int)dirfd, path, host) >= 0 &&
-	    (!(flags & O_CREAT) || !need_meta_on_create(host, S_IFREG, (unsigned)mode))) {
-		long fd = pico_open_nolinks(host, flags, (mode & 07777) | ((flags & O_CREAT) ? 0600 : 0));
-		if (fd != -ELOOP && fd != -EINVAL)
-			return fd;
-	}
-	int region = pico_resolve((int)dirfd, path, (follow ? P_FOLLOW : 0) | (walk ? P_WALK : 0), host, NULL);
-	if (region < 0)
-		return region;
-	return pico_open_host(host, region, flags, mode, 0);
-}
-
-long pico_open(long dirfd, const char *path, long flags, long mode)
-{
-	return do_open(dirfd, path, flags, mode);
-}
-
-/* The open itself, of a translated path: the guest's permission checks,
- * /proc views, metadata of a new file. resolve: openat2's flags for the
- * host's walk of host (0: openat). */
-static long host_open(const char *host, long flags, long mode, unsigned long resolve)
-{
-	if (!resolve)
-		return sys4(__NR_openat, AT_FDCWD, (long)host, flags, mode);
-	unsigned long m = (flags & (O_CREAT | __O_TMPFILE)) ? (unsigned long)mode : 0;
-	struct open_how how = {(unsigned long)flags, m, resolve};
-	return sys4(__NR_openat2, AT_FDCWD, (long)host, (long)&how, sizeof how);
-}
-
-/* O_TMPFILE: a file with no name yet, in the folder host; its owner and
- * the mode the host cannot take go on it through the descriptor. */
-static long tmpfile_open(const char *host, long flags, long mode, unsigned long resolve)
-{
-	char name[PICO_HOST];
-	size_t n = strlen(host);
-	long fd = host_open(host, flags, (mode & 0777) | 0600, resolve);
-	if (fd < 0 || n + 2 > sizeof name)
-		return fd;
-	memcpy(name, host, n);
-	memcpy(name + n, "/x", 3); /* a name in that folder, for need_meta_on_create */
-	if (need_meta_on_create(name, S_IFREG, (unsigned)mode)) {
-		struct target t = {NULL, fd};
-		created_t(&t, name, S_IFREG, (unsigned)mode);
-	}
-	return fd;
-}
-
-long pico_open_host(const char *host, int region, long flags, long mode, unsigned long resolve)
-{
-	if (pico.fsuid != 0 && region == R_VOL && !(flags & O_PATH)) {
-		unsigned acc = (unsigned)flags & O_ACCMODE;
-		unsigned want = acc == O_RDONLY ? 4 : acc == O_WRONLY ? 2 : 6;
-		if (flags & O_TRUNC)
-			want |= 2;
-		long r = dac_check(host, want);
-		if (r == 0 && (flags & O_CREAT) &&
-		    sys4(__NR_faccessat2, AT_FDCWD, (long)host, 0, AT_SYMLINK_NOFOLLOW) == -ENOENT)
-			r = dac_parent(host);
-		if (r == 0 && (flags & O_NOATIME))
-			r = noatime_ok(host);
-		if (r < 0)
-			return r;
-	}
-	if (region == R_PROC) {
-		long v = pico_proc_view(host, flags);
-		if (v == PICO_NOT_VIEW)
-			v = pico_oom_open(host, flags);
-		if (v != PICO_NOT_VIEW)
-			return v;
-	}
-	if ((flags & __O_TMPFILE) == __O_TMPFILE && region == R_VOL)
-		return tmpfile_open(host, flags, mode, resolve);
-	if (!(flags & O_CREAT) || region != R_VOL)
-		return host_open(host, flags, mode, resolve);
-	unsigned hmode = (unsigned)(mode & 0777) | 0600;
-	if (!need_meta_on_create(host, S_IFREG, (unsigned)mode))
-		return host_open(host, flags, hmode, resolve);
-	long fd = host_open(host, flags | O_EXCL, hmode, resolve);
-	if (fd == -EEXIST && !(flags & O_EXCL))
-		return host_open(host, flags & ~(long)O_CREAT, 0, resolve);
-	if (fd >= 0)
-		created(host, S_IFREG, (unsigned)mode);
-	return fd;
-}
 
 /* stat's fast path: an fd on a VolFs path that holds no symlink, opened
  * so that fstat and fgetxattr work on it (O_PATH fds take no xattr calls).
@@ -456,7 +199,7 @@ static long do_statx(long dirfd, const char *path, long flags, long mask, struct
 			return r;
 		r = fd_meta((int)dirfd, sx->stx_mode, &m, &region);
 		fix_statx(sx, r == 0 ? &m : NULL, region);
-		if (sx->stx_ino == 1 && pico_is_proc_root(1, dev_make(sx->stx_dev_major, sx->stx_dev_minor)))
+		if (sx->stx_ino == 1 && pico_is_proc_root(1, pico_dev_make(sx->stx_dev_major, sx->stx_dev_minor)))
 			sx->stx_blksize = PICO_PROC_BLKSIZE; /* lists through pidview.c */
 		return 0;
 	}
@@ -483,12 +226,6 @@ static long do_statx(long dirfd, const char *path, long flags, long mask, struct
 	return 0;
 }
 
-static long meta_of(const char *host, struct stat *st, struct lxs_meta *m)
-{
-	struct target t = {host, -1};
-	return meta_of_t(&t, st, m);
-}
-
 static long do_access(long dirfd, const char *path, long mode, long flags)
 {
 	char host[PICO_HOST];
@@ -504,7 +241,7 @@ static long do_access(long dirfd, const char *path, long mode, long flags)
 		/* The faked root reads and writes what the user can. */
 		return r;
 	}
-	long r = meta_of(host, &st, &m);
+	long r = pico_meta_of(host, &st, &m);
 	if (r < 0)
 		return r;
 	if (mode == 0)
@@ -526,7 +263,7 @@ static long do_access(long dirfd, const char *path, long mode, long flags)
 	return ((unsigned)mode & ~bits) ? -EACCES : 0;
 }
 
-static long do_chmod(struct target *t, int region, long mode)
+static long do_chmod(struct pico_target *t, int region, long mode)
 {
 	struct stat st;
 	struct lxs_meta m;
@@ -534,7 +271,7 @@ static long do_chmod(struct target *t, int region, long mode)
 		long r = t->fd >= 0 ? sys2(__NR_fchmod, t->fd, mode) : sys3(__NR_fchmodat, AT_FDCWD, (long)t->host, mode);
 		return r == -EPERM && pico.euid == 0 ? 0 : r;
 	}
-	long r = meta_of_t(t, &st, &m);
+	long r = pico_meta_of_t(t, &st, &m);
 	if (r < 0)
 		return r;
 	if (pico.euid != 0 && pico.euid != m.uid)
@@ -551,10 +288,10 @@ static long do_chmod(struct target *t, int region, long mode)
 	r = t->fd >= 0 ? sys2(__NR_fchmod, t->fd, hp) : sys3(__NR_fchmodat, AT_FDCWD, (long)t->host, hp);
 	if (r < 0)
 		return r;
-	return meta_put_t(t, &m, hp);
+	return pico_meta_put_t(t, &m, hp);
 }
 
-static long do_chown(struct target *t, int region, long uid, long gid)
+static long do_chown(struct pico_target *t, int region, long uid, long gid)
 {
 	struct stat st;
 	struct lxs_meta m;
@@ -563,7 +300,7 @@ static long do_chown(struct target *t, int region, long uid, long gid)
 				    : sys5(__NR_fchownat, AT_FDCWD, (long)t->host, uid, gid, AT_SYMLINK_NOFOLLOW);
 		return r == -EPERM && pico.euid == 0 ? 0 : r;
 	}
-	long r = meta_of_t(t, &st, &m);
+	long r = pico_meta_of_t(t, &st, &m);
 	if (r < 0)
 		return r;
 	unsigned u = (unsigned)uid, g = (unsigned)gid;
@@ -586,7 +323,7 @@ static long do_chown(struct target *t, int region, long uid, long gid)
 		if (m.mode & S_IXGRP)
 			m.mode &= ~(unsigned)S_ISGID;
 	}
-	return meta_put_t(t, &m, st.st_mode & 07777);
+	return pico_meta_put_t(t, &m, st.st_mode & 07777);
 }
 
 static long do_mknod(long dirfd, const char *path, long mode, long dev)
@@ -598,7 +335,7 @@ static long do_mknod(long dirfd, const char *path, long mode, long dev)
 		return region;
 	if (type == 0)
 		type = S_IFREG;
-	if (region == R_VOL && dac_parent(host) < 0)
+	if (region == R_VOL && pico_dac_parent(host) < 0)
 		return -EACCES;
 	if (type == S_IFIFO || type == S_IFSOCK || region != R_VOL)
 		return sys4(__NR_mknodat, AT_FDCWD, (long)host, mode, dev);
@@ -608,8 +345,8 @@ static long do_mknod(long dirfd, const char *path, long mode, long dev)
 		if (fd < 0)
 			return fd;
 		sys1(__NR_close, fd);
-		if (need_meta_on_create(host, S_IFREG, (unsigned)mode))
-			created(host, S_IFREG, (unsigned)mode);
+		if (pico_need_meta_on_create(host, S_IFREG, (unsigned)mode))
+			pico_created(host, S_IFREG, (unsigned)mode);
 		return 0;
 	}
 	if (type != S_IFCHR && type != S_IFBLK)
@@ -620,10 +357,10 @@ static long do_mknod(long dirfd, const char *path, long mode, long dev)
 	if (fd < 0)
 		return fd;
 	sys1(__NR_close, fd);
-	struct lxs_meta m = {pico.fsuid, pico.fsgid, type | ((unsigned)mode & 07777 & ~cur_umask()),
-			     dev_major((unsigned long)dev), dev_minor((unsigned long)dev)};
-	setgid_parent(host, &m.gid);
-	return meta_put(host, &m, 0600);
+	struct lxs_meta m = {pico.fsuid, pico.fsgid, type | ((unsigned)mode & 07777 & ~pico_cur_umask()),
+			     pico_dev_major((unsigned long)dev), pico_dev_minor((unsigned long)dev)};
+	pico_setgid_parent(host, &m.gid);
+	return pico_meta_put(host, &m, 0600);
 }
 
 static long do_mkdir(long dirfd, const char *path, long mode)
@@ -634,12 +371,12 @@ static long do_mkdir(long dirfd, const char *path, long mode)
 		return region;
 	if (region != R_VOL)
 		return sys3(__NR_mkdirat, AT_FDCWD, (long)host, mode);
-	long r = dac_parent(host);
+	long r = pico_dac_parent(host);
 	if (r < 0)
 		return r;
 	r = sys3(__NR_mkdirat, AT_FDCWD, (long)host, (mode & 0777) | 0700);
-	if (r == 0 && need_meta_on_create(host, S_IFDIR, (unsigned)mode))
-		created(host, S_IFDIR, (unsigned)mode);
+	if (r == 0 && pico_need_meta_on_create(host, S_IFDIR, (unsigned)mode))
+		pico_created(host, S_IFDIR, (unsigned)mode);
 	return r;
 }
 
@@ -1279,7 +1016,7 @@ static long do_chroot(const char *h, int region)
 		return r;
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
-	if (pico.fsuid != 0 && (r = dac_check(h, 1)) < 0)
+	if (pico.fsuid != 0 && (r = pico_dac_check(h, 1)) < 0)
 		return r;
 	if (!pico_capable(18 /* CAP_SYS_CHROOT */))
 		return -EPERM;
@@ -1303,12 +1040,12 @@ NOINL static long path_call(long nr, long dirfd, const char *path, int follow, l
 	if (r < 0)
 		return r;
 	if (r == R_VOL && nr == __NR_truncate && pico.fsuid != 0) {
-		long d = dac_check(h, 2); /* write permission, as open for writing */
+		long d = pico_dac_check(h, 2); /* write permission, as open for writing */
 		if (d < 0)
 			return d;
 	}
 	if (r == R_VOL && (nr == __NR_rmdir || nr == __NR_unlink || nr == __NR_unlinkat || nr == __NR_symlinkat)) {
-		long d = dac_parent(h);
+		long d = pico_dac_parent(h);
 		if (d == 0 && nr != __NR_symlinkat)
 			d = pico_may_unlink(h);
 		if (d < 0)
@@ -1335,11 +1072,11 @@ NOINL static long path_call(long nr, long dirfd, const char *path, int follow, l
 	case __NR_inotify_add_watch:
 		return sys3(nr, x, (long)h, y);
 	case __NR_chmod: {
-		struct target t = {h, -1};
+		struct pico_target t = {h, -1};
 		return do_chmod(&t, (int)r, x);
 	}
 	case __NR_chown: {
-		struct target t = {h, -1};
+		struct pico_target t = {h, -1};
 		return do_chown(&t, (int)r, x, y);
 	}
 	case __NR_chroot: {
@@ -1366,8 +1103,8 @@ NOINL static long path2_call(long nr, long d1, const char *p1, long d2, const ch
 	long r1;
 	if ((r1 = r = path1(d1, p1, follow1, h1)) < 0 || (r = path1(d2, p2, 0, h2)) < 0)
 		return r;
-	if ((r == R_VOL && (r = dac_parent(h2)) < 0) ||
-	    (nr == __NR_renameat2 && r1 == R_VOL && (r = dac_parent(h1)) < 0) ||
+	if ((r == R_VOL && (r = pico_dac_parent(h2)) < 0) ||
+	    (nr == __NR_renameat2 && r1 == R_VOL && (r = pico_dac_parent(h1)) < 0) ||
 	    (nr == __NR_renameat2 && ((r = pico_may_unlink(h1)) < 0 || (r = pico_may_unlink(h2)) < 0)))
 		return r;
 	if (nr == __NR_renameat2)
@@ -1389,7 +1126,7 @@ NOINL static long fd_meta_call(long nr, long fd, long x, long y)
 		if (fl >= 0 && (fl & O_PATH))
 			return -EBADF; /* as for any O_PATH descriptor */
 		if (fl >= 0) {
-			struct target t = {NULL, fd};
+			struct pico_target t = {NULL, fd};
 			return nr == __NR_fchmod ? do_chmod(&t, R_VOL, x) : do_chown(&t, R_VOL, x, y);
 		}
 	} else {
@@ -1403,7 +1140,7 @@ NOINL static long fd_meta_call(long nr, long fd, long x, long y)
 	int region = h[0] == '/' ? pico_host_region(h) : R_DEV;
 	if (region != R_VOL)
 		return nr == __NR_fchmod ? sys2(__NR_fchmod, fd, x) : sys3(__NR_fchown, fd, x, y);
-	struct target t = {h, fd};
+	struct pico_target t = {h, fd};
 	return nr == __NR_fchmod ? do_chmod(&t, region, x) : do_chown(&t, region, x, y);
 }
 
@@ -1417,7 +1154,7 @@ NOINL static long fchdir_call(long fd)
 		return r;
 	if (h[0] != '/')
 		return -ENOTDIR;
-	if (pico.fsuid != 0 && pico_host_region(h) == R_VOL && (r = dac_check(h, 1)) < 0)
+	if (pico.fsuid != 0 && pico_host_region(h) == R_VOL && (r = pico_dac_check(h, 1)) < 0)
 		return r; /* search permission, as chdir's walk would need */
 	if (pico_to_guest(h, h) < 0)
 		return -EACCES;
@@ -1516,11 +1253,11 @@ NOINL static long dispatch(long nr, const long *a)
 {
 	switch (nr) {
 	case __NR_open:
-		return do_open(AT_FDCWD, (const char *)a[0], a[1], a[2]);
+		return pico_open(AT_FDCWD, (const char *)a[0], a[1], a[2]);
 	case __NR_creat:
-		return do_open(AT_FDCWD, (const char *)a[0], O_CREAT | O_WRONLY | O_TRUNC, a[1]);
+		return pico_open(AT_FDCWD, (const char *)a[0], O_CREAT | O_WRONLY | O_TRUNC, a[1]);
 	case __NR_openat:
-		return do_open(a[0], (const char *)a[1], a[2], a[3]);
+		return pico_open(a[0], (const char *)a[1], a[2], a[3]);
 	case __NR_stat:
 		return do_fstatat(AT_FDCWD, (const char *)a[0], (struct stat *)a[1], 0);
 	case __NR_lstat:
