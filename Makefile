@@ -185,7 +185,7 @@ ltp: deps $(O)/lxs-pico $(O)/lxs-pico-loader
 	tests/ltp/report.py --write bench/RESULTS.md
 
 format:
-	clang-format -i $(wildcard src/*/*.c src/*/*.h tests/unit/*.c tests/vm/*.c)
+	find src tests/unit tests/vm -type f \( -name "*.c" -o -name "*.h" \) -exec clang-format -i {} +
 
 clean:
 	rm -rf $(O)

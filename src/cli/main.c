@@ -97,7 +97,7 @@ static int show_progress(const struct image_progress *ip, void *arg)
 
 struct state {
 	struct registry reg;
-	bool lxsd; /* lxsd answered */
+	bool lxsd;   /* lxsd answered */
 	uint32_t vm; /* enum lxs_vm_state */
 	char running[16][REG_NAME_MAX + 1];
 	int nrunning;
@@ -125,8 +125,8 @@ static int load_state(const struct lxs_paths *p, struct state *st, char *err, si
 			st->vm = is.vm;
 			for (uint32_t i = 0; i < is.n && st->nrunning < 16; i++)
 				if (is.d[i].state == LXS_DISTRO_RUNNING)
-					snprintf(st->running[st->nrunning++], sizeof(st->running[0]),
-						 "%s", is.d[i].name);
+					snprintf(st->running[st->nrunning++],
+						 sizeof(st->running[0]), "%s", is.d[i].name);
 		}
 		call_answer_free(&ans);
 		close(fd);
@@ -553,7 +553,8 @@ static int exec_manage(char **argv)
 
 /* ---- running ------------------------------------------------------------------ */
 
-_Static_assert(SHELL_DEFAULT == (int)PLAN_SHELL_DEFAULT && SHELL_STANDARD == (int)PLAN_SHELL_STANDARD &&
+_Static_assert(SHELL_DEFAULT == (int)PLAN_SHELL_DEFAULT &&
+		   SHELL_STANDARD == (int)PLAN_SHELL_STANDARD &&
 		   SHELL_LOGIN == (int)PLAN_SHELL_LOGIN && SHELL_NONE == (int)PLAN_SHELL_NONE,
 	       "--shell-type's values are the plan's");
 
@@ -578,9 +579,8 @@ static void plan_request_of(const struct cli_args *a, struct plan_request *rq, c
  * as lxs-init resolves it for version 2 (a host path through /mnt/host,
  * home when that cannot be, / when there is no home).
  */
-static int v1_cwd(const struct reg_distro *d, const struct wsl_conf *wsl,
-		  const struct cli_args *a, const struct session_plan *pl, char *cwd, size_t len,
-		  char *err, size_t errlen)
+static int v1_cwd(const struct reg_distro *d, const struct wsl_conf *wsl, const struct cli_args *a,
+		  const struct session_plan *pl, char *cwd, size_t len, char *err, size_t errlen)
 {
 	const char *home = pl->pw.home[0] ? pl->pw.home : "/";
 

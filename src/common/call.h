@@ -11,8 +11,8 @@
 #include <stdint.h>
 
 struct call_answer {
-	uint16_t type;  /* LXS_MSG_*: OK, ERROR, or the request's own answer */
-	uint8_t *p;     /* the payload (allocated; call_answer_free), NULL for ERROR */
+	uint16_t type; /* LXS_MSG_*: OK, ERROR, or the request's own answer */
+	uint8_t *p;    /* the payload (allocated; call_answer_free), NULL for ERROR */
 	size_t len;
 	int err;        /* ERROR: its -errno */
 	char msg[1024]; /* ERROR: its sentence */

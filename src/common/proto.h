@@ -28,7 +28,7 @@
  * VMMs: the test init writes LXS_BOOT_MARK here as its first action.
  */
 #define LXS_PORT_DEBUGCON 0xe9
-#define LXS_BOOT_MARK "<lxs-init-reached>\n"
+#define LXS_BOOT_MARK     "<lxs-init-reached>\n"
 
 /*
  * Power port, guest -> host, 32-bit OUT. Written by the guest's init once it has
@@ -39,10 +39,10 @@
  * A Linux kernel without ACPI cannot power a machine off by itself ("System
  * halted"), which is why init announces power-off here before halting.
  */
-#define LXS_PORT_POWER 0x510
-#define LXS_POWER_OFF 1
-#define LXS_POWER_REBOOT 2
-#define LXS_POWER_VALUE(action, code) ((unsigned)(action) << 8 | ((unsigned)(code) & 0xff))
+#define LXS_PORT_POWER                0x510
+#define LXS_POWER_OFF                 1
+#define LXS_POWER_REBOOT              2
+#define LXS_POWER_VALUE(action, code) ((unsigned)(action) << 8 | ((unsigned)(code)&0xff))
 
 /*
  * Resets not announced on the power port (i8042 pulse, port 0xcf9, triple
@@ -50,7 +50,7 @@
  * "reboot=k,panic_warm", so the kernel stores LXS_WARM_BOOT_FLAG at guest
  * physical LXS_WARM_BOOT_GPA before a panic reset, and 0 before a reboot.
  */
-#define LXS_WARM_BOOT_GPA 0x472
+#define LXS_WARM_BOOT_GPA  0x472
 #define LXS_WARM_BOOT_FLAG 0x1234
 
 /*
@@ -58,11 +58,11 @@
  * that code (larger codes are clamped to LXS_EXIT_GUEST_MAX).
  */
 #define LXS_EXIT_GUEST_MAX 99
-#define LXS_EXIT_REBOOT 100     /* the guest rebooted */
-#define LXS_EXIT_PANIC 101      /* the guest kernel panicked */
-#define LXS_EXIT_CRASH 102      /* triple fault, or KVM could not run the vCPU */
-#define LXS_EXIT_SLOW_KVM 103   /* /dev/kvm cannot run a normal guest at speed */
-#define LXS_EXIT_VMM_ERROR 125  /* lxs-vm itself failed: usage, files, KVM errors */
+#define LXS_EXIT_REBOOT    100 /* the guest rebooted */
+#define LXS_EXIT_PANIC     101 /* the guest kernel panicked */
+#define LXS_EXIT_CRASH     102 /* triple fault, or KVM could not run the vCPU */
+#define LXS_EXIT_SLOW_KVM  103 /* /dev/kvm cannot run a normal guest at speed */
+#define LXS_EXIT_VMM_ERROR 125 /* lxs-vm itself failed: usage, files, KVM errors */
 
 /* ------------------------------------------------------------------------
  * Sessions: running processes in a distro, over AF_VSOCK stream connections
@@ -84,10 +84,10 @@
  * ------------------------------------------------------------------------ */
 
 #define LXS_VSOCK_PORT_INIT 50000
-#define LXS_SESSION_MAGIC 0x3153584cu   /* "LXS1" */
-#define LXS_MSG_MAX (64u * 1024)       /* payload bytes */
-#define LXS_DATA_MAX (LXS_MSG_MAX - 8) /* DATA payload bytes */
-#define LXS_WINDOW (256u * 1024)
+#define LXS_SESSION_MAGIC   0x3153584cu       /* "LXS1" */
+#define LXS_MSG_MAX         (64u * 1024)      /* payload bytes */
+#define LXS_DATA_MAX        (LXS_MSG_MAX - 8) /* DATA payload bytes */
+#define LXS_WINDOW          (256u * 1024)
 
 struct lxs_msg_hdr {
 	uint32_t len;    /* payload bytes after this header, <= LXS_MSG_MAX */
@@ -96,23 +96,23 @@ struct lxs_msg_hdr {
 };
 
 enum lxs_msg_type {
-	LXS_MSG_HELLO = 1,   /* both ways, first: struct lxs_hello */
-	LXS_MSG_ERROR,       /* guest->host: struct lxs_error + message text (no NUL) */
-	LXS_MSG_OK,          /* guest->host: empty; a control request succeeded */
-	LXS_MSG_CREATE,      /* host->guest: struct lxs_create + string table */
-	LXS_MSG_CREATED,     /* guest->host: struct lxs_created */
-	LXS_MSG_DATA,        /* stdin host->guest; stdout, stderr guest->host: bytes */
-	LXS_MSG_ACK,         /* the other way: struct lxs_ack */
-	LXS_MSG_EOF,         /* the stream ended (host: stdin EOF; guest: stdout/err closed) */
-	LXS_MSG_SIGNAL,      /* host->guest: struct lxs_signal */
-	LXS_MSG_RESIZE,      /* host->guest: struct lxs_winsize */
-	LXS_MSG_EXIT,        /* guest->host, last: struct lxs_exit */
-	LXS_MSG_DISTRO_START,/* host->guest: struct lxs_distro + string table */
-	LXS_MSG_DISTRO_STOP, /* host->guest: string table: name */
-	LXS_MSG_SHUTDOWN,    /* host->guest: empty; init syncs, unmounts, powers off */
-	LXS_MSG_FWD_ADD,     /* guest->host on LXS_VSOCK_PORT_FWD: struct lxs_fwd */
-	LXS_MSG_FWD_DEL,     /* guest->host on LXS_VSOCK_PORT_FWD: struct lxs_fwd */
-	LXS_MSG_FWD_CONNECT, /* host->guest on LXS_VSOCK_PORT_RELAY: struct lxs_fwd */
+	LXS_MSG_HELLO = 1,    /* both ways, first: struct lxs_hello */
+	LXS_MSG_ERROR,        /* guest->host: struct lxs_error + message text (no NUL) */
+	LXS_MSG_OK,           /* guest->host: empty; a control request succeeded */
+	LXS_MSG_CREATE,       /* host->guest: struct lxs_create + string table */
+	LXS_MSG_CREATED,      /* guest->host: struct lxs_created */
+	LXS_MSG_DATA,         /* stdin host->guest; stdout, stderr guest->host: bytes */
+	LXS_MSG_ACK,          /* the other way: struct lxs_ack */
+	LXS_MSG_EOF,          /* the stream ended (host: stdin EOF; guest: stdout/err closed) */
+	LXS_MSG_SIGNAL,       /* host->guest: struct lxs_signal */
+	LXS_MSG_RESIZE,       /* host->guest: struct lxs_winsize */
+	LXS_MSG_EXIT,         /* guest->host, last: struct lxs_exit */
+	LXS_MSG_DISTRO_START, /* host->guest: struct lxs_distro + string table */
+	LXS_MSG_DISTRO_STOP,  /* host->guest: string table: name */
+	LXS_MSG_SHUTDOWN,     /* host->guest: empty; init syncs, unmounts, powers off */
+	LXS_MSG_FWD_ADD,      /* guest->host on LXS_VSOCK_PORT_FWD: struct lxs_fwd */
+	LXS_MSG_FWD_DEL,      /* guest->host on LXS_VSOCK_PORT_FWD: struct lxs_fwd */
+	LXS_MSG_FWD_CONNECT,  /* host->guest on LXS_VSOCK_PORT_RELAY: struct lxs_fwd */
 	/* lxs-vm's control socket, lxsd -> lxs-vm (src/vmm/control.h) */
 	LXS_MSG_VM_ATTACH,   /* struct lxs_vm_disk + string table: image path, serial */
 	LXS_MSG_VM_DETACH,   /* struct lxs_vm_disk (flags 0) */
@@ -130,22 +130,22 @@ enum lxs_msg_type {
 	LXS_MSG_LXSD_STATUS,    /* empty; answered STATE */
 	LXS_MSG_LXSD_STATE,     /* struct lxs_state + string table */
 	/* guest->host on LXS_VSOCK_PORT_READY: lxs-init is up and serving */
-	LXS_MSG_READY,          /* empty */
+	LXS_MSG_READY, /* empty */
 	LXS_MSG_TYPE_MAX,
 };
 
 enum lxs_stream { LXS_STREAM_STDIN = 0, LXS_STREAM_STDOUT = 1, LXS_STREAM_STDERR = 2 };
 
 struct lxs_hello {
-	uint32_t magic;    /* LXS_SESSION_MAGIC */
-	uint32_t version;  /* LXS_PROTO_VERSION; a mismatch is answered ERROR EPROTO */
+	uint32_t magic;   /* LXS_SESSION_MAGIC */
+	uint32_t version; /* LXS_PROTO_VERSION; a mismatch is answered ERROR EPROTO */
 };
 
 struct lxs_error {
-	int32_t err;       /* errno value */
+	int32_t err; /* errno value */
 };
 
-#define LXS_CREATE_PTY 1u  /* a pseudo-terminal for stdin/stdout (stderr joins it) */
+#define LXS_CREATE_PTY 1u /* a pseudo-terminal for stdin/stdout (stderr joins it) */
 /*
  * The working directory is a host path (absolute): start in the distro's view
  * of it under the host share (/mnt/host, or where the distro's DISTRO_START
@@ -163,21 +163,21 @@ struct lxs_error {
  * end with a NUL; argc >= 1. Environment is exactly env (nothing is inherited).
  */
 struct lxs_create {
-	uint32_t flags;    /* LXS_CREATE_* */
+	uint32_t flags; /* LXS_CREATE_* */
 	uint16_t rows, cols;
 	uint32_t argc, envc;
 };
 
 struct lxs_created {
-	int32_t pid;       /* in the distro's PID namespace */
+	int32_t pid; /* in the distro's PID namespace */
 };
 
 struct lxs_ack {
-	uint32_t bytes;    /* consumed since the previous ACK on this stream */
+	uint32_t bytes; /* consumed since the previous ACK on this stream */
 };
 
 struct lxs_signal {
-	int32_t signo;     /* delivered to the process (its process group with a pty) */
+	int32_t signo; /* delivered to the process (its process group with a pty) */
 };
 
 struct lxs_winsize {
@@ -185,9 +185,9 @@ struct lxs_winsize {
 };
 
 struct lxs_exit {
-	int32_t code;      /* exit code, or -1 when killed by a signal */
-	int32_t signo;     /* the signal that killed it, else 0 */
-	int32_t core;      /* 1 if it dumped core */
+	int32_t code;  /* exit code, or -1 when killed by a signal */
+	int32_t signo; /* the signal that killed it, else 0 */
+	int32_t core;  /* 1 if it dumped core */
 };
 
 /*
@@ -206,17 +206,17 @@ struct lxs_exit {
  * distro's /etc/wsl.conf, init does not; for the host share, no
  * LXS_DISTRO_NO_AUTOMOUNT and an empty root are WSL's defaults.
  */
-#define LXS_DISTRO_GEN_HOSTS  1u /* write /etc/hosts for the hostname ([network] generateHosts) */
-#define LXS_DISTRO_GEN_RESOLV 2u /* write /etc/resolv.conf ([network] generateResolvConf) */
-#define LXS_DISTRO_SYSTEMD    4u /* run the distro's systemd as its PID 1 ([boot] systemd) */
-#define LXS_DISTRO_FSTAB      8u /* mount /etc/fstab's file systems ([automount] mountFsTab) */
+#define LXS_DISTRO_GEN_HOSTS    1u /* write /etc/hosts for the hostname ([network] generateHosts) */
+#define LXS_DISTRO_GEN_RESOLV   2u /* write /etc/resolv.conf ([network] generateResolvConf) */
+#define LXS_DISTRO_SYSTEMD      4u /* run the distro's systemd as its PID 1 ([boot] systemd) */
+#define LXS_DISTRO_FSTAB        8u /* mount /etc/fstab's file systems ([automount] mountFsTab) */
 #define LXS_DISTRO_NO_AUTOMOUNT 16u /* no host share in the distro ([automount] enabled=false) */
-#define LXS_DISTRO_FLAGS      31u
-#define LXS_RESOLV_MAX 4096
-#define LXS_AUTOMOUNT_ROOT_MAX 255
+#define LXS_DISTRO_FLAGS        31u
+#define LXS_RESOLV_MAX          4096
+#define LXS_AUTOMOUNT_ROOT_MAX  255
 
 struct lxs_distro {
-	uint32_t flags;    /* LXS_DISTRO_* */
+	uint32_t flags; /* LXS_DISTRO_* */
 	uint32_t timeout_ms;
 };
 
@@ -228,15 +228,15 @@ struct lxs_distro {
  * the host's loopback as the guest reaches it (host.lxs.internal); the DNS
  * address is the NAT's forwarder to the host's resolvers.
  * ------------------------------------------------------------------------ */
-#define LXS_NET_GUEST4 "10.0.2.15"
-#define LXS_NET_PREFIX4 24
+#define LXS_NET_GUEST4   "10.0.2.15"
+#define LXS_NET_PREFIX4  24
 #define LXS_NET_GATEWAY4 "10.0.2.2"
-#define LXS_NET_DNS4 "10.0.2.3"
-#define LXS_NET_GUEST6 "fd00:6c78:73::15"
-#define LXS_NET_PREFIX6 64
+#define LXS_NET_DNS4     "10.0.2.3"
+#define LXS_NET_GUEST6   "fd00:6c78:73::15"
+#define LXS_NET_PREFIX6  64
 #define LXS_NET_GATEWAY6 "fd00:6c78:73::2"
-#define LXS_NET_DNS6 "fd00:6c78:73::3"
-#define LXS_NET_MTU 65520
+#define LXS_NET_DNS6     "fd00:6c78:73::3"
+#define LXS_NET_MTU      65520
 #define LXS_NET_HOSTNAME "host.lxs.internal"
 
 /*
@@ -245,7 +245,7 @@ struct lxs_distro {
  * connection to LXS_VSOCK_PORT_FWD; lxs-fwd connects to the guest's
  * LXS_VSOCK_PORT_RELAY once per forwarded connection.
  */
-#define LXS_VSOCK_PORT_FWD 50002
+#define LXS_VSOCK_PORT_FWD   50002
 #define LXS_VSOCK_PORT_RELAY 50003
 
 /*
@@ -267,15 +267,15 @@ struct lxs_distro {
  * families 0 or with unknown bits, or pad not zero. The host keeps at most
  * LXS_FWD_MAX_PORTS forwards and refuses ADDs beyond that.
  */
-#define LXS_FWD_IPV4 1u     /* a listener on 0.0.0.0 or 127.0.0.1 (host side: 127.0.0.1) */
-#define LXS_FWD_IPV6 2u     /* a listener on :: or ::1 (host side: [::1]) */
-#define LXS_FWD_FAMILIES 3u
+#define LXS_FWD_IPV4      1u /* a listener on 0.0.0.0 or 127.0.0.1 (host side: 127.0.0.1) */
+#define LXS_FWD_IPV6      2u /* a listener on :: or ::1 (host side: [::1]) */
+#define LXS_FWD_FAMILIES  3u
 #define LXS_FWD_MAX_PORTS 4096
 
 struct lxs_fwd {
-	uint16_t port;     /* TCP port, 1..65535, the same on both sides */
-	uint8_t families;  /* LXS_FWD_* */
-	uint8_t pad;       /* 0 */
+	uint16_t port;    /* TCP port, 1..65535, the same on both sides */
+	uint8_t families; /* LXS_FWD_* */
+	uint8_t pad;      /* 0 */
 };
 
 /* ------------------------------------------------------------------------
@@ -285,15 +285,15 @@ struct lxs_fwd {
  * lxs_error + one sentence). The same frames as sessions (src/common/wire.h),
  * so paths may hold any byte but NUL.
  * ------------------------------------------------------------------------ */
-#define LXS_VM_DISK_RO 1u  /* ATTACH: the guest may only read the disk */
+#define LXS_VM_DISK_RO 1u /* ATTACH: the guest may only read the disk */
 
 struct lxs_vm_disk {
-	uint32_t slot;     /* spare disk slot, 0.. */
-	uint32_t flags;    /* LXS_VM_DISK_*; unknown bits are refused */
+	uint32_t slot;  /* spare disk slot, 0.. */
+	uint32_t flags; /* LXS_VM_DISK_*; unknown bits are refused */
 };
 
 struct lxs_vm_balloon {
-	uint64_t mib;      /* balloon target: MiB the host takes back */
+	uint64_t mib; /* balloon target: MiB the host takes back */
 };
 
 /* ------------------------------------------------------------------------
@@ -315,32 +315,32 @@ struct lxs_vm_balloon {
  * LXSD_STATE: struct lxs_state, n x struct lxs_state_distro, then exactly n
  * strings: the distros' names, in the same order.
  * ------------------------------------------------------------------------ */
-#define LXS_RUN_USER  1u   /* a user was named (-u) */
-#define LXS_RUN_CD    2u   /* --cd was given */
-#define LXS_RUN_CWD   4u   /* lxs knows the folder it runs in */
-#define LXS_RUN_TERM  8u
-#define LXS_RUN_LANG  16u
-#define LXS_RUN_EXEC  32u  /* -e: the words are argv, no shell */
-#define LXS_RUN_QUOTE 64u  /* each word stays whole through the shell */
-#define LXS_RUN_FLAGS 127u
+#define LXS_RUN_USER    1u /* a user was named (-u) */
+#define LXS_RUN_CD      2u /* --cd was given */
+#define LXS_RUN_CWD     4u /* lxs knows the folder it runs in */
+#define LXS_RUN_TERM    8u
+#define LXS_RUN_LANG    16u
+#define LXS_RUN_EXEC    32u /* -e: the words are argv, no shell */
+#define LXS_RUN_QUOTE   64u /* each word stays whole through the shell */
+#define LXS_RUN_FLAGS   127u
 #define LXS_RUN_MAX_CMD 4096
 
 struct lxs_run {
-	uint32_t flags;    /* LXS_RUN_* */
-	uint32_t shell;    /* 0 default, 1 standard, 2 login, 3 none (--shell-type) */
-	uint32_t ncmd;     /* <= LXS_RUN_MAX_CMD */
+	uint32_t flags; /* LXS_RUN_* */
+	uint32_t shell; /* 0 default, 1 standard, 2 login, 3 none (--shell-type) */
+	uint32_t ncmd;  /* <= LXS_RUN_MAX_CMD */
 };
 
 #define LXS_PLAN_HOST_CWD 1u /* the working folder is a host path (LXS_CREATE_HOST_CWD) */
 
 struct lxs_plan {
-	uint32_t flags;    /* LXS_PLAN_* */
-	uint32_t port;     /* the vsock port of lxs-init (0: the socket is lxs-init's own) */
+	uint32_t flags; /* LXS_PLAN_* */
+	uint32_t port;  /* the vsock port of lxs-init (0: the socket is lxs-init's own) */
 	uint32_t argc, envc;
 };
 
 struct lxs_shutdown {
-	uint32_t force;    /* 1: kill the VM without asking init to stop the distros */
+	uint32_t force; /* 1: kill the VM without asking init to stop the distros */
 };
 
 enum lxs_vm_state { LXS_VM_STOPPED, LXS_VM_BOOTING, LXS_VM_RUNNING, LXS_VM_STOPPING };
@@ -348,9 +348,9 @@ enum lxs_distro_state { LXS_DISTRO_STARTING = 1, LXS_DISTRO_RUNNING, LXS_DISTRO_
 #define LXS_STATE_MAX 64
 
 struct lxs_state {
-	uint32_t vm;       /* enum lxs_vm_state */
-	int32_t vm_pid;    /* lxs-vm's pid on the host, 0 when none */
-	uint32_t n;        /* distros that follow, <= LXS_STATE_MAX */
+	uint32_t vm;    /* enum lxs_vm_state */
+	int32_t vm_pid; /* lxs-vm's pid on the host, 0 when none */
+	uint32_t n;     /* distros that follow, <= LXS_STATE_MAX */
 	uint32_t pad;
 };
 

@@ -84,7 +84,7 @@ static void on_forbidden_call(int sig, siginfo_t *si, void *uc)
 
 int filter_prepare(const char *prog, const char *advice)
 {
-	struct sigaction sa = { .sa_sigaction = on_forbidden_call, .sa_flags = SA_SIGINFO };
+	struct sigaction sa = {.sa_sigaction = on_forbidden_call, .sa_flags = SA_SIGINFO};
 
 	report_prog = prog;
 	report_advice = advice;
@@ -105,8 +105,8 @@ int filter_prepare(const char *prog, const char *advice)
 static int add_rules(scmp_filter_ctx ctx, const struct filter_rule *r, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		int ret = r[i].nargs ? seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, r[i].nr, r[i].nargs,
-							      r[i].arg)
+		int ret = r[i].nargs ? seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, r[i].nr,
+							      r[i].nargs, r[i].arg)
 				     : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r[i].nr, 0);
 		if (ret < 0)
 			return ret;

@@ -26,14 +26,43 @@ struct filter_list {
 	size_t n;
 };
 
-#define ANY(call) { SCMP_SYS(call), 0, { { 0 } } }
-#define ARG_EQ(i, v) { .arg = (i), .op = SCMP_CMP_EQ, .datum_a = (scmp_datum_t)(v) }
+#define ANY(call)                                                                                  \
+	{                                                                                          \
+		SCMP_SYS(call), 0,                                                                 \
+		{                                                                                  \
+			{                                                                          \
+				0                                                                  \
+			}                                                                          \
+		}                                                                                  \
+	}
+#define ARG_EQ(i, v)                                                                               \
+	{                                                                                          \
+		.arg = (i), .op = SCMP_CMP_EQ, .datum_a = (scmp_datum_t)(v)                        \
+	}
 /* (argument & mask) == 0 */
-#define ARG_CLEAR(i, mask) { .arg = (i), .op = SCMP_CMP_MASKED_EQ, .datum_a = (mask), .datum_b = 0 }
-#define IF1(call, a) { SCMP_SYS(call), 1, { a } }
-#define IF2(call, a, b) { SCMP_SYS(call), 2, { a, b } }
+#define ARG_CLEAR(i, mask)                                                                         \
+	{                                                                                          \
+		.arg = (i), .op = SCMP_CMP_MASKED_EQ, .datum_a = (mask), .datum_b = 0              \
+	}
+#define IF1(call, a)                                                                               \
+	{                                                                                          \
+		SCMP_SYS(call), 1,                                                                 \
+		{                                                                                  \
+			a                                                                          \
+		}                                                                                  \
+	}
+#define IF2(call, a, b)                                                                            \
+	{                                                                                          \
+		SCMP_SYS(call), 2,                                                                 \
+		{                                                                                  \
+			a, b                                                                       \
+		}                                                                                  \
+	}
 #define IOCTL(req) IF1(ioctl, ARG_EQ(1, req))
-#define RULES(list) { list, sizeof(list) / sizeof(list[0]) }
+#define RULES(list)                                                                                \
+	{                                                                                          \
+		list, sizeof(list) / sizeof(list[0])                                               \
+	}
 
 /*
  * Once, before any thread exists: install the SIGSYS handler and the table

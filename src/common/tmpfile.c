@@ -50,7 +50,8 @@ void tmp_leftovers(const char *file, bool remove, int *count, uint64_t *bytes)
 		if (fd < 0)
 			continue;
 		/* A writer holds its own: only a dead one's lock can be taken. */
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    flock(fd, LOCK_EX | LOCK_NB) == 0) {
 			if (count)
 				(*count)++;
 			if (bytes)

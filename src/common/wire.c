@@ -33,7 +33,7 @@ void wire_fini(struct wire *w)
 int wire_queue(struct wire *w, uint16_t type, uint16_t stream, const void *a, size_t alen,
 	       const void *b, size_t blen)
 {
-	struct lxs_msg_hdr h = { .len = (uint32_t)(alen + blen), .type = type, .stream = stream };
+	struct lxs_msg_hdr h = {.len = (uint32_t)(alen + blen), .type = type, .stream = stream};
 	size_t need = WIRE_HDR + alen + blen;
 
 	if (alen + blen > LXS_MSG_MAX)
@@ -94,7 +94,7 @@ int wire_send(struct wire *w, uint16_t type, uint16_t stream, const void *a, siz
 	int ret = wire_queue(w, type, stream, a, alen, b, blen);
 
 	while (ret >= 0 && (ret = wire_flush(w)) == 1) {
-		struct pollfd p = { .fd = w->fd, .events = POLLOUT };
+		struct pollfd p = {.fd = w->fd, .events = POLLOUT};
 
 		if (poll(&p, 1, -1) < 0 && errno != EINTR)
 			return -errno;
@@ -158,7 +158,7 @@ int wire_recv(struct wire *w, struct lxs_msg_hdr *h, const uint8_t **payload, in
 
 		if (ret != 0)
 			return ret;
-		struct pollfd p = { .fd = w->fd, .events = POLLIN };
+		struct pollfd p = {.fd = w->fd, .events = POLLIN};
 		ret = poll(&p, 1, timeout_ms);
 		if (ret == 0)
 			return -ETIMEDOUT;
@@ -230,8 +230,7 @@ int wire_hello_ok(const struct lxs_msg_hdr *h, const uint8_t *p)
 	if (h->type != LXS_MSG_HELLO || h->len != sizeof(hello))
 		return -EPROTO;
 	memcpy(&hello, p, sizeof(hello));
-	return hello.magic == LXS_SESSION_MAGIC && hello.version == LXS_PROTO_VERSION ? 0
-											: -EPROTO;
+	return hello.magic == LXS_SESSION_MAGIC && hello.version == LXS_PROTO_VERSION ? 0 : -EPROTO;
 }
 
 int wire_queue_hello(struct wire *w)

@@ -17,14 +17,14 @@
 
 #include "proto.h"
 
-#define WIRE_HDR sizeof(struct lxs_msg_hdr)
+#define WIRE_HDR    sizeof(struct lxs_msg_hdr)
 #define WIRE_TX_MAX (4u * LXS_WINDOW + 4u * (WIRE_HDR + LXS_MSG_MAX))
 
 struct wire {
 	int fd;
-	uint8_t *rx;            /* received bytes, at most 2 whole messages */
+	uint8_t *rx; /* received bytes, at most 2 whole messages */
 	size_t rx_have;
-	uint8_t *tx;            /* queued bytes not yet written */
+	uint8_t *tx; /* queued bytes not yet written */
 	size_t tx_off, tx_len, tx_cap;
 };
 

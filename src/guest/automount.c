@@ -8,9 +8,9 @@
  * its own ("hostroot<slot>", named in DISTRO_START), mounted per distro
  * under HOST_DIRS with that distro's options. Without a tag (lxs-session's
  * starts) the one share "hostroot" is mounted once, at HOSTROOT_DIR, and
- * every distro binds that. Either way the distro gets a bind of the mount. The bind is staged on the container's fresh /run tmpfs before
- * pivot_root (nothing of the distro's can redirect it there) and moved to
- * its place after pivot_root, so that the distro's symlinks on the way to
+ * every distro binds that. Either way the distro gets a bind of the mount. The bind is staged on
+ * the container's fresh /run tmpfs before pivot_root (nothing of the distro's can redirect it
+ * there) and moved to its place after pivot_root, so that the distro's symlinks on the way to
  * `root` resolve inside the distro and never in the VM. Without the share
  * (lxs-vm started without --share hostroot=...) nothing is mounted.
  *
@@ -40,12 +40,12 @@
 #include "common/dirs.h"
 #include "guest.h"
 
-#define HOSTROOT_TAG  "hostroot"
-#define HOSTROOT_DIR  "/run/lxs/hostroot"
-#define HOST_DIRS     "/run/lxs/host"
+#define HOSTROOT_TAG "hostroot"
+#define HOSTROOT_DIR "/run/lxs/hostroot"
+#define HOST_DIRS    "/run/lxs/host"
 /* A channel is let go when its last mount is: a distro just stopped may hold it a moment. */
 #define CHANNEL_WAIT_MS 5000
-#define HOSTROOT_OPTS "trans=virtio,version=9p2000.L,msize=512000,cache=mmap"
+#define HOSTROOT_OPTS   "trans=virtio,version=9p2000.L,msize=512000,cache=mmap"
 /* Inside the container, on the /run tmpfs it just mounted. */
 #define HOST_STAGE "/run/.lxs-host"
 
@@ -102,7 +102,7 @@ static int options_aname(const char *opts, char *out, size_t len)
 int hostroot_mount(const struct distro_spec *d, char *src, size_t len)
 {
 	char opts[512], aname[200];
-	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	struct timespec pause = {0, 20 * 1000 * 1000};
 	int e = 0;
 
 	if (!d->host_tag[0]) {
@@ -110,8 +110,10 @@ int hostroot_mount(const struct distro_spec *d, char *src, size_t len)
 		return mount_shared();
 	}
 	if (options_aname(d->host_opts, aname, sizeof(aname)) < 0) {
-		fprintf(stderr, "lxs-init: distro %s: [automount] options '%s' are not DrvFs options; "
-				"/mnt/host gets the defaults\n", d->name, d->host_opts);
+		fprintf(stderr,
+			"lxs-init: distro %s: [automount] options '%s' are not DrvFs options; "
+			"/mnt/host gets the defaults\n",
+			d->name, d->host_opts);
 		aname[0] = 0;
 	}
 	snprintf(src, len, HOST_DIRS "/%s", d->name);

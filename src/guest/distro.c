@@ -95,7 +95,7 @@ static int find_disk(const char *serial, uint32_t timeout_ms, char *dev, size_t 
 			closedir(d);
 		if (now_ms() >= deadline)
 			return -ENODEV;
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		struct timespec ts = {0, 10 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
 }
@@ -118,14 +118,14 @@ static int make_dev(const char *root)
 		unsigned maj, min;
 		mode_t mode; /* as udev leaves them */
 	} nodes[] = {
-		{ "null", 1, 3, 0666 }, { "zero", 1, 5, 0666 }, { "full", 1, 7, 0666 },
-		{ "random", 1, 8, 0666 }, { "urandom", 1, 9, 0666 }, { "tty", 5, 0, 0666 },
-		{ "console", 5, 1, 0600 }, { "kmsg", 1, 11, 0644 },
+	    {"null", 1, 3, 0666},    {"zero", 1, 5, 0666},    {"full", 1, 7, 0666},
+	    {"random", 1, 8, 0666},  {"urandom", 1, 9, 0666}, {"tty", 5, 0, 0666},
+	    {"console", 5, 1, 0600}, {"kmsg", 1, 11, 0644},
 	};
 	static const char *const links[][2] = {
-		{ "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
-		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
-		{ "pts/ptmx", "ptmx" },
+	    {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
+	    {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+	    {"pts/ptmx", "ptmx"},
 	};
 	char path[512];
 	int ret;
@@ -134,7 +134,8 @@ static int make_dev(const char *root)
 		return ret;
 	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
 		snprintf(path, sizeof(path), "%s/dev/%s", root, nodes[i].name);
-		/* chmod after: mknod's mode passes through init's umask (apt's _apt user writes /dev/null). */
+		/* chmod after: mknod's mode passes through init's umask (apt's _apt user writes
+		 * /dev/null). */
 		if (mknod(path, S_IFCHR | nodes[i].mode, makedev(nodes[i].maj, nodes[i].min)) < 0 ||
 		    chmod(path, nodes[i].mode) < 0)
 			return -errno;
@@ -146,7 +147,8 @@ static int make_dev(const char *root)
 	}
 	if ((ret = mount_in(root, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
 			    "newinstance,gid=5,mode=620,ptmxmode=0666", 0755)) < 0 ||
-	    (ret = mount_in(root, "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", 01777)) < 0)
+	    (ret = mount_in(root, "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", 01777)) <
+		0)
 		return ret;
 	return 0;
 }
@@ -215,7 +217,7 @@ static void close_other_fds(int keep)
 
 static void mount_fstab(const char *name)
 {
-	static const char *const mounts[] = { "/bin/mount", "/usr/bin/mount", "/sbin/mount" };
+	static const char *const mounts[] = {"/bin/mount", "/usr/bin/mount", "/sbin/mount"};
 	const char *bin = NULL;
 	struct stat st;
 	int status = 0;
@@ -226,13 +228,14 @@ static void mount_fstab(const char *name)
 		if (access(mounts[i], X_OK) == 0)
 			bin = mounts[i];
 	if (!bin) {
-		fprintf(stderr, "lxs-init: distro %s: /etc/fstab is there but no mount program\n", name);
+		fprintf(stderr, "lxs-init: distro %s: /etc/fstab is there but no mount program\n",
+			name);
 		return;
 	}
 	pid_t pid = fork();
 	if (pid == 0) {
-		const char *argv[] = { bin, "-a", NULL };
-		const char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+		const char *argv[] = {bin, "-a", NULL};
+		const char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
 
 		alarm(FSTAB_TIMEOUT_S);
 		execve(bin, exec_vec(argv), exec_vec(envp));
@@ -271,7 +274,8 @@ static int container_main(const char *root, const char *hostsrc, const char *hos
 	}
 	/* Read-only under systemd, as in any container: its udev must leave the VM's devices be. */
 	if ((ret = mount_in(root, "/sys", "sysfs",
-			    MS_NOSUID | MS_NODEV | MS_NOEXEC | (systemd ? MS_RDONLY : 0), NULL, 0555))) {
+			    MS_NOSUID | MS_NODEV | MS_NOEXEC | (systemd ? MS_RDONLY : 0), NULL,
+			    0555))) {
 		what = "mount /sys";
 		goto fail_ret;
 	}
@@ -289,21 +293,23 @@ static int container_main(const char *root, const char *hostsrc, const char *hos
 		what = "set the hostname";
 		goto fail;
 	}
-	if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
-	    chdir("/") < 0) {
+	if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
+	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) {
 		what = "pivot_root into the distro";
 		goto fail;
 	}
 	hostroot_place(hostdir);
 	/* As WSL: a file that cannot be written is reported, and the distro starts all the same. */
 	if ((ret = network_files(d, what2, sizeof(what2))) < 0)
-		fprintf(stderr, "lxs-init: distro %s: cannot %s: %s\n", d->name, what2, strerror(-ret));
+		fprintf(stderr, "lxs-init: distro %s: cannot %s: %s\n", d->name, what2,
+			strerror(-ret));
 	/* systemd mounts /etc/fstab itself (systemd-fstab-generator). */
 	if ((d->flags & LXS_DISTRO_FSTAB) && !systemd)
 		mount_fstab(d->name);
 	if (systemd && access(SYSTEMD_BIN, X_OK) < 0) {
-		what = "start systemd (" SYSTEMD_BIN "); install systemd in the distribution or set "
-		       "[boot] systemd=false in its /etc/wsl.conf";
+		what =
+		    "start systemd (" SYSTEMD_BIN "); install systemd in the distribution or set "
+		    "[boot] systemd=false in its /etc/wsl.conf";
 		goto fail;
 	}
 	char ok = 0;
@@ -312,9 +318,10 @@ static int container_main(const char *root, const char *hostsrc, const char *hos
 	close(ready_fd);
 	if (systemd) {
 		/* container= makes systemd run as in any container manager's container. */
-		const char *argv[] = { SYSTEMD_BIN, NULL };
-		const char *envp[] = { "container=lxs", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-				 NULL };
+		const char *argv[] = {SYSTEMD_BIN, NULL};
+		const char *envp[] = {
+		    "container=lxs",
+		    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
 		sigset_t none;
 
 		sigemptyset(&none);
@@ -390,7 +397,7 @@ static int record_host_dir(const char *name, const char *dir)
 
 int distro_enter(const char *name)
 {
-	static const char *const ns[] = { "cgroup", "pid", "uts", "mnt" };
+	static const char *const ns[] = {"cgroup", "pid", "uts", "mnt"};
 	int pid = distro_pid(name);
 	char path[300];
 
@@ -438,8 +445,8 @@ static int systemd_state(const char *name, double deadline, char *state, size_t 
 		pid_t c = fork();
 		if (c == 0) {
 			int nul = open("/dev/null", O_RDWR);
-			const char *argv[] = { "systemctl", "is-system-running", "--wait", NULL };
-			const char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+			const char *argv[] = {"systemctl", "is-system-running", "--wait", NULL};
+			const char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
 
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			dup2(nul, 0);
@@ -457,7 +464,7 @@ static int systemd_state(const char *name, double deadline, char *state, size_t 
 		return -errno;
 	}
 	for (;;) {
-		struct pollfd p = { .fd = out[0], .events = POLLIN };
+		struct pollfd p = {.fd = out[0], .events = POLLIN};
 		int64_t left = deadline - now_ms();
 		ssize_t n;
 
@@ -506,10 +513,11 @@ static void wait_for_systemd(const struct distro_spec *d, pid_t init, double dea
 			return;
 		if (now_ms() >= deadline)
 			break;
-		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		struct timespec ts = {0, 50 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
-	fprintf(stderr, "lxs-init: distro %s: systemd has not finished booting (%s); starting anyway\n",
+	fprintf(stderr,
+		"lxs-init: distro %s: systemd has not finished booting (%s); starting anyway\n",
 		d->name, state[0] ? state : "no answer");
 }
 
@@ -628,7 +636,7 @@ int distro_stop(const char *name, char *err, size_t errlen)
 
 		kill(pid, SIGKILL);
 		if (pfd >= 0) {
-			struct pollfd p = { .fd = pfd, .events = POLLIN };
+			struct pollfd p = {.fd = pfd, .events = POLLIN};
 
 			poll(&p, 1, 10000);
 			close(pfd);

@@ -25,11 +25,11 @@
 #include "common/proto.h"
 #include "common/wire.h"
 
-#define DISTRO_DIR "/distros"            /* where distro disks are mounted */
-#define REGISTRY_DIR "/run/lxs/distros"  /* NAME.pid: the container's init; NAME.host */
+#define DISTRO_DIR   "/distros"         /* where distro disks are mounted */
+#define REGISTRY_DIR "/run/lxs/distros" /* NAME.pid: the container's init; NAME.host */
 
 struct init_opts {
-	bool test_mode;   /* no distros, no namespaces: run commands here */
+	bool test_mode; /* no distros, no namespaces: run commands here */
 };
 
 /* Serve one accepted connection to its end; runs in a forked child. */
@@ -41,10 +41,10 @@ int relay_session(const struct init_opts *o, struct wire *w, const uint8_t *payl
 /* distro.c: what DISTRO_START asked for (proto.h). */
 struct distro_spec {
 	const char *name, *serial, *hostname, *resolv_conf;
-	const char *host_tag;   /* its own host share, or "" for the VM-wide one */
-	const char *host_opts;  /* [automount] options for it */
+	const char *host_tag;       /* its own host share, or "" for the VM-wide one */
+	const char *host_opts;      /* [automount] options for it */
 	const char *automount_root; /* [automount] root, unchecked ("" = /mnt/) */
-	uint32_t flags;         /* LXS_DISTRO_* */
+	uint32_t flags;             /* LXS_DISTRO_* */
 	uint32_t timeout_ms;
 };
 int distro_start(const struct distro_spec *d, char *err, size_t errlen);

@@ -66,7 +66,8 @@ static void mount_kernel_fs(void)
 	mount_one("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	mount_one("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	mount_one("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
-	mount_one("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=620,ptmxmode=0666");
+	mount_one("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+		  "gid=5,mode=620,ptmxmode=0666");
 	mount_one("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
 	mount_one("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
 	mount_one("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
@@ -102,8 +103,8 @@ static void power_off(int code)
 
 static int listen_vsock(void)
 {
-	struct sockaddr_vm a = { .svm_family = AF_VSOCK, .svm_port = LXS_VSOCK_PORT_INIT,
-				 .svm_cid = VMADDR_CID_ANY };
+	struct sockaddr_vm a = {
+	    .svm_family = AF_VSOCK, .svm_port = LXS_VSOCK_PORT_INIT, .svm_cid = VMADDR_CID_ANY};
 	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 128) < 0) {
@@ -115,7 +116,7 @@ static int listen_vsock(void)
 
 static int listen_unix(const char *path)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (strlen(path) >= sizeof(a.sun_path)) {
@@ -174,7 +175,8 @@ int serve_connection(const struct init_opts *o, int fd)
 		struct lxs_distro d;
 
 		if (o->test_mode) {
-			ret = send_error(&w, ENOTSUP, "this lxs-init runs in test mode, without distros");
+			ret = send_error(&w, ENOTSUP,
+					 "this lxs-init runs in test mode, without distros");
 			break;
 		}
 		if (h.len < sizeof(d) || wire_split(p + sizeof(d), h.len - sizeof(d), s, 7) < 0) {
@@ -183,28 +185,37 @@ int serve_connection(const struct init_opts *o, int fd)
 		}
 		memcpy(&d, p, sizeof(d));
 		if ((d.flags & ~LXS_DISTRO_FLAGS) || strlen(s[3]) > LXS_RESOLV_MAX) {
-			ret = send_error(&w, EPROTO, "DISTRO_START with unknown flags %#x or too long a "
-						     "resolv.conf", d.flags);
+			ret = send_error(&w, EPROTO,
+					 "DISTRO_START with unknown flags %#x or too long a "
+					 "resolv.conf",
+					 d.flags);
 			break;
 		}
-		struct distro_spec spec = { .name = s[0], .serial = s[1], .hostname = s[2],
-					    .resolv_conf = s[3], .host_tag = s[4],
-					    .host_opts = s[5], .automount_root = s[6],
-					    .flags = d.flags,
-					    .timeout_ms = d.timeout_ms };
+		struct distro_spec spec = {.name = s[0],
+					   .serial = s[1],
+					   .hostname = s[2],
+					   .resolv_conf = s[3],
+					   .host_tag = s[4],
+					   .host_opts = s[5],
+					   .automount_root = s[6],
+					   .flags = d.flags,
+					   .timeout_ms = d.timeout_ms};
 		ret = distro_start(&spec, err, sizeof(err));
-		ret = ret < 0 ? send_error(&w, -ret, "%s", err) : wire_send(&w, LXS_MSG_OK, 0, NULL, 0, NULL, 0);
+		ret = ret < 0 ? send_error(&w, -ret, "%s", err)
+			      : wire_send(&w, LXS_MSG_OK, 0, NULL, 0, NULL, 0);
 		break;
 	}
 	case LXS_MSG_DISTRO_STOP: {
 		const char *s[1];
 
 		if (o->test_mode || wire_split(p, h.len, s, 1) < 0) {
-			ret = send_error(&w, o->test_mode ? ENOTSUP : EPROTO, "cannot stop a distro here");
+			ret = send_error(&w, o->test_mode ? ENOTSUP : EPROTO,
+					 "cannot stop a distro here");
 			break;
 		}
 		ret = distro_stop(s[0], err, sizeof(err));
-		ret = ret < 0 ? send_error(&w, -ret, "%s", err) : wire_send(&w, LXS_MSG_OK, 0, NULL, 0, NULL, 0);
+		ret = ret < 0 ? send_error(&w, -ret, "%s", err)
+			      : wire_send(&w, LXS_MSG_OK, 0, NULL, 0, NULL, 0);
 		break;
 	}
 	case LXS_MSG_SHUTDOWN:
@@ -238,10 +249,9 @@ static pid_t start_forward(int lfd, int sfd)
 	return pid > 0 ? pid : 0;
 }
 
-
 int main(int argc, char **argv)
 {
-	struct init_opts o = { 0 };
+	struct init_opts o = {0};
 	sigset_t set;
 	int lfd;
 
@@ -255,7 +265,8 @@ int main(int argc, char **argv)
 		netif_setup();
 		lfd = listen_vsock();
 	} else {
-		fprintf(stderr, "usage: lxs-init (as PID 1 of the lxs VM) | lxs-init --serve-unix PATH\n");
+		fprintf(stderr,
+			"usage: lxs-init (as PID 1 of the lxs VM) | lxs-init --serve-unix PATH\n");
 		return 2;
 	}
 	if (lfd < 0) {
@@ -282,7 +293,8 @@ int main(int argc, char **argv)
 	pid_t fwd_pid = 0;
 	int64_t fwd_start_at = 0; /* a second after it died: no crash loop */
 	for (;;) {
-		struct pollfd pf[2] = { { .fd = lfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+		struct pollfd pf[2] = {{.fd = lfd, .events = POLLIN},
+				       {.fd = sfd, .events = POLLIN}};
 		int64_t now = now_ms();
 
 		if (!o.test_mode && !fwd_pid && now >= fwd_start_at)

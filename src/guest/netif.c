@@ -64,8 +64,8 @@ static int nl_talk(int fd, struct nl_req *r)
 
 static int link_up(int fd, int index, unsigned mtu)
 {
-	struct nl_req r = { .nh = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
-				    .nlmsg_type = RTM_NEWLINK } };
+	struct nl_req r = {
+	    .nh = {.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)), .nlmsg_type = RTM_NEWLINK}};
 
 	r.ifi.ifi_family = AF_UNSPEC;
 	r.ifi.ifi_index = index;
@@ -78,9 +78,9 @@ static int link_up(int fd, int index, unsigned mtu)
 
 static int add_addr(int fd, int index, int family, const char *text, unsigned char prefix)
 {
-	struct nl_req r = { .nh = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg)),
-				    .nlmsg_type = RTM_NEWADDR,
-				    .nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE } };
+	struct nl_req r = {.nh = {.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg)),
+				  .nlmsg_type = RTM_NEWADDR,
+				  .nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE}};
 	unsigned char a[16];
 	/* The NAT is the only other host on this link: no duplicate to detect, no delay. */
 	unsigned flags = IFA_F_NODAD;
@@ -98,9 +98,9 @@ static int add_addr(int fd, int index, int family, const char *text, unsigned ch
 
 static int add_default_route(int fd, int index, int family, const char *gateway)
 {
-	struct nl_req r = { .nh = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg)),
-				    .nlmsg_type = RTM_NEWROUTE,
-				    .nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE } };
+	struct nl_req r = {.nh = {.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg)),
+				  .nlmsg_type = RTM_NEWROUTE,
+				  .nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE}};
 	unsigned char gw[16];
 	int oif = index;
 

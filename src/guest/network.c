@@ -2,11 +2,10 @@
  * network.c - the files WSL generates in a distro at each start, from
  * /etc/wsl.conf [network] as lxsd read it: /etc/hosts naming the distro's
  * hostname and host.lxs.internal (generateHosts) and /etc/resolv.conf with
- * the NAT's DNS forwarder or the host's resolvers (generateResolvConf). Both are written after pivot_root, so a symlink the
- * distro put there resolves inside the distro and nothing of the VM's can be
- * reached through it; each is replaced whole (write, fsync, rename) so a
- * crash leaves the old file or the new one, and the header says how to turn
- * it off, as WSL's does.
+ * the NAT's DNS forwarder or the host's resolvers (generateResolvConf). Both are written after
+ * pivot_root, so a symlink the distro put there resolves inside the distro and nothing of the VM's
+ * can be reached through it; each is replaced whole (write, fsync, rename) so a crash leaves the
+ * old file or the new one, and the header says how to turn it off, as WSL's does.
  */
 #include <errno.h>
 #include <fcntl.h>

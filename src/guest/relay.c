@@ -46,7 +46,7 @@ static int find_user(const char *spec, struct user *u)
 		spec = "root";
 		by_uid = true;
 	}
-	*u = (struct user){ .uid = (uid_t)want_uid, .gid = (gid_t)want_uid };
+	*u = (struct user){.uid = (uid_t)want_uid, .gid = (gid_t)want_uid};
 	snprintf(u->name, sizeof(u->name), "%s", by_uid ? "" : spec);
 	snprintf(u->home, sizeof(u->home), "/");
 	snprintf(u->shell, sizeof(u->shell), "/bin/sh");
@@ -59,7 +59,7 @@ static int find_user(const char *spec, struct user *u)
 		int n = 0;
 
 		line[strcspn(line, "\n")] = 0;
-		for (char *t; n < 7 && (t = strsep(&s, ":")); )
+		for (char *t; n < 7 && (t = strsep(&s, ":"));)
 			fld[n++] = t;
 		if (n < 7)
 			continue;
@@ -133,7 +133,7 @@ static const char **login_argv(const struct user *u, const char *const *argv,
 			return NULL;
 	for (int i = 0; envp[i]; i++) {
 		size_t k = strcspn(envp[i], "=");
-		static const char *const set[] = { "HOME", "SHELL", "USER", "LOGNAME", "PATH" };
+		static const char *const set[] = {"HOME", "SHELL", "USER", "LOGNAME", "PATH"};
 		bool skip = false;
 
 		for (size_t j = 0; j < sizeof(set) / sizeof(set[0]); j++)
@@ -231,7 +231,7 @@ fail:
 /* runuser of the distro when it runs systemd, else NULL (sessions start directly). */
 static const char *login_runner(const struct init_opts *o, const struct user *u)
 {
-	static const char *const paths[] = { "/usr/sbin/runuser", "/sbin/runuser" };
+	static const char *const paths[] = {"/usr/sbin/runuser", "/sbin/runuser"};
 
 	if (o->test_mode || !u->name[0] || !distro_has_systemd())
 		return NULL;
@@ -263,8 +263,8 @@ static int ns_pid(pid_t pid)
 
 /* A stream from the process to the host: stdout (or the pty) and stderr. */
 struct outstream {
-	int fd;             /* -1 once at EOF */
-	uint32_t unacked;   /* bytes sent and not yet ACKed by the host */
+	int fd;           /* -1 once at EOF */
+	uint32_t unacked; /* bytes sent and not yet ACKed by the host */
 	uint16_t id;
 };
 
@@ -274,10 +274,10 @@ struct session {
 	pid_t pid;
 	bool pty, exited, host_gone, in_eof;
 	int status;
-	int in_fd;                  /* process stdin (pipe) or the pty master; -1 closed */
-	struct outstream out, err;  /* out.fd is the pty master in pty mode */
-	int sfd;                    /* signalfd for SIGCHLD */
-	uint8_t *inbuf;             /* stdin bytes received, not yet written */
+	int in_fd;                 /* process stdin (pipe) or the pty master; -1 closed */
+	struct outstream out, err; /* out.fd is the pty master in pty mode */
+	int sfd;                   /* signalfd for SIGCHLD */
+	uint8_t *inbuf;            /* stdin bytes received, not yet written */
 	size_t in_len, in_off;
 };
 
@@ -389,7 +389,7 @@ static bool host_message(struct session *s, const struct lxs_msg_hdr *h, const u
 		if (h->len != sizeof(ws))
 			return false;
 		memcpy(&ws, p, sizeof(ws));
-		struct winsize k = { .ws_row = ws.rows, .ws_col = ws.cols };
+		struct winsize k = {.ws_row = ws.rows, .ws_col = ws.cols};
 		if (s->pty && s->out.fd >= 0)
 			ioctl(s->out.fd, TIOCSWINSZ, &k);
 		return true;
@@ -434,14 +434,14 @@ static int pump(struct session *s)
 		int n = 0, iw = -1, io = -1, ie = -1;
 		bool room = !wire_tx_pending(s->w);
 
-		pf[n++] = (struct pollfd){ .fd = s->w->fd, .events = POLLIN | (room ? 0 : POLLOUT) };
-		pf[n++] = (struct pollfd){ .fd = s->sfd, .events = POLLIN };
+		pf[n++] = (struct pollfd){.fd = s->w->fd, .events = POLLIN | (room ? 0 : POLLOUT)};
+		pf[n++] = (struct pollfd){.fd = s->sfd, .events = POLLIN};
 		if (s->out.fd >= 0 && s->out.unacked < LXS_WINDOW && room)
-			io = n, pf[n++] = (struct pollfd){ .fd = s->out.fd, .events = POLLIN };
+			io = n, pf[n++] = (struct pollfd){.fd = s->out.fd, .events = POLLIN};
 		if (s->err.fd >= 0 && s->err.unacked < LXS_WINDOW && room)
-			ie = n, pf[n++] = (struct pollfd){ .fd = s->err.fd, .events = POLLIN };
+			ie = n, pf[n++] = (struct pollfd){.fd = s->err.fd, .events = POLLIN};
 		if (s->in_len > s->in_off && s->in_fd >= 0)
-			iw = n, pf[n++] = (struct pollfd){ .fd = s->in_fd, .events = POLLOUT };
+			iw = n, pf[n++] = (struct pollfd){.fd = s->in_fd, .events = POLLOUT};
 		int r = poll(pf, (nfds_t)n, s->exited && s->pty ? 50 : -1);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -511,11 +511,14 @@ static int parse_create(struct wire *w, const uint8_t *payload, size_t len, stru
 
 int relay_session(const struct init_opts *o, struct wire *w, const uint8_t *payload, size_t len)
 {
-	struct request rq = { 0 };
-	struct session s = { .w = w, .in_fd = -1, .out = { -1, 0, LXS_STREAM_STDOUT },
-			     .err = { -1, 0, LXS_STREAM_STDERR }, .sfd = -1 };
-	int pipes[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
-	int errpipe[2] = { -1, -1 };
+	struct request rq = {0};
+	struct session s = {.w = w,
+			    .in_fd = -1,
+			    .out = {-1, 0, LXS_STREAM_STDOUT},
+			    .err = {-1, 0, LXS_STREAM_STDERR},
+			    .sfd = -1};
+	int pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+	int errpipe[2] = {-1, -1};
 	char slave[128] = "";
 	struct user u;
 	int ret;
@@ -561,20 +564,23 @@ int relay_session(const struct init_opts *o, struct wire *w, const uint8_t *payl
 	if (s.pty) {
 		int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 
-		if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, slave, sizeof(slave))) {
-			ret = send_error(w, errno, "cannot open a pseudo-terminal: %s", strerror(errno));
+		if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 ||
+		    ptsname_r(m, slave, sizeof(slave))) {
+			ret = send_error(w, errno, "cannot open a pseudo-terminal: %s",
+					 strerror(errno));
 			if (m >= 0)
 				close(m);
 			goto out;
 		}
-		struct winsize ws = { .ws_row = rq.c.rows, .ws_col = rq.c.cols };
+		struct winsize ws = {.ws_row = rq.c.rows, .ws_col = rq.c.cols};
 		if (rq.c.rows && rq.c.cols)
 			ioctl(m, TIOCSWINSZ, &ws);
 		s.in_fd = s.out.fd = m;
 	} else {
 		for (int i = 0; i < 3; i++) {
 			if (pipe2(pipes[i], O_CLOEXEC) < 0) {
-				ret = send_error(w, errno, "cannot make pipes: %s", strerror(errno));
+				ret =
+				    send_error(w, errno, "cannot make pipes: %s", strerror(errno));
 				goto out;
 			}
 		}
@@ -595,7 +601,8 @@ int relay_session(const struct init_opts *o, struct wire *w, const uint8_t *payl
 		goto out;
 	}
 	if (s.pid == 0)
-		start_child(&u, cwd, host_cwd, login_runner(o, &u), rq.argv, rq.envp, s.pty ? slave : NULL, pipes, errpipe[1]);
+		start_child(&u, cwd, host_cwd, login_runner(o, &u), rq.argv, rq.envp,
+			    s.pty ? slave : NULL, pipes, errpipe[1]);
 	close_fd(&errpipe[1]);
 	int child_err = 0;
 	if (read(errpipe[0], &child_err, sizeof(child_err)) == sizeof(child_err)) {
@@ -615,7 +622,7 @@ int relay_session(const struct init_opts *o, struct wire *w, const uint8_t *payl
 		fcntl(s.err.fd, F_SETFL, O_NONBLOCK);
 	}
 	fcntl(s.out.fd, F_SETFL, O_NONBLOCK);
-	struct lxs_created cr = { .pid = ns_pid(s.pid) };
+	struct lxs_created cr = {.pid = ns_pid(s.pid)};
 	wire_queue(w, LXS_MSG_CREATED, 0, &cr, sizeof(cr), NULL, 0);
 
 	ret = pump(&s);
@@ -629,9 +636,9 @@ int relay_session(const struct init_opts *o, struct wire *w, const uint8_t *payl
 	} else if (ret == 0) {
 		if (!s.exited)
 			waitpid(s.pid, &s.status, 0);
-		struct lxs_exit ex = { .code = WIFEXITED(s.status) ? WEXITSTATUS(s.status) : -1,
-				       .signo = WIFSIGNALED(s.status) ? WTERMSIG(s.status) : 0,
-				       .core = WIFSIGNALED(s.status) && WCOREDUMP(s.status) };
+		struct lxs_exit ex = {.code = WIFEXITED(s.status) ? WEXITSTATUS(s.status) : -1,
+				      .signo = WIFSIGNALED(s.status) ? WTERMSIG(s.status) : 0,
+				      .core = WIFSIGNALED(s.status) && WCOREDUMP(s.status)};
 		ret = wire_send(w, LXS_MSG_EXIT, 0, &ex, sizeof(ex), NULL, 0);
 	}
 out:

@@ -26,7 +26,7 @@ int send_error(struct wire *w, int err, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
-	struct lxs_error e = { .err = err };
+	struct lxs_error e = {.err = err};
 
 	va_start(ap, fmt);
 	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -53,10 +53,11 @@ int hello_answer(struct wire *w, int timeout_ms)
 	memcpy(&hello, p, sizeof(hello));
 	wire_consume(w);
 	if (hello.magic != LXS_SESSION_MAGIC || hello.version != LXS_PROTO_VERSION)
-		return send_error(w, EPROTO,
-				  "this lxs-init speaks protocol version %u, the host sent version %u; "
-				  "update lxs so both match",
-				  LXS_PROTO_VERSION, hello.version);
-	hello = (struct lxs_hello){ LXS_SESSION_MAGIC, LXS_PROTO_VERSION };
+		return send_error(
+		    w, EPROTO,
+		    "this lxs-init speaks protocol version %u, the host sent version %u; "
+		    "update lxs so both match",
+		    LXS_PROTO_VERSION, hello.version);
+	hello = (struct lxs_hello){LXS_SESSION_MAGIC, LXS_PROTO_VERSION};
 	return wire_send(w, LXS_MSG_HELLO, 0, &hello, sizeof(hello), NULL, 0);
 }

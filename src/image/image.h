@@ -66,9 +66,9 @@ typedef int (*image_progress_fn)(const struct image_progress *p, void *arg);
  * Absolute entry names are taken relative to the image root; symlink
  * targets are stored as they are. Parent directories the tarball lacks are
  * created root:root 0755. A later entry replaces an earlier non-directory of
- * the same name (a symlink included, which is never followed). Names in ACLs (GNU tar's "user:alice:rw-") are
- * resolved with the image's own etc/passwd and etc/group, then the host's.
- * A tarball with no entries is an error. Runs mke2fs (e2fsprogs) once.
+ * the same name (a symlink included, which is never followed). Names in ACLs (GNU tar's
+ * "user:alice:rw-") are resolved with the image's own etc/passwd and etc/group, then the host's. A
+ * tarball with no entries is an error. Runs mke2fs (e2fsprogs) once.
  */
 int image_from_tar(const char *tar_path, int tar_fd, const char *image_path, uint64_t fs_bytes,
 		   image_progress_fn cb, void *cb_arg, char *err, size_t errlen);

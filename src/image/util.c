@@ -226,7 +226,7 @@ int img_load_runs(ext2_filsys fs, ext2_ino_t ino, struct ext2_inode *inode, unsi
 			*v = p;
 			*cap = c;
 		}
-		(*v)[(*n)++] = (struct img_run){ ex.e_lblk, ex.e_pblk, ex.e_len };
+		(*v)[(*n)++] = (struct img_run){ex.e_lblk, ex.e_pblk, ex.e_len};
 	}
 	ext2fs_extent_free(h);
 	if (err != EXT2_ET_EXTENT_NO_NEXT && err != EXT2_ET_EXTENT_NO_PREV) {

@@ -273,9 +273,10 @@ static void take_message(struct lxsd *s, struct client *c, const struct lxs_msg_
 {
 	if (c->phase == CLIENT_HELLO) {
 		if (wire_hello_ok(h, p) < 0) {
-			answer_error(c, EPROTO,
-				     "lxsd speaks lxs's frames (src/common/proto.h) of this version "
-				     "of lxs, opened by HELLO");
+			answer_error(
+			    c, EPROTO,
+			    "lxsd speaks lxs's frames (src/common/proto.h) of this version "
+			    "of lxs, opened by HELLO");
 			return;
 		}
 		wire_queue_hello(&c->w);
@@ -319,7 +320,8 @@ void client_io(struct lxsd *s, int i, short revents)
 
 	if (revents & (POLLIN | POLLHUP | POLLERR)) {
 		ret = wire_read(&c->w);
-		while (ret >= 0 && c->phase != CLIENT_DONE && (ret = wire_next(&c->w, &h, &p)) == 1) {
+		while (ret >= 0 && c->phase != CLIENT_DONE &&
+		       (ret = wire_next(&c->w, &h, &p)) == 1) {
 			take_message(s, c, &h, p);
 			wire_consume(&c->w);
 		}

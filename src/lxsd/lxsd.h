@@ -57,19 +57,19 @@ struct netsvc {
 };
 
 enum client_phase {
-	CLIENT_HELLO,    /* nothing read yet */
-	CLIENT_REQUEST,  /* HELLO read; the request is next */
-	CLIENT_WAIT,     /* RUN: waiting for the VM or the distro */
-	CLIENT_SESSION,  /* PLAN sent: counts as a session until it hangs up */
-	CLIENT_SHUTDOWN, /* SHUTDOWN: answered when the VM is gone */
+	CLIENT_HELLO,     /* nothing read yet */
+	CLIENT_REQUEST,   /* HELLO read; the request is next */
+	CLIENT_WAIT,      /* RUN: waiting for the VM or the distro */
+	CLIENT_SESSION,   /* PLAN sent: counts as a session until it hangs up */
+	CLIENT_SHUTDOWN,  /* SHUTDOWN: answered when the VM is gone */
 	CLIENT_TERMINATE, /* TERMINATE: answered when its distro has stopped (d.name) */
-	CLIENT_DONE,     /* answered: dropped once the answer is out */
+	CLIENT_DONE,      /* answered: dropped once the answer is out */
 };
 
 struct client {
 	struct wire w;
 	enum client_phase phase;
-	uint8_t *run;        /* CLIENT_WAIT: the RUN payload (the request points into it) */
+	uint8_t *run; /* CLIENT_WAIT: the RUN payload (the request points into it) */
 	size_t run_len;
 	struct ipc_run rq;
 	struct reg_distro d; /* CLIENT_WAIT: the distro asked for */
@@ -85,8 +85,8 @@ struct lxsd {
 	/* vm.c */
 	enum lxs_vm_state vm;
 	pid_t vm_pid;
-	int vm_pidfd;     /* -1 when no VM runs */
-	bool vm_reaped;   /* reap_children collected lxs-vm's vm_status before its pidfd fired */
+	int vm_pidfd;   /* -1 when no VM runs */
+	bool vm_reaped; /* reap_children collected lxs-vm's vm_status before its pidfd fired */
 	int vm_status;
 	int ready_listen; /* while BOOTING: where lxs-init says READY; else -1 */
 	int ready_conn;   /* an accepted READY connection, or -1 */

@@ -214,7 +214,14 @@ int main(int argc, char **argv)
 
 	while (!quit) {
 		/* Fixed slots first: listener, signals, VM, READY, the distros' conversations. */
-		enum { P_LISTEN, P_SIG, P_VM, P_READY, P_CONV, P_CLIENTS = P_CONV + LXSD_MAX_RUNNING };
+		enum {
+			P_LISTEN,
+			P_SIG,
+			P_VM,
+			P_READY,
+			P_CONV,
+			P_CLIENTS = P_CONV + LXSD_MAX_RUNNING
+		};
 		struct pollfd pf[P_CLIENTS + LXSD_MAX_CLIENTS];
 		int timeout = timers(&s);
 
@@ -236,13 +243,14 @@ int main(int argc, char **argv)
 
 			pf[P_CONV + i] = (struct pollfd){
 			    .fd = talking ? r->conv.fd : -1,
-			    .events = POLLIN | (talking && wire_tx_pending(&r->conv) ? POLLOUT : 0)};
+			    .events =
+				POLLIN | (talking && wire_tx_pending(&r->conv) ? POLLOUT : 0)};
 		}
 		for (int i = 0; i < s.nclients; i++)
-			pf[P_CLIENTS + i] = (struct pollfd){
-			    .fd = s.c[i].w.fd,
-			    .events = (s.c[i].phase != CLIENT_DONE ? POLLIN : 0) |
-				      (wire_tx_pending(&s.c[i].w) ? POLLOUT : 0)};
+			pf[P_CLIENTS + i] =
+			    (struct pollfd){.fd = s.c[i].w.fd,
+					    .events = (s.c[i].phase != CLIENT_DONE ? POLLIN : 0) |
+						      (wire_tx_pending(&s.c[i].w) ? POLLOUT : 0)};
 		int nfds = P_CLIENTS + s.nclients;
 		if (poll(pf, (nfds_t)nfds, timeout) < 0 && errno != EINTR)
 			break;

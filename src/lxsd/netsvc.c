@@ -33,7 +33,7 @@
 /* The descriptor number lxs-net finds its listening socket at. */
 #define NET_FD 3
 /* A run shorter than this counts as a failed start; after SVC_MAX_QUICK in a row, give up. */
-#define SVC_QUICK_MS 2000
+#define SVC_QUICK_MS  2000
 #define SVC_MAX_QUICK 5
 
 static int svc_start(struct lxsd *s, struct netsvc *svc)
@@ -47,9 +47,10 @@ static int svc_start(struct lxsd *s, struct netsvc *svc)
 	int logfd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (logfd < 0)
 		return -errno;
-	const char *const net_argv[] = { "lxs-net", "--fd", "3", NULL };
-	const char *const fwd_argv[] = { "lxs-fwd", "--vsock", s->vsock, NULL };
-	pid_t pid = child_spawn(exe, nat ? net_argv : fwd_argv, logfd, nat ? s->net_fd : -1, NET_FD);
+	const char *const net_argv[] = {"lxs-net", "--fd", "3", NULL};
+	const char *const fwd_argv[] = {"lxs-fwd", "--vsock", s->vsock, NULL};
+	pid_t pid =
+	    child_spawn(exe, nat ? net_argv : fwd_argv, logfd, nat ? s->net_fd : -1, NET_FD);
 	close(logfd);
 	if (pid < 0)
 		return (int)pid;
@@ -60,15 +61,17 @@ static int svc_start(struct lxsd *s, struct netsvc *svc)
 
 int netsvc_start(struct lxsd *s, char *err, size_t errlen)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	int ret, fd = -1;
 
 	if (!s->cfg.networking || s->net_fd >= 0)
 		return 0;
 	if (path_fmt(s->net_sock, sizeof(s->net_sock), "%s/net.sock", s->p.run) < 0 ||
 	    strlen(s->net_sock) >= sizeof(a.sun_path)) {
-		snprintf(err, errlen, "the run folder's name %s is too long for a socket; set "
-			 "XDG_RUNTIME_DIR to a shorter path", s->p.run);
+		snprintf(err, errlen,
+			 "the run folder's name %s is too long for a socket; set "
+			 "XDG_RUNTIME_DIR to a shorter path",
+			 s->p.run);
 		return -ENAMETOOLONG;
 	}
 	strcpy(a.sun_path, s->net_sock);
@@ -107,8 +110,10 @@ void netsvc_vm_up(struct lxsd *s)
 		return;
 	s->fwd.quick = 0;
 	if ((ret = svc_start(s, &s->fwd)) < 0)
-		fprintf(stderr, "lxsd: cannot start lxs-fwd (%s); localhost forwarding is off until "
-			"the VM restarts\n", strerror(-ret));
+		fprintf(stderr,
+			"lxsd: cannot start lxs-fwd (%s); localhost forwarding is off until "
+			"the VM restarts\n",
+			strerror(-ret));
 }
 
 bool netsvc_reaped(struct lxsd *s, pid_t pid, int status)
@@ -124,8 +129,10 @@ bool netsvc_reaped(struct lxsd *s, pid_t pid, int status)
 		return true;
 	svc->quick = now_ms() - svc->started_ms < SVC_QUICK_MS ? svc->quick + 1 : 0;
 	if (svc->quick >= SVC_MAX_QUICK) {
-		fprintf(stderr, "lxsd: %s keeps ending at once (see its log in %s); it stays off "
-			"until the VM restarts\n", name, s->p.run);
+		fprintf(stderr,
+			"lxsd: %s keeps ending at once (see its log in %s); it stays off "
+			"until the VM restarts\n",
+			name, s->p.run);
 		return true;
 	}
 	fprintf(stderr, "lxsd: %s %s %d; starting it again\n", name,
@@ -133,8 +140,10 @@ bool netsvc_reaped(struct lxsd *s, pid_t pid, int status)
 		WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	int ret = svc_start(s, svc);
 	if (ret < 0)
-		fprintf(stderr, "lxsd: cannot start %s again: %s; it stays off until the VM "
-			"restarts\n", name, strerror(-ret));
+		fprintf(stderr,
+			"lxsd: cannot start %s again: %s; it stays off until the VM "
+			"restarts\n",
+			name, strerror(-ret));
 	return true;
 }
 
@@ -152,7 +161,7 @@ static void svc_stop(struct netsvc *svc)
 
 		if (r == pid || (r < 0 && errno == ECHILD))
 			return;
-		nanosleep(&(struct timespec){ 0, 10 * 1000000 }, NULL);
+		nanosleep(&(struct timespec){0, 10 * 1000000}, NULL);
 	}
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);

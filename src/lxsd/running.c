@@ -420,4 +420,3 @@ void reap_children(struct lxsd *s)
 		}
 	}
 }
-

@@ -239,11 +239,11 @@ int vm_boot(struct lxsd *s, char *err, size_t errlen)
 	 */
 	_Static_assert(LXSD_MAX_RUNNING == 3, "a hostroot share per slot, named below");
 	const char *argv[] = {"lxs-vm", "--kernel", kernel, "--initrd", initrd, "--mem", mem,
-		"--share", "hostroot0=/", "--share", "hostroot1=/", "--share", "hostroot2=/",
-		"--cpus", cpus, "--spare-disks", LXSD_SPARE_DISKS, "--vsock", s->vsock,
-		"--control", s->control, "--cmdline", cmdline,
-		/* networkingMode=none: no card at all, as WSL has none then. */
-		s->net_fd >= 0 ? "--net" : NULL, s->net_sock, NULL};
+			      "--share", "hostroot0=/", "--share", "hostroot1=/", "--share",
+			      "hostroot2=/", "--cpus", cpus, "--spare-disks", LXSD_SPARE_DISKS,
+			      "--vsock", s->vsock, "--control", s->control, "--cmdline", cmdline,
+			      /* networkingMode=none: no card at all, as WSL has none then. */
+			      s->net_fd >= 0 ? "--net" : NULL, s->net_sock, NULL};
 	/* The VM must not outlive lxsd: a killed lxsd takes its VM with it. */
 	pid_t pid = child_spawn(vmexe, argv, logfd, -1, -1);
 	close(logfd);
@@ -329,8 +329,9 @@ static void boot_failure(const struct lxsd *s, int st, char *err, size_t errlen)
 	else if (code == LXS_EXIT_VMM_ERROR && log_vmm_error(s->vm_log, why, sizeof(why)))
 		snprintf(err, errlen, "the VM could not start: %s", why);
 	else
-		snprintf(err, errlen, "the VM stopped while starting (lxs-vm exit status %d); see %s",
-			 code, s->vm_log);
+		snprintf(err, errlen,
+			 "the VM stopped while starting (lxs-vm exit status %d); see %s", code,
+			 s->vm_log);
 }
 
 int vm_on_exit(struct lxsd *s, char *err, size_t errlen)

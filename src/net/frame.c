@@ -62,7 +62,8 @@ int net_stream_next(const uint8_t *buf, size_t have, const uint8_t **frame, size
 {
 	if (have < NET_STREAM_HDR)
 		return 0;
-	uint32_t n = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 | (uint32_t)buf[2] << 8 | buf[3];
+	uint32_t n =
+	    (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 | (uint32_t)buf[2] << 8 | buf[3];
 
 	if (n < NET_FRAME_MIN || n > NET_FRAME_MAX)
 		return -EPROTO;

@@ -32,7 +32,7 @@ struct virtio_net_hdr_v1 {
 };
 #define VIRTIO_NET_HDR_F_NEEDS_CSUM 1u
 #define VIRTIO_NET_HDR_F_DATA_VALID 2u
-#define VIRTIO_NET_HDR_GSO_NONE 0u
+#define VIRTIO_NET_HDR_GSO_NONE     0u
 
 /* Why a transmitted frame was dropped (net_tx_check's negative results). */
 enum net_bad {

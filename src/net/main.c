@@ -48,9 +48,9 @@
 
 #define RX_BUF (512u * 1024)
 /* Frames for the VMM beyond this wait nowhere: TCP resends, as on a full NIC queue. */
-#define TX_MAX (16u * 1024 * 1024)
+#define TX_MAX     (16u * 1024 * 1024)
 #define MAX_TIMERS 16
-#define MAX_FDS 4096
+#define MAX_FDS    4096
 
 struct net_timer {
 	bool used, armed;
@@ -92,8 +92,8 @@ static ssize_t send_packet(const void *buf, size_t len, void *opaque)
 		n->tx_off = n->tx_len = 0;
 	/* Nothing queued: straight from libslirp's buffer to the socket, no copy. */
 	if (n->tx_len == 0) {
-		struct iovec iov[2] = { { prefix, NET_STREAM_HDR }, { iov_const(buf), len } };
-		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+		struct iovec iov[2] = {{prefix, NET_STREAM_HDR}, {iov_const(buf), len}};
+		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
 		ssize_t w = sendmsg(n->client_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 		if (w < 0 && errno != EAGAIN && errno != EINTR) {
@@ -134,7 +134,7 @@ static struct net_timer *timer_alloc(struct nat *n)
 {
 	for (int i = 0; i < MAX_TIMERS; i++) {
 		if (!n->timers[i].used) {
-			n->timers[i] = (struct net_timer){ .used = true };
+			n->timers[i] = (struct net_timer){.used = true};
 			return &n->timers[i];
 		}
 	}
@@ -188,16 +188,16 @@ static void notify(void *opaque)
 }
 
 static const SlirpCb callbacks = {
-	.send_packet = send_packet,
-	.guest_error = guest_error,
-	.clock_get_ns = clock_get_ns,
-	.timer_new = timer_new,
-	.timer_free = timer_free,
-	.timer_mod = timer_mod,
-	.register_poll_fd = register_poll_fd,
-	.unregister_poll_fd = register_poll_fd,
-	.notify = notify,
-	.timer_new_opaque = timer_new_opaque,
+    .send_packet = send_packet,
+    .guest_error = guest_error,
+    .clock_get_ns = clock_get_ns,
+    .timer_new = timer_new,
+    .timer_free = timer_free,
+    .timer_mod = timer_mod,
+    .register_poll_fd = register_poll_fd,
+    .unregister_poll_fd = register_poll_fd,
+    .notify = notify,
+    .timer_new_opaque = timer_new_opaque,
 };
 
 /* The poll array: our fixed descriptors first, libslirp's after them. */
@@ -216,7 +216,7 @@ static int add_poll(int fd, int events, void *opaque)
 		ev |= POLLOUT;
 	if (events & SLIRP_POLL_PRI)
 		ev |= POLLPRI;
-	n->pfd[n->npfd] = (struct pollfd){ .fd = fd, .events = ev };
+	n->pfd[n->npfd] = (struct pollfd){.fd = fd, .events = ev};
 	return (int)n->npfd++;
 }
 
@@ -314,7 +314,8 @@ static void client_accept(struct nat *n)
 
 	if (fd < 0)
 		return;
-	/* Only this user's processes: the socket's folder is private too, this is the second lock. */
+	/* Only this user's processes: the socket's folder is private too, this is the second lock.
+	 */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cred.uid != getuid()) {
 		close(fd);
 		return;
@@ -331,16 +332,16 @@ static void client_accept(struct nat *n)
 
 static Slirp *nat_slirp(struct nat *n)
 {
-	static const char *no_search[] = { NULL };
+	static const char *no_search[] = {NULL};
 	SlirpConfig cfg = {
-		.version = 4,
-		.in_enabled = true,
-		.vprefix_len = LXS_NET_PREFIX6,
-		.in6_enabled = true,
-		.vdnssearch = no_search,
-		.if_mtu = LXS_NET_MTU,
-		.if_mru = LXS_NET_MTU,
-		.vhostname = "lxs",
+	    .version = 4,
+	    .in_enabled = true,
+	    .vprefix_len = LXS_NET_PREFIX6,
+	    .in6_enabled = true,
+	    .vdnssearch = no_search,
+	    .if_mtu = LXS_NET_MTU,
+	    .if_mru = LXS_NET_MTU,
+	    .vhostname = "lxs",
 	};
 
 	inet_pton(AF_INET, "10.0.2.0", &cfg.vnetwork);
@@ -356,7 +357,7 @@ static Slirp *nat_slirp(struct nat *n)
 
 static int listen_unix(const char *path)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	struct stat st;
 	int fd;
 
@@ -417,10 +418,11 @@ static int nat_loop(struct nat *n)
 
 		if (tt >= 0 && (uint32_t)tt < timeout)
 			timeout = (uint32_t)tt;
-		n->pfd[0] = (struct pollfd){ .fd = n->signal_fd, .events = POLLIN };
-		n->pfd[1] = (struct pollfd){ .fd = n->listen_fd, .events = POLLIN };
-		n->pfd[2] = (struct pollfd){ .fd = n->client_fd,
-					     .events = (short)(POLLIN | (n->tx_len > n->tx_off ? POLLOUT : 0)) };
+		n->pfd[0] = (struct pollfd){.fd = n->signal_fd, .events = POLLIN};
+		n->pfd[1] = (struct pollfd){.fd = n->listen_fd, .events = POLLIN};
+		n->pfd[2] = (struct pollfd){
+		    .fd = n->client_fd,
+		    .events = (short)(POLLIN | (n->tx_len > n->tx_off ? POLLOUT : 0))};
 		n->npfd = n->slirp_first = 3;
 		slirp_pollfds_fill(n->slirp, &timeout, add_poll, n);
 		int r = poll(n->pfd, n->npfd, (int)timeout);
@@ -451,22 +453,20 @@ static int nat_loop(struct nat *n)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: lxs-net --socket PATH | --fd N [--no-sandbox] [-v]\n"
-		   "  the user-mode NAT of an lxs VM: lxs-vm --net PATH exchanges frames with it\n");
+	fprintf(f,
+		"usage: lxs-net --socket PATH | --fd N [--no-sandbox] [-v]\n"
+		"  the user-mode NAT of an lxs VM: lxs-vm --net PATH exchanges frames with it\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "fd", required_argument, NULL, 'f' },
-		{ "no-sandbox", no_argument, NULL, 'N' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	    {"socket", required_argument, NULL, 's'}, {"fd", required_argument, NULL, 'f'},
+	    {"no-sandbox", no_argument, NULL, 'N'},   {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},         {0},
 	};
 	const char *path = NULL;
-	struct nat n = { .client_fd = -1, .listen_fd = -1 };
+	struct nat n = {.client_fd = -1, .listen_fd = -1};
 	char *end;
 	int c, verbose = 0, status, ret;
 	bool sandbox = true;
@@ -475,16 +475,26 @@ int main(int argc, char **argv)
 	log_init("lxs-net", LOG_NORMAL);
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 's': path = optarg; break;
+		case 's':
+			path = optarg;
+			break;
 		case 'f':
 			n.listen_fd = (int)strtol(optarg, &end, 10);
 			if (*end || n.listen_fd < 3)
 				fatalx(2, "--fd %s is not a descriptor number above 2", optarg);
 			break;
-		case 'N': sandbox = false; break;
-		case 'v': verbose++; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'N':
+			sandbox = false;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (!path == (n.listen_fd < 0) || optind != argc) {
@@ -522,7 +532,8 @@ int main(int argc, char **argv)
 		 LXS_NET_GUEST6, LXS_NET_PREFIX6, slirp_version_string());
 	status = nat_loop(&n);
 	slirp_cleanup(n.slirp);
-	/* The socket file of --socket stays (the sandbox removes nothing); the next start replaces it. */
+	/* The socket file of --socket stays (the sandbox removes nothing); the next start replaces
+	 * it. */
 	log_info("frames from the VM %llu, to it %llu, dropped for a full queue %llu",
 		 (unsigned long long)n.frames_in, (unsigned long long)n.frames_out,
 		 (unsigned long long)n.tx_dropped);

@@ -33,7 +33,6 @@ static int fid_charge(struct p9_conn *c, struct p9_fid *f)
 	return err;
 }
 
-
 /* --- fids --------------------------------------------------------------- */
 
 static unsigned fid_hash(uint32_t id)

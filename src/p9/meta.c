@@ -147,8 +147,8 @@ void p9_meta_get(struct p9_server *s, const struct p9_mount_opts *opt, struct p9
 	m->mode = type | perm;
 }
 
-int p9_meta_set(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o, const struct statx *st, int64_t mode,
-		int64_t uid, int64_t gid)
+int p9_meta_set(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
+		const struct statx *st, int64_t mode, int64_t uid, int64_t gid)
 {
 	mode_t type = st->stx_mode & S_IFMT;
 	uint32_t xmode;
@@ -170,8 +170,8 @@ int p9_meta_set(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_
 	return err;
 }
 
-int p9_meta_created(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o, uint32_t mode, uint32_t uid,
-		    uint32_t gid, uint32_t major, uint32_t minor)
+int p9_meta_created(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
+		    uint32_t mode, uint32_t uid, uint32_t gid, uint32_t major, uint32_t minor)
 {
 	uint8_t rdev[8];
 	int err;

@@ -36,16 +36,16 @@
 #include "sys.h"
 
 /* Calls newer than the headers this is built with. */
-#define NR_cachestat 451
-#define NR_map_shadow_stack 453
-#define NR_futex_wake 454
-#define NR_futex_wait 455
-#define NR_futex_requeue 456
-#define NR_statmount 457
-#define NR_listmount 458
+#define NR_cachestat         451
+#define NR_map_shadow_stack  453
+#define NR_futex_wake        454
+#define NR_futex_wait        455
+#define NR_futex_requeue     456
+#define NR_statmount         457
+#define NR_listmount         458
 #define NR_lsm_get_self_attr 459
-#define NR_lsm_list_modules 461
-#define NR_mseal 462
+#define NR_lsm_list_modules  461
+#define NR_mseal             462
 
 /* What needs no translation: no paths, no identities, no signal dispositions,
  * nothing the faked root is answered for as root (privilege.c), no other
@@ -59,40 +59,184 @@
  * namespace the guest opened, through /proc/<pid>/ns of one of its own
  * processes (pidview.c) or a pidfd of one. */
 static const unsigned short passthrough[] = {
-	__NR_read, __NR_write, __NR_close, __NR_poll, __NR_lseek, __NR_brk, __NR_rt_sigreturn,
-	__NR_ioctl, __NR_pread64, __NR_pwrite64, __NR_readv, __NR_writev, __NR_pipe, __NR_select,
-	__NR_sched_yield, __NR_msync, __NR_mincore, __NR_shmget, __NR_dup, __NR_dup2, __NR_pause,
-	__NR_nanosleep, __NR_getitimer, __NR_alarm, __NR_setitimer, __NR_getpid, __NR_sendfile,
-	__NR_socket, __NR_accept, __NR_sendto, __NR_recvfrom, __NR_sendmsg, __NR_recvmsg,
-	__NR_shutdown, __NR_listen, __NR_getsockname, __NR_getpeername, __NR_socketpair,
-	__NR_setsockopt, __NR_getsockopt, __NR_clone, __NR_fork, __NR_vfork, __NR_exit, __NR_wait4,
-	__NR_uname, __NR_semget, __NR_semop, __NR_shmdt, __NR_msgget, __NR_msgsnd, __NR_msgrcv,
-	__NR_fcntl, __NR_flock, __NR_fsync, __NR_fdatasync, __NR_ftruncate, __NR_gettimeofday,
-	__NR_getrusage, __NR_sysinfo, __NR_times, __NR_getppid, __NR_getpgrp, __NR_setsid,
-	__NR_rt_sigpending, __NR_rt_sigtimedwait, __NR_sigaltstack, __NR_personality, __NR_fstatfs,
-	__NR_sched_get_priority_max, __NR_sched_get_priority_min, __NR_munlock, __NR_munlockall,
-	__NR_arch_prctl, __NR_sync, __NR_gettid, __NR_readahead, __NR_time, __NR_futex, __NR_io_setup,
-	__NR_io_destroy, __NR_io_getevents, __NR_io_submit, __NR_io_cancel, __NR_set_tid_address,
-	__NR_restart_syscall, __NR_semtimedop, __NR_fadvise64, __NR_timer_create, __NR_timer_settime,
-	__NR_timer_gettime, __NR_timer_getoverrun, __NR_timer_delete, __NR_clock_settime,
-	__NR_clock_gettime, __NR_clock_getres, __NR_clock_nanosleep, __NR_exit_group, __NR_epoll_wait,
-	__NR_epoll_ctl, __NR_mbind, __NR_set_mempolicy, __NR_get_mempolicy, __NR_mq_open,
-	__NR_mq_unlink, __NR_mq_timedsend, __NR_mq_timedreceive, __NR_mq_notify, __NR_mq_getsetattr,
-	__NR_waitid, __NR_inotify_init, __NR_inotify_rm_watch, __NR_pselect6, __NR_ppoll,
-	__NR_unshare, __NR_set_robust_list, __NR_splice, __NR_tee, __NR_sync_file_range,
-	__NR_vmsplice, __NR_epoll_pwait, __NR_signalfd, __NR_timerfd_create, __NR_eventfd,
-	__NR_fallocate, __NR_timerfd_settime, __NR_timerfd_gettime, __NR_accept4, __NR_signalfd4,
-	__NR_eventfd2, __NR_epoll_create, __NR_epoll_create1, __NR_dup3, __NR_pipe2,
-	__NR_inotify_init1, __NR_preadv, __NR_pwritev, __NR_recvmmsg, __NR_syncfs, __NR_sendmmsg,
-	__NR_getcpu, __NR_getrandom, __NR_memfd_create, __NR_membarrier, __NR_copy_file_range,
-	__NR_preadv2, __NR_pwritev2, __NR_pkey_alloc, __NR_pkey_free, __NR_rseq,
-	__NR_pidfd_send_signal, __NR_close_range, __NR_pidfd_getfd, __NR_epoll_pwait2,
-	__NR_futex_waitv, __NR_set_mempolicy_home_node, __NR_ustat, __NR_sysfs,
-	__NR_memfd_secret, __NR_process_mrelease, __NR_landlock_create_ruleset,
-	__NR_landlock_add_rule, __NR_add_key, __NR_request_key, __NR_keyctl, __NR_remap_file_pages,
-	__NR_io_pgetevents, NR_cachestat, NR_map_shadow_stack, NR_futex_wake, NR_futex_wait,
-	NR_futex_requeue, NR_mseal, NR_statmount,
-	NR_listmount, NR_lsm_get_self_attr, NR_lsm_list_modules, __NR_setns,
+    __NR_read,
+    __NR_write,
+    __NR_close,
+    __NR_poll,
+    __NR_lseek,
+    __NR_brk,
+    __NR_rt_sigreturn,
+    __NR_ioctl,
+    __NR_pread64,
+    __NR_pwrite64,
+    __NR_readv,
+    __NR_writev,
+    __NR_pipe,
+    __NR_select,
+    __NR_sched_yield,
+    __NR_msync,
+    __NR_mincore,
+    __NR_shmget,
+    __NR_dup,
+    __NR_dup2,
+    __NR_pause,
+    __NR_nanosleep,
+    __NR_getitimer,
+    __NR_alarm,
+    __NR_setitimer,
+    __NR_getpid,
+    __NR_sendfile,
+    __NR_socket,
+    __NR_accept,
+    __NR_sendto,
+    __NR_recvfrom,
+    __NR_sendmsg,
+    __NR_recvmsg,
+    __NR_shutdown,
+    __NR_listen,
+    __NR_getsockname,
+    __NR_getpeername,
+    __NR_socketpair,
+    __NR_setsockopt,
+    __NR_getsockopt,
+    __NR_clone,
+    __NR_fork,
+    __NR_vfork,
+    __NR_exit,
+    __NR_wait4,
+    __NR_uname,
+    __NR_semget,
+    __NR_semop,
+    __NR_shmdt,
+    __NR_msgget,
+    __NR_msgsnd,
+    __NR_msgrcv,
+    __NR_fcntl,
+    __NR_flock,
+    __NR_fsync,
+    __NR_fdatasync,
+    __NR_ftruncate,
+    __NR_gettimeofday,
+    __NR_getrusage,
+    __NR_sysinfo,
+    __NR_times,
+    __NR_getppid,
+    __NR_getpgrp,
+    __NR_setsid,
+    __NR_rt_sigpending,
+    __NR_rt_sigtimedwait,
+    __NR_sigaltstack,
+    __NR_personality,
+    __NR_fstatfs,
+    __NR_sched_get_priority_max,
+    __NR_sched_get_priority_min,
+    __NR_munlock,
+    __NR_munlockall,
+    __NR_arch_prctl,
+    __NR_sync,
+    __NR_gettid,
+    __NR_readahead,
+    __NR_time,
+    __NR_futex,
+    __NR_io_setup,
+    __NR_io_destroy,
+    __NR_io_getevents,
+    __NR_io_submit,
+    __NR_io_cancel,
+    __NR_set_tid_address,
+    __NR_restart_syscall,
+    __NR_semtimedop,
+    __NR_fadvise64,
+    __NR_timer_create,
+    __NR_timer_settime,
+    __NR_timer_gettime,
+    __NR_timer_getoverrun,
+    __NR_timer_delete,
+    __NR_clock_settime,
+    __NR_clock_gettime,
+    __NR_clock_getres,
+    __NR_clock_nanosleep,
+    __NR_exit_group,
+    __NR_epoll_wait,
+    __NR_epoll_ctl,
+    __NR_mbind,
+    __NR_set_mempolicy,
+    __NR_get_mempolicy,
+    __NR_mq_open,
+    __NR_mq_unlink,
+    __NR_mq_timedsend,
+    __NR_mq_timedreceive,
+    __NR_mq_notify,
+    __NR_mq_getsetattr,
+    __NR_waitid,
+    __NR_inotify_init,
+    __NR_inotify_rm_watch,
+    __NR_pselect6,
+    __NR_ppoll,
+    __NR_unshare,
+    __NR_set_robust_list,
+    __NR_splice,
+    __NR_tee,
+    __NR_sync_file_range,
+    __NR_vmsplice,
+    __NR_epoll_pwait,
+    __NR_signalfd,
+    __NR_timerfd_create,
+    __NR_eventfd,
+    __NR_fallocate,
+    __NR_timerfd_settime,
+    __NR_timerfd_gettime,
+    __NR_accept4,
+    __NR_signalfd4,
+    __NR_eventfd2,
+    __NR_epoll_create,
+    __NR_epoll_create1,
+    __NR_dup3,
+    __NR_pipe2,
+    __NR_inotify_init1,
+    __NR_preadv,
+    __NR_pwritev,
+    __NR_recvmmsg,
+    __NR_syncfs,
+    __NR_sendmmsg,
+    __NR_getcpu,
+    __NR_getrandom,
+    __NR_memfd_create,
+    __NR_membarrier,
+    __NR_copy_file_range,
+    __NR_preadv2,
+    __NR_pwritev2,
+    __NR_pkey_alloc,
+    __NR_pkey_free,
+    __NR_rseq,
+    __NR_pidfd_send_signal,
+    __NR_close_range,
+    __NR_pidfd_getfd,
+    __NR_epoll_pwait2,
+    __NR_futex_waitv,
+    __NR_set_mempolicy_home_node,
+    __NR_ustat,
+    __NR_sysfs,
+    __NR_memfd_secret,
+    __NR_process_mrelease,
+    __NR_landlock_create_ruleset,
+    __NR_landlock_add_rule,
+    __NR_add_key,
+    __NR_request_key,
+    __NR_keyctl,
+    __NR_remap_file_pages,
+    __NR_io_pgetevents,
+    NR_cachestat,
+    NR_map_shadow_stack,
+    NR_futex_wake,
+    NR_futex_wait,
+    NR_futex_requeue,
+    NR_mseal,
+    NR_statmount,
+    NR_listmount,
+    NR_lsm_get_self_attr,
+    NR_lsm_list_modules,
+    __NR_setns,
 };
 
 #define MAXF 1024
@@ -102,7 +246,7 @@ extern char text_hi[] __asm__("etext") __attribute__((visibility("hidden")));
 extern char image_lo[] __asm__("__ehdr_start") __attribute__((visibility("hidden")));
 extern char image_hi[] __asm__("_end") __attribute__((visibility("hidden")));
 
-#define PAGE 4096UL
+#define PAGE       4096UL
 #define SHMLBA_X86 PAGE
 
 /* The translator's whole image (headers, text, rodata, data, bss) as it is
@@ -124,9 +268,30 @@ void pico_image(unsigned long *lo, unsigned long *hi)
 }
 
 enum {
-	L_ALLOW, L_TRAP, L_SUSPECT, L_REST, L_MMAP, L_RANGE01, L_MREMAP2, L_MREMAP3, L_MREMAP4,
-	L_SHMAT, L_PMADV, L_GETDENTS, L_UTIMENSAT, L_PIDS, L_PTRACE, L_PERF, L_IOPRIO, L_PID00,
-	L_PID1, L_PID0, L_PALLOW, L_OURS, L_TRAP2, NLAB
+	L_ALLOW,
+	L_TRAP,
+	L_SUSPECT,
+	L_REST,
+	L_MMAP,
+	L_RANGE01,
+	L_MREMAP2,
+	L_MREMAP3,
+	L_MREMAP4,
+	L_SHMAT,
+	L_PMADV,
+	L_GETDENTS,
+	L_UTIMENSAT,
+	L_PIDS,
+	L_PTRACE,
+	L_PERF,
+	L_IOPRIO,
+	L_PID00,
+	L_PID1,
+	L_PID0,
+	L_PALLOW,
+	L_OURS,
+	L_TRAP2,
+	NLAB
 };
 
 /* A program under construction, with forward jumps to labels: conditional
@@ -135,10 +300,10 @@ struct prog {
 	struct sock_filter f[MAXF];
 	unsigned n, at[NLAB];
 	signed char jt[MAXF], jf[MAXF]; /* a label, NEXT or SKIP1 */
-	int ja[MAXF];			/* label of a BPF_JA, or -1 */
+	int ja[MAXF];                   /* label of a BPF_JA, or -1 */
 };
 
-#define NEXT (-1)  /* the next instruction */
+#define NEXT  (-1) /* the next instruction */
 #define SKIP1 (-2) /* the one after */
 
 static void op(struct prog *p, unsigned short code, unsigned k)
@@ -195,7 +360,6 @@ static int link_prog(struct prog *p)
 #define ARG_LO(i) (offsetof(struct seccomp_data, args[i]))
 #define ARG_HI(i) (offsetof(struct seccomp_data, args[i]) + 4)
 
-
 /*
  * Can [args[a], args[a] + args[l]) reach the image? Only 32-bit halves can
  * be compared. With ah, lh the high halves of address and length and H
@@ -223,13 +387,17 @@ static void may_reach(struct prog *p, unsigned h, int a, int l, int ok)
  * (those privilege.c answers for the faked root always trap: the
  * scheduler's policy and parameters, priorities, limits). */
 static const unsigned short self0[] = {
-	__NR_sched_rr_get_interval, __NR_sched_setaffinity, __NR_sched_getaffinity,
-	__NR_getpgid, __NR_getsid, __NR_get_robust_list,
+    __NR_sched_rr_get_interval,
+    __NR_sched_setaffinity,
+    __NR_sched_getaffinity,
+    __NR_getpgid,
+    __NR_getsid,
+    __NR_get_robust_list,
 };
 
 /* Calls that need no look at their arguments when the image is sealed. */
 static const unsigned short memcalls[] = {
-	__NR_mmap, __NR_munmap, __NR_mprotect, __NR_pkey_mprotect, __NR_mremap, __NR_shmat,
+    __NR_mmap, __NR_munmap, __NR_mprotect, __NR_pkey_mprotect, __NR_mremap, __NR_shmat,
 };
 
 int pico_install_filter(int sealed)
@@ -440,7 +608,6 @@ struct kiovec {
 	unsigned long base, len;
 };
 
-
 /* process_madvise: the guest's vector is copied (another thread could
  * change it between our look and the kernel's), looked at and passed on,
  * a piece at a time; the kernel stops at the first failure as we do. */
@@ -478,7 +645,8 @@ long pico_guard_call(long nr, const long *a)
 	int hit;
 	switch (nr) {
 	case __NR_mmap:
-		hit = (a[3] & (MAP_FIXED | MAP_FIXED_NOREPLACE)) && hits_image(addr, (unsigned long)a[1]);
+		hit = (a[3] & (MAP_FIXED | MAP_FIXED_NOREPLACE)) &&
+		      hits_image(addr, (unsigned long)a[1]);
 		break;
 	case __NR_munmap:
 	case __NR_mprotect:
@@ -489,8 +657,10 @@ long pico_guard_call(long nr, const long *a)
 		hit = !harmless_advice(a[2]) && hits_image(addr, (unsigned long)a[1]);
 		break;
 	case __NR_mremap:
-		hit = hits_image(addr, (unsigned long)a[1]) || hits_image(addr, (unsigned long)a[2]) ||
-		      ((a[3] & MREMAP_FIXED) && hits_image((unsigned long)a[4], (unsigned long)a[2]));
+		hit =
+		    hits_image(addr, (unsigned long)a[1]) ||
+		    hits_image(addr, (unsigned long)a[2]) ||
+		    ((a[3] & MREMAP_FIXED) && hits_image((unsigned long)a[4], (unsigned long)a[2]));
 		break;
 	case __NR_shmat: {
 		struct shmid64_ds ds;
@@ -525,7 +695,8 @@ static unsigned rewrite_ret(unsigned k)
 	if (action == SECCOMP_RET_ERRNO)
 		return SECCOMP_RET_TRAP | PICO_GUEST_ERRNO | (data > 4095 ? 4095 : data);
 	if (action == SECCOMP_RET_TRAP)
-		return SECCOMP_RET_TRAP | (data == 0 || data >= PICO_GUEST_TRAP0 ? PICO_GUEST_TRAP0 : data);
+		return SECCOMP_RET_TRAP |
+		       (data == 0 || data >= PICO_GUEST_TRAP0 ? PICO_GUEST_TRAP0 : data);
 	return k;
 }
 
@@ -534,9 +705,11 @@ static unsigned rewrite_ret(unsigned k)
 static long install_guest_program(struct sock_filter *f, unsigned long n, long flags)
 {
 	unsigned long lo = (unsigned long)text_lo, hi = (unsigned long)text_hi;
-	f[0] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer) + 4);
+	f[0] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+					    offsetof(struct seccomp_data, instruction_pointer) + 4);
 	f[1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)(lo >> 32), 0, 4);
-	f[2] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer));
+	f[2] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+					    offsetof(struct seccomp_data, instruction_pointer));
 	f[3] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (unsigned)lo, 0, 2);
 	f[4] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (unsigned)hi, 1, 0);
 	f[5] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
@@ -553,13 +726,13 @@ static long guest_strict(long flags, const void *uargs)
 	if (flags || uargs)
 		return -EINVAL;
 	struct sock_filter f[PRE + 7] = {
-		[PRE] = BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		[PRE + 1] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_read, 4, 0),
-		[PRE + 2] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_write, 3, 0),
-		[PRE + 3] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit, 2, 0),
-		[PRE + 4] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_rt_sigreturn, 1, 0),
-		[PRE + 5] = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP | PICO_GUEST_STRICT),
-		[PRE + 6] = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	    [PRE] = BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	    [PRE + 1] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_read, 4, 0),
+	    [PRE + 2] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_write, 3, 0),
+	    [PRE + 3] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit, 2, 0),
+	    [PRE + 4] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_rt_sigreturn, 1, 0),
+	    [PRE + 5] = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP | PICO_GUEST_STRICT),
+	    [PRE + 6] = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	return install_guest_program(f, PRE + 7, 0);
 }
@@ -581,7 +754,8 @@ long pico_guest_seccomp(long op, long flags, const void *uargs)
 	if (fp.len + PRE > BPF_MAXINSNS)
 		return -ENOMEM;
 	unsigned long n = fp.len + PRE, bytes = (n * sizeof(struct sock_filter) + 4095) & ~4095UL;
-	long m = sys6(__NR_mmap, 0, (long)bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	long m = sys6(__NR_mmap, 0, (long)bytes, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m < 0)
 		return m;
 	struct sock_filter *f = (struct sock_filter *)m;

@@ -31,10 +31,10 @@
  * address BASE, by mmap hints (without mseal the filter refuses MAP_FIXED
  * over BASE from anywhere but BASE's text, and after an execve nothing is
  * mapped there), and jumps to its copy at BASE (stage 2: loader_main),
- * which unmaps the kernel's copy and seals the image if the session does. BASE is chosen at random by the session's first loader;
- * the seccomp filter it installs allows BASE's text and is inherited by
- * every descendant, whose loaders are told BASE in LXS_PICO_MAP. The copy
- * at BASE stays mapped underneath the guest: its text is the translator.
+ * which unmaps the kernel's copy and seals the image if the session does. BASE is chosen at random
+ * by the session's first loader; the seccomp filter it installs allows BASE's text and is inherited
+ * by every descendant, whose loaders are told BASE in LXS_PICO_MAP. The copy at BASE stays mapped
+ * underneath the guest: its text is the translator.
  */
 #include <asm/stat.h>
 #include <linux/stat.h>
@@ -54,7 +54,7 @@ extern const Elf64_Ehdr __ehdr_start __attribute__((visibility("hidden")));
 extern char _end[] __attribute__((visibility("hidden")));
 
 #define EXIT_INTERNAL 125
-#define EXIT_NOEXEC 126
+#define EXIT_NOEXEC   126
 #define EXIT_NOTFOUND 127
 
 __attribute__((noreturn)) static void die(int code, const char *a, const char *b)
@@ -91,9 +91,9 @@ struct image {
 	char interp[PICO_PATH];
 };
 
-#define PAGE 4096UL
+#define PAGE      4096UL
 #define PFLOOR(x) ((x) & ~(PAGE - 1))
-#define PCEIL(x) (((x) + PAGE - 1) & ~(PAGE - 1))
+#define PCEIL(x)  (((x) + PAGE - 1) & ~(PAGE - 1))
 
 static int prot_of(unsigned flags)
 {
@@ -111,9 +111,9 @@ static long load_elf(const char *host, struct image *im, int want_interp)
 	if (r < 0)
 		return r;
 	r = -ENOEXEC;
-	if (memcmp(eh.e_ident, ELFMAG, 4) || eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64 ||
-	    (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) || eh.e_phentsize != sizeof(Elf64_Phdr) ||
-	    eh.e_phnum == 0 || eh.e_phnum > 64)
+	if (memcmp(eh.e_ident, ELFMAG, 4) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_machine != EM_X86_64 || (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) ||
+	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 64)
 		goto out;
 	if (sys4(__NR_pread64, fd, (long)ph, eh.e_phnum * sizeof(Elf64_Phdr), (long)eh.e_phoff) !=
 	    (long)(eh.e_phnum * sizeof(Elf64_Phdr)))
@@ -130,8 +130,8 @@ static long load_elf(const char *host, struct image *im, int want_interp)
 		} else if (ph[i].p_type == PT_INTERP && want_interp) {
 			if (ph[i].p_filesz < 2 || ph[i].p_filesz >= PICO_PATH)
 				goto out;
-			if (sys4(__NR_pread64, fd, (long)im->interp, (long)ph[i].p_filesz, (long)ph[i].p_offset) !=
-			    (long)ph[i].p_filesz)
+			if (sys4(__NR_pread64, fd, (long)im->interp, (long)ph[i].p_filesz,
+				 (long)ph[i].p_offset) != (long)ph[i].p_filesz)
 				goto out;
 			im->interp[ph[i].p_filesz] = 0;
 		}
@@ -142,7 +142,8 @@ static long load_elf(const char *host, struct image *im, int want_interp)
 	unsigned long bias = 0;
 	if (eh.e_type == ET_DYN) {
 		/* Reserve the whole span so the segments keep their distances. */
-		r = sys6(__NR_mmap, 0, (long)(hi - lo), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		r = sys6(__NR_mmap, 0, (long)(hi - lo), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+			 0);
 		if (r < 0)
 			goto out;
 		bias = (unsigned long)r - lo;
@@ -157,7 +158,8 @@ static long load_elf(const char *host, struct image *im, int want_interp)
 		unsigned long mend = PCEIL(bias + p->p_vaddr + p->p_memsz);
 		unsigned long off = PFLOOR(p->p_offset);
 		if (p->p_filesz) {
-			r = sys6(__NR_mmap, (long)start, (long)(fend - start), prot | (p->p_memsz > p->p_filesz ? PROT_WRITE : 0),
+			r = sys6(__NR_mmap, (long)start, (long)(fend - start),
+				 prot | (p->p_memsz > p->p_filesz ? PROT_WRITE : 0),
 				 MAP_PRIVATE | MAP_FIXED, fd, (long)off);
 			if (r < 0)
 				goto out;
@@ -231,9 +233,10 @@ static char *push_str(char **top, const char *s)
 	return *top;
 }
 
-__attribute__((noreturn)) static void start_guest(char **gargv, long gargc, char **envp, unsigned long *kauxv,
-						  const struct image *exe, const struct image *interp,
-						  const char *execfn, unsigned long sp_now)
+__attribute__((noreturn)) static void start_guest(char **gargv, long gargc, char **envp,
+						  unsigned long *kauxv, const struct image *exe,
+						  const struct image *interp, const char *execfn,
+						  unsigned long sp_now)
 {
 	long envc = 0;
 	while (envp[envc])
@@ -288,7 +291,8 @@ __attribute__((noreturn)) static void start_guest(char **gargv, long gargc, char
 #undef AUX
 
 	long words = 1 + gargc + 1 + envc + 1 + na;
-	unsigned long *sp = (unsigned long *)(((unsigned long)top - (unsigned long)words * 8) & ~15UL);
+	unsigned long *sp =
+	    (unsigned long *)(((unsigned long)top - (unsigned long)words * 8) & ~15UL);
 	unsigned long *w = sp;
 	*w++ = (unsigned long)gargc;
 	for (long i = 0; i < gargc; i++)
@@ -313,7 +317,8 @@ __attribute__((noreturn)) static void first_start(const char *prog, char **gargv
 		if (r >= 0)
 			r = sys1(__NR_chdir, (long)host);
 		if (r < 0)
-			die(EXIT_INTERNAL, pico.cwd, ": cannot change to this directory in the distro");
+			die(EXIT_INTERNAL, pico.cwd,
+			    ": cannot change to this directory in the distro");
 	}
 	for (const char *c = prog; *c; c++)
 		if (*c == '/') {
@@ -360,9 +365,9 @@ __attribute__((noreturn)) static void first_start(const char *prog, char **gargv
  * (ASan's ends at 0x10007fff8000, MSan's starts at 0x200000000000) are
  * outside it too.
  */
-#define BASE_LO 0x110000000000UL
+#define BASE_LO     0x110000000000UL
 #define BASE_CHUNKS 2048UL
-#define BASE_PAGES ((1UL << 20) - 1024)
+#define BASE_PAGES  ((1UL << 20) - 1024)
 
 static unsigned long pick_base(void)
 {
@@ -382,7 +387,9 @@ static int parse_map(const char *s, long *fd, unsigned long *base, int *sealed)
 	unsigned long b = 0;
 	int n = 0;
 	for (; *s && *s != ':'; s++, n++) {
-		int d = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10 : -1;
+		int d = *s >= '0' && *s <= '9'   ? *s - '0'
+			: *s >= 'a' && *s <= 'f' ? *s - 'a' + 10
+						 : -1;
 		if (d < 0 || n >= 16)
 			return -1;
 		b = b << 4 | (unsigned long)d;
@@ -412,8 +419,8 @@ static long map_image(long fd, unsigned long base)
 		unsigned long mend = base + PCEIL(p->p_vaddr + p->p_memsz);
 		unsigned long zpage = p->p_filesz ? PCEIL(fend) : start;
 		if (p->p_filesz) {
-			r = sys6(__NR_mmap, (long)start, (long)(fend - start), prot, MAP_PRIVATE, fd,
-				 (long)PFLOOR(p->p_offset));
+			r = sys6(__NR_mmap, (long)start, (long)(fend - start), prot, MAP_PRIVATE,
+				 fd, (long)PFLOOR(p->p_offset));
 			if (r >= 0 && (unsigned long)r != start) {
 				sys2(__NR_munmap, r, (long)(fend - start));
 				r = -EEXIST;
@@ -427,7 +434,8 @@ static long map_image(long fd, unsigned long base)
 				memset((void *)fend, 0, zpage - fend);
 		}
 		if (mend > zpage) {
-			r = sys6(__NR_mmap, (long)zpage, (long)(mend - zpage), prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			r = sys6(__NR_mmap, (long)zpage, (long)(mend - zpage), prot,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 			if (r >= 0 && (unsigned long)r != zpage) {
 				sys2(__NR_munmap, r, (long)(mend - zpage));
 				r = -EEXIST;
@@ -449,7 +457,8 @@ undo:
 __attribute__((noreturn, used)) void loader_main(unsigned long *sp, unsigned long from, int sealed);
 __attribute__((noreturn, used)) void loader_start(unsigned long *sp);
 
-__asm__(".text\n.globl _start\n_start:\n\txor %ebp, %ebp\n\tmov %rsp, %rdi\n\tand $-16, %rsp\n\tcall loader_start\n\thlt\n");
+__asm__(".text\n.globl _start\n_start:\n\txor %ebp, %ebp\n\tmov %rsp, %rdi\n\tand $-16, "
+	"%rsp\n\tcall loader_start\n\thlt\n");
 
 /* Stage 1, wherever the kernel put us: only system calls the filter passes
  * from anywhere (mmap with a hint, close, getrandom, write, exit_group). */
@@ -478,14 +487,15 @@ __attribute__((noreturn, used)) void loader_start(unsigned long *sp)
 		die(EXIT_INTERNAL, "lxs-pico-loader", ": bad translator address");
 	if (base != here) {
 		/* Another try on a first start if something sat there. */
-		for (int tries = 0; (r = map_image(fd, base)) == -EEXIST && first && tries < 8; tries++)
+		for (int tries = 0; (r = map_image(fd, base)) == -EEXIST && first && tries < 8;
+		     tries++)
 			base = pick_base();
 		if (r < 0)
 			die(EXIT_INTERNAL, "cannot map the translator at its address", errstr(r));
 	}
 	sys1(__NR_close, fd);
-	void (*stage2)(unsigned long *, unsigned long, int) =
-		(void (*)(unsigned long *, unsigned long, int))(base + ((unsigned long)loader_main - here));
+	void (*stage2)(unsigned long *, unsigned long, int) = (void (*)(
+	    unsigned long *, unsigned long, int))(base + ((unsigned long)loader_main - here));
 	stage2(sp, base == here ? 0 : here, first ? -1 : sealed);
 	__builtin_unreachable();
 }
@@ -521,7 +531,8 @@ static void seal_image(int sealed, char **envp)
 	pico_image(&lo, &hi);
 	if (sealed && sys3(__NR_mseal, (long)lo, (long)(hi - lo), 0) < 0) {
 		if (!first)
-			die(EXIT_INTERNAL, "cannot seal the translator", " (mseal) as this session does");
+			die(EXIT_INTERNAL, "cannot seal the translator",
+			    " (mseal) as this session does");
 		sealed = 0;
 	}
 	pico.sealed = sealed;
@@ -570,7 +581,8 @@ __attribute__((noreturn, used)) void loader_main(unsigned long *sp, unsigned lon
 		else if (memcmp(s, "SCRIPT=", 7) == 0)
 			script_argv = 1;
 		else if (memcmp(s, "IDS=", 4) == 0 && strlen(s + 4) == PICO_IDS_LEN)
-			pico.ids_pub = *v + 13; /* the block is ours to write: the ids are published there */
+			pico.ids_pub =
+			    *v + 13; /* the block is ours to write: the ids are published there */
 		else if (memcmp(s, "MAP=", 4) == 0 || memcmp(s, "NO_MSEAL=", 9) == 0)
 			; /* read by stage 1, or seal_image */
 		else
@@ -582,12 +594,14 @@ __attribute__((noreturn, used)) void loader_main(unsigned long *sp, unsigned lon
 	pico_caps_exec();
 	pico_ids_publish();
 	pico_umask_init();
-	r = sys4(__NR_readlinkat, AT_FDCWD, (long)"/proc/self/exe", (long)pico.loader, sizeof pico.loader - 1);
+	r = sys4(__NR_readlinkat, AT_FDCWD, (long)"/proc/self/exe", (long)pico.loader,
+		 sizeof pico.loader - 1);
 	if (r <= 0)
 		die(EXIT_INTERNAL, "cannot read /proc/self/exe", "");
 	pico.loader[r] = 0;
 	if (pico.first) {
-		pico.nnp = sys5(__NR_prctl, PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1; /* the caller's */
+		pico.nnp =
+		    sys5(__NR_prctl, PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1; /* the caller's */
 		r = pico_install_filter(pico.sealed);
 		if (r < 0)
 			die(EXIT_INTERNAL, "cannot install the seccomp filter", errstr(r));
@@ -635,8 +649,10 @@ __attribute__((noreturn, used)) void loader_main(unsigned long *sp, unsigned lon
 			die(EXIT_NOTFOUND, istr[depth], errstr(ir));
 		if (depth > 0 || !script_argv) {
 			long keep = gargc > 0 ? gargc - 1 : 0, extra = arg ? 2 : 1;
-			size_t bytes = ((unsigned long)(keep + extra + 2) * sizeof(char *) + 4095) & ~4095UL;
-			r = sys6(__NR_mmap, 0, (long)bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			size_t bytes =
+			    ((unsigned long)(keep + extra + 2) * sizeof(char *) + 4095) & ~4095UL;
+			r = sys6(__NR_mmap, 0, (long)bytes, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 			if (r < 0)
 				die(EXIT_INTERNAL, "out of memory", "");
 			char **nv = (char **)r;
@@ -672,5 +688,6 @@ __attribute__((noreturn, used)) void loader_main(unsigned long *sp, unsigned lon
 		if (*c == '/')
 			base = c + 1;
 	sys5(__NR_prctl, PR_SET_NAME, (long)base, 0, 0, 0);
-	start_guest(gargv, gargc, envp, auxv, &exe, has_interp ? &interp : 0, execfn, (unsigned long)sp);
+	start_guest(gargv, gargc, envp, auxv, &exe, has_interp ? &interp : 0, execfn,
+		    (unsigned long)sp);
 }

@@ -28,7 +28,6 @@ long pico_meta_get(const char *host, int fd, struct lxs_meta *m)
 	return lxs_meta_parse(v, n, m) ? -ENODATA : 0;
 }
 
-
 long pico_meta_put(const char *host, const struct lxs_meta *m, unsigned host_perm)
 {
 	char v[LXS_META_MAX];
@@ -107,7 +106,8 @@ void pico_created_t(struct pico_target *t, const char *name, unsigned type, unsi
 {
 	struct stat st;
 	long r = t->fd >= 0 ? sys2(__NR_fstat, t->fd, (long)&st)
-			    : sys4(__NR_newfstatat, AT_FDCWD, (long)t->host, (long)&st, AT_SYMLINK_NOFOLLOW);
+			    : sys4(__NR_newfstatat, AT_FDCWD, (long)t->host, (long)&st,
+				   AT_SYMLINK_NOFOLLOW);
 	if (r < 0)
 		return;
 	struct lxs_meta m = {pico.fsuid, pico.fsgid, 0, 0, 0};
@@ -128,6 +128,6 @@ int pico_need_meta_on_create(const char *host, unsigned type, unsigned mode)
 	unsigned forced = type == S_IFDIR ? 0700 : 0600, g;
 	/* (the real umask keeps the owner's bits: any the guest's takes away
 	 * leave the host's mode other than the guest's) */
-	return pico.fsuid || pico.fsgid || (mode & ~pico_cur_umask() & forced) != forced || (mode & pico_cur_umask() & 0700) ||
-	       (mode & 07000) || pico_setgid_parent(host, &g);
+	return pico.fsuid || pico.fsgid || (mode & ~pico_cur_umask() & forced) != forced ||
+	       (mode & pico_cur_umask() & 0700) || (mode & 07000) || pico_setgid_parent(host, &g);
 }

@@ -30,10 +30,10 @@
 #ifndef LXS_PICO_META_H
 #define LXS_PICO_META_H
 
-#define LXS_META_XATTR "user.lxs.stat"
+#define LXS_META_XATTR   "user.lxs.stat"
 #define LXS_XATTR_PREFIX "user.lxs."
-#define LXS_XATTR_OTHER "user.lxs.x."
-#define LXS_META_MAX 64
+#define LXS_XATTR_OTHER  "user.lxs.x."
+#define LXS_META_MAX     64
 
 struct lxs_meta {
 	unsigned uid, gid, mode;

@@ -26,13 +26,16 @@ static long do_open(long dirfd, const char *path, long flags, long mode)
 	 * one that may be /proc's maps or environ (from a cwd in /proc) takes
 	 * the walk, which tells the region. */
 	int walk = path[0] != '/' && pico_proc_view_name(path);
-	if (pico.fsuid == 0 && !walk && (flags & __O_TMPFILE) != __O_TMPFILE && pico_lexical((int)dirfd, path, host) >= 0 &&
+	if (pico.fsuid == 0 && !walk && (flags & __O_TMPFILE) != __O_TMPFILE &&
+	    pico_lexical((int)dirfd, path, host) >= 0 &&
 	    (!(flags & O_CREAT) || !pico_need_meta_on_create(host, S_IFREG, (unsigned)mode))) {
-		long fd = pico_open_nolinks(host, flags, (mode & 07777) | ((flags & O_CREAT) ? 0600 : 0));
+		long fd =
+		    pico_open_nolinks(host, flags, (mode & 07777) | ((flags & O_CREAT) ? 0600 : 0));
 		if (fd != -ELOOP && fd != -EINVAL)
 			return fd;
 	}
-	int region = pico_resolve((int)dirfd, path, (follow ? P_FOLLOW : 0) | (walk ? P_WALK : 0), host, NULL);
+	int region = pico_resolve((int)dirfd, path, (follow ? P_FOLLOW : 0) | (walk ? P_WALK : 0),
+				  host, NULL);
 	if (region < 0)
 		return region;
 	return pico_open_host(host, region, flags, mode, 0);

@@ -155,7 +155,8 @@ static int fd_guest_into(int fd, char *guest, char *host)
 	/* A file the guest cannot name (a host file its output went to) is
 	 * still no folder to start from: say so as Linux would. */
 	struct stat st;
-	if (r == -ENOENT && fd != AT_FDCWD && sys2(__NR_fstat, fd, (long)&st) == 0 && !S_ISDIR(st.st_mode))
+	if (r == -ENOENT && fd != AT_FDCWD && sys2(__NR_fstat, fd, (long)&st) == 0 &&
+	    !S_ISDIR(st.st_mode))
 		return -ENOTDIR;
 	return r;
 }
@@ -287,7 +288,8 @@ __attribute__((noinline)) int pico_lexical(int dirfd, const char *path, char *ho
 	len = strlen(path);
 	if (len == 0 || len >= PICO_PATH)
 		return -EAGAIN;
-	if (path[0] != '/' && dirfd == AT_FDCWD && !(pico.euid | pico.egid | pico.fsuid | pico.fsgid)) {
+	if (path[0] != '/' && dirfd == AT_FDCWD &&
+	    !(pico.euid | pico.egid | pico.fsuid | pico.fsgid)) {
 		/* Relative to the real cwd, which is always inside the guest's
 		 * view (chdir is translated, fchdir checked): without ".." and
 		 * symlinks the kernel walks it exactly as the guest would. Only
@@ -398,7 +400,8 @@ static int resolve(int dirfd, const char *path, int flags, char *host, char *gue
 		int nc = pico_lexical(dirfd, path, host);
 		/* (for a short absolute path one readlink per component is as cheap) */
 		if (nc >= 2 || (nc > 0 && (host[0] != '/' || dirfd != AT_FDCWD))) {
-			long fd = pico_open_nolinks(host, O_PATH | O_CLOEXEC | ((flags & P_FOLLOW) ? 0 : O_NOFOLLOW), 0);
+			long fd = pico_open_nolinks(
+			    host, O_PATH | O_CLOEXEC | ((flags & P_FOLLOW) ? 0 : O_NOFOLLOW), 0);
 			if (fd >= 0) {
 				sys1(__NR_close, fd);
 				return R_VOL;
@@ -414,7 +417,8 @@ static int resolve(int dirfd, const char *path, int flags, char *host, char *gue
 /* The walk itself; out (PICO_PATH bytes) ends as the canonical guest path.
  * Its frame is what a trapped call costs in stack, and the guest's thread
  * may have little (posix_spawn's child runs on ~32 KiB): keep it lean. */
-__attribute__((noinline)) static int walk(int dirfd, const char *path, int flags, char *host, char *out)
+__attribute__((noinline)) static int walk(int dirfd, const char *path, int flags, char *host,
+					  char *out)
 {
 	char rest[PICO_PATH]; /* what is left to walk */
 	char tmp[PICO_HOST];  /* link targets; scratch */

@@ -63,7 +63,8 @@ long pico_may_search(const char *host)
 	if (pico.fsuid == 0)
 		return 0;
 	size_t n = strlen(host), rl = pico.rootlen;
-	if (rl == 0 || n <= rl || n >= PICO_HOST || memcmp(host, pico.root, rl) != 0 || host[rl] != '/')
+	if (rl == 0 || n <= rl || n >= PICO_HOST || memcmp(host, pico.root, rl) != 0 ||
+	    host[rl] != '/')
 		return 0;
 	while (n > rl && host[n - 1] == '/')
 		n--;
@@ -76,8 +77,8 @@ long pico_may_search(const char *host)
 		struct stat st;
 		struct lxs_meta m;
 		long r = sys4(__NR_newfstatat, AT_FDCWD, (long)dir, (long)&st, AT_SYMLINK_NOFOLLOW);
-		if (r == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 011) != 011 && meta_at(dir, &m) == 0 &&
-		    !(pico_perm_bits(&m) & 1))
+		if (r == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 011) != 011 &&
+		    meta_at(dir, &m) == 0 && !(pico_perm_bits(&m) & 1))
 			return -EACCES;
 		dir[i] = '/';
 		if (r < 0 || !S_ISDIR(st.st_mode))

@@ -20,10 +20,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PICO_PATH 4096	 /* longest guest path, with NUL (PATH_MAX) */
+#define PICO_PATH     4096 /* longest guest path, with NUL (PATH_MAX) */
 #define PICO_ROOT_MAX 1024 /* longest root or share path */
-#define PICO_HOST (PICO_PATH + PICO_ROOT_MAX)
-#define PICO_NGROUPS 64
+#define PICO_HOST     (PICO_PATH + PICO_ROOT_MAX)
+#define PICO_NGROUPS  64
 
 /* Where a canonical guest path lives. */
 enum pico_region { R_VOL, R_HOST, R_PROC, R_DEV, R_SYS };
@@ -40,11 +40,11 @@ struct pico_state {
 	unsigned sharelen;
 	int has_share;
 	char loader[PICO_ROOT_MAX]; /* host path of lxs-pico-loader */
-	char exe[PICO_PATH];	    /* guest path of the running program (/proc/self/exe) */
+	char exe[PICO_PATH];        /* guest path of the running program (/proc/self/exe) */
 	unsigned ruid, euid, suid, fsuid, rgid, egid, sgid, fsgid;
 	unsigned ngroups, groups[PICO_NGROUPS];
 	unsigned host_uid, host_gid; /* the real ids, for stat fix-ups */
-	unsigned long root_dev;	     /* st_dev of the root folder */
+	unsigned long root_dev;      /* st_dev of the root folder */
 	/* The guest's virtual sigactions of the signals the translator keeps
 	 * for itself: SIGSYS (its traps), SIGSEGV and SIGBUS (EFAULT for bad
 	 * pointers); see trap.c, VSIG_*. */
@@ -57,9 +57,9 @@ struct pico_state {
 		int pending;
 		unsigned char si[128]; /* its siginfo_t */
 	} sys_hold[32];
-	int sealed;		     /* the session's images are mseal()ed (see filter.c) */
-	char cwd[PICO_PATH];	     /* initial guest cwd, first start only */
-	int first;		     /* 1: install the filter, then look PROG up in PATH */
+	int sealed;          /* the session's images are mseal()ed (see filter.c) */
+	char cwd[PICO_PATH]; /* initial guest cwd, first start only */
+	int first;           /* 1: install the filter, then look PROG up in PATH */
 	/* The guest's umask. The real one never masks the owner's bits (077
 	 * at most): every VolFs file must stay readable and writable by the
 	 * user who runs lxs, or its attribute cannot be read or written
@@ -70,13 +70,13 @@ struct pico_state {
 	 * kept to be read back (see privilege.c). */
 	unsigned long cap_eff, cap_perm, cap_inh;
 	unsigned long cap_bdrop; /* dropped from the bounding set */
-	int nnp;		 /* the guest's no_new_privs (the host's is always set) */
-	int oom_set, oom_adj;	/* oom_score_adj as the guest last set it */
-	unsigned long oom_page; /* a written oom_score_adj memfd, mapped, not yet read */
+	int nnp;                 /* the guest's no_new_privs (the host's is always set) */
+	int oom_set, oom_adj;    /* oom_score_adj as the guest last set it */
+	unsigned long oom_page;  /* a written oom_score_adj memfd, mapped, not yet read */
 	int nice_set, nice;
 	int sched_set, sched_policy, sched_prio, sched_pid;
 	unsigned long sched_dl[3]; /* SCHED_DEADLINE's runtime, deadline, period */
-	unsigned rl_set; /* a bit per resource with a limit of its own */
+	unsigned rl_set;           /* a bit per resource with a limit of its own */
 	unsigned long rl[16][2];
 	char *ids_pub; /* LXS_PICO_IDS's value in this process's environment block */
 };
@@ -109,7 +109,7 @@ long pico_on_stack(long (*fn)(void *), void *arg, void *top);
 
 /* path.c */
 #define P_FOLLOW 1 /* follow a symlink in the last component */
-#define P_WALK 2   /* no lexical fast path: the region must be right */
+#define P_WALK   2 /* no lexical fast path: the region must be right */
 /* Resolves guest path `path` (relative to dirfd, or AT_FDCWD) to a host path
  * (PICO_HOST bytes). guest, if not NULL, gets the canonical guest path
  * (PICO_PATH bytes; may be path itself). Returns the region (>= 0) or
@@ -189,7 +189,7 @@ static inline unsigned long pico_dev_make(unsigned ma, unsigned mi)
 }
 
 /* perm.c: a guest user's file permissions from VolFs metadata (meta.h). */
-int pico_in_groups(unsigned g); /* fsgid, egid or a supplementary group */
+int pico_in_groups(unsigned g);                    /* fsgid, egid or a supplementary group */
 unsigned pico_perm_bits(const struct lxs_meta *m); /* rwx the fsuid has */
 /* 0, or -EACCES when a folder on the way to the host path's last component
  * denies the guest user search. */
@@ -242,8 +242,8 @@ long pico_guard_call(long nr, const long *a);
  * installed rewritten, so that it never applies to the translator's calls
  * and its ERRNO and TRAP results come to the handler as traps whose data
  * (si_errno) says what the guest's filter wanted: */
-#define PICO_GUEST_ERRNO 0xf000u /* | errno: fail the call with it */
-#define PICO_GUEST_TRAP0 0xe000u /* its TRAP with data 0; other data as is */
+#define PICO_GUEST_ERRNO  0xf000u /* | errno: fail the call with it */
+#define PICO_GUEST_TRAP0  0xe000u /* its TRAP with data 0; other data as is */
 #define PICO_GUEST_STRICT 0xe001u /* strict mode's end: SIGKILL */
 long pico_guest_seccomp(long op, long flags, const void *uargs);
 
@@ -306,7 +306,7 @@ long pico_name_to_handle_at(long dirfd, const char *path, void *handle, void *mn
  * st_blksize is at most 32 KiB) passes the filter untrapped; fstat and
  * statx on /proc's own fd give st_blksize PICO_PROC_BLKSIZE, so that
  * glibc lists /proc with a bigger buffer, which traps. */
-#define PICO_DIRBUF_FAST 32768
+#define PICO_DIRBUF_FAST  32768
 #define PICO_PROC_BLKSIZE 65536
 int pico_is_proc_root(unsigned long ino, unsigned long dev);
 int pico_proc_visible(const char *g, size_t n);

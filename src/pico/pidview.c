@@ -80,7 +80,9 @@ static int environ_names_root(long fd)
 			}
 			if (!at_start)
 				continue;
-			char w = k < kl ? key[k] : k < kl + pico.distrolen ? pico.distro[k - kl] : '\n';
+			char w = k < kl                    ? key[k]
+				 : k < kl + pico.distrolen ? pico.distro[k - kl]
+							   : '\n';
 			if (c != w) {
 				at_start = 0;
 				continue;
@@ -348,7 +350,8 @@ static long kill_many(long pid, long sig)
 static long prio_many(long nr, long which_proc, long pgrp, long value, long uid)
 {
 	struct scope s;
-	s.op = OP_PRIO, s.nr = nr, s.which = which_proc, s.pgrp = pgrp, s.value = value, s.uid = uid;
+	s.op = OP_PRIO, s.nr = nr, s.which = which_proc, s.pgrp = pgrp, s.value = value,
+	s.uid = uid;
 	long r = scan(&s);
 	if (r < 0)
 		return r;
@@ -402,8 +405,8 @@ int pico_pid_may(long pid, int what)
 	case PICO_MAY_SIGNAL:
 		return pico.ruid == ru || pico.ruid == su || pico.euid == ru || pico.euid == su;
 	case PICO_MAY_TRACE:
-		return ru == pico.ruid && eu == pico.ruid && su == pico.ruid && rg == pico.rgid && eg == pico.rgid &&
-		       sg == pico.rgid;
+		return ru == pico.ruid && eu == pico.ruid && su == pico.ruid && rg == pico.rgid &&
+		       eg == pico.rgid && sg == pico.rgid;
 	default:
 		return pico.euid == eu || pico.euid == ru;
 	}
@@ -418,7 +421,9 @@ long pico_pid_call(long nr, const long *a)
 	case __NR_kill: {
 		int pid = (int)a[0];
 		if (pid > 0)
-			return !member(pid) ? -ESRCH : pico_pid_may(pid, PICO_MAY_SIGNAL) ? sys2(nr, pid, a[1]) : -EPERM;
+			return !member(pid)                         ? -ESRCH
+			       : pico_pid_may(pid, PICO_MAY_SIGNAL) ? sys2(nr, pid, a[1])
+								    : -EPERM;
 		if (pid == -0x7fffffff - 1)
 			return -ESRCH;
 		return kill_many(pid, a[1]);
@@ -478,7 +483,8 @@ long pico_pid_call(long nr, const long *a)
 			return pg < 0 ? -ESRCH : prio_many(nr, proc, pg, a[2], -1);
 		}
 		if (w == (io ? IOPRIO_WHO_USER : PRIO_USER))
-			return prio_many(nr, proc, 0, a[2], who ? (long)(unsigned)who : (long)pico.ruid);
+			return prio_many(nr, proc, 0, a[2],
+					 who ? (long)(unsigned)who : (long)pico.ruid);
 		return sys3(nr, a[0], a[1], a[2]); /* the kernel's EINVAL */
 	}
 	case __NR_process_vm_readv:
@@ -504,8 +510,8 @@ long pico_pid_call(long nr, const long *a)
 	case __NR_get_robust_list:
 		if (!named(a[0]))
 			return -ESRCH;
-		if ((nr == __NR_sched_setaffinity || nr == __NR_sched_setattr || nr == __NR_sched_setscheduler ||
-		     nr == __NR_sched_setparam) &&
+		if ((nr == __NR_sched_setaffinity || nr == __NR_sched_setattr ||
+		     nr == __NR_sched_setscheduler || nr == __NR_sched_setparam) &&
 		    !pico_pid_may(a[0], PICO_MAY_SCHED))
 			return -EPERM;
 		/* policies and limits the faked root is answered for: privilege.c */

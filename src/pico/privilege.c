@@ -435,7 +435,7 @@ struct kattr {
 	unsigned prio;
 	unsigned long runtime, deadline, period;
 };
-#define SCHED_DEADLINE_ 6
+#define SCHED_DEADLINE_           6
 #define SCHED_FLAG_RESET_ON_FORK_ 1
 
 static long sched_attr(long nr, const long *a)
@@ -448,7 +448,8 @@ static long sched_attr(long nr, const long *a)
 		k.policy = (unsigned)pico.sched_policy & ~SCHED_RESET_ON_FORK;
 		k.flags = (pico.sched_policy & SCHED_RESET_ON_FORK) ? SCHED_FLAG_RESET_ON_FORK_ : 0;
 		k.prio = (unsigned)pico.sched_prio;
-		k.runtime = pico.sched_dl[0], k.deadline = pico.sched_dl[1], k.period = pico.sched_dl[2];
+		k.runtime = pico.sched_dl[0], k.deadline = pico.sched_dl[1],
+		k.period = pico.sched_dl[2];
 		return pico_ucopy((void *)a[1], &k, sizeof k) ? -EFAULT : 0;
 	}
 	long r = sys3(nr, a[0], a[1], a[2]);
@@ -460,7 +461,8 @@ static long sched_attr(long nr, const long *a)
 	if (k.policy != SCHED_FIFO && k.policy != SCHED_RR && k.policy != SCHED_DEADLINE_)
 		return r;
 	pico.sched_set = 1;
-	pico.sched_policy = (int)k.policy | ((k.flags & SCHED_FLAG_RESET_ON_FORK_) ? SCHED_RESET_ON_FORK : 0);
+	pico.sched_policy =
+	    (int)k.policy | ((k.flags & SCHED_FLAG_RESET_ON_FORK_) ? SCHED_RESET_ON_FORK : 0);
 	pico.sched_prio = (int)k.prio;
 	pico.sched_dl[0] = k.runtime, pico.sched_dl[1] = k.deadline, pico.sched_dl[2] = k.period;
 	pico.sched_pid = (int)sys0(__NR_getpid);

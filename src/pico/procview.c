@@ -110,7 +110,8 @@ static void map_line(struct out *o, char *l, size_t n)
 	size_t i = 0;
 	unsigned long start = 0, lo, hi;
 	for (; i < n && is_hex(l[i]); i++)
-		start = start << 4 | (unsigned long)(l[i] <= '9' ? l[i] - '0' : (l[i] | 0x20) - 'a' + 10);
+		start = start << 4 |
+			(unsigned long)(l[i] <= '9' ? l[i] - '0' : (l[i] | 0x20) - 'a' + 10);
 	if (i == 0 || i >= n || l[i] != '-')
 		goto as_is;
 	i = 0;
@@ -308,14 +309,13 @@ __attribute__((noinline)) long pico_proc_view(const char *host, long flags)
 	if (fd < 0)
 		return fd;
 	const char *name = kind == V_MAPS ? "maps" : kind == V_STATUS ? "status" : "environ";
-	long m = sys2(__NR_memfd_create, (long)name,
-		      (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
+	long m = sys2(__NR_memfd_create, (long)name, (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
 	if (m < 0) {
 		sys1(__NR_close, fd);
 		return m;
 	}
 	o.fd = (int)m, o.err = 0, o.n = 0;
-	long r = kind == V_MAPS ? copy_maps((int)fd, &o)
+	long r = kind == V_MAPS     ? copy_maps((int)fd, &o)
 		 : kind == V_STATUS ? copy_status((int)fd, host, &o)
 				    : copy_environ((int)fd, &o);
 	flush(&o);

@@ -42,9 +42,9 @@
 
 struct pico_state pico;
 
-#define SIGSYS_BIT (1UL << (SIGSYS - 1))
-#define SEGV_BIT (1UL << (SIGSEGV - 1))
-#define BUS_BIT (1UL << (SIGBUS - 1))
+#define SIGSYS_BIT  (1UL << (SIGSYS - 1))
+#define SEGV_BIT    (1UL << (SIGSEGV - 1))
+#define BUS_BIT     (1UL << (SIGBUS - 1))
 #define UNBLOCKABLE (SIGSYS_BIT | (1UL << (SIGKILL - 1)) | (1UL << (SIGSTOP - 1)))
 
 struct ksigaction {
@@ -139,8 +139,10 @@ static long fast_stat_open(long dirfd, const char *path, long flags, char *host)
 		return -EAGAIN;
 	if (pico_may_search(host) < 0)
 		return -EAGAIN; /* the slow path says so, or finds a link that allows it */
-	long fd = pico_open_nolinks(host, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY |
-						  ((flags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0), 0);
+	long fd = pico_open_nolinks(host,
+				    O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY |
+					((flags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0),
+				    0);
 	return fd == -ENOENT || fd == -ENOTDIR || fd >= 0 ? fd : -EAGAIN;
 }
 
@@ -167,7 +169,8 @@ static long do_fstatat(long dirfd, const char *path, struct stat *st, long flags
 	long fd = fast_stat_open(dirfd, path, flags, host);
 	if (fd >= 0) {
 		long r = sys2(__NR_fstat, fd, (long)st);
-		int got = r == 0 && (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) && pico_meta_get(NULL, (int)fd, &m) == 0;
+		int got = r == 0 && (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) &&
+			  pico_meta_get(NULL, (int)fd, &m) == 0;
 		sys1(__NR_close, fd);
 		if (r < 0)
 			return r;
@@ -176,13 +179,15 @@ static long do_fstatat(long dirfd, const char *path, struct stat *st, long flags
 	}
 	if (fd == -ENOENT || fd == -ENOTDIR)
 		return fd;
-	int region = pico_resolve((int)dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) ? 0 : P_FOLLOW, host, NULL);
+	int region = pico_resolve((int)dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) ? 0 : P_FOLLOW,
+				  host, NULL);
 	if (region < 0)
 		return region;
 	long r = sys4(__NR_newfstatat, AT_FDCWD, (long)host, (long)st, flags & AT_SYMLINK_NOFOLLOW);
 	if (r < 0)
 		return r;
-	int got = region == R_VOL && (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) && pico_meta_get(host, -1, &m) == 0;
+	int got = region == R_VOL && (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) &&
+		  pico_meta_get(host, -1, &m) == 0;
 	fix_stat(st, got ? &m : NULL, region);
 	return 0;
 }
@@ -199,14 +204,17 @@ static long do_statx(long dirfd, const char *path, long flags, long mask, struct
 			return r;
 		r = fd_meta((int)dirfd, sx->stx_mode, &m, &region);
 		fix_statx(sx, r == 0 ? &m : NULL, region);
-		if (sx->stx_ino == 1 && pico_is_proc_root(1, pico_dev_make(sx->stx_dev_major, sx->stx_dev_minor)))
+		if (sx->stx_ino == 1 &&
+		    pico_is_proc_root(1, pico_dev_make(sx->stx_dev_major, sx->stx_dev_minor)))
 			sx->stx_blksize = PICO_PROC_BLKSIZE; /* lists through pidview.c */
 		return 0;
 	}
 	long fd = fast_stat_open(dirfd, path, flags, host);
 	if (fd >= 0) {
-		r = sys5(__NR_statx, fd, (long)"", AT_EMPTY_PATH | (flags & AT_STATX_SYNC_TYPE), mask, (long)sx);
-		int got = r == 0 && (S_ISREG(sx->stx_mode) || S_ISDIR(sx->stx_mode)) && pico_meta_get(NULL, (int)fd, &m) == 0;
+		r = sys5(__NR_statx, fd, (long)"", AT_EMPTY_PATH | (flags & AT_STATX_SYNC_TYPE),
+			 mask, (long)sx);
+		int got = r == 0 && (S_ISREG(sx->stx_mode) || S_ISDIR(sx->stx_mode)) &&
+			  pico_meta_get(NULL, (int)fd, &m) == 0;
 		sys1(__NR_close, fd);
 		if (r < 0)
 			return r;
@@ -215,13 +223,15 @@ static long do_statx(long dirfd, const char *path, long flags, long mask, struct
 	}
 	if (fd == -ENOENT || fd == -ENOTDIR)
 		return fd;
-	region = pico_resolve((int)dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) ? 0 : P_FOLLOW, host, NULL);
+	region = pico_resolve((int)dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) ? 0 : P_FOLLOW, host,
+			      NULL);
 	if (region < 0)
 		return region;
 	r = sys5(__NR_statx, AT_FDCWD, (long)host, flags & ~(long)AT_EMPTY_PATH, mask, (long)sx);
 	if (r < 0)
 		return r;
-	int got = region == R_VOL && (S_ISREG(sx->stx_mode) || S_ISDIR(sx->stx_mode)) && pico_meta_get(host, -1, &m) == 0;
+	int got = region == R_VOL && (S_ISREG(sx->stx_mode) || S_ISDIR(sx->stx_mode)) &&
+		  pico_meta_get(host, -1, &m) == 0;
 	fix_statx(sx, got ? &m : NULL, region);
 	return 0;
 }
@@ -233,11 +243,13 @@ static long do_access(long dirfd, const char *path, long mode, long flags)
 	struct lxs_meta m;
 	if (mode & ~7L)
 		return -EINVAL;
-	int region = pico_resolve((int)dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) ? 0 : P_FOLLOW, host, NULL);
+	int region = pico_resolve((int)dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) ? 0 : P_FOLLOW,
+				  host, NULL);
 	if (region < 0)
 		return region;
 	if (region != R_VOL) {
-		long r = sys4(__NR_faccessat2, AT_FDCWD, (long)host, mode, flags & AT_SYMLINK_NOFOLLOW);
+		long r =
+		    sys4(__NR_faccessat2, AT_FDCWD, (long)host, mode, flags & AT_SYMLINK_NOFOLLOW);
 		/* The faked root reads and writes what the user can. */
 		return r;
 	}
@@ -268,7 +280,8 @@ static long do_chmod(struct pico_target *t, int region, long mode)
 	struct stat st;
 	struct lxs_meta m;
 	if (region != R_VOL) {
-		long r = t->fd >= 0 ? sys2(__NR_fchmod, t->fd, mode) : sys3(__NR_fchmodat, AT_FDCWD, (long)t->host, mode);
+		long r = t->fd >= 0 ? sys2(__NR_fchmod, t->fd, mode)
+				    : sys3(__NR_fchmodat, AT_FDCWD, (long)t->host, mode);
 		return r == -EPERM && pico.euid == 0 ? 0 : r;
 	}
 	long r = pico_meta_of_t(t, &st, &m);
@@ -285,7 +298,8 @@ static long do_chmod(struct pico_target *t, int region, long mode)
 	if (pico.euid != 0 && !pico_in_groups(m.gid))
 		m.mode &= ~(unsigned)S_ISGID;
 	unsigned hp = S_ISREG(st.st_mode) && !S_ISREG(m.mode) ? 0600 : lxs_host_perm(m.mode);
-	r = t->fd >= 0 ? sys2(__NR_fchmod, t->fd, hp) : sys3(__NR_fchmodat, AT_FDCWD, (long)t->host, hp);
+	r = t->fd >= 0 ? sys2(__NR_fchmod, t->fd, hp)
+		       : sys3(__NR_fchmodat, AT_FDCWD, (long)t->host, hp);
 	if (r < 0)
 		return r;
 	return pico_meta_put_t(t, &m, hp);
@@ -297,7 +311,8 @@ static long do_chown(struct pico_target *t, int region, long uid, long gid)
 	struct lxs_meta m;
 	if (region != R_VOL) {
 		long r = t->fd >= 0 ? sys3(__NR_fchown, t->fd, uid, gid)
-				    : sys5(__NR_fchownat, AT_FDCWD, (long)t->host, uid, gid, AT_SYMLINK_NOFOLLOW);
+				    : sys5(__NR_fchownat, AT_FDCWD, (long)t->host, uid, gid,
+					   AT_SYMLINK_NOFOLLOW);
 		return r == -EPERM && pico.euid == 0 ? 0 : r;
 	}
 	long r = pico_meta_of_t(t, &st, &m);
@@ -340,8 +355,8 @@ static long do_mknod(long dirfd, const char *path, long mode, long dev)
 	if (type == S_IFIFO || type == S_IFSOCK || region != R_VOL)
 		return sys4(__NR_mknodat, AT_FDCWD, (long)host, mode, dev);
 	if (type == S_IFREG) {
-		long fd = sys4(__NR_openat, AT_FDCWD, (long)host, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
-			       (mode & 0777) | 0600);
+		long fd = sys4(__NR_openat, AT_FDCWD, (long)host,
+			       O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, (mode & 0777) | 0600);
 		if (fd < 0)
 			return fd;
 		sys1(__NR_close, fd);
@@ -353,12 +368,14 @@ static long do_mknod(long dirfd, const char *path, long mode, long dev)
 		return -EINVAL;
 	if (pico.euid != 0)
 		return -EPERM;
-	long fd = sys4(__NR_openat, AT_FDCWD, (long)host, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+	long fd =
+	    sys4(__NR_openat, AT_FDCWD, (long)host, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return fd;
 	sys1(__NR_close, fd);
-	struct lxs_meta m = {pico.fsuid, pico.fsgid, type | ((unsigned)mode & 07777 & ~pico_cur_umask()),
-			     pico_dev_major((unsigned long)dev), pico_dev_minor((unsigned long)dev)};
+	struct lxs_meta m = {
+	    pico.fsuid, pico.fsgid, type | ((unsigned)mode & 07777 & ~pico_cur_umask()),
+	    pico_dev_major((unsigned long)dev), pico_dev_minor((unsigned long)dev)};
 	pico_setgid_parent(host, &m.gid);
 	return pico_meta_put(host, &m, 0600);
 }
@@ -498,8 +515,10 @@ static long do_xattr(long nr, long a0, long a1, long a2, long a3, long a4)
 {
 	char host[PICO_HOST], name[300], lbuf[4096];
 	long target = a0, r;
-	int follow = nr == __NR_getxattr || nr == __NR_setxattr || nr == __NR_listxattr || nr == __NR_removexattr;
-	int byfd = nr == __NR_fgetxattr || nr == __NR_fsetxattr || nr == __NR_flistxattr || nr == __NR_fremovexattr;
+	int follow = nr == __NR_getxattr || nr == __NR_setxattr || nr == __NR_listxattr ||
+		     nr == __NR_removexattr;
+	int byfd = nr == __NR_fgetxattr || nr == __NR_fsetxattr || nr == __NR_flistxattr ||
+		   nr == __NR_fremovexattr;
 	if (!byfd) {
 		r = path1(AT_FDCWD, (const char *)a0, follow, host);
 		if (r < 0)
@@ -565,8 +584,9 @@ static long do_sockaddr(long nr, long fd, const void *addr, long len)
 	struct sockaddr_un nu, copy;
 	const struct sockaddr_un *su = &copy;
 	char host[PICO_HOST];
-	if (!addr || len <= 2 || len > (long)sizeof nu || pico_ucopy(&copy, addr, (unsigned long)len) ||
-	    su->sun_family != 1 /* AF_UNIX */ || su->sun_path[0] == 0)
+	if (!addr || len <= 2 || len > (long)sizeof nu ||
+	    pico_ucopy(&copy, addr, (unsigned long)len) || su->sun_family != 1 /* AF_UNIX */ ||
+	    su->sun_path[0] == 0)
 		return sys3(nr, fd, (long)addr, len);
 	/* Another family's socket: the kernel's own answer (EAFNOSUPPORT,
 	 * EINVAL), not a translated path's. */
@@ -615,8 +635,8 @@ static int id_ok(unsigned v, unsigned a, unsigned b, unsigned c)
 }
 
 /* priv: CAP_SETUID or CAP_SETGID (privilege.c) */
-static long set_res(unsigned *r, unsigned *e, unsigned *s, unsigned *fs, int priv, long nr, long a0, long a1,
-		    long a2)
+static long set_res(unsigned *r, unsigned *e, unsigned *s, unsigned *fs, int priv, long nr, long a0,
+		    long a1, long a2)
 {
 	unsigned nr_ = (unsigned)a0, ne = (unsigned)a1, ns = (unsigned)a2;
 	switch (nr) {
@@ -644,7 +664,8 @@ static long set_res(unsigned *r, unsigned *e, unsigned *s, unsigned *fs, int pri
 		*fs = *e;
 		return 0;
 	default: /* setresuid / setresgid */
-		if (!priv && (!id_ok(nr_, *r, *e, *s) || !id_ok(ne, *r, *e, *s) || !id_ok(ns, *r, *e, *s)))
+		if (!priv &&
+		    (!id_ok(nr_, *r, *e, *s) || !id_ok(ne, *r, *e, *s) || !id_ok(ns, *r, *e, *s)))
 			return -EPERM;
 		if (nr_ != (unsigned)-1)
 			*r = nr_;
@@ -670,7 +691,8 @@ static long uid_changed(long r, unsigned old_r, unsigned old_e, unsigned old_s)
 static long do_ids(long nr, long a0, long a1, long a2)
 {
 	unsigned o_r = pico.ruid, o_e = pico.euid, o_s = pico.suid;
-	int setuid_ok = pico_capable(7 /* CAP_SETUID */), setgid_ok = pico_capable(6 /* CAP_SETGID */);
+	int setuid_ok = pico_capable(7 /* CAP_SETUID */),
+	    setgid_ok = pico_capable(6 /* CAP_SETGID */);
 	switch (nr) {
 	case __NR_getuid:
 		return pico.ruid;
@@ -683,33 +705,39 @@ static long do_ids(long nr, long a0, long a1, long a2)
 	case __NR_getresuid:
 	case __NR_getresgid: {
 		int u = nr == __NR_getresuid;
-		unsigned v[3] = {u ? pico.ruid : pico.rgid, u ? pico.euid : pico.egid, u ? pico.suid : pico.sgid};
+		unsigned v[3] = {u ? pico.ruid : pico.rgid, u ? pico.euid : pico.egid,
+				 u ? pico.suid : pico.sgid};
 		if (pico_ucopy((void *)a0, &v[0], 4) || pico_ucopy((void *)a1, &v[1], 4) ||
 		    pico_ucopy((void *)a2, &v[2], 4))
 			return -EFAULT;
 		return 0;
 	}
 	case __NR_setuid:
-		return uid_changed(set_res(&pico.ruid, &pico.euid, &pico.suid, &pico.fsuid, setuid_ok, 0, a0, 0, 0),
+		return uid_changed(set_res(&pico.ruid, &pico.euid, &pico.suid, &pico.fsuid,
+					   setuid_ok, 0, a0, 0, 0),
 				   o_r, o_e, o_s);
 	case __NR_setreuid:
-		return uid_changed(set_res(&pico.ruid, &pico.euid, &pico.suid, &pico.fsuid, setuid_ok, 1, a0, a1, 0),
+		return uid_changed(set_res(&pico.ruid, &pico.euid, &pico.suid, &pico.fsuid,
+					   setuid_ok, 1, a0, a1, 0),
 				   o_r, o_e, o_s);
 	case __NR_setresuid:
-		return uid_changed(set_res(&pico.ruid, &pico.euid, &pico.suid, &pico.fsuid, setuid_ok, 2, a0, a1, a2),
+		return uid_changed(set_res(&pico.ruid, &pico.euid, &pico.suid, &pico.fsuid,
+					   setuid_ok, 2, a0, a1, a2),
 				   o_r, o_e, o_s);
 	case __NR_setgid:
 	case __NR_setregid:
 	case __NR_setresgid: {
 		long k = nr == __NR_setgid ? 0 : nr == __NR_setregid ? 1 : 2;
-		long r = set_res(&pico.rgid, &pico.egid, &pico.sgid, &pico.fsgid, setgid_ok, k, a0, a1, a2);
+		long r = set_res(&pico.rgid, &pico.egid, &pico.sgid, &pico.fsgid, setgid_ok, k, a0,
+				 a1, a2);
 		pico_ids_publish();
 		return r;
 	}
 	case __NR_setfsuid: {
 		unsigned old = pico.fsuid;
 		/* -1 (no valid id) only asks, as in Linux */
-		if ((unsigned)a0 != (unsigned)-1 && (setuid_ok || id_ok((unsigned)a0, pico.ruid, pico.euid, pico.suid)))
+		if ((unsigned)a0 != (unsigned)-1 &&
+		    (setuid_ok || id_ok((unsigned)a0, pico.ruid, pico.euid, pico.suid)))
 			pico.fsuid = (unsigned)a0;
 		pico_caps_setfsuid(old);
 		pico_ids_publish();
@@ -718,7 +746,8 @@ static long do_ids(long nr, long a0, long a1, long a2)
 	case __NR_setfsgid: {
 		unsigned old = pico.fsgid;
 		/* -1 (no valid id) only asks, as in Linux */
-		if ((unsigned)a0 != (unsigned)-1 && (setgid_ok || id_ok((unsigned)a0, pico.rgid, pico.egid, pico.sgid)))
+		if ((unsigned)a0 != (unsigned)-1 &&
+		    (setgid_ok || id_ok((unsigned)a0, pico.rgid, pico.egid, pico.sgid)))
 			pico.fsgid = (unsigned)a0;
 		pico_ids_publish();
 		return old;
@@ -736,7 +765,8 @@ static long do_ids(long nr, long a0, long a1, long a2)
 			return -EPERM;
 		if (a0 < 0 || a0 > 65536) /* NGROUPS_MAX */
 			return -EINVAL;
-		if (a0 > PICO_NGROUPS) { /* more than are kept: the list is read first, as Linux would */
+		if (a0 >
+		    PICO_NGROUPS) { /* more than are kept: the list is read first, as Linux would */
 			unsigned one;
 			for (long i = 0; i < a0; i += 1024)
 				if (pico_ucopy(&one, (const unsigned *)a1 + i, sizeof one))
@@ -771,7 +801,10 @@ enum { VSIG_SYS, VSIG_SEGV, VSIG_BUS };
 
 static int vsig_index(long sig)
 {
-	return sig == SIGSYS ? VSIG_SYS : sig == SIGSEGV ? VSIG_SEGV : sig == SIGBUS ? VSIG_BUS : -1;
+	return sig == SIGSYS    ? VSIG_SYS
+	       : sig == SIGSEGV ? VSIG_SEGV
+	       : sig == SIGBUS  ? VSIG_BUS
+				: -1;
 }
 
 /* A vfork child (posix_spawn's) shares the parent's memory, so the table
@@ -874,8 +907,8 @@ static void sys_hold_set(int tid)
 			int old = __atomic_load_n(&pico.sys_hold[i].tid, __ATOMIC_ACQUIRE);
 			if (old && (pass == 0 || sys3(__NR_tgkill, pid, old, 0) != -ESRCH))
 				continue;
-			if (__atomic_compare_exchange_n(&pico.sys_hold[i].tid, &old, tid, 0, __ATOMIC_ACQ_REL,
-							__ATOMIC_ACQUIRE)) {
+			if (__atomic_compare_exchange_n(&pico.sys_hold[i].tid, &old, tid, 0,
+							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 				if (old) /* (a free slot's is 0 already) */
 					pico.sys_hold[i].pending = 0;
 				return;
@@ -929,7 +962,8 @@ static long do_sigsuspend(const unsigned long *umask, long size, struct ucontext
 
 /* The mask is set in the frame the handler returns through: a mask set
  * with the real call here would be undone by rt_sigreturn. */
-static long do_sigprocmask(struct ucontext *uc, long how, const unsigned long *set, unsigned long *oset, long size)
+static long do_sigprocmask(struct ucontext *uc, long how, const unsigned long *set,
+			   unsigned long *oset, long size)
 {
 	unsigned long *cur = (unsigned long *)&uc->uc_sigmask;
 	if (size != 8)
@@ -946,9 +980,9 @@ static long do_sigprocmask(struct ucontext *uc, long how, const unsigned long *s
 		return -EFAULT;
 	if (!set)
 		return 0;
-	int hold = how == SIG_BLOCK ? (s & SIGSYS_BIT) || (old & SIGSYS_BIT)
-		 : how == SIG_UNBLOCK ? !(s & SIGSYS_BIT) && (old & SIGSYS_BIT)
-				      : !!(s & SIGSYS_BIT);
+	int hold = how == SIG_BLOCK     ? (s & SIGSYS_BIT) || (old & SIGSYS_BIT)
+		   : how == SIG_UNBLOCK ? !(s & SIGSYS_BIT) && (old & SIGSYS_BIT)
+					: !!(s & SIGSYS_BIT);
 	s &= ~UNBLOCKABLE;
 	*cur = how == SIG_BLOCK ? *cur | s : how == SIG_UNBLOCK ? *cur & ~s : s;
 	if (hold)
@@ -1044,7 +1078,8 @@ NOINL static long path_call(long nr, long dirfd, const char *path, int follow, l
 		if (d < 0)
 			return d;
 	}
-	if (r == R_VOL && (nr == __NR_rmdir || nr == __NR_unlink || nr == __NR_unlinkat || nr == __NR_symlinkat)) {
+	if (r == R_VOL && (nr == __NR_rmdir || nr == __NR_unlink || nr == __NR_unlinkat ||
+			   nr == __NR_symlinkat)) {
 		long d = pico_dac_parent(h);
 		if (d == 0 && nr != __NR_symlinkat)
 			d = pico_may_unlink(h);
@@ -1105,7 +1140,8 @@ NOINL static long path2_call(long nr, long d1, const char *p1, long d2, const ch
 		return r;
 	if ((r == R_VOL && (r = pico_dac_parent(h2)) < 0) ||
 	    (nr == __NR_renameat2 && r1 == R_VOL && (r = pico_dac_parent(h1)) < 0) ||
-	    (nr == __NR_renameat2 && ((r = pico_may_unlink(h1)) < 0 || (r = pico_may_unlink(h2)) < 0)))
+	    (nr == __NR_renameat2 &&
+	     ((r = pico_may_unlink(h1)) < 0 || (r = pico_may_unlink(h2)) < 0)))
 		return r;
 	if (nr == __NR_renameat2)
 		return sys5(__NR_renameat2, AT_FDCWD, (long)h1, AT_FDCWD, (long)h2, fl);
@@ -1127,7 +1163,8 @@ NOINL static long fd_meta_call(long nr, long fd, long x, long y)
 			return -EBADF; /* as for any O_PATH descriptor */
 		if (fl >= 0) {
 			struct pico_target t = {NULL, fd};
-			return nr == __NR_fchmod ? do_chmod(&t, R_VOL, x) : do_chown(&t, R_VOL, x, y);
+			return nr == __NR_fchmod ? do_chmod(&t, R_VOL, x)
+						 : do_chown(&t, R_VOL, x, y);
 		}
 	} else {
 		long fl = sys2(__NR_fcntl, fd, F_GETFL);
@@ -1196,9 +1233,11 @@ NOINL static long dispatch_light(long nr, const long *a, struct ucontext *uc)
 	case __NR_capset:
 		return do_ids(nr, a[0], a[1], a[2]);
 	case __NR_rt_sigaction:
-		return do_sigaction(a[0], (const struct ksigaction *)a[1], (struct ksigaction *)a[2], a[3]);
+		return do_sigaction(a[0], (const struct ksigaction *)a[1],
+				    (struct ksigaction *)a[2], a[3]);
 	case __NR_rt_sigprocmask:
-		return do_sigprocmask(uc, a[0], (const unsigned long *)a[1], (unsigned long *)a[2], a[3]);
+		return do_sigprocmask(uc, a[0], (const unsigned long *)a[1], (unsigned long *)a[2],
+				      a[3]);
 	case __NR_rt_sigsuspend:
 		return do_sigsuspend((const unsigned long *)a[0], a[1], uc);
 	case __NR_mount:
@@ -1218,7 +1257,8 @@ NOINL static long dispatch_light(long nr, const long *a, struct ucontext *uc)
 		 * what the faked root gets (a fault the kernel takes while
 		 * copying to or from the range fails instead of waiting). */
 		long r = sys1(__NR_userfaultfd, a[0]);
-		if (r == -EPERM && !(a[0] & 1 /* UFFD_USER_MODE_ONLY */) && pico_capable(19 /* CAP_SYS_PTRACE */))
+		if (r == -EPERM && !(a[0] & 1 /* UFFD_USER_MODE_ONLY */) &&
+		    pico_capable(19 /* CAP_SYS_PTRACE */))
 			r = sys1(__NR_userfaultfd, a[0] | 1);
 		return r;
 	}
@@ -1261,7 +1301,8 @@ NOINL static long dispatch(long nr, const long *a)
 	case __NR_stat:
 		return do_fstatat(AT_FDCWD, (const char *)a[0], (struct stat *)a[1], 0);
 	case __NR_lstat:
-		return do_fstatat(AT_FDCWD, (const char *)a[0], (struct stat *)a[1], AT_SYMLINK_NOFOLLOW);
+		return do_fstatat(AT_FDCWD, (const char *)a[0], (struct stat *)a[1],
+				  AT_SYMLINK_NOFOLLOW);
 	case __NR_fstat:
 		return do_fstat(a[0], (struct stat *)a[1]);
 	case __NR_newfstatat:
@@ -1292,15 +1333,20 @@ NOINL static long dispatch(long nr, const long *a)
 	case __NR_unlinkat:
 		return path_call(nr, a[0], (const char *)a[1], 0, a[2], 0);
 	case __NR_rename:
-		return path2_call(__NR_renameat2, AT_FDCWD, (const char *)a[0], AT_FDCWD, (const char *)a[1], 0);
+		return path2_call(__NR_renameat2, AT_FDCWD, (const char *)a[0], AT_FDCWD,
+				  (const char *)a[1], 0);
 	case __NR_renameat:
-		return path2_call(__NR_renameat2, a[0], (const char *)a[1], a[2], (const char *)a[3], 0);
+		return path2_call(__NR_renameat2, a[0], (const char *)a[1], a[2],
+				  (const char *)a[3], 0);
 	case __NR_renameat2:
-		return path2_call(__NR_renameat2, a[0], (const char *)a[1], a[2], (const char *)a[3], a[4]);
+		return path2_call(__NR_renameat2, a[0], (const char *)a[1], a[2],
+				  (const char *)a[3], a[4]);
 	case __NR_link:
-		return path2_call(__NR_linkat, AT_FDCWD, (const char *)a[0], AT_FDCWD, (const char *)a[1], 0);
+		return path2_call(__NR_linkat, AT_FDCWD, (const char *)a[0], AT_FDCWD,
+				  (const char *)a[1], 0);
 	case __NR_linkat:
-		return path2_call(__NR_linkat, a[0], (const char *)a[1], a[2], (const char *)a[3], a[4]);
+		return path2_call(__NR_linkat, a[0], (const char *)a[1], a[2], (const char *)a[3],
+				  a[4]);
 	case __NR_symlink:
 		return path_call(__NR_symlinkat, AT_FDCWD, (const char *)a[1], 0, a[0], 0);
 	case __NR_symlinkat:
@@ -1319,7 +1365,8 @@ NOINL static long dispatch(long nr, const long *a)
 	case __NR_fchownat:
 		if ((a[4] & AT_EMPTY_PATH) && a[1] && !((const char *)a[1])[0])
 			return fd_meta_call(__NR_fchown, a[0], a[2], a[3]);
-		return chown_call(a[0], (const char *)a[1], !(a[4] & AT_SYMLINK_NOFOLLOW), a[2], a[3]);
+		return chown_call(a[0], (const char *)a[1], !(a[4] & AT_SYMLINK_NOFOLLOW), a[2],
+				  a[3]);
 	case __NR_truncate:
 	case __NR_utime:
 	case __NR_utimes:
@@ -1332,7 +1379,8 @@ NOINL static long dispatch(long nr, const long *a)
 			return sys4(__NR_utimensat, a[0], 0, a[2], a[3]);
 		if ((a[3] & AT_EMPTY_PATH) && !((const char *)a[1])[0])
 			return sys4(__NR_utimensat, a[0], a[1], a[2], a[3]);
-		return path_call(nr, a[0], (const char *)a[1], !(a[3] & AT_SYMLINK_NOFOLLOW), a[2], a[3]);
+		return path_call(nr, a[0], (const char *)a[1], !(a[3] & AT_SYMLINK_NOFOLLOW), a[2],
+				 a[3]);
 	case __NR_mknod:
 		return do_mknod(AT_FDCWD, (const char *)a[0], a[1], a[2]);
 	case __NR_mknodat:
@@ -1353,7 +1401,8 @@ NOINL static long dispatch(long nr, const long *a)
 	case __NR_fremovexattr:
 		return do_xattr(nr, a[0], a[1], a[2], a[3], a[4]);
 	case __NR_inotify_add_watch:
-		return path_call(nr, AT_FDCWD, (const char *)a[1], !(a[2] & 0x02000000), a[0], a[2]);
+		return path_call(nr, AT_FDCWD, (const char *)a[1], !(a[2] & 0x02000000), a[0],
+				 a[2]);
 	case __NR_bind:
 	case __NR_connect:
 		return do_sockaddr(nr, a[0], (const void *)a[1], a[2]);
@@ -1367,9 +1416,11 @@ NOINL static long dispatch(long nr, const long *a)
 			return -EPERM;
 		return sys2(nr, a[0], a[1]);
 	case __NR_openat2:
-		return pico_openat2(a[0], (const char *)a[1], (const void *)a[2], (unsigned long)a[3]);
+		return pico_openat2(a[0], (const char *)a[1], (const void *)a[2],
+				    (unsigned long)a[3]);
 	case __NR_name_to_handle_at:
-		return pico_name_to_handle_at(a[0], (const char *)a[1], (void *)a[2], (void *)a[3], a[4]);
+		return pico_name_to_handle_at(a[0], (const char *)a[1], (void *)a[2], (void *)a[3],
+					      a[4]);
 	case __NR_open_by_handle_at:
 		return -EPERM; /* the host's answer to an ordinary user: open2.c */
 	}
@@ -1381,10 +1432,12 @@ NOINL static long dispatch(long nr, const long *a)
 NOINL static long exec_call(long nr, const long *a)
 {
 	if (nr == __NR_execve)
-		return pico_execve(AT_FDCWD, (const char *)a[0], (char *const *)a[1], (char *const *)a[2], 0);
+		return pico_execve(AT_FDCWD, (const char *)a[0], (char *const *)a[1],
+				   (char *const *)a[2], 0);
 	if ((int)a[4] & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		return -EINVAL;
-	return pico_execve((int)a[0], (const char *)a[1], (char *const *)a[2], (char *const *)a[3], (int)a[4]);
+	return pico_execve((int)a[0], (const char *)a[1], (char *const *)a[2], (char *const *)a[3],
+			   (int)a[4]);
 }
 
 extern char text_start[] __asm__("__executable_start") __attribute__((visibility("hidden")));
@@ -1567,8 +1620,8 @@ static long translate(void *arg)
 		return r;
 	if (nr == __NR_execve || nr == __NR_execveat)
 		return exec_call(nr, a);
-	if (nr == __NR_kill || nr == __NR_tkill || nr == __NR_tgkill || nr == __NR_rt_sigqueueinfo ||
-	    nr == __NR_rt_tgsigqueueinfo) {
+	if (nr == __NR_kill || nr == __NR_tkill || nr == __NR_tgkill ||
+	    nr == __NR_rt_sigqueueinfo || nr == __NR_rt_tgsigqueueinfo) {
 		/* A signal the guest sends itself comes when the call returns
 		 * to it, as on Linux: not here, on the handler's stack (maybe
 		 * not the alternate one its action asks for) and with SIGSEGV
@@ -1578,7 +1631,8 @@ static long translate(void *arg)
 		unsigned long all = ~0UL;
 		sys4(__NR_rt_sigprocmask, SIG_BLOCK, (long)&all, 0, 8);
 	}
-	if ((r = dispatch_light(nr, a, t->uc)) == NOT_LIGHT && (r = pico_pid_call(nr, a)) == PICO_NOT_PID)
+	if ((r = dispatch_light(nr, a, t->uc)) == NOT_LIGHT &&
+	    (r = pico_pid_call(nr, a)) == PICO_NOT_PID)
 		r = dispatch(nr, a);
 	return r;
 }
@@ -1596,7 +1650,7 @@ static long translate(void *arg)
  * guest signal) would be pushed at its top, over this handler's frame.
  */
 #define TRANSLATE_ROOM (28UL << 10)
-#define SPARE_STACK (64UL << 10)
+#define SPARE_STACK    (64UL << 10)
 
 static long translate_off_altstack(void *arg)
 {
@@ -1612,13 +1666,15 @@ static long translate_off_altstack(void *arg)
 static long translate_with_room(struct trapped *t)
 {
 	const stack_t *alt = &t->uc->uc_stack;
-	unsigned long here = (unsigned long)&here, lo = (unsigned long)alt->ss_sp, hi = lo + alt->ss_size;
+	unsigned long here = (unsigned long)&here, lo = (unsigned long)alt->ss_sp,
+		      hi = lo + alt->ss_size;
 	if ((alt->ss_flags & SS_DISABLE) || here < lo || here >= hi || here - lo >= TRANSLATE_ROOM)
 		return translate(t);
 	unsigned long isp = t->uc->uc_mcontext.rsp;
 	/* Below the interrupted code's red zone (128 bytes), with a margin. */
 	if (!(alt->ss_flags & SS_ONSTACK) && (isp < lo || isp > hi))
-		return pico_on_stack(translate_off_altstack, t, (void *)((isp - 128 - 256) & ~15UL));
+		return pico_on_stack(translate_off_altstack, t,
+				     (void *)((isp - 128 - 256) & ~15UL));
 	long m = sys6(__NR_mmap, 0, (long)SPARE_STACK, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (m < 0 && m > -4096)
@@ -1627,7 +1683,6 @@ static long translate_with_room(struct trapped *t)
 	sys2(__NR_munmap, m, (long)SPARE_STACK);
 	return r;
 }
-
 
 /* SIGSEGV and SIGBUS the guest holds that were sent to it (a fault with
  * them blocked would have killed it) and wait: taken off while the handler
@@ -1647,7 +1702,8 @@ static void take_held_faults(unsigned long guest_mask, struct held_faults *h)
 		long s, ns;
 	} now = {0, 0};
 	unsigned long want = pend & guest_mask & m;
-	while (h->n < 2 && sys4(__NR_rt_sigtimedwait, (long)&want, (long)&h->si[h->n], (long)&now, 8) > 0)
+	while (h->n < 2 &&
+	       sys4(__NR_rt_sigtimedwait, (long)&want, (long)&h->si[h->n], (long)&now, 8) > 0)
 		h->n++;
 }
 
@@ -1705,7 +1761,8 @@ static void handle(siginfo_t *si, struct ucontext *uc)
 		return;
 	}
 	struct trapped t = {si->si_syscall,
-			    {(long)mc->rdi, (long)mc->rsi, (long)mc->rdx, (long)mc->r10, (long)mc->r8, (long)mc->r9},
+			    {(long)mc->rdi, (long)mc->rsi, (long)mc->rdx, (long)mc->r10,
+			     (long)mc->r8, (long)mc->r9},
 			    uc};
 	mc->rax = (unsigned long)translate_with_room(&t);
 }
@@ -1718,7 +1775,8 @@ static void fault_handler(int sig, siginfo_t *si, void *ctx)
 {
 	struct ucontext *uc = ctx;
 	unsigned long ip = uc->uc_mcontext.rip;
-	if (si->si_code > 0 && ip >= (unsigned long)pico_uaccess_lo && ip < (unsigned long)pico_uaccess_hi) {
+	if (si->si_code > 0 && ip >= (unsigned long)pico_uaccess_lo &&
+	    ip < (unsigned long)pico_uaccess_hi) {
 		uc->uc_mcontext.rip = (unsigned long)pico_uaccess_fault;
 		return;
 	}
@@ -1738,14 +1796,16 @@ __asm__(".text\n.globl pico_restorer\npico_restorer:\n\tmov $15, %eax\n\tsyscall
 static long set_fault_action(int sig, int onstack)
 {
 	struct ksigaction fa = {(unsigned long)fault_handler,
-				SA_SIGINFO | SA_RESTORER | SA_NODEFER | SA_RESTART | (onstack ? SA_ONSTACK : 0),
+				SA_SIGINFO | SA_RESTORER | SA_NODEFER | SA_RESTART |
+				    (onstack ? SA_ONSTACK : 0),
 				(unsigned long)pico_restorer, 0};
 	return sys4(__NR_rt_sigaction, sig, (long)&fa, 0, 8);
 }
 
 int pico_install_handler(void)
 {
-	struct ksigaction sa = {(unsigned long)handler, SA_SIGINFO | SA_RESTORER | SA_NODEFER | SA_RESTART | SA_ONSTACK,
+	struct ksigaction sa = {(unsigned long)handler,
+				SA_SIGINFO | SA_RESTORER | SA_NODEFER | SA_RESTART | SA_ONSTACK,
 				(unsigned long)pico_restorer, 0};
 	long r = set_fault_action(SIGSEGV, 0);
 	if (r == 0)
@@ -1786,7 +1846,7 @@ static char *put_nums(char *p, char *end, char key, const unsigned *v, unsigned 
 long pico_state_format(char *buf, size_t size)
 {
 	char *p = buf, *end = buf + size;
-	unsigned ids[10] = {pico.ruid, pico.euid, pico.suid, pico.fsuid, pico.rgid,
+	unsigned ids[10] = {pico.ruid, pico.euid, pico.suid,  pico.fsuid,    pico.rgid,
 			    pico.egid, pico.sgid, pico.fsgid, pico.host_uid, pico.host_gid};
 	p = put_str(p, end, 'R', pico.distro); /* first: pidview.c looks for it */
 	if (!pico_streq(pico.root, pico.distro))
@@ -1953,7 +2013,8 @@ static void exec_ids(const char *host, int region, int script)
 long pico_execve(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
 {
 	char host[PICO_HOST], guest[PICO_PATH];
-	char state[pico.rootlen + pico.distrolen + pico.sharelen + 12 * (10 + pico.ngroups) + 64 + 1024 /* privilege.c's */];
+	char state[pico.rootlen + pico.distrolen + pico.sharelen + 12 * (10 + pico.ngroups) + 64 +
+		   1024 /* privilege.c's */];
 	char *small[256];
 	char **nv = small;
 	struct pico_shebang sb;
@@ -1970,12 +2031,14 @@ long pico_execve(int dirfd, const char *path, char *const argv[], char *const en
 			return -ENOENT;
 		path = guest;
 	} else {
-		region = pico_resolve(dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) ? 0 : P_FOLLOW, host, guest);
+		region = pico_resolve(dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) ? 0 : P_FOLLOW,
+				      host, guest);
 		if (region < 0)
 			return region;
 		struct stat lst;
 		if ((flags & AT_SYMLINK_NOFOLLOW) &&
-		    sys4(__NR_newfstatat, AT_FDCWD, (long)host, (long)&lst, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    sys4(__NR_newfstatat, AT_FDCWD, (long)host, (long)&lst, AT_SYMLINK_NOFOLLOW) ==
+			0 &&
 		    S_ISLNK(lst.st_mode))
 			return -ELOOP; /* execveat's AT_SYMLINK_NOFOLLOW on a link */
 	}
@@ -2001,7 +2064,8 @@ long pico_execve(int dirfd, const char *path, char *const argv[], char *const en
 	}
 	size_t nargs = sb.interp ? 4 + argc : 0, extra = sb.arg ? 2 : 1;
 	int first = pico.first;
-	unsigned ids[3] = {pico.euid, pico.suid, pico.fsuid}, gids[3] = {pico.egid, pico.sgid, pico.fsgid};
+	unsigned ids[3] = {pico.euid, pico.suid, pico.fsuid},
+		 gids[3] = {pico.egid, pico.sgid, pico.fsgid};
 	pico.first = 0;
 	exec_ids(host, region, sb.interp != 0);
 	long slen = pico_state_format(state, sizeof state);
@@ -2013,7 +2077,8 @@ long pico_execve(int dirfd, const char *path, char *const argv[], char *const en
 		return slen;
 	if (envc + 8 + nargs > sizeof small / sizeof small[0]) {
 		maplen = ((envc + 8 + nargs) * sizeof(char *) + 4095) & ~4095UL;
-		r = sys6(__NR_mmap, 0, (long)maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		r = sys6(__NR_mmap, 0, (long)maplen, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (r < 0)
 			return r;
 		nv = (char **)r;
@@ -2033,7 +2098,8 @@ long pico_execve(int dirfd, const char *path, char *const argv[], char *const en
 		nv[i] = envp[i];
 	/* LXS_PICO_* strings, sized to fit: a vfork child runs this on its
 	 * parent's stack, and a thread's stack may be small. */
-	char vars[(size_t)slen + strlen(host) + strlen(guest) + strlen(path) + 128 + PICO_IDS_LEN + 16];
+	char vars[(size_t)slen + strlen(host) + strlen(guest) + strlen(path) + 128 + PICO_IDS_LEN +
+		  16];
 	char *p = vars;
 	nv[envc] = p;
 	p = cat(p, "LXS_PICO_STATE=", state);

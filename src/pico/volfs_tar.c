@@ -22,8 +22,8 @@
 #include "pico/meta.h"
 #include "pico/volfs_tar.h"
 
-__attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t errlen,
-							    const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t errlen, const char *fmt,
+							 ...)
 {
 	va_list ap;
 	va_start(ap, fmt);

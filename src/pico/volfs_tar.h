@@ -22,13 +22,13 @@ typedef void volfs_progress_fn(void *arg, long entries, long long bytes);
  * reached through a symlink, fails the whole unpack with one sentence of
  * common/tar_rules.h, as do an archive with no entries and a truncated one.
  * Nothing outside dir is ever written; dir is left as far as it got. */
-int volfs_unpack(const char *tarball, const char *dir, volfs_progress_fn *progress, void *arg, char *err,
-		 size_t errlen);
+int volfs_unpack(const char *tarball, const char *dir, volfs_progress_fn *progress, void *arg,
+		 char *err, size_t errlen);
 
 /* Packs dir into a pax tarball ("-" is stdout; .gz/.xz/.zst names get that
  * compression) with the Linux owners, modes, device numbers, symlinks, hard
  * links and xattrs. Entries are named "./path", owners numeric. */
-int volfs_pack(const char *dir, const char *tarball, volfs_progress_fn *progress, void *arg, char *err,
-	       size_t errlen);
+int volfs_pack(const char *dir, const char *tarball, volfs_progress_fn *progress, void *arg,
+	       char *err, size_t errlen);
 
 #endif

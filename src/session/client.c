@@ -257,8 +257,9 @@ static int send_create(struct relay *r, const struct session_req *q)
 	if (tab && cap + sizeof(c) <= LXS_MSG_MAX) {
 		long off = wire_strtab(tab, cap, all, 3 + argc + envc);
 
-		ret = off < 0 ? (int)off
-			      : wire_queue(&r->w, LXS_MSG_CREATE, 0, &c, sizeof(c), tab, (size_t)off);
+		ret = off < 0
+			  ? (int)off
+			  : wire_queue(&r->w, LXS_MSG_CREATE, 0, &c, sizeof(c), tab, (size_t)off);
 	}
 	free(tab);
 	free(all);

@@ -43,19 +43,24 @@ static void die(const char *what, const char *err, int ret)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "vsock", required_argument, NULL, 'V' }, { "unix", required_argument, NULL, 'U' },
-		{ "distribution", required_argument, NULL, 'd' }, { "user", required_argument, NULL, 'u' },
-		{ "cd", required_argument, NULL, 'c' }, { "env", required_argument, NULL, 'e' },
-		{ "pty", no_argument, NULL, 't' }, { "no-pty", no_argument, NULL, 'T' },
-		{ "hosts", no_argument, NULL, 'H' }, { "systemd", no_argument, NULL, 'S' },
-		{ "no-automount", no_argument, NULL, 'N' },
-		{ "automount-root", required_argument, NULL, 'R' },
-		{ "host-cd", required_argument, NULL, 'C' },
-		{ 0 },
+	    {"vsock", required_argument, NULL, 'V'},
+	    {"unix", required_argument, NULL, 'U'},
+	    {"distribution", required_argument, NULL, 'd'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"cd", required_argument, NULL, 'c'},
+	    {"env", required_argument, NULL, 'e'},
+	    {"pty", no_argument, NULL, 't'},
+	    {"no-pty", no_argument, NULL, 'T'},
+	    {"hosts", no_argument, NULL, 'H'},
+	    {"systemd", no_argument, NULL, 'S'},
+	    {"no-automount", no_argument, NULL, 'N'},
+	    {"automount-root", required_argument, NULL, 'R'},
+	    {"host-cd", required_argument, NULL, 'C'},
+	    {0},
 	};
 	const char *sock = NULL;
 	uint32_t port = LXS_VSOCK_PORT_INIT;
-	struct session_req q = { .distro = "", .user = "", .cwd = "" };
+	struct session_req q = {.distro = "", .user = "", .cwd = ""};
 	const char **envp = calloc((size_t)argc + 8, sizeof(char *));
 	size_t envc = 0;
 	int pty = -1, c;
@@ -65,20 +70,53 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "+d:u:e:tT", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'V': sock = optarg; port = LXS_VSOCK_PORT_INIT; break;
-		case 'U': sock = optarg; port = 0; break;
-		case 'd': q.distro = optarg; break;
-		case 'u': q.user = optarg; break;
-		case 'c': q.cwd = optarg; q.host_cwd = false; break;
-		case 'C': q.cwd = optarg; q.host_cwd = true; break;
-		case 'e': envp[envc++] = optarg; break;
-		case 't': pty = 1; break;
-		case 'T': pty = 0; break;
-		case 'H': start_flags |= LXS_DISTRO_GEN_HOSTS; break;
-		case 'S': start_flags |= LXS_DISTRO_SYSTEMD; break;
-		case 'N': start_flags |= LXS_DISTRO_NO_AUTOMOUNT; break;
-		case 'R': automount_root = optarg; break;
-		default: fprintf(stderr, "lxs-session: see the usage at the top of src/session/main.c\n"); return FAIL;
+		case 'V':
+			sock = optarg;
+			port = LXS_VSOCK_PORT_INIT;
+			break;
+		case 'U':
+			sock = optarg;
+			port = 0;
+			break;
+		case 'd':
+			q.distro = optarg;
+			break;
+		case 'u':
+			q.user = optarg;
+			break;
+		case 'c':
+			q.cwd = optarg;
+			q.host_cwd = false;
+			break;
+		case 'C':
+			q.cwd = optarg;
+			q.host_cwd = true;
+			break;
+		case 'e':
+			envp[envc++] = optarg;
+			break;
+		case 't':
+			pty = 1;
+			break;
+		case 'T':
+			pty = 0;
+			break;
+		case 'H':
+			start_flags |= LXS_DISTRO_GEN_HOSTS;
+			break;
+		case 'S':
+			start_flags |= LXS_DISTRO_SYSTEMD;
+			break;
+		case 'N':
+			start_flags |= LXS_DISTRO_NO_AUTOMOUNT;
+			break;
+		case 'R':
+			automount_root = optarg;
+			break;
+		default:
+			fprintf(stderr,
+				"lxs-session: see the usage at the top of src/session/main.c\n");
+			return FAIL;
 		}
 	}
 	if (!sock || optind >= argc) {
@@ -92,10 +130,13 @@ int main(int argc, char **argv)
 	const char *verb = argv[optind];
 	int ret;
 	if (!strcmp(verb, "start") && argc - optind >= 3) {
-		struct session_distro d = {
-		    .name = argv[optind + 1], .serial = argv[optind + 2],
-		    .hostname = argc - optind > 3 ? argv[optind + 3] : argv[optind + 1],
-		    .automount_root = automount_root, .flags = start_flags, .timeout_ms = 30000};
+		struct session_distro d = {.name = argv[optind + 1],
+					   .serial = argv[optind + 2],
+					   .hostname = argc - optind > 3 ? argv[optind + 3]
+									 : argv[optind + 1],
+					   .automount_root = automount_root,
+					   .flags = start_flags,
+					   .timeout_ms = 30000};
 		ret = session_distro_start(fd, &d, err, sizeof(err));
 		if (ret < 0)
 			die("cannot start the distro", err, ret);
@@ -130,7 +171,7 @@ int main(int argc, char **argv)
 	q.envp = envp;
 	q.pty = pty >= 0 ? pty : isatty(0) && isatty(1);
 
-	struct lxs_exit ex = { 0 };
+	struct lxs_exit ex = {0};
 	ret = session_run_stdio(fd, &q, &ex, err, sizeof(err));
 	if (ret < 0)
 		die(q.argv[0], err, ret);

@@ -31,8 +31,8 @@ struct session_distro {
 	const char *name, *serial, *hostname, *resolv_conf;
 	const char *host_tag, *host_opts; /* the distro's own host share, its options */
 	const char *automount_root;       /* where the share appears ("" = /mnt/) */
-	uint32_t flags;         /* LXS_DISTRO_* */
-	uint32_t timeout_ms;    /* for the disk to appear (and systemd to come up) */
+	uint32_t flags;                   /* LXS_DISTRO_* */
+	uint32_t timeout_ms;              /* for the disk to appear (and systemd to come up) */
 };
 
 /*
@@ -54,7 +54,7 @@ struct session_req {
 	const char *const *argv; /* NULL-terminated, at least one */
 	const char *const *envp; /* NULL-terminated; exactly the process's environment */
 	bool pty;
-	bool host_cwd;          /* cwd is a host path: LXS_CREATE_HOST_CWD */
+	bool host_cwd; /* cwd is a host path: LXS_CREATE_HOST_CWD */
 	uint16_t rows, cols;
 };
 

@@ -83,7 +83,8 @@ static int copy_path(char *dst, size_t cap, const char *v)
 {
 	size_t n = 0;
 
-	while (v[n] && !((v[n] == '#' || v[n] == ';') && n && (v[n - 1] == ' ' || v[n - 1] == '\t')))
+	while (v[n] &&
+	       !((v[n] == '#' || v[n] == ';') && n && (v[n - 1] == ' ' || v[n - 1] == '\t')))
 		n++;
 	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
 		n--;
@@ -163,18 +164,22 @@ static int on_lxs_key(void *user, const char *section, const char *key, const ch
 		if (!strcasecmp(v, "nat") || !strcasecmp(v, "none")) {
 			c->networking = !strcasecmp(v, "nat");
 		} else {
-			/* mirrored, bridged, virtioproxy: Windows host features with no meaning here. */
+			/* mirrored, bridged, virtioproxy: Windows host features with no meaning
+			 * here. */
 			c->networking = true;
 			warnf(x->warn, x->arg,
-			      "%s: [%s] networkingMode = %s is not available on a Linux host; lxs uses "
+			      "%s: [%s] networkingMode = %s is not available on a Linux host; lxs "
+			      "uses "
 			      "nat (or set none)",
 			      x->path, section, v);
 		}
-	} else if ((wsl2 || exp) && (!strcasecmp(key, "dnsTunneling") || !strcasecmp(key, "firewall") ||
-				      !strcasecmp(key, "autoProxy") || !strcasecmp(key, "dnsProxy"))) {
-		warnf(x->warn, x->arg,
-		      "%s: [%s] %s is a Windows networking setting that lxs has no use for; ignored",
-		      x->path, section, key);
+	} else if ((wsl2 || exp) &&
+		   (!strcasecmp(key, "dnsTunneling") || !strcasecmp(key, "firewall") ||
+		    !strcasecmp(key, "autoProxy") || !strcasecmp(key, "dnsProxy"))) {
+		warnf(
+		    x->warn, x->arg,
+		    "%s: [%s] %s is a Windows networking setting that lxs has no use for; ignored",
+		    x->path, section, key);
 	} else if (wsl2 && !strcasecmp(key, "defaultVhdSize")) {
 		ret = config_parse_size(v, &c->default_vhd_size);
 		if (!ret && c->default_vhd_size < (64ULL << 20))

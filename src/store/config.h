@@ -49,7 +49,7 @@ struct wsl_conf {
 	bool automount_enabled; /* [automount]: sent to lxs-init in DISTRO_START */
 	char automount_root[256];
 	char automount_options[256];
-	bool mount_fstab;        /* [automount] mountFsTab */
+	bool mount_fstab; /* [automount] mountFsTab */
 	bool interop_enabled, interop_append_path;
 	char oobe_default_name[66]; /* /etc/wsl-distribution.conf [oobe] defaultName */
 	long oobe_default_uid;      /* [oobe] defaultUid, -1 when absent */

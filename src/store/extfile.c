@@ -79,4 +79,3 @@ int extfile_check_image(const char *image)
 		return -EINVAL;
 	return 0;
 }
-

@@ -20,8 +20,7 @@
 #include "ipc.h"
 
 /* A fixed struct, then a string table, into one new buffer. */
-static long pack(const void *fixed, size_t flen, const char *const *strs, size_t n,
-		 uint8_t **out)
+static long pack(const void *fixed, size_t flen, const char *const *strs, size_t n, uint8_t **out)
 {
 	size_t cap = flen;
 
@@ -44,13 +43,13 @@ static long pack(const void *fixed, size_t flen, const char *const *strs, size_t
 
 long ipc_encode_run(const char *name, const struct plan_request *rq, uint8_t **out)
 {
-	struct lxs_run m = {
-	    .flags = (rq->user ? LXS_RUN_USER : 0) | (rq->cd ? LXS_RUN_CD : 0) |
-		     (rq->host_cwd ? LXS_RUN_CWD : 0) | (rq->term ? LXS_RUN_TERM : 0) |
-		     (rq->lang ? LXS_RUN_LANG : 0) | (rq->exec ? LXS_RUN_EXEC : 0) |
-		     (rq->quote ? LXS_RUN_QUOTE : 0),
-	    .shell = (uint32_t)rq->shell,
-	    .ncmd = (uint32_t)rq->ncmd};
+	struct lxs_run m = {.flags = (rq->user ? LXS_RUN_USER : 0) | (rq->cd ? LXS_RUN_CD : 0) |
+				     (rq->host_cwd ? LXS_RUN_CWD : 0) |
+				     (rq->term ? LXS_RUN_TERM : 0) | (rq->lang ? LXS_RUN_LANG : 0) |
+				     (rq->exec ? LXS_RUN_EXEC : 0) |
+				     (rq->quote ? LXS_RUN_QUOTE : 0),
+			    .shell = (uint32_t)rq->shell,
+			    .ncmd = (uint32_t)rq->ncmd};
 
 	if (rq->ncmd < 0 || rq->ncmd > (int)LXS_RUN_MAX_CMD)
 		return -E2BIG;
@@ -84,17 +83,16 @@ int ipc_decode_run(const uint8_t *p, size_t len, struct ipc_run *r)
 		return -EPROTO;
 	}
 	r->name = r->strs[0];
-	r->rq = (struct plan_request){
-	    .user = m.flags & LXS_RUN_USER ? r->strs[1] : NULL,
-	    .cd = m.flags & LXS_RUN_CD ? r->strs[2] : NULL,
-	    .host_cwd = m.flags & LXS_RUN_CWD ? r->strs[3] : NULL,
-	    .term = m.flags & LXS_RUN_TERM ? r->strs[4] : NULL,
-	    .lang = m.flags & LXS_RUN_LANG ? r->strs[5] : NULL,
-	    .shell = (enum plan_shell)m.shell,
-	    .exec = m.flags & LXS_RUN_EXEC,
-	    .quote = m.flags & LXS_RUN_QUOTE,
-	    .ncmd = (int)m.ncmd,
-	    .cmd = r->strs + 6};
+	r->rq = (struct plan_request){.user = m.flags & LXS_RUN_USER ? r->strs[1] : NULL,
+				      .cd = m.flags & LXS_RUN_CD ? r->strs[2] : NULL,
+				      .host_cwd = m.flags & LXS_RUN_CWD ? r->strs[3] : NULL,
+				      .term = m.flags & LXS_RUN_TERM ? r->strs[4] : NULL,
+				      .lang = m.flags & LXS_RUN_LANG ? r->strs[5] : NULL,
+				      .shell = (enum plan_shell)m.shell,
+				      .exec = m.flags & LXS_RUN_EXEC,
+				      .quote = m.flags & LXS_RUN_QUOTE,
+				      .ncmd = (int)m.ncmd,
+				      .cmd = r->strs + 6};
 	/* The host folder is where lxs runs: absolute, or not given at all. */
 	if (r->rq.host_cwd && r->rq.host_cwd[0] != '/') {
 		ipc_run_free(r);
@@ -109,8 +107,7 @@ void ipc_run_free(struct ipc_run *r)
 	r->strs = NULL;
 }
 
-long ipc_encode_plan(const char *vsock, uint32_t port, const struct session_plan *pl,
-		     uint8_t **out)
+long ipc_encode_plan(const char *vsock, uint32_t port, const struct session_plan *pl, uint8_t **out)
 {
 	struct lxs_plan m = {.flags = pl->host_cwd ? LXS_PLAN_HOST_CWD : 0,
 			     .port = port,

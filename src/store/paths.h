@@ -44,7 +44,6 @@ int paths_check_run_dir(const struct lxs_paths *p, char *err, size_t errlen);
 int paths_make_run_dir(const struct lxs_paths *p, char *err, size_t errlen);
 int paths_make_data_dir(const struct lxs_paths *p, char *err, size_t errlen);
 
-
 /* snprintf into a fixed buffer that fails with -ENAMETOOLONG instead of truncating. */
 int path_fmt(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -106,8 +106,8 @@ static int choose_cwd(const struct plan_request *rq, struct session_plan *pl)
 	} else if (!strcmp(cd, "~")) {
 		n = snprintf(pl->cwd, sizeof(pl->cwd), "~");
 	} else if (!strncmp(cd, "~/", 2)) {
-		n = snprintf(pl->cwd, sizeof(pl->cwd), "%s/%s",
-			     strcmp(home, "/") ? home : "", cd + 2);
+		n = snprintf(pl->cwd, sizeof(pl->cwd), "%s/%s", strcmp(home, "/") ? home : "",
+			     cd + 2);
 	} else if (cd[0] == '/') {
 		n = snprintf(pl->cwd, sizeof(pl->cwd), "%s", cd);
 	} else {
@@ -184,8 +184,9 @@ int plan_session(const struct plan_request *rq, const struct reg_distro *d,
 	snprintf(pl->user, sizeof(pl->user), "%s",
 		 !who[0] || who[0] == '#' || !pl->known ? who : pl->pw.name);
 	if ((ret = choose_cwd(rq, pl)) < 0) {
-		snprintf(err, errlen, ret == -ENOENT ? "a relative --cd needs a current folder"
-						    : "the --cd folder's name is too long");
+		snprintf(err, errlen,
+			 ret == -ENOENT ? "a relative --cd needs a current folder"
+					: "the --cd folder's name is too long");
 		return ret;
 	}
 

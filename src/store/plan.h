@@ -31,10 +31,10 @@ struct plan_request {
 	const char *host_cwd;    /* the folder lxs runs in (absolute), or NULL */
 	const char *term, *lang; /* the host's TERM and LANG, or NULL */
 	enum plan_shell shell;
-	bool exec;               /* -e: cmd is the argv, no shell */
-	bool quote;              /* join cmd for the shell with each argument quoted */
+	bool exec;  /* -e: cmd is the argv, no shell */
+	bool quote; /* join cmd for the shell with each argument quoted */
 	int ncmd;
-	const char *const *cmd;  /* ncmd strings; none: the user's shell */
+	const char *const *cmd; /* ncmd strings; none: the user's shell */
 };
 
 struct session_plan {
@@ -45,7 +45,7 @@ struct session_plan {
 	char cwd[LXS_PATH_MAX];      /* "" or "~": home; else absolute */
 	bool host_cwd;               /* cwd is a host path (LXS_CREATE_HOST_CWD) */
 	int argc, envc;
-	const char **argv, **envp;   /* NULL-terminated; freed by plan_free */
+	const char **argv, **envp; /* NULL-terminated; freed by plan_free */
 };
 
 /*

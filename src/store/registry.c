@@ -438,7 +438,8 @@ int distro_lock_note(int lock, const char *folder, bool forms)
 	 * older lxs and of other operations only lead to temporaries.
 	 */
 	char buf[LXS_PATH_MAX + sizeof(NOTE_OPEN) + 2];
-	int n = folder ? snprintf(buf, sizeof(buf), "%s\n%s", folder, forms ? NOTE_OPEN "\n" : "") : 0;
+	int n =
+	    folder ? snprintf(buf, sizeof(buf), "%s\n%s", folder, forms ? NOTE_OPEN "\n" : "") : 0;
 
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return -ENAMETOOLONG;

@@ -75,15 +75,16 @@ pid_t v1_spawn(const char *pico, const char *const args[], int in_fd, int out_fd
 	return pid;
 }
 
-int v1_finish(pid_t pid, int errfd, image_progress_fn cb, void *arg, const char *what,
-	      char *err, size_t errlen)
+int v1_finish(pid_t pid, int errfd, image_progress_fn cb, void *arg, const char *what, char *err,
+	      size_t errlen)
 {
 	char buf[4096], last[512] = "";
 	size_t got = 0;
 	bool cancelled = false;
 	int st;
 
-	for (ssize_t k; (k = read(errfd, buf + got, sizeof(buf) - 1 - got)) > 0 || (k < 0 && errno == EINTR);) {
+	for (ssize_t k; (k = read(errfd, buf + got, sizeof(buf) - 1 - got)) > 0 ||
+			(k < 0 && errno == EINTR);) {
 		if (k < 0)
 			continue;
 		got += (size_t)k;
@@ -187,12 +188,14 @@ int v1_unpack_tmp(const struct lxs_paths *p, const char *file, int in_fd, const 
 
 static const char *format_suffix(enum image_tar_format f)
 {
-	return f == IMAGE_TAR_GZ ? ".tar.gz" : f == IMAGE_TAR_XZ ? ".tar.xz" : f == IMAGE_TAR_ZSTD ? ".tar.zst" : ".tar";
+	return f == IMAGE_TAR_GZ     ? ".tar.gz"
+	       : f == IMAGE_TAR_XZ   ? ".tar.xz"
+	       : f == IMAGE_TAR_ZSTD ? ".tar.zst"
+				     : ".tar";
 }
 
 int v1_pack(const struct lxs_paths *p, const char *root, const char *file, int out_fd,
-	    enum image_tar_format format, image_progress_fn cb, void *arg, char *err,
-	    size_t errlen)
+	    enum image_tar_format format, image_progress_fn cb, void *arg, char *err, size_t errlen)
 {
 	char pico[LXS_PATH_MAX], tmp[LXS_PATH_MAX];
 	int ret, efd, cp[2] = {-1, -1}, tmpfd = -1;
@@ -321,8 +324,8 @@ long v1_read_file(const char *root, const char *path, size_t max, char **out)
 		close(fd);
 		return -ENOMEM;
 	}
-	for (ssize_t k; got < (size_t)st.st_size &&
-			(k = read(fd, buf + got, (size_t)st.st_size - got)) > 0;)
+	for (ssize_t k;
+	     got < (size_t)st.st_size && (k = read(fd, buf + got, (size_t)st.st_size - got)) > 0;)
 		got += (size_t)k;
 	close(fd);
 	buf[got] = 0;

@@ -35,8 +35,8 @@ pid_t v1_spawn(const char *pico, const char *const args[], int in_fd, int out_fd
  * are kept as the error), wait for it: 0 when it exited 0, else -EIO with
  * "what: its last line" in err. cancel asks it to stop when cb returns non-zero.
  */
-int v1_finish(pid_t pid, int errfd, image_progress_fn cb, void *arg, const char *what,
-	      char *err, size_t errlen);
+int v1_finish(pid_t pid, int errfd, image_progress_fn cb, void *arg, const char *what, char *err,
+	      size_t errlen);
 
 /*
  * Unpack a tarball (or in_fd when file is "-") into a new folder

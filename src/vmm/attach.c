@@ -77,8 +77,8 @@ static int add_notifiers(struct vm *vm, struct virtio_dev *dev, uint64_t base)
 
 		if (!n)
 			return -ENOMEM;
-		*n = (struct notifier){ .dev = dev, .queue = q,
-					.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) };
+		*n = (struct notifier){
+		    .dev = dev, .queue = q, .fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
 		if (n->fd < 0) {
 			free(n);
 			return -errno;
@@ -87,9 +87,11 @@ static int add_notifiers(struct vm *vm, struct virtio_dev *dev, uint64_t base)
 			free_notifier(n);
 			return ret;
 		}
-		struct kvm_ioeventfd io = { .datamatch = q, .addr = base + VIRTIO_MMIO_QUEUE_NOTIFY,
-					    .len = 4, .fd = n->fd,
-					    .flags = KVM_IOEVENTFD_FLAG_DATAMATCH };
+		struct kvm_ioeventfd io = {.datamatch = q,
+					   .addr = base + VIRTIO_MMIO_QUEUE_NOTIFY,
+					   .len = 4,
+					   .fd = n->fd,
+					   .flags = KVM_IOEVENTFD_FLAG_DATAMATCH};
 		if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0)
 			return -errno;
 		if ((ret = ev_add(vm->ev, n->fd, EPOLLIN, on_notify, n)) < 0)

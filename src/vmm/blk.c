@@ -754,8 +754,8 @@ static void init_config(struct blk *blk)
  */
 static int restrict_ring(struct io_uring *ring)
 {
-	static const uint8_t ops[] = { IORING_OP_READ, IORING_OP_WRITE, IORING_OP_READV,
-				       IORING_OP_WRITEV, IORING_OP_FSYNC, IORING_OP_FALLOCATE };
+	static const uint8_t ops[] = {IORING_OP_READ,   IORING_OP_WRITE, IORING_OP_READV,
+				      IORING_OP_WRITEV, IORING_OP_FSYNC, IORING_OP_FALLOCATE};
 	struct io_uring_restriction res[sizeof(ops) + 1];
 	unsigned n = 0;
 	int r;
@@ -768,7 +768,8 @@ static int restrict_ring(struct io_uring *ring)
 	res[n].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
 	res[n++].sqe_flags = IOSQE_IO_DRAIN; /* flushes (see the top of this file) */
 	/* Debian 12's liburing declares but does not export the two wrappers. */
-	r = (int)syscall(SYS_io_uring_register, ring->ring_fd, IORING_REGISTER_RESTRICTIONS, res, n);
+	r = (int)syscall(SYS_io_uring_register, ring->ring_fd, IORING_REGISTER_RESTRICTIONS, res,
+			 n);
 	if (r == 0)
 		r = (int)syscall(SYS_io_uring_register, ring->ring_fd, IORING_REGISTER_ENABLE_RINGS,
 				 NULL, 0);

@@ -21,38 +21,38 @@
 
 /* Offsets into struct boot_params (Documentation/arch/x86/zero-page.rst). */
 #define BP_EXT_RAMDISK_IMAGE 0x0c0
-#define BP_EXT_RAMDISK_SIZE 0x0c4
-#define BP_E820_ENTRIES 0x1e8
-#define BP_SETUP_SECTS 0x1f1
-#define BP_SYSSIZE 0x1f4
-#define BP_VID_MODE 0x1fa
-#define BP_HEADER 0x202
-#define BP_VERSION 0x206
-#define BP_TYPE_OF_LOADER 0x210
-#define BP_LOADFLAGS 0x211
-#define BP_RAMDISK_IMAGE 0x218
-#define BP_RAMDISK_SIZE 0x21c
-#define BP_HEAP_END_PTR 0x224
-#define BP_CMD_LINE_PTR 0x228
-#define BP_INITRD_ADDR_MAX 0x22c
-#define BP_RELOCATABLE 0x234
-#define BP_XLOADFLAGS 0x236
-#define BP_CMDLINE_SIZE 0x238
-#define BP_PREF_ADDRESS 0x258
-#define BP_INIT_SIZE 0x260
-#define BP_E820_TABLE 0x2d0
-#define BP_E820_MAX 128
+#define BP_EXT_RAMDISK_SIZE  0x0c4
+#define BP_E820_ENTRIES      0x1e8
+#define BP_SETUP_SECTS       0x1f1
+#define BP_SYSSIZE           0x1f4
+#define BP_VID_MODE          0x1fa
+#define BP_HEADER            0x202
+#define BP_VERSION           0x206
+#define BP_TYPE_OF_LOADER    0x210
+#define BP_LOADFLAGS         0x211
+#define BP_RAMDISK_IMAGE     0x218
+#define BP_RAMDISK_SIZE      0x21c
+#define BP_HEAP_END_PTR      0x224
+#define BP_CMD_LINE_PTR      0x228
+#define BP_INITRD_ADDR_MAX   0x22c
+#define BP_RELOCATABLE       0x234
+#define BP_XLOADFLAGS        0x236
+#define BP_CMDLINE_SIZE      0x238
+#define BP_PREF_ADDRESS      0x258
+#define BP_INIT_SIZE         0x260
+#define BP_E820_TABLE        0x2d0
+#define BP_E820_MAX          128
 
-#define LOADED_HIGH 0x01
-#define CAN_USE_HEAP 0x80
+#define LOADED_HIGH   0x01
+#define CAN_USE_HEAP  0x80
 #define XLF_KERNEL_64 0x01
 
-#define E820_RAM 1
+#define E820_RAM      1
 #define E820_RESERVED 2
 
 /* PVH (xen/include/public/arch-x86/hvm/start_info.h) */
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
-#define PVH_MAGIC 0x336ec578
+#define PVH_MAGIC                0x336ec578
 
 struct __attribute__((packed)) e820_entry {
 	uint64_t addr, size;
@@ -102,12 +102,11 @@ static int e820_build(const struct vm *vm, struct e820_entry *e, int max)
 
 	if (max < 4)
 		return -ENOSPC;
-	e[n++] = (struct e820_entry){ 0, BOOT_RESERVED_LOW, E820_RAM };
-	e[n++] = (struct e820_entry){ BOOT_RESERVED_LOW, 0xa0000 - BOOT_RESERVED_LOW,
-				      E820_RESERVED };
-	e[n++] = (struct e820_entry){ BOOT_HIGH_MEM, vm->mem.low_size - BOOT_HIGH_MEM, E820_RAM };
+	e[n++] = (struct e820_entry){0, BOOT_RESERVED_LOW, E820_RAM};
+	e[n++] = (struct e820_entry){BOOT_RESERVED_LOW, 0xa0000 - BOOT_RESERVED_LOW, E820_RESERVED};
+	e[n++] = (struct e820_entry){BOOT_HIGH_MEM, vm->mem.low_size - BOOT_HIGH_MEM, E820_RAM};
 	if (vm->mem.high_size)
-		e[n++] = (struct e820_entry){ GM_HIGH_BASE, vm->mem.high_size, E820_RAM };
+		e[n++] = (struct e820_entry){GM_HIGH_BASE, vm->mem.high_size, E820_RAM};
 	return n;
 }
 
@@ -132,8 +131,9 @@ static int load_initrd(struct vm *vm, const char *path, uint64_t min_start, uint
 		max_end = vm->mem.low_size;
 	uint64_t len = (uint64_t)st.st_size;
 	if (len == 0 || len > max_end || ((max_end - len) & ~0xfffULL) < min_start) {
-		log_warnx("initrd %s (%llu bytes) does not fit in guest memory; give the VM more --mem",
-			  path, (unsigned long long)len);
+		log_warnx(
+		    "initrd %s (%llu bytes) does not fit in guest memory; give the VM more --mem",
+		    path, (unsigned long long)len);
 		ret = -ENOSPC;
 		goto out;
 	}
@@ -158,8 +158,8 @@ static int write_cmdline(struct vm *vm, uint64_t max_len)
 	char *dst = gm_ptr(&vm->mem, BOOT_CMDLINE, len + 1);
 
 	if (len > max_len) {
-		log_warnx("the kernel command line is %zu bytes; this kernel takes at most %llu", len,
-			  (unsigned long long)max_len);
+		log_warnx("the kernel command line is %zu bytes; this kernel takes at most %llu",
+			  len, (unsigned long long)max_len);
 		return -E2BIG;
 	}
 	if (!dst)
@@ -168,8 +168,8 @@ static int write_cmdline(struct vm *vm, uint64_t max_len)
 	return 0;
 }
 
-static int load_bzimage(struct vm *vm, int fd, uint64_t fsize, const char *path,
-			const char *initrd, struct boot_info *bi)
+static int load_bzimage(struct vm *vm, int fd, uint64_t fsize, const char *path, const char *initrd,
+			struct boot_info *bi)
 {
 	uint8_t hdr[1024];
 	uint8_t *zp = gm_ptr(&vm->mem, BOOT_ZERO_PAGE, 4096);
@@ -257,7 +257,8 @@ static uint64_t pvh_entry(int fd, uint64_t fsize, const Elf64_Phdr *ph)
 {
 	uint8_t buf[4096];
 
-	if (ph->p_filesz > sizeof(buf) || ph->p_offset > fsize || ph->p_filesz > fsize - ph->p_offset)
+	if (ph->p_filesz > sizeof(buf) || ph->p_offset > fsize ||
+	    ph->p_filesz > fsize - ph->p_offset)
 		return 0;
 	if (pread_full(fd, buf, ph->p_filesz, (off_t)ph->p_offset) < 0)
 		return 0;
@@ -270,8 +271,11 @@ static uint64_t pvh_entry(int fd, uint64_t fsize, const Elf64_Phdr *ph)
 
 		if (next > ph->p_filesz)
 			return 0;
-		if (type == XEN_ELFNOTE_PHYS32_ENTRY && namesz == 4 && !memcmp(buf + name, "Xen", 4))
-			return descsz >= 8 ? le_get64(buf + desc) : descsz >= 4 ? le_get32(buf + desc) : 0;
+		if (type == XEN_ELFNOTE_PHYS32_ENTRY && namesz == 4 &&
+		    !memcmp(buf + name, "Xen", 4))
+			return descsz >= 8   ? le_get64(buf + desc)
+			       : descsz >= 4 ? le_get32(buf + desc)
+					     : 0;
 		off = next;
 	}
 	return 0;
@@ -342,7 +346,7 @@ static int load_pvh(struct vm *vm, int fd, uint64_t fsize, const char *path, con
 	if (n < 0)
 		return n;
 	for (int i = 0; i < n; i++)
-		mm[i] = (struct hvm_memmap_entry){ e820[i].addr, e820[i].size, e820[i].type, 0 };
+		mm[i] = (struct hvm_memmap_entry){e820[i].addr, e820[i].size, e820[i].type, 0};
 	struct hvm_modlist_entry *mod = (void *)(mm + n);
 	si->magic = PVH_MAGIC;
 	si->version = 1;
@@ -352,11 +356,11 @@ static int load_pvh(struct vm *vm, int fd, uint64_t fsize, const char *path, con
 	if (initrd) {
 		uint64_t gpa, size;
 
-		ret = load_initrd(vm, initrd, (kernel_end + 0xfff) & ~0xfffULL, vm->mem.low_size, &gpa,
-				  &size);
+		ret = load_initrd(vm, initrd, (kernel_end + 0xfff) & ~0xfffULL, vm->mem.low_size,
+				  &gpa, &size);
 		if (ret < 0)
 			return ret;
-		*mod = (struct hvm_modlist_entry){ .paddr = gpa, .size = size };
+		*mod = (struct hvm_modlist_entry){.paddr = gpa, .size = size};
 		si->nr_modules = 1;
 		si->modlist_paddr = BOOT_PVH_INFO + ((uint8_t *)mod - (uint8_t *)si);
 	}
@@ -449,23 +453,23 @@ static struct kvm_segment seg_from_gdt(uint16_t flags, uint16_t sel, uint32_t li
 	int g = (flags >> 15) & 1;
 
 	return (struct kvm_segment){
-		.base = 0,
-		.limit = g ? (limit << 12) | 0xfff : limit,
-		.selector = sel,
-		.type = flags & 0xf,
-		.present = (flags >> 7) & 1,
-		.dpl = (flags >> 5) & 3,
-		.db = (flags >> 14) & 1,
-		.s = (flags >> 4) & 1,
-		.l = (flags >> 13) & 1,
-		.g = (uint8_t)g,
+	    .base = 0,
+	    .limit = g ? (limit << 12) | 0xfff : limit,
+	    .selector = sel,
+	    .type = flags & 0xf,
+	    .present = (flags >> 7) & 1,
+	    .dpl = (flags >> 5) & 3,
+	    .db = (flags >> 14) & 1,
+	    .s = (flags >> 4) & 1,
+	    .l = (flags >> 13) & 1,
+	    .g = (uint8_t)g,
 	};
 }
 
 #define GDT_CODE64 0xa09b
 #define GDT_CODE32 0xc09b
-#define GDT_DATA 0xc093
-#define GDT_TSS 0x008b
+#define GDT_DATA   0xc093
+#define GDT_TSS    0x008b
 
 static int setup_bsp(struct vm *vm, struct vcpu *c, const struct boot_info *bi)
 {
@@ -510,14 +514,14 @@ static int setup_bsp(struct vm *vm, struct vcpu *c, const struct boot_info *bi)
 		for (uint64_t i = 0; i < 4 * 512; i++)
 			pd[i] = (i << 21) | 0x83; /* present, writable, 2 MiB */
 		s.cr3 = BOOT_PML4;
-		s.cr4 = 0x20;             /* PAE */
-		s.cr0 = 0x80000011;       /* PG | ET | PE */
-		s.efer = 0x500;           /* LME | LMA */
+		s.cr4 = 0x20;       /* PAE */
+		s.cr0 = 0x80000011; /* PG | ET | PE */
+		s.efer = 0x500;     /* LME | LMA */
 	}
 	if (ioctl(c->fd, KVM_SET_SREGS, &s) < 0)
 		return -errno;
 
-	struct kvm_regs r = { .rflags = 2, .rip = bi->entry, .rsp = BOOT_STACK };
+	struct kvm_regs r = {.rflags = 2, .rip = bi->entry, .rsp = BOOT_STACK};
 	if (bi->kind == BOOT_PVH)
 		r.rbx = bi->param_gpa;
 	else
@@ -533,26 +537,26 @@ static int setup_common(struct vcpu *c)
 	struct {
 		struct kvm_msrs hdr;
 		struct kvm_msr_entry e[16];
-	} msrs = { 0 };
+	} msrs = {0};
 	static const struct {
 		uint32_t index;
 		uint64_t value;
 	} init[] = {
-		{ 0x174, 0 },          /* SYSENTER_CS */
-		{ 0x175, 0 },          /* SYSENTER_ESP */
-		{ 0x176, 0 },          /* SYSENTER_EIP */
-		{ 0xc0000081, 0 },     /* STAR */
-		{ 0xc0000082, 0 },     /* LSTAR */
-		{ 0xc0000083, 0 },     /* CSTAR */
-		{ 0xc0000084, 0 },     /* SYSCALL_MASK */
-		{ 0xc0000102, 0 },     /* KERNEL_GS_BASE */
-		{ 0x1a0, 1 },          /* MISC_ENABLE: fast strings */
-		{ 0x2ff, 0x806 },      /* MTRR default type: enabled, write-back */
+	    {0x174, 0},      /* SYSENTER_CS */
+	    {0x175, 0},      /* SYSENTER_ESP */
+	    {0x176, 0},      /* SYSENTER_EIP */
+	    {0xc0000081, 0}, /* STAR */
+	    {0xc0000082, 0}, /* LSTAR */
+	    {0xc0000083, 0}, /* CSTAR */
+	    {0xc0000084, 0}, /* SYSCALL_MASK */
+	    {0xc0000102, 0}, /* KERNEL_GS_BASE */
+	    {0x1a0, 1},      /* MISC_ENABLE: fast strings */
+	    {0x2ff, 0x806},  /* MTRR default type: enabled, write-back */
 	};
 	unsigned n = sizeof(init) / sizeof(init[0]);
 
 	for (unsigned i = 0; i < n; i++)
-		msrs.e[i] = (struct kvm_msr_entry){ .index = init[i].index, .data = init[i].value };
+		msrs.e[i] = (struct kvm_msr_entry){.index = init[i].index, .data = init[i].value};
 	msrs.hdr.nmsrs = n;
 	int set = ioctl(c->fd, KVM_SET_MSRS, &msrs);
 	if (set < 0)
@@ -560,7 +564,7 @@ static int setup_common(struct vcpu *c)
 	if ((unsigned)set != n)
 		log_debug("vcpu%d: KVM accepted %d of %u boot MSRs", c->id, set, n);
 
-	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+	struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
 	if (ioctl(c->fd, KVM_SET_FPU, &fpu) < 0)
 		return -errno;
 

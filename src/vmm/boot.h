@@ -21,8 +21,8 @@ enum boot_kind { BOOT_BZIMAGE, BOOT_PVH };
 
 struct boot_info {
 	enum boot_kind kind;
-	uint64_t entry;         /* guest physical entry point */
-	uint64_t param_gpa;     /* zero page (bzImage) or hvm_start_info (PVH) */
+	uint64_t entry;     /* guest physical entry point */
+	uint64_t param_gpa; /* zero page (bzImage) or hvm_start_info (PVH) */
 };
 
 /*

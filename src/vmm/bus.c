@@ -16,7 +16,7 @@ int bus_add(struct bus *bus, uint64_t base, uint64_t size, bus_read_fn rd, bus_w
 		if (base < r->base + r->size && r->base < base + size)
 			return -EEXIST;
 	}
-	bus->r[bus->n++] = (struct bus_range){ base, size, rd, wr, opaque, name };
+	bus->r[bus->n++] = (struct bus_range){base, size, rd, wr, opaque, name};
 	return 0;
 }
 
@@ -26,7 +26,8 @@ static const struct bus_range *bus_find(const struct bus *bus, uint64_t addr, un
 	for (int i = 0; i < bus->n; i++) {
 		const struct bus_range *r = &bus->r[i];
 
-		if (addr >= r->base && addr - r->base < r->size && len <= r->size - (addr - r->base))
+		if (addr >= r->base && addr - r->base < r->size &&
+		    len <= r->size - (addr - r->base))
 			return r;
 	}
 	return NULL;

@@ -13,7 +13,7 @@
 
 /* CPUID.1:ECX */
 #define ECX_TSC_DEADLINE (1u << 24)
-#define ECX_HYPERVISOR (1u << 31)
+#define ECX_HYPERVISOR   (1u << 31)
 
 static void fix_entry(struct kvm_cpuid_entry2 *e, const struct vm *vm, const struct vcpu *c)
 {

@@ -15,11 +15,11 @@
 #include <unistd.h>
 
 #define CALIBRATE_LIMIT_MS 250
-#define GUEST_CODE_GPA 0x1000
+#define GUEST_CODE_GPA     0x1000
 
 /* mov ecx, 1000000; 1: dec ecx; jnz 1b; hlt   (16-bit real mode) */
 static const unsigned char calibrate_code[] = {
-	0x66, 0xb9, 0x40, 0x42, 0x0f, 0x00, 0x66, 0x49, 0x75, 0xfc, 0xf4,
+    0x66, 0xb9, 0x40, 0x42, 0x0f, 0x00, 0x66, 0x49, 0x75, 0xfc, 0xf4,
 };
 
 static void on_alarm(int sig)
@@ -41,9 +41,9 @@ static int run_loop(int kvm, double *ms)
 	int vm = -1, cpu = -1, ret;
 	void *mem = MAP_FAILED, *run = MAP_FAILED;
 	long run_size = 0;
-	struct sigaction sa = { .sa_handler = on_alarm }, old;
-	struct itimerval timer = { .it_value = { 0, CALIBRATE_LIMIT_MS * 1000 } };
-	struct itimerval off = { 0 };
+	struct sigaction sa = {.sa_handler = on_alarm}, old;
+	struct itimerval timer = {.it_value = {0, CALIBRATE_LIMIT_MS * 1000}};
+	struct itimerval off = {0};
 
 	vm = ioctl(kvm, KVM_CREATE_VM, 0);
 	if (vm < 0)
@@ -54,8 +54,8 @@ static int run_loop(int kvm, double *ms)
 		goto out;
 	}
 	memcpy((char *)mem + GUEST_CODE_GPA, calibrate_code, sizeof(calibrate_code));
-	struct kvm_userspace_memory_region r = { .memory_size = 0x2000,
-						 .userspace_addr = (uintptr_t)mem };
+	struct kvm_userspace_memory_region r = {.memory_size = 0x2000,
+						.userspace_addr = (uintptr_t)mem};
 	cpu = ioctl(vm, KVM_CREATE_VCPU, 0);
 	run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r) < 0 || cpu < 0 || run_size <= 0) {
@@ -70,7 +70,7 @@ static int run_loop(int kvm, double *ms)
 	}
 	s.cs.base = 0;
 	s.cs.selector = 0;
-	struct kvm_regs regs = { .rip = GUEST_CODE_GPA, .rflags = 2 };
+	struct kvm_regs regs = {.rip = GUEST_CODE_GPA, .rflags = 2};
 	if (ioctl(cpu, KVM_SET_SREGS, &s) < 0 || ioctl(cpu, KVM_SET_REGS, &regs) < 0) {
 		ret = -errno;
 		goto out;
@@ -111,9 +111,9 @@ out:
 enum kvm_speed kvm_detect_speed(double *loop_ms, char *why, size_t whylen)
 {
 	static const char *const advice =
-		"run lxs on a host with hardware virtualization (Intel VT-x or AMD-V "
-		"exposed to it), or run the VM tests through the nested-KVM rig "
-		"(tests/rig/rig.sh)";
+	    "run lxs on a host with hardware virtualization (Intel VT-x or AMD-V "
+	    "exposed to it), or run the VM tests through the nested-KVM rig "
+	    "(tests/rig/rig.sh)";
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	enum kvm_speed speed = KVM_FAST;
 
@@ -140,10 +140,11 @@ enum kvm_speed kvm_detect_speed(double *loop_ms, char *why, size_t whylen)
 			 advice);
 		speed = KVM_MISSING;
 	} else if (*loop_ms > CALIBRATE_LIMIT_MS * 0.8) {
-		snprintf(why, whylen,
-			 "/dev/kvm on this host runs guest code by emulation (a million-step "
-			 "loop took over %d ms instead of about 1 ms), so Linux cannot boot on it; %s",
-			 CALIBRATE_LIMIT_MS, advice);
+		snprintf(
+		    why, whylen,
+		    "/dev/kvm on this host runs guest code by emulation (a million-step "
+		    "loop took over %d ms instead of about 1 ms), so Linux cannot boot on it; %s",
+		    CALIBRATE_LIMIT_MS, advice);
 		speed = KVM_SLOW;
 	}
 out:

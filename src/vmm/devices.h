@@ -247,12 +247,12 @@ struct virtio_blk_seg {
 struct virtio_blk_stats {
 	uint64_t reads, writes, flushes, discards, write_zeroes, get_ids; /* completed OK */
 	uint64_t bytes_read, bytes_written;
-	uint64_t ioerr, unsupp;     /* requests answered with IOERR / UNSUPP */
-	uint64_t host_errors;       /* host I/O failures (the rest of ioerr: bad requests) */
-	unsigned inflight;          /* requests handed to io_uring right now */
-	unsigned max_inflight;      /* the most there ever were at once */
-	uint64_t capacity;          /* sectors; 0 when empty */
-	bool attached, read_only;   /* a file is attached; it is attached read-only */
+	uint64_t ioerr, unsupp;   /* requests answered with IOERR / UNSUPP */
+	uint64_t host_errors;     /* host I/O failures (the rest of ioerr: bad requests) */
+	unsigned inflight;        /* requests handed to io_uring right now */
+	unsigned max_inflight;    /* the most there ever were at once */
+	uint64_t capacity;        /* sectors; 0 when empty */
+	bool attached, read_only; /* a file is attached; it is attached read-only */
 };
 
 /*

@@ -17,10 +17,10 @@
 #define GM_HIGH_BASE (1ULL << 32)
 
 struct guest_mem {
-	uint8_t *low;        /* host address of guest physical 0 */
-	uint64_t low_size;   /* bytes of RAM below the MMIO hole */
-	uint8_t *high;       /* host address of guest physical GM_HIGH_BASE, or NULL */
-	uint64_t high_size;  /* bytes of RAM from GM_HIGH_BASE */
+	uint8_t *low;       /* host address of guest physical 0 */
+	uint64_t low_size;  /* bytes of RAM below the MMIO hole */
+	uint8_t *high;      /* host address of guest physical GM_HIGH_BASE, or NULL */
+	uint64_t high_size; /* bytes of RAM from GM_HIGH_BASE */
 };
 
 /*

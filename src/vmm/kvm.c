@@ -69,7 +69,10 @@ static int map_ram(struct vm *vm, uint64_t size)
 	vm->mem.low = p;
 	vm->mem.low_size = low;
 	struct kvm_userspace_memory_region r = {
-		.slot = 0, .guest_phys_addr = 0, .memory_size = low, .userspace_addr = (uintptr_t)p,
+	    .slot = 0,
+	    .guest_phys_addr = 0,
+	    .memory_size = low,
+	    .userspace_addr = (uintptr_t)p,
 	};
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
 		return -errno;
@@ -80,8 +83,10 @@ static int map_ram(struct vm *vm, uint64_t size)
 		vm->mem.high = p;
 		vm->mem.high_size = high;
 		r = (struct kvm_userspace_memory_region){
-			.slot = 1, .guest_phys_addr = GM_HIGH_BASE, .memory_size = high,
-			.userspace_addr = (uintptr_t)p,
+		    .slot = 1,
+		    .guest_phys_addr = GM_HIGH_BASE,
+		    .memory_size = high,
+		    .userspace_addr = (uintptr_t)p,
 		};
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
 			return -errno;
@@ -119,7 +124,7 @@ int vm_open(struct vm *vm, uint64_t mem_size, int ncpus)
 	/* PIC + IOAPIC + LAPICs in the kernel; Linux without ACPI needs the PIT too. */
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
 		return -errno;
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		return -errno;
 	ret = map_ram(vm, mem_size);
@@ -178,7 +183,7 @@ int vm_cmdline_add(struct vm *vm, const char *fmt, ...)
 
 int vm_irq_line(struct vm *vm, unsigned pin, int level)
 {
-	struct kvm_irq_level l = { .irq = pin, .level = level };
+	struct kvm_irq_level l = {.irq = pin, .level = level};
 
 	if (pin >= IRQ_PINS)
 		return -EINVAL;
@@ -192,7 +197,7 @@ int vm_irqfd(struct vm *vm, unsigned pin)
 	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fd < 0)
 		return -errno;
-	struct kvm_irqfd req = { .fd = (uint32_t)fd, .gsi = pin };
+	struct kvm_irqfd req = {.fd = (uint32_t)fd, .gsi = pin};
 	if (ioctl(vm->vm_fd, KVM_IRQFD, &req) < 0) {
 		int err = -errno;
 		close(fd);
@@ -344,12 +349,14 @@ static void *vcpu_thread(void *arg)
 				vm_guest_reset(vm);
 			break;
 		case KVM_EXIT_FAIL_ENTRY:
-			log_warnx("vcpu%d: KVM could not enter the guest (hardware reason %#llx)", c->id,
-				  (unsigned long long)c->run->fail_entry.hardware_entry_failure_reason);
+			log_warnx(
+			    "vcpu%d: KVM could not enter the guest (hardware reason %#llx)", c->id,
+			    (unsigned long long)c->run->fail_entry.hardware_entry_failure_reason);
 			vm_request_exit(vm, LXS_EXIT_CRASH);
 			break;
 		case KVM_EXIT_INTERNAL_ERROR:
-			log_warnx("vcpu%d: KVM internal error %u (the guest did something KVM cannot emulate)",
+			log_warnx("vcpu%d: KVM internal error %u (the guest did something KVM "
+				  "cannot emulate)",
 				  c->id, c->run->internal.suberror);
 			vm_request_exit(vm, LXS_EXIT_CRASH);
 			break;
@@ -364,7 +371,7 @@ static void *vcpu_thread(void *arg)
 
 int vm_start_vcpus(struct vm *vm)
 {
-	struct sigaction sa = { .sa_handler = vcpu_kick_handler };
+	struct sigaction sa = {.sa_handler = vcpu_kick_handler};
 	sigset_t set;
 
 	sigemptyset(&sa.sa_mask);
@@ -391,8 +398,8 @@ void vm_dump_state(struct vm *vm)
 		struct vcpu *c = &vm->vcpus[i];
 
 		log_warnx("  vcpu%d: %s, %lu exits, last exit reason %u", i,
-			 atomic_load(&c->in_run) ? "in KVM_RUN" : "in the VMM",
-			 atomic_load(&c->exits), atomic_load(&c->last_exit));
+			  atomic_load(&c->in_run) ? "in KVM_RUN" : "in the VMM",
+			  atomic_load(&c->exits), atomic_load(&c->last_exit));
 	}
 	for (int s = 0; s < vm->next_virtio; s++)
 		if (vm->virtio[s])

@@ -33,7 +33,7 @@
 #include "sandbox.h"
 #include "vm.h"
 
-#define DEFAULT_MEM (512ULL << 20)
+#define DEFAULT_MEM     (512ULL << 20)
 #define DEFAULT_CMDLINE "console=hvc0"
 
 /*
@@ -73,47 +73,48 @@ struct options {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: lxs-vm --kernel FILE [--initrd FILE] [--cmdline TEXT] [--mem SIZE] [--cpus N]\n"
-		"              [--disk PATH[,ro][,serial=ID]]... [--spare-disks N]\n"
-		"              [--vsock SOCKET [--cid N]] [--control SOCKET] [--net SOCKET]\n"
-		"              [--share TAG=DIR[,ro][,OPTIONS]]...\n"
-		"       lxs-vm --check-kvm\n"
-		"       lxs-vm --ctl SOCKET COMMAND [ARGS]   (src/vmm/control.h)\n"
-		"\n"
-		"  --kernel FILE    bzImage (64-bit boot protocol) or vmlinux with a PVH note\n"
-		"  --initrd FILE    initial RAM disk\n"
-		"  --cmdline TEXT   kernel command line (default \"" DEFAULT_CMDLINE "\")\n"
-		"  --mem SIZE       guest RAM, e.g. 512M or 2G (default 512M)\n"
-		"  --cpus N         vCPUs, 1 to %d (default 1)\n"
-		"  --disk SPEC      a virtio-blk disk: image PATH, read-only with ,ro, and\n"
-		"                   the serial the guest sees with ,serial=ID (repeatable)\n"
-		"  --spare-disks N  empty disk slots to attach images to later (--control)\n"
-		"  --vsock SOCKET   virtio-vsock: host connections through SOCKET (CONNECT\n"
-		"                   <port>), guest connections to port P reach SOCKET_P\n"
-		"  --cid N          the guest's vsock CID (default 3)\n"
-		"  --control SOCKET control socket for disks, balloon and stats; talk to it\n"
-		"                   with lxs-vm --ctl SOCKET attach SLOT PATH ro|rw SERIAL,\n"
-		"                   detach SLOT, balloon MIB, stats, net or poweroff\n"
-		"  --net SOCKET     virtio-net whose frames go to the user-mode NAT listening\n"
-		"                   on SOCKET (lxs-net, or passt); reconnects if it restarts\n"
-		"  --share SPEC     a virtio-9p share of host directory DIR under mount tag\n"
-		"                   TAG (9P2000.L), read-only with ,ro; other options are\n"
-		"                   DrvFs ones: metadata,uid=N,gid=N,umask=,fmask=,dmask=\n"
-		"                   (repeatable, at most %d)\n"
-		"  --check-kvm      only say whether /dev/kvm can run a guest at speed\n"
-		"  --allow-slow-kvm boot even on a software-emulated /dev/kvm\n"
-		"  --no-sandbox     leave the threads unconfined (see sandbox.c), to debug\n"
-		"                   a call the sandbox refused; never for real guests\n"
-		"  --sandbox-probe CLASS  (tests) a thread of CLASS (main, vcpu, p9) makes\n"
-		"                   a forbidden call once confined: lxs-vm must end\n"
-		"  -v, --verbose    more messages (twice for debug); SIGQUIT logs vCPU and\n"
-		"                   virtio queue state, to see what a stuck guest waits for\n"
-		"\n"
-		"Exit status: the guest's power-off code (0-%d), %d reboot, %d kernel panic,\n"
-		"%d guest crash, %d /dev/kvm too slow, %d lxs-vm error.\n",
-		VM_MAX_CPUS, MAX_SHARES, LXS_EXIT_GUEST_MAX, LXS_EXIT_REBOOT, LXS_EXIT_PANIC, LXS_EXIT_CRASH,
-		LXS_EXIT_SLOW_KVM, LXS_EXIT_VMM_ERROR);
+	fprintf(
+	    f,
+	    "usage: lxs-vm --kernel FILE [--initrd FILE] [--cmdline TEXT] [--mem SIZE] [--cpus N]\n"
+	    "              [--disk PATH[,ro][,serial=ID]]... [--spare-disks N]\n"
+	    "              [--vsock SOCKET [--cid N]] [--control SOCKET] [--net SOCKET]\n"
+	    "              [--share TAG=DIR[,ro][,OPTIONS]]...\n"
+	    "       lxs-vm --check-kvm\n"
+	    "       lxs-vm --ctl SOCKET COMMAND [ARGS]   (src/vmm/control.h)\n"
+	    "\n"
+	    "  --kernel FILE    bzImage (64-bit boot protocol) or vmlinux with a PVH note\n"
+	    "  --initrd FILE    initial RAM disk\n"
+	    "  --cmdline TEXT   kernel command line (default \"" DEFAULT_CMDLINE "\")\n"
+	    "  --mem SIZE       guest RAM, e.g. 512M or 2G (default 512M)\n"
+	    "  --cpus N         vCPUs, 1 to %d (default 1)\n"
+	    "  --disk SPEC      a virtio-blk disk: image PATH, read-only with ,ro, and\n"
+	    "                   the serial the guest sees with ,serial=ID (repeatable)\n"
+	    "  --spare-disks N  empty disk slots to attach images to later (--control)\n"
+	    "  --vsock SOCKET   virtio-vsock: host connections through SOCKET (CONNECT\n"
+	    "                   <port>), guest connections to port P reach SOCKET_P\n"
+	    "  --cid N          the guest's vsock CID (default 3)\n"
+	    "  --control SOCKET control socket for disks, balloon and stats; talk to it\n"
+	    "                   with lxs-vm --ctl SOCKET attach SLOT PATH ro|rw SERIAL,\n"
+	    "                   detach SLOT, balloon MIB, stats, net or poweroff\n"
+	    "  --net SOCKET     virtio-net whose frames go to the user-mode NAT listening\n"
+	    "                   on SOCKET (lxs-net, or passt); reconnects if it restarts\n"
+	    "  --share SPEC     a virtio-9p share of host directory DIR under mount tag\n"
+	    "                   TAG (9P2000.L), read-only with ,ro; other options are\n"
+	    "                   DrvFs ones: metadata,uid=N,gid=N,umask=,fmask=,dmask=\n"
+	    "                   (repeatable, at most %d)\n"
+	    "  --check-kvm      only say whether /dev/kvm can run a guest at speed\n"
+	    "  --allow-slow-kvm boot even on a software-emulated /dev/kvm\n"
+	    "  --no-sandbox     leave the threads unconfined (see sandbox.c), to debug\n"
+	    "                   a call the sandbox refused; never for real guests\n"
+	    "  --sandbox-probe CLASS  (tests) a thread of CLASS (main, vcpu, p9) makes\n"
+	    "                   a forbidden call once confined: lxs-vm must end\n"
+	    "  -v, --verbose    more messages (twice for debug); SIGQUIT logs vCPU and\n"
+	    "                   virtio queue state, to see what a stuck guest waits for\n"
+	    "\n"
+	    "Exit status: the guest's power-off code (0-%d), %d reboot, %d kernel panic,\n"
+	    "%d guest crash, %d /dev/kvm too slow, %d lxs-vm error.\n",
+	    VM_MAX_CPUS, MAX_SHARES, LXS_EXIT_GUEST_MAX, LXS_EXIT_REBOOT, LXS_EXIT_PANIC,
+	    LXS_EXIT_CRASH, LXS_EXIT_SLOW_KVM, LXS_EXIT_VMM_ERROR);
 }
 
 /* PATH[,ro][,serial=ID]; the serial defaults to the file's base name. */
@@ -131,8 +132,10 @@ static void parse_disk(char *spec, struct disk_opt *d)
 		else if (!strncmp(t, "serial=", 7) && t[7] && strlen(t + 7) <= 20)
 			d->serial = t + 7;
 		else
-			fatalx(LXS_EXIT_VMM_ERROR,
-			       "--disk option '%s' is not ro or serial=ID (ID at most 20 characters)", t);
+			fatalx(
+			    LXS_EXIT_VMM_ERROR,
+			    "--disk option '%s' is not ro or serial=ID (ID at most 20 characters)",
+			    t);
 	}
 	if (!d->serial) {
 		const char *b = strrchr(d->path, '/');
@@ -147,7 +150,8 @@ static void parse_share(char *spec, struct share_opt *sh)
 
 	if (!eq || eq == spec || (size_t)(eq - spec) > VIRTIO_9P_TAG_MAX)
 		fatalx(LXS_EXIT_VMM_ERROR,
-		       "--share needs TAG=DIR with a tag of 1 to %d characters, like --share hostroot=/",
+		       "--share needs TAG=DIR with a tag of 1 to %d characters, like --share "
+		       "hostroot=/",
 		       VIRTIO_9P_TAG_MAX);
 	*eq = '\0';
 	sh->tag = spec;
@@ -160,7 +164,8 @@ static void parse_share(char *spec, struct share_opt *sh)
 			sh->ro = true;
 		else if (p9_mount_opts_parse(&sh->mo, t) < 0)
 			fatalx(LXS_EXIT_VMM_ERROR,
-			       "--share option '%s' is not ro, metadata, uid=, gid=, umask=, fmask= or dmask=",
+			       "--share option '%s' is not ro, metadata, uid=, gid=, umask=, "
+			       "fmask= or dmask=",
 			       t);
 	}
 }
@@ -168,44 +173,55 @@ static void parse_share(char *spec, struct share_opt *sh)
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-		{ "kernel", required_argument, NULL, 'k' },
-		{ "initrd", required_argument, NULL, 'i' },
-		{ "cmdline", required_argument, NULL, 'c' },
-		{ "mem", required_argument, NULL, 'm' },
-		{ "cpus", required_argument, NULL, 'n' },
-		{ "check-kvm", no_argument, NULL, 'K' },
-		{ "disk", required_argument, NULL, 'D' },
-		{ "spare-disks", required_argument, NULL, 'P' },
-		{ "vsock", required_argument, NULL, 'V' },
-		{ "cid", required_argument, NULL, 'C' },
-		{ "control", required_argument, NULL, 'O' },
-		{ "net", required_argument, NULL, 'E' },
-		{ "share", required_argument, NULL, 's' },
-		{ "allow-slow-kvm", no_argument, NULL, 'S' },
-		{ "no-sandbox", no_argument, NULL, 'N' },
-		{ "sandbox-probe", required_argument, NULL, 'X' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	    {"kernel", required_argument, NULL, 'k'},
+	    {"initrd", required_argument, NULL, 'i'},
+	    {"cmdline", required_argument, NULL, 'c'},
+	    {"mem", required_argument, NULL, 'm'},
+	    {"cpus", required_argument, NULL, 'n'},
+	    {"check-kvm", no_argument, NULL, 'K'},
+	    {"disk", required_argument, NULL, 'D'},
+	    {"spare-disks", required_argument, NULL, 'P'},
+	    {"vsock", required_argument, NULL, 'V'},
+	    {"cid", required_argument, NULL, 'C'},
+	    {"control", required_argument, NULL, 'O'},
+	    {"net", required_argument, NULL, 'E'},
+	    {"share", required_argument, NULL, 's'},
+	    {"allow-slow-kvm", no_argument, NULL, 'S'},
+	    {"no-sandbox", no_argument, NULL, 'N'},
+	    {"sandbox-probe", required_argument, NULL, 'X'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	int verbose = 0, c;
 	char *end;
 
-	*o = (struct options){ .mem = DEFAULT_MEM, .cpus = 1, .cmdline = DEFAULT_CMDLINE, .cid = 3,
-			       .sandbox = { .probe = -1 } };
-	/* Named before the options, so that their errors say whose they are; -v may raise the level. */
+	*o = (struct options){.mem = DEFAULT_MEM,
+			      .cpus = 1,
+			      .cmdline = DEFAULT_CMDLINE,
+			      .cid = 3,
+			      .sandbox = {.probe = -1}};
+	/* Named before the options, so that their errors say whose they are; -v may raise the
+	 * level. */
 	log_init("lxs-vm", LOG_NORMAL);
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'k': o->kernel = optarg; break;
-		case 'i': o->initrd = optarg; break;
-		case 'c': o->cmdline = optarg; break;
+		case 'k':
+			o->kernel = optarg;
+			break;
+		case 'i':
+			o->initrd = optarg;
+			break;
+		case 'c':
+			o->cmdline = optarg;
+			break;
 		case 'm':
 			if (size_parse(optarg, &o->mem) < 0)
 				o->mem = 0; /* refused just below */
 			if (o->mem < (16ULL << 20) || o->mem > (1ULL << 40))
 				fatalx(LXS_EXIT_VMM_ERROR,
-				       "--mem %s is not a size between 16M and 1024G; write it like 512M or 2G",
+				       "--mem %s is not a size between 16M and 1024G; write it "
+				       "like 512M or 2G",
 				       optarg);
 			break;
 		case 'n':
@@ -214,47 +230,71 @@ static void parse_args(int argc, char **argv, struct options *o)
 				fatalx(LXS_EXIT_VMM_ERROR, "--cpus %s is not a number from 1 to %d",
 				       optarg, VM_MAX_CPUS);
 			break;
-		case 'K': o->check_kvm = true; break;
+		case 'K':
+			o->check_kvm = true;
+			break;
 		case 'D':
 			if (o->ndisks == LAYOUT_VIRTIO_MAX - 4)
-				fatalx(LXS_EXIT_VMM_ERROR, "too many disks; at most %d", LAYOUT_VIRTIO_MAX - 4);
+				fatalx(LXS_EXIT_VMM_ERROR, "too many disks; at most %d",
+				       LAYOUT_VIRTIO_MAX - 4);
 			parse_disk(optarg, &o->disks[o->ndisks++]);
 			break;
 		case 'P':
 			o->spare_disks = (int)strtol(optarg, &end, 10);
 			if (*end || o->spare_disks < 0 || o->spare_disks > 8)
-				fatalx(LXS_EXIT_VMM_ERROR, "--spare-disks %s is not a number from 0 to 8", optarg);
+				fatalx(LXS_EXIT_VMM_ERROR,
+				       "--spare-disks %s is not a number from 0 to 8", optarg);
 			break;
-		case 'V': o->vsock = optarg; break;
+		case 'V':
+			o->vsock = optarg;
+			break;
 		case 'C':
 			o->cid = strtoull(optarg, &end, 10);
 			if (*end || o->cid < 3 || o->cid > 0xfffffffe)
-				fatalx(LXS_EXIT_VMM_ERROR, "--cid %s is not a guest CID (3 to 4294967294)", optarg);
+				fatalx(LXS_EXIT_VMM_ERROR,
+				       "--cid %s is not a guest CID (3 to 4294967294)", optarg);
 			break;
-		case 'O': o->control = optarg; break;
-		case 'E': o->net = optarg; break;
+		case 'O':
+			o->control = optarg;
+			break;
+		case 'E':
+			o->net = optarg;
+			break;
 		case 's':
 			if (o->nshares == MAX_SHARES)
-				fatalx(LXS_EXIT_VMM_ERROR, "too many shares; at most %d", MAX_SHARES);
+				fatalx(LXS_EXIT_VMM_ERROR, "too many shares; at most %d",
+				       MAX_SHARES);
 			parse_share(optarg, &o->shares[o->nshares++]);
 			break;
-		case 'S': o->allow_slow_kvm = true; break;
-		case 'N': o->sandbox.off = true; break;
+		case 'S':
+			o->allow_slow_kvm = true;
+			break;
+		case 'N':
+			o->sandbox.off = true;
+			break;
 		case 'X':
 			if ((o->sandbox.probe = sandbox_class_parse(optarg)) < 0)
-				fatalx(LXS_EXIT_VMM_ERROR, "--sandbox-probe %s is not main, vcpu or p9",
-				       optarg);
+				fatalx(LXS_EXIT_VMM_ERROR,
+				       "--sandbox-probe %s is not main, vcpu or p9", optarg);
 			break;
-		case 'v': verbose++; break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); exit(LXS_EXIT_VMM_ERROR);
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(LXS_EXIT_VMM_ERROR);
 		}
 	}
 	log_init("lxs-vm", verbose >= 2 ? LOG_DEBUG : verbose ? LOG_VERBOSE : LOG_NORMAL);
 	if (optind < argc)
-		fatalx(LXS_EXIT_VMM_ERROR, "unexpected argument '%s'; see lxs-vm --help", argv[optind]);
+		fatalx(LXS_EXIT_VMM_ERROR, "unexpected argument '%s'; see lxs-vm --help",
+		       argv[optind]);
 	if (!o->kernel && !o->check_kvm)
-		fatalx(LXS_EXIT_VMM_ERROR, "no kernel given; use --kernel FILE (see lxs-vm --help)");
+		fatalx(LXS_EXIT_VMM_ERROR,
+		       "no kernel given; use --kernel FILE (see lxs-vm --help)");
 }
 
 static void check_kvm(const struct options *o)
@@ -265,7 +305,9 @@ static void check_kvm(const struct options *o)
 
 	if (o->check_kvm) {
 		if (s == KVM_FAST)
-			printf("lxs-vm: /dev/kvm runs guests at hardware speed (test loop %.2f ms)\n", ms);
+			printf(
+			    "lxs-vm: /dev/kvm runs guests at hardware speed (test loop %.2f ms)\n",
+			    ms);
 		else
 			printf("lxs-vm: %s\n", why);
 		exit(s == KVM_FAST ? 0 : s == KVM_SLOW ? LXS_EXIT_SLOW_KVM : LXS_EXIT_VMM_ERROR);
@@ -405,7 +447,7 @@ static int count_net(const struct options *o)
 /* A locally administered MAC ("lxs"), the same in every VM: one NIC per NAT. */
 static int create_net(const struct dev_ctx *x, int i, struct virtio_dev **dev)
 {
-	static const uint8_t mac[6] = { 0x02, 0x6c, 0x78, 0x73, 0x00, 0x01 };
+	static const uint8_t mac[6] = {0x02, 0x6c, 0x78, 0x73, 0x00, 0x01};
 	int ret = virtio_net_create(dev, &x->vm->mem, x->vm->ev, x->o->net, mac);
 
 	(void)i;
@@ -451,19 +493,19 @@ static const struct device_kind {
 	int (*create)(const struct dev_ctx *x, int i, struct virtio_dev **dev);
 	void (*failed)(const struct options *o, int i, char *why, size_t len);
 } device_table[] = {
-	{ "console", one, create_console, NULL },
-	{ "entropy device", one, create_rng, NULL },
-	{ "memory balloon", one, create_balloon, NULL },
-	{ "disk", count_disks, create_disk, disk_failed },
-	{ "vsock device", count_vsock, create_vsock, vsock_failed },
-	{ "network card", count_net, create_net, net_failed },
-	{ "9P share", count_shares, create_share, share_failed },
+    {"console", one, create_console, NULL},
+    {"entropy device", one, create_rng, NULL},
+    {"memory balloon", one, create_balloon, NULL},
+    {"disk", count_disks, create_disk, disk_failed},
+    {"vsock device", count_vsock, create_vsock, vsock_failed},
+    {"network card", count_net, create_net, net_failed},
+    {"9P share", count_shares, create_share, share_failed},
 };
 
 /* Every device the options ask for, on the VM's bus and its command line; or exit. */
 static void add_devices(struct vm *vm, const struct options *o, struct vm_devices *devs)
 {
-	const struct dev_ctx x = { .vm = vm, .o = o, .devs = devs };
+	const struct dev_ctx x = {.vm = vm, .o = o, .devs = devs};
 
 	for (size_t k = 0; k < sizeof(device_table) / sizeof(device_table[0]); k++) {
 		const struct device_kind *dk = &device_table[k];
@@ -527,8 +569,8 @@ int main(int argc, char **argv)
 	struct options o;
 	struct vm vm;
 	struct boot_info bi;
-	struct tty_state tty = { 0 };
-	struct vm_devices devs = { 0 };
+	struct tty_state tty = {0};
+	struct vm_devices devs = {0};
 	int ret, status;
 
 	/* A client of a running VM's control socket, not a VM. */
@@ -546,8 +588,9 @@ int main(int argc, char **argv)
 		fatal(LXS_EXIT_VMM_ERROR, "cannot read initrd %s", o.initrd);
 	check_kvm(&o);
 	if (o.sandbox.off)
-		log_warnx("the sandbox is OFF (--no-sandbox): a guest that takes over one of lxs-vm's "
-			  "threads can do anything this user can; use it only to debug lxs-vm");
+		log_warnx(
+		    "the sandbox is OFF (--no-sandbox): a guest that takes over one of lxs-vm's "
+		    "threads can do anything this user can; use it only to debug lxs-vm");
 	if ((ret = sandbox_prepare(&o.sandbox)) < 0) {
 		errno = -ret;
 		fatal(LXS_EXIT_VMM_ERROR, "cannot prepare the sandbox");

@@ -199,19 +199,21 @@ void virtio_dev_dump(struct virtio_dev *dev, int slot)
 {
 	virtio_dev_lock(dev);
 	log_warnx("  virtio %d (%s): status %#x isr %#x%s", slot, dev->ops->name, dev->status,
-		 __atomic_load_n(&dev->isr, __ATOMIC_SEQ_CST), dev->needs_reset ? " needs-reset" : "");
+		  __atomic_load_n(&dev->isr, __ATOMIC_SEQ_CST),
+		  dev->needs_reset ? " needs-reset" : "");
 	for (unsigned q = 0; q < dev->ops->num_queues; q++) {
 		const struct virtqueue *vq = &dev->vqs[q];
 
 		if (!vq->ready)
 			continue;
-		log_warnx("    queue %u: size %u, taken %u, used %u (signalled %u); driver: avail %u"
-			 " flags %#x used_event %u%s",
-			 q, vq->size, vq->last_avail, vq->used_idx, vq->signalled_used,
-			 __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE),
-			 __atomic_load_n(&vq->avail->flags, __ATOMIC_RELAXED),
-			 __atomic_load_n(&vq->avail->ring[vq->size], __ATOMIC_RELAXED),
-			 vq->error ? " (broken)" : "");
+		log_warnx(
+		    "    queue %u: size %u, taken %u, used %u (signalled %u); driver: avail %u"
+		    " flags %#x used_event %u%s",
+		    q, vq->size, vq->last_avail, vq->used_idx, vq->signalled_used,
+		    __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE),
+		    __atomic_load_n(&vq->avail->flags, __ATOMIC_RELAXED),
+		    __atomic_load_n(&vq->avail->ring[vq->size], __ATOMIC_RELAXED),
+		    vq->error ? " (broken)" : "");
 	}
 	if (dev->ops->dump)
 		dev->ops->dump(dev);

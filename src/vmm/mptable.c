@@ -90,18 +90,24 @@ int mptable_write(struct vm *vm)
 	for (int i = 0; i < vm->ncpus; i++, p += sizeof(struct mpc_cpu)) {
 		struct mpc_cpu *c = (void *)p;
 
-		*c = (struct mpc_cpu){ .type = MP_PROCESSOR, .apicid = (uint8_t)i, .apicver = 0x14,
-				       .cpuflag = 1 | (i == 0 ? 2 : 0), .signature = 0x600,
-				       .featureflag = 0x201 };
+		*c = (struct mpc_cpu){.type = MP_PROCESSOR,
+				      .apicid = (uint8_t)i,
+				      .apicver = 0x14,
+				      .cpuflag = 1 | (i == 0 ? 2 : 0),
+				      .signature = 0x600,
+				      .featureflag = 0x201};
 	}
 	struct mpc_bus *bus = (void *)p;
-	*bus = (struct mpc_bus){ .type = MP_BUS, .busid = 0 };
+	*bus = (struct mpc_bus){.type = MP_BUS, .busid = 0};
 	memcpy(bus->bustype, "ISA   ", 6);
 	p += sizeof(*bus);
 
 	struct mpc_ioapic *io = (void *)p;
-	*io = (struct mpc_ioapic){ .type = MP_IOAPIC, .apicid = ioapic_id, .apicver = 0x11,
-				   .flags = 1, .apicaddr = (uint32_t)LAYOUT_IOAPIC };
+	*io = (struct mpc_ioapic){.type = MP_IOAPIC,
+				  .apicid = ioapic_id,
+				  .apicver = 0x11,
+				  .flags = 1,
+				  .apicaddr = (uint32_t)LAYOUT_IOAPIC};
 	p += sizeof(*io);
 
 	/*
@@ -110,16 +116,19 @@ int mptable_write(struct vm *vm)
 	 * drives as a level (serial.c says why).
 	 */
 	for (int pin = 0; pin < IRQ_PINS; pin++, p += sizeof(struct mpc_intsrc))
-		*(struct mpc_intsrc *)p = (struct mpc_intsrc){
-			.type = MP_INTSRC, .irqtype = MP_INT,
-			.irqflag = pin == IRQ_SERIAL ? MP_IRQ_LEVEL_HIGH : 0,
-			.srcbusirq = (uint8_t)pin, .dstapic = ioapic_id, .dstirq = (uint8_t)pin };
+		*(struct mpc_intsrc *)p =
+		    (struct mpc_intsrc){.type = MP_INTSRC,
+					.irqtype = MP_INT,
+					.irqflag = pin == IRQ_SERIAL ? MP_IRQ_LEVEL_HIGH : 0,
+					.srcbusirq = (uint8_t)pin,
+					.dstapic = ioapic_id,
+					.dstirq = (uint8_t)pin};
 	/* LINT0 is the PIC's ExtINT, LINT1 NMI, on every LAPIC. */
-	*(struct mpc_intsrc *)p = (struct mpc_intsrc){ .type = MP_LINTSRC, .irqtype = MP_EXTINT,
-						       .dstapic = 0xff, .dstirq = 0 };
+	*(struct mpc_intsrc *)p = (struct mpc_intsrc){
+	    .type = MP_LINTSRC, .irqtype = MP_EXTINT, .dstapic = 0xff, .dstirq = 0};
 	p += sizeof(struct mpc_intsrc);
-	*(struct mpc_intsrc *)p = (struct mpc_intsrc){ .type = MP_LINTSRC, .irqtype = MP_NMI,
-						       .dstapic = 0xff, .dstirq = 1 };
+	*(struct mpc_intsrc *)p = (struct mpc_intsrc){
+	    .type = MP_LINTSRC, .irqtype = MP_NMI, .dstapic = 0xff, .dstirq = 1};
 	p += sizeof(struct mpc_intsrc);
 
 	h->length = (uint16_t)(p - base);

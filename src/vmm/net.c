@@ -44,12 +44,12 @@
 #include "vmm/virtio.h"
 
 #define NET_QUEUE_MAX 256
-#define NET_RXQ 0
-#define NET_TXQ 1
-#define NET_HDR sizeof(struct virtio_net_hdr_v1)
+#define NET_RXQ       0
+#define NET_TXQ       1
+#define NET_HDR       sizeof(struct virtio_net_hdr_v1)
 /* Staging buffers: several big frames per system call. */
-#define NET_TX_BUF (512u * 1024)
-#define NET_RX_BUF (512u * 1024)
+#define NET_TX_BUF       (512u * 1024)
+#define NET_RX_BUF       (512u * 1024)
 #define NET_RECONNECT_MS 200
 
 struct net_dev {
@@ -94,7 +94,7 @@ static void set_link(struct net_dev *nd, bool up)
 
 static void arm_reconnect(struct net_dev *nd)
 {
-	struct itimerspec its = { .it_value = { 0, NET_RECONNECT_MS * 1000000L } };
+	struct itimerspec its = {.it_value = {0, NET_RECONNECT_MS * 1000000L}};
 
 	timerfd_settime(nd->timer_fd, 0, &its, NULL);
 }
@@ -212,16 +212,17 @@ static void tx_run(struct net_dev *nd)
 	bool pushed = false;
 
 	for (;;) {
-		if (nd->fd >= 0 && nd->tx_len && nd->tx_len + NET_STREAM_HDR + NET_FRAME_MAX > NET_TX_BUF &&
-		    !tx_flush(nd))
+		if (nd->fd >= 0 && nd->tx_len &&
+		    nd->tx_len + NET_STREAM_HDR + NET_FRAME_MAX > NET_TX_BUF && !tx_flush(nd))
 			break; /* the socket is full: EPOLLOUT resumes */
 		int r = virtio_dev_pop(dev, NET_TXQ, c);
 
 		if (r <= 0)
 			break;
 		if (c->n_wr || c->rd_bytes < NET_HDR) {
-			virtio_dev_set_needs_reset(dev, c->n_wr ? "transmit chain with a device-writable buffer"
-								: "transmit chain shorter than its header");
+			virtio_dev_set_needs_reset(
+			    dev, c->n_wr ? "transmit chain with a device-writable buffer"
+					 : "transmit chain shorter than its header");
 			return;
 		}
 		struct virtio_net_hdr_v1 h;
@@ -274,8 +275,9 @@ static int rx_frame(struct net_dev *nd, const uint8_t *frame, size_t len)
 		if (r == 0)
 			return 0;
 		if (c->n_rd || c->wr_bytes < (nd->nheld ? 1 : NET_HDR)) {
-			virtio_dev_set_needs_reset(dev, c->n_rd ? "receive chain with a device-readable buffer"
-								: "receive buffer smaller than a header");
+			virtio_dev_set_needs_reset(
+			    dev, c->n_rd ? "receive chain with a device-readable buffer"
+					 : "receive buffer smaller than a header");
 			return -1;
 		}
 		if (!mrg && c->wr_bytes < NET_HDR + len) {
@@ -287,7 +289,7 @@ static int rx_frame(struct net_dev *nd, const uint8_t *frame, size_t len)
 		size_t off = 0;
 
 		if (!nd->nheld) {
-			struct virtio_net_hdr_v1 h = { 0 };
+			struct virtio_net_hdr_v1 h = {0};
 
 			if (virtio_dev_has_feature(dev, VIRTIO_NET_F_GUEST_CSUM))
 				h.flags = VIRTIO_NET_HDR_F_DATA_VALID;
@@ -296,7 +298,7 @@ static int rx_frame(struct net_dev *nd, const uint8_t *frame, size_t len)
 			off = NET_HDR;
 		}
 		size_t n = c->wr_bytes - off < len - nd->frame_done ? c->wr_bytes - off
-								   : len - nd->frame_done;
+								    : len - nd->frame_done;
 
 		vq_chain_write(c, off, frame + nd->frame_done, n);
 		nd->frame_done += n;

@@ -13,11 +13,11 @@
 #include "platform.h"
 #include "vm.h"
 
-#define I8042_DATA 0x60
-#define I8042_CMD 0x64
+#define I8042_DATA      0x60
+#define I8042_CMD       0x64
 #define I8042_CMD_RESET 0xfe
-#define RESET_CF9 0xcf9
-#define CF9_RESET_CPU 0x04
+#define RESET_CF9       0xcf9
+#define CF9_RESET_CPU   0x04
 
 struct platform {
 	struct vm *vm;
@@ -54,7 +54,8 @@ static void power_write(void *opaque, uint64_t off, const void *data, unsigned l
 
 	if (off != 0 || len != 4) {
 		if (!atomic_exchange(&p->warned_power, true))
-			log_warnx("guest wrote %u bytes to the power port; it takes 32-bit writes", len);
+			log_warnx("guest wrote %u bytes to the power port; it takes 32-bit writes",
+				  len);
 		return;
 	}
 	memcpy(&v, data, 4);

@@ -38,9 +38,9 @@
 #include "common/syscall_filter.h"
 
 static const char *const class_names[SANDBOX_NCLASSES] = {
-	[SANDBOX_MAIN] = "main",
-	[SANDBOX_VCPU] = "vcpu",
-	[SANDBOX_P9] = "p9",
+    [SANDBOX_MAIN] = "main",
+    [SANDBOX_VCPU] = "vcpu",
+    [SANDBOX_P9] = "p9",
 };
 
 const char *sandbox_class_name(enum sandbox_class cls)
@@ -65,21 +65,37 @@ int sandbox_class_parse(const char *name)
  * descriptors it already holds.
  */
 static const struct filter_rule common_rules[] = {
-	ANY(read), ANY(write), ANY(readv), ANY(writev), ANY(close),
-	ANY(futex), ANY(sched_yield), ANY(restart_syscall),
-	ANY(brk), ANY(munmap), ANY(mremap),
-	IF1(mmap, ARG_CLEAR(2, PROT_EXEC)),
-	IF1(mprotect, ARG_CLEAR(2, PROT_EXEC)),
-	/* malloc trims and the balloon frees guest pages (MADV_DONTNEED/REMOVE). */
-	ANY(madvise),
-	ANY(clock_gettime), ANY(clock_nanosleep), ANY(nanosleep), ANY(gettimeofday),
-	ANY(getpid), ANY(gettid), ANY(getrandom),
-	ANY(rt_sigreturn), ANY(rt_sigprocmask),
-	/* The sanitizer builds set and clear a signal stack per thread. */
-	ANY(sigaltstack),
-	/* vm_request_exit kicks the vCPUs (pthread_kill); abort() for a failed assert. */
-	IF1(tgkill, ARG_EQ(2, SIGUSR1)), IF1(tgkill, ARG_EQ(2, SIGABRT)),
-	ANY(exit), ANY(exit_group),
+    ANY(read),
+    ANY(write),
+    ANY(readv),
+    ANY(writev),
+    ANY(close),
+    ANY(futex),
+    ANY(sched_yield),
+    ANY(restart_syscall),
+    ANY(brk),
+    ANY(munmap),
+    ANY(mremap),
+    IF1(mmap, ARG_CLEAR(2, PROT_EXEC)),
+    IF1(mprotect, ARG_CLEAR(2, PROT_EXEC)),
+    /* malloc trims and the balloon frees guest pages (MADV_DONTNEED/REMOVE). */
+    ANY(madvise),
+    ANY(clock_gettime),
+    ANY(clock_nanosleep),
+    ANY(nanosleep),
+    ANY(gettimeofday),
+    ANY(getpid),
+    ANY(gettid),
+    ANY(getrandom),
+    ANY(rt_sigreturn),
+    ANY(rt_sigprocmask),
+    /* The sanitizer builds set and clear a signal stack per thread. */
+    ANY(sigaltstack),
+    /* vm_request_exit kicks the vCPUs (pthread_kill); abort() for a failed assert. */
+    IF1(tgkill, ARG_EQ(2, SIGUSR1)),
+    IF1(tgkill, ARG_EQ(2, SIGABRT)),
+    ANY(exit),
+    ANY(exit_group),
 };
 
 /*
@@ -89,12 +105,21 @@ static const struct filter_rule common_rules[] = {
  * its ring, the balloon looks at its queues).
  */
 static const struct filter_rule device_rules[] = {
-	ANY(epoll_ctl), ANY(fcntl), ANY(lseek), ANY(poll), ANY(ppoll),
-	ANY(sendto), ANY(recvfrom), ANY(sendmsg), ANY(recvmsg), ANY(shutdown),
-	/* vsock's timer for connections that do not answer. */
-	ANY(timerfd_settime), ANY(timerfd_gettime),
-	/* Disks: rings are limited to reads, writes, flushes and discards (blk.c). */
-	ANY(io_uring_enter),
+    ANY(epoll_ctl),
+    ANY(fcntl),
+    ANY(lseek),
+    ANY(poll),
+    ANY(ppoll),
+    ANY(sendto),
+    ANY(recvfrom),
+    ANY(sendmsg),
+    ANY(recvmsg),
+    ANY(shutdown),
+    /* vsock's timer for connections that do not answer. */
+    ANY(timerfd_settime),
+    ANY(timerfd_gettime),
+    /* Disks: rings are limited to reads, writes, flushes and discards (blk.c). */
+    ANY(io_uring_enter),
 };
 
 /*
@@ -103,33 +128,43 @@ static const struct filter_rule device_rules[] = {
  * a disk attach opens an image), signals, and the exit path.
  */
 static const struct filter_rule main_rules[] = {
-	ANY(epoll_wait), ANY(epoll_pwait),
-	/* Unix sockets only, never the network. */
-	IF1(socket, ARG_EQ(0, AF_UNIX)), ANY(connect), ANY(accept4), ANY(getsockopt), ANY(getuid),
-	/* virtio-net's bigger socket buffers when it reconnects to a restarted NAT. */
-	IF2(setsockopt, ARG_EQ(1, SOL_SOCKET), ARG_EQ(2, SO_SNDBUF)),
-	IF2(setsockopt, ARG_EQ(1, SOL_SOCKET), ARG_EQ(2, SO_RCVBUF)),
-	/* Attaching a disk image, /proc/self/status for stats: files that exist. */
-	IF1(openat, ARG_CLEAR(2, OPEN_WRITES_NAMES)), ANY(newfstatat), ANY(fstat), ANY(flock),
-	/* The terminal back to cooked mode at the end. */
-	IOCTL(TCGETS), IOCTL(TCSETS),
-	/* The guest-RAM residency figure logged at exit. */
-	ANY(mincore),
-	/* Removing the control and vsock sockets at the end. */
-	ANY(unlink), ANY(unlinkat),
+    ANY(epoll_wait),
+    ANY(epoll_pwait),
+    /* Unix sockets only, never the network. */
+    IF1(socket, ARG_EQ(0, AF_UNIX)),
+    ANY(connect),
+    ANY(accept4),
+    ANY(getsockopt),
+    ANY(getuid),
+    /* virtio-net's bigger socket buffers when it reconnects to a restarted NAT. */
+    IF2(setsockopt, ARG_EQ(1, SOL_SOCKET), ARG_EQ(2, SO_SNDBUF)),
+    IF2(setsockopt, ARG_EQ(1, SOL_SOCKET), ARG_EQ(2, SO_RCVBUF)),
+    /* Attaching a disk image, /proc/self/status for stats: files that exist. */
+    IF1(openat, ARG_CLEAR(2, OPEN_WRITES_NAMES)),
+    ANY(newfstatat),
+    ANY(fstat),
+    ANY(flock),
+    /* The terminal back to cooked mode at the end. */
+    IOCTL(TCGETS),
+    IOCTL(TCSETS),
+    /* The guest-RAM residency figure logged at exit. */
+    ANY(mincore),
+    /* Removing the control and vsock sockets at the end. */
+    ANY(unlink),
+    ANY(unlinkat),
 };
 
 /* A vCPU: the guest runs, and its port and MMIO exits are served in place. */
 static const struct filter_rule vcpu_rules[] = {
-	IOCTL(KVM_RUN),
-	/* The serial port's and platform devices' interrupt lines. */
-	IOCTL(KVM_IRQ_LINE),
+    IOCTL(KVM_RUN),
+    /* The serial port's and platform devices' interrupt lines. */
+    IOCTL(KVM_IRQ_LINE),
 };
 
 /* Linux 6.13's xattr calls on a descriptor and a name; src/p9/host.c tries them first. */
-#define NR_SETXATTRAT 463
-#define NR_GETXATTRAT 464
-#define NR_LISTXATTRAT 465
+#define NR_SETXATTRAT    463
+#define NR_GETXATTRAT    464
+#define NR_LISTXATTRAT   465
 #define NR_REMOVEXATTRAT 466
 
 /*
@@ -137,25 +172,61 @@ static const struct filter_rule vcpu_rules[] = {
  * the server opened from the share's root (src/p9/host.c); no sockets, no KVM.
  */
 static const struct filter_rule p9_rules[] = {
-	ANY(openat), ANY(openat2), ANY(newfstatat), ANY(fstat), ANY(statx), ANY(fstatfs),
-	ANY(getdents64), ANY(readlinkat), ANY(lseek), ANY(fcntl), ANY(dup),
-	ANY(pread64), ANY(pwrite64), ANY(preadv), ANY(pwritev), ANY(fsync), ANY(fdatasync),
-	ANY(ftruncate), ANY(fallocate),
-	ANY(mkdirat), ANY(mknodat), ANY(symlinkat), ANY(linkat), ANY(renameat), ANY(renameat2),
-	ANY(unlinkat), ANY(fchmod), ANY(fchmodat), ANY(fchown), ANY(fchownat), ANY(utimensat),
-	ANY(fgetxattr), ANY(fsetxattr), ANY(flistxattr), ANY(fremovexattr),
-	ANY(getxattr), ANY(setxattr), ANY(listxattr), ANY(removexattr),
-	ANY(lgetxattr), ANY(lsetxattr), ANY(llistxattr), ANY(lremovexattr),
-	{ NR_SETXATTRAT, 0, { { 0 } } }, { NR_GETXATTRAT, 0, { { 0 } } },
-	{ NR_LISTXATTRAT, 0, { { 0 } } }, { NR_REMOVEXATTRAT, 0, { { 0 } } },
-	ANY(flock),
+    ANY(openat),
+    ANY(openat2),
+    ANY(newfstatat),
+    ANY(fstat),
+    ANY(statx),
+    ANY(fstatfs),
+    ANY(getdents64),
+    ANY(readlinkat),
+    ANY(lseek),
+    ANY(fcntl),
+    ANY(dup),
+    ANY(pread64),
+    ANY(pwrite64),
+    ANY(preadv),
+    ANY(pwritev),
+    ANY(fsync),
+    ANY(fdatasync),
+    ANY(ftruncate),
+    ANY(fallocate),
+    ANY(mkdirat),
+    ANY(mknodat),
+    ANY(symlinkat),
+    ANY(linkat),
+    ANY(renameat),
+    ANY(renameat2),
+    ANY(unlinkat),
+    ANY(fchmod),
+    ANY(fchmodat),
+    ANY(fchown),
+    ANY(fchownat),
+    ANY(utimensat),
+    ANY(fgetxattr),
+    ANY(fsetxattr),
+    ANY(flistxattr),
+    ANY(fremovexattr),
+    ANY(getxattr),
+    ANY(setxattr),
+    ANY(listxattr),
+    ANY(removexattr),
+    ANY(lgetxattr),
+    ANY(lsetxattr),
+    ANY(llistxattr),
+    ANY(lremovexattr),
+    {NR_SETXATTRAT, 0, {{0}}},
+    {NR_GETXATTRAT, 0, {{0}}},
+    {NR_LISTXATTRAT, 0, {{0}}},
+    {NR_REMOVEXATTRAT, 0, {{0}}},
+    ANY(flock),
 };
 
 /* Each class: its own list, and the device back ends' if it runs them. */
 static const struct filter_list class_rules[SANDBOX_NCLASSES][2] = {
-	[SANDBOX_MAIN] = { RULES(main_rules), RULES(device_rules) },
-	[SANDBOX_VCPU] = { RULES(vcpu_rules), RULES(device_rules) },
-	[SANDBOX_P9] = { RULES(p9_rules) },
+    [SANDBOX_MAIN] = {RULES(main_rules), RULES(device_rules)},
+    [SANDBOX_VCPU] = {RULES(vcpu_rules), RULES(device_rules)},
+    [SANDBOX_P9] = {RULES(p9_rules)},
 };
 
 static const struct filter_list every_class = RULES(common_rules);
@@ -174,8 +245,8 @@ int sandbox_enter(const struct sandbox *sb, enum sandbox_class cls)
 	if (!sb)
 		return 0;
 	if (!sb->off) {
-		const struct filter_list lists[3] = { every_class, class_rules[cls][0],
-						      class_rules[cls][1] };
+		const struct filter_list lists[3] = {every_class, class_rules[cls][0],
+						     class_rules[cls][1]};
 		int ret = filter_enter(lists, 3, class_names[cls], LXS_EXIT_VMM_ERROR);
 
 		if (ret < 0)

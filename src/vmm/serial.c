@@ -15,7 +15,7 @@
 
 #define COM1 0x3f8
 
-#define IER_RDI 0x01
+#define IER_RDI  0x01
 #define IER_THRI 0x02
 #define IIR_NONE 0x01
 #define IIR_THRI 0x02
@@ -30,8 +30,8 @@ struct serial {
 	int out_fd;
 	pthread_mutex_t lock;
 	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
-	bool thri_pending;      /* THR-empty interrupt raised and not yet seen */
-	bool line;              /* level of the IRQ line as last set */
+	bool thri_pending; /* THR-empty interrupt raised and not yet seen */
+	bool line;         /* level of the IRQ line as last set */
 };
 
 static uint8_t serial_iir(const struct serial *s)

@@ -22,21 +22,21 @@
 #include "guest_mem.h"
 
 /* Guest physical layout. RAM is [0, min(mem, MMIO_HOLE)) and above 4 GiB. */
-#define LAYOUT_MMIO_HOLE 0xc0000000ULL  /* 3 GiB: below is RAM, above is devices */
-#define LAYOUT_VIRTIO_BASE 0xd0000000ULL
+#define LAYOUT_MMIO_HOLE     0xc0000000ULL /* 3 GiB: below is RAM, above is devices */
+#define LAYOUT_VIRTIO_BASE   0xd0000000ULL
 #define LAYOUT_VIRTIO_STRIDE 0x1000ULL
-#define LAYOUT_VIRTIO_MAX 16
-#define LAYOUT_IOAPIC 0xfec00000ULL
-#define LAYOUT_LAPIC 0xfee00000ULL
+#define LAYOUT_VIRTIO_MAX    16
+#define LAYOUT_IOAPIC        0xfec00000ULL
+#define LAYOUT_LAPIC         0xfee00000ULL
 
 /* IOAPIC pins: 4 for the serial port, 5.. for virtio devices. */
-#define IRQ_SERIAL 4
+#define IRQ_SERIAL       4
 #define IRQ_VIRTIO_FIRST 5
-#define IRQ_PINS 24
+#define IRQ_PINS         24
 
-#define VM_MAX_CPUS 64
+#define VM_MAX_CPUS     64
 #define VM_MAX_CLEANUPS 256 /* a few per device; 16 virtio slots */
-#define VM_CMDLINE_MAX 4096
+#define VM_CMDLINE_MAX  4096
 
 struct vm;
 struct evloop;
@@ -46,13 +46,13 @@ struct vcpu {
 	struct vm *vm;
 	int id;
 	int fd;
-	struct kvm_run *run;    /* the mmap'ed shared run structure */
+	struct kvm_run *run; /* the mmap'ed shared run structure */
 	pthread_t thread;
 	bool started;
 	/* For the state dump (SIGQUIT): written by the vCPU thread only. */
-	atomic_ulong exits;     /* KVM_RUN returns */
-	atomic_uint last_exit;  /* KVM_EXIT_* of the last one */
-	atomic_bool in_run;     /* inside KVM_RUN now */
+	atomic_ulong exits;    /* KVM_RUN returns */
+	atomic_uint last_exit; /* KVM_EXIT_* of the last one */
+	atomic_bool in_run;    /* inside KVM_RUN now */
 };
 
 struct vm {
@@ -60,18 +60,18 @@ struct vm {
 	int vm_fd;
 	int ncpus;
 	struct vcpu vcpus[VM_MAX_CPUS];
-	int run_size;                   /* bytes of each vCPU's kvm_run mapping */
+	int run_size; /* bytes of each vCPU's kvm_run mapping */
 	struct guest_mem mem;
 	uint64_t mem_size;
 
-	struct bus pio;         /* I/O ports */
-	struct bus mmio;        /* MMIO above the RAM hole */
+	struct bus pio;  /* I/O ports */
+	struct bus mmio; /* MMIO above the RAM hole */
 	struct evloop *ev;
 	const struct sandbox *sandbox; /* each vCPU thread confines itself at start */
-	int signal_fd;                  /* SIGINT/SIGTERM/SIGHUP, read by the event loop */
+	int signal_fd;                 /* SIGINT/SIGTERM/SIGHUP, read by the event loop */
 
-	char cmdline[VM_CMDLINE_MAX];   /* what the kernel gets; devices append */
-	int next_virtio;                /* virtio-mmio slots used so far */
+	char cmdline[VM_CMDLINE_MAX];                 /* what the kernel gets; devices append */
+	int next_virtio;                              /* virtio-mmio slots used so far */
 	struct virtio_dev *virtio[LAYOUT_VIRTIO_MAX]; /* by slot, for the state dump */
 
 	/* Device teardown, run in reverse order by vm_close() after the vCPUs stop. */
@@ -82,9 +82,9 @@ struct vm {
 	int ncleanups;
 
 	/* Set once by the first vCPU or device that ends the VM. */
-	atomic_int exit_status;         /* -1 while running, else an LXS_EXIT_* */
+	atomic_int exit_status; /* -1 while running, else an LXS_EXIT_* */
 	atomic_bool exiting;
-	struct timespec start_time;     /* for the boot timer */
+	struct timespec start_time; /* for the boot timer */
 };
 
 int vm_open(struct vm *vm, uint64_t mem_size, int ncpus);

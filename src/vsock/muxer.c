@@ -51,11 +51,11 @@
  * longer than 5 s: a slow answer is not a dead guest. The client waits as
  * long (session.c's CONNECT_TIMEOUT_MS).
  */
-#define DEFAULT_CONNECT_MS   30000
-#define DEFAULT_CLOSE_MS     2000
-#define MAX_CONNS_LIMIT      (1u << 20) /* keeps the RST queue size from overflowing */
-#define LISTEN_BACKLOG       128
-#define ACCEPTS_PER_WAKEUP   64 /* let other fds run between bursts of clients */
+#define DEFAULT_CONNECT_MS 30000
+#define DEFAULT_CLOSE_MS   2000
+#define MAX_CONNS_LIMIT    (1u << 20) /* keeps the RST queue size from overflowing */
+#define LISTEN_BACKLOG     128
+#define ACCEPTS_PER_WAKEUP 64 /* let other fds run between bursts of clients */
 
 #define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
 
@@ -1275,21 +1275,24 @@ void vsock_mux_destroy(struct vsock_mux *m)
 
 void vsock_mux_dump(const struct vsock_mux *m)
 {
-	static const char *const state[] = { "line", "connecting", "open", "closing" };
+	static const char *const state[] = {"line", "connecting", "open", "closing"};
 	const struct dlist *d;
 
-	log_warnx("    vsock: %u connections, %u with packets for the guest", m->nconns, m->rx_count);
+	log_warnx("    vsock: %u connections, %u with packets for the guest", m->nconns,
+		  m->rx_count);
 	for (d = m->conns.next; d != &m->conns; d = d->next) {
-		const struct conn *c = (const struct conn *)((const char *)d - offsetof(struct conn, all));
+		const struct conn *c =
+		    (const struct conn *)((const char *)d - offsetof(struct conn, all));
 
-		log_warnx("    vsock %u->%u %s fd %d watch %#x pending %#x: guest->host rx %u fwd %u"
-			  " (told %u) held %zu; host->guest tx %u peer fwd %u buf %u%s%s%s%s%s",
-			  c->local_port, c->peer_port, state[c->state], c->fd, c->watched, c->pending,
-			  c->rx_cnt, c->fwd_cnt, c->last_fwd_sent, c->out.len, c->tx_cnt,
-			  c->peer_fwd_cnt, c->peer_buf_alloc, c->credit_asked ? " credit-asked" : "",
-			  c->host_eof ? " host-eof" : "", c->host_wr_shut ? " host-wr-shut" : "",
-			  c->guest_no_send ? " guest-no-send" : "",
-			  c->guest_no_recv ? " guest-no-recv" : "");
+		log_warnx(
+		    "    vsock %u->%u %s fd %d watch %#x pending %#x: guest->host rx %u fwd %u"
+		    " (told %u) held %zu; host->guest tx %u peer fwd %u buf %u%s%s%s%s%s",
+		    c->local_port, c->peer_port, state[c->state], c->fd, c->watched, c->pending,
+		    c->rx_cnt, c->fwd_cnt, c->last_fwd_sent, c->out.len, c->tx_cnt, c->peer_fwd_cnt,
+		    c->peer_buf_alloc, c->credit_asked ? " credit-asked" : "",
+		    c->host_eof ? " host-eof" : "", c->host_wr_shut ? " host-wr-shut" : "",
+		    c->guest_no_send ? " guest-no-send" : "",
+		    c->guest_no_recv ? " guest-no-recv" : "");
 	}
 }
 
