@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Two builds of lxs side by side in one VM run (by bench/cli-ab, directly
 # or in the nested-KVM rig): warm `lxs -- true` (rounds interleaved, 30 per
-# build per round, 3 rounds) and cold (VM stopped before each; 2 per build
-# per round). Each build uses its own lxs, lxsd, lxs-vm and initramfs and
+# build per round, LXS_AB_ROUNDS rounds, default 3) and cold (VM stopped before
+# each; 2 per build per round). Per round it prints each build's warm median. Each build uses its own lxs, lxsd, lxs-vm and initramfs and
 # its own run folder. Prints "AB NAME cold_ms=... warm_ms=..." per build.
 # usage: bench/lib/cli-ab.sh KERNEL_DIR IMAGE NAME=TREE NAME=TREE
 set -euo pipefail
@@ -26,7 +26,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-for round in 1 2 3; do
+for round in $(seq "${LXS_AB_ROUNDS:-3}"); do
 	for n in "${!tree[@]}"; do
 		L=${tree[$n]}/build/lxs
 		for _ in 1 2; do
@@ -38,11 +38,12 @@ for round in 1 2 3; do
 		for _ in $(seq 30); do
 			t0=$(date +%s%N)
 			env $(env_of "$n") "$L" -d "bb$n" -- true
-			echo $((($(date +%s%N) - t0) / 1000)) >>"$tmp/$n.warm"
-		done
+			echo $((($(date +%s%N) - t0) / 1000))
+		done >"$tmp/$n.round"
+		cat "$tmp/$n.round" >>"$tmp/$n.warm"
+		echo "round $round $n warm_ms=$(median <"$tmp/$n.round" | awk '{printf "%.1f", $1 / 1000}')" >&2
 		env $(env_of "$n") "$L" --shutdown
 	done
-	echo "round $round done" >&2
 done
 for n in "${!tree[@]}"; do
 	echo "AB $n cold_ms=$(median <"$tmp/$n.cold") warm_ms=$(median <"$tmp/$n.warm" | awk '{printf "%.1f", $1 / 1000}')"

@@ -117,23 +117,34 @@ fail:
 	return ret;
 }
 
+/* Write what is queued on w, then take the one answer (OK or ERROR) of a control request. */
+static int flush_and_answer(struct wire *w, int timeout_ms, char *err, size_t errlen)
+{
+	struct lxs_msg_hdr h;
+	const uint8_t *p;
+	int ret;
+
+	while ((ret = wire_flush(w)) == 1) {
+		struct pollfd pf = {.fd = w->fd, .events = POLLOUT};
+
+		if (poll(&pf, 1, -1) < 0 && errno != EINTR)
+			return -errno;
+	}
+	if (ret == 0)
+		ret = wire_recv(w, &h, &p, timeout_ms);
+	return ret < 0 ? ret : session_distro_answer(&h, p, err, errlen);
+}
+
 static int control(int fd, uint16_t type, const void *a, size_t alen, const void *b, size_t blen,
 		   int timeout_ms, char *err, size_t errlen)
 {
 	struct wire w;
-	struct lxs_msg_hdr h;
-	const uint8_t *p;
 	int ret = wire_init(&w, fd);
 
 	if (ret < 0)
 		return ret;
-	ret = wire_send(&w, type, 0, a, alen, b, blen);
-	if (ret == 0)
-		ret = wire_recv(&w, &h, &p, timeout_ms);
-	if (ret >= 0)
-		ret = h.type == LXS_MSG_OK      ? 0
-		      : h.type == LXS_MSG_ERROR ? wire_error_of(&h, p, err, errlen)
-						: -EPROTO;
+	if ((ret = wire_queue(&w, type, 0, a, alen, b, blen)) == 0)
+		ret = flush_and_answer(&w, timeout_ms, err, errlen);
 	wire_fini(&w);
 	return ret;
 }
@@ -162,29 +173,19 @@ int session_distro_answer(const struct lxs_msg_hdr *h, const uint8_t *p, char *e
 		return 0;
 	if (h->type == LXS_MSG_ERROR)
 		return wire_error_of(h, p, err, errlen);
-	snprintf(err, errlen, "lxs-init answered DISTRO_START with message type %u", h->type);
+	snprintf(err, errlen, "lxs-init answered a control request with message type %u", h->type);
 	return -EPROTO;
 }
 
 int session_distro_start(int fd, const struct session_distro *d, char *err, size_t errlen)
 {
 	struct wire w;
-	struct lxs_msg_hdr h;
-	const uint8_t *p;
 	int ret = wire_init(&w, fd);
 
 	if (ret < 0)
 		return ret;
-	ret = session_distro_queue(&w, d);
-	while (ret == 0 && (ret = wire_flush(&w)) == 1) {
-		struct pollfd pf = {.fd = fd, .events = POLLOUT};
-
-		ret = poll(&pf, 1, -1) < 0 && errno != EINTR ? -errno : 0;
-	}
-	if (ret == 0)
-		ret = wire_recv(&w, &h, &p, (int)d->timeout_ms + 30000);
-	if (ret >= 0)
-		ret = session_distro_answer(&h, p, err, errlen);
+	if ((ret = session_distro_queue(&w, d)) == 0)
+		ret = flush_and_answer(&w, (int)d->timeout_ms + 30000, err, errlen);
 	wire_fini(&w);
 	return ret;
 }

@@ -38,7 +38,8 @@ struct session_distro {
 /*
  * DISTRO_START without waiting, for a caller with a poll loop: queue it on
  * w (a fresh connection), then take the one answer with
- * session_distro_answer: 0, or -errno with init's sentence in err.
+ * session_distro_answer (which reads the answer to any control request:
+ * OK, or ERROR): 0, or -errno with init's sentence in err.
  */
 int session_distro_queue(struct wire *w, const struct session_distro *d);
 int session_distro_answer(const struct lxs_msg_hdr *h, const uint8_t *p, char *err, size_t errlen);
