@@ -162,6 +162,71 @@ static int listen_on(const struct lxs_paths *p, char *err, size_t errlen)
 	return fd;
 }
 
+/*
+ * One turn of the loop: wait (at most timeout ms, -1: no limit) for any of
+ * lxsd's descriptors and act on what happened. false: time to quit.
+ */
+static bool serve_once(struct lxsd *s, int lfd, int sfd, int timeout)
+{
+	char err[1024];
+	bool quit = false;
+
+	/* Fixed slots first: listener, signals, VM, READY, the distros' conversations. */
+	enum { P_LISTEN, P_SIG, P_VM, P_READY, P_CONV, P_CLIENTS = P_CONV + LXSD_MAX_RUNNING };
+	struct pollfd pf[P_CLIENTS + LXSD_MAX_CLIENTS];
+	pf[P_LISTEN] = (struct pollfd){.fd = lfd, .events = POLLIN};
+	pf[P_SIG] = (struct pollfd){.fd = sfd, .events = POLLIN};
+	pf[P_VM] = (struct pollfd){.fd = s->test_init ? -1 : s->vm_pidfd, .events = POLLIN};
+	pf[P_READY] = (struct pollfd){.fd = s->ready_conn >= 0 ? s->ready_conn : s->ready_listen,
+				      .events = POLLIN};
+	for (int i = 0; i < LXSD_MAX_RUNNING; i++) {
+		struct running *r = &s->r[i];
+		bool talking = r->used && r->state != LXS_DISTRO_RUNNING;
+
+		pf[P_CONV + i] = (struct pollfd){
+		    .fd = talking ? r->conv.fd : -1,
+		    .events = POLLIN | (talking && wire_tx_pending(&r->conv) ? POLLOUT : 0)};
+	}
+	for (int i = 0; i < s->nclients; i++)
+		pf[P_CLIENTS + i] =
+		    (struct pollfd){.fd = s->c[i].w.fd,
+				    .events = (s->c[i].phase != CLIENT_DONE ? POLLIN : 0) |
+					      (wire_tx_pending(&s->c[i].w) ? POLLOUT : 0)};
+	int nfds = P_CLIENTS + s->nclients;
+	if (poll(pf, (nfds_t)nfds, timeout) < 0 && errno != EINTR)
+		return false;
+	if (pf[P_SIG].revents & POLLIN) {
+		struct signalfd_siginfo si;
+
+		while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo == SIGCHLD)
+				reap_children(s);
+			else
+				quit = true; /* SIGTERM, SIGINT, SIGHUP */
+		}
+	}
+	if (pf[P_VM].fd >= 0 && (pf[P_VM].revents & POLLIN)) {
+		if (vm_on_exit(s, err, sizeof(err)) < 0)
+			clients_fail(s, NULL, err);
+		clients_vm_gone(s);
+	}
+	if (pf[P_READY].fd >= 0 && pf[P_READY].revents && vm_on_ready(s) == 1)
+		clients_vm_up(s);
+	for (int i = 0; i < LXSD_MAX_RUNNING; i++)
+		if (pf[P_CONV + i].fd >= 0 && pf[P_CONV + i].revents && s->r[i].used)
+			distro_changed(s, &s->r[i], now_ms());
+	/*
+	 * Every client, also those with nothing to read (answers queued by the
+	 * events above go out now), from the end: dropping one moves the last,
+	 * already served, into its place.
+	 */
+	for (int i = s->nclients - 1; i >= 0; i--)
+		client_io(s, i, pf[P_CLIENTS + i].revents);
+	if (pf[P_LISTEN].revents & POLLIN)
+		client_accept(s, lfd);
+	return !quit;
+}
+
 int main(int argc, char **argv)
 {
 	static struct lxsd s;
@@ -210,19 +275,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	int64_t idle_since = now_ms();
-	bool quit = false;
 
-	while (!quit) {
-		/* Fixed slots first: listener, signals, VM, READY, the distros' conversations. */
-		enum {
-			P_LISTEN,
-			P_SIG,
-			P_VM,
-			P_READY,
-			P_CONV,
-			P_CLIENTS = P_CONV + LXSD_MAX_RUNNING
-		};
-		struct pollfd pf[P_CLIENTS + LXSD_MAX_CLIENTS];
+	for (;;) {
 		int timeout = timers(&s);
 
 		if (s.vm == LXS_VM_STOPPED && s.nclients == 0) {
@@ -232,57 +286,8 @@ int main(int argc, char **argv)
 				break;
 			timeout = timeout < 0 || left < timeout ? (int)left : timeout;
 		}
-		pf[P_LISTEN] = (struct pollfd){.fd = lfd, .events = POLLIN};
-		pf[P_SIG] = (struct pollfd){.fd = sfd, .events = POLLIN};
-		pf[P_VM] = (struct pollfd){.fd = s.test_init ? -1 : s.vm_pidfd, .events = POLLIN};
-		pf[P_READY] = (struct pollfd){
-		    .fd = s.ready_conn >= 0 ? s.ready_conn : s.ready_listen, .events = POLLIN};
-		for (int i = 0; i < LXSD_MAX_RUNNING; i++) {
-			struct running *r = &s.r[i];
-			bool talking = r->used && r->state != LXS_DISTRO_RUNNING;
-
-			pf[P_CONV + i] = (struct pollfd){
-			    .fd = talking ? r->conv.fd : -1,
-			    .events =
-				POLLIN | (talking && wire_tx_pending(&r->conv) ? POLLOUT : 0)};
-		}
-		for (int i = 0; i < s.nclients; i++)
-			pf[P_CLIENTS + i] =
-			    (struct pollfd){.fd = s.c[i].w.fd,
-					    .events = (s.c[i].phase != CLIENT_DONE ? POLLIN : 0) |
-						      (wire_tx_pending(&s.c[i].w) ? POLLOUT : 0)};
-		int nfds = P_CLIENTS + s.nclients;
-		if (poll(pf, (nfds_t)nfds, timeout) < 0 && errno != EINTR)
+		if (!serve_once(&s, lfd, sfd, timeout))
 			break;
-		if (pf[P_SIG].revents & POLLIN) {
-			struct signalfd_siginfo si;
-
-			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGCHLD)
-					reap_children(&s);
-				else
-					quit = true;
-			}
-		}
-		if (pf[P_VM].fd >= 0 && (pf[P_VM].revents & POLLIN)) {
-			if (vm_on_exit(&s, err, sizeof(err)) < 0)
-				clients_fail(&s, NULL, err);
-			clients_vm_gone(&s);
-		}
-		if (pf[P_READY].fd >= 0 && pf[P_READY].revents && vm_on_ready(&s) == 1)
-			clients_vm_up(&s);
-		for (int i = 0; i < LXSD_MAX_RUNNING; i++)
-			if (pf[P_CONV + i].fd >= 0 && pf[P_CONV + i].revents && s.r[i].used)
-				distro_changed(&s, &s.r[i], now_ms());
-		/*
-		 * Every client, also those with nothing to read (answers queued by the
-		 * events above go out now), from the end: dropping one moves the last,
-		 * already served, into its place.
-		 */
-		for (int i = s.nclients - 1; i >= 0; i--)
-			client_io(&s, i, pf[P_CLIENTS + i].revents);
-		if (pf[P_LISTEN].revents & POLLIN)
-			client_accept(&s, lfd);
 		if (s.vm != LXS_VM_STOPPED || s.nclients)
 			idle_since = now_ms();
 	}
