@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -46,6 +47,29 @@ int call_connect(const char *path, int timeout_ms)
 			return ret == -EAGAIN ? -ETIMEDOUT : ret;
 		}
 		poll(NULL, 0, 10);
+	}
+	return fd;
+}
+
+int call_listen(const char *path, int backlog, bool nonblock)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd, ret;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(a.sun_path, path);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
+	if (fd < 0)
+		return -errno;
+	mode_t old = umask(0177); /* the socket is born 0600 */
+	ret = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, backlog) == 0 ? 0
+											  : -errno;
+	umask(old);
+	if (ret < 0) {
+		close(fd);
+		return ret;
 	}
 	return fd;
 }

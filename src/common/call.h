@@ -2,11 +2,13 @@
  * call.h - one request and its answer on a connection, the way every
  * control path of lxs talks (lxs -> lxsd, lxsd -> lxs-vm): HELLO both ways,
  * the request, the answer, all within one deadline and with MSG_NOSIGNAL,
- * so a peer that hangs up is an error to report, never a SIGPIPE.
+ * so a peer that hangs up is an error to report, never a SIGPIPE. Also the
+ * Unix sockets those paths run on: connecting and listening.
  */
 #ifndef LXS_COMMON_CALL_H
 #define LXS_COMMON_CALL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,7 +31,16 @@ int call_fd(int fd, uint16_t type, const void *fixed, size_t flen, const void *t
 	    struct call_answer *a, int timeout_ms);
 void call_answer_free(struct call_answer *a);
 
-/* A Unix socket connected before the deadline (a full backlog is waited out): fd or -errno. */
+/*
+ * A Unix socket connected before the deadline (a full backlog is waited
+ * out; timeout_ms < 0: no limit), non-blocking: fd or -errno.
+ */
 int call_connect(const char *path, int timeout_ms);
+/*
+ * The other end: a socket listening at path (a leftover there is removed
+ * first), born 0600 so only its owner reaches it, with nonblock as asked:
+ * fd or -errno (-ENAMETOOLONG for a path a socket cannot have).
+ */
+int call_listen(const char *path, int backlog, bool nonblock);
 
 #endif

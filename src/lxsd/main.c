@@ -20,11 +20,10 @@
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/call.h"
 #include "common/clock.h"
 #include "common/proto.h"
 #include "lxsd.h"
@@ -138,27 +137,15 @@ static void sweep_leftovers(const struct lxs_paths *p, int lock)
 
 static int listen_on(const struct lxs_paths *p, char *err, size_t errlen)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	int fd;
+	int fd = call_listen(p->sock, 64, false);
 
-	if (strlen(p->sock) >= sizeof(a.sun_path)) {
-		snprintf(err, errlen,
-			 "the socket path %s is too long; set XDG_RUNTIME_DIR to a shorter folder",
-			 p->sock);
-		return -ENAMETOOLONG;
-	}
-	strcpy(a.sun_path, p->sock);
-	unlink(p->sock);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	mode_t old = umask(0177); /* the socket is born 0600 */
-	int ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 64) == 0;
-	umask(old);
-	if (!ok) {
-		snprintf(err, errlen, "cannot listen on %s: %s", p->sock, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -errno;
-	}
+	if (fd == -ENAMETOOLONG)
+		snprintf(
+		    err, errlen,
+		    "the socket path %.900s is too long; set XDG_RUNTIME_DIR to a shorter folder",
+		    p->sock);
+	else if (fd < 0)
+		snprintf(err, errlen, "cannot listen on %.200s: %s", p->sock, strerror(-fd));
 	return fd;
 }
 

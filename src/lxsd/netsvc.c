@@ -21,12 +21,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/call.h"
 #include "common/clock.h"
 #include "lxsd.h"
 
@@ -61,30 +60,24 @@ static int svc_start(struct lxsd *s, struct netsvc *svc)
 
 int netsvc_start(struct lxsd *s, char *err, size_t errlen)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	int ret, fd = -1;
+	int ret, fd;
 
 	if (!s->cfg.networking || s->net_fd >= 0)
 		return 0;
+	/* The run folder is this user's (0700); what is there is a leftover of ours. */
 	if (path_fmt(s->net_sock, sizeof(s->net_sock), "%s/net.sock", s->p.run) < 0 ||
-	    strlen(s->net_sock) >= sizeof(a.sun_path)) {
+	    (fd = call_listen(s->net_sock, 4, false)) == -ENAMETOOLONG) {
 		snprintf(err, errlen,
 			 "the run folder's name %s is too long for a socket; set "
 			 "XDG_RUNTIME_DIR to a shorter path",
 			 s->p.run);
 		return -ENAMETOOLONG;
 	}
-	strcpy(a.sun_path, s->net_sock);
-	/* The run folder is this user's (0700); what is there is a leftover of ours. */
-	unlink(s->net_sock);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto fail;
-	mode_t old = umask(0177);
-	int r = bind(fd, (struct sockaddr *)&a, sizeof(a));
-	umask(old);
-	if (r < 0 || listen(fd, 4) < 0)
-		goto fail;
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create the network's socket %s: %s", s->net_sock,
+			 strerror(-fd));
+		return fd;
+	}
 	s->net_fd = fd;
 	s->nat.quick = 0;
 	if ((ret = svc_start(s, &s->nat)) < 0) {
@@ -93,13 +86,6 @@ int netsvc_start(struct lxsd *s, char *err, size_t errlen)
 		return ret;
 	}
 	return 0;
-fail:
-	ret = -errno;
-	if (fd >= 0)
-		close(fd);
-	snprintf(err, errlen, "cannot create the network's socket %s: %s", s->net_sock,
-		 strerror(-ret));
-	return ret;
 }
 
 void netsvc_vm_up(struct lxsd *s)

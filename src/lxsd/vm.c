@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/call.h"
 #include "common/clock.h"
 #include "common/proto.h"
 #include "lxsd.h"
@@ -122,29 +123,6 @@ void lxsd_load_config(struct lxsd *s)
 		fprintf(stderr, "lxsd: cannot read %s; using the defaults\n", s->p.config);
 }
 
-/* A listening Unix socket at path, 0600. */
-static int listen_at(const char *path)
-{
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	int fd, ret;
-
-	if (strlen(path) >= sizeof(a.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(a.sun_path, path);
-	unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	mode_t old = umask(0177);
-	ret = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 4) == 0 ? 0 : -errno;
-	umask(old);
-	if (ret < 0) {
-		close(fd);
-		return ret;
-	}
-	return fd;
-}
-
 static void close_fd(int *fd)
 {
 	if (*fd >= 0)
@@ -215,7 +193,7 @@ int vm_boot(struct lxsd *s, char *err, size_t errlen)
 	snprintf(cmdline, sizeof(cmdline), "console=hvc0 quiet%s%s",
 		 s->cfg.kernel_cmdline[0] ? " " : "", s->cfg.kernel_cmdline);
 	snprintf(s->vm_desc, sizeof(s->vm_desc), "%s, %s, %s vCPUs", kernel, mem, cpus);
-	if ((s->ready_listen = listen_at(s->ready_sock)) < 0) {
+	if ((s->ready_listen = call_listen(s->ready_sock, 4, true)) < 0) {
 		ret = s->ready_listen;
 		s->ready_listen = -1;
 		snprintf(err, errlen, "cannot listen on %s: %s", s->ready_sock, strerror(-ret));

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -231,26 +230,6 @@ int ipc_decode_state(const uint8_t *p, size_t len, struct ipc_state *st)
 	return 0;
 }
 
-static int try_connect(const char *path)
-{
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	int fd;
-
-	if (strlen(path) >= sizeof(a.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(a.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		int e = -errno;
-
-		close(fd);
-		return e;
-	}
-	return fd;
-}
-
 /* lxsd detaches into its own session and is nobody's child but init's. */
 static int spawn_lxsd(const struct lxs_paths *p, char *err, size_t errlen)
 {
@@ -328,7 +307,7 @@ int lxsd_connect(const struct lxs_paths *p, bool spawn, char *err, size_t errlen
 		snprintf(err, errlen, "lxsd is not running");
 	if (ret < 0)
 		return ret;
-	if ((fd = try_connect(p->sock)) >= 0)
+	if ((fd = call_connect(p->sock, -1)) >= 0)
 		return check_peer(p, fd, err, errlen);
 	if (!spawn) {
 		snprintf(err, errlen, "lxsd is not running");
@@ -338,7 +317,7 @@ int lxsd_connect(const struct lxs_paths *p, bool spawn, char *err, size_t errlen
 		return ret;
 	/* Bounded: lxsd binds its socket within milliseconds of starting. */
 	for (int i = 0; i < 1000; i++) {
-		if ((fd = try_connect(p->sock)) >= 0)
+		if ((fd = call_connect(p->sock, -1)) >= 0)
 			return check_peer(p, fd, err, errlen);
 		struct timespec ts = {0, 10 * 1000 * 1000};
 		nanosleep(&ts, NULL);
