@@ -128,7 +128,7 @@ $(GUEST_UAPI)/.made:
 	touch $@
 
 # lxs-init takes from src/common only what a static musl program can use.
-GUEST_COMMON := src/common/wire.c src/common/clock.c src/common/dirs.c
+GUEST_COMMON := src/common/wire.c src/common/clock.c src/common/dirs.c src/relay/relay.c
 GUEST_SRC := $(wildcard src/guest/*.c) $(GUEST_COMMON)
 $(O)/guest/lxs-init: $(GUEST_SRC) $(wildcard src/guest/*.h) src/common/proto.h $(GUEST_COMMON:.c=.h) $(GUEST_UAPI)/.made
 	@mkdir -p $(@D)
@@ -142,6 +142,22 @@ $(GUEST_OBJ): $(O)/obj/guest/%.o: src/guest/%.c $(wildcard src/guest/*.h) src/co
 	@mkdir -p $(@D)
 	$(MUSLCC) -Os -std=gnu17 $(WARN) -D_GNU_SOURCE -Isrc -isystem $(GUEST_UAPI) -c -o $@ $<
 CHECK_DEPS += $(GUEST_OBJ)
+
+# lxs-host (also lxspath and every host command name), the distro's side of
+# interop: static, so it runs in any distro, in the VM and under lxs-pico
+# alike. lxs copies it into the tools folder that distros see at /usr/lib/lxs.
+HOSTTOOL_SRC := src/interop/main.c src/interop/xlate.c src/interop/lxspath.c \
+		src/session/client.c src/common/wire.c
+$(O)/lxs-host: $(HOSTTOOL_SRC) $(wildcard src/interop/*.h) src/session/session.h \
+		src/common/proto.h src/common/wire.h $(GUEST_UAPI)/.made
+	$(MUSLCC) -static -Os -std=gnu17 $(WARN) -D_GNU_SOURCE -Isrc -isystem $(GUEST_UAPI) -o $@ $(HOSTTOOL_SRC)
+all: $(O)/lxs-host
+# Its own file as an object too, for tests/cycles.sh only.
+$(O)/obj/interop/main.o: src/interop/main.c $(wildcard src/interop/*.h) src/session/session.h \
+		src/common/proto.h $(GUEST_UAPI)/.made
+	@mkdir -p $(@D)
+	$(MUSLCC) -Os -std=gnu17 $(WARN) -D_GNU_SOURCE -Isrc -isystem $(GUEST_UAPI) -c -o $@ $<
+CHECK_DEPS += $(O)/obj/interop/main.o
 
 $(O)/guest/blkbench: bench/blkbench.c src/common/proto.h
 	@mkdir -p $(@D)

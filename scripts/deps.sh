@@ -52,6 +52,7 @@ tools=(
 	# bench/net: the host's side of the network benchmark, and its peer NAT
 	iperf3:iperf3 passt:passt
 	ip:iproute2               # bench/net: passt's route in the rig
+	sshd:openssh-server       # bench/interop: the ssh peer
 	# tests/ltp/build.sh: the Linux Test Project, built from its source
 	autoconf:autoconf aclocal:automake automake:automake libtoolize:libtool
 	m4:m4 bison:bison flex:flex pkg-config:pkg-config

@@ -130,6 +130,10 @@ suite ltp_subset tests/ltp/subset.sh
 
 section "lxs and lxsd without a VM"
 suite cli_host tests/cli/host.sh
+# Interop in version 1 (version 2's runs with the VM tests below).
+suite cli_interop_v1 tests/cli/interop.sh v1
+as_nobody nobody_interop env PREFIX=nobody_interop LXS_TEST_BUSYBOX="$(sfile busybox.tar)" \
+	XDG_DATA_HOME= XDG_CONFIG_HOME= XDG_RUNTIME_DIR= tests/cli/interop.sh v1
 as_nobody cli_nobody env PREFIX=cli_nobody LXS_TEST_BUSYBOX="$(sfile busybox.tar)" \
 	LXS_TEST_DEBIAN="$(sfile debian.tar.zst)" XDG_DATA_HOME= XDG_CONFIG_HOME= XDG_RUNTIME_DIR= tests/cli/host.sh
 
@@ -161,6 +165,7 @@ fi
 vm_tests="$vm_tests; tests/run-suite.sh cli_vm tests/cli/vm.sh $(q "$kdir") $(q "$PWD/$vmtest")"
 vm_tests="$vm_tests; tests/run-suite.sh cli_net tests/cli/net.sh $(q "$kdir") $(q "$PWD/$vmtest")"
 vm_tests="$vm_tests; tests/run-suite.sh cli_forward tests/cli/forward.sh $(q "$kdir") $(q "$PWD/$vmtest")"
+vm_tests="$vm_tests; tests/run-suite.sh cli_interop_v2 tests/cli/interop.sh v2 $(q "$kdir") $(q "$PWD/$vmtest")"
 # The fault campaign's VM part: lxs-vm and lxsd killed during starts and sessions.
 vm_tests="$vm_tests; tests/run-suite.sh faults_vm tests/faults/vm.sh $(q "$kdir") $(q "$PWD/$vmtest") ${FAULTS_VM_TRIALS:-4}"
 if [ -z "$kdir" ]; then

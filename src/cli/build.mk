@@ -3,7 +3,7 @@
 # from src/cli/main.c: lxs-manage has every command; lxs (LXS_LEAN) runs
 # commands, lists and stops, and hands the commands that write distros to
 # lxs-manage, so that it links neither libarchive nor libext2fs (see there).
-CLI_LIBS = cli store session image common
+CLI_LIBS = cli store session relay interop image common
 PROGS += $(O)/lxs $(O)/lxs-manage
 
 $(O)/obj/cli/main-lean.o: src/cli/main.c

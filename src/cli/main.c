@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "cli/args.h"
+#include "cli/interop.h"
 #include "common/posix_const.h"
 #include "common/proto.h"
 #include "store/config.h"
@@ -558,6 +559,61 @@ _Static_assert(SHELL_DEFAULT == (int)PLAN_SHELL_DEFAULT &&
 		   SHELL_LOGIN == (int)PLAN_SHELL_LOGIN && SHELL_NONE == (int)PLAN_SHELL_NONE,
 	       "--shell-type's values are the plan's");
 
+static void no_warn(const char *sentence, void *arg)
+{
+	(void)sentence;
+	(void)arg;
+}
+
+/* lxs.conf's [interop] enabled (its other settings are the VM's; their warnings lxsd's). */
+static bool interop_configured(const struct lxs_paths *p)
+{
+	struct lxs_config cfg;
+
+	config_defaults(&cfg);
+	config_load(p->config, &cfg, no_warn, NULL);
+	return cfg.interop;
+}
+
+/*
+ * The tools folder up to date and, when the plan has interop on, the
+ * session's interop server (version 1: a socket lxs-pico shows the distro;
+ * version 2: beside the VM's vsock socket; host_view: lxs-init
+ * --serve-unix's tests, whose "distro" is the host). A failure costs the
+ * session its interop, said once, never the session itself.
+ */
+/*
+ * The tools folder brought up to date for a session (path_env: the host's
+ * PATH for host-path/, NULL to leave it); a failure is said once, unless it
+ * is the run folder's own, which what follows reports as the error it is.
+ */
+static bool tools_ready(const struct lxs_paths *p, const char *path_env)
+{
+	char err[1024] = "", why[1024];
+
+	if (interop_tools_refresh(p, path_env, err, sizeof(err)) == 0)
+		return true;
+	if (paths_check_run_dir(p, why, sizeof(why)) == 0)
+		fprintf(stderr, "lxs: lxs-host and lxspath are missing from this session: %s\n",
+			err);
+	return false;
+}
+
+static void interop_prepare(const struct lxs_paths *p, bool on, const char *vsock, bool host_view,
+			    struct interop_server *is)
+{
+	char err[1024] = "";
+	int ret = 0;
+
+	memset(is, 0, sizeof(*is));
+	if (on && vsock && !host_view)
+		ret = interop_start_vsock(vsock, is, err, sizeof(err));
+	else if (on)
+		ret = interop_start_unix(p, host_view, is, err, sizeof(err));
+	if (ret < 0)
+		fprintf(stderr, "lxs: host programs cannot be run from this session: %s\n", err);
+}
+
 /* What lxs was asked, with the host folder and terminal it runs in, as the plan takes it. */
 static void plan_request_of(const struct cli_args *a, struct plan_request *rq, char *here,
 			    size_t herelen)
@@ -714,6 +770,8 @@ static int run_version1(const struct lxs_paths *p, const struct cli_args *a,
 	if (v1_read_file(d->image, "/etc/passwd", 16 << 20, &passwd) < 0)
 		passwd = NULL;
 	plan_request_of(a, &rq, here, sizeof(here));
+	rq.version1 = true;
+	rq.interop_off = !interop_configured(p);
 	ret = plan_session(&rq, d, &wsl, passwd, true, &pl, err, sizeof(err));
 	free(passwd);
 	if (ret < 0)
@@ -730,12 +788,28 @@ static int run_version1(const struct lxs_paths *p, const struct cli_args *a,
 	snprintf(uid_s, sizeof(uid_s), "%u", pl.pw.uid);
 	snprintf(gid_s, sizeof(gid_s), "%u", pl.pw.gid);
 
+	/* The tools at /usr/lib/lxs, and who serves this session's host programs. */
+	bool tools =
+	    interop_tools_refresh(p, pl.interop ? getenv("PATH") : NULL, err, sizeof(err)) == 0;
+	if (!tools)
+		fprintf(stderr, "lxs: lxs-host and lxspath are missing from this session: %s\n",
+			err);
+	struct interop_server is;
+	interop_prepare(p, pl.interop && tools, NULL, false, &is);
+	char **extra;
+	const char **env = interop_session_env(pl.envp, &is, pl.host_mount, &extra);
+
 	/* lxs-pico's options, then the plan's argv. */
-	const char **argv = calloc((size_t)pl.argc + 16, sizeof(*argv));
+	const char **argv = calloc((size_t)pl.argc + 18, sizeof(*argv));
 	int k = 0;
-	if (!argv) {
+	if (!argv || !env) {
+		free(argv);
+		interop_stop(&is);
+		interop_session_env_free(env, extra);
 		plan_free(&pl);
-		return fail("out of memory");
+		return fail(env ? "out of memory"
+				: "the variables WSLENV names are too many or too large to pass "
+				  "on");
 	}
 	argv[k++] = pico;
 	argv[k++] = "--root";
@@ -752,6 +826,10 @@ static int run_version1(const struct lxs_paths *p, const struct cli_args *a,
 		argv[k++] = "--host-share";
 		argv[k++] = "/";
 	}
+	if (tools) {
+		argv[k++] = "--tools";
+		argv[k++] = p->tools;
+	}
 	argv[k++] = "--";
 	for (int i = 0; i < pl.argc; i++)
 		argv[k++] = pl.argv[i];
@@ -766,9 +844,11 @@ static int run_version1(const struct lxs_paths *p, const struct cli_args *a,
 			 d->name);
 		ret = fail(err);
 	} else {
-		ret = pico_spawn(pico, argv, pl.envp);
+		ret = pico_spawn(pico, argv, env);
 		close(lock);
 	}
+	interop_stop(&is);
+	interop_session_env_free(env, extra);
 	free(argv);
 	plan_free(&pl);
 	return ret;
@@ -836,6 +916,8 @@ static int run_session(const struct lxs_paths *p, const struct cli_args *a, cons
 	plan_request_of(a, &rq, here, sizeof(here));
 	if (plan_check(&rq, err, sizeof(err)) < 0)
 		return fail(err);
+	/* Before the VM may boot: lxsd shares the tools folder with it. */
+	tools_ready(p, interop_configured(p) ? getenv("PATH") : NULL);
 	uint8_t *req = NULL;
 	long len = ipc_encode_run(one.name, &rq, &req);
 	if (len < 0)
@@ -854,11 +936,25 @@ static int run_session(const struct lxs_paths *p, const struct cli_args *a, cons
 		return fail("lxsd gave an incomplete answer; restart it with lxs --shutdown");
 	}
 	/* lfd stays open: it is how lxsd knows this session still runs. */
+	struct interop_server is;
+	interop_prepare(p, pl.interop, pl.vsock, pl.port == 0, &is);
+	char **extra;
+	const char *mnt = "";
+	for (int i = 0; pl.envp[i]; i++)
+		if (!strncmp(pl.envp[i], "LXS_HOST_MOUNT=", 15))
+			mnt = pl.envp[i] + 15;
+	const char **env = interop_session_env(pl.envp, &is, mnt, &extra);
+	if (!env) {
+		interop_stop(&is);
+		ipc_plan_free(&pl);
+		call_answer_free(&ans);
+		return fail("the variables WSLENV names are too many or too large to pass on");
+	}
 	struct session_req q = {.distro = pl.distro,
 				.user = pl.user,
 				.cwd = pl.cwd,
 				.argv = pl.argv,
-				.envp = pl.envp,
+				.envp = env,
 				.host_cwd = pl.host_cwd};
 	/* A terminal on both ends gets a pty; otherwise pipes keep stdout and stderr apart. */
 	q.pty = isatty(0) && isatty(1);
@@ -866,6 +962,8 @@ static int run_session(const struct lxs_paths *p, const struct cli_args *a, cons
 	if (vfd < 0) {
 		char msg[1200];
 
+		interop_stop(&is);
+		interop_session_env_free(env, extra);
 		ipc_plan_free(&pl);
 		call_answer_free(&ans);
 		snprintf(msg, sizeof(msg), "cannot reach the distribution: %s", err);
@@ -876,6 +974,8 @@ static int run_session(const struct lxs_paths *p, const struct cli_args *a, cons
 	ret = session_run_stdio(vfd, &q, &ex, err, sizeof(err));
 	close(vfd);
 	close(lfd);
+	interop_stop(&is);
+	interop_session_env_free(env, extra);
 	if (ret < 0) {
 		char msg[1200];
 

@@ -18,8 +18,10 @@
  *    readiness) speaks these frames; the text lines are gone.
  * 4: DISTRO_START gained the automount root string and LXS_DISTRO_NO_AUTOMOUNT
  *    (lxs-init no longer reads the distro's /etc/wsl.conf).
+ * 5: interop: the session conversation the other way round (lxs-host in a
+ *    distro -> the host), LXS_CREATE_HOST_ENV.
  */
-#define LXS_PROTO_VERSION 4
+#define LXS_PROTO_VERSION 5
 
 /*
  * Debug console, guest -> host, 8-bit OUT. Each byte written is copied to
@@ -167,6 +169,13 @@ struct lxs_create {
 	uint16_t rows, cols;
 	uint32_t argc, envc;
 };
+
+/*
+ * Interop only: env holds variables to set on top of the host side's own
+ * environment (WSLENV's, already translated), not the whole environment.
+ */
+#define LXS_CREATE_HOST_ENV 4u
+#define LXS_CREATE_FLAGS    7u
 
 struct lxs_created {
 	int32_t pid; /* in the distro's PID namespace */
@@ -332,6 +341,8 @@ struct lxs_run {
 };
 
 #define LXS_PLAN_HOST_CWD 1u /* the working folder is a host path (LXS_CREATE_HOST_CWD) */
+#define LXS_PLAN_INTEROP  2u /* interop is on: lxs serves the session's host programs */
+#define LXS_PLAN_FLAGS    3u
 
 struct lxs_plan {
 	uint32_t flags; /* LXS_PLAN_* */
@@ -365,5 +376,30 @@ struct lxs_state_distro {
  * lxsd listens for it while the VM boots; a VM is up when it arrives.
  */
 #define LXS_VSOCK_PORT_READY 50004
+
+/* ------------------------------------------------------------------------
+ * Interop: a host program run from a distro (lxs-host, and the host command
+ * names of /usr/lib/lxs/host-path). The same conversation as a session,
+ * with the roles turned: lxs-host is the client (HELLO, CREATE, stdin DATA,
+ * SIGNAL, RESIZE), the host runs the program (src/relay) and answers
+ * CREATED, its output and EXIT. CREATE for the host: distro "" or the
+ * distro's name (for logs), user "" (the program runs as the session's
+ * user; anything else is refused), the working folder a host path with
+ * LXS_CREATE_HOST_CWD ("": the host user's home), LXS_CREATE_HOST_ENV.
+ *
+ * The server is the `lxs` process of the session (src/cli/interop.c),
+ * which lxs-host finds through the session's environment variable
+ * LXS_INTEROP: "vsock:PORT" in version 2 (a guest-initiated vsock
+ * connection to the host, which lxs-vm hands to the Unix socket
+ * "<vsock socket>_PORT"; lxs picks a free PORT from LXS_VSOCK_PORT_INTEROP
+ * on), a Unix socket path in version 1 (under /usr/lib/lxs/sessions, which
+ * lxs-pico maps to the host's tools folder). No LXS_INTEROP: interop is off.
+ * ------------------------------------------------------------------------ */
+#define LXS_VSOCK_PORT_INTEROP      50100
+#define LXS_VSOCK_PORT_INTEROP_SPAN 4096
+/* Host programs one session's server runs at once; more are refused (EAGAIN). */
+#define LXS_INTEROP_MAX_RUNNING 64
+/* Where lxs's tools appear in every distro (read-only; not the distro's own files). */
+#define LXS_TOOLS_DIR "/usr/lib/lxs"
 
 #endif

@@ -7,6 +7,7 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -221,6 +222,23 @@ int wire_queue_error(struct wire *w, int e, const char *sentence)
 
 	return wire_queue(w, LXS_MSG_ERROR, 0, &m, sizeof(m), sentence,
 			  len < LXS_MSG_MAX - sizeof(m) ? len : LXS_MSG_MAX - sizeof(m));
+}
+
+int wire_send_error(struct wire *w, int e, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	struct lxs_error m = {.err = e};
+
+	va_start(ap, fmt);
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(msg))
+		n = sizeof(msg) - 1;
+	wire_send(w, LXS_MSG_ERROR, 0, &m, sizeof(m), msg, (size_t)n);
+	return -e;
 }
 
 int wire_hello_ok(const struct lxs_msg_hdr *h, const uint8_t *p)

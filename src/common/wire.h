@@ -73,6 +73,12 @@ long wire_strtab(char *buf, size_t cap, const char *const *s, size_t n);
 int wire_error_of(const struct lxs_msg_hdr *h, const uint8_t *p, char *err, size_t errlen);
 /* Queue an ERROR message: errno e (positive) and one sentence. */
 int wire_queue_error(struct wire *w, int e, const char *sentence);
+/*
+ * Send an ERROR now (errno e, positive, and a sentence made from fmt, at
+ * most 511 bytes), for a conversation that ends with it: returns -e.
+ */
+int wire_send_error(struct wire *w, int e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * The opening of a control conversation (lxs-vm's control socket, lxsd's

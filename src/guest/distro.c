@@ -289,6 +289,7 @@ static int container_main(const char *root, const char *hostsrc, const char *hos
 		goto fail_ret;
 	}
 	hostroot_stage(root, hostsrc); /* without the share there is nothing to stage */
+	tools_stage(root);             /* likewise */
 	if (d->hostname[0] && sethostname(d->hostname, strlen(d->hostname)) < 0) {
 		what = "set the hostname";
 		goto fail;
@@ -299,6 +300,7 @@ static int container_main(const char *root, const char *hostsrc, const char *hos
 		goto fail;
 	}
 	hostroot_place(hostdir);
+	tools_place();
 	/* As WSL: a file that cannot be written is reported, and the distro starts all the same. */
 	if ((ret = network_files(d, what2, sizeof(what2))) < 0)
 		fprintf(stderr, "lxs-init: distro %s: cannot %s: %s\n", d->name, what2,

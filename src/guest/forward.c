@@ -305,13 +305,13 @@ static int relay_serve(int fd)
 	if (ret < 0)
 		goto out;
 	if (h.type != LXS_MSG_FWD_CONNECT || h.len != sizeof(m)) {
-		ret = send_error(&w, EPROTO, "expected FWD_CONNECT after HELLO");
+		ret = wire_send_error(&w, EPROTO, "expected FWD_CONNECT after HELLO");
 		goto out;
 	}
 	memcpy(&m, p, sizeof(m));
 	wire_consume(&w);
 	if (!m.port || (m.families != LXS_FWD_IPV4 && m.families != LXS_FWD_IPV6) || m.pad) {
-		ret = send_error(&w, EPROTO, "malformed FWD_CONNECT");
+		ret = wire_send_error(&w, EPROTO, "malformed FWD_CONNECT");
 		goto out;
 	}
 	/*
@@ -323,8 +323,8 @@ static int relay_serve(int fd)
 	if (tfd < 0)
 		tfd = connect_loopback(first == AF_INET ? AF_INET6 : AF_INET, m.port);
 	if (tfd < 0) {
-		ret = send_error(&w, -tfd, "cannot connect to port %u in the VM: %s", m.port,
-				 strerror(-tfd));
+		ret = wire_send_error(&w, -tfd, "cannot connect to port %u in the VM: %s", m.port,
+				      strerror(-tfd));
 		goto out;
 	}
 	if ((ret = wire_send(&w, LXS_MSG_OK, 0, NULL, 0, NULL, 0)) == 0)

@@ -13,6 +13,8 @@
  *   forward.c localhost forwarding: the VM's TCP listeners reported to
  *             lxs-fwd on the host, and the relay of forwarded connections
  *   diag.c    the TCP listeners from NETLINK_SOCK_DIAG (diag.h)
+ *   tools.c   lxs's tools (lxs-host, lxspath) at /usr/lib/lxs in every distro
+ *   ../relay  (src/relay, shared with the host) runs a session's process
  */
 #ifndef LXS_GUEST_H
 #define LXS_GUEST_H
@@ -92,6 +94,15 @@ void hostroot_place(const char *dir);
 int hostroot_path(const struct distro_spec *d, char *buf, size_t len);
 
 /*
+ * tools.c: container, before pivot_root: bind the VM's mount of the
+ * "lxstools" share (mounted at the first call) into root's /run: 0 or
+ * -errno (no share: the distro gets no tools). After pivot_root:
+ * tools_place moves it to /usr/lib/lxs.
+ */
+int tools_stage(const char *root);
+void tools_place(void);
+
+/*
  * forward.c: the localhost forwarding process (PID 1 forks it and restarts
  * it when it dies); returns only on a fatal error, the exit status.
  */
@@ -99,9 +110,6 @@ int forward_main(void);
 
 /* A name usable as a file name component: [A-Za-z0-9._-], 1..64, not . or .. */
 bool distro_name_ok(const char *name);
-
-/* util.c: ERROR with errno err and a sentence to the host: -err. */
-int send_error(struct wire *w, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* netif.c: bring lo up and configure eth0 if there is one: 1, 0 (no eth0), -errno. */
 int netif_setup(void);

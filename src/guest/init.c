@@ -149,7 +149,7 @@ int serve_connection(const struct init_opts *o, int fd)
 
 	ret = wire_recv(&w, &h, &p, 30000);
 	if (ret == -EPROTO) {
-		ret = send_error(&w, EPROTO, "malformed or unknown message after HELLO");
+		ret = wire_send_error(&w, EPROTO, "malformed or unknown message after HELLO");
 		goto out;
 	}
 	if (ret < 0)
@@ -160,7 +160,7 @@ int serve_connection(const struct init_opts *o, int fd)
 		uint8_t *req = malloc(h.len ? h.len : 1);
 
 		if (!req) {
-			ret = send_error(&w, ENOMEM, "out of memory");
+			ret = wire_send_error(&w, ENOMEM, "out of memory");
 			break;
 		}
 		memcpy(req, p, h.len);
@@ -175,20 +175,20 @@ int serve_connection(const struct init_opts *o, int fd)
 		struct lxs_distro d;
 
 		if (o->test_mode) {
-			ret = send_error(&w, ENOTSUP,
-					 "this lxs-init runs in test mode, without distros");
+			ret = wire_send_error(&w, ENOTSUP,
+					      "this lxs-init runs in test mode, without distros");
 			break;
 		}
 		if (h.len < sizeof(d) || wire_split(p + sizeof(d), h.len - sizeof(d), s, 7) < 0) {
-			ret = send_error(&w, EPROTO, "malformed DISTRO_START");
+			ret = wire_send_error(&w, EPROTO, "malformed DISTRO_START");
 			break;
 		}
 		memcpy(&d, p, sizeof(d));
 		if ((d.flags & ~LXS_DISTRO_FLAGS) || strlen(s[3]) > LXS_RESOLV_MAX) {
-			ret = send_error(&w, EPROTO,
-					 "DISTRO_START with unknown flags %#x or too long a "
-					 "resolv.conf",
-					 d.flags);
+			ret = wire_send_error(&w, EPROTO,
+					      "DISTRO_START with unknown flags %#x or too long a "
+					      "resolv.conf",
+					      d.flags);
 			break;
 		}
 		struct distro_spec spec = {.name = s[0],
@@ -201,7 +201,7 @@ int serve_connection(const struct init_opts *o, int fd)
 					   .flags = d.flags,
 					   .timeout_ms = d.timeout_ms};
 		ret = distro_start(&spec, err, sizeof(err));
-		ret = ret < 0 ? send_error(&w, -ret, "%s", err)
+		ret = ret < 0 ? wire_send_error(&w, -ret, "%s", err)
 			      : wire_send(&w, LXS_MSG_OK, 0, NULL, 0, NULL, 0);
 		break;
 	}
@@ -209,12 +209,12 @@ int serve_connection(const struct init_opts *o, int fd)
 		const char *s[1];
 
 		if (o->test_mode || wire_split(p, h.len, s, 1) < 0) {
-			ret = send_error(&w, o->test_mode ? ENOTSUP : EPROTO,
-					 "cannot stop a distro here");
+			ret = wire_send_error(&w, o->test_mode ? ENOTSUP : EPROTO,
+					      "cannot stop a distro here");
 			break;
 		}
 		ret = distro_stop(s[0], err, sizeof(err));
-		ret = ret < 0 ? send_error(&w, -ret, "%s", err)
+		ret = ret < 0 ? wire_send_error(&w, -ret, "%s", err)
 			      : wire_send(&w, LXS_MSG_OK, 0, NULL, 0, NULL, 0);
 		break;
 	}
@@ -227,7 +227,7 @@ int serve_connection(const struct init_opts *o, int fd)
 		ret = 0;
 		break;
 	default:
-		ret = send_error(&w, EPROTO, "unexpected message type %u after HELLO", h.type);
+		ret = wire_send_error(&w, EPROTO, "unexpected message type %u after HELLO", h.type);
 		break;
 	}
 out:

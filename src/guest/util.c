@@ -22,23 +22,6 @@ void say_as(const char *who, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int send_error(struct wire *w, int err, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	struct lxs_error e = {.err = err};
-
-	va_start(ap, fmt);
-	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n >= sizeof(msg))
-		n = sizeof(msg) - 1;
-	wire_send(w, LXS_MSG_ERROR, 0, &e, sizeof(e), msg, (size_t)n);
-	return -err;
-}
-
 int hello_answer(struct wire *w, int timeout_ms)
 {
 	struct lxs_msg_hdr h;
@@ -49,11 +32,11 @@ int hello_answer(struct wire *w, int timeout_ms)
 	if (ret < 0)
 		return ret;
 	if (h.type != LXS_MSG_HELLO || h.len != sizeof(hello))
-		return send_error(w, EPROTO, "the first message must be HELLO");
+		return wire_send_error(w, EPROTO, "the first message must be HELLO");
 	memcpy(&hello, p, sizeof(hello));
 	wire_consume(w);
 	if (hello.magic != LXS_SESSION_MAGIC || hello.version != LXS_PROTO_VERSION)
-		return send_error(
+		return wire_send_error(
 		    w, EPROTO,
 		    "this lxs-init speaks protocol version %u, the host sent version %u; "
 		    "update lxs so both match",

@@ -42,6 +42,7 @@ static void answer_plan(struct lxsd *s, struct client *c, struct running *r)
 	struct session_plan pl;
 	uint8_t *buf = NULL;
 	char err[1024] = "";
+	c->rq.rq.interop_off = !s->cfg.interop;
 	int ret = plan_session(&c->rq.rq, &c->d, &r->wsl, r->passwd, false, &pl, err, sizeof(err));
 
 	forget_request(c);

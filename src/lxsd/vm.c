@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/call.h"
+#include "common/dirs.h"
 #include "common/clock.h"
 #include "common/proto.h"
 #include "lxsd.h"
@@ -216,12 +217,33 @@ int vm_boot(struct lxsd *s, char *err, size_t errlen)
 	 * It serves with this user's rights: a distro sees what the user sees.
 	 */
 	_Static_assert(LXSD_MAX_RUNNING == 3, "a hostroot share per slot, named below");
-	const char *argv[] = {"lxs-vm", "--kernel", kernel, "--initrd", initrd, "--mem", mem,
-			      "--share", "hostroot0=/", "--share", "hostroot1=/", "--share",
-			      "hostroot2=/", "--cpus", cpus, "--spare-disks", LXSD_SPARE_DISKS,
-			      "--vsock", s->vsock, "--control", s->control, "--cmdline", cmdline,
-			      /* networkingMode=none: no card at all, as WSL has none then. */
-			      s->net_fd >= 0 ? "--net" : NULL, s->net_sock, NULL};
+	const char *argv[32] = {
+	    "lxs-vm",      "--kernel",  kernel,        "--initrd",      initrd,           "--mem",
+	    mem,           "--share",   "hostroot0=/", "--share",       "hostroot1=/",    "--share",
+	    "hostroot2=/", "--cpus",    cpus,          "--spare-disks", LXSD_SPARE_DISKS, "--vsock",
+	    s->vsock,      "--control", s->control,    "--cmdline",     cmdline};
+	int k = 23;
+	/*
+	 * lxs's tools (lxs-host, lxspath, the host's command names; lxs keeps
+	 * the folder up to date), read-only, which lxs-init shows every distro
+	 * at /usr/lib/lxs. A folder name with a comma cannot be a share: the
+	 * distros then have no tools, and lxs-host is missing (said in vm.log).
+	 */
+	char tools[LXS_PATH_MAX + 16];
+	if (!strchr(s->p.tools, ',') && mkdir_p(s->p.tools, 0755) == 0 &&
+	    path_fmt(tools, sizeof(tools), "lxstools=%s,ro", s->p.tools) == 0) {
+		argv[k++] = "--share";
+		argv[k++] = tools;
+	} else {
+		dprintf(logfd, "lxsd: %s cannot be shared with the VM; no lxs-host in distros\n",
+			s->p.tools);
+	}
+	/* networkingMode=none: no card at all, as WSL has none then. */
+	if (s->net_fd >= 0) {
+		argv[k++] = "--net";
+		argv[k++] = s->net_sock;
+	}
+	argv[k] = NULL;
 	/* The VM must not outlive lxsd: a killed lxsd takes its VM with it. */
 	pid_t pid = child_spawn(vmexe, argv, logfd, -1, -1);
 	close(logfd);

@@ -609,6 +609,8 @@ __attribute__((noreturn, used)) void loader_main(unsigned long *sp, unsigned lon
 	struct stat rst;
 	if (sys2(__NR_stat, (long)pico.root, (long)&rst) == 0)
 		pico.root_dev = rst.st_dev;
+	if (pico.toolslen && sys2(__NR_stat, (long)pico.tools, (long)&rst) == 0)
+		pico.tools_dev = rst.st_dev;
 	pico.vsig_pid = (int)sys0(__NR_getpid);
 	if (pico_install_handler() < 0)
 		die(EXIT_INTERNAL, "cannot install the SIGSYS handler", "");

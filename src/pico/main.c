@@ -3,7 +3,8 @@
  * user, and move distros in and out of VolFs folders.
  *
  *   lxs-pico --root DIR [--uid N] [--gid N] [--groups G,G..] [--cwd PATH]
- *            [--host-share HOSTDIR] [--loader PATH] -- PROG [ARGS...]
+ *            [--host-share HOSTDIR] [--tools DIR] [--loader PATH]
+ *            -- PROG [ARGS...]
  *   lxs-pico --unpack TARBALL DIR [--progress]   tar (any libarchive format/filter) -> VolFs
  *   lxs-pico --pack DIR TARBALL|- [--progress]   VolFs -> pax tar (filter from the name)
  *
@@ -19,6 +20,8 @@
  * passed on unchanged) when it has no slash. --uid/--gid default to 0:0,
  * the faked root; --cwd to "/". Without --host-share the guest sees no host
  * files at all; --host-share / gives it the host's / at /mnt/host.
+ * --tools DIR shows the host folder DIR (lxs's programs for the distro and
+ * its interop socket) read-only at /usr/lib/lxs, over the distro's own.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,9 +42,12 @@
 static void usage(FILE *f)
 {
 	fputs("usage: lxs-pico --root DIR [--uid N] [--gid N] [--groups G,G..] [--cwd PATH]\n"
-	      "                [--host-share HOSTDIR] [--loader PATH] -- PROG [ARGS...]\n"
+	      "                [--host-share HOSTDIR] [--tools DIR] [--loader PATH]\n"
+	      "                -- PROG [ARGS...]\n"
 	      "       lxs-pico --unpack TARBALL DIR [--progress]\n"
-	      "       lxs-pico --pack DIR TARBALL|- [--progress]\n",
+	      "       lxs-pico --pack DIR TARBALL|- [--progress]\n"
+	      "--host-share HOSTDIR: the host folder HOSTDIR at /mnt/host\n"
+	      "--tools DIR: the host folder DIR at /usr/lib/lxs, read-only (lxs's tools)\n",
 	      f);
 }
 
@@ -85,7 +91,7 @@ static int find_loader(char *buf, size_t size)
  * (a /mnt -> /somewhere made `host` there): each is made by name in its
  * parent's fd, and a parent that is not a real folder is left alone.
  */
-static void ensure_dirs(const char *root)
+static void ensure_dirs(const char *root, int tools)
 {
 	static const char *dirs[] = {"proc", "sys", "dev", "tmp", "mnt", "mnt/host"};
 	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -105,6 +111,26 @@ static void ensure_dirs(const char *root)
 		if (pfd != rootfd)
 			close(pfd);
 	}
+	/*
+	 * /usr/lib/lxs, where the tools folder shows (a listing of /usr/lib
+	 * names it, as a mount point), with /usr and /usr/lib made when the
+	 * distro lacks them (busybox's); a symlink on the way is left alone.
+	 */
+	int ufd = -1, lfd = -1;
+	if (tools) {
+		mkdirat(rootfd, "usr", 0755);
+		ufd = openat(rootfd, "usr", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (ufd >= 0) {
+		mkdirat(ufd, "lib", 0755);
+		lfd = openat(ufd, "lib", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (lfd >= 0) {
+		mkdirat(lfd, "lxs", 0755);
+		close(lfd);
+	}
+	if (ufd >= 0)
+		close(ufd);
 	close(rootfd);
 }
 
@@ -123,7 +149,8 @@ static void forward(int sig)
 
 int main(int argc, char **argv)
 {
-	const char *root = NULL, *cwd = "/", *share = NULL, *loader_opt = NULL, *groups = NULL;
+	const char *root = NULL, *cwd = "/", *share = NULL, *loader_opt = NULL, *groups = NULL,
+		   *tools = NULL;
 	unsigned uid = 0, gid = 0;
 	int i;
 
@@ -166,6 +193,8 @@ int main(int argc, char **argv)
 			cwd = v;
 		else if (!strcmp(a, "--host-share"))
 			share = v;
+		else if (!strcmp(a, "--tools"))
+			tools = v;
 		else if (!strcmp(a, "--loader"))
 			loader_opt = v;
 		else if (!strcmp(a, "--groups"))
@@ -192,7 +221,7 @@ int main(int argc, char **argv)
 		return EXIT_OWN;
 	}
 
-	char rootbuf[PATH_MAX], sharebuf[PATH_MAX], loader[PATH_MAX];
+	char rootbuf[PATH_MAX], sharebuf[PATH_MAX], toolsbuf[PATH_MAX], loader[PATH_MAX];
 	struct stat st;
 	if (!realpath(root, rootbuf) || stat(rootbuf, &st) || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "lxs-pico: root '%s' is not a directory\n", root);
@@ -204,6 +233,13 @@ int main(int argc, char **argv)
 	}
 	if (share && (!realpath(share, sharebuf) || strlen(sharebuf) >= 1000)) {
 		fprintf(stderr, "lxs-pico: host share '%s' is not usable\n", share);
+		return EXIT_OWN;
+	}
+	/* canonical, as the root: the translator compares host paths with it */
+	if (tools && (tools[0] != '/' || !realpath(tools, toolsbuf) || stat(toolsbuf, &st) ||
+		      !S_ISDIR(st.st_mode) || !strcmp(toolsbuf, "/") || strlen(toolsbuf) >= 1000 ||
+		      strchr(toolsbuf, '\n'))) {
+		fprintf(stderr, "lxs-pico: tools folder '%s' is not usable\n", tools);
 		return EXIT_OWN;
 	}
 	if (loader_opt) {
@@ -221,13 +257,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lxs-pico: --cwd must be an absolute guest path\n");
 		return EXIT_OWN;
 	}
-	ensure_dirs(rootbuf);
+	ensure_dirs(rootbuf, tools != NULL);
 
 	/* The state string the loader parses (see trap.c pico_state_format). */
 	char state[8192];
 	int n = snprintf(state, sizeof state, "R%s\n", rootbuf);
 	if (share)
 		n += snprintf(state + n, sizeof state - (size_t)n, "S%s\n", sharebuf);
+	if (tools)
+		n += snprintf(state + n, sizeof state - (size_t)n, "T%s\n", toolsbuf);
 	n += snprintf(state + n, sizeof state - (size_t)n, "I%u,%u,%u,%u,%u,%u,%u,%u,%u,%u\nG", uid,
 		      uid, uid, uid, gid, gid, gid, gid, (unsigned)getuid(), (unsigned)getgid());
 	if (groups) {

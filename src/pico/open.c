@@ -76,8 +76,35 @@ static long tmpfile_open(const char *host, long flags, long mode, unsigned long 
 	return fd;
 }
 
+/* The tools folder is read-only, as a read-only mount: an open that would
+ * write, truncate or create there fails with EROFS, as Linux answers it
+ * (O_CREAT of a file that is there opens it; with O_EXCL, EEXIST). */
+static long tools_open_check(const char *host, long *flags)
+{
+	if (*flags & O_PATH)
+		return 0; /* O_PATH takes no other flags */
+	if ((*flags & O_ACCMODE) != O_RDONLY || (*flags & (O_TRUNC | __O_TMPFILE)))
+		return -EROFS;
+	if (!(*flags & O_CREAT))
+		return 0;
+	long r = sys4(__NR_faccessat2, AT_FDCWD, (long)host, 0, AT_SYMLINK_NOFOLLOW);
+	if (r == -ENOENT)
+		return -EROFS;
+	if (r < 0)
+		return r;
+	if (*flags & O_EXCL)
+		return -EEXIST;
+	*flags &= ~(long)O_CREAT; /* only opened, never made */
+	return 0;
+}
+
 long pico_open_host(const char *host, int region, long flags, long mode, unsigned long resolve)
 {
+	if (region == R_TOOLS) {
+		long r = tools_open_check(host, &flags);
+		if (r < 0)
+			return r;
+	}
 	if (pico.fsuid != 0 && region == R_VOL && !(flags & O_PATH)) {
 		unsigned acc = (unsigned)flags & O_ACCMODE;
 		unsigned want = acc == O_RDONLY ? 4 : acc == O_WRONLY ? 2 : 6;

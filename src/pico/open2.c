@@ -256,6 +256,8 @@ static long join(const char *g, int region, char *host)
 		pre = pico.share, pl = pico.sharelen, g += 9, n -= 9;
 		if (n == 0 && pl == 0)
 			g = "/", n = 1;
+	} else if (region == R_TOOLS) {
+		pre = pico.tools, pl = pico.toolslen, g += PICO_TOOLS_GLEN, n -= PICO_TOOLS_GLEN;
 	}
 	if (pl + n + 1 > PICO_HOST)
 		return -ENAMETOOLONG;

@@ -5,8 +5,9 @@
  * would resolve ".." and absolute symlinks against the host's root. Every
  * prefix that is not known to be a directory is tried with readlink(2): one
  * system call tells "not a link" (EINVAL), "missing" (ENOENT) and the target.
- * Symlinks found in the distro hold guest paths; symlinks found under
- * /mnt/host, /dev and /sys hold host paths and are mapped back to guest ones;
+ * Symlinks found in the distro and in the tools folder (/usr/lib/lxs) hold
+ * guest paths; symlinks found under /mnt/host, /dev and /sys hold host
+ * paths and are mapped back to guest ones;
  * /proc's magic links are answered in guest terms (root is "/", exe is the
  * guest program), and those the guest cannot name (pipe:[..], socket:[..],
  * deleted files) are handed to the kernel as they are.
@@ -43,6 +44,8 @@ static int guest_region(const char *g)
 
 	if (g[1] == 'm' && pico.has_share && has_prefix(g, "/mnt/host", 9))
 		return R_HOST;
+	if (g[1] == 'u' && pico.toolslen && has_prefix(g, PICO_TOOLS_G, PICO_TOOLS_GLEN))
+		return R_TOOLS;
 	r = sys_region(g);
 	return r < 0 ? R_VOL : r;
 }
@@ -69,6 +72,10 @@ static long hostify(const char *g, size_t glen, int region, char *host)
 		plen = pico.sharelen;
 		if (glen == 0 && plen == 0)
 			g = "/", glen = 1;
+	} else if (region == R_TOOLS) {
+		g += PICO_TOOLS_GLEN, glen -= PICO_TOOLS_GLEN;
+		pre = pico.tools;
+		plen = pico.toolslen;
 	}
 	if (plen + glen + 1 > PICO_HOST)
 		return -ENAMETOOLONG;
@@ -80,8 +87,12 @@ static long hostify(const char *g, size_t glen, int region, char *host)
 	return (long)(plen + glen);
 }
 
+/* The tools folder is tried first: it may lie inside the share (or, in a
+ * test, inside the root's folder), and what is under it is its. */
 int pico_host_region(const char *h)
 {
+	if (pico.toolslen && has_prefix(h, pico.tools, pico.toolslen))
+		return R_TOOLS;
 	if (has_prefix(h, pico.root, pico.rootlen))
 		return R_VOL;
 	int r = sys_region(h);
@@ -94,6 +105,14 @@ int pico_to_guest(const char *h, char *g)
 	if (h[0] != '/')
 		return -ENOENT;
 	/* g may be h: everything below moves with memmove */
+	if (pico.toolslen && has_prefix(h, pico.tools, pico.toolslen)) {
+		n -= pico.toolslen;
+		if (PICO_TOOLS_GLEN + n >= PICO_PATH)
+			return -ENAMETOOLONG;
+		memmove(g + PICO_TOOLS_GLEN, h + pico.toolslen, n + 1);
+		memcpy(g, PICO_TOOLS_G, PICO_TOOLS_GLEN);
+		return 0;
+	}
 	if (has_prefix(h, pico.root, pico.rootlen)) {
 		if (n == pico.rootlen) {
 			g[0] = '/', g[1] = 0;
@@ -120,6 +139,20 @@ int pico_to_guest(const char *h, char *g)
 	if (g[9] == '/' && g[10] == 0)
 		g[9] = 0;
 	return 0;
+}
+
+long pico_fd_readonly(long fd)
+{
+	char host[PICO_HOST];
+	struct stat st;
+	if (!pico.toolslen)
+		return 0;
+	/* another file system's file cannot be one of the folder's */
+	if (pico.tools_dev && sys2(__NR_fstat, fd, (long)&st) == 0 && st.st_dev != pico.tools_dev)
+		return 0;
+	if (pico_fd_host((int)fd, host) < 0 || host[0] != '/')
+		return 0;
+	return pico_host_region(host) == R_TOOLS ? -EROFS : 0;
 }
 
 long pico_fd_host(int fd, char *host)
@@ -246,7 +279,9 @@ static long other_exe(const char *g, size_t glen, char *t)
 
 static long link_target(const char *g, size_t glen, int region, char *t, long n)
 {
-	if (region == R_VOL)
+	/* The tools folder's links are made for the guest (host-path/NAME ->
+	 * ../bin/lxs-host): an absolute one holds a guest path too. */
+	if (region == R_VOL || region == R_TOOLS)
 		return n;
 	if (region == R_PROC) {
 		int self = 0, m = proc_magic(g, glen, &self);
@@ -317,6 +352,11 @@ __attribute__((noinline)) int pico_lexical(int dirfd, const char *path, char *ho
 			while (i < len && path[i] == '/')
 				i++;
 		}
+		/* In the tools folder the region does matter (nothing there
+		 * may change): that cwd takes the walk. */
+		if (pico.toolslen && (sys2(__NR_getcwd, (long)g, PICO_PATH) < 0 ||
+				      has_prefix(g, pico.tools, pico.toolslen)))
+			return -EAGAIN;
 		memcpy(host, path, len + 1);
 		return (int)(ncomp ? ncomp : 1);
 	}

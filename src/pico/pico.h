@@ -10,6 +10,9 @@
  * Guest paths are Linux paths as the distro sees them; host paths are what
  * the host kernel is given. The mapping (see path.c):
  *   /mnt/host/...        -> <share>/...   (only with --host-share)
+ *   /usr/lib/lxs/...     -> <tools>/...   (only with --tools; read-only:
+ *                           every change is EROFS; owned by 0:0; the
+ *                           distro's own /usr/lib/lxs is hidden)
  *   /proc /sys /dev      -> the host's, with /proc/<pid>/{exe,cwd,root,fd}
  *                           answered in guest terms
  *   everything else      -> <root>/...    (VolFs, metadata in xattrs)
@@ -26,7 +29,10 @@
 #define PICO_NGROUPS  64
 
 /* Where a canonical guest path lives. */
-enum pico_region { R_VOL, R_HOST, R_PROC, R_DEV, R_SYS };
+enum pico_region { R_VOL, R_HOST, R_PROC, R_DEV, R_SYS, R_TOOLS };
+/* The guest path of the tools folder (--tools), and its length. */
+#define PICO_TOOLS_G    "/usr/lib/lxs"
+#define PICO_TOOLS_GLEN 12
 
 /* Per-process translator state. It lives in the loader's .bss, so fork
  * copies it, threads share it, and execve passes it on in LXS_PICO_STATE
@@ -39,6 +45,11 @@ struct pico_state {
 	char share[PICO_ROOT_MAX]; /* "" = no /mnt/host; "/" is kept as "" + has_share */
 	unsigned sharelen;
 	int has_share;
+	/* The host's tools folder (--tools), seen read-only at PICO_TOOLS_G:
+	 * lxs's programs for the distro and its interop socket. "" = none. */
+	char tools[PICO_ROOT_MAX];
+	unsigned toolslen;
+	unsigned long tools_dev;    /* its st_dev (0: not known) */
 	char loader[PICO_ROOT_MAX]; /* host path of lxs-pico-loader */
 	char exe[PICO_PATH];        /* guest path of the running program (/proc/self/exe) */
 	unsigned ruid, euid, suid, fsuid, rgid, egid, sgid, fsgid;
@@ -131,6 +142,9 @@ int pico_to_guest(const char *host, char *guest);
 int pico_fd_guest(int fd, char *guest);
 /* The host path of an open fd (PICO_HOST bytes), its length, or -errno. */
 long pico_fd_host(int fd, char *host);
+/* -EROFS when fd is open on a file of the tools folder (R_TOOLS, which
+ * is read-only), else 0: for the calls that change a file by its fd. */
+long pico_fd_readonly(long fd);
 /* Region of a host path the kernel gave us (R_VOL if under root). */
 int pico_host_region(const char *host);
 /* Region of a canonical guest path. */

@@ -54,9 +54,14 @@ struct ksigaction {
 /* ---- metadata ------------------------------------------------------------ */
 
 /* Fixes up what stat returned: the attribute if there is one, otherwise
- * the host owner becomes root (VolFs) or the guest user (elsewhere). */
+ * the host owner becomes root (VolFs) or the guest user (elsewhere); the
+ * tools folder's files are the system's, so root's whoever made them. */
 static void fix_ids(unsigned *uid, unsigned *gid, int region)
 {
+	if (region == R_TOOLS) {
+		*uid = *gid = 0;
+		return;
+	}
 	if (*uid == pico.host_uid)
 		*uid = region == R_VOL ? 0 : pico.euid;
 	if (*gid == pico.host_gid)
@@ -247,6 +252,15 @@ static long do_access(long dirfd, const char *path, long mode, long flags)
 				  host, NULL);
 	if (region < 0)
 		return region;
+	if (region == R_TOOLS && (mode & 2 /* W_OK */)) {
+		/* as Linux says for a file on a read-only mount */
+		long r = sys4(__NR_newfstatat, AT_FDCWD, (long)host, (long)&st,
+			      flags & AT_SYMLINK_NOFOLLOW);
+		if (r < 0)
+			return r;
+		if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode))
+			return -EROFS;
+	}
 	if (region != R_VOL) {
 		long r =
 		    sys4(__NR_faccessat2, AT_FDCWD, (long)host, mode, flags & AT_SYMLINK_NOFOLLOW);
@@ -341,6 +355,26 @@ static long do_chown(struct pico_target *t, int region, long uid, long gid)
 	return pico_meta_put_t(t, &m, st.st_mode & 07777);
 }
 
+/*
+ * The tools folder (R_TOOLS) is read-only, as a read-only mount would be:
+ * a name there is changed (ro_change) or made (ro_create) with the errno
+ * Linux gives, the missing name's or the existing one's first. The host
+ * folder is the user's own, so nothing but this keeps it as lxs made it.
+ */
+static long ro_change(const char *host)
+{
+	struct stat st;
+	long r = sys4(__NR_newfstatat, AT_FDCWD, (long)host, (long)&st, AT_SYMLINK_NOFOLLOW);
+	return r < 0 ? r : -EROFS;
+}
+
+static long ro_create(const char *host)
+{
+	struct stat st;
+	long r = sys4(__NR_newfstatat, AT_FDCWD, (long)host, (long)&st, AT_SYMLINK_NOFOLLOW);
+	return r == 0 ? -EEXIST : r == -ENOENT ? -EROFS : r;
+}
+
 static long do_mknod(long dirfd, const char *path, long mode, long dev)
 {
 	char host[PICO_HOST];
@@ -350,6 +384,8 @@ static long do_mknod(long dirfd, const char *path, long mode, long dev)
 		return region;
 	if (type == 0)
 		type = S_IFREG;
+	if (region == R_TOOLS)
+		return ro_create(host);
 	if (region == R_VOL && pico_dac_parent(host) < 0)
 		return -EACCES;
 	if (type == S_IFIFO || type == S_IFSOCK || region != R_VOL)
@@ -386,6 +422,8 @@ static long do_mkdir(long dirfd, const char *path, long mode)
 	int region = pico_resolve((int)dirfd, path, 0, host, NULL);
 	if (region < 0)
 		return region;
+	if (region == R_TOOLS)
+		return ro_create(host);
 	if (region != R_VOL)
 		return sys3(__NR_mkdirat, AT_FDCWD, (long)host, mode);
 	long r = pico_dac_parent(host);
@@ -434,7 +472,7 @@ static long do_readlink(long dirfd, const char *path, char *buf, long size)
 				return -ENOENT;
 		}
 		n = (long)strlen(t);
-	} else if (region != R_VOL && t[0] == '/') {
+	} else if (region != R_VOL && region != R_TOOLS && t[0] == '/') {
 		if (n + 9 < PICO_PATH && pico_to_guest(t, t) == 0)
 			n = (long)strlen(t);
 	}
@@ -514,13 +552,13 @@ static int user_xattrs_allowed(long target, int byfd)
 static long do_xattr(long nr, long a0, long a1, long a2, long a3, long a4)
 {
 	char host[PICO_HOST], name[300], lbuf[4096];
-	long target = a0, r;
+	long target = a0, r, region = R_VOL;
 	int follow = nr == __NR_getxattr || nr == __NR_setxattr || nr == __NR_listxattr ||
 		     nr == __NR_removexattr;
 	int byfd = nr == __NR_fgetxattr || nr == __NR_fsetxattr || nr == __NR_flistxattr ||
 		   nr == __NR_fremovexattr;
 	if (!byfd) {
-		r = path1(AT_FDCWD, (const char *)a0, follow, host);
+		region = r = path1(AT_FDCWD, (const char *)a0, follow, host);
 		if (r < 0)
 			return r;
 		target = (long)host;
@@ -557,6 +595,11 @@ static long do_xattr(long nr, long a0, long a1, long a2, long a3, long a4)
 	 * socket here is a regular file on the host holding its type. */
 	if (memcmp(name, "user.", 5) == 0 && !user_xattrs_allowed(target, byfd))
 		return is_get ? -ENODATA : -EPERM;
+	if (!is_get) {
+		r = byfd ? pico_fd_readonly(target) : region == R_TOOLS ? ro_change(host) : 0;
+		if (r < 0)
+			return r;
+	}
 	/* Always the l- variant on resolved paths: the link was followed already. */
 	switch (nr) {
 	case __NR_getxattr:
@@ -601,6 +644,10 @@ static long do_sockaddr(long nr, long fd, const void *addr, long len)
 	r = pico_resolve(AT_FDCWD, path, nr == __NR_connect ? P_FOLLOW : 0, host, NULL);
 	if (r < 0)
 		return r;
+	if (r == R_TOOLS && nr == __NR_bind) { /* a socket is a new name: read-only there */
+		r = ro_create(host);
+		return r == -EEXIST ? -EADDRINUSE : r;
+	}
 	nu.sun_family = 1; /* AF_UNIX */
 	size_t hl = strlen(host);
 	if (hl < sizeof nu.sun_path) {
@@ -1058,6 +1105,10 @@ static long do_chroot(const char *h, int region)
 		n--;
 	if (n >= sizeof pico.root)
 		return -ENAMETOOLONG;
+	/* The tools folder shows at /usr/lib/lxs of the distro's root, as a
+	 * mount there would: a chroot to another folder does not see it. */
+	if (n != pico.rootlen || memcmp(h, pico.root, n) != 0)
+		pico.toolslen = 0, pico.tools[0] = 0;
 	memcpy(pico.root, h, n);
 	pico.root[n] = 0;
 	pico.rootlen = (unsigned)n;
@@ -1073,6 +1124,9 @@ NOINL static long path_call(long nr, long dirfd, const char *path, int follow, l
 	long r = path1(dirfd, path, follow, h);
 	if (r < 0)
 		return r;
+	if (r == R_TOOLS && nr != __NR_chdir && nr != __NR_statfs && nr != __NR_inotify_add_watch &&
+	    nr != __NR_chroot)
+		return nr == __NR_symlinkat ? ro_create(h) : ro_change(h);
 	if (r == R_VOL && nr == __NR_truncate && pico.fsuid != 0) {
 		long d = pico_dac_check(h, 2); /* write permission, as open for writing */
 		if (d < 0)
@@ -1132,12 +1186,20 @@ NOINL static long path2_call(long nr, long d1, const char *p1, long d2, const ch
 	if (nr == __NR_linkat && (fl & AT_EMPTY_PATH) && p1 && !p1[0]) {
 		if ((r = path1(d2, p2, 0, h2)) < 0)
 			return r;
+		/* (a tools file linked elsewhere could be changed there) */
+		if (r == R_TOOLS || (r = pico_fd_readonly(d1)) < 0)
+			return r == R_TOOLS ? -EROFS : r;
 		return sys5(__NR_linkat, d1, (long)"", AT_FDCWD, (long)h2, AT_EMPTY_PATH);
 	}
 	int follow1 = nr == __NR_linkat && (fl & AT_SYMLINK_FOLLOW);
 	long r1;
 	if ((r1 = r = path1(d1, p1, follow1, h1)) < 0 || (r = path1(d2, p2, 0, h2)) < 0)
 		return r;
+	/* Into or out of the tools folder (read-only), or a hard link to one
+	 * of its files, which could be changed through the link: EROFS, once
+	 * the source is known to be there. */
+	if (r1 == R_TOOLS || r == R_TOOLS)
+		return ro_change(h1);
 	if ((r == R_VOL && (r = pico_dac_parent(h2)) < 0) ||
 	    (nr == __NR_renameat2 && r1 == R_VOL && (r = pico_dac_parent(h1)) < 0) ||
 	    (nr == __NR_renameat2 &&
@@ -1157,7 +1219,8 @@ NOINL static long fd_meta_call(long nr, long fd, long x, long y)
 	 * the guest's to reach, so the device number tells VolFs without a
 	 * readlink of /proc/self/fd (tar calls fchown and fchmod per file). */
 	if (!pico.has_share && pico.root_dev && sys2(__NR_fstat, fd, (long)&st) == 0 &&
-	    st.st_dev == pico.root_dev && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+	    st.st_dev == pico.root_dev && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) &&
+	    (!pico.toolslen || (pico.tools_dev && st.st_dev != pico.tools_dev))) {
 		long fl = sys2(__NR_fcntl, fd, F_GETFL);
 		if (fl >= 0 && (fl & O_PATH))
 			return -EBADF; /* as for any O_PATH descriptor */
@@ -1175,6 +1238,8 @@ NOINL static long fd_meta_call(long nr, long fd, long x, long y)
 	if (r < 0)
 		return r;
 	int region = h[0] == '/' ? pico_host_region(h) : R_DEV;
+	if (region == R_TOOLS)
+		return -EROFS;
 	if (region != R_VOL)
 		return nr == __NR_fchmod ? sys2(__NR_fchmod, fd, x) : sys3(__NR_fchown, fd, x, y);
 	struct pico_target t = {h, fd};
@@ -1375,10 +1440,10 @@ NOINL static long dispatch(long nr, const long *a)
 	case __NR_futimesat:
 		return path_call(nr, a[0], (const char *)a[1], 1, a[2], 0);
 	case __NR_utimensat:
-		if (!a[1])
-			return sys4(__NR_utimensat, a[0], 0, a[2], a[3]);
-		if ((a[3] & AT_EMPTY_PATH) && !((const char *)a[1])[0])
-			return sys4(__NR_utimensat, a[0], a[1], a[2], a[3]);
+		if (!a[1] || ((a[3] & AT_EMPTY_PATH) && !((const char *)a[1])[0])) {
+			long e = pico_fd_readonly(a[0]); /* the file of an fd */
+			return e < 0 ? e : sys4(__NR_utimensat, a[0], a[1], a[2], a[3]);
+		}
 		return path_call(nr, a[0], (const char *)a[1], !(a[3] & AT_SYMLINK_NOFOLLOW), a[2],
 				 a[3]);
 	case __NR_mknod:
@@ -1853,6 +1918,8 @@ long pico_state_format(char *buf, size_t size)
 		p = put_str(p, end, 'H', pico.root);
 	if (pico.has_share)
 		p = put_str(p, end, 'S', pico.sharelen ? pico.share : "/");
+	if (pico.toolslen)
+		p = put_str(p, end, 'T', pico.tools);
 	p = put_nums(p, end, 'I', ids, 10);
 	p = put_nums(p, end, 'G', pico.groups, pico.ngroups);
 	/* Ignored signals stay ignored across execve, virtual ones too. */
@@ -1905,6 +1972,7 @@ int pico_state_parse(const char *s)
 	pico.first = 0;
 	pico.umask = ~0u;
 	pico.has_share = 0;
+	pico.toolslen = 0;
 	pico.ngroups = 0;
 	pico.root[0] = 0;
 	int chrooted = 0;
@@ -1938,6 +2006,11 @@ int pico_state_parse(const char *s)
 			pico.sharelen = (unsigned)n;
 			if (n == 1 && v[0] == '/')
 				pico.share[0] = 0, pico.sharelen = 0;
+			break;
+		case 'T': /* the tools folder: canonical, absolute, not "/" */
+			if (n < 2 || v[0] != '/' || copy_field(pico.tools, sizeof pico.tools, v, n))
+				return -1;
+			pico.toolslen = (unsigned)n;
 			break;
 		case 'I':
 			nids = parse_nums(v, e, ids, 10);
@@ -2013,8 +2086,8 @@ static void exec_ids(const char *host, int region, int script)
 long pico_execve(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
 {
 	char host[PICO_HOST], guest[PICO_PATH];
-	char state[pico.rootlen + pico.distrolen + pico.sharelen + 12 * (10 + pico.ngroups) + 64 +
-		   1024 /* privilege.c's */];
+	char state[pico.rootlen + pico.distrolen + pico.sharelen + pico.toolslen +
+		   12 * (10 + pico.ngroups) + 64 + 1024 /* privilege.c's */];
 	char *small[256];
 	char **nv = small;
 	struct pico_shebang sb;

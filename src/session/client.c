@@ -53,12 +53,34 @@ static int read_line(int fd, char *buf, size_t len, int timeout_ms)
 	return -EPROTO;
 }
 
-int session_connect(const char *path, uint32_t port, char *err, size_t errlen)
+int session_hello(int fd, char *err, size_t errlen)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	struct wire w;
 	struct lxs_msg_hdr h;
 	const uint8_t *p;
+	int ret;
+
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	if ((ret = wire_init(&w, fd)) < 0)
+		return ret;
+	struct lxs_hello hello = {LXS_SESSION_MAGIC, LXS_PROTO_VERSION};
+	ret = wire_send(&w, LXS_MSG_HELLO, 0, &hello, sizeof(hello), NULL, 0);
+	if (ret == 0)
+		ret = wire_recv(&w, &h, &p, CONNECT_TIMEOUT_MS);
+	if (ret >= 0 && h.type == LXS_MSG_ERROR)
+		ret = wire_error_of(&h, p, err, errlen);
+	else if (ret >= 0 && (h.type != LXS_MSG_HELLO || h.len != sizeof(hello)))
+		ret = -EPROTO;
+	if (ret == -EPROTO && !err[0])
+		snprintf(err, errlen, "the other side answered HELLO with something else");
+	/* Nothing may follow HELLO before we ask, so no buffered bytes are lost here. */
+	wire_fini(&w);
+	return ret < 0 ? ret : 0;
+}
+
+int session_connect(const char *path, uint32_t port, char *err, size_t errlen)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	char line[64];
 	int ret, fd;
 
@@ -91,22 +113,7 @@ int session_connect(const char *path, uint32_t port, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	fcntl(fd, F_SETFL, O_NONBLOCK);
-	if ((ret = wire_init(&w, fd)) < 0)
-		goto fail;
-	struct lxs_hello hello = {LXS_SESSION_MAGIC, LXS_PROTO_VERSION};
-	ret = wire_send(&w, LXS_MSG_HELLO, 0, &hello, sizeof(hello), NULL, 0);
-	if (ret == 0)
-		ret = wire_recv(&w, &h, &p, CONNECT_TIMEOUT_MS);
-	if (ret >= 0 && h.type == LXS_MSG_ERROR)
-		ret = wire_error_of(&h, p, err, errlen);
-	else if (ret >= 0 && (h.type != LXS_MSG_HELLO || h.len != sizeof(hello)))
-		ret = -EPROTO;
-	if (ret == -EPROTO && !err[0])
-		snprintf(err, errlen, "lxs-init answered HELLO with something else");
-	/* Nothing may follow HELLO before we ask, so no buffered bytes are lost here. */
-	wire_fini(&w);
-	if (ret < 0)
+	if ((ret = session_hello(fd, err, errlen)) < 0)
 		goto fail;
 	return fd;
 fail:
@@ -248,7 +255,8 @@ static int send_create(struct relay *r, const struct session_req *q)
 	for (size_t i = 0; i < 3 + argc + envc; i++)
 		cap += strlen(all[i]) + 1;
 	struct lxs_create c = {.flags = (q->pty ? LXS_CREATE_PTY : 0) |
-					(q->host_cwd ? LXS_CREATE_HOST_CWD : 0),
+					(q->host_cwd ? LXS_CREATE_HOST_CWD : 0) |
+					(q->host_env ? LXS_CREATE_HOST_ENV : 0),
 			       .rows = q->rows,
 			       .cols = q->cols,
 			       .argc = (uint32_t)argc,

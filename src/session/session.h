@@ -25,6 +25,8 @@
  * served by lxs-init --serve-unix. Then exchange HELLO. Returns the fd.
  */
 int session_connect(const char *path, uint32_t port, char *err, size_t errlen);
+/* The HELLO exchange on a connected fd (set non-blocking): 0, or -errno and why. */
+int session_hello(int fd, char *err, size_t errlen);
 
 /* What DISTRO_START asks for (proto.h); NULL strings are sent as "". */
 struct session_distro {
@@ -56,6 +58,7 @@ struct session_req {
 	const char *const *envp; /* NULL-terminated; exactly the process's environment */
 	bool pty;
 	bool host_cwd; /* cwd is a host path: LXS_CREATE_HOST_CWD */
+	bool host_env; /* interop: envp adds to the host's environment (LXS_CREATE_HOST_ENV) */
 	uint16_t rows, cols;
 };
 

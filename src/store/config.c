@@ -31,6 +31,7 @@ void config_defaults(struct lxs_config *c)
 	c->instance_idle_timeout_ms = 15000;
 	c->boot_timeout_ms = 120000;
 	c->localhost_forwarding = true;
+	c->interop = true;
 	c->networking = true;
 	snprintf(c->auto_memory_reclaim, sizeof(c->auto_memory_reclaim), "dropCache");
 	c->default_vhd_size = 1ULL << 40;
@@ -186,6 +187,9 @@ static int on_lxs_key(void *user, const char *section, const char *key, const ch
 			ret = -EINVAL;
 	} else if ((general || wsl2) && !strcasecmp(key, "instanceIdleTimeout")) {
 		ret = parse_long(v, &c->instance_idle_timeout_ms);
+	} else if (!strcasecmp(section, "interop") && !strcasecmp(key, "enabled")) {
+		/* lxs's own switch for every distro (wsl.conf has one per distro). */
+		ret = parse_bool(v, &c->interop);
 	} else if (exp && !strcasecmp(key, "autoMemoryReclaim")) {
 		if (strcasecmp(v, "disabled") && strcasecmp(v, "gradual") &&
 		    strcasecmp(v, "dropCache"))

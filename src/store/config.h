@@ -31,6 +31,7 @@ struct lxs_config {
 	bool networking;               /* networkingMode: nat (true, default) or none */
 	char auto_memory_reclaim[16];  /* disabled | gradual | dropCache */
 	uint64_t default_vhd_size;     /* image size of new distros (sparse) */
+	bool interop;                  /* [interop] enabled: host programs from distros (true) */
 };
 
 void config_defaults(struct lxs_config *c);

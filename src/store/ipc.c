@@ -108,7 +108,8 @@ void ipc_run_free(struct ipc_run *r)
 
 long ipc_encode_plan(const char *vsock, uint32_t port, const struct session_plan *pl, uint8_t **out)
 {
-	struct lxs_plan m = {.flags = pl->host_cwd ? LXS_PLAN_HOST_CWD : 0,
+	struct lxs_plan m = {.flags = (pl->host_cwd ? LXS_PLAN_HOST_CWD : 0) |
+				      (pl->interop ? LXS_PLAN_INTEROP : 0),
 			     .port = port,
 			     .argc = (uint32_t)pl->argc,
 			     .envc = (uint32_t)pl->envc};
@@ -139,7 +140,7 @@ int ipc_decode_plan(const uint8_t *p, size_t len, struct ipc_plan *pl)
 		return -EPROTO;
 	memcpy(&m, p, sizeof(m));
 	/* Each string takes a byte at least: counts beyond the payload are lies. */
-	if ((m.flags & ~LXS_PLAN_HOST_CWD) || m.argc < 1 || m.argc > len || m.envc > len)
+	if ((m.flags & ~LXS_PLAN_FLAGS) || m.argc < 1 || m.argc > len || m.envc > len)
 		return -EPROTO;
 	size_t n = 4 + (size_t)m.argc + m.envc;
 	const char **strs = calloc(n + 2, sizeof(*strs));
@@ -155,6 +156,7 @@ int ipc_decode_plan(const uint8_t *p, size_t len, struct ipc_plan *pl)
 	pl->cwd = strs[3];
 	pl->port = m.port;
 	pl->host_cwd = m.flags & LXS_PLAN_HOST_CWD;
+	pl->interop = m.flags & LXS_PLAN_INTEROP;
 	/* argv, NULL, env, NULL: shift env up by one to make room. */
 	memmove(strs + 4 + m.argc + 1, strs + 4 + m.argc, m.envc * sizeof(*strs));
 	strs[4 + m.argc] = NULL;

@@ -43,7 +43,7 @@ void ipc_run_free(struct ipc_run *r);
 struct ipc_plan {
 	const char *vsock, *distro, *user, *cwd;
 	uint32_t port;
-	bool host_cwd;
+	bool host_cwd, interop;
 	const char **argv, **envp; /* NULL-terminated, into the payload (one allocation) */
 };
 long ipc_encode_plan(const char *vsock, uint32_t port, const struct session_plan *pl,

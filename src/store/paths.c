@@ -64,6 +64,7 @@ int paths_init(struct lxs_paths *p, char *err, size_t errlen)
 	else
 		ret |= path_fmt(p->run, sizeof(p->run), "/tmp/lxs-%u", (unsigned)getuid());
 	ret |= path_fmt(p->sock, sizeof(p->sock), "%s/lxsd.sock", p->run);
+	ret |= path_fmt(p->tools, sizeof(p->tools), "%s/tools", p->run);
 	if ((v = getenv("LXS_CACHE")) && v[0] == '/')
 		ret |= path_fmt(p->cache, sizeof(p->cache), "%s", v);
 	else if ((v = xdg("XDG_CACHE_HOME")))

@@ -22,7 +22,8 @@ struct lxs_paths {
 	char registry[LXS_PATH_MAX]; /* data/registry */
 	char config[LXS_PATH_MAX];
 	char run[LXS_PATH_MAX];
-	char sock[LXS_PATH_MAX]; /* run/lxsd.sock */
+	char sock[LXS_PATH_MAX];  /* run/lxsd.sock */
+	char tools[LXS_PATH_MAX]; /* run/tools: what distros see at /usr/lib/lxs (cli/interop.h) */
 	char cache[LXS_PATH_MAX];
 	char bindir[LXS_PATH_MAX];
 };

@@ -4,6 +4,8 @@
  */
 #include "plan.h"
 
+#include "common/proto.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,13 +211,35 @@ int plan_session(const struct plan_request *rq, const struct reg_distro *d,
 		}
 	}
 
-	/* The environment: the distro's PATH, the terminal's, who we are, which distro. */
-	char vars[9][LXS_PATH_MAX + 32];
-	const char *env[9];
+	/*
+	 * Interop, and where the host's / appears: the [automount] root's "host"
+	 * folder in version 2, /mnt/host in version 1 (lxs-pico's one place).
+	 */
+	pl->interop = !rq->interop_off && wsl->interop_enabled;
+	pl->host_mount[0] = 0;
+	if (wsl->automount_enabled && rq->version1)
+		snprintf(pl->host_mount, sizeof(pl->host_mount), "/mnt/host");
+	else if (wsl->automount_enabled) {
+		size_t n = strlen(wsl->automount_root);
+
+		while (n > 1 && wsl->automount_root[n - 1] == '/')
+			n--;
+		snprintf(pl->host_mount, sizeof(pl->host_mount), "%.*s/host",
+			 wsl->automount_root[0] == '/' && n > 1 ? (int)n : 0, wsl->automount_root);
+	}
+
+	/*
+	 * The environment: the distro's PATH (then lxs's tools, then the host's
+	 * commands by name, last so that the distro's own programs win), the
+	 * terminal's, who we are, which distro, where the host is.
+	 */
+	char vars[10][LXS_PATH_MAX + 64];
+	const char *env[10];
 	int envc = 0;
 #define SETENV(...)                                                                                \
 	(snprintf(vars[envc], sizeof(vars[envc]), __VA_ARGS__), env[envc] = vars[envc], envc++)
-	SETENV("%s", DISTRO_PATH);
+	SETENV("%s:" LXS_TOOLS_DIR "/bin%s", DISTRO_PATH,
+	       pl->interop && wsl->interop_append_path ? ":" LXS_TOOLS_DIR "/host-path" : "");
 	if (rq->term)
 		SETENV("TERM=%s", rq->term);
 	if (rq->lang)
@@ -229,6 +253,7 @@ int plan_session(const struct plan_request *rq, const struct reg_distro *d,
 	SETENV("SHELL=%s", pl->pw.shell);
 	SETENV("LXS_DISTRO_NAME=%s", d->name);
 	SETENV("WSL_DISTRO_NAME=%s", d->name);
+	SETENV("LXS_HOST_MOUNT=%s", pl->host_mount);
 #undef SETENV
 	ret = build_vectors(pl, argv, argc, env, envc);
 	free(cmdline);

@@ -35,6 +35,8 @@ struct plan_request {
 	bool quote; /* join cmd for the shell with each argument quoted */
 	int ncmd;
 	const char *const *cmd; /* ncmd strings; none: the user's shell */
+	bool version1;          /* lxs-pico runs it: the host share is always at /mnt/host */
+	bool interop_off;       /* lxs.conf's [interop] enabled=false */
 };
 
 struct session_plan {
@@ -46,6 +48,12 @@ struct session_plan {
 	bool host_cwd;               /* cwd is a host path (LXS_CREATE_HOST_CWD) */
 	int argc, envc;
 	const char **argv, **envp; /* NULL-terminated; freed by plan_free */
+	/*
+	 * Interop is on for the session (lxs.conf and wsl.conf's [interop]
+	 * enabled): lxs serves its host programs and adds LXS_INTEROP.
+	 */
+	bool interop;
+	char host_mount[LXS_PATH_MAX]; /* where the host's / is in the distro; "" none */
 };
 
 /*

@@ -60,7 +60,7 @@ compat=0
 if [ "${PICO_COMPAT:-1}" = 1 ]; then
 	compat=$(($(find tests/pico/compat -maxdepth 1 -name 't_*.c' | wc -l) + 1))
 fi
-plan $((71 + compat))
+plan $((79 + compat))
 cp "$tarball" "$T/debian.tar.zst" && chmod 0644 "$T/debian.tar.zst"
 start=$(date +%s%N)
 if "${AS[@]}" "$PICO" --unpack "$T/debian.tar.zst" "$R" >"$T/unpack.log" 2>&1 &&
@@ -433,6 +433,124 @@ g -o --host-share / -- sh -c "cat /mnt/host$T/secret; ls -d /mnt/host/proc" >"$T
 expect pico_host_share 0 $? "$T/o" "^host-secret$"
 g sh -c "ls /mnt/host | wc -l" >"$T/o" 2>&1
 expect pico_no_host_share_by_default 0 $? "$T/o" "^0$"
+
+# --- the tools folder (--tools): lxs's host folder, read-only at /usr/lib/lxs ---
+# Laid out as lxs lays it out (bin/lxs-host, bin/lxspath, host-path/NAME ->
+# ../bin/lxs-host, interop.sock), owned by the user who runs the distro, so
+# that only the translator keeps it unchanged; its path is longer than a
+# socket address holds (108 bytes), so interop.sock is reached through its
+# folder (trap.c, do_sockaddr).
+TD=$T/tools-$(printf '%0100d' 0)/tools
+mkdir -p "$TD/bin" "$TD/host-path"
+tools_built=1
+musl-gcc -static -O2 -o "$TD/bin/lxs-host" tests/pico/progs/lxshost.c 2>>"$T/build.log" || tools_built=0
+ln -s lxs-host "$TD/bin/lxspath"
+for n in notepad.exe cmd.exe explorer.exe; do ln -s ../bin/lxs-host "$TD/host-path/$n"; done
+chmod -R a+rX "$T/tools-$(printf '%0100d' 0)"
+[ "$(id -u)" = 0 ] && chown -R 65534:65534 "$T/tools-$(printf '%0100d' 0)"
+# The distro's own /usr/lib/lxs, which --tools hides.
+mkdir -p "$R/usr/lib/lxs" && echo own >"$R/usr/lib/lxs/distro-own"
+tools_state() { (cd "$TD" && find . -printf '%p %y %m %s %T@ %l\n' | sort); }
+tools_state >"$T/tools.before"
+# gt [-o OPTS --] CMD...: g with --tools (and OPTS).
+gt() {
+	local o=()
+	if [ "$1" = "-o" ]; then
+		shift
+		while [ "$1" != "--" ]; do o+=("$1"); shift; done
+		shift
+	fi
+	g -o --tools "$TD" "${o[@]}" -- "$@"
+}
+if [ $tools_built = 1 ]; then
+	gt sh -c 'ls -l /usr/lib/lxs/host-path; ls /usr/lib/lxs; stat -c "%U:%G %a %n" /usr/lib/lxs/bin/lxs-host; readlink /usr/lib/lxs/bin/lxspath; ls /usr/lib | grep -x lxs' >"$T/o" 2>&1
+	expect pico_tools_listing 0 $? "$T/o" "root root .* notepad.exe -> \\.\\./bin/lxs-host$" "cmd\\.exe -> " "^host-path$" \
+		"^root:root 755 /usr/lib/lxs/bin/lxs-host$" "^lxs-host$" "^lxs$"
+	grep -q distro-own "$T/o" && fail pico_tools_listing_hides_own "the distro's own /usr/lib/lxs shows: $(tr '\n' '|' <"$T/o")"
+	gt sh -c 'PATH=/usr/lib/lxs/host-path:$PATH; notepad.exe exe; cmd.exe; /usr/lib/lxs/host-path/explorer.exe; /usr/lib/lxs/bin/lxspath' >"$T/o" 2>&1
+	expect pico_tools_run_by_path 0 $? "$T/o" "^lxs-host argv0=notepad.exe uid=0$" "^exe=/usr/lib/lxs/bin/lxs-host$" \
+		"^lxs-host argv0=cmd.exe uid=0$" "^lxs-host argv0=/usr/lib/lxs/host-path/explorer.exe uid=0$" \
+		"^lxs-host argv0=/usr/lib/lxs/bin/lxspath uid=0$"
+	# Every kind of change, by the shell's tools, as the faked root and as
+	# another guest user: each one fails with EROFS (EEXIST for mkdir of
+	# a folder that is there), and the host folder is as it was.
+	ro='cd /tmp; f=/tmp/f$(id -u); echo x >$f
+	touch /usr/lib/lxs/new; echo "touch=$?"
+	touch /usr/lib/lxs/bin/lxs-host; echo "touch_old=$?"
+	echo x >>/usr/lib/lxs/bin/lxs-host; echo "append=$?"
+	mkdir /usr/lib/lxs/d; echo "mkdir=$?"
+	mkdir /usr/lib/lxs/bin; echo "mkdir_there=$?"
+	rm /usr/lib/lxs/bin/lxspath; echo "rm=$?"
+	rm -r /usr/lib/lxs/host-path; echo "rm_r=$?"
+	rmdir /usr/lib/lxs/host-path; echo "rmdir=$?"
+	mv /usr/lib/lxs/bin/lxspath /tmp/; echo "mv_out=$?"
+	mv $f /usr/lib/lxs/; echo "mv_in=$?"
+	mv /usr/lib/lxs/bin/lxspath /usr/lib/lxs/bin/p2; echo "mv_within=$?"
+	chmod 700 /usr/lib/lxs/bin/lxs-host; echo "chmod=$?"
+	chown 1:1 /usr/lib/lxs/bin; echo "chown=$?"
+	ln -s x /usr/lib/lxs/l; echo "ln_s=$?"
+	ln $f /usr/lib/lxs/h; echo "ln_in=$?"
+	ln /usr/lib/lxs/bin/lxs-host $f.h; echo "ln_out=$?"
+	truncate -s 0 /usr/lib/lxs/bin/lxs-host; echo "truncate=$?"
+	mkfifo /usr/lib/lxs/p; echo "mkfifo=$?"
+	cd /usr/lib/lxs/bin && touch rel; echo "touch_rel=$?"'
+	gt sh -c "$ro" >"$T/o" 2>&1
+	gt -o --uid 1000 --gid 1000 -- sh -c "$ro" >"$T/o2" 2>&1
+	cat "$T/o2" >>"$T/o"
+	n_ro=$(grep -c 'Read-only file system' "$T/o")
+	n_fail=$(grep -cE '^[a-z_]+=[1-9]' "$T/o")
+	tools_state >"$T/tools.after"
+	if ! cmp -s "$T/tools.before" "$T/tools.after"; then
+		fail pico_tools_readonly_shell "the host folder changed: $(diff "$T/tools.before" "$T/tools.after" | tr '\n' '|' | cut -c1-300)"
+	elif [ "$n_fail" != 38 ] || [ "$n_ro" -lt 36 ] || [ "$(grep -c 'File exists' "$T/o")" != 2 ]; then
+		fail pico_tools_readonly_shell "$n_fail of 38 failed, $n_ro with EROFS: $(grep -vE 'Read-only' "$T/o" | tr '\n' '|' | cut -c1-400)"
+	else
+		pass pico_tools_readonly_shell
+	fi
+	# What the shell cannot make: calls by fd, xattrs, opens with each
+	# write flag, /proc/self/fd reopened for writing, openat2, bind.
+	want='fchmod=30 fchown=30 truncate=30 setxattr=30 fsetxattr=30 removexattr=30 reopen_write=30 open_rdwr=30 open_creat_there=0 open_creat_excl=17 access_w=30 access_x=0 mkfifo=30 openat_creat=30 mkdirat=30 utimensat_empty=30 linkat_empty=30 openat2_in_root=30 openat2_no_symlinks=30 bind=30'
+	got=$(gt /usr/lib/lxs/bin/lxs-host ro /usr/lib/lxs 2>&1 | tail -n +2 | paste -sd' ')
+	got1=$(gt -o --uid 1000 --gid 1000 -- /usr/lib/lxs/bin/lxs-host ro /usr/lib/lxs 2>&1 | tail -n +2 | paste -sd' ')
+	tools_state >"$T/tools.after"
+	if [ "$got" = "$want" ] && [ "$got1" = "$want" ] && cmp -s "$T/tools.before" "$T/tools.after"; then
+		pass pico_tools_readonly_calls
+	else
+		fail pico_tools_readonly_calls "root: $got | uid 1000: $got1 | host folder $(cmp -s "$T/tools.before" "$T/tools.after" && echo unchanged || echo changed)"
+	fi
+	gt sh -c 'cd /usr/lib/lxs/bin && pwd && readlink /proc/self/cwd && ls -l /proc/$$/cwd; cd ../..; pwd; readlink /proc/self/cwd; cd lxs/host-path; /bin/pwd -P' >"$T/o" 2>&1
+	expect pico_tools_cwd 0 $? "$T/o" "^/usr/lib/lxs/bin$" "/proc/[0-9]+/cwd -> /usr/lib/lxs/bin$" "^/usr/lib$" "^/usr/lib/lxs/host-path$"
+	[ "$(grep -c '^/usr/lib/lxs/bin$' "$T/o")" = 2 ] || fail pico_tools_cwd_readlink "pwd and readlink: $(tr '\n' '|' <"$T/o")"
+	# interop.sock: a listener on the host, reached from the distro.
+	python3 - "$TD/interop.sock" >"$T/listener.log" 2>&1 <<'PY' &
+import os, socket, sys
+d, n = os.path.split(sys.argv[1])
+os.chdir(d)  # the path is longer than a socket address holds
+s = socket.socket(socket.AF_UNIX)
+s.bind(n)
+os.chmod(n, 0o777)
+s.listen(1)
+s.settimeout(30)
+c, _ = s.accept()
+c.sendall(b"pong:" + c.recv(64))
+c.close()
+PY
+	lpid=$!
+	for _ in $(seq 50); do [ -S "$TD/interop.sock" ] && break; sleep 0.1; done
+	gt -o --uid 1000 --gid 1000 -- /usr/lib/lxs/bin/lxs-host connect /usr/lib/lxs/interop.sock >"$T/o" 2>&1
+	expect pico_tools_interop_socket 0 $? "$T/o" "^reply=pong:ping$"
+	kill "$lpid" 2>/dev/null
+	wait "$lpid" 2>/dev/null
+else
+	skip_each "lxshost.c did not build: $(tail -n 2 "$T/build.log" | tr '\n' '|')" pico_tools_listing \
+		pico_tools_run_by_path pico_tools_readonly_shell pico_tools_readonly_calls pico_tools_cwd \
+		pico_tools_interop_socket
+fi
+g sh -c 'cat /usr/lib/lxs/distro-own; ls /usr/lib/lxs' >"$T/o" 2>&1
+expect pico_tools_without_option 0 $? "$T/o" "^own$" "^distro-own$"
+grep -q host-path "$T/o" && fail pico_tools_without_option_hidden "the tools folder shows without --tools"
+g -o --tools tools -- true >"$T/o" 2>&1
+expect pico_tools_relative_refused 125 $? "$T/o" "tools folder 'tools' is not usable"
 
 # --- unknown / untranslatable system calls ---------------------------------------
 # (openat2 is translated: a size of 0 is EINVAL, as Linux says.)
