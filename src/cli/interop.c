@@ -209,15 +209,21 @@ static void serve(int lfd)
 	}
 }
 
-static int start(struct interop_server *is, int lfd)
+/* The server child on lfd (which it takes); on failure, why in err and the socket removed. */
+static int start(struct interop_server *is, int lfd, char *err, size_t errlen)
 {
 	pid_t parent = getpid();
 
 	fflush(NULL);
 	is->pid = fork();
 	if (is->pid < 0) {
+		int ret = -errno;
+
 		is->pid = 0;
-		return -errno;
+		close(lfd);
+		snprintf(err, errlen, "cannot start the interop server: %s", strerror(-ret));
+		interop_stop(is);
+		return ret;
 	}
 	if (is->pid == 0) {
 		/* Dies with its session's lxs; what it started does not. */
@@ -268,11 +274,7 @@ int interop_start_unix(const struct lxs_paths *p, bool host_view, struct interop
 		is->sock[0] = 0;
 		return ret;
 	}
-	if ((ret = start(is, lfd)) < 0) {
-		snprintf(err, errlen, "cannot start the interop server: %s", strerror(-ret));
-		interop_stop(is);
-	}
-	return ret;
+	return start(is, lfd, err, errlen);
 }
 
 int interop_start_vsock(const char *vsock, struct interop_server *is, char *err, size_t errlen)
@@ -306,11 +308,7 @@ int interop_start_vsock(const char *vsock, struct interop_server *is, char *err,
 		is->sock[0] = 0;
 		return ret;
 	}
-	if ((ret = start(is, lfd)) < 0) {
-		snprintf(err, errlen, "cannot start the interop server: %s", strerror(-ret));
-		interop_stop(is);
-	}
-	return ret;
+	return start(is, lfd, err, errlen);
 }
 
 void interop_stop(struct interop_server *is)
@@ -418,6 +416,39 @@ static bool command_name_ok(const char *n)
 	return true;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * What host-path/ was made from: PATH and each of its folders' identity
+ * and last change. The same stamp as last time: nothing to look at again
+ * (a session would otherwise stat every program on the host's PATH).
+ */
+static void host_path_stamp(const char *path_env, char *buf, size_t len)
+{
+	size_t at = (size_t)snprintf(buf, len, "%s\n", path_env);
+	const char *d = path_env;
+
+	while (at < len && *d) {
+		char dir[PATH_MAX];
+		size_t k = strcspn(d, ":");
+		struct stat st;
+
+		if (k < sizeof(dir)) {
+			memcpy(dir, d, k);
+			dir[k] = 0;
+			if (dir[0] == '/' && stat(dir, &st) == 0)
+				at += (size_t)snprintf(
+				    buf + at, len - at, "%lu:%lu:%lld.%ld\n",
+				    (unsigned long)st.st_dev, (unsigned long)st.st_ino,
+				    (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+		}
+		d += k + (d[k] == ':');
+	}
+}
+
 /* host-path/NAME -> ../bin/lxs-host for each executable on path_env; stale names go. */
 static int refresh_host_path(const char *dir, const char *path_env)
 {
@@ -478,14 +509,13 @@ static int refresh_host_path(const char *dir, const char *path_env)
 			ret = -errno;
 	}
 	/* Names the host no longer has. */
+	qsort(names, n, sizeof(*names), cmp_name);
 	DIR *hp = fdopendir(dup(dfd));
 	struct dirent *e;
 	while (hp && (e = readdir(hp))) {
-		bool keep = e->d_name[0] == '.';
+		const char *key = e->d_name;
 
-		for (size_t i = 0; i < n && !keep; i++)
-			keep = !strcmp(names[i], e->d_name);
-		if (!keep)
+		if (key[0] != '.' && !bsearch(&key, names, n, sizeof(*names), cmp_name))
 			unlinkat(dfd, e->d_name, 0);
 	}
 	if (hp)
@@ -531,9 +561,31 @@ int interop_tools_refresh(const struct lxs_paths *p, const char *path_env, char 
 		snprintf(err, errlen, "cannot create %.200s: %s", dst, strerror(errno));
 		return ret;
 	}
-	if (path_env && (ret = refresh_host_path(hp, path_env)) < 0) {
+	if (!path_env)
+		return 0;
+	char stamp[8192], old[8192], sp[LXS_PATH_MAX], tmp[LXS_PATH_MAX];
+	host_path_stamp(path_env, stamp, sizeof(stamp));
+	if (path_fmt(sp, sizeof(sp), "%s/host-path.stamp", p->tools) < 0 ||
+	    path_fmt(tmp, sizeof(tmp), "%s.tmp-%d", sp, (int)getpid()) < 0)
+		return 0;
+	int fd = open(sp, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, old, sizeof(old) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n >= 0 && (size_t)n == strlen(stamp) && !memcmp(old, stamp, (size_t)n))
+		return 0;
+	if ((ret = refresh_host_path(hp, path_env)) < 0) {
 		snprintf(err, errlen, "cannot fill %.200s: %s", hp, strerror(-ret));
 		return ret;
+	}
+	/* Written whole or not at all: a torn stamp only costs one more refresh. */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		bool ok = write(fd, stamp, strlen(stamp)) == (ssize_t)strlen(stamp);
+
+		close(fd);
+		if (!ok || rename(tmp, sp) < 0)
+			unlink(tmp);
 	}
 	return 0;
 }

@@ -49,16 +49,6 @@
 /* Inside the container, on the /run tmpfs it just mounted. */
 #define HOST_STAGE "/run/.lxs-host"
 
-/* dir is a mount point: it lies on another device than its parent. */
-static bool is_mountpoint(const char *dir)
-{
-	char parent[512];
-	struct stat a, b;
-
-	snprintf(parent, sizeof(parent), "%s/..", dir);
-	return stat(dir, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
-}
-
 /* The VM-wide "hostroot" share, mounted once. */
 static int mount_shared(void)
 {

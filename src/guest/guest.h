@@ -116,6 +116,8 @@ int netif_setup(void);
 
 /* util.c: one line on the console, "lxs-init: " WHO MESSAGE; the monotonic clock in ms. */
 void say_as(const char *who, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* util.c: dir is a mount point: it lies on another device than its parent. */
+bool is_mountpoint(const char *dir);
 /* ready.c: tell the host (lxsd) that init serves sessions now. */
 void announce_ready(void);
 /*

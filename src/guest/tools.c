@@ -25,20 +25,11 @@
 /* As the host share's: each lookup asks the host, so new host command names show at once. */
 #define TOOLS_OPTS "trans=virtio,version=9p2000.L,msize=512000,cache=mmap"
 
-static bool mounted(const char *dir)
-{
-	char parent[256];
-	struct stat a, b;
-
-	snprintf(parent, sizeof(parent), "%s/..", dir);
-	return stat(dir, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
-}
-
 int tools_stage(const char *root)
 {
 	char path[512];
 
-	if (!mounted(TOOLS_DIR)) {
+	if (!is_mountpoint(TOOLS_DIR)) {
 		if (mkdir_p(TOOLS_DIR, 0755) < 0 ||
 		    mount(TOOLS_TAG, TOOLS_DIR, "9p", MS_NOSUID | MS_NODEV | MS_RDONLY,
 			  TOOLS_OPTS) < 0)
@@ -61,7 +52,7 @@ int tools_stage(const char *root)
 
 void tools_place(void)
 {
-	if (!mounted(TOOLS_STAGE))
+	if (!is_mountpoint(TOOLS_STAGE))
 		return;
 	if (mkdir_p(LXS_TOOLS_DIR, 0755) == 0 &&
 	    mount(TOOLS_STAGE, LXS_TOOLS_DIR, NULL, MS_MOVE, NULL) == 0) {

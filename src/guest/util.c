@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "guest.h"
@@ -43,4 +44,13 @@ int hello_answer(struct wire *w, int timeout_ms)
 		    LXS_PROTO_VERSION, hello.version);
 	hello = (struct lxs_hello){LXS_SESSION_MAGIC, LXS_PROTO_VERSION};
 	return wire_send(w, LXS_MSG_HELLO, 0, &hello, sizeof(hello), NULL, 0);
+}
+
+bool is_mountpoint(const char *dir)
+{
+	char parent[512];
+	struct stat a, b;
+
+	snprintf(parent, sizeof(parent), "%s/..", dir);
+	return stat(dir, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
 }

@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <linux/vm_sockets.h>
@@ -71,22 +70,16 @@ static int connect_host(const char *where, char *err, size_t errlen)
 			goto fail;
 		}
 	} else {
-		struct sockaddr_un a = {.sun_family = AF_UNIX};
+		char why[512] = "";
 
-		if (where[0] != '/' || strlen(where) >= sizeof(a.sun_path)) {
-			snprintf(err, errlen, "LXS_INTEROP=%.100s is not a socket path", where);
-			return -EINVAL;
-		}
-		strcpy(a.sun_path, where);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-			ret = -errno;
-			snprintf(err, errlen,
-				 "cannot reach the host (%.200s): %s; the lxs session that started "
-				 "this shell may have ended",
-				 where, strerror(errno));
-			goto fail;
-		}
+		/* A Unix socket (version 1): the plain connect of the session client. */
+		if ((fd = session_connect(where, 0, why, sizeof(why))) >= 0)
+			return fd;
+		snprintf(err, errlen,
+			 "cannot reach the host (%.300s); the lxs session that started this shell "
+			 "may have ended",
+			 why);
+		return fd;
 	}
 	if ((ret = session_hello(fd, err, errlen)) < 0)
 		goto fail;

@@ -10,7 +10,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
 mode=${1:-v1}
-plan 28
+plan 29
 P=${PREFIX:-cli_interop_$mode}
 LXS=$PWD/build/lxs
 tmp=$(mktemp -d /tmp/lxs-interop.XXXXXX)
@@ -74,6 +74,13 @@ ind 'seq 1000 | lxs-host sort -rn | head -n 1'; expect "${P}_pipe_round_trip" 0 
 ind 'echo hi | lxs-host cat'; expect "${P}_stdin" 0 $st "$o" "^hi$"
 ind 'lxs-host sh -c "echo out; echo err >&2" 2>/dev/null'; expect "${P}_stdout_apart_from_stderr" 0 $st "$o" "^out$"
 grep -q err "$o" && fail "${P}_stderr_apart" "stderr came on stdout: $(cat "$o")" || pass "${P}_stderr_apart"
+
+# A terminal on the distro side: the host program gets one too, of its size, and ^C.
+python3 tests/cli/pty.py 33 77 -- "$LXS" -d D -u root -- lxs-host sh -c 'tty; stty size' >"$o" 2>&1
+expect "${P}_pty" 0 $? "$o" "^/dev/pts/" "^33 77"
+python3 tests/cli/pty.py 24 80 --send '\x03' --after 5 -- "$LXS" -d D -u root -- lxs-host sh -c \
+	'trap "echo got-int; exit 3" INT; echo ready; while :; do sleep 0.1; done' >"$o" 2>&1
+expect "${P}_ctrl_c" 3 $? "$o" "got-int"
 
 # 16 MiB both ways, compared by sha256.
 head -c 16777216 /dev/urandom >"$tmp/blob"
