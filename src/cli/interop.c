@@ -366,6 +366,27 @@ void interop_session_env_free(const char **env, char **extra)
 
 /* ---- the tools folder -------------------------------------------------------------- */
 
+/* A file being written in the tools folder: NAME.new-PID until it is renamed to NAME. */
+#define NEW_SUFFIX ".new-"
+
+/* What an lxs killed while writing one left in dir: files NAME.new-PID of a dead PID. */
+static void sweep_new(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		const char *m = strstr(e->d_name, NEW_SUFFIX);
+		char *end;
+		long pid = m ? strtol(m + strlen(NEW_SUFFIX), &end, 10) : 0;
+
+		if (pid > 0 && !*end && kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	if (d)
+		closedir(d);
+}
+
 /* Copy src to dst unless dst has its size and is not older: by a temporary and rename. */
 static int copy_if_changed(const char *src, const char *dst)
 {
@@ -377,7 +398,7 @@ static int copy_if_changed(const char *src, const char *dst)
 		return -errno;
 	if (stat(dst, &b) == 0 && b.st_size == a.st_size && b.st_mtime >= a.st_mtime)
 		return 0;
-	if ((ret = path_fmt(tmp, sizeof(tmp), "%s.tmp-%d", dst, (int)getpid())) < 0)
+	if ((ret = path_fmt(tmp, sizeof(tmp), "%s" NEW_SUFFIX "%d", dst, (int)getpid())) < 0)
 		return ret;
 	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
 		return -errno;
@@ -549,6 +570,8 @@ int interop_tools_refresh(const struct lxs_paths *p, const char *path_env, char 
 		snprintf(err, errlen, "cannot create %.200s: %s", p->tools, strerror(-ret));
 		return ret;
 	}
+	sweep_new(bin);
+	sweep_new(p->tools);
 	if ((ret = copy_if_changed(src, dst)) < 0) {
 		snprintf(err, errlen,
 			 "cannot put lxs-host in %.200s (%s); is it built next to lxs (make)?", bin,
@@ -566,7 +589,7 @@ int interop_tools_refresh(const struct lxs_paths *p, const char *path_env, char 
 	char stamp[8192], old[8192], sp[LXS_PATH_MAX], tmp[LXS_PATH_MAX];
 	host_path_stamp(path_env, stamp, sizeof(stamp));
 	if (path_fmt(sp, sizeof(sp), "%s/host-path.stamp", p->tools) < 0 ||
-	    path_fmt(tmp, sizeof(tmp), "%s.tmp-%d", sp, (int)getpid()) < 0)
+	    path_fmt(tmp, sizeof(tmp), "%s" NEW_SUFFIX "%d", sp, (int)getpid()) < 0)
 		return 0;
 	int fd = open(sp, O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd >= 0 ? read(fd, old, sizeof(old) - 1) : -1;

@@ -113,7 +113,7 @@ expect "${P}_wslenv_into_host" 0 $st "$o" "^back=/etc x$"
 ind 'a=$(head -c 40000 /dev/zero | tr "\0" a); lxs-host echo "$a" "$a" "$a"; echo rc=$?'
 expect "${P}_huge_arguments_refused" 0 $st "$o" "^rc=255$" "too long"
 # A host program started from a distro runs lxs itself (no deadlock).
-ind "lxs-host $LXS -d D -u root -- echo nested"; expect "${P}_nested_lxs" 0 $st "$o" "^nested$"
+ind "lxs-host '$LXS' -d D -u root -- echo nested"; expect "${P}_nested_lxs" 0 $st "$o" "^nested$"
 # lxs-host killed: its host program is hung up within a second.
 ind "lxs-host sh -c 'echo \$\$ > $tmp/hp; exec sleep 300' & pid=\$!
 	i=0; while [ ! -s $mnt$tmp/hp ] && [ \$i -lt 100 ]; do i=\$((i + 1)); usleep 50000 2>/dev/null || sleep 1; done
