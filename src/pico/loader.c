@@ -315,6 +315,8 @@ __attribute__((noreturn)) static void first_start(const char *prog, char **gargv
 	if (pico.cwd[0]) {
 		r = pico_resolve(AT_FDCWD, pico.cwd, P_FOLLOW, host, NULL);
 		if (r >= 0)
+			pico.cwd_tools = r == R_TOOLS;
+		if (r >= 0)
 			r = sys1(__NR_chdir, (long)host);
 		if (r < 0)
 			die(EXIT_INTERNAL, pico.cwd,
@@ -611,6 +613,12 @@ __attribute__((noreturn, used)) void loader_main(unsigned long *sp, unsigned lon
 		pico.root_dev = rst.st_dev;
 	if (pico.toolslen && sys2(__NR_stat, (long)pico.tools, (long)&rst) == 0)
 		pico.tools_dev = rst.st_dev;
+	pico.cwd_tools = 0;
+	if (pico.toolslen) {
+		char cwd[PICO_PATH];
+		pico.cwd_tools = sys2(__NR_getcwd, (long)cwd, sizeof cwd) < 0 ||
+				 pico_host_region(cwd) == R_TOOLS;
+	}
 	pico.vsig_pid = (int)sys0(__NR_getpid);
 	if (pico_install_handler() < 0)
 		die(EXIT_INTERNAL, "cannot install the SIGSYS handler", "");

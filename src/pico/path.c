@@ -354,8 +354,7 @@ __attribute__((noinline)) int pico_lexical(int dirfd, const char *path, char *ho
 		}
 		/* In the tools folder the region does matter (nothing there
 		 * may change): that cwd takes the walk. */
-		if (pico.toolslen && (sys2(__NR_getcwd, (long)g, PICO_PATH) < 0 ||
-				      has_prefix(g, pico.tools, pico.toolslen)))
+		if (pico.cwd_tools)
 			return -EAGAIN;
 		memcpy(host, path, len + 1);
 		return (int)(ncomp ? ncomp : 1);

@@ -49,7 +49,11 @@ struct pico_state {
 	 * lxs's programs for the distro and its interop socket. "" = none. */
 	char tools[PICO_ROOT_MAX];
 	unsigned toolslen;
-	unsigned long tools_dev;    /* its st_dev (0: not known) */
+	unsigned long tools_dev; /* its st_dev (0: not known) */
+	/* The real cwd is in the tools folder: set at each start (loader.c)
+	 * and by chdir and fchdir, so that pico_lexical's fast path need not
+	 * ask the kernel at every relative call. */
+	int cwd_tools;
 	char loader[PICO_ROOT_MAX]; /* host path of lxs-pico-loader */
 	char exe[PICO_PATH];        /* guest path of the running program (/proc/self/exe) */
 	unsigned ruid, euid, suid, fsuid, rgid, egid, sgid, fsgid;

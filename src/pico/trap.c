@@ -1141,7 +1141,14 @@ NOINL static long path_call(long nr, long dirfd, const char *path, int follow, l
 			return d;
 	}
 	switch (nr) {
-	case __NR_chdir:
+	case __NR_chdir: {
+		long c = sys1(nr, (long)h);
+		/* Shared by the threads as the cwd is; a vfork child's chdir
+		 * can leave it set for its parent, which only costs walks. */
+		if (c == 0)
+			pico.cwd_tools = r == R_TOOLS;
+		return c;
+	}
 	case __NR_rmdir:
 	case __NR_unlink:
 		return sys1(nr, (long)h);
@@ -1256,11 +1263,15 @@ NOINL static long fchdir_call(long fd)
 		return r;
 	if (h[0] != '/')
 		return -ENOTDIR;
-	if (pico.fsuid != 0 && pico_host_region(h) == R_VOL && (r = pico_dac_check(h, 1)) < 0)
+	int region = pico_host_region(h);
+	if (pico.fsuid != 0 && region == R_VOL && (r = pico_dac_check(h, 1)) < 0)
 		return r; /* search permission, as chdir's walk would need */
 	if (pico_to_guest(h, h) < 0)
 		return -EACCES;
-	return sys1(__NR_fchdir, fd);
+	r = sys1(__NR_fchdir, fd);
+	if (r == 0)
+		pico.cwd_tools = region == R_TOOLS;
+	return r;
 }
 
 NOINL static long chmod_call(long dirfd, const char *path, int follow, long mode)
