@@ -282,6 +282,18 @@ int distro_begin(struct lxsd *s, const struct reg_distro *d, struct running **ou
 		r->lock_fd = -1;
 		return -EBUSY;
 	}
+	/*
+	 * Its folder's leftovers of a killed import or conversion go now,
+	 * under its lock: the sweep at lxsd's start leaves a distro that a
+	 * session is already starting alone (registry.c, leftovers_of).
+	 */
+	int flk = folder_lock(d->location);
+	if (flk >= 0) {
+		struct leftovers l = {0};
+
+		leftovers_in(d->location, true, &l);
+		close(flk);
+	}
 	r->used = true;
 	r->state = LXS_DISTRO_STARTING;
 	r->d = *d;

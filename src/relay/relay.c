@@ -293,6 +293,29 @@ static int parse_create(struct wire *w, const uint8_t *payload, size_t len,
 }
 
 /*
+ * execvp says EACCES when a folder of PATH could not be searched and the
+ * name was found nowhere else: for the caller that is a command not found
+ * (as a shell says), unless some folder does hold a file of that name.
+ */
+static bool on_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	char full[PATH_MAX];
+
+	while (path && *path) {
+		size_t k = strcspn(path, ":");
+		struct stat st;
+
+		if (snprintf(full, sizeof(full), "%.*s/%s", (int)k, path, name) <
+			(int)sizeof(full) &&
+		    stat(full, &st) == 0)
+			return true;
+		path += k + (path[k] == ':');
+	}
+	return false;
+}
+
+/*
  * In the child: session, controlling terminal or pipes, identity, folder,
  * then exec. Failures go back through errpipe as an errno value.
  */
@@ -351,6 +374,8 @@ static void start_child(const struct relay_ops *ops, void *ctx, const struct rel
 		execvp(rq->argv[0], exec_vec(rq->argv));
 fail:
 	e = errno;
+	if (e == EACCES && !strchr(rq->argv[0], '/') && !on_path(rq->argv[0]))
+		e = ENOENT;
 	if (write(errpipe, &e, sizeof(e)) < 0) {
 	}
 	_exit(127);
