@@ -576,13 +576,6 @@ static bool interop_configured(const struct lxs_paths *p)
 }
 
 /*
- * The tools folder up to date and, when the plan has interop on, the
- * session's interop server (version 1: a socket lxs-pico shows the distro;
- * version 2: beside the VM's vsock socket; host_view: lxs-init
- * --serve-unix's tests, whose "distro" is the host). A failure costs the
- * session its interop, said once, never the session itself.
- */
-/*
  * The tools folder brought up to date for a session (path_env: the host's
  * PATH for host-path/, NULL to leave it); a failure is said once, unless it
  * is the run folder's own, which what follows reports as the error it is.
@@ -599,6 +592,13 @@ static bool tools_ready(const struct lxs_paths *p, const char *path_env)
 	return false;
 }
 
+/*
+ * When the plan has interop on, the session's interop server (version 1:
+ * a socket lxs-pico shows the distro; version 2: beside the VM's vsock
+ * socket; host_view: lxs-init --serve-unix's tests, whose "distro" is the
+ * host). A failure costs the session its interop, said once, never the
+ * session itself.
+ */
 static void interop_prepare(const struct lxs_paths *p, bool on, const char *vsock, bool host_view,
 			    struct interop_server *is)
 {
