@@ -86,6 +86,11 @@
  * ------------------------------------------------------------------------ */
 
 #define LXS_VSOCK_PORT_INIT 50000
+/*
+ * Distro files for the host (lxs-fs): lxs-init serves 9P2000.L on this port;
+ * a connection's Tattach aname names a running distro (proto of src/p9).
+ */
+#define LXS_VSOCK_PORT_DISTROFS 50001
 #define LXS_SESSION_MAGIC   0x3153584cu       /* "LXS1" */
 #define LXS_MSG_MAX         (64u * 1024)      /* payload bytes */
 #define LXS_DATA_MAX        (LXS_MSG_MAX - 8) /* DATA payload bytes */

@@ -73,10 +73,26 @@
  * They change only how files look and what chmod/chown keep, never what
  * can be reached. A later attach naming other options is refused.
  */
+/*
+ * Whose owners and modes the guest sees (p9_mount_opts.owners):
+ *  P9_OWNERS_DRVFS  the DrvFs rules above (uid/gid/umask, `metadata`);
+ *  P9_OWNERS_REAL   the host's own owner, mode and device numbers, with
+ *                   chmod/chown/mknod done for real (a server running as
+ *                   root on a Linux file system: lxs-init's distro export);
+ *                   what a fid creates is chowned to its attach's uid and
+ *                   the gid its request names;
+ *  P9_OWNERS_VOLFS  a version-1 distro folder: owner, mode and device
+ *                   numbers from VolFs's user.lxs.stat (common/volfs.h), as
+ *                   lxs-pico shows them, and written the same way.
+ * The DrvFs keys (uid, gid, masks, metadata) apply to P9_OWNERS_DRVFS only.
+ */
+enum p9_owners { P9_OWNERS_DRVFS = 0, P9_OWNERS_REAL, P9_OWNERS_VOLFS };
+
 struct p9_mount_opts {
 	uint32_t uid, gid;
 	uint32_t umask, fmask, dmask; /* permission bits to clear (07777) */
 	bool metadata;
+	enum p9_owners owners;
 };
 
 /* uid=gid=1000, umask=022, fmask=dmask=0, no metadata (WSL's defaults). */
