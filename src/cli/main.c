@@ -676,21 +676,6 @@ too_long:
 }
 
 /* wsl-distribution.conf then wsl.conf, the same files in the same order as lxsd reads. */
-static void v1_wsl_conf(const struct reg_distro *d, struct wsl_conf *wsl)
-{
-	char *text = NULL;
-	long n;
-
-	wsl_conf_defaults(wsl);
-	if ((n = v1_read_file(d->image, "/etc/wsl-distribution.conf", 1 << 20, &text)) >= 0)
-		wsl_conf_parse(text, (size_t)n, wsl, warn_cb, NULL);
-	free(text);
-	text = NULL;
-	if ((n = v1_read_file(d->image, "/etc/wsl.conf", 1 << 20, &text)) >= 0)
-		wsl_conf_parse(text, (size_t)n, wsl, warn_cb, NULL);
-	free(text);
-}
-
 /* Run lxs-pico with argv and envp and wait: its status (128+N for signal N). */
 static int pico_spawn(const char *pico, const char *const argv[], const char *const envp[])
 {
@@ -766,7 +751,7 @@ static int run_version1(const struct lxs_paths *p, const struct cli_args *a,
 			 d->name, d->image);
 		return fail(err);
 	}
-	v1_wsl_conf(d, &wsl);
+	v1_wsl_conf(d, &wsl, warn_cb, NULL);
 	if (v1_read_file(d->image, "/etc/passwd", 16 << 20, &passwd) < 0)
 		passwd = NULL;
 	plan_request_of(a, &rq, here, sizeof(here));

@@ -21,7 +21,7 @@
  * 5: interop: the session conversation the other way round (lxs-host in a
  *    distro -> the host), LXS_CREATE_HOST_ENV.
  */
-#define LXS_PROTO_VERSION 5
+#define LXS_PROTO_VERSION 6
 
 /*
  * Debug console, guest -> host, 8-bit OUT. Each byte written is copied to
@@ -138,6 +138,8 @@ enum lxs_msg_type {
 	LXS_MSG_LXSD_STATE,     /* struct lxs_state + string table */
 	/* guest->host on LXS_VSOCK_PORT_READY: lxs-init is up and serving */
 	LXS_MSG_READY, /* empty */
+	/* lxs-fs -> lxsd: empty; answered OK, then lxsd stays while the connection does */
+	LXS_MSG_LXSD_HOLD,
 	LXS_MSG_TYPE_MAX,
 };
 

@@ -194,6 +194,8 @@ static void do_run(struct lxsd *s, struct client *c, const uint8_t *p, size_t le
 	struct registry reg;
 	char err[1024] = "";
 
+	if (!s->files.pid)
+		files_start(s); /* stopped by a --shutdown this lxsd outlived */
 	if (!(c->run = malloc(len ? len : 1))) {
 		answer_error(c, ENOMEM, "lxsd is out of memory");
 		return;
@@ -261,6 +263,8 @@ static void do_shutdown(struct lxsd *s, struct client *c, const uint8_t *p, size
 		return;
 	}
 	memcpy(&m, p, sizeof(m));
+	/* The distros' files go first, so none is asked of a VM on its way out. */
+	files_stop(s);
 	clients_fail(s, NULL, "lxs --shutdown stopped the VM");
 	vm_stop(s, m.force != 0);
 	if (s->vm == LXS_VM_STOPPED)
@@ -293,6 +297,13 @@ static void take_message(struct lxsd *s, struct client *c, const struct lxs_msg_
 	switch (h->type) {
 	case LXS_MSG_LXSD_PING:
 		answer(c, LXS_MSG_OK, NULL, 0);
+		break;
+	case LXS_MSG_LXSD_HOLD:
+		/* lxs-fs: its files are in use; the open connection keeps lxsd (not a distro) up.
+		 */
+		wire_queue(&c->w, LXS_MSG_OK, 0, NULL, 0, NULL, 0);
+		c->phase = CLIENT_SESSION;
+		c->slot = -1;
 		break;
 	case LXS_MSG_LXSD_STATUS:
 		do_status(s, c);

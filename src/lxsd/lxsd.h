@@ -4,7 +4,7 @@
  *   clients.c  lxs's connections: requests, answers, sessions counted
  *   vm.c       the one lxs-vm for all version-2 distros: boot, readiness, stop
  *   running.c  the distros in it: disk attached, started, stopped
- *   netsvc.c   lxs-net and lxs-fwd beside the VM; child.c how they start
+ *   netsvc.c   lxs-net and lxs-fwd beside the VM, lxs-fs beside lxsd; child.c how they start
  *
  * lxsd is single-threaded and never waits for the VM: a VM boot and a
  * distro start are states its loop watches (lxs-vm's pidfd, lxs-init's
@@ -104,6 +104,9 @@ struct lxsd {
 	int net_fd;
 	char net_sock[LXS_PATH_MAX];
 	struct netsvc nat, fwd;
+	/* netsvc.c: lxs-fs, the distros' files at fs_mnt, for lxsd's whole life */
+	struct netsvc files;
+	char fs_mnt[LXS_PATH_MAX];
 };
 
 /* vm.c */
@@ -168,6 +171,9 @@ int netsvc_start(struct lxsd *s, char *err, size_t errlen);
 void netsvc_vm_up(struct lxsd *s);
 bool netsvc_reaped(struct lxsd *s, pid_t pid, int status);
 void netsvc_stop(struct lxsd *s);
+/* lxs-fs: started with lxsd (unless lxs.conf says [files] enabled=false), stopped at its exit. */
+void files_start(struct lxsd *s);
+void files_stop(struct lxsd *s);
 
 /*
  * child.c: start exe with argv (stdin /dev/null, stdout and stderr to logfd

@@ -261,6 +261,7 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	files_start(&s);
 	int64_t idle_since = now_ms();
 
 	for (;;) {
@@ -279,6 +280,7 @@ int main(int argc, char **argv)
 			idle_since = now_ms();
 	}
 	vm_stop_wait(&s);
+	files_stop(&s);
 	unlink(s.p.sock);
 	return 0;
 }

@@ -1,5 +1,9 @@
 /*
- * netsvc.c - lxsd's network services beside the VM: lxs-net, the user-mode
+ * netsvc.c - the helpers lxsd keeps running. lxs-fs (the distros' files on
+ * the host, run/fs) lives as long as lxsd: started with it, started again
+ * when it dies (it clears the dead mount first), stopped with SIGTERM at
+ * lxsd's exit so that it unmounts. And the network services beside the
+ * VM: lxs-net, the user-mode
  * NAT (networkingMode=nat), and lxs-fwd, localhost forwarding
  * (localhostForwarding). Each is started with the VM, started again if it
  * dies while the VM runs (unless it keeps dying at once: then it stays off
@@ -38,18 +42,23 @@
 static int svc_start(struct lxsd *s, struct netsvc *svc)
 {
 	char exe[LXS_PATH_MAX], logp[LXS_PATH_MAX];
-	bool nat = svc == &s->nat;
+	const char *name = svc == &s->nat ? "lxs-net" : svc == &s->fwd ? "lxs-fwd" : "lxs-fs";
+	const char *log = svc == &s->nat ? "net.log" : svc == &s->fwd ? "fwd.log" : "fs.log";
 
-	if (path_fmt(exe, sizeof(exe), "%s/%s", s->p.bindir, nat ? "lxs-net" : "lxs-fwd") < 0 ||
-	    path_fmt(logp, sizeof(logp), "%s/%s", s->p.run, nat ? "net.log" : "fwd.log") < 0)
+	if (path_fmt(exe, sizeof(exe), "%s/%s", s->p.bindir, name) < 0 ||
+	    path_fmt(logp, sizeof(logp), "%s/%s", s->p.run, log) < 0)
 		return -ENAMETOOLONG;
 	int logfd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (logfd < 0)
 		return -errno;
 	const char *const net_argv[] = {"lxs-net", "--fd", "3", NULL};
 	const char *const fwd_argv[] = {"lxs-fwd", "--vsock", s->vsock, NULL};
-	pid_t pid =
-	    child_spawn(exe, nat ? net_argv : fwd_argv, logfd, nat ? s->net_fd : -1, NET_FD);
+	const char *const fs_argv[] = {"lxs-fs", s->fs_mnt, NULL};
+	pid_t pid = child_spawn(exe,
+				svc == &s->nat   ? net_argv
+				: svc == &s->fwd ? fwd_argv
+						 : fs_argv,
+				logfd, svc == &s->nat ? s->net_fd : -1, NET_FD);
 	close(logfd);
 	if (pid < 0)
 		return (int)pid;
@@ -104,21 +113,27 @@ void netsvc_vm_up(struct lxsd *s)
 
 bool netsvc_reaped(struct lxsd *s, pid_t pid, int status)
 {
-	struct netsvc *svc = pid == s->nat.pid ? &s->nat : pid == s->fwd.pid ? &s->fwd : NULL;
-	const char *name = svc == &s->nat ? "lxs-net, the VM's network," : "lxs-fwd";
+	struct netsvc *svc = pid == s->nat.pid     ? &s->nat
+			     : pid == s->fwd.pid   ? &s->fwd
+			     : pid == s->files.pid ? &s->files
+						   : NULL;
+	const char *name = svc == &s->nat   ? "lxs-net, the VM's network,"
+			   : svc == &s->fwd ? "lxs-fwd"
+					    : "lxs-fs, the distros' files,";
+	const char *until = svc == &s->files ? "lxsd restarts" : "the VM restarts";
 
 	if (!svc || pid <= 0)
 		return false;
 	svc->pid = 0;
 	/* Its VM is gone (or, for the NAT, its socket): nothing to serve. */
-	if (s->vm_pidfd < 0 || (svc == &s->nat && s->net_fd < 0))
+	if (svc != &s->files && (s->vm_pidfd < 0 || (svc == &s->nat && s->net_fd < 0)))
 		return true;
 	svc->quick = now_ms() - svc->started_ms < SVC_QUICK_MS ? svc->quick + 1 : 0;
 	if (svc->quick >= SVC_MAX_QUICK) {
-		fprintf(stderr,
-			"lxsd: %s keeps ending at once (see its log in %s); it stays off "
-			"until the VM restarts\n",
-			name, s->p.run);
+		fprintf(
+		    stderr,
+		    "lxsd: %s keeps ending at once (see its log in %s); it stays off until %s\n",
+		    name, s->p.run, until);
 		return true;
 	}
 	fprintf(stderr, "lxsd: %s %s %d; starting it again\n", name,
@@ -126,10 +141,8 @@ bool netsvc_reaped(struct lxsd *s, pid_t pid, int status)
 		WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	int ret = svc_start(s, svc);
 	if (ret < 0)
-		fprintf(stderr,
-			"lxsd: cannot start %s again: %s; it stays off until the VM "
-			"restarts\n",
-			name, strerror(-ret));
+		fprintf(stderr, "lxsd: cannot start %s again: %s; it stays off until %s\n", name,
+			strerror(-ret), until);
 	return true;
 }
 
@@ -162,4 +175,24 @@ void netsvc_stop(struct lxsd *s)
 		s->net_fd = -1;
 		unlink(s->net_sock);
 	}
+}
+
+void files_start(struct lxsd *s)
+{
+	int ret;
+
+	if (!s->cfg.distro_files)
+		return;
+	if (path_fmt(s->fs_mnt, sizeof(s->fs_mnt), "%s/fs", s->p.run) < 0)
+		return;
+	s->files.quick = 0;
+	if ((ret = svc_start(s, &s->files)) < 0)
+		fprintf(stderr,
+			"lxsd: cannot start lxs-fs (%s); the distros' files are not at %s\n",
+			strerror(-ret), s->fs_mnt);
+}
+
+void files_stop(struct lxsd *s)
+{
+	svc_stop(&s->files);
 }

@@ -78,7 +78,7 @@ int session_hello(int fd, char *err, size_t errlen)
 	return ret < 0 ? ret : 0;
 }
 
-int session_connect(const char *path, uint32_t port, char *err, size_t errlen)
+int session_vsock_connect(const char *path, uint32_t port, char *err, size_t errlen)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	char line[64];
@@ -113,15 +113,26 @@ int session_connect(const char *path, uint32_t port, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	if ((ret = session_hello(fd, err, errlen)) < 0)
-		goto fail;
 	return fd;
 fail:
 	if (fd >= 0)
 		close(fd);
-	if (!err[0])
-		snprintf(err, errlen, "cannot talk to lxs-init: %s", strerror(-ret));
 	return ret;
+}
+
+int session_connect(const char *path, uint32_t port, char *err, size_t errlen)
+{
+	int ret, fd = session_vsock_connect(path, port, err, errlen);
+
+	if (fd < 0)
+		return fd;
+	if ((ret = session_hello(fd, err, errlen)) < 0) {
+		close(fd);
+		if (!err[0])
+			snprintf(err, errlen, "cannot talk to lxs-init: %s", strerror(-ret));
+		return ret;
+	}
+	return fd;
 }
 
 /* Write what is queued on w, then take the one answer (OK or ERROR) of a control request. */

@@ -25,6 +25,8 @@
  * served by lxs-init --serve-unix. Then exchange HELLO. Returns the fd.
  */
 int session_connect(const char *path, uint32_t port, char *err, size_t errlen);
+/* Only the CONNECT handshake to guest port `port` (for a protocol other than sessions'): the fd. */
+int session_vsock_connect(const char *path, uint32_t port, char *err, size_t errlen);
 /* The HELLO exchange on a connected fd (set non-blocking): 0, or -errno and why. */
 int session_hello(int fd, char *err, size_t errlen);
 

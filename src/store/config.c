@@ -32,6 +32,7 @@ void config_defaults(struct lxs_config *c)
 	c->boot_timeout_ms = 120000;
 	c->localhost_forwarding = true;
 	c->interop = true;
+	c->distro_files = true;
 	c->networking = true;
 	snprintf(c->auto_memory_reclaim, sizeof(c->auto_memory_reclaim), "dropCache");
 	c->default_vhd_size = 1ULL << 40;
@@ -187,6 +188,8 @@ static int on_lxs_key(void *user, const char *section, const char *key, const ch
 			ret = -EINVAL;
 	} else if ((general || wsl2) && !strcasecmp(key, "instanceIdleTimeout")) {
 		ret = parse_long(v, &c->instance_idle_timeout_ms);
+	} else if (!strcasecmp(section, "files") && !strcasecmp(key, "enabled")) {
+		ret = parse_bool(v, &c->distro_files);
 	} else if (!strcasecmp(section, "interop") && !strcasecmp(key, "enabled")) {
 		/* lxs's own switch for every distro (wsl.conf has one per distro). */
 		ret = parse_bool(v, &c->interop);

@@ -32,6 +32,7 @@ struct lxs_config {
 	char auto_memory_reclaim[16];  /* disabled | gradual | dropCache */
 	uint64_t default_vhd_size;     /* image size of new distros (sparse) */
 	bool interop;                  /* [interop] enabled: host programs from distros (true) */
+	bool distro_files; /* [files] enabled: lxs-fs shows the distros' files on the host (true) */
 };
 
 void config_defaults(struct lxs_config *c);

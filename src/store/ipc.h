@@ -7,7 +7,9 @@
  *
  * Requests: LXSD_PING (OK), LXSD_RUN (PLAN or ERROR; the connection then
  * stays open for the session's life), LXSD_TERMINATE name (OK),
- * LXSD_SHUTDOWN (OK once the VM is gone), LXSD_STATUS (STATE).
+ * LXSD_SHUTDOWN (OK once the VM is gone), LXSD_STATUS (STATE), LXSD_HOLD (OK;
+ * lxs-fs keeps the connection open while distro files are in use, and lxsd
+ * stays up while it does).
  *
  * The encoders and decoders here are pure (no I/O) so that a fuzzer can
  * feed them anything; lxsd checks every request with them before acting.

@@ -374,3 +374,18 @@ void v1_groups(const char *text, const char *user, unsigned gid, char *out, size
 		line = end ? end + 1 : NULL;
 	}
 }
+
+void v1_wsl_conf(const struct reg_distro *d, struct wsl_conf *wsl, config_warn_fn warn, void *arg)
+{
+	char *text = NULL;
+	long n;
+
+	wsl_conf_defaults(wsl);
+	if ((n = v1_read_file(d->image, "/etc/wsl-distribution.conf", 1 << 20, &text)) >= 0)
+		wsl_conf_parse(text, (size_t)n, wsl, warn, arg);
+	free(text);
+	text = NULL;
+	if ((n = v1_read_file(d->image, "/etc/wsl.conf", 1 << 20, &text)) >= 0)
+		wsl_conf_parse(text, (size_t)n, wsl, warn, arg);
+	free(text);
+}

@@ -18,6 +18,8 @@
 
 #include "image/image.h"
 #include "paths.h"
+#include "store/config.h"
+#include "store/registry.h"
 
 #define V1_ROOT_NAME "rootfs"
 
@@ -63,6 +65,8 @@ long v1_read_file(const char *root, const char *path, size_t max, char **out);
 int v1_is_dir(const char *root, const char *path);
 
 /* The supplementary groups of user in an /etc/group text, as "G,G,.." led by gid. */
+/* The distro's wsl-distribution.conf and wsl.conf over the defaults (warnings to warn). */
+void v1_wsl_conf(const struct reg_distro *d, struct wsl_conf *wsl, config_warn_fn warn, void *arg);
 void v1_groups(const char *group_text, const char *user, unsigned gid, char *out, size_t len);
 
 #endif
