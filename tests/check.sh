@@ -134,6 +134,10 @@ suite cli_host tests/cli/host.sh
 suite cli_interop_v1 tests/cli/interop.sh v1
 as_nobody nobody_interop env PREFIX=nobody_interop LXS_TEST_BUSYBOX="$(sfile busybox.tar)" \
 	XDG_DATA_HOME= XDG_CONFIG_HOME= XDG_RUNTIME_DIR= tests/cli/interop.sh v1
+# The distros' files on the host (version 2's run with the VM tests below).
+suite cli_distrofs_v1 tests/cli/distrofs.sh v1
+as_nobody nobody_distrofs env PREFIX=nobody_distrofs LXS_TEST_BUSYBOX="$(sfile busybox.tar)" \
+	tests/cli/distrofs.sh v1
 as_nobody cli_nobody env PREFIX=cli_nobody LXS_TEST_BUSYBOX="$(sfile busybox.tar)" \
 	LXS_TEST_DEBIAN="$(sfile debian.tar.zst)" XDG_DATA_HOME= XDG_CONFIG_HOME= XDG_RUNTIME_DIR= tests/cli/host.sh
 
@@ -166,6 +170,7 @@ vm_tests="$vm_tests; tests/run-suite.sh cli_vm tests/cli/vm.sh $(q "$kdir") $(q 
 vm_tests="$vm_tests; tests/run-suite.sh cli_net tests/cli/net.sh $(q "$kdir") $(q "$PWD/$vmtest")"
 vm_tests="$vm_tests; tests/run-suite.sh cli_forward tests/cli/forward.sh $(q "$kdir") $(q "$PWD/$vmtest")"
 vm_tests="$vm_tests; tests/run-suite.sh cli_interop_v2 tests/cli/interop.sh v2 $(q "$kdir") $(q "$PWD/$vmtest")"
+vm_tests="$vm_tests; tests/run-suite.sh cli_distrofs_v2 tests/cli/distrofs.sh v2 $(q "$kdir") $(q "$PWD/$vmtest")"
 # The fault campaign's VM part: lxs-vm and lxsd killed during starts and sessions.
 vm_tests="$vm_tests; tests/run-suite.sh faults_vm tests/faults/vm.sh $(q "$kdir") $(q "$PWD/$vmtest") ${FAULTS_VM_TRIALS:-4}"
 if [ -z "$kdir" ]; then

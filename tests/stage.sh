@@ -16,7 +16,7 @@ mkdir -p "$dest/build" "$dest/files"
 cp -a Makefile scripts tests src kernel "$dest/"
 # Programs only: the objects, archives and distro images would be gigabytes.
 for f in build/lxs build/lxsd build/lxs-manage build/lxs-vm build/lxs-fwd build/lxs-net build/lxs-session build/lxs-mkimage \
-	build/lxs-pico build/lxs-pico-loader build/lxs-host build/guest; do
+	build/lxs-pico build/lxs-pico-loader build/lxs-host build/lxs-fs build/guest; do
 	[ ! -e "$f" ] || cp -a "$f" "$dest/build/"
 done
 for f in "$@"; do cp "$f" "$dest/files/"; done

@@ -566,12 +566,18 @@ static void no_warn(const char *sentence, void *arg)
 }
 
 /* lxs.conf's [interop] enabled (its other settings are the VM's; their warnings lxsd's). */
+/* lxs.conf as a session needs it (its warnings are lxsd's to give, or --status's). */
+static void session_config(const struct lxs_paths *p, struct lxs_config *cfg)
+{
+	config_defaults(cfg);
+	config_load(p->config, cfg, no_warn, NULL);
+}
+
 static bool interop_configured(const struct lxs_paths *p)
 {
 	struct lxs_config cfg;
 
-	config_defaults(&cfg);
-	config_load(p->config, &cfg, no_warn, NULL);
+	session_config(p, &cfg);
 	return cfg.interop;
 }
 
@@ -756,7 +762,12 @@ static int run_version1(const struct lxs_paths *p, const struct cli_args *a,
 		passwd = NULL;
 	plan_request_of(a, &rq, here, sizeof(here));
 	rq.version1 = true;
-	rq.interop_off = !interop_configured(p);
+	struct lxs_config cfg;
+	char files[LXS_PATH_MAX];
+	session_config(p, &cfg);
+	rq.interop_off = !cfg.interop;
+	if (cfg.distro_files && path_fmt(files, sizeof(files), "%s/fs/%s", p->run, d->name) == 0)
+		rq.files_root = files;
 	ret = plan_session(&rq, d, &wsl, passwd, true, &pl, err, sizeof(err));
 	free(passwd);
 	if (ret < 0)

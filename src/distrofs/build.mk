@@ -3,7 +3,7 @@
 DISTROFS_LIBS = distrofs p9 store session image common
 PROGS += $(O)/lxs-fs
 
-$(O)/obj/distrofs/%.o: CPPFLAGS += $(shell pkg-config --cflags fuse3)
+$(O)/obj/distrofs/%.o $(O)/asan/obj/distrofs/%.o: CPPFLAGS += $(shell pkg-config --cflags fuse3)
 
 $(O)/lxs-fs: $(O)/obj/distrofs/main.o $(call libs_of,$(O),$(DISTROFS_LIBS))
 	$(CC) $(CFLAGS) -Wl,--as-needed -o $@ $^ $(shell pkg-config --libs fuse3) $(LDLIBS)

@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -93,6 +95,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	mnt = argv[1];
+	/* lxsd gone (even killed): unmount cleanly, through the handler set below, not SIGKILL. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (paths_init(&fs.p, err, sizeof(err)) < 0) {
 		fprintf(stderr, "lxs-fs: %s\n", err);
 		return 1;

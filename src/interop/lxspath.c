@@ -7,7 +7,9 @@
  *
  *   lxspath [-a] [-u | -w | -m] PATH
  *     -u  a host path to the distro path that shows it (the default)
- *     -w  a distro path under the host mount to its host path
+ *     -w  a distro path to its host path: under the host mount, the host
+ *         file it shows; elsewhere, where lxs-fs shows the distro's own
+ *         file ($LXS_DISTRO_FILES, e.g. $XDG_RUNTIME_DIR/lxs/fs/NAME)
  *     -m  the same as -w: on Linux a host path has no other "mixed" form
  *     -a  print an absolute path even for a relative PATH
  *
@@ -65,12 +67,16 @@ static int fail_errno(const char *path, int err)
 
 /* -u: a host path to the distro path, into RES; the text to print, or
  * NULL after saying why not. */
-static const char *to_distro(const char *mnt, const char *path, const char *cwd, bool absolute,
-			     char *res, char *tmp, char *base)
+static const char *to_distro(const char *mnt, const char *files, const char *path, const char *cwd,
+			     bool absolute, char *res, char *tmp, char *base)
 {
 	bool rel = path[0] != '/';
 	int r;
 
+	/* A host path into this distro's own files (lxs-fs) is the distro path it shows. */
+	if (!rel && files && *files && xlate_absolute(NULL, path, tmp, PATH_MAX) >= 0 &&
+	    xlate_to_host(files, tmp, res, PATH_MAX) >= 0)
+		return res;
 	if (!mnt || !*mnt) {
 		fprintf(stderr,
 			"lxspath: %s: this distro has no host mount (automount is disabled)\n",
@@ -105,8 +111,8 @@ static const char *to_distro(const char *mnt, const char *path, const char *cwd,
 }
 
 /* -w, -m: a distro path to its host path, as to_distro. */
-static const char *to_host(const char *mnt, const char *path, const char *cwd, bool absolute,
-			   char *res, char *tmp, char *base)
+static const char *to_host(const char *mnt, const char *files, const char *path, const char *cwd,
+			   bool absolute, char *res, char *tmp, char *base)
 {
 	bool rel = path[0] != '/';
 	int r;
@@ -116,6 +122,9 @@ static const char *to_host(const char *mnt, const char *path, const char *cwd, b
 		return NULL;
 	}
 	r = xlate_to_host(mnt, tmp, res, PATH_MAX);
+	/* The distro's own files: where lxs-fs shows them on the host. */
+	if (r == -ENOENT && files && *files)
+		r = xlate_to_distro(files, tmp, res, PATH_MAX);
 	if (r == -ENOENT && (!mnt || !*mnt)) {
 		fprintf(stderr,
 			"lxspath: %s has no host path: this distro has no host mount (automount is "
@@ -124,11 +133,10 @@ static const char *to_host(const char *mnt, const char *path, const char *cwd, b
 		return NULL;
 	}
 	if (r == -ENOENT) {
-		fprintf(
-		    stderr,
-		    "lxspath: %s has no host path: only files under %s do (distro files get host "
-		    "paths in a later release)\n",
-		    tmp, mnt);
+		fprintf(stderr,
+			"lxspath: %s has no host path: only files under %s do, since this distro's "
+			"files are not shown on the host (lxs.conf [files] enabled=false)\n",
+			tmp, mnt);
 		return NULL;
 	}
 	if (r < 0) {
@@ -141,7 +149,7 @@ static const char *to_host(const char *mnt, const char *path, const char *cwd, b
 	return relative_to(res, base);
 }
 
-int lxspath_main(int argc, char **argv, const char *mnt)
+int lxspath_main(int argc, char **argv, const char *mnt, const char *files)
 {
 	char cwd[PATH_MAX] = "/", res[PATH_MAX], tmp[PATH_MAX], base[PATH_MAX];
 	const char *path = NULL, *out;
@@ -203,9 +211,9 @@ int lxspath_main(int argc, char **argv, const char *mnt)
 		return LXSPATH_EXIT_FAIL;
 	}
 	if (mode == 'w' || mode == 'm')
-		out = to_host(mnt, path, cwd, absolute, res, tmp, base);
+		out = to_host(mnt, files, path, cwd, absolute, res, tmp, base);
 	else
-		out = to_distro(mnt, path, cwd, absolute, res, tmp, base);
+		out = to_distro(mnt, files, path, cwd, absolute, res, tmp, base);
 	if (!out)
 		return LXSPATH_EXIT_FAIL;
 	/* The caller exits next: a full disk or closed pipe must show in the status. */

@@ -148,7 +148,7 @@ int main(int argc, char **argv)
 
 	name = name ? name + 1 : argv[0];
 	if (!strcmp(name, "lxspath") || !strcmp(name, "wslpath"))
-		return lxspath_main(argc, argv, xlate_host_mount());
+		return lxspath_main(argc, argv, xlate_host_mount(), xlate_distro_files());
 	if (strcmp(name, "lxs-host")) {
 		/* A host command by name: argv[0] is the command. */
 		argv[0] = name;

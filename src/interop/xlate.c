@@ -158,6 +158,13 @@ const char *xlate_host_mount(void)
 	return m ? m : XLATE_DEFAULT_MOUNT;
 }
 
+const char *xlate_distro_files(void)
+{
+	const char *f = getenv("LXS_DISTRO_FILES");
+
+	return f && f[0] == '/' ? f : NULL;
+}
+
 /* --- WSLENV ----------------------------------------------------------------- */
 
 enum {

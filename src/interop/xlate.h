@@ -92,8 +92,12 @@ void xlate_env_free(char **v);
  * lxspath, WSL's wslpath: lxspath [-a] [-u|-w|-m] PATH. Prints the
  * translation and returns the exit status: 0, 1 for a path it cannot
  * translate and, as wslpath, 1 for a usage error too. MNT as
- * xlate_host_mount() gives it. See lxspath.c.
+ * xlate_host_mount() gives it; FILES the host folder of the distro's own
+ * files (xlate_distro_files(), NULL for none). See lxspath.c.
  */
-int lxspath_main(int argc, char **argv, const char *mnt);
+int lxspath_main(int argc, char **argv, const char *mnt, const char *files);
+
+/* Where lxs-fs shows this distro's files on the host: $LXS_DISTRO_FILES, or NULL. */
+const char *xlate_distro_files(void);
 
 #endif

@@ -43,6 +43,10 @@ static void answer_plan(struct lxsd *s, struct client *c, struct running *r)
 	uint8_t *buf = NULL;
 	char err[1024] = "";
 	c->rq.rq.interop_off = !s->cfg.interop;
+	char files[LXS_PATH_MAX];
+	if (s->cfg.distro_files &&
+	    path_fmt(files, sizeof(files), "%s/fs/%s", s->p.run, c->d.name) == 0)
+		c->rq.rq.files_root = files;
 	int ret = plan_session(&c->rq.rq, &c->d, &r->wsl, r->passwd, false, &pl, err, sizeof(err));
 
 	forget_request(c);
@@ -265,6 +269,7 @@ static void do_shutdown(struct lxsd *s, struct client *c, const uint8_t *p, size
 	memcpy(&m, p, sizeof(m));
 	/* The distros' files go first, so none is asked of a VM on its way out. */
 	files_stop(s);
+	s->stay = false;
 	clients_fail(s, NULL, "lxs --shutdown stopped the VM");
 	vm_stop(s, m.force != 0);
 	if (s->vm == LXS_VM_STOPPED)

@@ -82,6 +82,7 @@ struct lxsd {
 	struct lxs_paths p;
 	struct lxs_config cfg;
 	const char *test_init; /* LXSD_INIT_UNIX: an lxs-init --serve-unix instead of a VM */
+	bool stay;             /* --stay: idle is no reason to leave; lxs --shutdown is */
 	/* vm.c */
 	enum lxs_vm_state vm;
 	pid_t vm_pid;

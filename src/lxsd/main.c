@@ -3,7 +3,9 @@
  * (a lock in the run folder), it owns the VM and the running distros, hands
  * out sessions (store/ipc.h describes the conversation), stops a distro
  * after instanceIdleTimeout without sessions and the VM after vmIdleTimeout
- * without distros, and exits a few seconds after that. main() is its
+ * without distros, and exits a few seconds after that (with --stay, as a
+ * service manager or a user who wants the distros' files at hand starts it:
+ * only after lxs --shutdown). main() is its
  * lifecycle; lxsd.h says which file holds what.
  *
  * Environment: LXSD_INIT_UNIX=SOCKET uses an `lxs-init --serve-unix SOCKET`
@@ -219,11 +221,13 @@ int main(int argc, char **argv)
 	static struct lxsd s;
 	char err[1024] = "", lockp[LXS_PATH_MAX];
 
-	(void)argv;
-	if (argc > 1) {
-		fprintf(stderr, "lxsd: takes no arguments; lxs starts it when needed\n");
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--stay"))) {
+		fprintf(stderr,
+			"usage: lxsd [--stay] (lxs starts it when needed; --stay: until lxs "
+			"--shutdown, not only while in use)\n");
 		return 2;
 	}
+	s.stay = argc == 2;
 	s.vm_pidfd = s.ready_listen = s.ready_conn = s.stop_fd = s.net_fd = -1;
 	s.test_init = getenv("LXSD_INIT_UNIX");
 	if (s.test_init && !s.test_init[0])
@@ -267,7 +271,7 @@ int main(int argc, char **argv)
 	for (;;) {
 		int timeout = timers(&s);
 
-		if (s.vm == LXS_VM_STOPPED && s.nclients == 0) {
+		if (s.vm == LXS_VM_STOPPED && s.nclients == 0 && !s.stay) {
 			int64_t left = idle_since + LINGER_MS - now_ms();
 
 			if (left <= 0)

@@ -94,14 +94,29 @@ static char *join_cmd(const char *const *cmd, int n, bool quote)
 	return s;
 }
 
+/* The distro path that host path `host` shows under files_root (lxs-fs), or NULL. */
+static const char *under_files(const char *files_root, const char *host)
+{
+	size_t n = files_root ? strlen(files_root) : 0;
+
+	if (!n || !host || strncmp(host, files_root, n) || (host[n] && host[n] != '/'))
+		return NULL;
+	return host[n] ? host + n : "/";
+}
+
 /* Where to start, in CREATE's terms; the runner resolves it in the distro. */
 static int choose_cwd(const struct plan_request *rq, struct session_plan *pl)
 {
-	const char *home = pl->pw.home, *cd = rq->cd;
+	const char *home = pl->pw.home, *cd = rq->cd, *in;
 	int n = 0;
 
 	pl->host_cwd = false;
-	if (!cd) {
+	if ((in = under_files(rq->files_root, cd)) ||
+	    (!cd && (in = under_files(rq->files_root, rq->host_cwd)))) {
+		/* A folder of the distro's own, seen through lxs-fs: that folder, as WSL with
+		 * \\wsl$. */
+		n = snprintf(pl->cwd, sizeof(pl->cwd), "%s", in);
+	} else if (!cd) {
 		/* As wsl.exe: the host folder we are in, or home without the share. */
 		pl->host_cwd = rq->host_cwd != NULL;
 		n = snprintf(pl->cwd, sizeof(pl->cwd), "%s", rq->host_cwd ? rq->host_cwd : "");
@@ -233,8 +248,8 @@ int plan_session(const struct plan_request *rq, const struct reg_distro *d,
 	 * commands by name, last so that the distro's own programs win), the
 	 * terminal's, who we are, which distro, where the host is.
 	 */
-	char vars[10][LXS_PATH_MAX + 64];
-	const char *env[10];
+	char vars[12][LXS_PATH_MAX + 64];
+	const char *env[12];
 	int envc = 0;
 #define SETENV(...)                                                                                \
 	(snprintf(vars[envc], sizeof(vars[envc]), __VA_ARGS__), env[envc] = vars[envc], envc++)
@@ -254,6 +269,8 @@ int plan_session(const struct plan_request *rq, const struct reg_distro *d,
 	SETENV("LXS_DISTRO_NAME=%s", d->name);
 	SETENV("WSL_DISTRO_NAME=%s", d->name);
 	SETENV("LXS_HOST_MOUNT=%s", pl->host_mount);
+	if (rq->files_root)
+		SETENV("LXS_DISTRO_FILES=%s", rq->files_root);
 #undef SETENV
 	ret = build_vectors(pl, argv, argc, env, envc);
 	free(cmdline);

@@ -37,6 +37,12 @@ struct plan_request {
 	const char *const *cmd; /* ncmd strings; none: the user's shell */
 	bool version1;          /* lxs-pico runs it: the host share is always at /mnt/host */
 	bool interop_off;       /* lxs.conf's [interop] enabled=false */
+	/*
+	 * Where lxs-fs shows this distro's files on the host (run/fs/NAME), or
+	 * NULL when it does not: a --cd or current folder under it is the
+	 * distro path it shows, and LXS_DISTRO_FILES tells lxspath.
+	 */
+	const char *files_root;
 };
 
 struct session_plan {

@@ -160,7 +160,7 @@ static void fuzz_lxspath(char **lines, int nlines, const char *mnt)
 	saved = dup(2);
 	if (devnull >= 0)
 		dup2(devnull, 2);
-	r = lxspath_main(argc, argv, mnt);
+	r = lxspath_main(argc, argv, mnt, NULL);
 	if (saved >= 0) {
 		dup2(saved, 2);
 		close(saved);

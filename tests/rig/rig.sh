@@ -34,10 +34,10 @@ repo=$(cd "$rig_dir/../.." && pwd)
 cache_root=${LXS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lxs}/rig
 # Order matters: each module needs the ones before it. virtio_net: the card
 # of LXS_RIG_NET=1; veth: bench/net gives passt, which will not start without
-# a default route, a pair that leads nowhere.
+# a default route, a pair that leads nowhere. fuse: lxs-fs, the distros' files.
 rig_modules=(ccp irqbypass kvm kvm-amd virtio_ring virtio virtio_pci_modern_dev
 	virtio_pci_legacy_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p
-	failover net_failover virtio_net veth)
+	failover net_failover virtio_net veth fuse)
 # TCG lacks these EPYC features and drops them anyway; naming them here only
 # silences QEMU's warnings.
 rig_cpu=EPYC,+svm,+npt,-rdseed,-sha-ni,-fxsr-opt,-misalignsse,-3dnowprefetch,-osvw,-topoext,-nrip-save,-xsavec

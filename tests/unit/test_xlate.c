@@ -446,7 +446,8 @@ static void t_env_limits(struct unit *u)
 }
 
 /* lxspath_main with stdout and stderr caught; its status. */
-static int lxspath(const char *mnt, const char *const *args, char *out, char *err, size_t len)
+static int lxspath(const char *mnt, const char *files, const char *const *args, char *out, char *err,
+		   size_t len)
 {
 	char *argv[16];
 	int argc = 0, r, fd1, fd2;
@@ -463,7 +464,7 @@ static int lxspath(const char *mnt, const char *const *args, char *out, char *er
 	fd2 = dup(2);
 	dup2(fileno(o), 1);
 	dup2(fileno(e), 2);
-	r = lxspath_main(argc, argv, mnt);
+	r = lxspath_main(argc, argv, mnt, files);
 	fflush(stdout);
 	fflush(stderr);
 	dup2(fd1, 1);
@@ -484,7 +485,10 @@ static int lxspath(const char *mnt, const char *const *args, char *out, char *er
 }
 
 #define LXSPATH(mnt, ...)                                                                          \
-	lxspath(mnt, (const char *const[]){__VA_ARGS__, NULL}, out, err, sizeof(out))
+	lxspath(mnt, NULL, (const char *const[]){__VA_ARGS__, NULL}, out, err, sizeof(out))
+/* With the distro's files shown on the host at `files` (LXS_DISTRO_FILES). */
+#define LXSPATH_F(mnt, files, ...)                                                                 \
+	lxspath(mnt, files, (const char *const[]){__VA_ARGS__, NULL}, out, err, sizeof(out))
 
 static void t_lxspath_absolute(struct unit *u)
 {
@@ -500,8 +504,21 @@ static void t_lxspath_absolute(struct unit *u)
 	CHECK(u, LXSPATH("/mnt/host", "-w", "--", "/mnt/host/-a") == 0 && !strcmp(out, "/-a\n"));
 	/* No host path: the one sentence, exit 1. */
 	CHECK(u, LXSPATH("/mnt/host", "-w", "/etc/x") == 1 && !*out);
-	CHECK(u, !strcmp(err, "lxspath: /etc/x has no host path: only files under /mnt/host do "
-			      "(distro files get host paths in a later release)\n"));
+	CHECK(u, !strcmp(err, "lxspath: /etc/x has no host path: only files under /mnt/host do, "
+			      "since this distro's files are not shown on the host (lxs.conf "
+			      "[files] enabled=false)\n"));
+	/* Shown by lxs-fs: a distro path outside the host mount is there, and back. */
+	CHECK(u, LXSPATH_F("/mnt/host", "/run/fs/D", "-w", "/etc/x") == 0 &&
+		     !strcmp(out, "/run/fs/D/etc/x\n"));
+	CHECK(u, LXSPATH_F("/mnt/host", "/run/fs/D", "-w", "/") == 0 && !strcmp(out, "/run/fs/D\n"));
+	CHECK(u, LXSPATH_F("/mnt/host", "/run/fs/D", "-w", "/mnt/host/a") == 0 &&
+		     !strcmp(out, "/a\n"));
+	CHECK(u, LXSPATH_F("/mnt/host", "/run/fs/D", "-u", "/run/fs/D/etc/x") == 0 &&
+		     !strcmp(out, "/etc/x\n"));
+	CHECK(u, LXSPATH_F("/mnt/host", "/run/fs/D", "/run/fs/D") == 0 && !strcmp(out, "/\n"));
+	CHECK(u, LXSPATH_F("/mnt/host", "/run/fs/D", "/run/fs/Dx") == 0 &&
+		     !strcmp(out, "/mnt/host/run/fs/Dx\n"));
+	CHECK(u, LXSPATH_F("", "/run/fs/D", "-u", "/run/fs/D/a") == 0 && !strcmp(out, "/a\n"));
 	CHECK(u, LXSPATH("/mnt/host", "-w", "/mnt/hostx") == 1 && !*out);
 	CHECK(u, LXSPATH("", "-w", "/mnt/host/a") == 1 && !*out && strstr(err, "no host mount"));
 	CHECK(u, LXSPATH("", "-u", "/a") == 1 && !*out && strstr(err, "no host mount"));
@@ -522,7 +539,7 @@ static void t_lxspath_usage(struct unit *u)
 	CHECK(u, LXSPATH("/mnt/host", "-w", "-m", "/a") == 1 && !*out);
 	CHECK(u, LXSPATH("/mnt/host", "/a", "/b") == 1 && !*out && strstr(err, "one path"));
 	CHECK(u, LXSPATH("/mnt/host", "-a") == 1 && !*out && strstr(err, "no path"));
-	CHECK(u, lxspath("/mnt/host", (const char *const[]){NULL}, out, err, sizeof(out)) == 1);
+	CHECK(u, lxspath("/mnt/host", NULL, (const char *const[]){NULL}, out, err, sizeof(out)) == 1);
 	CHECK(u, LXSPATH("/mnt/host", "-u", "-u", "/a") == 0 && !strcmp(out, "/mnt/host/a\n"));
 }
 
