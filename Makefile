@@ -111,6 +111,10 @@ $(O)/asan/tests/%: tests/unit/%.c $(ASAN_LIBS) tests/unit/unit.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(SANFLAGS) -o $@ $< $(call LINK_LIBS,$(ASAN_LIBS)) $(LDLIBS)
 
+# This one runs lxs-init --serve-unix: it is told where this build puts it.
+$(O)/asan/tests/test_distrofs_guest: private CPPFLAGS += -DLXS_INIT_BIN='"$(O)/guest/lxs-init"'
+$(O)/asan/tests/test_distrofs_guest: | $(O)/guest/lxs-init
+
 # --- guest side: static test init and its initramfs --------------------------
 $(O)/guest/testinit: tests/vm/testinit.c src/common/proto.h
 	@mkdir -p $(@D)
@@ -127,20 +131,27 @@ $(GUEST_UAPI)/.made:
 	ln -sfn /usr/include/$(shell gcc -print-multiarch)/asm $(@D)/asm
 	touch $@
 
-# lxs-init takes from src/common only what a static musl program can use.
+# lxs-init takes from src/common only what a static musl program can use,
+# and the whole 9P server library (src/p9) for the distros' files
+# (src/guest/distrofs.c), unchanged: src/guest/musl_compat.h, included into
+# every file, gives it what musl 1.2.3 lacks (statx).
 GUEST_COMMON := src/common/wire.c src/common/clock.c src/common/dirs.c src/relay/relay.c
-GUEST_SRC := $(wildcard src/guest/*.c) $(GUEST_COMMON)
-$(O)/guest/lxs-init: $(GUEST_SRC) $(wildcard src/guest/*.h) src/common/proto.h $(GUEST_COMMON:.c=.h) $(GUEST_UAPI)/.made
+GUEST_P9  := $(call lib_src,p9)
+GUEST_SRC := $(wildcard src/guest/*.c) $(GUEST_COMMON) $(GUEST_P9)
+$(O)/guest/lxs-init: $(GUEST_SRC) $(wildcard src/guest/*.h) src/common/proto.h $(GUEST_COMMON:.c=.h) \
+		$(wildcard src/p9/*.h) $(GUEST_UAPI)/.made
 	@mkdir -p $(@D)
-	$(MUSLCC) -static -Os -std=gnu17 $(WARN) -D_GNU_SOURCE -Isrc -isystem $(GUEST_UAPI) -o $@ $(GUEST_SRC)
+	$(MUSLCC) -static -Os -std=gnu17 $(WARN) -D_GNU_SOURCE -Isrc -isystem $(GUEST_UAPI) \
+		-include src/guest/musl_compat.h -o $@ $(GUEST_SRC) -lpthread
 
 # One object per guest file, with lxs-init's flags, for tests/cycles.sh only
 # (lxs-init itself is built from the sources in one step, above).
 GUEST_OBJ := $(patsubst src/%.c,$(O)/obj/%.o,$(wildcard src/guest/*.c))
 $(GUEST_OBJ): $(O)/obj/guest/%.o: src/guest/%.c $(wildcard src/guest/*.h) src/common/proto.h \
-		src/common/wire.h $(GUEST_UAPI)/.made
+		src/common/wire.h $(wildcard src/p9/*.h) $(GUEST_UAPI)/.made
 	@mkdir -p $(@D)
-	$(MUSLCC) -Os -std=gnu17 $(WARN) -D_GNU_SOURCE -Isrc -isystem $(GUEST_UAPI) -c -o $@ $<
+	$(MUSLCC) -Os -std=gnu17 $(WARN) -D_GNU_SOURCE -Isrc -isystem $(GUEST_UAPI) \
+		-include src/guest/musl_compat.h -c -o $@ $<
 CHECK_DEPS += $(GUEST_OBJ)
 
 # lxs-host (also lxspath and every host command name), the distro's side of

@@ -10,7 +10,7 @@
 set -euo pipefail
 
 want=${1:-all}
-build=(build-essential make gcc clang musl-tools pkg-config cpio python3 liburing-dev libslirp-dev libarchive-dev libext2fs-dev comerr-dev libinih-dev libseccomp-dev e2fsprogs debootstrap zstd libclang-rt-14-dev proot dpkg-dev gnupg libfuse3-dev fuse3)
+build=(build-essential make gcc clang musl-tools pkg-config cpio python3 liburing-dev libslirp-dev libarchive-dev libext2fs-dev comerr-dev libinih-dev libseccomp-dev e2fsprogs debootstrap zstd libclang-rt-14-dev proot dpkg-dev gnupg libfuse3-dev fuse3 sshfs)
 kernel=(linux-source-6.12 bc flex bison libelf-dev libssl-dev xz-utils kmod lz4)
 rig=(qemu-system-x86 busybox-static cpio xz-utils zstd)
 
@@ -54,6 +54,7 @@ tools=(
 	ip:iproute2               # bench/net: passt's route in the rig
 	sshd:openssh-server       # bench/interop: the ssh peer
 	fusermount3:fuse3         # lxs-fs: mounting and clearing the distros' files as an ordinary user
+	sshfs:sshfs               # bench/distrofs: the peer of lxs-fs
 	# tests/ltp/build.sh: the Linux Test Project, built from its source
 	autoconf:autoconf aclocal:automake automake:automake libtoolize:libtool
 	m4:m4 bison:bison flex:flex pkg-config:pkg-config

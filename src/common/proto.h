@@ -91,10 +91,10 @@
  * a connection's Tattach aname names a running distro (proto of src/p9).
  */
 #define LXS_VSOCK_PORT_DISTROFS 50001
-#define LXS_SESSION_MAGIC   0x3153584cu       /* "LXS1" */
-#define LXS_MSG_MAX         (64u * 1024)      /* payload bytes */
-#define LXS_DATA_MAX        (LXS_MSG_MAX - 8) /* DATA payload bytes */
-#define LXS_WINDOW          (256u * 1024)
+#define LXS_SESSION_MAGIC       0x3153584cu       /* "LXS1" */
+#define LXS_MSG_MAX             (64u * 1024)      /* payload bytes */
+#define LXS_DATA_MAX            (LXS_MSG_MAX - 8) /* DATA payload bytes */
+#define LXS_WINDOW              (256u * 1024)
 
 struct lxs_msg_hdr {
 	uint32_t len;    /* payload bytes after this header, <= LXS_MSG_MAX */

@@ -6,7 +6,9 @@
  * /run) and reaps its orphans. REGISTRY_DIR/NAME.pid records that init, so
  * sessions (each its own process) can setns into the distro, and
  * REGISTRY_DIR/NAME.host where the host share appears in it, so that they
- * can start in the distro's view of a host folder.
+ * can start in the distro's view of a host folder. The processes serving its
+ * files to the host (distrofs.c) sit in a cgroup of the distro's, so that
+ * stopping it ends them and its disk can go.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -158,10 +160,13 @@ static int make_dev(const char *root)
  * its own, so a systemd inside sees that cgroup as the whole tree and two
  * distros' systemds never meet. Sessions join its SESSIONS_CG child, a leaf:
  * once systemd enables controllers at the distro's root, no process may join
- * the root itself.
+ * the root itself. Its 9P servers (distrofs.c, in PID 1's namespaces) join
+ * DISTROFS_CG, another leaf, only so that distro_stop finds and kills them
+ * all, without a PID that may have been reused.
  */
 #define CGROUP_DIR  "/sys/fs/cgroup/lxs-"
 #define SESSIONS_CG "lxs-sessions"
+#define DISTROFS_CG "lxs-distrofs"
 /* systemd's own binary; /sbin/init may be another init or a dangling link. */
 #define SYSTEMD_BIN "/lib/systemd/systemd"
 
@@ -178,6 +183,42 @@ static int cgroup_join(const char *dir)
 		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+/*
+ * SIGKILL every process in the cgroup dir (cgroup.kill, or one by one on a
+ * kernel without it) and wait, bounded, until it has none: they are gone
+ * with their descriptors, so a disk they held can be unmounted.
+ */
+static void cgroup_kill(const char *dir)
+{
+	char path[320];
+	int fd;
+	bool all = false;
+
+	snprintf(path, sizeof(path), "%s/cgroup.kill", dir);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0) {
+		all = write(fd, "1", 1) == 1;
+		close(fd);
+	}
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	for (int i = 0; i < 500; i++) { /* 5 s */
+		FILE *f = fopen(path, "re");
+		int pid, n = 0;
+
+		if (!f)
+			return;
+		while (fscanf(f, "%d", &pid) == 1) {
+			n++;
+			if (!all)
+				kill(pid, SIGKILL);
+		}
+		fclose(f);
+		if (!n)
+			return;
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
 }
 
 /* rmdir depth-first: a cgroup goes once it has no processes and no children. */
@@ -397,6 +438,19 @@ static int record_host_dir(const char *name, const char *dir)
 	return fclose(f) == 0 ? 0 : -EIO;
 }
 
+int distro_fs_join(const char *name)
+{
+	char path[300];
+
+	if (!distro_name_ok(name))
+		return -EINVAL;
+	/* No cgroup2 in this VM: nothing to join, and nothing can track the servers. */
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) < 0)
+		return 0;
+	snprintf(path, sizeof(path), CGROUP_DIR "%s/" DISTROFS_CG, name);
+	return cgroup_join(path);
+}
+
 int distro_enter(const char *name)
 {
 	static const char *const ns[] = {"cgroup", "pid", "uts", "mnt"};
@@ -568,11 +622,21 @@ int distro_start(const struct distro_spec *d, char *err, size_t errlen)
 			 strerror(-ret));
 		goto out_umount;
 	}
-	/* A fresh cgroup: one left by a distro that died may hold a systemd's settings. */
+	/*
+	 * A fresh cgroup: one left by a distro that died may hold a systemd's
+	 * settings, and 9P servers of its old disk, which must not go on
+	 * serving it.
+	 */
+	snprintf(cg, sizeof(cg), CGROUP_DIR "%s/" DISTROFS_CG, name);
+	cgroup_kill(cg);
 	snprintf(cg, sizeof(cg), CGROUP_DIR "%s", name);
 	cgroup_remove(cg, 0);
-	if (mkdir(cg, 0755) == 0)
-		mkdir(strcat(cg, "/" SESSIONS_CG), 0755);
+	if (mkdir(cg, 0755) == 0) {
+		snprintf(cg, sizeof(cg), CGROUP_DIR "%s/" SESSIONS_CG, name);
+		mkdir(cg, 0755);
+		snprintf(cg, sizeof(cg), CGROUP_DIR "%s/" DISTROFS_CG, name);
+		mkdir(cg, 0755);
+	}
 	int ready[2];
 	if (pipe2(ready, O_CLOEXEC) < 0) {
 		ret = -errno;
@@ -648,6 +712,13 @@ int distro_stop(const char *name, char *err, size_t errlen)
 	unlink(path);
 	registry_path(name, "host", path, sizeof(path));
 	unlink(path);
+	/*
+	 * Its 9P servers hold its disk open. After NAME.pid is gone: a server
+	 * joins the cgroup before it checks that the distro runs, so it is
+	 * either killed here or finds the distro stopped.
+	 */
+	snprintf(root, sizeof(root), CGROUP_DIR "%s/" DISTROFS_CG, name);
+	cgroup_kill(root);
 	snprintf(root, sizeof(root), CGROUP_DIR "%s", name);
 	cgroup_remove(root, 0);
 	hostroot_unmount(name);

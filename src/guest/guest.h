@@ -14,6 +14,8 @@
  *             lxs-fwd on the host, and the relay of forwarded connections
  *   diag.c    the TCP listeners from NETLINK_SOCK_DIAG (diag.h)
  *   tools.c   lxs's tools (lxs-host, lxspath) at /usr/lib/lxs in every distro
+ *   distrofs.c  the distros' files for the host: 9P on LXS_VSOCK_PORT_DISTROFS
+ *             (src/p9, compiled in; musl_compat.h fills in what musl lacks)
  *   ../relay  (src/relay, shared with the host) runs a session's process
  */
 #ifndef LXS_GUEST_H
@@ -32,10 +34,16 @@
 
 struct init_opts {
 	bool test_mode; /* no distros, no namespaces: run commands here */
+	/* Test mode only: the folder distrofs serves for any distro name (LXS_INIT_DISTROFS_ROOT).
+	 */
+	const char *distrofs_root;
 };
 
 /* Serve one accepted connection to its end; runs in a forked child. */
 int serve_connection(const struct init_opts *o, int fd);
+
+/* distrofs.c: serve one 9P connection to its end (see there); runs in a forked child. */
+int distrofs_serve(const struct init_opts *o, int fd);
 
 /* relay.c: CREATE was received on w; run the process, return when it is done. */
 int relay_session(const struct init_opts *o, struct wire *w, const uint8_t *payload, size_t len);
@@ -55,6 +63,12 @@ int distro_stop(const char *name, char *err, size_t errlen);
 int distro_pid(const char *name);
 /* Stop every distro (for shutdown). */
 void distro_stop_all(void);
+/*
+ * Join the distro's cgroup for its 9P servers (distrofs.c), which
+ * distro_stop kills before unmounting its disk: 0 (also in a VM without
+ * cgroup2, where nothing can track them), or -errno (no such distro now).
+ */
+int distro_fs_join(const char *name);
 /*
  * Join the distro's cgroup and its cgroup, mount, UTS and PID namespaces (a
  * child forked afterwards lands in the PID one). For the session's process.

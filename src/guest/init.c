@@ -5,9 +5,14 @@
  * reaps orphans, and on SHUTDOWN (or SIGTERM) stops the distros, syncs,
  * unmounts and powers the VM off through the lxs power port.
  *
+ * It also listens on LXS_VSOCK_PORT_DISTROFS, where the host gets the
+ * distros' files over 9P (distrofs.c), again a child per connection.
+ *
  * `lxs-init --serve-unix PATH` runs the same service on a Unix socket on any
  * host, without distros or namespaces: the session protocol and relay can be
- * tested without a VM.
+ * tested without a VM. For tests only, with LXS_INIT_DISTROFS_ROOT set in
+ * its environment it also serves 9P on PATH_50001 (lxs-vm's name for a
+ * port's socket), that folder standing for every distro.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -101,14 +106,16 @@ static void power_off(int code)
 	_exit(code);
 }
 
-static int listen_vsock(void)
+static int listen_vsock(unsigned port)
 {
 	struct sockaddr_vm a = {
-	    .svm_family = AF_VSOCK, .svm_port = LXS_VSOCK_PORT_INIT, .svm_cid = VMADDR_CID_ANY};
+	    .svm_family = AF_VSOCK, .svm_port = port, .svm_cid = VMADDR_CID_ANY};
 	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 128) < 0) {
-		say("cannot listen on vsock port %u: %s", LXS_VSOCK_PORT_INIT, strerror(errno));
+		say("cannot listen on vsock port %u: %s", port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	return fd;
@@ -127,9 +134,30 @@ static int listen_unix(const char *path)
 	unlink(path);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 128) < 0) {
 		say("cannot listen on %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+/*
+ * Test mode's 9P socket: PATH_50001, as lxs-vm names a port's socket, only
+ * when LXS_INIT_DISTROFS_ROOT names the folder to serve; -1 otherwise.
+ */
+static int listen_distrofs_unix(struct init_opts *o, const char *path)
+{
+	char sock[128];
+
+	o->distrofs_root = getenv("LXS_INIT_DISTROFS_ROOT");
+	if (!o->distrofs_root || !o->distrofs_root[0])
+		return -1;
+	if (snprintf(sock, sizeof(sock), "%s_%u", path, LXS_VSOCK_PORT_DISTROFS) >=
+	    (int)sizeof(sock)) {
+		say("socket path %s_%u is too long", path, LXS_VSOCK_PORT_DISTROFS);
+		return -1;
+	}
+	return listen_unix(sock);
 }
 
 int serve_connection(const struct init_opts *o, int fd)
@@ -237,13 +265,15 @@ out:
 }
 
 /* Localhost forwarding runs in a child of its own (forward.c), restarted if it dies. */
-static pid_t start_forward(int lfd, int sfd)
+static pid_t start_forward(int lfd, int sfd, int dfd)
 {
 	pid_t pid = fork();
 
 	if (pid == 0) {
 		close(lfd);
 		close(sfd);
+		if (dfd >= 0)
+			close(dfd);
 		_exit(forward_main());
 	}
 	return pid > 0 ? pid : 0;
@@ -253,17 +283,21 @@ int main(int argc, char **argv)
 {
 	struct init_opts o = {0};
 	sigset_t set;
-	int lfd;
+	int lfd, dfd = -1;
 
 	if (argc == 3 && !strcmp(argv[1], "--serve-unix")) {
 		o.test_mode = true;
 		lfd = listen_unix(argv[2]);
+		if (lfd >= 0)
+			dfd = listen_distrofs_unix(&o, argv[2]);
 	} else if (getpid() == 1) {
 		leave_initramfs();
 		mount_kernel_fs();
 		open_console();
 		netif_setup();
-		lfd = listen_vsock();
+		lfd = listen_vsock(LXS_VSOCK_PORT_INIT);
+		/* Without it, sessions still work: the host just cannot see the distros' files. */
+		dfd = listen_vsock(LXS_VSOCK_PORT_DISTROFS);
 	} else {
 		fprintf(stderr,
 			"usage: lxs-init (as PID 1 of the lxs VM) | lxs-init --serve-unix PATH\n");
@@ -293,17 +327,18 @@ int main(int argc, char **argv)
 	pid_t fwd_pid = 0;
 	int64_t fwd_start_at = 0; /* a second after it died: no crash loop */
 	for (;;) {
-		struct pollfd pf[2] = {{.fd = lfd, .events = POLLIN},
-				       {.fd = sfd, .events = POLLIN}};
+		struct pollfd pf[3] = {{.fd = lfd, .events = POLLIN},
+				       {.fd = sfd, .events = POLLIN},
+				       {.fd = dfd, .events = POLLIN}}; /* -1: ignored */
 		int64_t now = now_ms();
 
 		if (!o.test_mode && !fwd_pid && now >= fwd_start_at)
-			fwd_pid = start_forward(lfd, sfd);
+			fwd_pid = start_forward(lfd, sfd, dfd);
 		/* Without a forwarding process, wake up in time to start it again. */
 		int timeout = -1;
 		if (!o.test_mode && !fwd_pid)
 			timeout = now >= fwd_start_at ? 1000 : (int)(fwd_start_at - now);
-		if (poll(pf, 2, timeout) < 0 && errno != EINTR)
+		if (poll(pf, 3, timeout) < 0 && errno != EINTR)
 			break;
 		if (pf[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
@@ -334,7 +369,24 @@ int main(int argc, char **argv)
 				sigprocmask(SIG_UNBLOCK, &set, NULL);
 				close(lfd);
 				close(sfd);
+				if (dfd >= 0)
+					close(dfd);
 				_exit(serve_connection(&o, cfd) < 0 ? 1 : 0);
+			}
+			close(cfd);
+		}
+		if (pf[2].revents & POLLIN) {
+			int cfd = accept4(dfd, NULL, NULL, SOCK_CLOEXEC);
+
+			if (cfd < 0)
+				continue;
+			pid_t pid = fork();
+			if (pid == 0) {
+				sigprocmask(SIG_UNBLOCK, &set, NULL);
+				close(lfd);
+				close(sfd);
+				close(dfd);
+				_exit(distrofs_serve(&o, cfd) < 0 ? 1 : 0);
 			}
 			close(cfd);
 		}

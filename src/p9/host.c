@@ -8,7 +8,9 @@
  * name that inode. xattrs go the same way (the *xattrat() calls of Linux
  * 6.13 relative to the /proc/self/fd directory descriptor, older kernels the
  * /proc/self/fd/N path), because the f*xattr() calls refuse O_PATH
- * descriptors and the path-based ones would need a path.
+ * descriptors and the path-based ones would need a path. chmod and chown
+ * of an inode (the real and VolFs modes) likewise: by its descriptor with
+ * AT_EMPTY_PATH, or through /proc/self/fd/N.
  *
  * Also the objs (one O_PATH descriptor each) and the descriptor budget they
  * are counted against.
@@ -656,4 +658,38 @@ int p9_host_removexattr(struct p9_server *s, struct p9_obj *o, const char *name)
 	proc_path(num, sizeof(num), o->fd);
 	r = removexattr(num, name);
 	return r < 0 ? -errno : 0;
+}
+
+/* --- owner and mode of the inode itself (P9_OWNERS_REAL, _VOLFS) ---------- */
+
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+
+int p9_host_chmod(struct p9_server *s, struct p9_obj *o, mode_t mode)
+{
+	char num[16];
+
+	if (S_ISLNK(o->type))
+		return -EOPNOTSUPP;
+	/* fchmod takes no O_PATH descriptor; fchmodat2 (Linux 6.6) takes it
+	 * with AT_EMPTY_PATH, and /proc/self/fd/N names the inode before that. */
+	if (syscall(SYS_fchmodat2, o->fd, "", mode, AT_EMPTY_PATH) == 0)
+		return 0;
+	if (errno != ENOSYS && errno != EINVAL)
+		return -errno;
+	if (s->proc_fd >= 0) {
+		fd_name(num, sizeof(num), o->fd);
+		return fchmodat(s->proc_fd, num, mode, 0) < 0 ? -errno : 0;
+	}
+	if (S_ISDIR(o->type))
+		return fchmodat(o->fd, ".", mode, 0) < 0 ? -errno : 0;
+	return -EOPNOTSUPP;
+}
+
+int p9_host_chown(struct p9_obj *o, uint32_t uid, uint32_t gid)
+{
+	return fchownat(o->fd, "", (uid_t)uid, (gid_t)gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0
+		   ? -errno
+		   : 0;
 }

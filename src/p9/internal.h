@@ -150,8 +150,12 @@ ssize_t p9_host_listxattr(struct p9_server *s, struct p9_obj *o, char *buf, size
 int p9_host_setxattr(struct p9_server *s, struct p9_obj *o, const char *name, const void *val,
 		     size_t size, int flags);
 int p9_host_removexattr(struct p9_server *s, struct p9_obj *o, const char *name);
+/* chmod of o itself (never of a symlink: -EOPNOTSUPP, as Linux). */
+int p9_host_chmod(struct p9_server *s, struct p9_obj *o, mode_t mode);
+/* chown of o itself, a symlink included; (uint32_t)-1 leaves that id alone. */
+int p9_host_chown(struct p9_obj *o, uint32_t uid, uint32_t gid);
 
-/* --- meta.c: DrvFs owner/mode rules --- */
+/* --- meta.c: owners, modes and xattr names in each mode (enum p9_owners) --- */
 struct p9_meta {
 	uint32_t mode, uid, gid;
 	uint32_t rdev_major, rdev_minor;
@@ -162,11 +166,27 @@ void p9_meta_get(struct p9_server *s, const struct p9_mount_opts *opt, struct p9
 /* chmod/chown under the mount options; mode/uid/gid < 0 leaves that alone. */
 int p9_meta_set(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
 		const struct statx *st, int64_t mode, int64_t uid, int64_t gid);
+/*
+ * The host mode (type and permission bits) to create the host object of a
+ * new file of Linux mode `mode` with (S_IFREG, S_IFDIR, a device, FIFO or
+ * socket): a device may be a plain host file. 0, -EPERM (no device can be
+ * kept) or -EINVAL (no such type).
+ */
+int p9_meta_host_mode(const struct p9_mount_opts *opt, uint32_t mode, mode_t *host);
 /* Record owner and mode (and rdev) of a file the guest just created. */
 int p9_meta_created(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
 		    uint32_t mode, uint32_t uid, uint32_t gid, uint32_t major, uint32_t minor);
-/* Names the guest may not see or set through its own xattr calls. */
-bool p9_meta_private_xattr(const char *name);
+/* Room for a host xattr name (VolFs's prefix before the kernel's longest). */
+#define P9_XNAME_MAX 300
+/*
+ * The host name for the guest's xattr name on o, into out: the same, or
+ * VolFs's mapping. -ENODATA (get, set false) or -EPERM (set or remove) for
+ * names that are the server's own; -EOPNOTSUPP, -ERANGE.
+ */
+int p9_meta_xattr_name(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
+		       const char *name, bool set, char out[P9_XNAME_MAX]);
+/* A host listxattr result buf[0..len) made the guest's, in place; its new length. */
+size_t p9_meta_xattr_list(const struct p9_mount_opts *opt, char *buf, size_t len);
 
 /* --- host.c: descriptor budget (p9.h) --- */
 /* The budget from RLIMIT_NOFILE, unless p9_set_fd_budget() fixed one. */

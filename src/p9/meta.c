@@ -1,10 +1,13 @@
 /*
- * meta.c - DrvFs-style ownership and permissions (see struct p9_mount_opts
- * in p9.h for the rules and the xattr format).
+ * meta.c - the owners, modes and device numbers the guest sees and sets,
+ * and the xattr names it may use, in each ownership mode (enum p9_owners
+ * in p9.h): DrvFs's rules and `metadata` attributes, the host's own (real),
+ * or a version-1 distro folder's VolFs attribute (common/volfs.h, the
+ * format lxs-pico reads and writes: what one creates the other shows alike).
  *
- * Stored values are read defensively: an attribute of the wrong size is
- * treated as absent, since anything with write access to the host file can
- * put any bytes there.
+ * Stored values are read defensively: an attribute of the wrong size or
+ * form is treated as absent, since anything with write access to the host
+ * file can put any bytes there.
  */
 #include <errno.h>
 #include <limits.h>
@@ -14,7 +17,10 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
+#include "common/volfs.h"
 #include "p9/internal.h"
+
+_Static_assert(LXS_XATTR_HOST_MAX <= P9_XNAME_MAX, "a VolFs host xattr name fits P9_XNAME_MAX");
 
 #define XA_UID     "user.lxs.uid"
 #define XA_GID     "user.lxs.gid"
@@ -76,7 +82,7 @@ int p9_mount_opts_parse(struct p9_mount_opts *o, const char *s)
 	return err;
 }
 
-bool p9_meta_private_xattr(const char *name)
+static bool drvfs_private_xattr(const char *name)
 {
 	return !strncmp(name, XA_PRIVATE, strlen(XA_PRIVATE));
 }
@@ -110,8 +116,8 @@ static bool can_hold(mode_t host_type)
 	return S_ISREG(host_type) || S_ISDIR(host_type);
 }
 
-void p9_meta_get(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
-		 const struct statx *st, struct p9_meta *m)
+static void drvfs_get(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
+		      const struct statx *st, struct p9_meta *m)
 {
 	mode_t type = st->stx_mode & S_IFMT;
 	uint32_t perm = st->stx_mode & 07777, xmode;
@@ -147,8 +153,8 @@ void p9_meta_get(struct p9_server *s, const struct p9_mount_opts *opt, struct p9
 	m->mode = type | perm;
 }
 
-int p9_meta_set(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
-		const struct statx *st, int64_t mode, int64_t uid, int64_t gid)
+static int drvfs_set(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
+		     const struct statx *st, int64_t mode, int64_t uid, int64_t gid)
 {
 	mode_t type = st->stx_mode & S_IFMT;
 	uint32_t xmode;
@@ -170,8 +176,8 @@ int p9_meta_set(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_
 	return err;
 }
 
-int p9_meta_created(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
-		    uint32_t mode, uint32_t uid, uint32_t gid, uint32_t major, uint32_t minor)
+static int drvfs_created(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
+			 uint32_t mode, uint32_t uid, uint32_t gid, uint32_t major, uint32_t minor)
 {
 	uint8_t rdev[8];
 	int err;
@@ -189,4 +195,319 @@ int p9_meta_created(struct p9_server *s, const struct p9_mount_opts *opt, struct
 		err = p9_host_setxattr(s, o, XA_RDEV, rdev, sizeof(rdev), 0);
 	}
 	return err;
+}
+
+/* --- P9_OWNERS_REAL: the host's own, changed for real ---------------------- */
+
+static void real_get(const struct statx *st, struct p9_meta *m)
+{
+	m->mode = st->stx_mode;
+	m->uid = st->stx_uid;
+	m->gid = st->stx_gid;
+	m->rdev_major = st->stx_rdev_major;
+	m->rdev_minor = st->stx_rdev_minor;
+}
+
+static int real_set(struct p9_server *s, struct p9_obj *o, int64_t mode, int64_t uid, int64_t gid)
+{
+	int err = 0;
+
+	/* chown first: it clears set-user-ID bits, which a mode sent with it
+	 * (the client's notify_change does so) then says for itself. */
+	if (uid >= 0 || gid >= 0)
+		err = p9_host_chown(o, uid >= 0 ? (uint32_t)uid : (uint32_t)-1,
+				    gid >= 0 ? (uint32_t)gid : (uint32_t)-1);
+	if (!err && mode >= 0)
+		err = S_ISLNK(o->type) ? -EOPNOTSUPP : p9_host_chmod(s, o, (mode_t)mode & 07777);
+	return err;
+}
+
+static int real_created(struct p9_server *s, struct p9_obj *o, uint32_t mode, uint32_t uid,
+			uint32_t gid)
+{
+	struct statx st;
+	int err;
+
+	/* The server is root: what it made is its own until given away. */
+	err = p9_host_chown(o, uid, gid);
+	if (err || S_ISLNK(o->type))
+		return err;
+	/* The client applied its umask; the server's own may have taken more
+	 * (and chown took set-user-ID bits): the requested mode, exactly. */
+	err = p9_host_stat(o, &st);
+	if (!err && (st.stx_mode & 07777) != (mode & 07777))
+		err = p9_host_chmod(s, o, mode & 07777);
+	return err;
+}
+
+/* --- P9_OWNERS_VOLFS: user.lxs.stat, as lxs-pico keeps it (pico/meta.c) ---- */
+
+/*
+ * The Linux view of a VolFs file (pico_meta_of_t): the attribute, or the
+ * host's mode and device numbers owned by 0:0. The type is the host's,
+ * except a regular placeholder's device, FIFO or socket type: an attribute
+ * naming any other type than the host object's is not believed, since the
+ * host object (and the qid) decide what the guest can do with it.
+ */
+static void volfs_get(struct p9_server *s, struct p9_obj *o, const struct statx *st,
+		      struct lxs_meta *m)
+{
+	mode_t type = st->stx_mode & S_IFMT, t;
+	char v[LXS_META_MAX];
+	ssize_t n;
+
+	if (!S_ISLNK(type) && (n = p9_host_getxattr(s, o, LXS_META_XATTR, v, sizeof(v))) > 0 &&
+	    lxs_meta_parse(v, n, m) == 0) {
+		t = m->mode & S_IFMT;
+		if (t != type && !(S_ISREG(type) && is_special(t)))
+			m->mode = type | (m->mode & 07777);
+		return;
+	}
+	m->uid = m->gid = 0;
+	m->mode = st->stx_mode;
+	m->major = st->stx_rdev_major;
+	m->minor = st->stx_rdev_minor;
+}
+
+/* Write m as pico_meta_put_t does: the attribute only where the host's
+ * permission bits host_perm and 0:0 do not say it all. */
+static int volfs_put(struct p9_server *s, struct p9_obj *o, const struct lxs_meta *m,
+		     unsigned host_perm)
+{
+	char v[LXS_META_MAX];
+	int n, err;
+
+	if (!lxs_meta_needed(m, host_perm)) {
+		err = p9_host_removexattr(s, o, LXS_META_XATTR);
+		return err == -ENODATA ? 0 : err;
+	}
+	n = lxs_meta_format(m, v);
+	return p9_host_setxattr(s, o, LXS_META_XATTR, v, (size_t)n, 0);
+}
+
+/* Linux keeps no user.* attributes on symlinks, FIFOs and sockets (xattr(7)). */
+static bool volfs_no_attr(mode_t host_type)
+{
+	return S_ISLNK(host_type) || S_ISFIFO(host_type) || S_ISSOCK(host_type);
+}
+
+/* pico's do_chown and do_chmod, less the permission checks the guest's
+ * kernel has made already. */
+static int volfs_set(struct p9_server *s, struct p9_obj *o, const struct statx *st, int64_t mode,
+		     int64_t uid, int64_t gid)
+{
+	mode_t type = st->stx_mode & S_IFMT;
+	struct lxs_meta m;
+	unsigned hp;
+	int err;
+
+	/* chown first, as real_set: a mode sent with it is the final word. */
+	if ((uid >= 0 || gid >= 0) && !volfs_no_attr(type)) {
+		volfs_get(s, o, st, &m);
+		if (uid >= 0)
+			m.uid = (unsigned)uid;
+		if (gid >= 0)
+			m.gid = (unsigned)gid;
+		if (!S_ISDIR(m.mode)) {
+			m.mode &= ~(unsigned)S_ISUID;
+			if (m.mode & S_IXGRP)
+				m.mode &= ~(unsigned)S_ISGID;
+		}
+		err = volfs_put(s, o, &m, st->stx_mode & 07777);
+		if (err)
+			return err;
+	}
+	if (mode < 0)
+		return 0;
+	if (S_ISLNK(type))
+		return -EOPNOTSUPP;
+	if (S_ISFIFO(type) || S_ISSOCK(type)) /* no attribute: the host's mode is all */
+		return p9_host_chmod(s, o, (mode_t)mode & 07777);
+	volfs_get(s, o, st, &m);
+	m.mode = (m.mode & S_IFMT) | ((unsigned)mode & 07777);
+	hp = S_ISREG(type) && !S_ISREG(m.mode) ? 0600 : lxs_host_perm(m.mode);
+	err = p9_host_chmod(s, o, hp);
+	return err ? err : volfs_put(s, o, &m, hp);
+}
+
+/* pico_created_t (and do_mknod's device placeholder). */
+static int volfs_created(struct p9_server *s, struct p9_obj *o, uint32_t mode, uint32_t uid,
+			 uint32_t gid, uint32_t major, uint32_t minor)
+{
+	struct lxs_meta m = {uid, gid, mode, 0, 0};
+	struct statx st;
+	unsigned hp;
+	int err;
+
+	if (S_ISLNK(o->type))
+		return 0; /* a real symlink, 0:0 */
+	hp = S_ISFIFO(o->type) || S_ISSOCK(o->type)          ? mode & 07777
+	     : S_ISREG(o->type) && is_special(mode & S_IFMT) ? 0600
+							     : lxs_host_perm(mode);
+	/* What the client's umask left is the mode; the server's own umask
+	 * must not take more from the host's bits than lxs-pico's would. */
+	err = p9_host_stat(o, &st);
+	if (!err && (st.stx_mode & 07777) != hp)
+		err = p9_host_chmod(s, o, hp);
+	if (err || volfs_no_attr(o->type))
+		return err; /* a run-time FIFO or socket is real, 0:0 */
+	if (S_ISCHR(mode) || S_ISBLK(mode)) {
+		m.major = major;
+		m.minor = minor;
+	}
+	return volfs_put(s, o, &m, hp);
+}
+
+/* --- by mode ----------------------------------------------------------------- */
+
+void p9_meta_get(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
+		 const struct statx *st, struct p9_meta *m)
+{
+	struct lxs_meta v;
+
+	switch (opt->owners) {
+	case P9_OWNERS_REAL:
+		real_get(st, m);
+		break;
+	case P9_OWNERS_VOLFS:
+		volfs_get(s, o, st, &v);
+		*m = (struct p9_meta){.mode = v.mode,
+				      .uid = v.uid,
+				      .gid = v.gid,
+				      .rdev_major = v.major,
+				      .rdev_minor = v.minor};
+		break;
+	default:
+		drvfs_get(s, opt, o, st, m);
+	}
+}
+
+int p9_meta_set(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
+		const struct statx *st, int64_t mode, int64_t uid, int64_t gid)
+{
+	switch (opt->owners) {
+	case P9_OWNERS_REAL:
+		return real_set(s, o, mode, uid, gid);
+	case P9_OWNERS_VOLFS:
+		return volfs_set(s, o, st, mode, uid, gid);
+	default:
+		return drvfs_set(s, opt, o, st, mode, uid, gid);
+	}
+}
+
+int p9_meta_host_mode(const struct p9_mount_opts *opt, uint32_t mode, mode_t *host)
+{
+	mode_t type = mode & S_IFMT, perm = mode & 07777;
+
+	switch (type) {
+	case S_IFREG:
+	case S_IFDIR:
+		*host = opt->owners == P9_OWNERS_VOLFS ? type | lxs_host_perm(mode) : type | perm;
+		return 0;
+	case S_IFIFO:
+	case S_IFSOCK:
+		*host = type | perm;
+		return 0;
+	case S_IFCHR:
+	case S_IFBLK:
+		if (opt->owners == P9_OWNERS_REAL)
+			*host = type | perm;
+		else if (opt->owners == P9_OWNERS_VOLFS)
+			*host = S_IFREG | 0600; /* lxs-pico's placeholder */
+		else if (opt->metadata)
+			*host = S_IFREG | perm; /* only metadata can hold a device */
+		else
+			return -EPERM;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+int p9_meta_created(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
+		    uint32_t mode, uint32_t uid, uint32_t gid, uint32_t major, uint32_t minor)
+{
+	switch (opt->owners) {
+	case P9_OWNERS_REAL:
+		return real_created(s, o, mode, uid, gid);
+	case P9_OWNERS_VOLFS:
+		return volfs_created(s, o, mode, uid, gid, major, minor);
+	default:
+		return drvfs_created(s, opt, o, mode, uid, gid, major, minor);
+	}
+}
+
+/* pico's user_xattrs_allowed: a placeholder device holds no user.* of the guest's. */
+static bool volfs_user_xattrs(struct p9_server *s, struct p9_obj *o)
+{
+	char v[LXS_META_MAX];
+	struct lxs_meta m;
+	ssize_t n = p9_host_getxattr(s, o, LXS_META_XATTR, v, sizeof(v));
+
+	if (n <= 0 || lxs_meta_parse(v, n, &m) < 0)
+		return true; /* as the host has it */
+	return S_ISREG(m.mode) || S_ISDIR(m.mode);
+}
+
+int p9_meta_xattr_name(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
+		       const char *name, bool set, char out[P9_XNAME_MAX])
+{
+	size_t n = strlen(name);
+
+	if (n > XATTR_NAME_MAX)
+		return -ERANGE;
+	switch (opt->owners) {
+	case P9_OWNERS_REAL:
+		break;
+	case P9_OWNERS_VOLFS:
+		switch (lxs_xattr_to_host(name, out)) {
+		case LXS_XNAME_OK:
+			break;
+		case LXS_XNAME_LONG:
+			return -ERANGE;
+		case LXS_XNAME_RESERVED:
+			return set ? -EPERM : -ENODATA;
+		default:
+			return -EOPNOTSUPP;
+		}
+		if (!strncmp(out, "user.", 5) && !volfs_user_xattrs(s, o))
+			return set ? -EPERM : -ENODATA;
+		return 0;
+	default:
+		if (drvfs_private_xattr(name))
+			return set ? -EPERM : -ENODATA;
+	}
+	memcpy(out, name, n + 1);
+	return 0;
+}
+
+/* DrvFs: the guest's view of a listxattr result, ours removed. */
+static size_t drvfs_list(char *buf, size_t len)
+{
+	size_t in = 0, out = 0;
+
+	while (in < len) {
+		size_t n = strnlen(buf + in, len - in);
+
+		if (!drvfs_private_xattr(buf + in)) {
+			memmove(buf + out, buf + in, n);
+			out += n;
+			if (in + n < len)
+				buf[out++] = '\0';
+		}
+		in += n + 1;
+	}
+	return out;
+}
+
+size_t p9_meta_xattr_list(const struct p9_mount_opts *opt, char *buf, size_t len)
+{
+	switch (opt->owners) {
+	case P9_OWNERS_REAL:
+		return len;
+	case P9_OWNERS_VOLFS:
+		return (size_t)lxs_xattr_list_to_guest(buf, (long)len);
+	default:
+		return drvfs_list(buf, len);
+	}
 }

@@ -602,9 +602,10 @@ static int op_lopen(struct req *r)
 }
 
 /*
- * Open dir/name for a create: made by us (O_EXCL), or, if the guest allows
- * an existing file, reopened only if it is a regular file, so that a device
- * or FIFO dropped in under that name is never opened.
+ * Open dir/name for a create, with host permission bits mode: made by us
+ * (O_EXCL), or, if the guest allows an existing file, reopened only if it
+ * is a regular file, so that a device or FIFO dropped in under that name
+ * is never opened.
  */
 static int create_open(struct req *r, struct p9_obj *dir, const char *name, uint32_t flags,
 		       uint32_t mode, int hflags, bool *created)
@@ -614,7 +615,7 @@ static int create_open(struct req *r, struct p9_obj *dir, const char *name, uint
 
 	*created = false;
 	fd = openat(dir->fd, name, hflags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-		    mode & 07777);
+		    mode);
 	if (fd >= 0) {
 		*created = true;
 		return fd;
@@ -640,6 +641,7 @@ static int op_lcreate(struct req *r)
 	struct p9_obj *dir = NULL, *o = NULL;
 	struct statx st;
 	int hflags, fd = -1, err;
+	mode_t host;
 	bool created;
 
 	if (!f)
@@ -661,7 +663,9 @@ static int op_lcreate(struct req *r)
 	if (err)
 		goto out;
 
-	fd = create_open(r, dir, name, m->u.lcreate.flags, m->u.lcreate.mode, hflags, &created);
+	/* (a regular file always has a host mode) */
+	(void)p9_meta_host_mode(&r->c->opts, S_IFREG | (m->u.lcreate.mode & 07777), &host);
+	fd = create_open(r, dir, name, m->u.lcreate.flags, host & 07777, hflags, &created);
 	if (fd < 0) {
 		err = fd;
 		goto out;
@@ -1053,14 +1057,17 @@ static int op_mkdir(struct req *r)
 	char name[NAME_MAX + 1];
 	struct p9_obj *dir;
 	uint32_t mode = m->u.mkdir.mode & 07777;
+	mode_t host;
 	int err;
 
-	err = take_name(&m->u.mkdir.name, name);
+	err = p9_meta_host_mode(&r->c->opts, S_IFDIR | mode, &host);
+	if (!err)
+		err = take_name(&m->u.mkdir.name, name);
 	if (!err)
 		err = dir_of(r, m->u.mkdir.dfid, &dir);
 	if (err)
 		return err;
-	if (mkdirat(dir->fd, name, mode) < 0) {
+	if (mkdirat(dir->fd, name, host & 07777) < 0) {
 		err = -errno;
 	} else {
 		err = created(r, dir, name, S_IFDIR | mode, fid_uid(r, m->u.mkdir.dfid),
@@ -1079,33 +1086,25 @@ static int op_mknod(struct req *r)
 	char name[NAME_MAX + 1];
 	struct p9_obj *dir;
 	mode_t host;
+	dev_t rdev = 0;
 	int err;
 
-	switch (type) {
-	case 0:
+	if (type == 0)
 		type = S_IFREG;
-		__attribute__((fallthrough));
-	case S_IFREG:
-	case S_IFIFO:
-	case S_IFSOCK:
-		host = type | perm;
-		break;
-	case S_IFCHR:
-	case S_IFBLK:
-		/* Only metadata can hold a device: the host file stays plain. */
-		if (!r->c->opts.metadata)
-			return -EPERM;
-		host = S_IFREG | perm;
-		break;
-	default:
-		return -EINVAL;
-	}
-	err = take_name(&m->u.mknod.name, name);
+	if (S_ISDIR(type))
+		return -EINVAL; /* mkdir's, not mknod's */
+	/* A device may be a plain host file holding its type (DrvFs
+	 * metadata, VolFs) or, in the real mode only, a device. */
+	err = p9_meta_host_mode(&r->c->opts, type | perm, &host);
+	if (!err)
+		err = take_name(&m->u.mknod.name, name);
 	if (!err)
 		err = dir_of(r, m->u.mknod.dfid, &dir);
 	if (err)
 		return err;
-	if (mknodat(dir->fd, name, host, 0) < 0) {
+	if (S_ISCHR(host) || S_ISBLK(host))
+		rdev = makedev(m->u.mknod.major, m->u.mknod.minor);
+	if (mknodat(dir->fd, name, host, rdev) < 0) {
 		err = -errno;
 	} else {
 		err = created(r, dir, name, type | perm, fid_uid(r, m->u.mknod.dfid),
@@ -1367,25 +1366,6 @@ static int op_clunk(struct req *r)
 
 /* --- xattrs ------------------------------------------------------------------ */
 
-/* The guest's view of a listxattr result: ours removed. Returns the new length. */
-static size_t filter_list(char *buf, size_t len)
-{
-	size_t in = 0, out = 0;
-
-	while (in < len) {
-		size_t n = strnlen(buf + in, len - in);
-
-		if (!p9_meta_private_xattr(buf + in)) {
-			memmove(buf + out, buf + in, n);
-			out += n;
-			if (in + n < len)
-				buf[out++] = '\0';
-		}
-		in += n + 1;
-	}
-	return out;
-}
-
 static int read_xattr(struct req *r, struct p9_obj *o, const char *name, uint8_t **bufp,
 		      size_t *lenp)
 {
@@ -1416,7 +1396,7 @@ static int read_xattr(struct req *r, struct p9_obj *o, const char *name, uint8_t
 		return (int)n;
 	}
 	if (!name)
-		n = (ssize_t)filter_list((char *)buf, (size_t)n);
+		n = (ssize_t)p9_meta_xattr_list(&r->c->opts, (char *)buf, (size_t)n);
 	*bufp = buf;
 	*lenp = (size_t)n;
 	return 0;
@@ -1426,7 +1406,7 @@ static int op_xattrwalk(struct req *r)
 {
 	const struct p9_msg *m = r->m;
 	struct p9_fid *f = fid(r, m->u.xattrwalk.fid), *nf = NULL;
-	char name[XATTR_NAME_MAX + 1];
+	char name[XATTR_NAME_MAX + 1], hname[P9_XNAME_MAX];
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int err = 0;
@@ -1435,15 +1415,15 @@ static int op_xattrwalk(struct req *r)
 		return -EBADF;
 	if (m->u.xattrwalk.name.len) {
 		err = take_xattr_name(&m->u.xattrwalk.name, name);
-		if (!err && p9_meta_private_xattr(name))
-			err = -ENODATA;
+		if (!err)
+			err = p9_meta_xattr_name(r->s, &r->c->opts, f->obj, name, false, hname);
 	}
 	pthread_mutex_lock(&f->lock);
 	if (!err && (f->kind == FID_XREAD || f->kind == FID_XWRITE))
 		err = -EBADF;
 	pthread_mutex_unlock(&f->lock);
 	if (!err)
-		err = read_xattr(r, f->obj, m->u.xattrwalk.name.len ? name : NULL, &buf, &len);
+		err = read_xattr(r, f->obj, m->u.xattrwalk.name.len ? hname : NULL, &buf, &len);
 	if (err)
 		goto out;
 	nf = p9_fid_new(m->u.xattrwalk.newfid, f->uid);
@@ -1474,7 +1454,7 @@ static int op_xattrcreate(struct req *r)
 {
 	const struct p9_msg *m = r->m;
 	struct p9_fid *f = fid(r, m->u.xattrcreate.fid);
-	char name[XATTR_NAME_MAX + 1];
+	char name[XATTR_NAME_MAX + 1], hname[P9_XNAME_MAX];
 	uint64_t size = m->u.xattrcreate.size;
 	uint32_t flags = m->u.xattrcreate.flags;
 	int err;
@@ -1482,8 +1462,8 @@ static int op_xattrcreate(struct req *r)
 	if (!f)
 		return -EBADF;
 	err = take_xattr_name(&m->u.xattrcreate.name, name);
-	if (!err && p9_meta_private_xattr(name))
-		err = -EPERM;
+	if (!err)
+		err = p9_meta_xattr_name(r->s, &r->c->opts, f->obj, name, true, hname);
 	if (!err && size > XATTR_MAX)
 		err = -E2BIG;
 	if (!err && (flags & ~(uint32_t)(P9_XATTR_CREATE | P9_XATTR_REPLACE)))
@@ -1494,7 +1474,7 @@ static int op_xattrcreate(struct req *r)
 	if (f->kind != FID_PATH) {
 		err = -EBADF;
 	} else {
-		f->xname = strdup(name);
+		f->xname = strdup(hname); /* the host's name: clunk sets it */
 		f->xbuf = calloc(1, size ? size : 1);
 		if (!f->xname || !f->xbuf) {
 			free(f->xname);

@@ -18,8 +18,9 @@
  * a bad one gets Rlerror, and only a message whose framing is broken (no tag
  * to reply to) is refused back to the transport.
  *
- * Ownership follows WSL's DrvFs `[automount] options`: see struct
- * p9_mount_opts.
+ * Ownership follows WSL's DrvFs `[automount] options`, the host's own, or
+ * a version-1 distro folder's VolFs metadata: see struct p9_mount_opts and
+ * enum p9_owners.
  *
  * Concurrency: a p9_server may serve any number of connections; a p9_conn
  * may be driven from many threads at once (its fid table and request table
@@ -80,10 +81,15 @@
  *                   chmod/chown/mknod done for real (a server running as
  *                   root on a Linux file system: lxs-init's distro export);
  *                   what a fid creates is chowned to its attach's uid and
- *                   the gid its request names;
+ *                   the gid its request names; xattrs are the host's, all;
  *  P9_OWNERS_VOLFS  a version-1 distro folder: owner, mode and device
  *                   numbers from VolFs's user.lxs.stat (common/volfs.h), as
- *                   lxs-pico shows them, and written the same way.
+ *                   lxs-pico shows them, and written the same way
+ *                   (user.* xattrs as they are, the other namespaces'
+ *                   under user.lxs.x., the rest of user.lxs.* hidden;
+ *                   a device is a placeholder file holding its type, a
+ *                   FIFO or socket a real one, owned by 0:0, as lxs-pico
+ *                   makes them at run time).
  * The DrvFs keys (uid, gid, masks, metadata) apply to P9_OWNERS_DRVFS only.
  */
 enum p9_owners { P9_OWNERS_DRVFS = 0, P9_OWNERS_REAL, P9_OWNERS_VOLFS };

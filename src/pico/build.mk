@@ -11,7 +11,7 @@ PICO_FREE_SRC := src/pico/rt.c src/pico/path.c src/pico/meta.c src/pico/perm.c s
 	src/pico/filter.c src/pico/procview.c src/pico/pidview.c src/pico/privilege.c src/pico/open.c \
 	src/pico/open2.c src/pico/ipc.c src/pico/exec.c src/pico/loader.c
 PICO_HOST_SRC := src/pico/main.c src/pico/volfs_tar.c
-PICO_HDR      := $(wildcard src/pico/*.h)
+PICO_HDR      := $(wildcard src/pico/*.h) src/common/volfs.h
 # -fno-tree-loop-distribute-patterns: no memset/memcpy calls made up by the
 # compiler inside rt.c's own memset/memcpy.
 PICO_FREE_CFLAGS := -std=gnu17 $(WARN) -O2 -g -Isrc -ffreestanding -fno-stack-protector \

@@ -10,7 +10,7 @@
 #include <linux/fcntl.h>
 #include <linux/errno.h>
 
-#include "meta.h"
+#include "common/volfs.h"
 #include "pico.h"
 #include "sys.h"
 

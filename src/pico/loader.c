@@ -46,7 +46,7 @@
 #include <linux/prctl.h>
 
 #include "common/posix_const.h"
-#include "meta.h"
+#include "common/volfs.h"
 #include "pico.h"
 #include "sys.h"
 

@@ -1,5 +1,5 @@
 /*
- * meta.c - the VolFs metadata attribute (meta.h) as the translator reads
+ * meta.c - the VolFs metadata attribute (common/volfs.h) as the translator reads
  * and writes it: a file's Linux owner, mode and device numbers (the
  * attribute, or the host's mode and 0:0), and what a file the guest
  * creates gets (its owner, the mode the host could not take, a
@@ -12,7 +12,7 @@
 #include <linux/fcntl.h>
 #include <linux/errno.h>
 
-#include "meta.h"
+#include "common/volfs.h"
 #include "pico.h"
 #include "sys.h"
 

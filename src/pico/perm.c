@@ -12,7 +12,7 @@
 #include <linux/fcntl.h>
 #include <linux/errno.h>
 
-#include "meta.h"
+#include "common/volfs.h"
 #include "pico.h"
 #include "sys.h"
 
@@ -53,7 +53,7 @@ static long meta_at(const char *host, struct lxs_meta *m)
 /*
  * Every folder of the distro from its root down to the one holding the
  * last component must let the guest user search it. The host's group and
- * other bits are the guest's (meta.h), so a folder both grant search to
+ * other bits are the guest's (common/volfs.h), so a folder both grant search to
  * is passed on one stat; only the others need their attribute. The
  * resolved path is checked, not the links the walk went through.
  */

@@ -154,7 +154,7 @@ int pico_host_region(const char *host);
 /* Region of a canonical guest path. */
 int pico_guest_region(const char *guest);
 
-/* meta.c: the VolFs metadata attribute (meta.h), read and written. */
+/* meta.c: the VolFs metadata attribute (common/volfs.h), read and written. */
 struct lxs_meta;
 struct stat;
 /* The metadata attribute of a host path (or of fd when host is NULL):
@@ -168,7 +168,7 @@ struct pico_target {
 	long fd;
 };
 /* Writes m as the attribute of host (or of t), or removes the attribute
- * when the host's permission bits host_perm say it all (meta.h). */
+ * when the host's permission bits host_perm say it all (common/volfs.h). */
 long pico_meta_put(const char *host, const struct lxs_meta *m, unsigned host_perm);
 long pico_meta_put_t(const struct pico_target *t, const struct lxs_meta *m, unsigned host_perm);
 /* The Linux view of a VolFs file: the attribute, or host mode and 0:0
@@ -206,7 +206,7 @@ static inline unsigned long pico_dev_make(unsigned ma, unsigned mi)
 	       (((unsigned long)ma & ~0xfffUL) << 32);
 }
 
-/* perm.c: a guest user's file permissions from VolFs metadata (meta.h). */
+/* perm.c: a guest user's file permissions from VolFs metadata (common/volfs.h). */
 int pico_in_groups(unsigned g);                    /* fsgid, egid or a supplementary group */
 unsigned pico_perm_bits(const struct lxs_meta *m); /* rwx the fsuid has */
 /* 0, or -EACCES when a folder on the way to the host path's last component

@@ -29,7 +29,7 @@
 #include <linux/openat2.h>
 
 #include "common/posix_const.h"
-#include "meta.h"
+#include "common/volfs.h"
 #include "pico.h"
 #include "sys.h"
 
@@ -493,48 +493,26 @@ static long do_getcwd(char *buf, long size)
 	return pico_ucopy(buf, guest, (size_t)n) ? -EFAULT : n;
 }
 
-/* ---- xattrs: guest names -> host names (see meta.h) ------------------------ */
+/* ---- xattrs: guest names -> host names (see common/volfs.h) ---------------- */
 
 static long xname(const char *name, char *out)
 {
-	size_t n = strlen(name);
-	if (n > 255)
-		return -ERANGE;
-	if (memcmp(name, LXS_XATTR_PREFIX, sizeof LXS_XATTR_PREFIX - 1) == 0)
-		return -EPERM;
-	/* The namespaces Linux knows; any other is not supported anywhere. */
-	if (memcmp(name, "user.", 5) != 0 && memcmp(name, "trusted.", 8) != 0 &&
-	    memcmp(name, "security.", 9) != 0 && memcmp(name, "system.", 7) != 0)
-		return -EOPNOTSUPP;
-	if (memcmp(name, "user.", 5) == 0) {
-		memcpy(out, name, n + 1);
+	switch (lxs_xattr_to_host(name, out)) {
+	case LXS_XNAME_OK:
 		return 0;
+	case LXS_XNAME_LONG:
+		return -ERANGE;
+	case LXS_XNAME_RESERVED:
+		return -EPERM;
+	default:
+		return -EOPNOTSUPP;
 	}
-	memcpy(out, LXS_XATTR_OTHER, sizeof LXS_XATTR_OTHER - 1);
-	memcpy(out + sizeof LXS_XATTR_OTHER - 1, name, n + 1);
-	return 0;
 }
 
 /* Turns a host listxattr result in buf into the guest's, in place. */
 static long xlist_filter(char *buf, long n)
 {
-	long in = 0, out = 0;
-	const size_t ol = sizeof LXS_XATTR_OTHER - 1, pl = sizeof LXS_XATTR_PREFIX - 1;
-	while (in < n) {
-		char *s = buf + in;
-		long l = (long)strlen(s) + 1;
-		in += l;
-		if ((size_t)l > ol && memcmp(s, LXS_XATTR_OTHER, ol) == 0) {
-			memmove(buf + out, s + ol, (size_t)l - ol);
-			out += l - (long)ol;
-		} else if ((size_t)l > pl && memcmp(s, LXS_XATTR_PREFIX, pl) == 0) {
-			continue;
-		} else {
-			memmove(buf + out, s, (size_t)l);
-			out += l;
-		}
-	}
-	return out;
+	return lxs_xattr_list_to_guest(buf, n);
 }
 
 static int user_xattrs_allowed(long target, int byfd)
@@ -551,7 +529,7 @@ static int user_xattrs_allowed(long target, int byfd)
 
 static long do_xattr(long nr, long a0, long a1, long a2, long a3, long a4)
 {
-	char host[PICO_HOST], name[300], lbuf[4096];
+	char host[PICO_HOST], name[LXS_XATTR_HOST_MAX], lbuf[4096];
 	long target = a0, r, region = R_VOL;
 	int follow = nr == __NR_getxattr || nr == __NR_setxattr || nr == __NR_listxattr ||
 		     nr == __NR_removexattr;

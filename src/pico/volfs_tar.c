@@ -1,5 +1,5 @@
 /*
- * volfs_tar.c - libarchive <-> VolFs folder (see volfs_tar.h, meta.h).
+ * volfs_tar.c - libarchive <-> VolFs folder (see volfs_tar.h, common/volfs.h).
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "common/tar_rules.h"
-#include "pico/meta.h"
+#include "common/volfs.h"
 #include "pico/volfs_tar.h"
 
 __attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t errlen, const char *fmt,

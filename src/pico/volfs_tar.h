@@ -1,6 +1,6 @@
 /*
  * volfs_tar.h - tar archives in and out of a VolFs distro folder (the
- * version-1 on-disk format, see meta.h), as an ordinary user.
+ * version-1 on-disk format, see common/volfs.h), as an ordinary user.
  *
  * Both return 0 or -errno and put one line saying what went wrong into err.
  * Neither needs privilege: owners, modes beyond the user's, device numbers

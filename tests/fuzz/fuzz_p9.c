@@ -10,6 +10,9 @@
  *
  * Each input: a flags byte, then messages.
  *   flags bit 0  serve the share with `metadata` (xattr-kept owners/modes)
+ *   flags bits 4-5  ownership mode (p9.h, enum p9_owners): 1 real (chmod,
+ *                chown, mknod for real; devices are never opened), 2 VolFs
+ *                (user.lxs.stat), else DrvFs as bit 0 says
  *   flags bit 1  raw: the rest is a byte stream of whole 9P messages, each
  *                framed by its own size field (a bad size ends the stream
  *                and is itself sent, to test framing)
@@ -57,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* libFuzzer gives its callbacks no context, so the harness state is file-wide. */
 static struct {
 	char base[64], share[96], canary[112];
-	struct p9_server *srv[2];
+	struct p9_server *srv[4]; /* DrvFs, DrvFs with metadata, real, VolFs */
 	uint8_t *resp;
 	unsigned long runs;
 	unsigned long files;
@@ -108,7 +111,7 @@ static int count_cb(const char *path, const struct stat *st, int flag, struct FT
 
 static void cleanup(void)
 {
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 4; i++)
 		p9_server_free(H.srv[i]);
 	free(H.resp);
 	if (H.base[0]) {
@@ -167,7 +170,7 @@ static void rec(struct seed *s, uint8_t type, const char *fmt, ...)
 
 static void write_seeds(const char *dir)
 {
-	struct seed s[16];
+	struct seed s[20];
 	char path[512];
 	int n = 0;
 
@@ -257,6 +260,11 @@ static void write_seeds(const char *dir)
 		s[n] = s[(const int[]){0, 1, 5}[k]];
 		s[n++].buf[0] |= 8;
 	}
+	/* the attribute and xattr sessions in the real and the VolFs modes */
+	for (size_t k = 0; k < 4; k++) {
+		s[n] = s[k < 2 ? 4 : 5];
+		s[n++].buf[0] = (uint8_t)((k % 2 ? 2 : 1) << 4);
+	}
 
 	for (int i = 0; i < n; i++) {
 		FILE *f;
@@ -295,6 +303,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	o.metadata = true;
 	if (p9_server_open(H.share, &o, &H.srv[1]))
 		die("metadata server");
+	o.metadata = false;
+	o.owners = P9_OWNERS_REAL;
+	if (p9_server_open(H.share, &o, &H.srv[2]))
+		die("real server");
+	o.owners = P9_OWNERS_VOLFS;
+	if (p9_server_open(H.share, &o, &H.srv[3]))
+		die("VolFs server");
 	H.resp = malloc(RESP);
 	if (!H.resp)
 		die("memory");
@@ -378,7 +393,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct p9_limits lim = {.max_msize = MSIZE, .max_fids = 64, .max_requests = 8};
 	struct p9_conn *c;
 	struct p9_msg m;
-	uint8_t flags, *msg;
+	uint8_t flags, mode, *msg;
 	size_t pos = 1, cap = RESP;
 	uint16_t tag = 100;
 
@@ -388,7 +403,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	flags = data[0];
-	if (p9_conn_new(H.srv[flags & 1], &lim, &c))
+	mode = (flags >> 4) & 3;
+	if (p9_conn_new(H.srv[mode == 1 ? 2 : mode == 2 ? 3 : flags & 1], &lim, &c))
 		die("p9_conn_new");
 	prelude(c);
 	msg = malloc(MSIZE + 16);

@@ -1,9 +1,9 @@
-/* The VolFs metadata attribute (src/pico/meta.h): the on-disk contract of a
+/* The VolFs metadata attribute (src/common/volfs.h): the on-disk contract of a
  * version-1 distro folder, so its parser must take exactly what the
  * formatter writes and refuse everything else. */
 #include <string.h>
 
-#include "pico/meta.h"
+#include "common/volfs.h"
 #include "unit.h"
 
 static int roundtrip(const struct lxs_meta *m)

@@ -1,7 +1,9 @@
 /*
- * meta.h - the VolFs metadata format, shared by the translator (freestanding)
- * and the tar import/export (hosted). This is the on-disk contract of a
- * version-1 distro folder; anything that converts distros reads it.
+ * volfs.h - the VolFs metadata format, shared by lxs-pico's translator
+ * (freestanding: this header uses no libc), its tar import/export and the
+ * 9P server's P9_OWNERS_VOLFS mode (hosted). This is the on-disk contract
+ * of a version-1 distro folder; anything that reads or writes one uses it,
+ * so that a file made through one of them looks the same through the others.
  *
  * A file in the distro folder is an ordinary host file owned by the user who
  * runs lxs. What the host cannot hold for an ordinary user lives in one
@@ -27,8 +29,8 @@
  *   own user.* attributes are stored as they are. Other user.lxs.* names are
  *   reserved and hidden from the guest.
  */
-#ifndef LXS_PICO_META_H
-#define LXS_PICO_META_H
+#ifndef LXS_COMMON_VOLFS_H
+#define LXS_COMMON_VOLFS_H
 
 #define LXS_META_XATTR   "user.lxs.stat"
 #define LXS_XATTR_PREFIX "user.lxs."
@@ -123,6 +125,82 @@ static inline int lxs_meta_format(const struct lxs_meta *m, char *buf)
 	p = lxs_meta__put(p, m->major, 10, ':');
 	p = lxs_meta__put(p, m->minor, 10, 0);
 	return (int)(p - buf);
+}
+
+/* --- xattr names: the guest's <-> the host's (see above) --- */
+
+#define LXS_XATTR_NAME_MAX 255 /* the kernel's XATTR_NAME_MAX */
+/* A host name's room: the longest guest name behind LXS_XATTR_OTHER, and its NUL. */
+#define LXS_XATTR_HOST_MAX (sizeof LXS_XATTR_OTHER - 1 + LXS_XATTR_NAME_MAX + 1)
+
+/* Why a guest name has no host name (callers give their own errno). */
+enum lxs_xname {
+	LXS_XNAME_OK = 0,
+	LXS_XNAME_LONG,     /* longer than LXS_XATTR_NAME_MAX (ERANGE) */
+	LXS_XNAME_RESERVED, /* user.lxs.*: ours (get: ENODATA, set/remove: EPERM) */
+	LXS_XNAME_UNKNOWN,  /* no namespace Linux knows (EOPNOTSUPP) */
+};
+
+static inline int lxs_volfs__prefix(const char *s, const char *p)
+{
+	while (*p)
+		if (*s++ != *p++)
+			return 0;
+	return 1;
+}
+
+/* The host name of the guest's xattr name, into out (LXS_XATTR_HOST_MAX
+ * bytes): user.* as it is, the other namespaces under LXS_XATTR_OTHER. */
+static inline enum lxs_xname lxs_xattr_to_host(const char *name, char *out)
+{
+	unsigned long n = 0, i = 0;
+	while (name[n])
+		if (++n > LXS_XATTR_NAME_MAX)
+			return LXS_XNAME_LONG;
+	if (lxs_volfs__prefix(name, LXS_XATTR_PREFIX))
+		return LXS_XNAME_RESERVED;
+	if (lxs_volfs__prefix(name, "user.")) {
+		while (i <= n) {
+			out[i] = name[i];
+			i++;
+		}
+		return LXS_XNAME_OK;
+	}
+	if (!lxs_volfs__prefix(name, "trusted.") && !lxs_volfs__prefix(name, "security.") &&
+	    !lxs_volfs__prefix(name, "system."))
+		return LXS_XNAME_UNKNOWN;
+	for (const char *p = LXS_XATTR_OTHER; *p; p++)
+		out[i++] = *p;
+	for (unsigned long k = 0; k <= n; k++)
+		out[i++] = name[k];
+	return LXS_XNAME_OK;
+}
+
+/* Turns a host listxattr result buf[0..n) into the guest's, in place:
+ * LXS_XATTR_OTHER's names without it, other user.lxs.* names left out.
+ * A last name without its NUL (never from the kernel) is dropped.
+ * Returns the guest's length. */
+static inline long lxs_xattr_list_to_guest(char *buf, long n)
+{
+	const long ol = sizeof LXS_XATTR_OTHER - 1;
+	long in = 0, out = 0;
+	while (in < n) {
+		char *s = buf + in;
+		long l = 0, skip = 0;
+		while (in + l < n && s[l])
+			l++;
+		if (in + l >= n)
+			break;
+		l++; /* its NUL */
+		in += l;
+		if (l > ol + 1 && lxs_volfs__prefix(s, LXS_XATTR_OTHER))
+			skip = ol;
+		else if (lxs_volfs__prefix(s, LXS_XATTR_PREFIX))
+			continue;
+		for (long k = skip; k < l; k++)
+			buf[out++] = s[k];
+	}
+	return out;
 }
 
 #endif

@@ -1,0 +1,54 @@
+# bench/lib/distrofs-lib.sh - sourced by bench/distrofs (version 1, on this
+# host) and bench/lib/distrofs-vm.sh (version 2, in the rig or where /dev/kvm
+# runs guests): the three measurements of a distro's files seen from the
+# host, taken the same way on every side (lxs-fs, the peer, native):
+#   meta   `find ROOT/usr -type f -print0 | xargs -0 stat` (the distro's
+#          /usr holds a git checkout of the kernel's fs/ at /usr/src/linux)
+#   git    `git status --porcelain` in ROOT/usr/src/linux, run by the host's git
+#   read   a DF_MIB MiB file at ROOT/root/big read with dd, MiB/s
+# Each is run once to warm what every side may cache, then DF_RUNS times;
+# the median is printed. Results go to stdout as KEY=VALUE lines, failures to
+# stderr as one line and status 1.
+# LXS_DISTROFS_RUNS (3) and LXS_DISTROFS_MIB (1024) change the counts
+# (LXS_* names: tests/rig/rig.sh carries them into the rig).
+# shellcheck shell=bash
+
+DF_RUNS=${LXS_DISTROFS_RUNS:-3}
+DF_MIB=${LXS_DISTROFS_MIB:-1024}
+
+df_say() { echo "bench/distrofs: $*" >&2; }
+df_median() { sort -g | awk '{a[NR]=$1} END {if (NR) print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+df_now() { date +%s%N; }
+
+# df_time CMD...: seconds the command took (3 decimals), or nothing and status 1.
+df_time() {
+	local t0 t1
+	t0=$(df_now)
+	timeout 1800 "$@" >/dev/null 2>&1 || return 1
+	t1=$(df_now)
+	awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f\n", (b - a) / 1e9}'
+}
+
+df_meta() { find "$1/usr" -type f -print0 | xargs -0 stat >/dev/null; }
+df_git() { git -c safe.directory='*' -C "$1/usr/src/linux" status --porcelain >/dev/null; }
+df_read() { dd if="$1/root/big" of=/dev/null bs=1M status=none; }
+
+# df_measure NAME ROOT: NAME_meta_s, NAME_git_s and NAME_read_mibs for the tree at ROOT.
+df_measure() {
+	local name=$1 root=$2 what t v st=0
+	for what in meta git read; do
+		"df_$what" "$root" >/dev/null 2>&1 || { df_say "$name: the $what run failed at $root"; st=1; continue; }
+		v=$(for _ in $(seq "$DF_RUNS"); do df_time "df_$what" "$root" || echo fail; done)
+		if grep -q fail <<<"$v"; then
+			df_say "$name: a $what run failed at $root"
+			st=1
+			continue
+		fi
+		t=$(df_median <<<"$v")
+		case $what in
+		read) awk -v t="$t" -v m="$DF_MIB" -v n="$name" 'BEGIN {printf "%s_read_mibs=%.1f\n", n, m / t}' ;;
+		*) echo "${name}_${what}_s=$t" ;;
+		esac
+	done
+	return $st
+}
