@@ -355,22 +355,26 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 
 /* --- making and removing names ------------------------------------------ */
 
-/* After a mkdir, mknod or symlink of name in p: walk to it and answer with its entry. */
+/*
+ * After a mkdir, mknod, symlink or link of name in p (its result err): walk
+ * to it and answer with its entry. Takes the caller's reference on dc.
+ */
 static void reply_made(fuse_req_t req, struct dfs *fs, struct dconn *dc, struct dnode *p,
-		       const char *name)
+		       const char *name, int err)
 {
 	struct fuse_entry_param e;
 	uint32_t fid;
-	int err = walk_new(dc, p->fid, name, &fid);
 
-	if (err) {
-		dconn_put(fs, dc);
-		return reply_err(req, err);
+	if (!err && !(err = walk_new(dc, p->fid, name, &fid))) {
+		err = entry_of(fs, dc, fid, &e); /* it took the reference */
+		if (!err)
+			fuse_reply_entry(req, &e);
+		else
+			reply_err(req, err);
+		return;
 	}
-	err = entry_of(fs, dc, fid, &e);
-	if (err)
-		return reply_err(req, err);
-	fuse_reply_entry(req, &e);
+	dconn_put(fs, dc);
+	reply_err(req, err);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
@@ -378,17 +382,12 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct dfs *fs = fs_of(req);
 	struct dnode *p = node_of(parent);
 	struct dconn *dc;
-	int err;
 
 	if (!p)
 		return reply_err(req, -EPERM);
 	dc = use(fs, p);
-	err = p9c_mknod(dc->c, p->fid, name, mode, major(rdev), minor(rdev), dc->gid, NULL);
-	if (err) {
-		dconn_put(fs, dc);
-		return reply_err(req, err);
-	}
-	reply_made(req, fs, dc, p, name);
+	reply_made(req, fs, dc, p, name,
+		   p9c_mknod(dc->c, p->fid, name, mode, major(rdev), minor(rdev), dc->gid, NULL));
 }
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
@@ -396,17 +395,12 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct dfs *fs = fs_of(req);
 	struct dnode *p = node_of(parent);
 	struct dconn *dc;
-	int err;
 
 	if (!p)
 		return reply_err(req, -EPERM);
 	dc = use(fs, p);
-	err = p9c_mkdir(dc->c, p->fid, name, mode & 07777, dc->gid, NULL);
-	if (err) {
-		dconn_put(fs, dc);
-		return reply_err(req, err);
-	}
-	reply_made(req, fs, dc, p, name);
+	reply_made(req, fs, dc, p, name,
+		   p9c_mkdir(dc->c, p->fid, name, mode & 07777, dc->gid, NULL));
 }
 
 static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name)
@@ -414,17 +408,11 @@ static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, co
 	struct dfs *fs = fs_of(req);
 	struct dnode *p = node_of(parent);
 	struct dconn *dc;
-	int err;
 
 	if (!p)
 		return reply_err(req, -EPERM);
 	dc = use(fs, p);
-	err = p9c_symlink(dc->c, p->fid, name, target, dc->gid, NULL);
-	if (err) {
-		dconn_put(fs, dc);
-		return reply_err(req, err);
-	}
-	reply_made(req, fs, dc, p, name);
+	reply_made(req, fs, dc, p, name, p9c_symlink(dc->c, p->fid, name, target, dc->gid, NULL));
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
@@ -432,19 +420,13 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	struct dfs *fs = fs_of(req);
 	struct dnode *n = node_of(ino), *p = node_of(newparent);
 	struct dconn *dc;
-	int err;
 
 	if (!n || !p)
 		return reply_err(req, -EPERM);
 	if (n->dc != p->dc)
 		return reply_err(req, -EXDEV);
 	dc = use(fs, p);
-	err = p9c_link(dc->c, p->fid, n->fid, newname);
-	if (err) {
-		dconn_put(fs, dc);
-		return reply_err(req, err);
-	}
-	reply_made(req, fs, dc, p, newname);
+	reply_made(req, fs, dc, p, newname, p9c_link(dc->c, p->fid, n->fid, newname));
 }
 
 static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, uint32_t flags)

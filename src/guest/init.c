@@ -359,34 +359,22 @@ int main(int argc, char **argv)
 				}
 			}
 		}
-		if (pf[0].revents & POLLIN) {
-			int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		/* Each connection in a child of its own: a stuck one never stalls PID 1. */
+		for (int i = 0; i < 3; i += 2) {
+			int cfd = (pf[i].revents & POLLIN)
+				      ? accept4(pf[i].fd, NULL, NULL, SOCK_CLOEXEC)
+				      : -1;
 
 			if (cfd < 0)
 				continue;
-			pid_t pid = fork();
-			if (pid == 0) {
+			if (fork() == 0) {
 				sigprocmask(SIG_UNBLOCK, &set, NULL);
 				close(lfd);
 				close(sfd);
 				if (dfd >= 0)
 					close(dfd);
-				_exit(serve_connection(&o, cfd) < 0 ? 1 : 0);
-			}
-			close(cfd);
-		}
-		if (pf[2].revents & POLLIN) {
-			int cfd = accept4(dfd, NULL, NULL, SOCK_CLOEXEC);
-
-			if (cfd < 0)
-				continue;
-			pid_t pid = fork();
-			if (pid == 0) {
-				sigprocmask(SIG_UNBLOCK, &set, NULL);
-				close(lfd);
-				close(sfd);
-				close(dfd);
-				_exit(distrofs_serve(&o, cfd) < 0 ? 1 : 0);
+				_exit((i == 0 ? serve_connection(&o, cfd)
+					      : distrofs_serve(&o, cfd)) < 0);
 			}
 			close(cfd);
 		}

@@ -10,7 +10,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
 mode=${1:-v1}
-plan 24
+plan 25
 P=${PREFIX:-cli_distrofs_$mode}
 LXS=$PWD/build/lxs
 tmp=$(mktemp -d /tmp/lxs-distrofs.XXXXXX)
@@ -49,7 +49,8 @@ kernelBootTimeout = 240000
 CONF
 	cp "$dir/busybox.img" "$tmp/bb.img"
 	"$LXS" --import-in-place D "$tmp/bb.img" >"$o" 2>&1 &&
-		"$LXS" -d D -u root -- sh -c 'grep -q "^user:" /etc/passwd || echo "user:x:1000:1000::/home/user:/bin/sh" >>/etc/passwd; mkdir -p /home/user' >>"$o" 2>&1 &&
+		"$LXS" --manage D --resize 2GB >>"$o" 2>&1 &&
+		"$LXS" -d D -u root -- sh -c 'grep -q "^user:" /etc/passwd || echo "user:x:1000:1000::/home/user:/bin/sh" >>/etc/passwd; mkdir -p /home/user && chown 1000:1000 /home/user' >>"$o" 2>&1 &&
 		"$LXS" --manage D --set-default-user user >>"$o" 2>&1
 	expect "${P}_setup" 0 $? "$o"
 else
@@ -121,6 +122,8 @@ exec 7<&-
 
 # ---- big files, git, find ------------------------------------------------------------------
 size_mib=1024
+# The rig's /tmp is memory (tests/rig/rig.sh): the file, its copy and the VM must fit.
+[ "${LXS_IN_RIG:-}" = 1 ] && size_mib=256
 head -c $((size_mib << 20)) /dev/urandom >"$tmp/big"
 want=$(sha256sum <"$tmp/big" | cut -d' ' -f1)
 host "cp '$tmp/big' '$F/D/tmp/big'"
@@ -193,6 +196,23 @@ if [ -n "$fs_pid" ]; then
 	fi
 else
 	fail "${P}_lxs_fs_killed_comes_back" "no lxs-fs for $F runs"
+fi
+
+# lxs-vm killed with a file open (version 2): the read fails, and the folder brings the VM back.
+if [ "$mode" = v2 ]; then
+	exec 8<"$F/D/etc/passwd"
+	vm_pid=$(pgrep -f "lxs-vm .*$XDG_RUNTIME_DIR" | head -n 1)
+	[ -n "$vm_pid" ] && kill -9 "$vm_pid"
+	got=$(timeout 30 python3 -c 'import os; os.pread(8, 10, 0)' 2>&1; echo "rc=$?")
+	exec 8<&-
+	if [ -n "$vm_pid" ] && grep -Eq "Errno (5|107)" <<<"$got" &&
+		until_ok 600 grep -q '^root:' "$F/D/etc/passwd"; then
+		pass "${P}_vm_killed_open_file_fails_then_restarts"
+	else
+		fail "${P}_vm_killed_open_file_fails_then_restarts" "vm ${vm_pid:-none}: $got"
+	fi
+else
+	skip "${P}_vm_killed_open_file_fails_then_restarts" "version 2 only (no VM in version 1)"
 fi
 
 # lxsd killed with a file open: reads fail (EIO/ENOTCONN), none hangs; the mount goes.
