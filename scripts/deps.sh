@@ -32,6 +32,7 @@ tools=(
 	xz:xz-utils zstd:zstd cpio:cpio awk:mawk
 	e2fsck:e2fsprogs debugfs:e2fsprogs
 	getfattr:attr             # tests/vm/distro.sh: the host's side of the 9P xattr test
+	setfattr:attr             # tests/cli/distrofs.sh: an extended attribute set through lxs-fs
 	mount:mount umount:mount  # tests/cli/host.sh: a full file system (a small tmpfs)
 	debootstrap:debootstrap
 	apt-get:apt apt-cache:apt

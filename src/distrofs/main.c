@@ -120,8 +120,8 @@ int main(int argc, char **argv)
 		goto destroy;
 	if (fuse_session_mount(se, mnt) < 0) {
 		fprintf(stderr,
-			"lxs-fs: cannot mount the distros' files at %s; is fuse3 installed and "
-			"/dev/fuse usable?\n",
+			"lxs-fs: cannot mount the distros' files at %s: /dev/fuse must be open to "
+			"this user (mode 0666, Debian's default) and fuse3 installed\n",
 			mnt);
 		goto signals;
 	}

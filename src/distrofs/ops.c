@@ -69,7 +69,7 @@ static void to_stat(const struct p9c_attr *a, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = a->qid.path;
-	st->st_mode = a->mode;
+	st->st_mode = a->mode & 0177777; /* the type (checked) and permission bits, no more */
 	st->st_nlink = a->nlink;
 	st->st_uid = a->uid;
 	st->st_gid = a->gid;
@@ -719,7 +719,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (r == 0)
 			break;
 		st.st_ino = d.qid.path;
-		st.st_mode = (mode_t)d.type << 12; /* DT_* is the S_IFMT field shifted */
+		st.st_mode = (mode_t)(d.type & 017) << 12; /* DT_* is the S_IFMT field shifted */
 		len = fuse_add_direntry(req, buf + used, size - used, d.name, &st, (off_t)d.offset);
 		if (len > size - used)
 			break; /* the rest comes again from this entry's offset */

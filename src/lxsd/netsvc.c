@@ -185,6 +185,14 @@ void files_start(struct lxsd *s)
 		return;
 	if (path_fmt(s->fs_mnt, sizeof(s->fs_mnt), "%s/fs", s->p.run) < 0)
 		return;
+	/* Said once here rather than by an lxs-fs that fails at once, five times over. */
+	if (access("/dev/fuse", R_OK | W_OK) < 0) {
+		fprintf(stderr,
+			"lxsd: /dev/fuse is not open to this user (%s), so the distros' files are "
+			"not shown at %s\n",
+			strerror(errno), s->fs_mnt);
+		return;
+	}
 	s->files.quick = 0;
 	if ((ret = svc_start(s, &s->files)) < 0)
 		fprintf(stderr,

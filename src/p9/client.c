@@ -27,6 +27,7 @@ struct p9c {
 	uint16_t next_tag;
 	uint32_t *free_fids; /* a stack of returned fids */
 	uint32_t nfree, next_fid;
+	uint8_t fid_used[MAX_FIDS / 8]; /* so that no fid is handed out twice */
 	atomic_bool dead; /* the transport said the server is gone */
 };
 
@@ -185,6 +186,8 @@ int p9c_fid_new(struct p9c *c, uint32_t *fid)
 		*fid = c->next_fid++;
 	else
 		err = -EMFILE;
+	if (!err)
+		c->fid_used[*fid / 8] |= (uint8_t)(1u << (*fid % 8));
 	pthread_mutex_unlock(&c->lock);
 	return err;
 }
@@ -192,8 +195,11 @@ int p9c_fid_new(struct p9c *c, uint32_t *fid)
 void p9c_fid_put(struct p9c *c, uint32_t fid)
 {
 	pthread_mutex_lock(&c->lock);
-	if (fid < MAX_FIDS && c->nfree < MAX_FIDS)
+	/* Only a fid out now, once: a second put would hand it to two users. */
+	if (fid < MAX_FIDS && (c->fid_used[fid / 8] & (1u << (fid % 8)))) {
+		c->fid_used[fid / 8] &= (uint8_t)~(1u << (fid % 8));
 		c->free_fids[c->nfree++] = fid;
+	}
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -255,7 +261,8 @@ static int call_do(struct p9c *c, struct call *k)
 
 		if (k->r.bad)
 			return -EPROTO;
-		return e == 0 || e > 4095 ? -EIO : -(int)e;
+		/* ENOTCONN is the transport's word for a server gone: not the server's to say. */
+		return e == 0 || e > 4095 || e == ENOTCONN ? -EIO : -(int)e;
 	}
 	if (k->s->resp[4] != k->type + 1)
 		return -EPROTO;
@@ -292,7 +299,7 @@ int p9c_new(const struct p9c_transport *t, uint32_t msize, struct p9c **out)
 		return -ENOMEM;
 	}
 	c->t = *t;
-	c->msize = msize < P9_MIN_MSIZE ? P9_MIN_MSIZE : msize;
+	c->msize = msize < P9_MIN_MSIZE ? P9_MIN_MSIZE : msize > P9_MAX_MSIZE ? P9_MAX_MSIZE : msize;
 	pthread_mutex_init(&c->lock, NULL);
 	err = call_begin(c, &k, P9_TVERSION, 0);
 	if (err)

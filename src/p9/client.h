@@ -6,7 +6,7 @@
  * Checks on each reply, before anything in it is used: the size field equals
  * the bytes the transport delivered and fits msize, the tag and type answer
  * the request (or it is an Rlerror, whose code is clamped to 1..4095, else
- * EIO), every field and string lies inside the message, counts are no more
+ * EIO, as is ENOTCONN, which only the transport may say), every field and string lies inside the message, counts are no more
  * than what was asked (Rread, Rwrite, Rwalk's qids), a readlink target and a
  * directory entry's name hold no NUL, and a name no '/' and is not empty.
  * Anything else is -EPROTO to the caller, never a crash or an overrun.
@@ -47,7 +47,7 @@ bool p9c_dead(const struct p9c *c);
 uint32_t p9c_msize(const struct p9c *c);
 uint32_t p9c_iounit(const struct p9c *c);
 
-/* A fid number not in use (-EMFILE when all are), and its return after Tclunk. */
+/* A fid number not in use (-EMFILE when all are), and its return after Tclunk (once). */
 int p9c_fid_new(struct p9c *c, uint32_t *fid);
 void p9c_fid_put(struct p9c *c, uint32_t fid);
 
