@@ -54,7 +54,7 @@ server_pid=$!
 if timeout 300 bash -c "until [ -d '$F/D/usr/src/linux' ]; do sleep 0.2; done"; then
 	df_measure lxs "$F/D" >>"$tmp/kv" || st=1
 else
-	df_say "lxs-fs shows no $F/D/usr/src/linux: $(tail -n 3 "$XDG_RUNTIME_DIR/lxs/fs.log" 2>/dev/null | tr '\n' '|')"
+	df_say "lxs-fs shows no $F/D/usr/src/linux: $(ls -la "$F" "$F/D" 2>&1 | tr '\n' '|') $(tail -n 5 "$XDG_RUNTIME_DIR"/lxs/*.log 2>/dev/null | tr '\n' '|')"
 	st=1
 fi
 # sshfs: the forwarded port comes up once lxs-fwd has seen the listener.

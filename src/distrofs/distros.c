@@ -314,8 +314,15 @@ static int connect_v2(struct dfs *fs, const struct reg_distro *d, struct dconn *
 	ret = p9c_new(&(struct p9c_transport){.call = mux_call, .arg = dc->mux}, MUX_MSIZE, &dc->c);
 	if (!ret)
 		ret = p9c_fid_new(dc->c, &dc->root_fid);
+	/* The plan's user as CREATE names it: "" is root and "#N" uid N, a number and no name. */
+	uint32_t n_uname = P9_NONUNAME;
+	const char *uname = pl.user;
+	if (!uname[0] || uname[0] == '#') {
+		n_uname = uname[0] ? (uint32_t)strtoul(uname + 1, NULL, 10) : 0;
+		uname = "";
+	}
 	if (!ret)
-		ret = p9c_attach(dc->c, dc->root_fid, pl.user, pl.distro, P9_NONUNAME, &q);
+		ret = p9c_attach(dc->c, dc->root_fid, uname, pl.distro, n_uname, &q);
 plan:
 	ipc_plan_free(&pl);
 out:
