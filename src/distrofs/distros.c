@@ -229,7 +229,8 @@ static int connect_v1(struct dfs *fs, const struct reg_distro *d, struct dconn *
 	dc->gid = pl.pw.gid;
 	ret = p9_server_open(d->image, &o, (struct p9_server **)&dc->srv);
 	if (!ret)
-		ret = p9_conn_new(dc->srv, NULL, (struct p9_conn **)&dc->conn);
+		ret = p9_conn_new(dc->srv, &(struct p9_limits){.max_fids = P9C_MAX_FIDS},
+				  (struct p9_conn **)&dc->conn);
 	if (!ret)
 		ret = p9c_new(&(struct p9c_transport){.call = local_call, .arg = dc->conn},
 			      P9_DEFAULT_MSIZE, &dc->c);

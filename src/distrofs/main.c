@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -95,6 +96,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	mnt = argv[1];
+	/* Version 1's server holds a descriptor per file the kernel keeps: all we may have. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	/* lxsd gone (even killed): unmount cleanly, through the handler set below, not SIGKILL. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (paths_init(&fs.p, err, sizeof(err)) < 0) {

@@ -43,6 +43,7 @@
 #include <grp.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -54,6 +55,8 @@
 #define say(...) say_as("distrofs: ", __VA_ARGS__)
 
 #define DISTROFS_WORKERS 4
+/* Files the host may hold at once (lxs-fs's P9C_MAX_FIDS is the same). */
+#define DISTROFS_MAX_FIDS (1u << 18)
 /* What the reader may hold ahead of the workers: memory, bounded. */
 #define DISTROFS_QUEUE_BYTES (8u << 20)
 /* The longest /etc/passwd line taken: longer ones are no user of ours. */
@@ -590,6 +593,15 @@ int distrofs_serve(const struct init_opts *o, int fd)
 	pthread_mutex_init(&d.lock, NULL);
 	pthread_cond_init(&d.cond, NULL);
 	d.lim.max_msize = P9_DEFAULT_MSIZE;
+	/*
+	 * The host holds a fid (an O_PATH descriptor here) for every file its
+	 * kernel keeps an inode of: a `find` over a distro is tens of thousands.
+	 * Root may raise its own limit (before the child becomes the user).
+	 */
+	d.lim.max_fids = DISTROFS_MAX_FIDS;
+	if (!o->test_mode)
+		setrlimit(RLIMIT_NOFILE, &(struct rlimit){2 * DISTROFS_MAX_FIDS + 1024,
+							  2 * DISTROFS_MAX_FIDS + 1024});
 	void *resp = malloc(d.lim.max_msize);
 	if (!resp) {
 		close(fd);

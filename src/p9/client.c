@@ -16,7 +16,7 @@
 #include "p9/client.h"
 #include "p9/p9.h"
 
-#define MAX_FIDS 16384u /* what the server gives a connection by default */
+#define MAX_FIDS P9C_MAX_FIDS
 #define NTAGS    (P9_NOTAG)
 
 struct p9c {
@@ -28,7 +28,7 @@ struct p9c {
 	uint32_t *free_fids; /* a stack of returned fids */
 	uint32_t nfree, next_fid;
 	uint8_t fid_used[MAX_FIDS / 8]; /* so that no fid is handed out twice */
-	atomic_bool dead; /* the transport said the server is gone */
+	atomic_bool dead;               /* the transport said the server is gone */
 };
 
 /* --- per-thread buffers -------------------------------------------------- */
@@ -197,7 +197,7 @@ void p9c_fid_put(struct p9c *c, uint32_t fid)
 	pthread_mutex_lock(&c->lock);
 	/* Only a fid out now, once: a second put would hand it to two users. */
 	if (fid < MAX_FIDS && (c->fid_used[fid / 8] & (1u << (fid % 8)))) {
-		c->fid_used[fid / 8] &= (uint8_t)~(1u << (fid % 8));
+		c->fid_used[fid / 8] &= (uint8_t) ~(1u << (fid % 8));
 		c->free_fids[c->nfree++] = fid;
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -299,7 +299,9 @@ int p9c_new(const struct p9c_transport *t, uint32_t msize, struct p9c **out)
 		return -ENOMEM;
 	}
 	c->t = *t;
-	c->msize = msize < P9_MIN_MSIZE ? P9_MIN_MSIZE : msize > P9_MAX_MSIZE ? P9_MAX_MSIZE : msize;
+	c->msize = msize < P9_MIN_MSIZE   ? P9_MIN_MSIZE
+		   : msize > P9_MAX_MSIZE ? P9_MAX_MSIZE
+					  : msize;
 	pthread_mutex_init(&c->lock, NULL);
 	err = call_begin(c, &k, P9_TVERSION, 0);
 	if (err)

@@ -6,10 +6,10 @@
  * Checks on each reply, before anything in it is used: the size field equals
  * the bytes the transport delivered and fits msize, the tag and type answer
  * the request (or it is an Rlerror, whose code is clamped to 1..4095, else
- * EIO, as is ENOTCONN, which only the transport may say), every field and string lies inside the message, counts are no more
- * than what was asked (Rread, Rwrite, Rwalk's qids), a readlink target and a
- * directory entry's name hold no NUL, and a name no '/' and is not empty.
- * Anything else is -EPROTO to the caller, never a crash or an overrun.
+ * EIO, as is ENOTCONN, which only the transport may say), every field and string lies inside the
+ * message, counts are no more than what was asked (Rread, Rwrite, Rwalk's qids), a readlink target
+ * and a directory entry's name hold no NUL, and a name no '/' and is not empty. Anything else is
+ * -EPROTO to the caller, never a crash or an overrun.
  *
  * Threads: any number may call at once. Tags and fids are the client's to
  * hand out (a tag is held only while its call runs); the transport delivers
@@ -37,6 +37,13 @@ struct p9c_transport {
 };
 
 struct p9c;
+
+/*
+ * Fids a client hands out at most: one per file the host's kernel keeps, so
+ * a `find` over a distro needs tens of thousands (the servers of lxs-fs
+ * allow as many: src/guest/distrofs.c, src/distrofs/distros.c).
+ */
+#define P9C_MAX_FIDS (1u << 18)
 
 /* Tversion for at most msize (the server may agree to less). 0 or -errno. */
 int p9c_new(const struct p9c_transport *t, uint32_t msize, struct p9c **out);

@@ -646,11 +646,11 @@ static void t_fids(struct unit *u)
 	p9c_fid_put(c, a);
 	CHECK(u, p9c_fid_new(c, &x) == 0 && x == a && p9c_fid_new(c, &x) == 0 && x == b);
 	/* all in use: -EMFILE, until one comes back */
-	while (n < 100000 && !(err = p9c_fid_new(c, &x))) {
+	while (n < 2 * P9C_MAX_FIDS && !(err = p9c_fid_new(c, &x))) {
 		n++;
 		last = x;
 	}
-	CHECK(u, err == -EMFILE && n == 16384);
+	CHECK(u, err == -EMFILE && n == P9C_MAX_FIDS);
 	p9c_fid_put(c, last);
 	p9c_fid_put(c, last); /* a second put is ignored: the fid goes to one user only */
 	p9c_fid_put(c, 99999); /* never handed out */
