@@ -31,15 +31,23 @@
  * How long the kernel may keep an entry or attributes without asking, and
  * so how long a change made inside a distro can take to show on the host
  * (README, "Distro files from the host"). Chosen in bench/distrofs.
+ * DFS_TIMEOUT_S where nothing tells lxs-fs of changes (version 1, an
+ * lxs-init without Tlxswatch); DFS_WATCHED_TIMEOUT_S where lxs-init does
+ * (p9/watch.h): a change then shows as soon as it is told, and the timeout
+ * only bounds what a lost change (or a reply that raced one) can leave.
  */
 #ifndef DFS_TIMEOUT_S /* bench/RESULTS.md's alternatives were built with -DDFS_TIMEOUT_S=... */
 #define DFS_TIMEOUT_S 1.0
+#endif
+#ifndef DFS_WATCHED_TIMEOUT_S
+#define DFS_WATCHED_TIMEOUT_S 60.0
 #endif
 /* A version-2 distro is held running while its files were used this recently. */
 #define DFS_HOLD_MS 60000
 
 /* One distro's 9P connection. Reference counted: nodes and handles hold it. */
 struct dconn {
+	struct dfs *fs;
 	int refs; /* under dfs.lock */
 	char name[REG_NAME_MAX + 1];
 	int version;
@@ -51,6 +59,17 @@ struct dconn {
 	int lxsd_fd; /* the session connection that keeps the distro running, or -1 */
 	int sock_fd; /* the 9P stream, or -1 */
 	void *mux;   /* distros.c's socket transport */
+	/*
+	 * What the distro changes, as lxs-init tells it (Tlxswatch): while
+	 * watched, replies may be cached for DFS_WATCHED_TIMEOUT_S unless a
+	 * change was applied while they were on their way (gen moved: see
+	 * ops.c's reply_entry).
+	 */
+	atomic_bool watched;
+	pthread_t watcher;
+	bool watcher_started;
+	pthread_rwlock_t gen_lock; /* read: a reply going to the kernel; write: gen++ */
+	atomic_uint_fast64_t gen;  /* batches of changes applied */
 	int64_t used_ms;
 	int open_handles;
 	/* version 1 */
@@ -58,6 +77,7 @@ struct dconn {
 };
 
 struct dnode;
+struct fuse_session;
 
 struct dfs {
 	struct lxs_paths p;
@@ -70,7 +90,11 @@ struct dfs {
 	pthread_mutex_t conn_lock; /* one connection being made at a time */
 	int64_t used_ms;           /* any distro's files */
 	pthread_mutex_t hold_lock;
-	int hold_fd; /* LXSD_HOLD, or -1 */
+	int hold_fd;             /* LXSD_HOLD, or -1 */
+	struct fuse_session *se; /* for telling the kernel what changed */
+	/* Where distros.c hands an Rlxswatch of dc: ops.c's dfs_changed (main.c sets it). */
+	void (*changed)(struct dfs *fs, struct dconn *dc, uint32_t flags, const void *recs,
+			size_t len);
 	volatile bool stop;
 };
 
@@ -98,5 +122,7 @@ void dfs_close_all(struct dfs *fs);
 /* ops.c */
 struct fuse_lowlevel_ops;
 extern const struct fuse_lowlevel_ops dfs_ops;
+/* An Rlxswatch of dc (records checked by p9c_watch): the kernel forgets what changed. */
+void dfs_changed(struct dfs *fs, struct dconn *dc, uint32_t flags, const void *recs, size_t len);
 
 #endif

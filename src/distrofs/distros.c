@@ -12,7 +12,9 @@
  * the 9P stream goes to lxs-init on LXS_VSOCK_PORT_DISTROFS through lxs-vm's
  * vsock socket, attached as the plan's user. A reader thread hands each
  * reply to the call waiting on its tag (the mux below); anything that is
- * not a reply to an outstanding tag ends the connection.
+ * not a reply to an outstanding tag ends the connection. Where lxs-init
+ * watches the distro (p9/watch.h), a thread per connection keeps a
+ * Tlxswatch outstanding and hands each answer to ops.c.
  *
  * lxsd itself stays up while any distro's files were used within
  * DFS_HOLD_MS or have open handles: lxs-fs then holds an LXSD_HOLD
@@ -197,6 +199,47 @@ static int local_call(void *arg, const void *req, size_t len, void *resp, size_t
 	return err == -EBADMSG ? -EPROTO : err;
 }
 
+/* --- the watch ------------------------------------------------------------- */
+
+/* The watch's thread: each Rlxswatch to ops.c, until the connection ends. */
+static void *watch_loop(void *arg)
+{
+	struct dconn *dc = arg;
+	size_t cap = p9c_msize(dc->c), len;
+	void *buf = malloc(cap);
+	uint32_t flags;
+
+	while (buf && p9c_watch(dc->c, buf, cap, &flags, &len) == 0)
+		dc->fs->changed(dc->fs, dc, flags, buf, len);
+	/* Nothing tells of changes now: replies get the short timeouts again. */
+	pthread_rwlock_wrlock(&dc->gen_lock);
+	atomic_store(&dc->watched, false);
+	dc->gen++;
+	pthread_rwlock_unlock(&dc->gen_lock);
+	free(buf);
+	return NULL;
+}
+
+/*
+ * Arm lxs-init's watch of the distro (its first Tlxswatch answers at once)
+ * and keep one outstanding from a thread. Without it (an lxs-init that does
+ * not watch), the short timeouts stay.
+ */
+static void watch_start(struct dconn *dc)
+{
+	size_t cap = p9c_msize(dc->c), len;
+	void *buf = malloc(cap);
+	uint32_t flags;
+
+	if (buf && p9c_watch(dc->c, buf, cap, &flags, &len) == 0 && (flags & P9_WATCH_ARMED)) {
+		atomic_store(&dc->watched, true);
+		dc->watcher_started = pthread_create(&dc->watcher, NULL, watch_loop, dc) == 0;
+		if (!dc->watcher_started)
+			atomic_store(&dc->watched, false);
+	}
+	free(buf);
+}
+
 /* --- connecting ------------------------------------------------------------ */
 
 static void no_warning(const char *sentence, void *arg)
@@ -324,6 +367,8 @@ static int connect_v2(struct dfs *fs, const struct reg_distro *d, struct dconn *
 	}
 	if (!ret)
 		ret = p9c_attach(dc->c, dc->root_fid, uname, pl.distro, n_uname, &q);
+	if (!ret)
+		watch_start(dc);
 plan:
 	ipc_plan_free(&pl);
 out:
@@ -335,8 +380,13 @@ static void dconn_free(struct dconn *dc)
 {
 	if (dc->c && !dc->dead)
 		p9c_clunk(dc->c, dc->root_fid);
+	if (dc->watcher_started) {
+		shutdown(dc->sock_fd, SHUT_RDWR); /* its Tlxswatch fails: the thread ends */
+		pthread_join(dc->watcher, NULL);
+	}
 	mux_stop(dc->mux); /* before the client: the reader may still hold a reply */
 	dc->sock_fd = -1;
+	pthread_rwlock_destroy(&dc->gen_lock);
 	p9c_free(dc->c);
 	p9_conn_free(dc->conn);
 	p9_server_free(dc->srv);
@@ -405,7 +455,9 @@ int dconn_get(struct dfs *fs, const char *name, struct dconn **out)
 	}
 	snprintf(dc->name, sizeof(dc->name), "%s", name);
 	dc->version = d.version;
+	dc->fs = fs;
 	dc->lxsd_fd = dc->sock_fd = -1;
+	pthread_rwlock_init(&dc->gen_lock, NULL);
 	dc->refs = 2; /* the table's and the caller's */
 	dc->used_ms = now_ms();
 	ret = d.version == 1 ? connect_v1(fs, &d, dc) : connect_v2(fs, &d, dc);

@@ -121,6 +121,8 @@ int main(int argc, char **argv)
 	}
 	ops.init = init;
 	se = fuse_session_new(&args, &ops, sizeof(ops), &fs);
+	fs.se = se;
+	fs.changed = dfs_changed;
 	if (!se)
 		return 1;
 	if (fuse_set_signal_handlers(se) < 0)

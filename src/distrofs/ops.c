@@ -12,6 +12,17 @@
  *
  * Nothing the kernel asks is taken on trust either: names come from the
  * kernel (no '/'), and every reply went through p9/client.c's checks.
+ *
+ * Caching: where lxs-init tells what changes (dc->watched, p9/watch.h),
+ * entries (also of names that do not exist), attributes, folder listings
+ * and file pages stay in the kernel for DFS_WATCHED_TIMEOUT_S, and
+ * dfs_changed() makes the kernel forget each thing that changed as it is
+ * told. A reply that was on its way while a change was applied may be
+ * older than that change, so it gets the short timeout (its request's
+ * generation, gen, is not the current one); gen_lock orders the two, so a
+ * reply that passed that check reaches the kernel before the next change's
+ * invalidations do. Elsewhere everything is kept DFS_TIMEOUT_S, and the
+ * kernel drops a file's pages when its attributes show a change.
  */
 #define FUSE_USE_VERSION 35
 #include <errno.h>
@@ -52,6 +63,47 @@ static struct dnode *node_of(fuse_ino_t ino)
 static size_t node_slot(const struct dconn *dc, uint64_t qpath)
 {
 	return (size_t)(((uintptr_t)dc >> 4) ^ qpath ^ (qpath >> 17)) % DFS_NODE_HASH;
+}
+
+/* The node of dc's file with qid path qpath, as an inode number; 0 if the kernel has none. */
+static fuse_ino_t node_find(struct dfs *fs, struct dconn *dc, uint64_t qpath)
+{
+	struct dnode *n;
+
+	pthread_mutex_lock(&fs->lock);
+	for (n = fs->nodes[node_slot(dc, qpath)]; n; n = n->next)
+		if (n->dc == dc && n->qpath == qpath)
+			break;
+	pthread_mutex_unlock(&fs->lock);
+	return n ? (fuse_ino_t)(uintptr_t)n : 0;
+}
+
+/* The generation a request of dc starts at (see the top). */
+static uint64_t gen_of(struct dconn *dc)
+{
+	return atomic_load(&dc->gen);
+}
+
+/* How long the kernel may keep a reply to a request that started at generation g0. */
+static double keep_for(struct dconn *dc, uint64_t g0)
+{
+	return atomic_load(&dc->watched) && atomic_load(&dc->gen) == g0 ? DFS_WATCHED_TIMEOUT_S
+									: DFS_TIMEOUT_S;
+}
+
+static void reply_entry(fuse_req_t req, struct dconn *dc, uint64_t g0, struct fuse_entry_param *e)
+{
+	pthread_rwlock_rdlock(&dc->gen_lock);
+	e->entry_timeout = e->attr_timeout = keep_for(dc, g0);
+	fuse_reply_entry(req, e);
+	pthread_rwlock_unlock(&dc->gen_lock);
+}
+
+static void reply_attr(fuse_req_t req, struct dconn *dc, uint64_t g0, const struct stat *st)
+{
+	pthread_rwlock_rdlock(&dc->gen_lock);
+	fuse_reply_attr(req, st, keep_for(dc, g0));
+	pthread_rwlock_unlock(&dc->gen_lock);
 }
 
 /* What the kernel may hear: a broken reply is an I/O error, not a protocol one. */
@@ -192,7 +244,6 @@ static int entry_of(struct dfs *fs, struct dconn *dc, uint32_t fid, struct fuse_
 	memset(e, 0, sizeof(*e));
 	e->ino = (fuse_ino_t)(uintptr_t)n;
 	to_stat(&a, &e->attr);
-	e->attr_timeout = e->entry_timeout = DFS_TIMEOUT_S;
 	return 0;
 }
 
@@ -212,6 +263,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct dnode *p = node_of(parent);
 	struct fuse_entry_param e;
 	struct dconn *dc;
+	uint64_t g0;
 	uint32_t fid;
 	int err;
 
@@ -221,21 +273,39 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		if (err)
 			return reply_err(req, err);
 		err = walk_new(dc, dc->root_fid, NULL, &fid);
-	} else {
-		dc = use(fs, p);
-		err = walk_new(dc, p->fid, name, &fid);
+		if (err) {
+			dconn_put(fs, dc);
+			return reply_err(req, err);
+		}
+		err = entry_of(fs, dc, fid, &e); /* takes the reference */
+		if (err)
+			return reply_err(req, err);
+		/* Kept briefly, watched or not: an unregistered distro goes soon. */
+		e.entry_timeout = e.attr_timeout = DFS_TIMEOUT_S;
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	dc = use(fs, p);
+	g0 = gen_of(dc);
+	err = walk_new(dc, p->fid, name, &fid);
+	if (err == -ENOENT && atomic_load(&dc->watched)) {
+		/* A name that is not there, kept as such: told when it comes. */
+		memset(&e, 0, sizeof(e));
+		reply_entry(req, dc, g0, &e);
+		dconn_put(fs, dc);
+		return;
 	}
 	if (err) {
 		dconn_put(fs, dc);
 		return reply_err(req, err);
 	}
+	dconn_ref(fs, dc); /* entry_of takes one; dc is used after it */
 	err = entry_of(fs, dc, fid, &e);
 	if (err)
-		return reply_err(req, err);
-	if (!p)
-		e.entry_timeout = e.attr_timeout =
-		    DFS_TIMEOUT_S; /* an unregistered distro goes soon */
-	fuse_reply_entry(req, &e);
+		reply_err(req, err);
+	else
+		reply_entry(req, dc, g0, &e);
+	dconn_put(fs, dc);
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -265,6 +335,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct p9c_attr a;
 	struct stat st;
 	struct dconn *dc;
+	uint64_t g0;
 	int err;
 
 	(void)fi;
@@ -274,12 +345,15 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	dc = use(fs, n);
+	g0 = gen_of(dc);
 	err = p9c_getattr(dc->c, n->fid, P9_GETATTR_BASIC, &a);
+	if (err) {
+		reply_err(req, err);
+	} else {
+		to_stat(&a, &st);
+		reply_attr(req, dc, g0, &st);
+	}
 	dconn_put(fs, dc);
-	if (err)
-		return reply_err(req, err);
-	to_stat(&a, &st);
-	fuse_reply_attr(req, &st, DFS_TIMEOUT_S);
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -363,18 +437,20 @@ static void reply_made(fuse_req_t req, struct dfs *fs, struct dconn *dc, struct 
 		       const char *name, int err)
 {
 	struct fuse_entry_param e;
+	uint64_t g0 = gen_of(dc);
 	uint32_t fid;
 
 	if (!err && !(err = walk_new(dc, p->fid, name, &fid))) {
-		err = entry_of(fs, dc, fid, &e); /* it took the reference */
+		dconn_ref(fs, dc); /* entry_of takes one; dc is used after it */
+		err = entry_of(fs, dc, fid, &e);
 		if (!err)
-			fuse_reply_entry(req, &e);
+			reply_entry(req, dc, g0, &e);
 		else
 			reply_err(req, err);
-		return;
+	} else {
+		reply_err(req, err);
 	}
 	dconn_put(fs, dc);
-	reply_err(req, err);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
@@ -487,6 +563,20 @@ static void handle_opened(struct dfs *fs, struct dconn *dc)
 	pthread_mutex_unlock(&fs->lock);
 }
 
+/*
+ * Watched, the kernel keeps a file's pages (or a folder's listing) from one
+ * open to the next: dfs_changed drops them when it changes. Otherwise each
+ * open reads afresh.
+ */
+static void keep_pages(struct dconn *dc, struct fuse_file_info *fi, bool folder)
+{
+	if (!atomic_load(&dc->watched))
+		return;
+	fi->keep_cache = 1;
+	if (folder)
+		fi->cache_readdir = 1;
+}
+
 static void open_common(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, uint32_t extra)
 {
 	struct dfs *fs = fs_of(req);
@@ -517,6 +607,7 @@ static void open_common(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	}
 	handle_opened(fs, dc);
 	fi->fh = fid;
+	keep_pages(dc, fi, extra & O_DIRECTORY);
 	/* The reference on dc stays with the handle until release. */
 	fuse_reply_open(req, fi);
 }
@@ -554,6 +645,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	if (!p)
 		return reply_err(req, -EPERM);
 	dc = use(fs, p);
+	uint64_t g0 = gen_of(dc);
 	err = walk_new(dc, p->fid, NULL, &fid);
 	if (!err) {
 		err = p9c_lcreate(dc->c, fid, name, (uint32_t)fi->flags & PASS_FLAGS, mode & 07777,
@@ -578,7 +670,11 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	}
 	handle_opened(fs, dc);
 	fi->fh = fid;
+	keep_pages(dc, fi, false);
+	pthread_rwlock_rdlock(&dc->gen_lock);
+	e.entry_timeout = e.attr_timeout = keep_for(dc, g0);
 	fuse_reply_create(req, &e, fi);
+	pthread_rwlock_unlock(&dc->gen_lock);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -876,6 +972,72 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	xattr_set(req, ino, name, NULL, 0, XATTR_REPLACE);
+}
+
+/* --- what the distro changed ------------------------------------------------ */
+
+/* Every inode of dc, for a P9_WATCH_LOST: their attributes and pages go. */
+static void forget_all(struct dfs *fs, struct dconn *dc)
+{
+	fuse_ino_t *inos = NULL;
+	size_t n = 0, cap = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	for (size_t i = 0; i < DFS_NODE_HASH; i++)
+		for (struct dnode *d = fs->nodes[i]; d; d = d->next) {
+			if (d->dc != dc)
+				continue;
+			if (n == cap) {
+				size_t ncap = cap ? 2 * cap : 256;
+				fuse_ino_t *grown = realloc(inos, ncap * sizeof(*inos));
+
+				if (!grown)
+					goto out;
+				inos = grown;
+				cap = ncap;
+			}
+			inos[n++] = (fuse_ino_t)(uintptr_t)d;
+		}
+out:
+	pthread_mutex_unlock(&fs->lock);
+	/* (A node forgotten meanwhile is an inode number the kernel no longer knows: a no-op.) */
+	for (size_t i = 0; i < n; i++)
+		fuse_lowlevel_notify_inval_inode(fs->se, inos[i], 0, 0);
+	free(inos);
+}
+
+void dfs_changed(struct dfs *fs, struct dconn *dc, uint32_t flags, const void *recs, size_t len)
+{
+	struct p9c_watch_rec r;
+	size_t pos = 0;
+
+	/* Replies still on their way may predate these changes: short timeouts for them. */
+	pthread_rwlock_wrlock(&dc->gen_lock);
+	dc->gen++;
+	pthread_rwlock_unlock(&dc->gen_lock);
+	if (!fs->se)
+		return;
+	if (flags & P9_WATCH_LOST)
+		forget_all(fs, dc); /* names the kernel holds stay until their timeout */
+	while (p9c_watch_next(recs, len, &pos, &r) == 1) {
+		fuse_ino_t ino = node_find(fs, dc, r.kind == P9_WATCH_NAME ? r.dir : r.ino);
+
+		if (!ino)
+			continue; /* nothing the kernel holds */
+		switch (r.kind) {
+		case P9_WATCH_NAME:
+			/* The name (or its absence), and the folder's times and listing. */
+			fuse_lowlevel_notify_inval_entry(fs->se, ino, r.name, strlen(r.name));
+			fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+			break;
+		case P9_WATCH_ATTR:
+			fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
+			break;
+		case P9_WATCH_DATA:
+			fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+			break;
+		}
+	}
 }
 
 const struct fuse_lowlevel_ops dfs_ops = {

@@ -31,6 +31,10 @@
  * The child sits in the distro's distrofs cgroup (distro_fs_join), so that
  * stopping the distro kills it before the disk is unmounted.
  *
+ * Tlxswatch, lxs's addition to 9P (p9/watch.h), is the reader's to hand to
+ * the distro's watch (distrofs_watch.c), made at the first attach while the
+ * child is still root; so are Tflushes of it.
+ *
  * Test mode (lxs-init --serve-unix with LXS_INIT_DISTROFS_ROOT, init.c): the
  * root is that folder for any valid distro name, and there is no cgroup.
  */
@@ -50,6 +54,7 @@
 
 #include "guest.h"
 #include "p9/p9.h"
+#include "p9/watch.h"
 #include "p9/wire.h"
 
 #define say(...) say_as("distrofs: ", __VA_ARGS__)
@@ -86,6 +91,7 @@ struct dfs {
 	uint32_t uid; /* whom the first attach made the process */
 	struct p9_server *srv;
 	struct p9_conn *conn;
+	struct dwatch *watch; /* what others change there, or NULL: Tlxswatch is refused */
 
 	pthread_mutex_t wlock; /* writes to fd: each reply whole */
 	pthread_mutex_t lock;  /* everything below */
@@ -355,6 +361,11 @@ static int first_attach(struct dfs *d, struct item *it, void *resp, size_t cap)
 	}
 	/* From here on the connection is the distro's, or it is dropped. */
 	d->root_fd = fd;
+	/* fanotify wants root: now, before the child becomes the user. */
+	if ((ret = dwatch_open(fd, &d->watch)) < 0 && ret != -EOPNOTSUPP)
+		say("distro %s: its changes cannot be watched (%s); the host sees them within a "
+		    "second",
+		    d->name, strerror(-ret));
 	p9_mount_opts_default(&opts);
 	opts.owners = P9_OWNERS_REAL;
 	if ((ret = p9_server_new(fd, &opts, &d->srv)) < 0 ||
@@ -459,6 +470,28 @@ static int later_attach(struct dfs *d, struct item **itp)
 	return 0;
 }
 
+static int send_whole(void *arg, const void *buf, size_t len)
+{
+	return send_reply(arg, buf, len);
+}
+
+/*
+ * The reader's part of Tlxswatch and of Tflush: 1 when it answered or held
+ * the request it (a Tlxswatch) itself, 0 to queue it for the workers, or
+ * -errno when the connection must end.
+ */
+static int watch_request(struct dfs *d, const struct item *it)
+{
+	if (it->type == P9_TFLUSH && it->len >= P9_HDRSZ + 2 && d->watch)
+		dwatch_flush(d->watch, p9_get16(it->msg + P9_HDRSZ));
+	if (it->type != P9_TLXSWATCH)
+		return 0;
+	int ret = d->watch ? dwatch_request(d->watch, it->tag) : -EOPNOTSUPP;
+	if (ret < 0)
+		ret = send_error(d, it->tag, -ret);
+	return ret < 0 ? ret : 1;
+}
+
 struct worker_arg {
 	struct dfs *d;
 	int id;
@@ -546,6 +579,10 @@ static int serve_distro(struct dfs *d)
 	}
 	if (!n)
 		return -EAGAIN;
+	if (d->watch && dwatch_start(d->watch, p9_conn_msize(d->conn), send_whole, d) < 0) {
+		dwatch_free(d->watch); /* Tlxswatch refused: the host refreshes by timeouts */
+		d->watch = NULL;
+	}
 	for (;;) {
 		struct item *it;
 
@@ -555,6 +592,12 @@ static int serve_distro(struct dfs *d)
 		pthread_mutex_unlock(&d->lock);
 		if ((ret = read_msg(d, d->conn, &it)) < 0)
 			break;
+		if ((ret = watch_request(d, it)) != 0) {
+			free(it);
+			if (ret < 0)
+				break;
+			continue;
+		}
 		if (it->type == P9_TATTACH && (ret = later_attach(d, &it)) < 0) {
 			ret = send_error(d, it->tag, -ret);
 			free(it);
@@ -614,6 +657,7 @@ int distrofs_serve(const struct init_opts *o, int fd)
 	p9_server_free(d.boot_srv);
 	if (ret == 0)
 		ret = serve_distro(&d);
+	dwatch_free(d.watch); /* before the socket closes: its thread may be replying */
 	if (ret == -EBADMSG)
 		say("distro %s: a request of impossible size; connection dropped",
 		    d.name[0] ? d.name : "(none yet)");

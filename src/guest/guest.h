@@ -16,6 +16,8 @@
  *   tools.c   lxs's tools (lxs-host, lxspath) at /usr/lib/lxs in every distro
  *   distrofs.c  the distros' files for the host: 9P on LXS_VSOCK_PORT_DISTROFS
  *             (src/p9, compiled in; musl_compat.h fills in what musl lacks)
+ *   distrofs_watch.c  what others change in those files, told to the host
+ *             (Tlxswatch, p9/watch.h)
  *   ../relay  (src/relay, shared with the host) runs a session's process
  */
 #ifndef LXS_GUEST_H
@@ -44,6 +46,22 @@ int serve_connection(const struct init_opts *o, int fd);
 
 /* distrofs.c: serve one 9P connection to its end (see there); runs in a forked child. */
 int distrofs_serve(const struct init_opts *o, int fd);
+
+/*
+ * distrofs_watch.c: a distro's changes for the host's held Tlxswatch.
+ * dwatch_open (as root: fanotify) for the file system of root_fd:
+ * -EOPNOTSUPP where its changes cannot be named as qid paths. Then
+ * dwatch_start with the connection's msize and how to send a whole reply;
+ * the connection's reader hands it each Tlxswatch (0, or -errno to answer
+ * it with) and the old tag of each Tflush.
+ */
+struct dwatch;
+typedef int (*dwatch_send_fn)(void *arg, const void *buf, size_t len);
+int dwatch_open(int root_fd, struct dwatch **out);
+int dwatch_start(struct dwatch *w, uint32_t msize, dwatch_send_fn send, void *arg);
+int dwatch_request(struct dwatch *w, uint16_t tag);
+void dwatch_flush(struct dwatch *w, uint16_t oldtag);
+void dwatch_free(struct dwatch *w);
 
 /* relay.c: CREATE was received on w; run the process, return when it is done. */
 int relay_session(const struct init_opts *o, struct wire *w, const uint8_t *payload, size_t len);

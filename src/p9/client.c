@@ -812,3 +812,64 @@ int p9c_xattrcreate(struct p9c *c, uint32_t fid, const char *name, uint64_t size
 	p9w_u32(&k.w, flags);
 	return finish_empty(c, &k);
 }
+
+/* --- lxs's watch (p9/watch.h) -------------------------------------------- */
+
+int p9c_watch_next(const void *buf, size_t len, size_t *pos, struct p9c_watch_rec *rec)
+{
+	struct rd r = {.p = buf, .len = len, .off = *pos};
+	const char *name;
+	uint16_t nlen;
+
+	if (*pos >= len)
+		return 0;
+	rec->kind = r8(&r);
+	rec->ino = r64(&r);
+	rec->dir = r64(&r);
+	name = rstr(&r, &nlen);
+	if (r.bad || nlen > P9_WATCH_NAME_MAX || memchr(name, '/', nlen) ||
+	    memchr(name, '\0', nlen))
+		return -EPROTO;
+	/* A name change names a name, and only it does. */
+	if (rec->kind == P9_WATCH_NAME
+		? !nlen || (nlen == 1 && name[0] == '.') || (nlen == 2 && !memcmp(name, "..", 2))
+		: (rec->kind != P9_WATCH_ATTR && rec->kind != P9_WATCH_DATA) || nlen)
+		return -EPROTO;
+	memcpy(rec->name, name, nlen);
+	rec->name[nlen] = '\0';
+	*pos = r.off;
+	return 1;
+}
+
+int p9c_watch(struct p9c *c, void *buf, size_t cap, uint32_t *flags, size_t *len)
+{
+	struct p9c_watch_rec rec;
+	struct call k;
+	const uint8_t *recs;
+	size_t n, pos = 0;
+	uint16_t count;
+	int err = call_begin(c, &k, P9_TLXSWATCH, 0);
+
+	if (err)
+		return err;
+	err = call_do(c, &k);
+	if (err)
+		return err;
+	*flags = r32(&k.r);
+	count = r16(&k.r);
+	if (k.r.bad)
+		return -EPROTO;
+	n = k.r.len - k.r.off;
+	recs = take(&k.r, n);
+	if (n > cap)
+		return -EPROTO;
+	/* Every record well-formed, and exactly count of them: then the caller needs no checks. */
+	for (unsigned i = 0; i < count; i++)
+		if (p9c_watch_next(recs, n, &pos, &rec) != 1)
+			return -EPROTO;
+	if (pos != n || (*flags & ~(P9_WATCH_ARMED | P9_WATCH_LOST)))
+		return -EPROTO;
+	memcpy(buf, recs, n);
+	*len = n;
+	return 0;
+}

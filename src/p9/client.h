@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "p9/proto.h"
+#include "p9/watch.h"
 #include "p9/wire.h"
 
 /*
@@ -124,5 +125,20 @@ int p9c_fsync(struct p9c *c, uint32_t fid, bool datasync);
 int p9c_xattrwalk(struct p9c *c, uint32_t fid, uint32_t newfid, const char *name, uint64_t *size);
 /* fid becomes the attribute's writer: Twrite the value, Tclunk commits. */
 int p9c_xattrcreate(struct p9c *c, uint32_t fid, const char *name, uint64_t size, uint32_t flags);
+
+/*
+ * lxs's watch (p9/watch.h): blocks until the server has changes to tell
+ * (the first call answers at once, with P9_WATCH_ARMED in *flags). The
+ * records, every one checked, go to buf[0..cap) (cap >= msize), *len bytes,
+ * read with p9c_watch_next. -errno from a server that does not watch.
+ */
+struct p9c_watch_rec {
+	uint8_t kind; /* enum p9_watch_kind */
+	uint64_t ino, dir;
+	char name[P9_WATCH_NAME_MAX + 1];
+};
+int p9c_watch(struct p9c *c, void *buf, size_t cap, uint32_t *flags, size_t *len);
+/* The record at *pos: 1 (*pos moves past it), 0 at the end, -EPROTO if malformed. */
+int p9c_watch_next(const void *buf, size_t len, size_t *pos, struct p9c_watch_rec *rec);
 
 #endif

@@ -19,13 +19,15 @@
  * Operations: every call of client.h (attach, walk of 0..17 names, clunk,
  * getattr, setattr, lopen, lcreate, read, readdir with p9c_dirent_next over
  * its result, write, mkdir, symlink, mknod, link, unlinkat, renameat,
- * readlink, statfs, fsync, xattrwalk, xattrcreate), fid_new/fid_put, and
- * p9c_dirent_next over raw input bytes.
+ * readlink, statfs, fsync, xattrwalk, xattrcreate, lxs's watch with
+ * p9c_watch_next over its records), fid_new/fid_put, and p9c_dirent_next
+ * over raw input bytes.
  *
  * Checked with abort(), besides crashes and sanitizer reports (buffers are
  * allocated at exactly the size the call is given, so any overrun is one):
- * - each request is a well-formed T-message (p9_decode accepts it) no
- *   longer than msize, with a tag that is not NOTAG except Tversion's;
+ * - each request is a well-formed T-message (p9_decode accepts it, or it
+ *   is a bare Tlxswatch) no longer than msize, with a tag that is not
+ *   NOTAG except Tversion's;
  * - every error is a negative errno in 1..4095; a transport error is
  *   returned as is; a reply whose frame is wrong (length below a header or
  *   above the capacity, size field not the length, another tag, a type that
@@ -40,6 +42,9 @@
  * - readlink's target is NUL-terminated, not empty, its length < cap, the
  *   reply's; the same reply again fits r + 1 bytes and not r;
  * - getattr gives a valid file type and nanoseconds below 1e9;
+ * - a watch that succeeds has only defined flags and records that
+ *   p9c_watch_next reads to the end, each of a known kind, a NAME with a
+ *   name that is not empty, ".", ".." nor holds '/', the others with none;
  * - after the transport's -ENOTCONN, p9c_dead() holds and every later call
  *   fails with -ENOTCONN without reaching the transport (an Rlerror of
  *   ENOTCONN is that call's -EIO only: the client stays alive).
@@ -93,6 +98,7 @@ enum {
 	OP_XATTRCREATE,
 	OP_FIDS,
 	OP_DIRENTS,
+	OP_WATCH,
 	OP_COUNT
 };
 
@@ -125,8 +131,13 @@ static int fake_call(void *arg, const void *req, size_t len, void *resp, size_t 
 	F.body_len = 0;
 	/* the request: well-formed, within msize (the capacity), tagged */
 	CHECK(len >= P9_HDRSZ && len <= cap && p9_get32(q) == len);
-	CHECK(p9_decode(req, len, (uint32_t)cap, &m) == 0);
-	CHECK((m.type == P9_TVERSION) == (m.tag == P9_NOTAG));
+	if (q[4] == P9_TLXSWATCH) {
+		CHECK(len == P9_HDRSZ && p9_get16(q + 5) != P9_NOTAG);
+		m.type = P9_TLXSWATCH;
+	} else {
+		CHECK(p9_decode(req, len, (uint32_t)cap, &m) == 0);
+		CHECK((m.type == P9_TVERSION) == (m.tag == P9_NOTAG));
+	}
 	F.type = q[4];
 	F.count = 0;
 	if (m.type == P9_TREAD || m.type == P9_TREADDIR)
@@ -230,6 +241,8 @@ static size_t body_need(void)
 		return 4 + 4 + 6 * 8 + 4;
 	case P9_TXATTRWALK:
 		return 8;
+	case P9_TLXSWATCH:
+		return 6;
 	default:
 		return 0;
 	}
@@ -586,6 +599,35 @@ static void one_op(struct p9c *c, struct fz *f)
 		CHECK(F.calls == before);
 		return;
 	}
+	case OP_WATCH: {
+		size_t cap = p9c_msize(c), len = 0, pos = 0;
+		uint8_t *buf = malloc(cap);
+		struct p9c_watch_rec rec;
+		uint32_t flags = 0;
+		int k;
+
+		if (!buf)
+			return;
+		r = p9c_watch(c, buf, cap, &flags, &len);
+		check_call(c, r, before, dead);
+		if (r == 0) {
+			CHECK(!(flags & ~(P9_WATCH_ARMED | P9_WATCH_LOST)) && len <= cap);
+			while ((k = p9c_watch_next(buf, len, &pos, &rec)) == 1) {
+				size_t nl = strlen(rec.name);
+
+				CHECK(rec.kind == P9_WATCH_NAME || rec.kind == P9_WATCH_ATTR ||
+				      rec.kind == P9_WATCH_DATA);
+				if (rec.kind == P9_WATCH_NAME)
+					CHECK(nl && strcmp(rec.name, ".") && strcmp(rec.name, "..") &&
+					      !strchr(rec.name, '/'));
+				else
+					CHECK(nl == 0);
+			}
+			CHECK(k == 0 && pos == len);
+		}
+		free(buf);
+		return;
+	}
 	case OP_DIRENTS: {
 		size_t n = fz_u16(f) % 2048;
 		uint8_t *buf;
@@ -792,6 +834,15 @@ static void write_seeds(const char *dir)
 	replyf(&s, "q", (uint64_t)3);
 	u8(&s, OP_MKDIR), u8(&s, 0), name(&s, "d"), u32(&s, 0755), u32(&s, 0);
 	replyf(&s, "bdq", QID(0x80));
+	u8(&s, OP_WATCH); /* armed, a name made and a file written */
+	{
+		struct seed body = {.n = 0};
+
+		u32(&body, P9_WATCH_ARMED), u16(&body, 2);
+		u8(&body, P9_WATCH_NAME), u64(&body, 0), u64(&body, 2), u16(&body, 1), put(&body, "f", 1);
+		u8(&body, P9_WATCH_DATA), u64(&body, 12), u64(&body, 0), u16(&body, 0);
+		reply(&s, body.b, body.n);
+	}
 	u8(&s, OP_CLUNK), u8(&s, 1);
 	u8(&s, 3), u16(&s, 11), u32(&s, 0), u8(&s, P9_RLERROR), u16(&s, 0), u32(&s, 2); /* ENOENT */
 	u8(&s, OP_CLUNK), u8(&s, 1);

@@ -932,6 +932,98 @@ static void t_dirents(struct unit *u)
 	p9c_free(c);
 }
 
+/* One Rlxswatch record into b at *len. */
+static void wrec_put(uint8_t *b, size_t *len, uint8_t kind, uint64_t ino, uint64_t dir,
+		     const void *name, size_t nlen)
+{
+	b[*len] = kind;
+	p9_put64(b + *len + 1, ino);
+	p9_put64(b + *len + 9, dir);
+	p9_put16(b + *len + 17, (uint16_t)nlen);
+	memcpy(b + *len + P9_WATCH_RECSZ, name, nlen);
+	*len += P9_WATCH_RECSZ + nlen;
+}
+
+/* Rlxswatch (p9/watch.h): flags, count and records, each checked before anything is used. */
+static void t_watch(struct unit *u)
+{
+	static struct fake f;
+	static uint8_t b[2048], got[SRV_MSIZE];
+	struct p9c_watch_rec r;
+	struct p9c *c = fake_client(u, &f);
+	size_t len = 0, glen, pos = 0;
+	uint32_t flags;
+	char name[300];
+
+	if (!c)
+		return;
+	/* good: a name, contents, attributes */
+	wrec_put(b, &len, P9_WATCH_NAME, 0, 5, "x", 1);
+	wrec_put(b, &len, P9_WATCH_DATA, 9, 0, "", 0);
+	wrec_put(b, &len, P9_WATCH_ATTR, 10, 0, "", 0);
+	fake_reply(&f, P9_RLXSWATCH, "dwR", P9_WATCH_ARMED, 3, len, b);
+	CHECK(u, p9c_watch(c, got, sizeof(got), &flags, &glen) == 0 && flags == P9_WATCH_ARMED &&
+		     glen == len);
+	CHECK(u, f.req_len == P9_HDRSZ && f.req[4] == P9_TLXSWATCH);
+	CHECK(u, p9c_watch_next(got, glen, &pos, &r) == 1 && r.kind == P9_WATCH_NAME &&
+		     r.dir == 5 && !strcmp(r.name, "x"));
+	CHECK(u, p9c_watch_next(got, glen, &pos, &r) == 1 && r.kind == P9_WATCH_DATA &&
+		     r.ino == 9 && !r.name[0]);
+	CHECK(u,
+	      p9c_watch_next(got, glen, &pos, &r) == 1 && r.kind == P9_WATCH_ATTR && r.ino == 10);
+	CHECK(u, p9c_watch_next(got, glen, &pos, &r) == 0);
+	/* nothing but LOST */
+	fake_reply(&f, P9_RLXSWATCH, "dw", P9_WATCH_LOST, 0);
+	CHECK(u, p9c_watch(c, got, sizeof(got), &flags, &glen) == 0 && flags == P9_WATCH_LOST &&
+		     glen == 0);
+	/* a count past the records, short of them; flags nobody defined; no count at all */
+	fake_reply(&f, P9_RLXSWATCH, "dwR", 0, 4, len, b);
+	CHECK(u, p9c_watch(c, got, sizeof(got), &flags, &glen) == -EPROTO);
+	fake_reply(&f, P9_RLXSWATCH, "dwR", 0, 2, len, b);
+	CHECK(u, p9c_watch(c, got, sizeof(got), &flags, &glen) == -EPROTO);
+	fake_reply(&f, P9_RLXSWATCH, "dwR", 0x80u, 3, len, b);
+	CHECK(u, p9c_watch(c, got, sizeof(got), &flags, &glen) == -EPROTO);
+	fake_reply(&f, P9_RLXSWATCH, "d", 0);
+	CHECK(u, p9c_watch(c, got, sizeof(got), &flags, &glen) == -EPROTO);
+	/* records no server may send */
+	static const struct {
+		uint8_t kind;
+		const char *name;
+		size_t nlen;
+	} bad[] = {
+	    {P9_WATCH_NAME, "", 0},
+	    {P9_WATCH_NAME, ".", 1},
+	    {P9_WATCH_NAME, "..", 2},
+	    {P9_WATCH_NAME, "a/b", 3},
+	    {P9_WATCH_NAME, "a\0b", 3},
+	    {P9_WATCH_ATTR, "x", 1},
+	    {P9_WATCH_DATA, "x", 1},
+	    {0, "", 0},
+	    {4, "", 0},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		len = 0;
+		wrec_put(b, &len, bad[i].kind, 1, 2, bad[i].name, bad[i].nlen);
+		fake_reply(&f, P9_RLXSWATCH, "dwR", 0, 1, len, b);
+		CHECK(u, p9c_watch(c, got, sizeof(got), &flags, &glen) == -EPROTO);
+		pos = 0;
+		CHECK(u, p9c_watch_next(b, len, &pos, &r) == -EPROTO && pos == 0);
+	}
+	/* the longest name, and one more; a record cut short */
+	memset(name, 'n', sizeof(name));
+	len = pos = 0;
+	wrec_put(b, &len, P9_WATCH_NAME, 0, 2, name, P9_WATCH_NAME_MAX);
+	CHECK(u, p9c_watch_next(b, len, &pos, &r) == 1 && strlen(r.name) == P9_WATCH_NAME_MAX);
+	len = pos = 0;
+	wrec_put(b, &len, P9_WATCH_NAME, 0, 2, name, P9_WATCH_NAME_MAX + 1);
+	CHECK(u, p9c_watch_next(b, len, &pos, &r) == -EPROTO);
+	CHECK(u, p9c_watch_next(b, 10, &pos, &r) == -EPROTO);
+	/* a server that does not watch */
+	fake_reply(&f, P9_RLERROR, "d", (uint32_t)EOPNOTSUPP);
+	CHECK(u, p9c_watch(c, got, sizeof(got), &flags, &glen) == -EOPNOTSUPP);
+	p9c_free(c);
+}
+
 static void t_readlink_hostile(struct unit *u)
 {
 	static struct fake f;
@@ -1140,6 +1232,7 @@ int main(void)
 	RUN(&u, t_counts);
 	RUN(&u, t_walk_qids);
 	RUN(&u, t_dirents);
+	RUN(&u, t_watch);
 	RUN(&u, t_readlink_hostile);
 	RUN(&u, t_getattr_hostile);
 	RUN(&u, t_version_hostile);
