@@ -122,7 +122,15 @@ void dfs_close_all(struct dfs *fs);
 /* ops.c */
 struct fuse_lowlevel_ops;
 extern const struct fuse_lowlevel_ops dfs_ops;
-/* An Rlxswatch of dc (records checked by p9c_watch): the kernel forgets what changed. */
+/*
+ * An Rlxswatch of dc (records checked by p9c_watch): the kernel forgets what
+ * changed (P9_WATCH_LOST: all it holds of dc, as when the watch ends).
+ */
 void dfs_changed(struct dfs *fs, struct dconn *dc, uint32_t flags, const void *recs, size_t len);
+/*
+ * Before lxs-fs leaves: the kernel forgets the pages and attributes it
+ * holds, so a file left open fails (ENOTCONN) instead of reading what was.
+ */
+void dfs_forget_all(struct dfs *fs);
 
 #endif

@@ -211,11 +211,13 @@ static void *watch_loop(void *arg)
 
 	while (buf && p9c_watch(dc->c, buf, cap, &flags, &len) == 0)
 		dc->fs->changed(dc->fs, dc, flags, buf, len);
-	/* Nothing tells of changes now: replies get the short timeouts again. */
-	pthread_rwlock_wrlock(&dc->gen_lock);
+	/*
+	 * Nothing tells of changes now: replies get the short timeouts again,
+	 * and what the kernel keeps of this connection goes (its distro may
+	 * change unseen, or be gone: an open file then fails, not reads what was).
+	 */
 	atomic_store(&dc->watched, false);
-	dc->gen++;
-	pthread_rwlock_unlock(&dc->gen_lock);
+	dc->fs->changed(dc->fs, dc, P9_WATCH_LOST, NULL, 0);
 	free(buf);
 	return NULL;
 }
@@ -229,14 +231,20 @@ static void watch_start(struct dconn *dc)
 {
 	size_t cap = p9c_msize(dc->c), len;
 	void *buf = malloc(cap);
-	uint32_t flags;
+	uint32_t flags = 0;
+	int err = buf ? p9c_watch(dc->c, buf, cap, &flags, &len) : -ENOMEM;
 
-	if (buf && p9c_watch(dc->c, buf, cap, &flags, &len) == 0 && (flags & P9_WATCH_ARMED)) {
+	if (!err && (flags & P9_WATCH_ARMED)) {
 		atomic_store(&dc->watched, true);
 		dc->watcher_started = pthread_create(&dc->watcher, NULL, watch_loop, dc) == 0;
 		if (!dc->watcher_started)
 			atomic_store(&dc->watched, false);
 	}
+	if (!atomic_load(&dc->watched))
+		fprintf(stderr,
+			"lxs-fs: distro %s: lxs-init does not tell of its changes (%s); its files "
+			"are kept %.0f s in the host's cache\n",
+			dc->name, err ? strerror(-err) : "not armed", DFS_TIMEOUT_S);
 	free(buf);
 }
 

@@ -140,6 +140,7 @@ int main(int argc, char **argv)
 		fs.stop = true;
 		pthread_join(holder, NULL);
 	}
+	dfs_forget_all(&fs);
 	fuse_session_unmount(se);
       signals:
 	fuse_remove_signal_handlers(se);

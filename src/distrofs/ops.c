@@ -976,7 +976,7 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 
 /* --- what the distro changed ------------------------------------------------ */
 
-/* Every inode of dc, for a P9_WATCH_LOST: their attributes and pages go. */
+/* Every inode of dc (NULL: of every distro): their attributes and pages go. */
 static void forget_all(struct dfs *fs, struct dconn *dc)
 {
 	fuse_ino_t *inos = NULL;
@@ -985,7 +985,7 @@ static void forget_all(struct dfs *fs, struct dconn *dc)
 	pthread_mutex_lock(&fs->lock);
 	for (size_t i = 0; i < DFS_NODE_HASH; i++)
 		for (struct dnode *d = fs->nodes[i]; d; d = d->next) {
-			if (d->dc != dc)
+			if (dc && d->dc != dc)
 				continue;
 			if (n == cap) {
 				size_t ncap = cap ? 2 * cap : 256;
@@ -1017,8 +1017,9 @@ void dfs_changed(struct dfs *fs, struct dconn *dc, uint32_t flags, const void *r
 	pthread_rwlock_unlock(&dc->gen_lock);
 	if (!fs->se)
 		return;
+	/* Lost, or the watch ended: names the kernel holds stay until their timeout. */
 	if (flags & P9_WATCH_LOST)
-		forget_all(fs, dc); /* names the kernel holds stay until their timeout */
+		forget_all(fs, dc);
 	while (p9c_watch_next(recs, len, &pos, &r) == 1) {
 		fuse_ino_t ino = node_find(fs, dc, r.kind == P9_WATCH_NAME ? r.dir : r.ino);
 
@@ -1038,6 +1039,12 @@ void dfs_changed(struct dfs *fs, struct dconn *dc, uint32_t flags, const void *r
 			break;
 		}
 	}
+}
+
+void dfs_forget_all(struct dfs *fs)
+{
+	if (fs->se)
+		forget_all(fs, NULL);
 }
 
 const struct fuse_lowlevel_ops dfs_ops = {
