@@ -6,8 +6,11 @@
 #          /usr holds a git checkout of the kernel's fs/ at /usr/src/linux)
 #   git    `git status --porcelain` in ROOT/usr/src/linux, run by the host's git
 #   read   a DF_MIB MiB file at ROOT/root/big read with dd, MiB/s
-# Each is run once to warm what every side may cache, then DF_RUNS times;
-# the median is printed. Results go to stdout as KEY=VALUE lines, failures to
+#   cold   the same read after this kernel's page cache was dropped (root
+#          only; else not measured): what crosses to the distro, not what
+#          this side kept of the last read
+# Each is run once to warm what every side may cache (but cold), then
+# DF_RUNS times; the median is printed. Results go to stdout as KEY=VALUE lines, failures to
 # stderr as one line and status 1.
 # LXS_DISTROFS_RUNS (3) and LXS_DISTROFS_MIB (1024) change the counts
 # (LXS_* names: tests/rig/rig.sh carries them into the rig).
@@ -33,13 +36,21 @@ df_time() {
 df_meta() { find "$1/usr" -type f -print0 | xargs -0 stat >/dev/null; }
 df_git() { git -c safe.directory='*' -C "$1/usr/src/linux" status --porcelain >/dev/null; }
 df_read() { dd if="$1/root/big" of=/dev/null bs=1M status=none; }
+df_cold() { df_read "$@"; }
+# This kernel's page cache dropped (FUSE's pages with it; the VM's own stay): root only.
+df_drop() { sync && { echo 1 >/proc/sys/vm/drop_caches; } 2>/dev/null; }
 
-# df_measure NAME ROOT: NAME_meta_s, NAME_git_s and NAME_read_mibs for the tree at ROOT.
+# df_measure NAME ROOT: NAME_meta_s, NAME_git_s, NAME_read_mibs and NAME_cold_mibs for the tree at ROOT.
 df_measure() {
-	local name=$1 root=$2 what t v st=0
-	for what in meta git read; do
+	local name=$1 root=$2 what t v pre st=0
+	for what in meta git read cold; do
+		pre=:
+		if [ "$what" = cold ]; then
+			df_drop || { df_say "$name: cold read not measured (/proc/sys/vm/drop_caches is root's)"; continue; }
+			pre=df_drop
+		fi
 		"df_$what" "$root" >/dev/null 2>&1 || { df_say "$name: the $what run failed at $root"; st=1; continue; }
-		v=$(for _ in $(seq "$DF_RUNS"); do df_time "df_$what" "$root" || echo fail; done)
+		v=$(for _ in $(seq "$DF_RUNS"); do $pre; df_time "df_$what" "$root" || echo fail; done)
 		if grep -q fail <<<"$v"; then
 			df_say "$name: a $what run failed at $root"
 			st=1
@@ -47,7 +58,7 @@ df_measure() {
 		fi
 		t=$(df_median <<<"$v")
 		case $what in
-		read) awk -v t="$t" -v m="$DF_MIB" -v n="$name" 'BEGIN {printf "%s_read_mibs=%.1f\n", n, m / t}' ;;
+		read | cold) awk -v t="$t" -v m="$DF_MIB" -v n="$name" -v w="$what" 'BEGIN {printf "%s_%s_mibs=%.1f\n", n, w, m / t}' ;;
 		*) echo "${name}_${what}_s=$t" ;;
 		esac
 	done

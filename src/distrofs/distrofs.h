@@ -116,6 +116,8 @@ int dfs_distro_names(struct dfs *fs, char ***names);
 void dfs_hold(struct dfs *fs);
 /* Thread: lets go of the holds of version-2 distros unused for DFS_HOLD_MS. */
 void *dfs_holder(void *fs);
+/* End every watch (at exit, before the session goes: a watch tells the kernel things). */
+void dfs_stop_watches(struct dfs *fs);
 /* Drop every connection (at exit). */
 void dfs_close_all(struct dfs *fs);
 

@@ -447,8 +447,14 @@ int dconn_get(struct dfs *fs, const char *name, struct dconn **out)
 			*out = dc;
 			return 0;
 		}
-		/* Gone (or converted): the table lets go of it; its nodes keep theirs. */
+		/*
+		 * Gone (or converted): the table lets go of it; its nodes keep
+		 * theirs, and every call on it fails (its stream is shut: also
+		 * its watch, which would otherwise outlive it).
+		 */
 		dc->dead = true;
+		if (dc->sock_fd >= 0)
+			shutdown(dc->sock_fd, SHUT_RDWR);
 		fs->conns[i] = fs->conns[--fs->nconns];
 		pthread_mutex_unlock(&fs->lock);
 		dconn_put(fs, dc);
@@ -629,6 +635,29 @@ void *dfs_holder(void *arg)
 			usleep(100 * 1000); /* a stop is seen within 0.1 s */
 	}
 	return NULL;
+}
+
+void dfs_stop_watches(struct dfs *fs)
+{
+	for (int i = 0;; i++) {
+		struct dconn *dc = NULL;
+
+		/* One at a time, unlocked: a watch's last act (ops.c) takes fs->lock. */
+		pthread_mutex_lock(&fs->lock);
+		if (i < fs->nconns) {
+			dc = fs->conns[i];
+			dc->refs++;
+		}
+		pthread_mutex_unlock(&fs->lock);
+		if (!dc)
+			break;
+		if (dc->watcher_started) {
+			shutdown(dc->sock_fd, SHUT_RDWR);
+			pthread_join(dc->watcher, NULL);
+			dc->watcher_started = false;
+		}
+		dconn_put(fs, dc);
+	}
 }
 
 void dfs_close_all(struct dfs *fs)

@@ -141,10 +141,12 @@ int main(int argc, char **argv)
 		pthread_join(holder, NULL);
 	}
 	dfs_forget_all(&fs);
+	dfs_stop_watches(&fs);
 	fuse_session_unmount(se);
       signals:
 	fuse_remove_signal_handlers(se);
 destroy:
+	fs.se = NULL; /* no watch is left to use it */
 	fuse_session_destroy(se);
 	dfs_close_all(&fs);
 	fuse_opt_free_args(&args);

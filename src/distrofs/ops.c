@@ -46,8 +46,13 @@ struct dnode {
 	uint32_t fid;
 	uint64_t qpath;
 	uint64_t nlookup; /* under dfs.lock */
+	uint32_t list_fid; /* a folder's, opened for reading it (node_listing) */
+	bool listing;      /* list_fid is open; under dfs.lock */
 	struct dnode *next;
 };
+
+/* fi->fh of a folder read through its node's list_fid, not a fid of its own. */
+#define FH_NODE_LIST UINT64_MAX
 
 static struct dfs *fs_of(fuse_req_t req)
 {
@@ -205,6 +210,8 @@ static void node_forget(struct dfs *fs, struct dnode *n, uint64_t count)
 			break;
 		}
 	pthread_mutex_unlock(&fs->lock);
+	if (n->listing)
+		fid_drop(n->dc, n->list_fid);
 	fid_drop(n->dc, n->fid);
 	dconn_put(fs, n->dc);
 	free(n);
@@ -577,6 +584,42 @@ static void keep_pages(struct dconn *dc, struct fuse_file_info *fi, bool folder)
 		fi->cache_readdir = 1;
 }
 
+/*
+ * A watched folder is read through one fid of its node, opened at its first
+ * opendir (which so has the server check the access) and kept while the
+ * kernel keeps the inode: a later opendir costs no round trip, and its
+ * listing comes from the kernel's cache, read anew from offset 0 when
+ * dfs_changed dropped it. 0 or -errno.
+ */
+static int node_listing(struct dfs *fs, struct dnode *n)
+{
+	struct dconn *dc = n->dc;
+	uint32_t fid;
+	bool have;
+	int err;
+
+	pthread_mutex_lock(&fs->lock);
+	have = n->listing;
+	pthread_mutex_unlock(&fs->lock);
+	if (have)
+		return 0;
+	err = walk_new(dc, n->fid, NULL, &fid);
+	if (!err && (err = p9c_lopen(dc->c, fid, O_RDONLY | O_DIRECTORY, NULL)))
+		fid_drop(dc, fid);
+	if (err)
+		return err;
+	pthread_mutex_lock(&fs->lock);
+	have = n->listing;
+	if (!have) {
+		n->list_fid = fid;
+		n->listing = true;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (have)
+		fid_drop(dc, fid); /* another opendir was first */
+	return 0;
+}
+
 static void open_common(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, uint32_t extra)
 {
 	struct dfs *fs = fs_of(req);
@@ -595,6 +638,18 @@ static void open_common(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		return;
 	}
 	dc = use(fs, n);
+	if ((extra & O_DIRECTORY) && atomic_load(&dc->watched)) {
+		err = node_listing(fs, n);
+		if (err) {
+			dconn_put(fs, dc);
+			return reply_err(req, err);
+		}
+		handle_opened(fs, dc);
+		fi->fh = FH_NODE_LIST;
+		keep_pages(dc, fi, true);
+		fuse_reply_open(req, fi);
+		return;
+	}
 	err = walk_new(dc, n->fid, NULL, &fid);
 	if (!err) {
 		err = p9c_lopen(dc->c, fid, ((uint32_t)fi->flags & PASS_FLAGS) | extra, NULL);
@@ -618,7 +673,8 @@ static void release_common(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 	struct dnode *n = node_of(ino);
 
 	if (n) {
-		fid_drop(n->dc, (uint32_t)fi->fh);
+		if (fi->fh != FH_NODE_LIST)
+			fid_drop(n->dc, (uint32_t)fi->fh);
 		pthread_mutex_lock(&fs->lock);
 		n->dc->open_handles--;
 		pthread_mutex_unlock(&fs->lock);
@@ -800,7 +856,13 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	want = (uint32_t)(size < p9c_iounit(n->dc->c) ? size : p9c_iounit(n->dc->c));
 	raw = malloc(want ? want : 1);
 	buf = malloc(size ? size : 1);
-	got = raw && buf ? p9c_readdir(n->dc->c, (uint32_t)fi->fh, (uint64_t)off, raw, want)
+	uint32_t fid = (uint32_t)fi->fh;
+	if (fi->fh == FH_NODE_LIST) {
+		pthread_mutex_lock(&fs->lock);
+		fid = n->list_fid;
+		pthread_mutex_unlock(&fs->lock);
+	}
+	got = raw && buf ? p9c_readdir(n->dc->c, fid, (uint64_t)off, raw, want)
 			 : -ENOMEM;
 	for (; got > 0;) {
 		struct p9c_dirent d;
