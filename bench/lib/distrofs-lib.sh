@@ -10,7 +10,10 @@
 #          only; else not measured): what crosses to the distro, not what
 #          this side kept of the last read
 # Each is run once to warm what every side may cache (but cold), then
-# DF_RUNS times; the median is printed. Results go to stdout as KEY=VALUE lines, failures to
+# DF_RUNS times; the median is printed, every run's time to stderr. git runs
+# twice to warm: its first status on a side refreshes git's own index
+# (re-reading files whose recorded stat data changed, then writing the
+# index), work that falls on whichever side runs first, not on the files. Results go to stdout as KEY=VALUE lines, failures to
 # stderr as one line and status 1.
 # LXS_DISTROFS_RUNS (3) and LXS_DISTROFS_MIB (1024) change the counts
 # (LXS_* names: tests/rig/rig.sh carries them into the rig).
@@ -50,7 +53,9 @@ df_measure() {
 			pre=df_drop
 		fi
 		"df_$what" "$root" >/dev/null 2>&1 || { df_say "$name: the $what run failed at $root"; st=1; continue; }
+		[ "$what" != git ] || df_git "$root" >/dev/null 2>&1 || true
 		v=$(for _ in $(seq "$DF_RUNS"); do $pre; df_time "df_$what" "$root" || echo fail; done)
+		df_say "$name $what runs: $(tr '\n' ' ' <<<"$v")"
 		if grep -q fail <<<"$v"; then
 			df_say "$name: a $what run failed at $root"
 			st=1

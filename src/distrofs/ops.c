@@ -45,14 +45,11 @@ struct dnode {
 	struct dconn *dc;
 	uint32_t fid;
 	uint64_t qpath;
-	uint64_t nlookup; /* under dfs.lock */
+	uint64_t nlookup;  /* under dfs.lock */
 	uint32_t list_fid; /* a folder's, opened for reading it (node_listing) */
 	bool listing;      /* list_fid is open; under dfs.lock */
 	struct dnode *next;
 };
-
-/* fi->fh of a folder read through its node's list_fid, not a fid of its own. */
-#define FH_NODE_LIST UINT64_MAX
 
 static struct dfs *fs_of(fuse_req_t req)
 {
@@ -142,9 +139,17 @@ static void to_stat(const struct p9c_attr *a, struct stat *st)
 	st->st_ctim.tv_nsec = (long)a->ctime_nsec;
 }
 
-static void top_stat(struct stat *st)
+/* The top folder: its times are the registry's, so that its listing is read anew when that changes.
+ */
+static void top_stat(struct dfs *fs, struct stat *st)
 {
+	struct stat reg;
+
 	memset(st, 0, sizeof(*st));
+	if (stat(fs->p.registry, &reg) == 0) {
+		st->st_mtim = reg.st_mtim;
+		st->st_ctim = reg.st_ctim;
+	}
 	st->st_ino = FUSE_ROOT_ID;
 	st->st_mode = S_IFDIR | 0555;
 	st->st_nlink = 2;
@@ -347,7 +352,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 	(void)fi;
 	if (!n) {
-		top_stat(&st);
+		top_stat(fs, &st);
 		fuse_reply_attr(req, &st, DFS_TIMEOUT_S);
 		return;
 	}
@@ -571,25 +576,23 @@ static void handle_opened(struct dfs *fs, struct dconn *dc)
 }
 
 /*
- * Watched, the kernel keeps a file's pages (or a folder's listing) from one
- * open to the next: dfs_changed drops them when it changes. Otherwise each
- * open reads afresh.
+ * Watched, the kernel keeps a file's pages from one open to the next:
+ * dfs_changed drops them when it changes. Otherwise each open reads afresh.
  */
-static void keep_pages(struct dconn *dc, struct fuse_file_info *fi, bool folder)
+static void keep_pages(struct dconn *dc, struct fuse_file_info *fi)
 {
-	if (!atomic_load(&dc->watched))
-		return;
-	fi->keep_cache = 1;
-	if (folder)
-		fi->cache_readdir = 1;
+	if (atomic_load(&dc->watched))
+		fi->keep_cache = 1;
 }
 
 /*
- * A watched folder is read through one fid of its node, opened at its first
- * opendir (which so has the server check the access) and kept while the
- * kernel keeps the inode: a later opendir costs no round trip, and its
- * listing comes from the kernel's cache, read anew from offset 0 when
- * dfs_changed dropped it. 0 or -errno.
+ * Folders are not opened: op_opendir answers ENOSYS, after which the kernel
+ * sends no OPENDIR or RELEASEDIR at all (a round trip each, for every
+ * folder `git status` or `find` walks) and keeps each folder's listing,
+ * which it reads anew from offset 0 when the folder's mtime changed (seen
+ * when its attributes are fetched again) or dfs_changed dropped it. A
+ * folder is read through one fid of its node instead, opened at its first
+ * read and kept while the kernel keeps the inode. 0 or -errno.
  */
 static int node_listing(struct dfs *fs, struct dnode *n)
 {
@@ -620,7 +623,7 @@ static int node_listing(struct dfs *fs, struct dnode *n)
 	return 0;
 }
 
-static void open_common(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, uint32_t extra)
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct dfs *fs = fs_of(req);
 	struct dnode *n = node_of(ino);
@@ -628,31 +631,12 @@ static void open_common(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	uint32_t fid;
 	int err;
 
-	if (!n) {
-		if (extra & O_DIRECTORY) {
-			fi->fh = 0;
-			fuse_reply_open(req, fi);
-		} else {
-			reply_err(req, -EISDIR);
-		}
-		return;
-	}
+	if (!n)
+		return reply_err(req, -EISDIR);
 	dc = use(fs, n);
-	if ((extra & O_DIRECTORY) && atomic_load(&dc->watched)) {
-		err = node_listing(fs, n);
-		if (err) {
-			dconn_put(fs, dc);
-			return reply_err(req, err);
-		}
-		handle_opened(fs, dc);
-		fi->fh = FH_NODE_LIST;
-		keep_pages(dc, fi, true);
-		fuse_reply_open(req, fi);
-		return;
-	}
 	err = walk_new(dc, n->fid, NULL, &fid);
 	if (!err) {
-		err = p9c_lopen(dc->c, fid, ((uint32_t)fi->flags & PASS_FLAGS) | extra, NULL);
+		err = p9c_lopen(dc->c, fid, (uint32_t)fi->flags & PASS_FLAGS, NULL);
 		if (err)
 			fid_drop(dc, fid);
 	}
@@ -662,7 +646,7 @@ static void open_common(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	}
 	handle_opened(fs, dc);
 	fi->fh = fid;
-	keep_pages(dc, fi, extra & O_DIRECTORY);
+	keep_pages(dc, fi);
 	/* The reference on dc stays with the handle until release. */
 	fuse_reply_open(req, fi);
 }
@@ -673,19 +657,13 @@ static void release_common(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 	struct dnode *n = node_of(ino);
 
 	if (n) {
-		if (fi->fh != FH_NODE_LIST)
-			fid_drop(n->dc, (uint32_t)fi->fh);
+		fid_drop(n->dc, (uint32_t)fi->fh);
 		pthread_mutex_lock(&fs->lock);
 		n->dc->open_handles--;
 		pthread_mutex_unlock(&fs->lock);
 		dconn_put(fs, n->dc);
 	}
 	fuse_reply_err(req, 0);
-}
-
-static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	open_common(req, ino, fi, 0);
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -726,7 +704,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	}
 	handle_opened(fs, dc);
 	fi->fh = fid;
-	keep_pages(dc, fi, false);
+	keep_pages(dc, fi);
 	pthread_rwlock_rdlock(&dc->gen_lock);
 	e.entry_timeout = e.attr_timeout = keep_for(dc, g0);
 	fuse_reply_create(req, &e, fi);
@@ -794,13 +772,6 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	fuse_reply_write(req, put);
 }
 
-static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	(void)ino;
-	(void)fi;
-	fuse_reply_err(req, 0); /* writes are not cached here: nothing to push */
-}
-
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	struct dnode *n = node_of(ino);
@@ -808,9 +779,12 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 	fuse_reply_err(req, !n ? 0 : errno_out(p9c_fsync(n->dc->c, (uint32_t)fi->fh, datasync)));
 }
 
+/* See node_listing: the kernel takes this ENOSYS as "folders need no opening". */
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	open_common(req, ino, fi, O_DIRECTORY);
+	(void)ino;
+	(void)fi;
+	fuse_reply_err(req, ENOSYS);
 }
 
 /* The top folder: ".", ".." and the registered distros, in registry order. */
@@ -852,18 +826,18 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 	if (!n)
 		return readdir_top(req, fs, size, off);
+	(void)fi;
 	dconn_touch(fs, n->dc);
+	int err = node_listing(fs, n);
+	if (err)
+		return reply_err(req, err);
+	pthread_mutex_lock(&fs->lock);
+	uint32_t fid = n->list_fid;
+	pthread_mutex_unlock(&fs->lock);
 	want = (uint32_t)(size < p9c_iounit(n->dc->c) ? size : p9c_iounit(n->dc->c));
 	raw = malloc(want ? want : 1);
 	buf = malloc(size ? size : 1);
-	uint32_t fid = (uint32_t)fi->fh;
-	if (fi->fh == FH_NODE_LIST) {
-		pthread_mutex_lock(&fs->lock);
-		fid = n->list_fid;
-		pthread_mutex_unlock(&fs->lock);
-	}
-	got = raw && buf ? p9c_readdir(n->dc->c, fid, (uint64_t)off, raw, want)
-			 : -ENOMEM;
+	got = raw && buf ? p9c_readdir(n->dc->c, fid, (uint64_t)off, raw, want) : -ENOMEM;
 	for (; got > 0;) {
 		struct p9c_dirent d;
 		struct stat st = {0};
@@ -889,11 +863,6 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_buf(req, buf, used);
 	free(raw);
 	free(buf);
-}
-
-static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	release_common(req, ino, fi);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -1127,12 +1096,10 @@ const struct fuse_lowlevel_ops dfs_ops = {
     .create = op_create,
     .read = op_read,
     .write = op_write,
-    .flush = op_flush,
     .fsync = op_fsync,
     .release = release_common,
     .opendir = op_opendir,
     .readdir = op_readdir,
-    .releasedir = op_releasedir,
     .statfs = op_statfs,
     .setxattr = op_setxattr,
     .getxattr = op_getxattr,

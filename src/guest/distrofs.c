@@ -20,9 +20,10 @@
  * uid; a name passwd lacks keeps the host's n_uname, and with none either
  * the attach is refused (EACCES). Its aname is dropped, since p9 would read
  * it as DrvFs options: the server's are fixed here (real owners). The child
- * then becomes that user (uid, primary gid) for good, so the guest kernel
- * checks every access as it would for the user's own programs (WSL's
- * \\wsl$ acts as the default user too); a later attach must be the same user.
+ * then becomes that user for good (uid, gid, and the groups the distro's
+ * /etc/group lists it in), so the guest kernel checks every access as it
+ * would for the user's own programs (WSL's \\wsl$ acts as the default user
+ * too); a later attach must be the same user.
  *
  * The host multiplexes tags, so requests are served concurrently: the
  * child's main thread reads, DISTROFS_WORKERS threads call p9_handle() in
@@ -64,8 +65,10 @@
 #define DISTROFS_MAX_FIDS (1u << 18)
 /* What the reader may hold ahead of the workers: memory, bounded. */
 #define DISTROFS_QUEUE_BYTES (8u << 20)
-/* The longest /etc/passwd line taken: longer ones are no user of ours. */
+/* The longest /etc/passwd or /etc/group line taken: longer ones are not read. */
 #define PASSWD_LINE_MAX 4096
+/* Supplementary groups taken from the distro's /etc/group, at most. */
+#define DISTROFS_MAX_GROUPS 256
 
 /* One request read and not yet answered. */
 struct item {
@@ -189,60 +192,82 @@ static int read_msg(struct dfs *d, struct p9_conn *c, struct item **out)
 
 /* --- who the host is in the distro ------------------------------------- */
 
-/* uid and gid of user name in the passwd file of root: 0, -ENOENT or -errno. */
-static int passwd_ids(int root_fd, const char *name, uint32_t *uid, uint32_t *gid)
+/*
+ * The distro's /etc/FILE (passwd, group) for reading, or NULL with errno:
+ * one name at a time and no symlinks (the distro's files are not trusted),
+ * and a regular file, not a FIFO or device that would block or never end.
+ */
+static FILE *etc_open(int root_fd, const char *file)
 {
-	/* One name at a time, no symlinks: the distro's files are not trusted. */
 	int etc = openat(root_fd, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	int fd = etc < 0 ? -1
-			 : openat(etc, "passwd",
-				  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	int fd = etc < 0
+		     ? -1
+		     : openat(etc, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	struct stat st;
-	int ret = -ENOENT;
+	FILE *f;
 
 	if (etc >= 0)
 		close(etc);
 	if (fd < 0)
-		return -errno;
-	/* Not a FIFO or device that would block or never end. */
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		return NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !(f = fdopen(fd, "r"))) {
 		close(fd);
-		return -EINVAL;
+		errno = EINVAL;
+		return NULL;
 	}
-	FILE *f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		return -ENOMEM;
-	}
-	char line[PASSWD_LINE_MAX];
-	size_t nlen = strlen(name);
-	while (fgets(line, sizeof(line), f)) {
-		char *pw, *end;
+	return f;
+}
 
-		/*
-		 * A line too long for the buffer is skipped whole: its rest must not
-		 * pass for a line of its own (a GECOS field its user may set).
-		 */
-		if (!strchr(line, '\n') && !feof(f)) {
-			int c;
-
-			while ((c = getc(f)) != EOF && c != '\n') {
-			}
-			continue;
+/*
+ * The next whole line of f into line[0..PASSWD_LINE_MAX), newline
+ * included; false at the end. A line too long for the buffer is skipped
+ * whole: its rest must not pass for a line of its own (a GECOS field its
+ * user may set).
+ */
+static bool etc_line(FILE *f, char *line)
+{
+	while (fgets(line, PASSWD_LINE_MAX, f)) {
+		if (strchr(line, '\n') || feof(f))
+			return true;
+		int c;
+		while ((c = getc(f)) != EOF && c != '\n') {
 		}
-		/* name:password:uid:... */
+	}
+	return false;
+}
+
+/* A decimal id that ends at `end` (':' or the end): 0, or -1 (none, or P9_NONUNAME or more). */
+static int etc_id(const char *p, char end, char **after, uint32_t *id)
+{
+	char *e;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	errno = 0;
+	unsigned long v = strtoul(p, &e, 10);
+	if (errno || *e != end || v >= P9_NONUNAME)
+		return -1;
+	*id = (uint32_t)v;
+	*after = e;
+	return 0;
+}
+
+/* uid and gid of user name in the passwd file of root: 0, -ENOENT or -errno. */
+static int passwd_ids(int root_fd, const char *name, uint32_t *uid, uint32_t *gid)
+{
+	FILE *f = etc_open(root_fd, "passwd");
+	char line[PASSWD_LINE_MAX], *pw, *end;
+	size_t nlen = strlen(name);
+	int ret = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (etc_line(f, line)) {
+		/* name:password:uid:gid:... */
 		if (strncmp(line, name, nlen) || line[nlen] != ':' ||
-		    !(pw = strchr(line + nlen + 1, ':')) || pw[1] < '0' || pw[1] > '9')
+		    !(pw = strchr(line + nlen + 1, ':')) || etc_id(pw + 1, ':', &end, uid) < 0 ||
+		    etc_id(end + 1, ':', &end, gid) < 0)
 			continue;
-		errno = 0;
-		unsigned long v = strtoul(pw + 1, &end, 10), g;
-		if (errno || *end != ':' || v >= P9_NONUNAME || end[1] < '0' || end[1] > '9')
-			continue;
-		g = strtoul(end + 1, &end, 10);
-		if (errno || *end != ':' || g >= P9_NONUNAME)
-			continue;
-		*uid = (uint32_t)v;
-		*gid = (uint32_t)g;
 		ret = 0;
 		break;
 	}
@@ -250,18 +275,60 @@ static int passwd_ids(int root_fd, const char *name, uint32_t *uid, uint32_t *gi
 	return ret;
 }
 
-/* The uid and gid a Tattach acts as (see the top): 0 or -EACCES. */
-static int attach_uid(int root_fd, const struct p9_msg *m, uint32_t *uid, uint32_t *gid)
+/*
+ * The groups of root's /etc/group that list user name as a member, into
+ * gids[0..max): how many (none when the file is missing or unreadable).
+ */
+static int group_ids(int root_fd, const char *name, gid_t *gids, int max)
+{
+	FILE *f = etc_open(root_fd, "group");
+	char line[PASSWD_LINE_MAX], *p, *end;
+	size_t nlen = strlen(name);
+	uint32_t gid;
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (n < max && etc_line(f, line)) {
+		/* group:password:gid:member,member,... */
+		if (!(p = strchr(line, ':')) || !(p = strchr(p + 1, ':')) ||
+		    etc_id(p + 1, ':', &end, &gid) < 0)
+			continue;
+		for (p = end + 1; *p && *p != '\n';) {
+			size_t len = strcspn(p, ",\n");
+
+			if (len == nlen && !strncmp(p, name, nlen)) {
+				gids[n++] = (gid_t)gid;
+				break;
+			}
+			p += len + (p[len] == ',');
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * The uid, gid and (when groups is not NULL) supplementary groups a
+ * Tattach acts as (see the top): 0 or -EACCES.
+ */
+static int attach_uid(int root_fd, const struct p9_msg *m, uint32_t *uid, uint32_t *gid,
+		      gid_t *groups, int *ngroups)
 {
 	const struct p9_str *u = &m->u.attach.uname;
 	char name[256];
 
+	if (ngroups)
+		*ngroups = 0;
 	if (u->len && u->len < sizeof(name) && !memchr(u->s, 0, u->len) &&
 	    !memchr(u->s, ':', u->len) && !memchr(u->s, '\n', u->len)) {
 		memcpy(name, u->s, u->len);
 		name[u->len] = 0;
-		if (passwd_ids(root_fd, name, uid, gid) == 0)
+		if (passwd_ids(root_fd, name, uid, gid) == 0) {
+			if (groups)
+				*ngroups = group_ids(root_fd, name, groups, DISTROFS_MAX_GROUPS);
 			return 0;
+		}
 	}
 	if (m->u.attach.n_uname == P9_NONUNAME)
 		return -EACCES;
@@ -338,7 +405,8 @@ static int first_attach(struct dfs *d, struct item *it, void *resp, size_t cap)
 	struct item *rw;
 	size_t rlen;
 	uint32_t uid, gid;
-	int fd, ret;
+	gid_t groups[DISTROFS_MAX_GROUPS];
+	int fd, ret, ngroups = 0;
 
 	/* Malformed, or before Tversion: the library's answer is the right one. */
 	if (p9_decode(it->msg, it->len, p9_conn_msize(d->boot), &m) < 0 || !d->version) {
@@ -355,7 +423,7 @@ static int first_attach(struct dfs *d, struct item *it, void *resp, size_t cap)
 		return send_error(d, it->tag, EINVAL);
 	if ((fd = distro_root(d, d->name)) < 0)
 		return send_error(d, it->tag, -fd);
-	if ((ret = attach_uid(fd, &m, &uid, &gid)) < 0) {
+	if ((ret = attach_uid(fd, &m, &uid, &gid, groups, &ngroups)) < 0) {
 		close(fd);
 		return send_error(d, it->tag, -ret);
 	}
@@ -374,11 +442,11 @@ static int first_attach(struct dfs *d, struct item *it, void *resp, size_t cap)
 	/*
 	 * The host acts as that user from here on, as WSL's \\wsl$ does: the
 	 * kernel checks each access, and what is made is the user's. Still one
-	 * thread, so every later one inherits it. (Its primary group only: the
-	 * distro's /etc/group is not read.)
+	 * thread, so every later one inherits it. Its groups: the primary one
+	 * and those the distro's /etc/group lists it in, as login gives them.
 	 */
 	if (!d->o->test_mode && uid != 0 &&
-	    (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    (setgroups((size_t)ngroups, groups) < 0 || setresgid(gid, gid, gid) < 0 ||
 	     setresuid(uid, uid, uid) < 0))
 		return -errno;
 	d->uid = uid;
@@ -458,7 +526,7 @@ static int later_attach(struct dfs *d, struct item **itp)
 	const struct p9_str *a = &m.u.attach.aname;
 	if (a->len != strlen(d->name) || memcmp(a->s, d->name, a->len))
 		return -EINVAL;
-	if ((ret = attach_uid(d->root_fd, &m, &uid, &gid)) < 0)
+	if ((ret = attach_uid(d->root_fd, &m, &uid, &gid, NULL, NULL)) < 0)
 		return ret;
 	/* The process is the first attach's user now: no other one on this connection. */
 	if (!d->o->test_mode && uid != d->uid)

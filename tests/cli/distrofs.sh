@@ -10,7 +10,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
 mode=${1:-v1}
-plan 29
+plan 30
 P=${PREFIX:-cli_distrofs_$mode}
 LXS=$PWD/build/lxs
 tmp=$(mktemp -d /tmp/lxs-distrofs.XXXXXX)
@@ -36,7 +36,7 @@ mounted() { [ -d "$F/D/etc" ]; }
 
 # FUSE needs /dev/fuse open to this user (Debian makes it 0666; some sandboxes 0600).
 if ! [ -r /dev/fuse ] || ! [ -w /dev/fuse ]; then
-	for i in $(seq 29); do skip "${P}_$i" "/dev/fuse is not open to uid $(id -u) here ($(stat -c %a /dev/fuse 2>&1))"; done
+	for i in $(seq 30); do skip "${P}_$i" "/dev/fuse is not open to uid $(id -u) here ($(stat -c %a /dev/fuse 2>&1))"; done
 	exit 0
 fi
 
@@ -56,7 +56,9 @@ CONF
 	cp "$dir/busybox.img" "$tmp/bb.img"
 	"$LXS" --import-in-place D "$tmp/bb.img" >"$o" 2>&1 &&
 		"$LXS" --manage D --resize 2GB >>"$o" 2>&1 &&
-		"$LXS" -d D -u root -- sh -c 'grep -q "^user:" /etc/passwd || echo "user:x:1000:1000::/home/user:/bin/sh" >>/etc/passwd; mkdir -p /home/user && chown 1000:1000 /home/user' >>"$o" 2>&1 &&
+		"$LXS" -d D -u root -- sh -c 'grep -q "^user:" /etc/passwd || echo "user:x:1000:1000::/home/user:/bin/sh" >>/etc/passwd; mkdir -p /home/user && chown 1000:1000 /home/user
+			echo "team:x:2000:other,user" >>/etc/group && mkdir -p /srv && echo team-only >/srv/team &&
+			echo root-only >/srv/root && chown 0:2000 /srv/team && chmod 0640 /srv/team /srv/root' >>"$o" 2>&1 &&
 		"$LXS" --manage D --set-default-user user >>"$o" 2>&1
 	expect "${P}_setup" 0 $? "$o"
 else
@@ -96,6 +98,14 @@ ind '[ ! -e /tmp/d2/g ] && [ ! -L /tmp/d2/l ] && echo removed'
 expect "${P}_unlink" 0 $st "$o" "^removed$"
 host "setfattr -n user.lxstest -v v1 '$F/D/tmp/d2' && getfattr --only-values -n user.lxstest '$F/D/tmp/d2'"
 expect "${P}_xattr" 0 $st "$o" "^v1$"
+
+# Version 2's server acts as the default user with the groups the distro's /etc/group gives it.
+if [ "$mode" = v2 ]; then
+	host "cat '$F/D/srv/team' && ! cat '$F/D/srv/root' 2>&1"
+	expect "${P}_acts_with_the_users_groups" 0 $st "$o" "^team-only$" "Permission denied"
+else
+	skip "${P}_acts_with_the_users_groups" "version 1's files are the host user's: no distro user acts"
+fi
 
 # ---- distro -> host -----------------------------------------------------------------------
 ind 'touch /tmp/own && chown 1000:1000 /tmp/own && chmod 0604 /tmp/own && mkfifo /tmp/fifo &&
