@@ -384,14 +384,21 @@ out:
 	return ret;
 }
 
+/* End dc's watch: its Tlxswatch fails with the stream, and its thread ends. */
+static void watch_stop(struct dconn *dc)
+{
+	if (!dc->watcher_started)
+		return;
+	shutdown(dc->sock_fd, SHUT_RDWR);
+	pthread_join(dc->watcher, NULL);
+	dc->watcher_started = false;
+}
+
 static void dconn_free(struct dconn *dc)
 {
 	if (dc->c && !dc->dead)
 		p9c_clunk(dc->c, dc->root_fid);
-	if (dc->watcher_started) {
-		shutdown(dc->sock_fd, SHUT_RDWR); /* its Tlxswatch fails: the thread ends */
-		pthread_join(dc->watcher, NULL);
-	}
+	watch_stop(dc);
 	mux_stop(dc->mux); /* before the client: the reader may still hold a reply */
 	dc->sock_fd = -1;
 	pthread_rwlock_destroy(&dc->gen_lock);
@@ -651,11 +658,7 @@ void dfs_stop_watches(struct dfs *fs)
 		pthread_mutex_unlock(&fs->lock);
 		if (!dc)
 			break;
-		if (dc->watcher_started) {
-			shutdown(dc->sock_fd, SHUT_RDWR);
-			pthread_join(dc->watcher, NULL);
-			dc->watcher_started = false;
-		}
+		watch_stop(dc);
 		dconn_put(fs, dc);
 	}
 }

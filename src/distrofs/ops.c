@@ -67,15 +67,22 @@ static size_t node_slot(const struct dconn *dc, uint64_t qpath)
 	return (size_t)(((uintptr_t)dc >> 4) ^ qpath ^ (qpath >> 17)) % DFS_NODE_HASH;
 }
 
-/* The node of dc's file with qid path qpath, as an inode number; 0 if the kernel has none. */
-static fuse_ino_t node_find(struct dfs *fs, struct dconn *dc, uint64_t qpath)
+/* The node of dc's file with qid path qpath, or NULL; under fs->lock. */
+static struct dnode *node_lookup(struct dfs *fs, struct dconn *dc, uint64_t qpath)
 {
 	struct dnode *n;
 
-	pthread_mutex_lock(&fs->lock);
 	for (n = fs->nodes[node_slot(dc, qpath)]; n; n = n->next)
 		if (n->dc == dc && n->qpath == qpath)
 			break;
+	return n;
+}
+
+/* The same as an inode number; 0 if the kernel has none. */
+static fuse_ino_t node_find(struct dfs *fs, struct dconn *dc, uint64_t qpath)
+{
+	pthread_mutex_lock(&fs->lock);
+	struct dnode *n = node_lookup(fs, dc, qpath);
 	pthread_mutex_unlock(&fs->lock);
 	return n ? (fuse_ino_t)(uintptr_t)n : 0;
 }
@@ -175,9 +182,7 @@ static struct dnode *node_enter(struct dfs *fs, struct dconn *dc, uint32_t fid,
 	struct dnode *n;
 
 	pthread_mutex_lock(&fs->lock);
-	for (n = fs->nodes[i]; n; n = n->next)
-		if (n->dc == dc && n->qpath == a->qid.path)
-			break;
+	n = node_lookup(fs, dc, a->qid.path);
 	if (n) {
 		n->nlookup++;
 		pthread_mutex_unlock(&fs->lock);
