@@ -35,13 +35,19 @@
 
 __attribute__((format(printf, 2, 3))) static int say(int code, const char *fmt, ...)
 {
+	char line[1024];
 	va_list ap;
+	int n = snprintf(line, sizeof(line), "lxs-host: ");
 
-	fprintf(stderr, "lxs-host: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	/* One write: stderr is unbuffered, and output must not land inside the line. */
+	n = (int)strlen(line);
+	line[n++] = '\n';
+	if (write(STDERR_FILENO, line, (size_t)n) < 0) {
+		/* Nowhere left to say it. */
+	}
 	return code;
 }
 
