@@ -54,7 +54,7 @@ GUEST_BIN := $(O)/guest/testinit $(O)/guest/lxs-init $(O)/guest/blkbench
 INITRAMFS := $(O)/guest/test-initramfs.cpio $(O)/guest/lxs-initramfs.cpio $(O)/guest/blkbench-initramfs.cpio
 
 # Each program links the libraries it uses, users before what they use.
-VM_LIBS      = vmm vsock p9 net common
+VM_LIBS      = vmm vsock p9 hostfs net common
 SESSION_LIBS = session common
 IMAGE_LIBS   = image common
 libs_of      = $(foreach l,$(2),$(1)/lib$(l).a)
@@ -132,14 +132,15 @@ $(GUEST_UAPI)/.made:
 	touch $@
 
 # lxs-init takes from src/common only what a static musl program can use,
-# and the whole 9P server library (src/p9) for the distros' files
-# (src/guest/distrofs.c), unchanged: src/guest/musl_compat.h, included into
-# every file, gives it what musl 1.2.3 lacks (statx).
+# and the whole 9P server library (src/p9, with the host layer it stands on,
+# src/hostfs) for the distros' files (src/guest/distrofs.c), unchanged:
+# src/guest/musl_compat.h, included into every file, gives them what musl
+# 1.2.3 lacks (statx).
 GUEST_COMMON := src/common/wire.c src/common/clock.c src/common/dirs.c src/relay/relay.c
-GUEST_P9  := $(call lib_src,p9)
+GUEST_P9  := $(call lib_src,p9) $(call lib_src,hostfs)
 GUEST_SRC := $(wildcard src/guest/*.c) $(GUEST_COMMON) $(GUEST_P9)
 $(O)/guest/lxs-init: $(GUEST_SRC) $(wildcard src/guest/*.h) src/common/proto.h $(GUEST_COMMON:.c=.h) \
-		$(wildcard src/p9/*.h) $(GUEST_UAPI)/.made
+		$(wildcard src/p9/*.h src/hostfs/*.h) $(GUEST_UAPI)/.made
 	@mkdir -p $(@D)
 	$(MUSLCC) -static -Os -std=gnu17 $(WARN) -D_GNU_SOURCE -Isrc -isystem $(GUEST_UAPI) \
 		-include src/guest/musl_compat.h -o $@ $(GUEST_SRC) -lpthread
@@ -148,7 +149,7 @@ $(O)/guest/lxs-init: $(GUEST_SRC) $(wildcard src/guest/*.h) src/common/proto.h $
 # (lxs-init itself is built from the sources in one step, above).
 GUEST_OBJ := $(patsubst src/%.c,$(O)/obj/%.o,$(wildcard src/guest/*.c))
 $(GUEST_OBJ): $(O)/obj/guest/%.o: src/guest/%.c $(wildcard src/guest/*.h) src/common/proto.h \
-		src/common/wire.h $(wildcard src/p9/*.h) $(GUEST_UAPI)/.made
+		src/common/wire.h $(wildcard src/p9/*.h src/hostfs/*.h) $(GUEST_UAPI)/.made
 	@mkdir -p $(@D)
 	$(MUSLCC) -Os -std=gnu17 $(WARN) -D_GNU_SOURCE -Isrc -isystem $(GUEST_UAPI) \
 		-include src/guest/musl_compat.h -c -o $@ $<

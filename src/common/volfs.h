@@ -1,7 +1,7 @@
 /*
  * volfs.h - the VolFs metadata format, shared by lxs-pico's translator
  * (freestanding: this header uses no libc), its tar import/export and the
- * 9P server's P9_OWNERS_VOLFS mode (hosted). This is the on-disk contract
+ * 9P server's HFS_OWNERS_VOLFS mode (hosted). This is the on-disk contract
  * of a version-1 distro folder; anything that reads or writes one uses it,
  * so that a file made through one of them looks the same through the others.
  *

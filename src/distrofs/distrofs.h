@@ -7,7 +7,7 @@
  *              as for a session, whose connection lxs-fs keeps while the
  *              files are in use;
  *   version 1  src/p9's server in this process over the distro's folder,
- *              with VolFs's metadata (P9_OWNERS_VOLFS).
+ *              with VolFs's metadata (HFS_OWNERS_VOLFS).
  * So one translator (ops.c: FUSE requests to 9P) serves both, and the 9P
  * client (p9/client.h) treats the other side as hostile.
  *

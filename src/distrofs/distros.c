@@ -2,7 +2,7 @@
  * distros.c - lxs-fs's connection to each distro, and what keeps lxsd up.
  *
  * Version 1: src/p9's server runs in this process on the distro's folder
- * (P9_OWNERS_VOLFS); a request is a function call (p9_handle), no copy
+ * (HFS_OWNERS_VOLFS); a request is a function call (p9_handle), no copy
  * through a socket. Files the host makes belong to the distro's default
  * user, as lxs plans its sessions (plan_session).
  *
@@ -259,7 +259,7 @@ static void no_warning(const char *sentence, void *arg)
 /* Version 1: the server on the folder, attached as the default user. */
 static int connect_v1(struct dfs *fs, const struct reg_distro *d, struct dconn *dc)
 {
-	struct p9_mount_opts o;
+	struct hfs_opts o;
 	struct plan_request rq = {.version1 = true};
 	struct session_plan pl;
 	struct wsl_conf wsl;
@@ -268,8 +268,8 @@ static int connect_v1(struct dfs *fs, const struct reg_distro *d, struct dconn *
 	int ret;
 
 	(void)fs;
-	p9_mount_opts_default(&o);
-	o.owners = P9_OWNERS_VOLFS;
+	hfs_opts_default(&o);
+	o.owners = HFS_OWNERS_VOLFS;
 	v1_wsl_conf(d, &wsl, no_warning, NULL);
 	if (v1_read_file(d->image, "/etc/passwd", 16 << 20, &passwd) < 0)
 		passwd = NULL;

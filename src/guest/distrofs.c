@@ -400,7 +400,7 @@ static int distro_root(struct dfs *d, const char *name)
  */
 static int first_attach(struct dfs *d, struct item *it, void *resp, size_t cap)
 {
-	struct p9_mount_opts opts;
+	struct hfs_opts opts;
 	struct p9_msg m;
 	struct item *rw;
 	size_t rlen;
@@ -434,8 +434,8 @@ static int first_attach(struct dfs *d, struct item *it, void *resp, size_t cap)
 		say("distro %s: its changes cannot be watched (%s); the host sees them within a "
 		    "second",
 		    d->name, strerror(-ret));
-	p9_mount_opts_default(&opts);
-	opts.owners = P9_OWNERS_REAL;
+	hfs_opts_default(&opts);
+	opts.owners = HFS_OWNERS_REAL;
 	if ((ret = p9_server_new(fd, &opts, &d->srv)) < 0 ||
 	    (ret = p9_conn_new(d->srv, &d->lim, &d->conn)) < 0)
 		return ret;

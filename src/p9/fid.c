@@ -22,13 +22,13 @@ uint32_t p9_conn_msize(struct p9_conn *c)
 /* Charge what f holds that is not counted yet; all or nothing. Under c->lock. */
 static int fid_charge(struct p9_conn *c, struct p9_fid *f)
 {
-	bool had = !f->obj || f->obj->owner;
-	int err = p9_obj_charge(c, f->obj);
+	bool had = !f->obj || f->obj->charged;
+	int err = hfs_charge(c->srv->h, &c->budget, f->obj);
 
 	if (!err && f->dir != f->obj) {
-		err = p9_obj_charge(c, f->dir);
+		err = hfs_charge(c->srv->h, &c->budget, f->dir);
 		if (err && !had)
-			p9_obj_uncharge(f->obj);
+			hfs_uncharge(f->obj);
 	}
 	return err;
 }
@@ -59,8 +59,8 @@ static void fid_free(struct p9_fid *f)
 	/* An open fid's descriptor is its obj's own (ops.c, op_lopen). */
 	if (f->fd >= 0 && (!f->obj || f->fd != f->obj->fd))
 		close(f->fd);
-	p9_obj_put(f->obj);
-	p9_obj_put(f->dir);
+	hfs_obj_put(f->obj);
+	hfs_obj_put(f->dir);
 	free(f->name);
 	free(f->dbuf);
 	free(f->xname);

@@ -3,10 +3,11 @@
  *
  * Each handler checks what the decoder could not (fids exist and are in the
  * right state, names are single components, numbers fit the host types),
- * does its system calls through host.c's descriptors only, and encodes the
- * reply or returns -errno for Rlerror. A handler holds a fid's lock only
- * around the fid's own state; reads, writes and directory scans of one fid
- * may therefore run alongside anything on another.
+ * reaches the host only through src/hostfs (what it makes, too) and the
+ * descriptors of its objs, and encodes the reply or returns -errno for
+ * Rlerror. A handler holds a fid's lock only around the fid's own state;
+ * reads, writes and directory scans of one fid may therefore run alongside
+ * anything on another.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,7 +32,7 @@
 
 struct req {
 	struct p9_conn *c;
-	struct p9_server *s;
+	struct hostfs *h; /* the server's share */
 	const struct p9_msg *m;
 	struct p9_wbuf *w;
 	struct p9_bulk *bulk; /* a read's or write's data in the transport's buffers (p9.h) */
@@ -54,19 +55,15 @@ static uint32_t iounit(const struct req *r)
 	return m > P9_IOHDRSZ ? (m - P9_IOHDRSZ) / 4096 * 4096 : 0;
 }
 
-/* A single path component the guest may create or name: not "", ".", "..". */
+/* A single path component the guest may create or name (hfs_name_ok's rules). */
 static int take_name(const struct p9_str *in, char out[NAME_MAX + 1])
 {
-	if (in->len == 0)
-		return -EINVAL;
-	if (in->len > NAME_MAX)
-		return -ENAMETOOLONG;
-	if (memchr(in->s, '\0', in->len) || memchr(in->s, '/', in->len))
-		return -EINVAL;
+	int err = hfs_name_ok(in->s, in->len);
+
+	if (err)
+		return err;
 	memcpy(out, in->s, in->len);
 	out[in->len] = '\0';
-	if (!strcmp(out, ".") || !strcmp(out, ".."))
-		return -EINVAL;
 	return 0;
 }
 
@@ -109,7 +106,7 @@ static void put(struct req *r, struct p9_fid *f)
 }
 
 /* The directory a create-like request works in; takes a reference. */
-static int dir_of(struct req *r, uint32_t id, struct p9_obj **dir)
+static int dir_of(struct req *r, uint32_t id, struct hfs_obj **dir)
 {
 	struct p9_fid *f = fid(r, id);
 	int err = 0;
@@ -122,7 +119,7 @@ static int dir_of(struct req *r, uint32_t id, struct p9_obj **dir)
 	else if (!S_ISDIR(f->obj->type))
 		err = -ENOTDIR;
 	else
-		*dir = p9_obj_get(f->obj);
+		*dir = hfs_obj_get(f->obj);
 	pthread_mutex_unlock(&f->lock);
 	put(r, f);
 	return err;
@@ -145,11 +142,25 @@ static int open_fd(struct p9_fid *f, int *fd, int *oflags)
 	return err;
 }
 
+/* A file's qid: its type, a version that changes with it, its inode number. */
+static void qid_of(struct req *r, const struct statx *st, struct p9_qid *q)
+{
+	if (S_ISDIR(st->stx_mode))
+		q->type = P9_QTDIR;
+	else if (S_ISLNK(st->stx_mode))
+		q->type = P9_QTSYMLINK;
+	else
+		q->type = P9_QTFILE;
+	/* Changes when the file does, as the Linux client's caches expect. */
+	q->version = (uint32_t)((uint64_t)st->stx_mtime.tv_sec ^ (st->stx_size << 8));
+	q->path = hfs_ino(r->h, makedev(st->stx_dev_major, st->stx_dev_minor), st->stx_ino);
+}
+
 static void reply_qid(struct req *r, const struct statx *st)
 {
 	struct p9_qid q;
 
-	p9_host_qid(r->s, st, &q);
+	qid_of(r, st, &q);
 	p9w_qid(r->w, &q);
 }
 
@@ -192,24 +203,21 @@ static int host_flags(uint32_t f)
 
 /*
  * An aname names DrvFs options for this connection (p9.h), with ':' or ','
- * between them (a mount option string cannot carry commas). The first
- * attach that names some sets them, before any fid exists; a later one
- * must name the same.
+ * between them (hfs_opts_parse takes either: a mount option string cannot
+ * carry commas). The first attach that names some sets them, before any fid
+ * exists; a later one must name the same.
  */
 static int attach_opts(struct p9_conn *c, const struct p9_str *aname)
 {
 	char buf[256];
-	struct p9_mount_opts o = c->srv->opts;
+	struct hfs_opts o = c->srv->opts;
 	int err = 0;
 
 	if (aname->len >= sizeof(buf) || memchr(aname->s, 0, aname->len))
 		return -EINVAL;
 	memcpy(buf, aname->s, aname->len);
 	buf[aname->len] = 0;
-	for (char *p = buf; *p; p++)
-		if (*p == ':')
-			*p = ',';
-	if (p9_mount_opts_parse(&o, buf) < 0)
+	if (hfs_opts_parse(&o, buf) < 0)
 		return -EINVAL;
 	pthread_mutex_lock(&c->lock);
 	if (!c->opts_from_attach && c->nfids == 0) {
@@ -238,13 +246,13 @@ static int op_attach(struct req *r)
 		return err;
 	if (uid == P9_NONUNAME)
 		uid = r->c->opts.uid;
-	err = p9_host_stat(r->s->root, &st);
+	err = hfs_stat(r->h->root, &st);
 	if (err)
 		return err;
 	f = p9_fid_new(m->u.attach.fid, uid);
 	if (!f)
 		return -ENOMEM;
-	f->obj = p9_obj_get(r->s->root);
+	f->obj = hfs_obj_get(r->h->root);
 	err = p9_fid_add(r->c, f);
 	if (err) {
 		put(r, f);
@@ -259,7 +267,7 @@ static int op_attach(struct req *r)
 static int op_walk(struct req *r)
 {
 	const struct p9_msg *m = r->m;
-	struct p9_obj *cur, *parent = NULL, *next;
+	struct hfs_obj *cur, *parent = NULL, *next;
 	struct p9_qid qids[P9_MAXWELEM];
 	char *last = NULL;
 	struct p9_fid *f, *nf = NULL, *other;
@@ -283,10 +291,10 @@ static int op_walk(struct req *r)
 		put(r, f);
 		return -EBADF;
 	}
-	cur = p9_obj_get(f->obj);
+	cur = hfs_obj_get(f->obj);
 	if (m->u.walk.nwname == 0) {
 		/* A clone names the same thing in the same place. */
-		parent = p9_obj_get(f->dir);
+		parent = hfs_obj_get(f->dir);
 		last = f->name ? strdup(f->name) : NULL;
 		if (f->name && !last)
 			err = -ENOMEM;
@@ -300,10 +308,10 @@ static int op_walk(struct req *r)
 		int e;
 
 		if (wn->len == 2 && !memcmp(wn->s, "..", 2)) {
-			e = p9_host_parent(r->s, cur, &next, &st);
+			e = hfs_parent(r->h, cur, &next, &st);
 			if (!e) {
 				/* Where ".." leads has no name we know. */
-				p9_obj_put(parent);
+				hfs_obj_put(parent);
 				parent = NULL;
 				free(last);
 				last = NULL;
@@ -311,18 +319,18 @@ static int op_walk(struct req *r)
 		} else {
 			e = take_name(wn, name);
 			if (!e)
-				e = p9_host_lookup(r->s, cur, name, &next, &st);
+				e = hfs_lookup(r->h, cur, name, &next, &st);
 			if (!e) {
 				char *dup = strdup(name);
 
 				if (!dup) {
-					p9_obj_put(next);
+					hfs_obj_put(next);
 					e = -ENOMEM;
 				} else {
 					free(last);
 					last = dup;
-					p9_obj_put(parent);
-					parent = p9_obj_get(cur);
+					hfs_obj_put(parent);
+					parent = hfs_obj_get(cur);
 				}
 			}
 		}
@@ -332,8 +340,8 @@ static int op_walk(struct req *r)
 				err = e;
 			break;
 		}
-		p9_host_qid(r->s, &st, &qids[n++]);
-		p9_obj_put(cur);
+		qid_of(r, &st, &qids[n++]);
+		hfs_obj_put(cur);
 		cur = next;
 	}
 	if (err || n < m->u.walk.nwname)
@@ -356,8 +364,8 @@ static int op_walk(struct req *r)
 	if (err)
 		put(r, nf);
 out:
-	p9_obj_put(cur);
-	p9_obj_put(parent);
+	hfs_obj_put(cur);
+	hfs_obj_put(parent);
 	free(last);
 	put(r, f);
 	if (err)
@@ -373,16 +381,16 @@ out:
 static int op_getattr(struct req *r)
 {
 	struct p9_fid *f = fid(r, r->m->u.getattr.fid);
-	struct p9_meta meta;
+	struct hfs_meta meta;
 	struct statx st;
 	uint64_t valid = P9_GETATTR_BASIC;
 	int err;
 
 	if (!f)
 		return -EBADF;
-	err = p9_host_stat(f->obj, &st);
+	err = hfs_stat(f->obj, &st);
 	if (!err)
-		p9_meta_get(r->s, &r->c->opts, f->obj, &st, &meta);
+		hfs_meta_get(r->h, &r->c->opts, f->obj, &st, &meta);
 	put(r, f);
 	if (err)
 		return err;
@@ -441,7 +449,7 @@ static int truncate_fid(struct req *r, struct p9_fid *f, uint64_t size)
 	/* An fid opened for writing may truncate even if the mode now forbids it. */
 	if (open_fd(f, &fd, &oflags) || (oflags & O_ACCMODE) == O_RDONLY) {
 		pthread_mutex_lock(&f->lock);
-		fd = p9_host_reopen(r->s, f->obj, f->dir, f->name, O_WRONLY);
+		fd = hfs_reopen(r->h, f->obj, f->dir, f->name, O_WRONLY);
 		pthread_mutex_unlock(&f->lock);
 		if (fd < 0)
 			return fd;
@@ -465,12 +473,13 @@ static int op_setattr(struct req *r)
 	if (!f)
 		return -EBADF;
 	if (valid & (P9_SETATTR_MODE | P9_SETATTR_UID | P9_SETATTR_GID)) {
-		err = p9_host_stat(f->obj, &st);
+		err = hfs_stat(f->obj, &st);
 		if (!err)
-			err = p9_meta_set(r->s, &r->c->opts, f->obj, &st,
-					  valid & P9_SETATTR_MODE ? (int64_t)m->u.setattr.mode : -1,
-					  valid & P9_SETATTR_UID ? (int64_t)m->u.setattr.uid : -1,
-					  valid & P9_SETATTR_GID ? (int64_t)m->u.setattr.gid : -1);
+			err =
+			    hfs_meta_set(r->h, &r->c->opts, f->obj, &st,
+					 valid & P9_SETATTR_MODE ? (int64_t)m->u.setattr.mode : -1,
+					 valid & P9_SETATTR_UID ? (int64_t)m->u.setattr.uid : -1,
+					 valid & P9_SETATTR_GID ? (int64_t)m->u.setattr.gid : -1);
 	}
 	if (!err && (valid & P9_SETATTR_SIZE))
 		err = truncate_fid(r, f, m->u.setattr.size);
@@ -525,7 +534,7 @@ static int op_statfs(struct req *r)
  */
 static int open_obj(struct req *r, struct p9_fid *f, int fd, int hflags)
 {
-	struct p9_obj *o;
+	struct hfs_obj *o;
 	struct statx st;
 	int err = 0;
 
@@ -534,27 +543,27 @@ static int open_obj(struct req *r, struct p9_fid *f, int fd, int hflags)
 		close(fd);
 		return err;
 	}
-	o = p9_obj_new(fd, &st);
+	o = hfs_obj_new(fd, &st);
 	if (!o)
 		return -ENOMEM;
 	o->on_proc = f->obj->on_proc;
 	pthread_mutex_lock(&r->c->lock);
-	if (f->obj->owner == r->c && atomic_load(&f->obj->refs) == 1) {
+	if (f->obj->charged == &r->c->budget && atomic_load(&f->obj->refs) == 1) {
 		/*
 		 * f alone holds the old one (and f->lock keeps it so): it goes
 		 * below, so its count passes on and a fid at the budget can open.
 		 */
-		f->obj->owner = NULL;
-		o->owner = r->c;
+		f->obj->charged = NULL;
+		o->charged = &r->c->budget;
 	} else {
-		err = p9_obj_charge(r->c, o);
+		err = hfs_charge(r->h, &r->c->budget, o);
 	}
 	pthread_mutex_unlock(&r->c->lock);
 	if (err) {
-		p9_obj_put(o);
+		hfs_obj_put(o);
 		return err;
 	}
-	p9_obj_put(f->obj);
+	hfs_obj_put(f->obj);
 	f->obj = o;
 	f->kind = FID_OPEN;
 	f->fd = o->fd;
@@ -584,7 +593,7 @@ static int op_lopen(struct req *r)
 	if (!err) {
 		if (S_ISDIR(f->obj->type))
 			hflags = O_RDONLY;
-		fd = p9_host_reopen(r->s, f->obj, f->dir, f->name, hflags);
+		fd = hfs_reopen(r->h, f->obj, f->dir, f->name, hflags);
 		if (fd < 0)
 			err = fd;
 		else
@@ -592,7 +601,7 @@ static int op_lopen(struct req *r)
 	}
 	pthread_mutex_unlock(&f->lock);
 	if (!err)
-		err = p9_host_stat(f->obj, &st);
+		err = hfs_stat(f->obj, &st);
 	put(r, f);
 	if (err)
 		return err;
@@ -601,48 +610,15 @@ static int op_lopen(struct req *r)
 	return 0;
 }
 
-/*
- * Open dir/name for a create, with host permission bits mode: made by us
- * (O_EXCL), or, if the guest allows an existing file, reopened only if it
- * is a regular file, so that a device or FIFO dropped in under that name
- * is never opened.
- */
-static int create_open(struct req *r, struct p9_obj *dir, const char *name, uint32_t flags,
-		       uint32_t mode, int hflags, bool *created)
-{
-	struct p9_obj *o;
-	int fd, err;
-
-	*created = false;
-	fd = openat(dir->fd, name, hflags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-		    mode);
-	if (fd >= 0) {
-		*created = true;
-		return fd;
-	}
-	if (errno != EEXIST || (flags & P9_DOTL_EXCL))
-		return -errno;
-	err = p9_host_lookup(r->s, dir, name, &o, NULL);
-	if (err)
-		return err;
-	if (!S_ISREG(o->type))
-		fd = S_ISDIR(o->type) ? -EISDIR : -EEXIST;
-	else
-		fd = p9_host_reopen(r->s, o, dir, name, hflags);
-	p9_obj_put(o);
-	return fd;
-}
-
 static int op_lcreate(struct req *r)
 {
 	const struct p9_msg *m = r->m;
 	struct p9_fid *f = fid(r, m->u.lcreate.fid), *nf = NULL;
 	char name[NAME_MAX + 1];
-	struct p9_obj *dir = NULL, *o = NULL;
+	struct hfs_obj *dir = NULL, *o = NULL;
 	struct statx st;
-	int hflags, fd = -1, err;
-	mode_t host;
-	bool created;
+	int hflags, err;
+	bool created = false;
 
 	if (!f)
 		return -EBADF;
@@ -658,31 +634,17 @@ static int op_lcreate(struct req *r)
 	else if (!S_ISDIR(f->obj->type))
 		err = -ENOTDIR;
 	else
-		dir = p9_obj_get(f->obj);
+		dir = hfs_obj_get(f->obj);
 	pthread_mutex_unlock(&f->lock);
 	if (err)
 		goto out;
 
-	/* (a regular file always has a host mode) */
-	(void)p9_meta_host_mode(&r->c->opts, S_IFREG | (m->u.lcreate.mode & 07777), &host);
-	fd = create_open(r, dir, name, m->u.lcreate.flags, host & 07777, hflags, &created);
-	if (fd < 0) {
-		err = fd;
-		goto out;
-	}
-	/* The open descriptor is the obj's too, as after a Tlopen (open_obj). */
-	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &st) < 0) {
-		err = -errno;
-	} else {
-		o = p9_obj_new(fd, &st); /* takes fd, even when it fails */
-		fd = -1;
-		err = o ? 0 : -ENOMEM;
-	}
-	if (!err && created)
-		err = p9_meta_created(r->s, &r->c->opts, o, S_IFREG | (m->u.lcreate.mode & 07777),
-				      f->uid, m->u.lcreate.gid, 0, 0);
+	/* The obj holds the open descriptor, as after a Tlopen (open_obj). */
+	err = hfs_create(r->h, &r->c->opts, dir, name, m->u.lcreate.mode, hflags,
+			 m->u.lcreate.flags & P9_DOTL_EXCL, f->uid, m->u.lcreate.gid, &o, &st,
+			 &created);
 	if (err)
-		goto undo;
+		goto out;
 	nf = p9_fid_new(f->id, f->uid);
 	if (!nf || !(nf->name = strdup(name))) {
 		err = -ENOMEM;
@@ -697,7 +659,7 @@ static int op_lcreate(struct req *r)
 	err = p9_fid_replace(r->c, f, nf);
 	if (err) {
 		if (created) /* e.g. past the descriptor budget */
-			unlinkat(nf->dir->fd, name, 0);
+			hfs_unmake(nf->dir, name, false);
 		put(r, nf);
 		goto out;
 	}
@@ -707,14 +669,12 @@ static int op_lcreate(struct req *r)
 undo:
 	/* Do not leave behind a file the guest was told does not exist. */
 	if (created)
-		unlinkat(dir->fd, name, 0);
+		hfs_unmake(dir, name, false);
 	if (nf)
 		put(r, nf);
 out:
-	if (fd >= 0)
-		close(fd);
-	p9_obj_put(o);
-	p9_obj_put(dir);
+	hfs_obj_put(o);
+	hfs_obj_put(dir);
 	put(r, f);
 	return err;
 }
@@ -1003,7 +963,7 @@ static int op_readdir(struct req *r)
 		}
 		q.type = dtype_qid(d->d_type);
 		q.version = 0;
-		q.path = p9_host_qid_path(r->s, f->obj->dev, d->d_ino);
+		q.path = hfs_ino(r->h, f->obj->dev, d->d_ino);
 		p9w_qid(r->w, &q);
 		p9w_u64(r->w, (uint64_t)d->d_off);
 		p9w_u8(r->w, d->d_type);
@@ -1018,25 +978,6 @@ unlock:
 	if (!err)
 		p9_put32(cnt, (uint32_t)used);
 	return err;
-}
-
-/* After a create: the new entry's obj, recorded owner, and qid in the reply. */
-static int created(struct req *r, struct p9_obj *dir, const char *name, uint32_t mode, uint32_t uid,
-		   uint32_t gid, uint32_t major, uint32_t minor)
-{
-	struct p9_obj *o;
-	struct statx st;
-	int err;
-
-	err = p9_host_lookup(r->s, dir, name, &o, &st);
-	if (err)
-		return err;
-	err = p9_meta_created(r->s, &r->c->opts, o, mode, uid, gid, major, minor);
-	p9_obj_put(o);
-	if (err)
-		return err;
-	reply_qid(r, &st);
-	return 0;
 }
 
 static uint32_t fid_uid(struct req *r, uint32_t id)
@@ -1055,64 +996,41 @@ static int op_mkdir(struct req *r)
 {
 	const struct p9_msg *m = r->m;
 	char name[NAME_MAX + 1];
-	struct p9_obj *dir;
-	uint32_t mode = m->u.mkdir.mode & 07777;
-	mode_t host;
+	struct hfs_obj *dir;
+	struct statx st;
 	int err;
 
-	err = p9_meta_host_mode(&r->c->opts, S_IFDIR | mode, &host);
-	if (!err)
-		err = take_name(&m->u.mkdir.name, name);
+	err = take_name(&m->u.mkdir.name, name);
 	if (!err)
 		err = dir_of(r, m->u.mkdir.dfid, &dir);
 	if (err)
 		return err;
-	if (mkdirat(dir->fd, name, host & 07777) < 0) {
-		err = -errno;
-	} else {
-		err = created(r, dir, name, S_IFDIR | mode, fid_uid(r, m->u.mkdir.dfid),
-			      m->u.mkdir.gid, 0, 0);
-		if (err)
-			unlinkat(dir->fd, name, AT_REMOVEDIR);
-	}
-	p9_obj_put(dir);
+	err = hfs_mkdir(r->h, &r->c->opts, dir, name, m->u.mkdir.mode, fid_uid(r, m->u.mkdir.dfid),
+			m->u.mkdir.gid, NULL, &st);
+	hfs_obj_put(dir);
+	if (!err)
+		reply_qid(r, &st);
 	return err;
 }
 
 static int op_mknod(struct req *r)
 {
 	const struct p9_msg *m = r->m;
-	uint32_t mode = m->u.mknod.mode, type = mode & S_IFMT, perm = mode & 07777;
 	char name[NAME_MAX + 1];
-	struct p9_obj *dir;
-	mode_t host;
-	dev_t rdev = 0;
+	struct hfs_obj *dir;
+	struct statx st;
 	int err;
 
-	if (type == 0)
-		type = S_IFREG;
-	if (S_ISDIR(type))
-		return -EINVAL; /* mkdir's, not mknod's */
-	/* A device may be a plain host file holding its type (DrvFs
-	 * metadata, VolFs) or, in the real mode only, a device. */
-	err = p9_meta_host_mode(&r->c->opts, type | perm, &host);
-	if (!err)
-		err = take_name(&m->u.mknod.name, name);
+	err = take_name(&m->u.mknod.name, name);
 	if (!err)
 		err = dir_of(r, m->u.mknod.dfid, &dir);
 	if (err)
 		return err;
-	if (S_ISCHR(host) || S_ISBLK(host))
-		rdev = makedev(m->u.mknod.major, m->u.mknod.minor);
-	if (mknodat(dir->fd, name, host, rdev) < 0) {
-		err = -errno;
-	} else {
-		err = created(r, dir, name, type | perm, fid_uid(r, m->u.mknod.dfid),
-			      m->u.mknod.gid, m->u.mknod.major, m->u.mknod.minor);
-		if (err)
-			unlinkat(dir->fd, name, 0);
-	}
-	p9_obj_put(dir);
+	err = hfs_mknod(r->h, &r->c->opts, dir, name, m->u.mknod.mode, m->u.mknod.major,
+			m->u.mknod.minor, fid_uid(r, m->u.mknod.dfid), m->u.mknod.gid, NULL, &st);
+	hfs_obj_put(dir);
+	if (!err)
+		reply_qid(r, &st);
 	return err;
 }
 
@@ -1120,7 +1038,8 @@ static int op_symlink(struct req *r)
 {
 	const struct p9_msg *m = r->m;
 	char name[NAME_MAX + 1], *target;
-	struct p9_obj *dir;
+	struct hfs_obj *dir;
+	struct statx st;
 	int err;
 
 	target = malloc(PATH_MAX);
@@ -1129,22 +1048,15 @@ static int op_symlink(struct req *r)
 	err = take_name(&m->u.symlink.name, name);
 	if (!err)
 		err = take_str(&m->u.symlink.target, target, PATH_MAX);
-	if (!err && !target[0])
-		err = -ENOENT; /* as symlink(2) says of an empty target */
 	if (!err)
 		err = dir_of(r, m->u.symlink.fid, &dir);
 	if (err)
 		goto out;
-	/* The target is only text to us: it is stored, never resolved. */
-	if (symlinkat(target, dir->fd, name) < 0) {
-		err = -errno;
-	} else {
-		err = created(r, dir, name, S_IFLNK | 0777, fid_uid(r, m->u.symlink.fid),
-			      m->u.symlink.gid, 0, 0);
-		if (err)
-			unlinkat(dir->fd, name, 0);
-	}
-	p9_obj_put(dir);
+	err = hfs_symlink(r->h, &r->c->opts, dir, name, target, fid_uid(r, m->u.symlink.fid),
+			  m->u.symlink.gid, NULL, &st);
+	hfs_obj_put(dir);
+	if (!err)
+		reply_qid(r, &st);
 out:
 	free(target);
 	return err;
@@ -1180,8 +1092,8 @@ static int op_readlink(struct req *r)
 static int op_link(struct req *r)
 {
 	const struct p9_msg *m = r->m;
-	char name[NAME_MAX + 1], num[16];
-	struct p9_obj *dir = NULL;
+	char name[NAME_MAX + 1];
+	struct hfs_obj *dir = NULL;
 	struct p9_fid *f;
 	int err;
 
@@ -1191,27 +1103,9 @@ static int op_link(struct req *r)
 	if (err)
 		return err;
 	f = fid(r, m->u.link.fid);
-	if (!f) {
-		err = -EBADF;
-	} else if (S_ISDIR(f->obj->type)) {
-		err = -EPERM;
-	} else if (linkat(f->obj->fd, "", dir->fd, name, AT_EMPTY_PATH) < 0) {
-		err = -errno;
-		/*
-		 * Linking by descriptor needs CAP_DAC_READ_SEARCH on older
-		 * kernels; through /proc it does not. A symlink is only
-		 * ever linked by descriptor.
-		 */
-		if ((err == -ENOENT || err == -EPERM) && r->s->proc_fd >= 0 &&
-		    !S_ISLNK(f->obj->type)) {
-			snprintf(num, sizeof(num), "%d", f->obj->fd);
-			err = linkat(r->s->proc_fd, num, dir->fd, name, AT_SYMLINK_FOLLOW) < 0
-				  ? -errno
-				  : 0;
-		}
-	}
+	err = f ? hfs_link(r->h, f->obj, dir, name) : -EBADF;
 	put(r, f);
-	p9_obj_put(dir);
+	hfs_obj_put(dir);
 	return err;
 }
 
@@ -1220,31 +1114,31 @@ static int op_link(struct req *r)
  * name if they still name it, else (directories only) a search of its
  * parent. References to *dir and a copy of *name on success.
  */
-static int locate(struct req *r, struct p9_fid *f, struct p9_obj **dir, char **name)
+static int locate(struct req *r, struct p9_fid *f, struct hfs_obj **dir, char **name)
 {
 	int err = -ESTALE;
 
-	if (f->obj->dev == r->s->root->dev && f->obj->ino == r->s->root->ino)
+	if (hfs_is_root(r->h, f->obj))
 		return -EBUSY;
 	pthread_mutex_lock(&f->lock);
-	if (f->dir && f->name && !(err = p9_host_check_name(f->dir, f->name, f->obj))) {
-		*dir = p9_obj_get(f->dir);
+	if (f->dir && f->name && !(err = hfs_check_name(f->dir, f->name, f->obj))) {
+		*dir = hfs_obj_get(f->dir);
 		*name = strdup(f->name);
 		if (!*name) {
-			p9_obj_put(*dir);
+			hfs_obj_put(*dir);
 			err = -ENOMEM;
 		}
 	}
 	pthread_mutex_unlock(&f->lock);
 	if (err == -ESTALE)
-		err = p9_host_find_name(r->s, f->obj, dir, name);
+		err = hfs_find_name(r->h, f->obj, dir, name);
 	return err;
 }
 
 static int op_remove(struct req *r)
 {
 	struct p9_fid *f = p9_fid_remove(r->c, r->m->u.fid.fid);
-	struct p9_obj *dir;
+	struct hfs_obj *dir;
 	char *name;
 	int err;
 
@@ -1255,7 +1149,7 @@ static int op_remove(struct req *r)
 	if (!err) {
 		if (unlinkat(dir->fd, name, S_ISDIR(f->obj->type) ? AT_REMOVEDIR : 0) < 0)
 			err = -errno;
-		p9_obj_put(dir);
+		hfs_obj_put(dir);
 		free(name);
 	}
 	put(r, f);
@@ -1265,7 +1159,7 @@ static int op_remove(struct req *r)
 static int op_rename(struct req *r)
 {
 	const struct p9_msg *m = r->m;
-	struct p9_obj *sdir = NULL, *ddir = NULL;
+	struct hfs_obj *sdir = NULL, *ddir = NULL;
 	char name[NAME_MAX + 1], *sname = NULL, *dup;
 	struct p9_fid *f;
 	int err;
@@ -1277,7 +1171,7 @@ static int op_rename(struct req *r)
 		return err;
 	f = fid(r, m->u.rename.fid);
 	if (!f) {
-		p9_obj_put(ddir);
+		hfs_obj_put(ddir);
 		return -EBADF;
 	}
 	err = locate(r, f, &sdir, &sname);
@@ -1286,14 +1180,14 @@ static int op_rename(struct req *r)
 	if (!err && (dup = strdup(name))) {
 		/* The fid follows its file. */
 		pthread_mutex_lock(&f->lock);
-		p9_obj_put(f->dir);
+		hfs_obj_put(f->dir);
 		free(f->name);
-		f->dir = p9_obj_get(ddir);
+		f->dir = hfs_obj_get(ddir);
 		f->name = dup;
 		pthread_mutex_unlock(&f->lock);
 	}
-	p9_obj_put(sdir);
-	p9_obj_put(ddir);
+	hfs_obj_put(sdir);
+	hfs_obj_put(ddir);
 	free(sname);
 	put(r, f);
 	return err;
@@ -1303,7 +1197,7 @@ static int op_renameat(struct req *r)
 {
 	const struct p9_msg *m = r->m;
 	char oname[NAME_MAX + 1], nname[NAME_MAX + 1];
-	struct p9_obj *odir = NULL, *ndir = NULL;
+	struct hfs_obj *odir = NULL, *ndir = NULL;
 	int err;
 
 	err = take_name(&m->u.renameat.oldname, oname);
@@ -1315,8 +1209,8 @@ static int op_renameat(struct req *r)
 		err = dir_of(r, m->u.renameat.newdfid, &ndir);
 	if (!err && renameat(odir->fd, oname, ndir->fd, nname) < 0)
 		err = -errno;
-	p9_obj_put(odir);
-	p9_obj_put(ndir);
+	hfs_obj_put(odir);
+	hfs_obj_put(ndir);
 	return err;
 }
 
@@ -1324,7 +1218,7 @@ static int op_unlinkat(struct req *r)
 {
 	const struct p9_msg *m = r->m;
 	char name[NAME_MAX + 1];
-	struct p9_obj *dir;
+	struct hfs_obj *dir;
 	int err;
 
 	if (m->u.unlinkat.flags & ~(uint32_t)P9_DOTL_AT_REMOVEDIR)
@@ -1336,7 +1230,7 @@ static int op_unlinkat(struct req *r)
 		return err;
 	if (unlinkat(dir->fd, name, m->u.unlinkat.flags ? AT_REMOVEDIR : 0) < 0)
 		err = -errno;
-	p9_obj_put(dir);
+	hfs_obj_put(dir);
 	return err;
 }
 
@@ -1353,10 +1247,9 @@ static int op_clunk(struct req *r)
 		if (f->xlen != f->xsize)
 			err = -EINVAL;
 		else if (f->xsize == 0)
-			err = p9_host_removexattr(r->s, f->obj, f->xname);
+			err = hfs_removexattr(r->h, f->obj, f->xname);
 		else
-			err =
-			    p9_host_setxattr(r->s, f->obj, f->xname, f->xbuf, f->xsize, f->xflags);
+			err = hfs_setxattr(r->h, f->obj, f->xname, f->xbuf, f->xsize, f->xflags);
 		f->kind = FID_PATH;
 	}
 	pthread_mutex_unlock(&f->lock);
@@ -1366,7 +1259,7 @@ static int op_clunk(struct req *r)
 
 /* --- xattrs ------------------------------------------------------------------ */
 
-static int read_xattr(struct req *r, struct p9_obj *o, const char *name, uint8_t **bufp,
+static int read_xattr(struct req *r, struct hfs_obj *o, const char *name, uint8_t **bufp,
 		      size_t *lenp)
 {
 	uint8_t *buf = NULL;
@@ -1374,8 +1267,7 @@ static int read_xattr(struct req *r, struct p9_obj *o, const char *name, uint8_t
 
 	/* The value can change between sizing and reading; try a few times. */
 	for (int tries = 0; tries < 4; tries++) {
-		n = name ? p9_host_getxattr(r->s, o, name, NULL, 0)
-			 : p9_host_listxattr(r->s, o, NULL, 0);
+		n = name ? hfs_getxattr(r->h, o, name, NULL, 0) : hfs_listxattr(r->h, o, NULL, 0);
 		if (n < 0)
 			break;
 		if ((size_t)n > XATTR_MAX) {
@@ -1386,8 +1278,8 @@ static int read_xattr(struct req *r, struct p9_obj *o, const char *name, uint8_t
 		buf = malloc((size_t)n + 1);
 		if (!buf)
 			return -ENOMEM;
-		n = name ? p9_host_getxattr(r->s, o, name, buf, (size_t)n)
-			 : p9_host_listxattr(r->s, o, (char *)buf, (size_t)n);
+		n = name ? hfs_getxattr(r->h, o, name, buf, (size_t)n)
+			 : hfs_listxattr(r->h, o, (char *)buf, (size_t)n);
 		if (n != -ERANGE)
 			break;
 	}
@@ -1396,7 +1288,7 @@ static int read_xattr(struct req *r, struct p9_obj *o, const char *name, uint8_t
 		return (int)n;
 	}
 	if (!name)
-		n = (ssize_t)p9_meta_xattr_list(&r->c->opts, (char *)buf, (size_t)n);
+		n = (ssize_t)hfs_meta_xattr_list(&r->c->opts, (char *)buf, (size_t)n);
 	*bufp = buf;
 	*lenp = (size_t)n;
 	return 0;
@@ -1406,7 +1298,7 @@ static int op_xattrwalk(struct req *r)
 {
 	const struct p9_msg *m = r->m;
 	struct p9_fid *f = fid(r, m->u.xattrwalk.fid), *nf = NULL;
-	char name[XATTR_NAME_MAX + 1], hname[P9_XNAME_MAX];
+	char name[XATTR_NAME_MAX + 1], hname[HFS_XNAME_MAX];
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int err = 0;
@@ -1416,7 +1308,7 @@ static int op_xattrwalk(struct req *r)
 	if (m->u.xattrwalk.name.len) {
 		err = take_xattr_name(&m->u.xattrwalk.name, name);
 		if (!err)
-			err = p9_meta_xattr_name(r->s, &r->c->opts, f->obj, name, false, hname);
+			err = hfs_meta_xattr_name(r->h, &r->c->opts, f->obj, name, false, hname);
 	}
 	pthread_mutex_lock(&f->lock);
 	if (!err && (f->kind == FID_XREAD || f->kind == FID_XWRITE))
@@ -1431,7 +1323,7 @@ static int op_xattrwalk(struct req *r)
 		err = -ENOMEM;
 		goto out;
 	}
-	nf->obj = p9_obj_get(f->obj);
+	nf->obj = hfs_obj_get(f->obj);
 	nf->kind = FID_XREAD;
 	nf->xbuf = buf;
 	nf->xlen = nf->xsize = len;
@@ -1454,7 +1346,7 @@ static int op_xattrcreate(struct req *r)
 {
 	const struct p9_msg *m = r->m;
 	struct p9_fid *f = fid(r, m->u.xattrcreate.fid);
-	char name[XATTR_NAME_MAX + 1], hname[P9_XNAME_MAX];
+	char name[XATTR_NAME_MAX + 1], hname[HFS_XNAME_MAX];
 	uint64_t size = m->u.xattrcreate.size;
 	uint32_t flags = m->u.xattrcreate.flags;
 	int err;
@@ -1463,7 +1355,7 @@ static int op_xattrcreate(struct req *r)
 		return -EBADF;
 	err = take_xattr_name(&m->u.xattrcreate.name, name);
 	if (!err)
-		err = p9_meta_xattr_name(r->s, &r->c->opts, f->obj, name, true, hname);
+		err = hfs_meta_xattr_name(r->h, &r->c->opts, f->obj, name, true, hname);
 	if (!err && size > XATTR_MAX)
 		err = -E2BIG;
 	if (!err && (flags & ~(uint32_t)(P9_XATTR_CREATE | P9_XATTR_REPLACE)))
@@ -1615,7 +1507,7 @@ long p9_dispatch(struct p9_conn *c, const struct p9_msg *m, void *resp, size_t c
 		 struct p9_bulk *bulk)
 {
 	struct p9_wbuf w;
-	struct req r = {.c = c, .s = c->srv, .m = m, .w = &w, .bulk = bulk};
+	struct req r = {.c = c, .h = c->srv->h, .m = m, .w = &w, .bulk = bulk};
 	size_t len;
 	int err;
 

@@ -19,8 +19,9 @@
  * to reply to) is refused back to the transport.
  *
  * Ownership follows WSL's DrvFs `[automount] options`, the host's own, or
- * a version-1 distro folder's VolFs metadata: see struct p9_mount_opts and
- * enum p9_owners.
+ * a version-1 distro folder's VolFs metadata: see struct hfs_opts and enum
+ * hfs_owners in hostfs/hostfs.h, the layer (src/hostfs) through which the
+ * server reaches every host file, as the other file servers of lxs do.
  *
  * Concurrency: a p9_server may serve any number of connections; a p9_conn
  * may be driven from many threads at once (its fid table and request table
@@ -30,8 +31,8 @@
  * outstanding (or is its own); a flush only waits on a request taken before
  * it, so flushes naming each other are all answered.
  *
- * What is not served: the per-process part of any procfs (see host.c,
- * proc_guard); past the descriptor budget (p9_set_fd_budget), requests that
+ * What is not served: the per-process part of any procfs (see hostfs/host.c,
+ * proc_guard); past the descriptor budget (hfs_set_fd_budget), requests that
  * would keep another host descriptor get EMFILE or ENFILE.
  */
 #ifndef LXS_P9_P9_H
@@ -42,76 +43,21 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "hostfs/hostfs.h"
 #include "p9/proto.h"
 
 /*
- * WSL DrvFs mount options, e.g. "metadata,uid=1000,gid=1000,umask=022".
+ * Per-connection limits; zero fields take the defaults.
  *
- * Without `metadata`, every file is reported as owned by uid:gid, with the
- * host's permission bits minus umask and minus fmask (files) or dmask
- * (directories); chmod and chown succeed and change nothing, as on DrvFs.
- * (DrvFs starts from 0777 because NTFS has no mode; a Linux host has real
- * bits, and masking them keeps executables executable and nothing else.)
- *
- * With `metadata`, owner, mode and device numbers live in user.* extended
- * attributes of the host file, little-endian binary like WSL's $LX* EAs:
- *   user.lxs.uid  4 bytes    user.lxs.gid  4 bytes
- *   user.lxs.mode 4 bytes (st_mode with file type)
- *   user.lxs.rdev 8 bytes: major[4] minor[4]
- * A file without them is reported as without `metadata`. chmod/chown write
- * them (the host file's own mode and owner are left alone); files created by
- * the guest get them; mknod of a character or block device creates an empty
- * regular host file carrying the device's type and numbers. Only regular
- * files and directories can hold user.* attributes on Linux: symlinks,
- * FIFOs and sockets are real host objects reported with the defaults, and
- * chmod/chown on them succeed without effect. The guest never sees or sets
- * user.lxs.* through its own xattr calls.
- *
- * The server's options are each connection's, unless the connection's
- * first Tattach names others in its aname ("metadata:uid=1000:umask=077",
- * ':' or ',' between options, before any fid exists): a guest mounting the
- * share once per distro gives each its /etc/wsl.conf [automount] options.
- * They change only how files look and what chmod/chown keep, never what
- * can be reached. A later attach naming other options is refused.
+ * Host descriptors held by fids are counted against max_fds and for the
+ * whole process (every server and connection in it: a VM's shares are
+ * servers of their own, and what runs out is the process's RLIMIT_NOFILE;
+ * hfs_set_fd_budget() sets that budget, p9_server_new() its default). A fid
+ * walked to a file holds one descriptor, and an open fid the same one
+ * reopened (one in all); clones share theirs. Past a connection's max_fds a
+ * request that would keep another descriptor gets Rlerror EMFILE, past the
+ * process budget ENFILE; clunking gives them back.
  */
-/*
- * Whose owners and modes the guest sees (p9_mount_opts.owners):
- *  P9_OWNERS_DRVFS  the DrvFs rules above (uid/gid/umask, `metadata`);
- *  P9_OWNERS_REAL   the host's own owner, mode and device numbers, with
- *                   chmod/chown/mknod done for real (a server running as
- *                   root on a Linux file system: lxs-init's distro export);
- *                   what a fid creates is chowned to its attach's uid and
- *                   the gid its request names; xattrs are the host's, all;
- *  P9_OWNERS_VOLFS  a version-1 distro folder: owner, mode and device
- *                   numbers from VolFs's user.lxs.stat (common/volfs.h), as
- *                   lxs-pico shows them, and written the same way
- *                   (user.* xattrs as they are, the other namespaces'
- *                   under user.lxs.x., the rest of user.lxs.* hidden;
- *                   a device is a placeholder file holding its type, a
- *                   FIFO or socket a real one, owned by 0:0, as lxs-pico
- *                   makes them at run time).
- * The DrvFs keys (uid, gid, masks, metadata) apply to P9_OWNERS_DRVFS only.
- */
-enum p9_owners { P9_OWNERS_DRVFS = 0, P9_OWNERS_REAL, P9_OWNERS_VOLFS };
-
-struct p9_mount_opts {
-	uint32_t uid, gid;
-	uint32_t umask, fmask, dmask; /* permission bits to clear (07777) */
-	bool metadata;
-	enum p9_owners owners;
-};
-
-/* uid=gid=1000, umask=022, fmask=dmask=0, no metadata (WSL's defaults). */
-void p9_mount_opts_default(struct p9_mount_opts *o);
-
-/*
- * Parse a comma-separated DrvFs option string over *o (keys: metadata,
- * uid=N, gid=N, umask=OCTAL, fmask=OCTAL, dmask=OCTAL; case=... is accepted
- * and ignored). Returns 0 or -EINVAL (o may then be partly updated).
- */
-int p9_mount_opts_parse(struct p9_mount_opts *o, const char *s);
-
-/* Per-connection limits; zero fields take the defaults. */
 struct p9_limits {
 	uint32_t max_msize;    /* largest msize Tversion may agree to; default 4 MiB */
 	uint32_t max_fids;     /* live fids per connection; default 16384 */
@@ -129,28 +75,21 @@ struct p9_server;
 struct p9_conn;
 
 /*
- * Host descriptors held by fids, counted for the whole process (every
- * server and connection in it: a VM's shares are servers of their own, and
- * what runs out is the process's RLIMIT_NOFILE). A fid walked to a file
- * holds one descriptor, and an open fid the same one reopened (one in all);
- * clones share theirs. Past a connection's max_fds a request that would
- * keep another descriptor gets Rlerror EMFILE, past the process budget
- * ENFILE; clunking gives them back. The budget is max (0: RLIMIT_NOFILE's
- * soft limit, read at each p9_server_new(), minus an eighth of it, at least
- * 256 and at most 8192, kept for everything else the process opens).
- */
-void p9_set_fd_budget(unsigned max);
-
-/*
  * A server for the directory `root_fd` (any descriptor of a directory; it is
- * reopened O_PATH and the caller keeps its own). opts may be NULL for the
- * defaults. Opens /proc/self/fd for reopening files; without /proc, files
- * can still be walked and stat'ed but only directories can be opened.
- * Returns 0 or -errno.
+ * reopened O_PATH and the caller keeps its own). Opens /proc/self/fd for
+ * reopening files; without /proc, files can still be walked and stat'ed but
+ * only directories can be opened. Returns 0 or -errno.
+ *
+ * opts (struct hfs_opts, hostfs.h; NULL for the defaults) are each
+ * connection's, unless the connection's first Tattach names others in its
+ * aname ("metadata:uid=1000:umask=077", ':' or ',' between options, before
+ * any fid exists): a guest mounting the share once per distro gives each
+ * its /etc/wsl.conf [automount] options. A later attach naming other
+ * options is refused.
  */
-int p9_server_new(int root_fd, const struct p9_mount_opts *opts, struct p9_server **out);
+int p9_server_new(int root_fd, const struct hfs_opts *opts, struct p9_server **out);
 /* Same, for a host path chosen by the host (never by the guest). */
-int p9_server_open(const char *root_path, const struct p9_mount_opts *opts, struct p9_server **out);
+int p9_server_open(const char *root_path, const struct hfs_opts *opts, struct p9_server **out);
 /* All of its connections must have been freed. */
 void p9_server_free(struct p9_server *s);
 

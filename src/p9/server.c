@@ -10,58 +10,52 @@
  * the protocol requires needs no thread to wait.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "p9/internal.h"
 
 /* --- servers and connections ------------------------------------------------ */
 
-int p9_server_new(int root_fd, const struct p9_mount_opts *opts, struct p9_server **out)
+/* A server over the share h (taken, freed on failure). */
+static int server_of(struct hostfs *h, const struct hfs_opts *opts, struct p9_server **out)
 {
 	struct p9_server *s = calloc(1, sizeof(*s));
-	int err;
 
-	if (!s)
+	if (!s) {
+		hfs_free(h);
 		return -ENOMEM;
+	}
+	s->h = h;
 	if (opts)
 		s->opts = *opts;
 	else
-		p9_mount_opts_default(&s->opts);
-	s->proc_fd = -1;
-	p9_fd_budget_default();
-	err = p9_host_init(s, root_fd);
-	if (err) {
-		free(s);
-		return err;
-	}
-	pthread_mutex_init(&s->dev_lock, NULL);
+		hfs_opts_default(&s->opts);
 	*out = s;
 	return 0;
 }
 
-int p9_server_open(const char *root_path, const struct p9_mount_opts *opts, struct p9_server **out)
+int p9_server_new(int root_fd, const struct hfs_opts *opts, struct p9_server **out)
 {
-	int fd = open(root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	int err;
+	struct hostfs *h;
+	int err = hfs_new(root_fd, &h);
 
-	if (fd < 0)
-		return -errno;
-	err = p9_server_new(fd, opts, out);
-	close(fd);
-	return err;
+	return err ? err : server_of(h, opts, out);
+}
+
+int p9_server_open(const char *root_path, const struct hfs_opts *opts, struct p9_server **out)
+{
+	struct hostfs *h;
+	int err = hfs_open(root_path, &h);
+
+	return err ? err : server_of(h, opts, out);
 }
 
 void p9_server_free(struct p9_server *s)
 {
 	if (!s)
 		return;
-	p9_obj_put(s->root);
-	if (s->proc_fd >= 0)
-		close(s->proc_fd);
-	pthread_mutex_destroy(&s->dev_lock);
+	hfs_free(s->h);
 	free(s);
 }
 
@@ -98,7 +92,8 @@ int p9_conn_new(struct p9_server *s, const struct p9_limits *lim, struct p9_conn
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&c->lock, NULL);
-	atomic_init(&c->nfds, 0);
+	atomic_init(&c->budget.used, 0);
+	c->budget.max = c->lim.max_fds;
 	*out = c;
 	return 0;
 }

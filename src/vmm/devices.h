@@ -293,7 +293,7 @@ void virtio_blk_destroy(struct virtio_dev *dev);
 
 /* --- virtio-9p (5.15 in VIRTIO 1.0; 9P2000.L over src/p9) ------------------ */
 
-struct p9_mount_opts;
+struct hfs_opts;
 struct sandbox;
 
 /* Longest mount tag the config space holds. */
@@ -303,14 +303,14 @@ struct sandbox;
  * A 9P2000.L file server for the host directory `dir` (chosen by the host),
  * offered to the guest under mount tag `tag` (1..VIRTIO_9P_TAG_MAX bytes).
  * read_only refuses every change with EROFS; opts (NULL: the defaults) are
- * DrvFs-style ownership options (p9/p9.h). Requests run on a small pool of
+ * DrvFs-style ownership options (hostfs.h). Requests run on a small pool of
  * worker threads, each confined by sb's 9P filter before create returns (sb
  * NULL: not confined, for tests of the device alone); reset and destroy wait
  * for them. Returns 0 and *out, or -errno (-EINVAL for a bad tag, the
  * server's errors for dir, the sandbox's if a worker could not enter it).
  */
 int virtio_9p_create(struct virtio_dev **out, struct guest_mem *gm, const char *tag,
-		     const char *dir, bool read_only, const struct p9_mount_opts *opts,
+		     const char *dir, bool read_only, const struct hfs_opts *opts,
 		     const struct sandbox *sb);
 /* Waits for the requests in flight, then frees the server. */
 void virtio_9p_destroy(struct virtio_dev *dev);

@@ -54,7 +54,7 @@ struct disk_opt {
 struct share_opt {
 	const char *tag, *dir;
 	bool ro;
-	struct p9_mount_opts mo;
+	struct hfs_opts mo;
 };
 
 struct options {
@@ -158,11 +158,11 @@ static void parse_share(char *spec, struct share_opt *sh)
 	sh->dir = strtok_r(eq + 1, ",", &save);
 	if (!sh->dir || !sh->dir[0])
 		fatalx(LXS_EXIT_VMM_ERROR, "--share %s= needs a host directory", spec);
-	p9_mount_opts_default(&sh->mo);
+	hfs_opts_default(&sh->mo);
 	for (char *t; (t = strtok_r(NULL, ",", &save));) {
 		if (!strcmp(t, "ro"))
 			sh->ro = true;
-		else if (p9_mount_opts_parse(&sh->mo, t) < 0)
+		else if (hfs_opts_parse(&sh->mo, t) < 0)
 			fatalx(LXS_EXIT_VMM_ERROR,
 			       "--share option '%s' is not ro, metadata, uid=, gid=, umask=, "
 			       "fmask= or dmask=",

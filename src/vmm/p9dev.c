@@ -392,7 +392,7 @@ static const struct virtio_dev_ops p9dev_ops = {
 };
 
 int virtio_9p_create(struct virtio_dev **out, struct guest_mem *gm, const char *tag,
-		     const char *dir, bool read_only, const struct p9_mount_opts *opts,
+		     const char *dir, bool read_only, const struct hfs_opts *opts,
 		     const struct sandbox *sb)
 {
 	struct p9dev *d;

@@ -161,7 +161,7 @@ static const struct filter_rule vcpu_rules[] = {
     IOCTL(KVM_IRQ_LINE),
 };
 
-/* Linux 6.13's xattr calls on a descriptor and a name; src/p9/host.c tries them first. */
+/* Linux 6.13's xattr calls on a descriptor and a name; src/hostfs/host.c tries them first. */
 #define NR_SETXATTRAT    463
 #define NR_GETXATTRAT    464
 #define NR_LISTXATTRAT   465
@@ -169,7 +169,7 @@ static const struct filter_rule vcpu_rules[] = {
 
 /*
  * A 9P worker: the host file system beneath the share, through descriptors
- * the server opened from the share's root (src/p9/host.c); no sockets, no KVM.
+ * the server opened from the share's root (src/hostfs/host.c); no sockets, no KVM.
  */
 static const struct filter_rule p9_rules[] = {
     ANY(openat),

@@ -1,4 +1,4 @@
-// fuzz-link: src/p9/*.c
+// fuzz-link: src/p9/*.c src/hostfs/*.c
 /*
  * fuzz_p9.c - libFuzzer target for the 9P2000.L decoder and server
  * (src/p9/) against a real scratch share. Crashes, sanitizer reports,
@@ -10,7 +10,7 @@
  *
  * Each input: a flags byte, then messages.
  *   flags bit 0  serve the share with `metadata` (xattr-kept owners/modes)
- *   flags bits 4-5  ownership mode (p9.h, enum p9_owners): 1 real (chmod,
+ *   flags bits 4-5  ownership mode (hostfs.h, enum hfs_owners): 1 real (chmod,
  *                chown, mknod for real; devices are never opened), 2 VolFs
  *                (user.lxs.stat), else DrvFs as bit 0 says
  *   flags bit 1  raw: the rest is a byte stream of whole 9P messages, each
@@ -280,7 +280,7 @@ static void write_seeds(const char *dir)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct p9_mount_opts o;
+	struct hfs_opts o;
 	const char *seeds = getenv("LXS_FUZZ_SEED_DIR");
 
 	(void)argc;
@@ -297,17 +297,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		die("scratch share");
 	populate();
 	atexit(cleanup);
-	p9_mount_opts_default(&o);
+	hfs_opts_default(&o);
 	if (p9_server_open(H.share, &o, &H.srv[0]))
 		die("server");
 	o.metadata = true;
 	if (p9_server_open(H.share, &o, &H.srv[1]))
 		die("metadata server");
 	o.metadata = false;
-	o.owners = P9_OWNERS_REAL;
+	o.owners = HFS_OWNERS_REAL;
 	if (p9_server_open(H.share, &o, &H.srv[2]))
 		die("real server");
-	o.owners = P9_OWNERS_VOLFS;
+	o.owners = HFS_OWNERS_VOLFS;
 	if (p9_server_open(H.share, &o, &H.srv[3]))
 		die("VolFs server");
 	H.resp = malloc(RESP);

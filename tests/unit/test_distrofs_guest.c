@@ -321,7 +321,7 @@ static long created_owner(int fd, uint32_t dfid, const char *name)
 /*
  * The host creates as the user its uname names in the distro's passwd (not
  * its n_uname), or as its n_uname for a name passwd lacks. Owners become
- * real only with src/p9's P9_OWNERS_REAL: until it reports a host file's
+ * real only with src/p9's HFS_OWNERS_REAL: until it reports a host file's
  * own owner, there is nothing to see and the case says so.
  */
 static void t_owner(struct unit *u)
@@ -334,7 +334,7 @@ static void t_owner(struct unit *u)
 	}
 	CHECK(u, connect_attach(&fd, "alice", 4242u, "test") == P9_RATTACH);
 	if (reported_uid(fd, "owned.txt", 3456, 3u) != 3456) {
-		printf("# t_owner: src/p9 does not report real owners yet (P9_OWNERS_REAL); "
+		printf("# t_owner: src/p9 does not report real owners yet (HFS_OWNERS_REAL); "
 		       "not checked\n");
 		close(fd);
 		return;

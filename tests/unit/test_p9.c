@@ -24,7 +24,7 @@
 
 #define ROOT 0u
 
-static struct tp *setup(struct unit *u, const struct p9_mount_opts *o)
+static struct tp *setup(struct unit *u, const struct hfs_opts *o)
 {
 	struct tp *t = calloc(1, sizeof(*t));
 
@@ -478,20 +478,20 @@ static void t_setattr(struct unit *u)
 
 static void t_masks(struct unit *u)
 {
-	struct p9_mount_opts o;
+	struct hfs_opts o;
 	struct tp *t;
 	struct tp_attr a;
 
-	p9_mount_opts_default(&o);
-	CHECK(u, p9_mount_opts_parse(&o, "uid=1234,gid=99,umask=077,fmask=0111,case=off") == 0);
+	hfs_opts_default(&o);
+	CHECK(u, hfs_opts_parse(&o, "uid=1234,gid=99,umask=077,fmask=0111,case=off") == 0);
 	CHECK(u, o.uid == 1234 && o.gid == 99 && o.umask == 077 && o.fmask == 0111 && !o.metadata);
-	CHECK(u, p9_mount_opts_parse(&o, "bogus") == -EINVAL);
-	CHECK(u, p9_mount_opts_parse(&o, "umask=8") == -EINVAL);
-	CHECK(u, p9_mount_opts_parse(&o, "uid=-1") == -EINVAL);
-	CHECK(u, p9_mount_opts_parse(&o, "uid=") == -EINVAL);
-	CHECK(u, p9_mount_opts_parse(&o, "umask=0777777") == -EINVAL);
-	p9_mount_opts_default(&o);
-	CHECK(u, p9_mount_opts_parse(&o, "uid=1234,gid=99,umask=077,fmask=0111") == 0);
+	CHECK(u, hfs_opts_parse(&o, "bogus") == -EINVAL);
+	CHECK(u, hfs_opts_parse(&o, "umask=8") == -EINVAL);
+	CHECK(u, hfs_opts_parse(&o, "uid=-1") == -EINVAL);
+	CHECK(u, hfs_opts_parse(&o, "uid=") == -EINVAL);
+	CHECK(u, hfs_opts_parse(&o, "umask=0777777") == -EINVAL);
+	hfs_opts_default(&o);
+	CHECK(u, hfs_opts_parse(&o, "uid=1234,gid=99,umask=077,fmask=0111") == 0);
 	t = setup(u, &o);
 	if (!t)
 		return;
@@ -542,15 +542,15 @@ static void t_attach_opts(struct unit *u)
 
 static void t_metadata(struct unit *u)
 {
-	struct p9_mount_opts o;
+	struct hfs_opts o;
 	struct tpc *cl;
 	struct tp *t;
 	struct tp_attr a;
 	struct stat st;
 	uint8_t x[8];
 
-	p9_mount_opts_default(&o);
-	CHECK(u, p9_mount_opts_parse(&o, "metadata,umask=022") == 0 && o.metadata);
+	hfs_opts_default(&o);
+	CHECK(u, hfs_opts_parse(&o, "metadata,umask=022") == 0 && o.metadata);
 	t = setup(u, &o);
 	if (!t)
 		return;
@@ -617,13 +617,13 @@ static void t_metadata(struct unit *u)
 
 static void t_xattr(struct unit *u)
 {
-	struct p9_mount_opts o;
+	struct hfs_opts o;
 	struct tpc *cl;
 	struct tp *t;
 	char buf[256];
 	int n;
 
-	p9_mount_opts_default(&o);
+	hfs_opts_default(&o);
 	o.metadata = true;
 	t = setup(u, &o);
 	if (!t)
@@ -769,13 +769,13 @@ static int pretend_old_kernel(void)
 /* The common walk/open/create/escape checks, on whatever paths the host allows. */
 static void fallback_body(struct unit *u, bool have_proc)
 {
-	struct p9_mount_opts o;
+	struct hfs_opts o;
 	struct tp *t;
 	struct tpc *cl;
 	struct tp_attr a;
 	char buf[512];
 
-	p9_mount_opts_default(&o);
+	hfs_opts_default(&o);
 	o.metadata = have_proc;
 	t = setup(u, &o);
 	if (!t)

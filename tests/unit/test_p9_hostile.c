@@ -821,10 +821,10 @@ static void t_fd_budget(struct unit *u)
 	CHECK(u, open_fds() == before + 2);
 	CHECK(u, tp_walk(&t->cl, ROOT, 14, "f4") == 1);
 	/* the process's budget: this connection holds the only 3 counted */
-	p9_set_fd_budget(3);
+	hfs_set_fd_budget(3);
 	CHECK(u, tp_walk(&t->cl, ROOT, 16, "f5") == -ENFILE);
 	CHECK(u, tp_lopen(&t->cl, 14, P9_DOTL_RDONLY) == 0); /* no more needed */
-	p9_set_fd_budget(0);
+	hfs_set_fd_budget(0);
 	CHECK(u, tp_walk(&t->cl, ROOT, 16, "f5") == 1);
 	CHECK(u, tp_clunk(&t->cl, 11) == 0);
 	CHECK(u, tp_lcreate(&t->cl, 1, "new", P9_DOTL_RDWR, 0644) == 0);

@@ -1,8 +1,8 @@
 /*
  * test_p9_owners.c - the 9P server's ownership modes other than DrvFs's
- * (enum p9_owners, p9.h; DrvFs's are in test_p9.c): P9_OWNERS_REAL, the
+ * (enum hfs_owners, hostfs.h; DrvFs's are in test_p9.c): HFS_OWNERS_REAL, the
  * host's own owners and modes changed for real (needs root), and
- * P9_OWNERS_VOLFS, a version-1 distro folder's user.lxs.stat attribute
+ * HFS_OWNERS_VOLFS, a version-1 distro folder's user.lxs.stat attribute
  * (common/volfs.h) written and read as lxs-pico does, its xattr names
  * mapped as lxs-pico maps them.
  */
@@ -20,12 +20,12 @@
 
 #define ROOT 0u
 
-static struct tp *setup(struct unit *u, enum p9_owners owners)
+static struct tp *setup(struct unit *u, enum hfs_owners owners)
 {
 	struct tp *t = calloc(1, sizeof(*t));
-	struct p9_mount_opts o;
+	struct hfs_opts o;
 
-	p9_mount_opts_default(&o);
+	hfs_opts_default(&o);
 	o.owners = owners;
 	if (!t || tp_init(t, &o) != 0) {
 		CHECK(u, !"scratch share set up");
@@ -117,11 +117,11 @@ static int put_meta(const char *path, const char *v)
 	return lsetxattr(path, LXS_META_XATTR, v, strlen(v), 0);
 }
 
-/* --- P9_OWNERS_REAL ------------------------------------------------------- */
+/* --- HFS_OWNERS_REAL ---------------------------------------------------------- */
 
 static void t_real_attrs(struct unit *u)
 {
-	struct tp *t = setup(u, P9_OWNERS_REAL);
+	struct tp *t = setup(u, HFS_OWNERS_REAL);
 	struct tpc *cl;
 	struct tp_attr a;
 	struct stat st;
@@ -165,7 +165,7 @@ static void t_real_attrs(struct unit *u)
 
 static void t_real_create(struct unit *u)
 {
-	struct tp *t = setup(u, P9_OWNERS_REAL);
+	struct tp *t = setup(u, HFS_OWNERS_REAL);
 	struct tpc *cl;
 	struct tp_attr a;
 	struct stat st;
@@ -216,11 +216,11 @@ out:
 	umask(old);
 }
 
-/* --- P9_OWNERS_VOLFS ------------------------------------------------------ */
+/* --- HFS_OWNERS_VOLFS --------------------------------------------------------- */
 
 static void t_volfs_attrs(struct unit *u)
 {
-	struct tp *t = setup(u, P9_OWNERS_VOLFS);
+	struct tp *t = setup(u, HFS_OWNERS_VOLFS);
 	char p[160];
 	struct tpc *cl;
 	struct tp_attr a;
@@ -285,7 +285,7 @@ static void t_volfs_attrs(struct unit *u)
 
 static void t_volfs_create(struct unit *u)
 {
-	struct tp *t = setup(u, P9_OWNERS_VOLFS);
+	struct tp *t = setup(u, HFS_OWNERS_VOLFS);
 	char v[LXS_META_MAX];
 	struct tpc *cl;
 	struct tp_attr a;
@@ -361,7 +361,7 @@ out:
 
 static void t_volfs_xattr(struct unit *u)
 {
-	struct tp *t = setup(u, P9_OWNERS_VOLFS);
+	struct tp *t = setup(u, HFS_OWNERS_VOLFS);
 	struct tpc *cl;
 	char buf[512];
 	int n;

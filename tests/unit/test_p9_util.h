@@ -274,7 +274,7 @@ static inline int tp_version_attach(struct tpc *cl, uint32_t msize)
 	return r == P9_RATTACH ? 0 : (r < 0 ? r : -EPROTO);
 }
 
-static inline int tp_init_lim(struct tp *t, const struct p9_mount_opts *o,
+static inline int tp_init_lim(struct tp *t, const struct hfs_opts *o,
 			      const struct p9_limits *lim)
 {
 	char p[160];
@@ -303,7 +303,7 @@ static inline int tp_init_lim(struct tp *t, const struct p9_mount_opts *o,
 	return tp_version_attach(&t->cl, TP_MSIZE);
 }
 
-static inline int tp_init(struct tp *t, const struct p9_mount_opts *o)
+static inline int tp_init(struct tp *t, const struct hfs_opts *o)
 {
 	return tp_init_lim(t, o, NULL);
 }

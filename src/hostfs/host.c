@@ -1,7 +1,7 @@
 /*
  * host.c - every system call that resolves something the guest named.
  *
- * The rules (see p9.h): one component per call, relative to a descriptor
+ * The rules (see hostfs.h): one component per call, relative to a descriptor
  * already known to be inside the share, O_PATH|O_NOFOLLOW, so a symlink is
  * only ever a leaf; ".." handled here and nowhere else; files reopened for
  * I/O through /proc/self/fd/N of their own O_PATH descriptor, which can only
@@ -12,12 +12,14 @@
  * of an inode (the real and VolFs modes) likewise: by its descriptor with
  * AT_EMPTY_PATH, or through /proc/self/fd/N.
  *
- * Also the objs (one O_PATH descriptor each) and the descriptor budget they
- * are counted against.
+ * Also the objs (one O_PATH descriptor each), the descriptor budget they
+ * are counted against, a share's life (hfs_new) and the guest's inode
+ * numbers.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -31,7 +33,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "p9/internal.h"
+#include "hostfs/hostfs.h"
 
 #ifndef SYS_setxattrat
 #define SYS_setxattrat 463
@@ -47,7 +49,7 @@
 #endif
 
 /* The kernel's struct xattr_args (Linux 6.13). */
-struct p9_xattr_args {
+struct hfs_xattr_args {
 	uint64_t value;
 	uint32_t size;
 	uint32_t flags;
@@ -70,7 +72,7 @@ static bool same_inode(const struct statx *a, const struct statx *b)
 	       a->stx_dev_minor == b->stx_dev_minor;
 }
 
-static bool obj_is(const struct p9_obj *o, const struct statx *st)
+static bool obj_is(const struct hfs_obj *o, const struct statx *st)
 {
 	return o->ino == st->stx_ino && o->dev == stx_dev(st);
 }
@@ -84,11 +86,12 @@ static int fd_stat(int fd, struct statx *st)
 
 /* --- descriptor budget ------------------------------------------------------ */
 
-/* Here, with the objs: the last p9_obj_put gives back what the obj counted. */
+/* Here, with the objs: the last hfs_obj_put gives back what the obj counted. */
 static atomic_uint fds_used, fds_max;
 static atomic_bool fds_max_set;
 
-void p9_fd_budget_default(void)
+/* The budget from RLIMIT_NOFILE, unless hfs_set_fd_budget() fixed one. */
+static void budget_default(void)
 {
 	struct rlimit rl;
 	rlim_t keep;
@@ -104,46 +107,46 @@ void p9_fd_budget_default(void)
 	atomic_store(&fds_max, (unsigned)(rl.rlim_cur - keep));
 }
 
-void p9_set_fd_budget(unsigned max)
+void hfs_set_fd_budget(unsigned max)
 {
 	atomic_store(&fds_max_set, max != 0);
 	if (max)
 		atomic_store(&fds_max, max);
 	else
-		p9_fd_budget_default();
+		budget_default();
 }
 
-int p9_obj_charge(struct p9_conn *c, struct p9_obj *o)
+int hfs_charge(struct hostfs *h, struct hfs_budget *b, struct hfs_obj *o)
 {
-	if (!o || o->owner || o == c->srv->root)
+	if (!o || o->charged || o == h->root)
 		return 0;
-	if (atomic_fetch_add(&c->nfds, 1) >= c->lim.max_fds) {
-		atomic_fetch_sub(&c->nfds, 1);
+	if (atomic_fetch_add(&b->used, 1) >= b->max) {
+		atomic_fetch_sub(&b->used, 1);
 		return -EMFILE;
 	}
 	if (atomic_fetch_add(&fds_used, 1) >= atomic_load(&fds_max)) {
 		atomic_fetch_sub(&fds_used, 1);
-		atomic_fetch_sub(&c->nfds, 1);
+		atomic_fetch_sub(&b->used, 1);
 		return -ENFILE;
 	}
-	o->owner = c;
+	o->charged = b;
 	return 0;
 }
 
-void p9_obj_uncharge(struct p9_obj *o)
+void hfs_uncharge(struct hfs_obj *o)
 {
-	if (!o->owner)
+	if (!o->charged)
 		return;
-	atomic_fetch_sub(&o->owner->nfds, 1);
+	atomic_fetch_sub(&o->charged->used, 1);
 	atomic_fetch_sub(&fds_used, 1);
-	o->owner = NULL;
+	o->charged = NULL;
 }
 
 /* --- objs ------------------------------------------------------------------ */
 
-struct p9_obj *p9_obj_new(int fd, const struct statx *st)
+struct hfs_obj *hfs_obj_new(int fd, const struct statx *st)
 {
-	struct p9_obj *o = malloc(sizeof(*o));
+	struct hfs_obj *o = malloc(sizeof(*o));
 
 	if (!o) {
 		close(fd);
@@ -155,33 +158,33 @@ struct p9_obj *p9_obj_new(int fd, const struct statx *st)
 	o->ino = st->stx_ino;
 	o->type = st->stx_mode & S_IFMT;
 	o->on_proc = false;
-	o->owner = NULL;
+	o->charged = NULL;
 	return o;
 }
 
-struct p9_obj *p9_obj_get(struct p9_obj *o)
+struct hfs_obj *hfs_obj_get(struct hfs_obj *o)
 {
 	if (o)
 		atomic_fetch_add(&o->refs, 1);
 	return o;
 }
 
-void p9_obj_put(struct p9_obj *o)
+void hfs_obj_put(struct hfs_obj *o)
 {
 	if (!o || atomic_fetch_sub(&o->refs, 1) != 1)
 		return;
-	p9_obj_uncharge(o);
+	hfs_uncharge(o);
 	close(o->fd);
 	free(o);
 }
 
-int p9_host_stat(struct p9_obj *o, struct statx *st)
+int hfs_stat(struct hfs_obj *o, struct statx *st)
 {
 	return fd_stat(o->fd, st);
 }
 
 /* An fd's obj, or -errno; the fd is consumed either way. */
-static int obj_from_fd(int fd, struct p9_obj **out, struct statx *st)
+static int obj_from_fd(int fd, struct hfs_obj **out, struct statx *st)
 {
 	struct statx tmp;
 	int err;
@@ -193,7 +196,7 @@ static int obj_from_fd(int fd, struct p9_obj **out, struct statx *st)
 		close(fd);
 		return err;
 	}
-	*out = p9_obj_new(fd, st);
+	*out = hfs_obj_new(fd, st);
 	return *out ? 0 : -ENOMEM;
 }
 
@@ -217,7 +220,7 @@ static int obj_from_fd(int fd, struct p9_obj **out, struct statx *st)
  * leaf the guest resolves itself, by walking one of the refused names.
  * A share rooted on a procfs must be rooted at its top for the same reason.
  * /sys and /dev have no such windows reachable here: device nodes are never
- * opened (p9_host_reopen) and their magic links are symlinks, never followed.
+ * opened (hfs_reopen) and their magic links are symlinks, never followed.
  */
 #define PROC_ROOT_INO 1
 
@@ -232,7 +235,7 @@ static bool proc_per_process(const char *name)
 }
 
 /* Sets o->on_proc; 0 or -EACCES. dir NULL: o is a share root. */
-static int proc_guard(struct p9_obj *dir, const char *name, struct p9_obj *o)
+static int proc_guard(struct hfs_obj *dir, const char *name, struct hfs_obj *o)
 {
 	struct statfs sf;
 
@@ -250,7 +253,7 @@ static int proc_guard(struct p9_obj *dir, const char *name, struct p9_obj *o)
 	return 0;
 }
 
-int p9_host_init(struct p9_server *s, int root_fd)
+static int host_init(struct hostfs *h, int root_fd)
 {
 	struct open_how how = {
 	    .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
@@ -263,46 +266,106 @@ int p9_host_init(struct p9_server *s, int root_fd)
 	fd = openat(root_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	err = obj_from_fd(fd, &s->root, &st);
+	err = obj_from_fd(fd, &h->root, &st);
 	if (err)
 		return err;
-	err = proc_guard(NULL, NULL, s->root);
-	if (!err && s->root->on_proc && s->root->ino != PROC_ROOT_INO)
+	err = proc_guard(NULL, NULL, h->root);
+	if (!err && h->root->on_proc && h->root->ino != PROC_ROOT_INO)
 		err = -EACCES;
 	if (err) {
-		p9_obj_put(s->root);
-		s->root = NULL;
+		hfs_obj_put(h->root);
+		h->root = NULL;
 		return err;
 	}
 
 	/* Is there anything above the root at all? If not, ".." needs no check. */
-	fd = openat(s->root->fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	s->root_is_top = fd >= 0 && fd_stat(fd, &up) == 0 && same_inode(&st, &up);
+	fd = openat(h->root->fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	h->root_is_top = fd >= 0 && fd_stat(fd, &up) == 0 && same_inode(&st, &up);
 	if (fd >= 0)
 		close(fd);
 
-	fd = (int)syscall(SYS_openat2, s->root->fd, ".", &how, sizeof(how));
-	s->has_openat2 = fd >= 0;
+	fd = (int)syscall(SYS_openat2, h->root->fd, ".", &how, sizeof(how));
+	h->has_openat2 = fd >= 0;
 	if (fd >= 0)
 		close(fd);
 
 	/* Only a real procfs gives the inode-pinned reopen we rely on. */
-	s->proc_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (s->proc_fd >= 0 && (fstatfs(s->proc_fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)) {
-		close(s->proc_fd);
-		s->proc_fd = -1;
+	h->proc_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (h->proc_fd >= 0 && (fstatfs(h->proc_fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)) {
+		close(h->proc_fd);
+		h->proc_fd = -1;
 	}
-	atomic_init(&s->has_xattrat, -1);
+	atomic_init(&h->has_xattrat, -1);
 	return 0;
 }
 
-int p9_host_lookup(struct p9_server *s, struct p9_obj *dir, const char *name, struct p9_obj **out,
-		   struct statx *st)
+int hfs_new(int root_fd, struct hostfs **out)
+{
+	struct hostfs *h = calloc(1, sizeof(*h));
+	int err;
+
+	if (!h)
+		return -ENOMEM;
+	h->proc_fd = -1;
+	budget_default();
+	err = host_init(h, root_fd);
+	if (err) {
+		free(h);
+		return err;
+	}
+	pthread_mutex_init(&h->dev_lock, NULL);
+	*out = h;
+	return 0;
+}
+
+int hfs_open(const char *root_path, struct hostfs **out)
+{
+	int fd = open(root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	err = hfs_new(fd, out);
+	close(fd);
+	return err;
+}
+
+void hfs_free(struct hostfs *h)
+{
+	if (!h)
+		return;
+	hfs_obj_put(h->root);
+	if (h->proc_fd >= 0)
+		close(h->proc_fd);
+	pthread_mutex_destroy(&h->dev_lock);
+	free(h);
+}
+
+bool hfs_is_root(const struct hostfs *h, const struct hfs_obj *o)
+{
+	return o == h->root || (o->dev == h->root->dev && o->ino == h->root->ino);
+}
+
+int hfs_name_ok(const char *name, size_t len)
+{
+	if (len == 0)
+		return -EINVAL;
+	if (len > NAME_MAX)
+		return -ENAMETOOLONG;
+	if (memchr(name, '\0', len) || memchr(name, '/', len))
+		return -EINVAL;
+	if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
+		return -EINVAL;
+	return 0;
+}
+
+int hfs_lookup(struct hostfs *h, struct hfs_obj *dir, const char *name, struct hfs_obj **out,
+	       struct statx *st)
 {
 	int fd, err;
 
 	*out = NULL;
-	if (s->has_openat2) {
+	if (h->has_openat2) {
 		/*
 		 * Beneath dir is all a single name can reach anyway; asking
 		 * the kernel to enforce it too costs nothing and survives a
@@ -322,7 +385,7 @@ int p9_host_lookup(struct p9_server *s, struct p9_obj *dir, const char *name, st
 	if (!err)
 		err = proc_guard(dir, name, *out);
 	if (err && *out) {
-		p9_obj_put(*out);
+		hfs_obj_put(*out);
 		*out = NULL;
 	}
 	return err;
@@ -333,13 +396,13 @@ int p9_host_lookup(struct p9_server *s, struct p9_obj *dir, const char *name, st
  * ".." until it meets the root (yes) or the top of the namespace (no). A
  * directory the host moved out of the share is therefore not beneath.
  */
-static int beneath(struct p9_server *s, int fd, const struct statx *st)
+static int beneath(struct hostfs *h, int fd, const struct statx *st)
 {
 	struct statx cs = *st, us;
 	int cur = fd, up, err = -ELOOP;
 
 	for (int depth = 0; depth < MAX_DEPTH; depth++) {
-		if (obj_is(s->root, &cs)) {
+		if (obj_is(h->root, &cs)) {
 			err = 0;
 			break;
 		}
@@ -366,15 +429,15 @@ static int beneath(struct p9_server *s, int fd, const struct statx *st)
 	return err;
 }
 
-int p9_host_parent(struct p9_server *s, struct p9_obj *dir, struct p9_obj **out, struct statx *st)
+int hfs_parent(struct hostfs *h, struct hfs_obj *dir, struct hfs_obj **out, struct statx *st)
 {
 	int fd, err;
 
-	if (dir == s->root || (dir->dev == s->root->dev && dir->ino == s->root->ino)) {
+	if (hfs_is_root(h, dir)) {
 		/* ".." of the root is the root, as in any chroot. */
-		err = p9_host_stat(s->root, st);
+		err = hfs_stat(h->root, st);
 		if (!err)
-			*out = p9_obj_get(s->root);
+			*out = hfs_obj_get(h->root);
 		return err;
 	}
 	if (!S_ISDIR(dir->type))
@@ -383,19 +446,19 @@ int p9_host_parent(struct p9_server *s, struct p9_obj *dir, struct p9_obj **out,
 	if (fd < 0)
 		return -errno;
 	err = fd_stat(fd, st);
-	if (!err && !s->root_is_top)
-		err = beneath(s, fd, st);
+	if (!err && !h->root_is_top)
+		err = beneath(h, fd, st);
 	if (err) {
 		close(fd);
 		return err;
 	}
-	*out = p9_obj_new(fd, st);
+	*out = hfs_obj_new(fd, st);
 	if (!*out)
 		return -ENOMEM;
 	/* A parent is never per-process: nothing below one was ever reached. */
 	err = proc_guard(dir, NULL, *out);
 	if (err) {
-		p9_obj_put(*out);
+		hfs_obj_put(*out);
 		*out = NULL;
 	}
 	return err;
@@ -406,13 +469,17 @@ static void fd_name(char *buf, size_t len, int fd)
 	snprintf(buf, len, "%d", fd);
 }
 
-int p9_host_reopen(struct p9_server *s, struct p9_obj *o, struct p9_obj *dir, const char *name,
-		   int flags)
+int hfs_reopen(struct hostfs *h, struct hfs_obj *o, struct hfs_obj *dir, const char *name,
+	       int flags)
 {
 	struct statx st;
 	char num[16];
 	int fd, err;
 
+	/* A reopen names an inode already found: it never makes one, and
+	 * O_NOFOLLOW would refuse the /proc/self/fd/N link it goes through. */
+	if (flags & (O_CREAT | O_EXCL | O_NOFOLLOW))
+		return -EINVAL;
 	flags |= O_CLOEXEC | O_NOCTTY;
 	if (S_ISLNK(o->type))
 		return -ELOOP;
@@ -421,9 +488,9 @@ int p9_host_reopen(struct p9_server *s, struct p9_obj *o, struct p9_obj *dir, co
 	if (S_ISDIR(o->type))
 		flags |= O_DIRECTORY;
 
-	if (s->proc_fd >= 0) {
+	if (h->proc_fd >= 0) {
 		fd_name(num, sizeof(num), o->fd);
-		fd = openat(s->proc_fd, num, flags);
+		fd = openat(h->proc_fd, num, flags);
 	} else if (S_ISDIR(o->type)) {
 		fd = openat(o->fd, ".", flags);
 	} else if (dir && name) {
@@ -448,7 +515,7 @@ int p9_host_reopen(struct p9_server *s, struct p9_obj *o, struct p9_obj *dir, co
 	return fd;
 }
 
-int p9_host_check_name(struct p9_obj *dir, const char *name, struct p9_obj *o)
+int hfs_check_name(struct hfs_obj *dir, const char *name, struct hfs_obj *o)
 {
 	struct statx st;
 
@@ -457,9 +524,9 @@ int p9_host_check_name(struct p9_obj *dir, const char *name, struct p9_obj *o)
 	return obj_is(o, &st) ? 0 : -ESTALE;
 }
 
-int p9_host_find_name(struct p9_server *s, struct p9_obj *o, struct p9_obj **dirp, char **namep)
+int hfs_find_name(struct hostfs *h, struct hfs_obj *o, struct hfs_obj **dirp, char **namep)
 {
-	struct p9_obj *dir = NULL;
+	struct hfs_obj *dir = NULL;
 	struct statx st;
 	char buf[8192];
 	int dfd = -1, err;
@@ -467,16 +534,16 @@ int p9_host_find_name(struct p9_server *s, struct p9_obj *o, struct p9_obj **dir
 
 	if (!S_ISDIR(o->type))
 		return -ESTALE; /* a file's other names are not ours to guess */
-	if (o->dev == s->root->dev && o->ino == s->root->ino)
+	if (hfs_is_root(h, o))
 		return -EBUSY;
-	err = p9_host_parent(s, o, &dir, &st);
+	err = hfs_parent(h, o, &dir, &st);
 	if (err)
 		return err;
 	if (obj_is(o, &st)) {
 		err = -EBUSY; /* a mount or namespace top: it has no name */
 		goto out;
 	}
-	dfd = p9_host_reopen(s, dir, NULL, NULL, O_RDONLY);
+	dfd = hfs_reopen(h, dir, NULL, NULL, O_RDONLY);
 	if (dfd < 0) {
 		err = dfd;
 		goto out;
@@ -492,7 +559,7 @@ int p9_host_find_name(struct p9_server *s, struct p9_obj *o, struct p9_obj **dir
 			if (d->d_ino != o->ino || !strcmp(d->d_name, ".") ||
 			    !strcmp(d->d_name, ".."))
 				continue;
-			if (p9_host_check_name(dir, d->d_name, o))
+			if (hfs_check_name(dir, d->d_name, o))
 				continue;
 			*namep = strdup(d->d_name);
 			err = *namep ? 0 : -ENOMEM;
@@ -505,63 +572,50 @@ out:
 	if (dfd >= 0)
 		close(dfd);
 	if (err)
-		p9_obj_put(dir);
+		hfs_obj_put(dir);
 	else
 		*dirp = dir;
 	return err;
 }
 
-uint64_t p9_host_qid_path(struct p9_server *s, dev_t dev, uint64_t ino)
+uint64_t hfs_ino(struct hostfs *h, dev_t dev, uint64_t ino)
 {
 	unsigned i;
 
-	if (dev == s->root->dev)
+	if (dev == h->root->dev)
 		return ino;
 	/*
 	 * Files on other mounts get the device's slot number in the top bits,
 	 * so two inode numbers from two file systems do not collide in the
-	 * guest's inode cache. Past P9_DEVMAP devices, a hash: collisions
+	 * guest's inode cache. Past HFS_DEVMAP devices, a hash: collisions
 	 * become possible but nothing breaks.
 	 */
-	pthread_mutex_lock(&s->dev_lock);
-	for (i = 0; i < s->ndevs && s->devs[i] != dev; i++)
+	pthread_mutex_lock(&h->dev_lock);
+	for (i = 0; i < h->ndevs && h->devs[i] != dev; i++)
 		;
-	if (i == s->ndevs && s->ndevs < P9_DEVMAP)
-		s->devs[s->ndevs++] = dev;
-	pthread_mutex_unlock(&s->dev_lock);
-	if (i < P9_DEVMAP)
+	if (i == h->ndevs && h->ndevs < HFS_DEVMAP)
+		h->devs[h->ndevs++] = dev;
+	pthread_mutex_unlock(&h->dev_lock);
+	if (i < HFS_DEVMAP)
 		return ino ^ ((uint64_t)(i + 1) << 48);
 	return ino ^ ((uint64_t)dev * 0x9e3779b97f4a7c15ull);
 }
 
-void p9_host_qid(struct p9_server *s, const struct statx *st, struct p9_qid *q)
-{
-	if (S_ISDIR(st->stx_mode))
-		q->type = P9_QTDIR;
-	else if (S_ISLNK(st->stx_mode))
-		q->type = P9_QTSYMLINK;
-	else
-		q->type = P9_QTFILE;
-	/* Changes when the file does, as the Linux client's caches expect. */
-	q->version = (uint32_t)((uint64_t)st->stx_mtime.tv_sec ^ (st->stx_size << 8));
-	q->path = p9_host_qid_path(s, stx_dev(st), st->stx_ino);
-}
-
 /* --- xattrs of the inode itself --------------------------------------- */
 
-static bool use_xattrat(struct p9_server *s)
+static bool use_xattrat(struct hostfs *h)
 {
-	return atomic_load(&s->has_xattrat) != 0;
+	return atomic_load(&h->has_xattrat) != 0;
 }
 
 /* After an *xattrat() call: false (fall back) if the kernel lacks it. */
-static bool xattrat_done(struct p9_server *s, long r)
+static bool xattrat_done(struct hostfs *h, long r)
 {
 	if (r < 0 && errno == ENOSYS) {
-		atomic_store(&s->has_xattrat, 0);
+		atomic_store(&h->has_xattrat, 0);
 		return false;
 	}
-	atomic_store(&s->has_xattrat, 1);
+	atomic_store(&h->has_xattrat, 1);
 	return true;
 }
 
@@ -570,22 +624,21 @@ static void proc_path(char *buf, size_t len, int fd)
 	snprintf(buf, len, "/proc/self/fd/%d", fd);
 }
 
-ssize_t p9_host_getxattr(struct p9_server *s, struct p9_obj *o, const char *name, void *buf,
-			 size_t size)
+ssize_t hfs_getxattr(struct hostfs *h, struct hfs_obj *o, const char *name, void *buf, size_t size)
 {
 	char num[40];
 	long r;
 
 	if (S_ISLNK(o->type))
 		return -ENODATA; /* a symlink's attributes are beyond the protocol's reach */
-	if (s->proc_fd < 0)
+	if (h->proc_fd < 0)
 		return -EOPNOTSUPP;
-	if (use_xattrat(s)) {
-		struct p9_xattr_args a = {.value = (uintptr_t)buf, .size = (uint32_t)size};
+	if (use_xattrat(h)) {
+		struct hfs_xattr_args a = {.value = (uintptr_t)buf, .size = (uint32_t)size};
 
 		fd_name(num, sizeof(num), o->fd);
-		r = syscall(SYS_getxattrat, s->proc_fd, num, 0, name, &a, sizeof(a));
-		if (xattrat_done(s, r))
+		r = syscall(SYS_getxattrat, h->proc_fd, num, 0, name, &a, sizeof(a));
+		if (xattrat_done(h, r))
 			return r < 0 ? -errno : r;
 	}
 	proc_path(num, sizeof(num), o->fd);
@@ -593,19 +646,19 @@ ssize_t p9_host_getxattr(struct p9_server *s, struct p9_obj *o, const char *name
 	return r < 0 ? -errno : r;
 }
 
-ssize_t p9_host_listxattr(struct p9_server *s, struct p9_obj *o, char *buf, size_t size)
+ssize_t hfs_listxattr(struct hostfs *h, struct hfs_obj *o, char *buf, size_t size)
 {
 	char num[40];
 	long r;
 
 	if (S_ISLNK(o->type))
 		return 0;
-	if (s->proc_fd < 0)
+	if (h->proc_fd < 0)
 		return -EOPNOTSUPP;
-	if (use_xattrat(s)) {
+	if (use_xattrat(h)) {
 		fd_name(num, sizeof(num), o->fd);
-		r = syscall(SYS_listxattrat, s->proc_fd, num, 0, buf, size);
-		if (xattrat_done(s, r))
+		r = syscall(SYS_listxattrat, h->proc_fd, num, 0, buf, size);
+		if (xattrat_done(h, r))
 			return r < 0 ? -errno : r;
 	}
 	proc_path(num, sizeof(num), o->fd);
@@ -613,26 +666,26 @@ ssize_t p9_host_listxattr(struct p9_server *s, struct p9_obj *o, char *buf, size
 	return r < 0 ? -errno : r;
 }
 
-int p9_host_setxattr(struct p9_server *s, struct p9_obj *o, const char *name, const void *val,
-		     size_t size, int flags)
+int hfs_setxattr(struct hostfs *h, struct hfs_obj *o, const char *name, const void *val,
+		 size_t size, int flags)
 {
 	char num[40];
 	long r;
 
 	if (S_ISLNK(o->type))
 		return -EOPNOTSUPP;
-	if (s->proc_fd < 0)
+	if (h->proc_fd < 0)
 		return -EOPNOTSUPP;
-	if (use_xattrat(s)) {
-		struct p9_xattr_args a = {
+	if (use_xattrat(h)) {
+		struct hfs_xattr_args a = {
 		    .value = (uintptr_t)val,
 		    .size = (uint32_t)size,
 		    .flags = (uint32_t)flags,
 		};
 
 		fd_name(num, sizeof(num), o->fd);
-		r = syscall(SYS_setxattrat, s->proc_fd, num, 0, name, &a, sizeof(a));
-		if (xattrat_done(s, r))
+		r = syscall(SYS_setxattrat, h->proc_fd, num, 0, name, &a, sizeof(a));
+		if (xattrat_done(h, r))
 			return r < 0 ? -errno : 0;
 	}
 	proc_path(num, sizeof(num), o->fd);
@@ -640,19 +693,19 @@ int p9_host_setxattr(struct p9_server *s, struct p9_obj *o, const char *name, co
 	return r < 0 ? -errno : 0;
 }
 
-int p9_host_removexattr(struct p9_server *s, struct p9_obj *o, const char *name)
+int hfs_removexattr(struct hostfs *h, struct hfs_obj *o, const char *name)
 {
 	char num[40];
 	long r;
 
 	if (S_ISLNK(o->type))
 		return -EOPNOTSUPP;
-	if (s->proc_fd < 0)
+	if (h->proc_fd < 0)
 		return -EOPNOTSUPP;
-	if (use_xattrat(s)) {
+	if (use_xattrat(h)) {
 		fd_name(num, sizeof(num), o->fd);
-		r = syscall(SYS_removexattrat, s->proc_fd, num, 0, name);
-		if (xattrat_done(s, r))
+		r = syscall(SYS_removexattrat, h->proc_fd, num, 0, name);
+		if (xattrat_done(h, r))
 			return r < 0 ? -errno : 0;
 	}
 	proc_path(num, sizeof(num), o->fd);
@@ -660,13 +713,13 @@ int p9_host_removexattr(struct p9_server *s, struct p9_obj *o, const char *name)
 	return r < 0 ? -errno : 0;
 }
 
-/* --- owner and mode of the inode itself (P9_OWNERS_REAL, _VOLFS) ---------- */
+/* --- owner and mode of the inode itself (HFS_OWNERS_REAL, _VOLFS) ---------- */
 
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452
 #endif
 
-int p9_host_chmod(struct p9_server *s, struct p9_obj *o, mode_t mode)
+int hfs_chmod(struct hostfs *h, struct hfs_obj *o, mode_t mode)
 {
 	char num[16];
 
@@ -678,16 +731,16 @@ int p9_host_chmod(struct p9_server *s, struct p9_obj *o, mode_t mode)
 		return 0;
 	if (errno != ENOSYS && errno != EINVAL)
 		return -errno;
-	if (s->proc_fd >= 0) {
+	if (h->proc_fd >= 0) {
 		fd_name(num, sizeof(num), o->fd);
-		return fchmodat(s->proc_fd, num, mode, 0) < 0 ? -errno : 0;
+		return fchmodat(h->proc_fd, num, mode, 0) < 0 ? -errno : 0;
 	}
 	if (S_ISDIR(o->type))
 		return fchmodat(o->fd, ".", mode, 0) < 0 ? -errno : 0;
 	return -EOPNOTSUPP;
 }
 
-int p9_host_chown(struct p9_obj *o, uint32_t uid, uint32_t gid)
+int hfs_chown(struct hfs_obj *o, uint32_t uid, uint32_t gid)
 {
 	return fchownat(o->fd, "", (uid_t)uid, (gid_t)gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0
 		   ? -errno

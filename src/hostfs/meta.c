@@ -1,7 +1,7 @@
 /*
  * meta.c - the owners, modes and device numbers the guest sees and sets,
- * and the xattr names it may use, in each ownership mode (enum p9_owners
- * in p9.h): DrvFs's rules and `metadata` attributes, the host's own (real),
+ * and the xattr names it may use, in each ownership mode (enum hfs_owners
+ * in hostfs.h): DrvFs's rules and `metadata` attributes, the host's own (real),
  * or a version-1 distro folder's VolFs attribute (common/volfs.h, the
  * format lxs-pico reads and writes: what one creates the other shows alike).
  *
@@ -18,9 +18,9 @@
 #include <sys/xattr.h>
 
 #include "common/volfs.h"
-#include "p9/internal.h"
+#include "hostfs/hostfs.h"
 
-_Static_assert(LXS_XATTR_HOST_MAX <= P9_XNAME_MAX, "a VolFs host xattr name fits P9_XNAME_MAX");
+_Static_assert(LXS_XATTR_HOST_MAX <= HFS_XNAME_MAX, "a VolFs host xattr name fits HFS_XNAME_MAX");
 
 #define XA_UID     "user.lxs.uid"
 #define XA_GID     "user.lxs.gid"
@@ -28,9 +28,23 @@ _Static_assert(LXS_XATTR_HOST_MAX <= P9_XNAME_MAX, "a VolFs host xattr name fits
 #define XA_RDEV    "user.lxs.rdev"
 #define XA_PRIVATE "user.lxs."
 
-void p9_mount_opts_default(struct p9_mount_opts *o)
+/* The stored numbers are little-endian whatever the host's order, as WSL's. */
+static uint32_t get_le32(const uint8_t *p)
 {
-	*o = (struct p9_mount_opts){.uid = 1000, .gid = 1000, .umask = 022};
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+void hfs_opts_default(struct hfs_opts *o)
+{
+	*o = (struct hfs_opts){.uid = 1000, .gid = 1000, .umask = 022};
 }
 
 static int parse_num(const char *s, int base, unsigned long max, uint32_t *out)
@@ -48,7 +62,7 @@ static int parse_num(const char *s, int base, unsigned long max, uint32_t *out)
 	return 0;
 }
 
-int p9_mount_opts_parse(struct p9_mount_opts *o, const char *s)
+int hfs_opts_parse(struct hfs_opts *o, const char *s)
 {
 	char *copy, *tok, *save = NULL;
 	int err = 0;
@@ -58,7 +72,8 @@ int p9_mount_opts_parse(struct p9_mount_opts *o, const char *s)
 	copy = strdup(s);
 	if (!copy)
 		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok && !err; tok = strtok_r(NULL, ",", &save)) {
+	/* ':' too: a 9P aname or a mount option string cannot carry commas. */
+	for (tok = strtok_r(copy, ",:", &save); tok && !err; tok = strtok_r(NULL, ",:", &save)) {
 		if (!strcmp(tok, "metadata"))
 			o->metadata = true;
 		else if (!strcmp(tok, "nometadata"))
@@ -87,22 +102,22 @@ static bool drvfs_private_xattr(const char *name)
 	return !strncmp(name, XA_PRIVATE, strlen(XA_PRIVATE));
 }
 
-static bool get_u32(struct p9_server *s, struct p9_obj *o, const char *name, uint32_t *v)
+static bool get_u32(struct hostfs *h, struct hfs_obj *o, const char *name, uint32_t *v)
 {
 	uint8_t b[4];
 
-	if (p9_host_getxattr(s, o, name, b, sizeof(b)) != sizeof(b))
+	if (hfs_getxattr(h, o, name, b, sizeof(b)) != sizeof(b))
 		return false;
-	*v = p9_get32(b);
+	*v = get_le32(b);
 	return true;
 }
 
-static int set_u32(struct p9_server *s, struct p9_obj *o, const char *name, uint32_t v)
+static int set_u32(struct hostfs *h, struct hfs_obj *o, const char *name, uint32_t v)
 {
 	uint8_t b[4];
 
-	p9_put32(b, v);
-	return p9_host_setxattr(s, o, name, b, sizeof(b), 0);
+	put_le32(b, v);
+	return hfs_setxattr(h, o, name, b, sizeof(b), 0);
 }
 
 static bool is_special(mode_t type)
@@ -116,8 +131,8 @@ static bool can_hold(mode_t host_type)
 	return S_ISREG(host_type) || S_ISDIR(host_type);
 }
 
-static void drvfs_get(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
-		      const struct statx *st, struct p9_meta *m)
+static void drvfs_get(struct hostfs *h, const struct hfs_opts *opt, struct hfs_obj *o,
+		      const struct statx *st, struct hfs_meta *m)
 {
 	mode_t type = st->stx_mode & S_IFMT;
 	uint32_t perm = st->stx_mode & 07777, xmode;
@@ -133,9 +148,9 @@ static void drvfs_get(struct p9_server *s, const struct p9_mount_opts *opt, stru
 		return;
 	}
 	if (opt->metadata && can_hold(type)) {
-		get_u32(s, o, XA_UID, &m->uid);
-		get_u32(s, o, XA_GID, &m->gid);
-		if (get_u32(s, o, XA_MODE, &xmode)) {
+		get_u32(h, o, XA_UID, &m->uid);
+		get_u32(h, o, XA_GID, &m->gid);
+		if (get_u32(h, o, XA_MODE, &xmode)) {
 			have_mode = true;
 			perm = xmode & 07777;
 			/* A device or FIFO the guest made is a plain file on the host. */
@@ -143,9 +158,9 @@ static void drvfs_get(struct p9_server *s, const struct p9_mount_opts *opt, stru
 				type = xmode & S_IFMT;
 		}
 		if ((S_ISCHR(type) || S_ISBLK(type)) &&
-		    p9_host_getxattr(s, o, XA_RDEV, rdev, sizeof(rdev)) == sizeof(rdev)) {
-			m->rdev_major = p9_get32(rdev);
-			m->rdev_minor = p9_get32(rdev + 4);
+		    hfs_getxattr(h, o, XA_RDEV, rdev, sizeof(rdev)) == sizeof(rdev)) {
+			m->rdev_major = get_le32(rdev);
+			m->rdev_minor = get_le32(rdev + 4);
 		}
 	}
 	if (!have_mode)
@@ -153,7 +168,7 @@ static void drvfs_get(struct p9_server *s, const struct p9_mount_opts *opt, stru
 	m->mode = type | perm;
 }
 
-static int drvfs_set(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
+static int drvfs_set(struct hostfs *h, const struct hfs_opts *opt, struct hfs_obj *o,
 		     const struct statx *st, int64_t mode, int64_t uid, int64_t gid)
 {
 	mode_t type = st->stx_mode & S_IFMT;
@@ -165,18 +180,18 @@ static int drvfs_set(struct p9_server *s, const struct p9_mount_opts *opt, struc
 	if (!opt->metadata || !can_hold(type))
 		return 0;
 	if (mode >= 0) {
-		if (S_ISREG(type) && get_u32(s, o, XA_MODE, &xmode) && is_special(xmode & S_IFMT))
+		if (S_ISREG(type) && get_u32(h, o, XA_MODE, &xmode) && is_special(xmode & S_IFMT))
 			type = xmode & S_IFMT;
-		err = set_u32(s, o, XA_MODE, type | ((uint32_t)mode & 07777));
+		err = set_u32(h, o, XA_MODE, type | ((uint32_t)mode & 07777));
 	}
 	if (!err && uid >= 0)
-		err = set_u32(s, o, XA_UID, (uint32_t)uid);
+		err = set_u32(h, o, XA_UID, (uint32_t)uid);
 	if (!err && gid >= 0)
-		err = set_u32(s, o, XA_GID, (uint32_t)gid);
+		err = set_u32(h, o, XA_GID, (uint32_t)gid);
 	return err;
 }
 
-static int drvfs_created(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
+static int drvfs_created(struct hostfs *h, const struct hfs_opts *opt, struct hfs_obj *o,
 			 uint32_t mode, uint32_t uid, uint32_t gid, uint32_t major, uint32_t minor)
 {
 	uint8_t rdev[8];
@@ -184,22 +199,22 @@ static int drvfs_created(struct p9_server *s, const struct p9_mount_opts *opt, s
 
 	if (!opt->metadata || !can_hold(o->type))
 		return 0;
-	err = set_u32(s, o, XA_UID, uid);
+	err = set_u32(h, o, XA_UID, uid);
 	if (!err)
-		err = set_u32(s, o, XA_GID, gid);
+		err = set_u32(h, o, XA_GID, gid);
 	if (!err)
-		err = set_u32(s, o, XA_MODE, mode);
+		err = set_u32(h, o, XA_MODE, mode);
 	if (!err && (S_ISCHR(mode) || S_ISBLK(mode))) {
-		p9_put32(rdev, major);
-		p9_put32(rdev + 4, minor);
-		err = p9_host_setxattr(s, o, XA_RDEV, rdev, sizeof(rdev), 0);
+		put_le32(rdev, major);
+		put_le32(rdev + 4, minor);
+		err = hfs_setxattr(h, o, XA_RDEV, rdev, sizeof(rdev), 0);
 	}
 	return err;
 }
 
-/* --- P9_OWNERS_REAL: the host's own, changed for real ---------------------- */
+/* --- HFS_OWNERS_REAL: the host's own, changed for real --------------------- */
 
-static void real_get(const struct statx *st, struct p9_meta *m)
+static void real_get(const struct statx *st, struct hfs_meta *m)
 {
 	m->mode = st->stx_mode;
 	m->uid = st->stx_uid;
@@ -208,39 +223,39 @@ static void real_get(const struct statx *st, struct p9_meta *m)
 	m->rdev_minor = st->stx_rdev_minor;
 }
 
-static int real_set(struct p9_server *s, struct p9_obj *o, int64_t mode, int64_t uid, int64_t gid)
+static int real_set(struct hostfs *h, struct hfs_obj *o, int64_t mode, int64_t uid, int64_t gid)
 {
 	int err = 0;
 
 	/* chown first: it clears set-user-ID bits, which a mode sent with it
 	 * (the client's notify_change does so) then says for itself. */
 	if (uid >= 0 || gid >= 0)
-		err = p9_host_chown(o, uid >= 0 ? (uint32_t)uid : (uint32_t)-1,
-				    gid >= 0 ? (uint32_t)gid : (uint32_t)-1);
+		err = hfs_chown(o, uid >= 0 ? (uint32_t)uid : (uint32_t)-1,
+				gid >= 0 ? (uint32_t)gid : (uint32_t)-1);
 	if (!err && mode >= 0)
-		err = S_ISLNK(o->type) ? -EOPNOTSUPP : p9_host_chmod(s, o, (mode_t)mode & 07777);
+		err = S_ISLNK(o->type) ? -EOPNOTSUPP : hfs_chmod(h, o, (mode_t)mode & 07777);
 	return err;
 }
 
-static int real_created(struct p9_server *s, struct p9_obj *o, uint32_t mode, uint32_t uid,
+static int real_created(struct hostfs *h, struct hfs_obj *o, uint32_t mode, uint32_t uid,
 			uint32_t gid)
 {
 	struct statx st;
 	int err;
 
 	/* The server is root: what it made is its own until given away. */
-	err = p9_host_chown(o, uid, gid);
+	err = hfs_chown(o, uid, gid);
 	if (err || S_ISLNK(o->type))
 		return err;
 	/* The client applied its umask; the server's own may have taken more
 	 * (and chown took set-user-ID bits): the requested mode, exactly. */
-	err = p9_host_stat(o, &st);
+	err = hfs_stat(o, &st);
 	if (!err && (st.stx_mode & 07777) != (mode & 07777))
-		err = p9_host_chmod(s, o, mode & 07777);
+		err = hfs_chmod(h, o, mode & 07777);
 	return err;
 }
 
-/* --- P9_OWNERS_VOLFS: user.lxs.stat, as lxs-pico keeps it (pico/meta.c) ---- */
+/* --- HFS_OWNERS_VOLFS: user.lxs.stat, as lxs-pico keeps it (pico/meta.c) --- */
 
 /*
  * The Linux view of a VolFs file (pico_meta_of_t): the attribute, or the
@@ -249,14 +264,14 @@ static int real_created(struct p9_server *s, struct p9_obj *o, uint32_t mode, ui
  * naming any other type than the host object's is not believed, since the
  * host object (and the qid) decide what the guest can do with it.
  */
-static void volfs_get(struct p9_server *s, struct p9_obj *o, const struct statx *st,
+static void volfs_get(struct hostfs *h, struct hfs_obj *o, const struct statx *st,
 		      struct lxs_meta *m)
 {
 	mode_t type = st->stx_mode & S_IFMT, t;
 	char v[LXS_META_MAX];
 	ssize_t n;
 
-	if (!S_ISLNK(type) && (n = p9_host_getxattr(s, o, LXS_META_XATTR, v, sizeof(v))) > 0 &&
+	if (!S_ISLNK(type) && (n = hfs_getxattr(h, o, LXS_META_XATTR, v, sizeof(v))) > 0 &&
 	    lxs_meta_parse(v, n, m) == 0) {
 		t = m->mode & S_IFMT;
 		if (t != type && !(S_ISREG(type) && is_special(t)))
@@ -271,18 +286,18 @@ static void volfs_get(struct p9_server *s, struct p9_obj *o, const struct statx 
 
 /* Write m as pico_meta_put_t does: the attribute only where the host's
  * permission bits host_perm and 0:0 do not say it all. */
-static int volfs_put(struct p9_server *s, struct p9_obj *o, const struct lxs_meta *m,
+static int volfs_put(struct hostfs *h, struct hfs_obj *o, const struct lxs_meta *m,
 		     unsigned host_perm)
 {
 	char v[LXS_META_MAX];
 	int n, err;
 
 	if (!lxs_meta_needed(m, host_perm)) {
-		err = p9_host_removexattr(s, o, LXS_META_XATTR);
+		err = hfs_removexattr(h, o, LXS_META_XATTR);
 		return err == -ENODATA ? 0 : err;
 	}
 	n = lxs_meta_format(m, v);
-	return p9_host_setxattr(s, o, LXS_META_XATTR, v, (size_t)n, 0);
+	return hfs_setxattr(h, o, LXS_META_XATTR, v, (size_t)n, 0);
 }
 
 /* Linux keeps no user.* attributes on symlinks, FIFOs and sockets (xattr(7)). */
@@ -293,7 +308,7 @@ static bool volfs_no_attr(mode_t host_type)
 
 /* pico's do_chown and do_chmod, less the permission checks the guest's
  * kernel has made already. */
-static int volfs_set(struct p9_server *s, struct p9_obj *o, const struct statx *st, int64_t mode,
+static int volfs_set(struct hostfs *h, struct hfs_obj *o, const struct statx *st, int64_t mode,
 		     int64_t uid, int64_t gid)
 {
 	mode_t type = st->stx_mode & S_IFMT;
@@ -303,7 +318,7 @@ static int volfs_set(struct p9_server *s, struct p9_obj *o, const struct statx *
 
 	/* chown first, as real_set: a mode sent with it is the final word. */
 	if ((uid >= 0 || gid >= 0) && !volfs_no_attr(type)) {
-		volfs_get(s, o, st, &m);
+		volfs_get(h, o, st, &m);
 		if (uid >= 0)
 			m.uid = (unsigned)uid;
 		if (gid >= 0)
@@ -313,7 +328,7 @@ static int volfs_set(struct p9_server *s, struct p9_obj *o, const struct statx *
 			if (m.mode & S_IXGRP)
 				m.mode &= ~(unsigned)S_ISGID;
 		}
-		err = volfs_put(s, o, &m, st->stx_mode & 07777);
+		err = volfs_put(h, o, &m, st->stx_mode & 07777);
 		if (err)
 			return err;
 	}
@@ -322,16 +337,16 @@ static int volfs_set(struct p9_server *s, struct p9_obj *o, const struct statx *
 	if (S_ISLNK(type))
 		return -EOPNOTSUPP;
 	if (S_ISFIFO(type) || S_ISSOCK(type)) /* no attribute: the host's mode is all */
-		return p9_host_chmod(s, o, (mode_t)mode & 07777);
-	volfs_get(s, o, st, &m);
+		return hfs_chmod(h, o, (mode_t)mode & 07777);
+	volfs_get(h, o, st, &m);
 	m.mode = (m.mode & S_IFMT) | ((unsigned)mode & 07777);
 	hp = S_ISREG(type) && !S_ISREG(m.mode) ? 0600 : lxs_host_perm(m.mode);
-	err = p9_host_chmod(s, o, hp);
-	return err ? err : volfs_put(s, o, &m, hp);
+	err = hfs_chmod(h, o, hp);
+	return err ? err : volfs_put(h, o, &m, hp);
 }
 
 /* pico_created_t (and do_mknod's device placeholder). */
-static int volfs_created(struct p9_server *s, struct p9_obj *o, uint32_t mode, uint32_t uid,
+static int volfs_created(struct hostfs *h, struct hfs_obj *o, uint32_t mode, uint32_t uid,
 			 uint32_t gid, uint32_t major, uint32_t minor)
 {
 	struct lxs_meta m = {uid, gid, mode, 0, 0};
@@ -346,63 +361,63 @@ static int volfs_created(struct p9_server *s, struct p9_obj *o, uint32_t mode, u
 							     : lxs_host_perm(mode);
 	/* What the client's umask left is the mode; the server's own umask
 	 * must not take more from the host's bits than lxs-pico's would. */
-	err = p9_host_stat(o, &st);
+	err = hfs_stat(o, &st);
 	if (!err && (st.stx_mode & 07777) != hp)
-		err = p9_host_chmod(s, o, hp);
+		err = hfs_chmod(h, o, hp);
 	if (err || volfs_no_attr(o->type))
 		return err; /* a run-time FIFO or socket is real, 0:0 */
 	if (S_ISCHR(mode) || S_ISBLK(mode)) {
 		m.major = major;
 		m.minor = minor;
 	}
-	return volfs_put(s, o, &m, hp);
+	return volfs_put(h, o, &m, hp);
 }
 
 /* --- by mode ----------------------------------------------------------------- */
 
-void p9_meta_get(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
-		 const struct statx *st, struct p9_meta *m)
+void hfs_meta_get(struct hostfs *h, const struct hfs_opts *opt, struct hfs_obj *o,
+		  const struct statx *st, struct hfs_meta *m)
 {
 	struct lxs_meta v;
 
 	switch (opt->owners) {
-	case P9_OWNERS_REAL:
+	case HFS_OWNERS_REAL:
 		real_get(st, m);
 		break;
-	case P9_OWNERS_VOLFS:
-		volfs_get(s, o, st, &v);
-		*m = (struct p9_meta){.mode = v.mode,
-				      .uid = v.uid,
-				      .gid = v.gid,
-				      .rdev_major = v.major,
-				      .rdev_minor = v.minor};
+	case HFS_OWNERS_VOLFS:
+		volfs_get(h, o, st, &v);
+		*m = (struct hfs_meta){.mode = v.mode,
+				       .uid = v.uid,
+				       .gid = v.gid,
+				       .rdev_major = v.major,
+				       .rdev_minor = v.minor};
 		break;
 	default:
-		drvfs_get(s, opt, o, st, m);
+		drvfs_get(h, opt, o, st, m);
 	}
 }
 
-int p9_meta_set(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
-		const struct statx *st, int64_t mode, int64_t uid, int64_t gid)
+int hfs_meta_set(struct hostfs *h, const struct hfs_opts *opt, struct hfs_obj *o,
+		 const struct statx *st, int64_t mode, int64_t uid, int64_t gid)
 {
 	switch (opt->owners) {
-	case P9_OWNERS_REAL:
-		return real_set(s, o, mode, uid, gid);
-	case P9_OWNERS_VOLFS:
-		return volfs_set(s, o, st, mode, uid, gid);
+	case HFS_OWNERS_REAL:
+		return real_set(h, o, mode, uid, gid);
+	case HFS_OWNERS_VOLFS:
+		return volfs_set(h, o, st, mode, uid, gid);
 	default:
-		return drvfs_set(s, opt, o, st, mode, uid, gid);
+		return drvfs_set(h, opt, o, st, mode, uid, gid);
 	}
 }
 
-int p9_meta_host_mode(const struct p9_mount_opts *opt, uint32_t mode, mode_t *host)
+int hfs_meta_host_mode(const struct hfs_opts *opt, uint32_t mode, mode_t *host)
 {
 	mode_t type = mode & S_IFMT, perm = mode & 07777;
 
 	switch (type) {
 	case S_IFREG:
 	case S_IFDIR:
-		*host = opt->owners == P9_OWNERS_VOLFS ? type | lxs_host_perm(mode) : type | perm;
+		*host = opt->owners == HFS_OWNERS_VOLFS ? type | lxs_host_perm(mode) : type | perm;
 		return 0;
 	case S_IFIFO:
 	case S_IFSOCK:
@@ -410,9 +425,9 @@ int p9_meta_host_mode(const struct p9_mount_opts *opt, uint32_t mode, mode_t *ho
 		return 0;
 	case S_IFCHR:
 	case S_IFBLK:
-		if (opt->owners == P9_OWNERS_REAL)
+		if (opt->owners == HFS_OWNERS_REAL)
 			*host = type | perm;
-		else if (opt->owners == P9_OWNERS_VOLFS)
+		else if (opt->owners == HFS_OWNERS_VOLFS)
 			*host = S_IFREG | 0600; /* lxs-pico's placeholder */
 		else if (opt->metadata)
 			*host = S_IFREG | perm; /* only metadata can hold a device */
@@ -424,42 +439,42 @@ int p9_meta_host_mode(const struct p9_mount_opts *opt, uint32_t mode, mode_t *ho
 	}
 }
 
-int p9_meta_created(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
-		    uint32_t mode, uint32_t uid, uint32_t gid, uint32_t major, uint32_t minor)
+int hfs_meta_created(struct hostfs *h, const struct hfs_opts *opt, struct hfs_obj *o, uint32_t mode,
+		     uint32_t uid, uint32_t gid, uint32_t major, uint32_t minor)
 {
 	switch (opt->owners) {
-	case P9_OWNERS_REAL:
-		return real_created(s, o, mode, uid, gid);
-	case P9_OWNERS_VOLFS:
-		return volfs_created(s, o, mode, uid, gid, major, minor);
+	case HFS_OWNERS_REAL:
+		return real_created(h, o, mode, uid, gid);
+	case HFS_OWNERS_VOLFS:
+		return volfs_created(h, o, mode, uid, gid, major, minor);
 	default:
-		return drvfs_created(s, opt, o, mode, uid, gid, major, minor);
+		return drvfs_created(h, opt, o, mode, uid, gid, major, minor);
 	}
 }
 
 /* pico's user_xattrs_allowed: a placeholder device holds no user.* of the guest's. */
-static bool volfs_user_xattrs(struct p9_server *s, struct p9_obj *o)
+static bool volfs_user_xattrs(struct hostfs *h, struct hfs_obj *o)
 {
 	char v[LXS_META_MAX];
 	struct lxs_meta m;
-	ssize_t n = p9_host_getxattr(s, o, LXS_META_XATTR, v, sizeof(v));
+	ssize_t n = hfs_getxattr(h, o, LXS_META_XATTR, v, sizeof(v));
 
 	if (n <= 0 || lxs_meta_parse(v, n, &m) < 0)
 		return true; /* as the host has it */
 	return S_ISREG(m.mode) || S_ISDIR(m.mode);
 }
 
-int p9_meta_xattr_name(struct p9_server *s, const struct p9_mount_opts *opt, struct p9_obj *o,
-		       const char *name, bool set, char out[P9_XNAME_MAX])
+int hfs_meta_xattr_name(struct hostfs *h, const struct hfs_opts *opt, struct hfs_obj *o,
+			const char *name, bool set, char out[HFS_XNAME_MAX])
 {
 	size_t n = strlen(name);
 
 	if (n > XATTR_NAME_MAX)
 		return -ERANGE;
 	switch (opt->owners) {
-	case P9_OWNERS_REAL:
+	case HFS_OWNERS_REAL:
 		break;
-	case P9_OWNERS_VOLFS:
+	case HFS_OWNERS_VOLFS:
 		switch (lxs_xattr_to_host(name, out)) {
 		case LXS_XNAME_OK:
 			break;
@@ -470,7 +485,7 @@ int p9_meta_xattr_name(struct p9_server *s, const struct p9_mount_opts *opt, str
 		default:
 			return -EOPNOTSUPP;
 		}
-		if (!strncmp(out, "user.", 5) && !volfs_user_xattrs(s, o))
+		if (!strncmp(out, "user.", 5) && !volfs_user_xattrs(h, o))
 			return set ? -EPERM : -ENODATA;
 		return 0;
 	default:
@@ -500,12 +515,12 @@ static size_t drvfs_list(char *buf, size_t len)
 	return out;
 }
 
-size_t p9_meta_xattr_list(const struct p9_mount_opts *opt, char *buf, size_t len)
+size_t hfs_meta_xattr_list(const struct hfs_opts *opt, char *buf, size_t len)
 {
 	switch (opt->owners) {
-	case P9_OWNERS_REAL:
+	case HFS_OWNERS_REAL:
 		return len;
-	case P9_OWNERS_VOLFS:
+	case HFS_OWNERS_VOLFS:
 		return (size_t)lxs_xattr_list_to_guest(buf, (long)len);
 	default:
 		return drvfs_list(buf, len);
