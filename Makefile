@@ -54,7 +54,7 @@ GUEST_BIN := $(O)/guest/testinit $(O)/guest/lxs-init $(O)/guest/blkbench
 INITRAMFS := $(O)/guest/test-initramfs.cpio $(O)/guest/lxs-initramfs.cpio $(O)/guest/blkbench-initramfs.cpio
 
 # Each program links the libraries it uses, users before what they use.
-VM_LIBS      = vmm vsock p9 hostfs net common
+VM_LIBS      = vmm vsock fusesrv p9 hostfs net common
 SESSION_LIBS = session common
 IMAGE_LIBS   = image common
 libs_of      = $(foreach l,$(2),$(1)/lib$(l).a)

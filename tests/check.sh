@@ -165,6 +165,8 @@ if [ "${LXS_DISTRO_TESTS:-1}" != 0 ]; then
 else
 	echo "ok - suite_vm_distro # SKIP LXS_DISTRO_TESTS=0" | results
 fi
+# /mnt/host over virtio-fs (lxs-vm --fs), with lxs-session as distro.sh does.
+vm_tests="$vm_tests; tests/run-suite.sh vm_hostfs tests/vm/hostfs.sh $(q "$kdir") $(q "$PWD/$vmtest")"
 # End-to-end lxs/lxsd tests run in the same VM boot (rig) as the others.
 vm_tests="$vm_tests; tests/run-suite.sh cli_vm tests/cli/vm.sh $(q "$kdir") $(q "$PWD/$vmtest")"
 vm_tests="$vm_tests; tests/run-suite.sh cli_net tests/cli/net.sh $(q "$kdir") $(q "$PWD/$vmtest")"

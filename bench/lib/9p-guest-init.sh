@@ -1,8 +1,10 @@
 #!/bin/bash
-# /sbin/b9p-init: init of bench/9p's guest (Debian bookworm minbase + git on a
-# read-only virtio-blk root; see bench/lib/p9bench.py). For each item of
-# b9p.job=CACHE-MSIZE-PARTS[/...] on the kernel command line it mounts the
-# virtio-9p share tagged "hostroot" at /mnt/host with those options, runs
+# /sbin/b9p-init: init of bench/9p's and bench/hostfs's guest (Debian
+# bookworm minbase + git on a read-only virtio-blk root; see
+# bench/lib/p9bench.py). For each item of b9p.job=CACHE-MSIZE-PARTS[/...] on
+# the kernel command line it mounts the virtio-9p share tagged "hostroot" at
+# /mnt/host with those options (CACHE "virtiofs": the virtio-fs share tagged
+# "hostfs", MSIZE unused), runs
 # /usr/local/bin/b9p-work (bench/lib/9p-work.sh) on it and unmounts it; then
 # it prints B9P-END and leaves: isa-debug-exit (QEMU), then a reset (lxs-vm
 # exits on it). The same for both VMMs.
@@ -19,7 +21,12 @@ echo "B9P-START"
 for item in ${job//\// }; do
 	IFS=- read -r cache msize parts <<<"$item"
 	label="$cache-$msize"
-	if mount -t 9p -o "trans=virtio,version=9p2000.L,msize=$msize,cache=$cache" hostroot /mnt/host; then
+	if [ "$cache" = virtiofs ]; then
+		mount -t virtiofs hostfs /mnt/host
+	else
+		mount -t 9p -o "trans=virtio,version=9p2000.L,msize=$msize,cache=$cache" hostroot /mnt/host
+	fi
+	if [ $? -eq 0 ]; then
 		LOCAL=/dev/shm b9p-work /mnt/host "$label" "$parts"
 		umount /mnt/host || echo "B9P $label umount_error=1"
 	else

@@ -24,6 +24,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmbench  # noqa: E402
 
 kdir, scratch, where = sys.argv[1], sys.argv[2], sys.argv[3]
+# bench/hostfs: lxs-vm's virtio-fs ("vfs") measured beside its 9P and QEMU's.
+HOSTFS = os.environ.get("LXS_BENCH_HOSTFS") == "1"
+NAME = "hostfs" if HOSTFS else "9p"
 # One round in the rig, where a round takes some 15 minutes.
 RUNS = int(os.environ.get("LXS_BENCH_RUNS", "1" if where == "rig" else "3"))
 # The mount options of the lxs/QEMU comparison (the same for both), and the
@@ -51,7 +54,7 @@ kernel = f"{kdir}/vmlinux"
 
 
 def log(msg):
-    print(f"bench/9p: {msg}", file=sys.stderr, flush=True)
+    print(f"bench/{NAME}: {msg}", file=sys.stderr, flush=True)
 
 
 def raise_fd_limit():
@@ -189,6 +192,16 @@ def lxs_cmd(share, img, job):
             "--cmdline", append(job) + " reboot=k panic=-1"]
 
 
+def vfs_cmd(share, img, job):
+    """lxs-vm with the share as virtio-fs (jobs name it with CACHE virtiofs)."""
+    return ["build/lxs-vm", "--kernel", kernel, "--mem", MEM, "--cpus", VCPUS,
+            "--disk", f"{img},ro,serial=root", "--fs", f"hostfs={share}",
+            "--cmdline", append(job) + " reboot=k panic=-1"]
+
+
+VFS_OPTS = "virtiofs-0"
+
+
 def lxs_off_cmd(share, img, job):
     return lxs_cmd(share, img, job) + ["--no-sandbox"]
 
@@ -253,6 +266,8 @@ else:
     raise_fd_limit()
     base, share, img = setup()
 rows = {"native": [], "lxs": [], "qemu": []}
+if HOSTFS:
+    rows["vfs"] = []
 if SANDBOX_OFF:
     rows["lxs_off"] = []
 for r in range(RUNS):
@@ -269,6 +284,9 @@ for r in range(RUNS):
             "lxs-vm", lxs_cmd, share, img, [(OPTS, part)])[OPTS]))
         rows["qemu"][-1].update(step(f"qemu{r}-{part}", lambda: guest(
             "qemu", qemu_cmd, share, img, [(OPTS, part)])[OPTS]))
+        if HOSTFS:
+            rows["vfs"][-1].update(step(f"vfs{r}-{part}", lambda: guest(
+                "lxs-vm virtio-fs", vfs_cmd, share, img, [(VFS_OPTS, part)])[VFS_OPTS]))
         if SANDBOX_OFF:
             rows["lxs_off"][-1].update(step(f"lxsoff{r}-{part}", lambda: guest(
                 "lxs-vm --no-sandbox", lxs_off_cmd, share, img, [(OPTS, part)])[OPTS]))
@@ -296,6 +314,28 @@ m = {k: {key: med(v, key) for _, key in cols} for k, v in rows.items()}
 for k in m:
     m[k]["read_mibs"] = statistics.median([mibs(r) for r in rows[k]] or [NAN])
 opts = "cache={},msize={}".format(*OPTS.split("-"))
+if HOSTFS:
+    print(f"hostfs benchmark ({where}; {RUNS} round(s) of native, lxs-vm virtio-fs, lxs-vm 9P, QEMU 9P; "
+          f"medians; guest {VCPUS} vCPU, {MEM}; 9P mounts {opts}; tree: {files} entries)")
+    print(f"| {'measure':26} | {'native':>8} | {'lxs vfs':>8} | {'lxs 9P':>8} | {'QEMU 9P':>8} | "
+          f"{'vfs/QEMU':>8} | {'vfs/lxs9P':>9} | {'vfs/native':>10} |")
+    print(f"|{'-' * 28}|{'-' * 9}:|{'-' * 9}:|{'-' * 9}:|{'-' * 9}:|{'-' * 9}:|{'-' * 10}:|{'-' * 11}:|")
+    for name, key in cols:
+        n, v, lx, q = m["native"][key], m["vfs"][key], m["lxs"][key], m["qemu"][key]
+        spec = ".1f" if key == "read_mibs" else ".0f"
+        print(f"| {name:26} | {fmt(n, spec):>8} | {fmt(v, spec):>8} | {fmt(lx, spec):>8} | {fmt(q, spec):>8} | "
+              f"{fmt(v / q if q else NAN, '.2f'):>8} | {fmt(v / lx if lx else NAN, '.2f'):>9} | "
+              f"{fmt(v / n if n else NAN, '.2f'):>10} |")
+
+    def vr(key, who="qemu"):
+        return f"{m['vfs'][key] / m[who][key]:.3f}" if m[who].get(key) else "nan"
+    s = {k: m[k].get("create_ms", NAN) + m[k].get("delete_ms", NAN) for k in m}
+    t = {k: m[k].get("tar_ms", NAN) + m[k].get("tar_rm_ms", NAN) for k in m}
+    print(f"RESULT hostfs meta_ratio={vr('meta_ms')} git_ratio={vr('git_ms')} "
+          f"read_ratio={vr('read_mibs')} create_ratio={s['vfs'] / s['qemu']:.3f} "
+          f"tar_ratio={t['vfs'] / t['qemu']:.3f} native_meta_x={vr('meta_ms', 'native')} "
+          f"p9_meta_ratio={vr('meta_ms', 'lxs')} p9_read_ratio={vr('read_mibs', 'lxs')}")
+    sys.exit(0)
 print(f"9p benchmark ({where}; {RUNS} round(s) of native, lxs-vm, QEMU; medians; guest {VCPUS} "
       f"vCPU, {MEM}; mount {opts}; tree: {files} entries)")
 print(f"| {'measure':26} | {'native':>8} | {'lxs-vm':>8} | {'QEMU':>8} | {'lxs/QEMU':>8} | {'lxs/native':>10} |")

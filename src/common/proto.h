@@ -20,8 +20,10 @@
  *    (lxs-init no longer reads the distro's /etc/wsl.conf).
  * 5: interop: the session conversation the other way round (lxs-host in a
  *    distro -> the host), LXS_CREATE_HOST_ENV.
+ * 7: DISTRO_START's LXS_DISTRO_HOST_VIRTIOFS (the host share over virtio-fs)
+ *    and the control socket's SHARE_OPTS.
  */
-#define LXS_PROTO_VERSION 6
+#define LXS_PROTO_VERSION 7
 
 /*
  * Debug console, guest -> host, 8-bit OUT. Each byte written is copied to
@@ -140,6 +142,8 @@ enum lxs_msg_type {
 	LXS_MSG_READY, /* empty */
 	/* lxs-fs -> lxsd: empty; answered OK, then lxsd stays while the connection does */
 	LXS_MSG_LXSD_HOLD,
+	/* lxsd -> lxs-vm's control socket: string table: virtio-fs share tag, DrvFs options */
+	LXS_MSG_VM_SHARE_OPTS,
 	LXS_MSG_TYPE_MAX,
 };
 
@@ -211,9 +215,11 @@ struct lxs_exit {
  * serial (as the virtio-blk device reports it), hostname ("" keeps the VM's),
  * the text for the distro's /etc/resolv.conf (used with
  * LXS_DISTRO_GEN_RESOLV; at most LXS_RESOLV_MAX bytes), the mount tag of the
- * distro's own virtio-9p share of the host's / ("" = the VM-wide share
- * tagged "hostroot"), the DrvFs options to mount it with ([automount]
- * options; letters, digits, '=', '_' and ','), and the folder the share
+ * distro's own share of the host's / ("" = the VM-wide 9P share tagged
+ * "hostroot"; a virtio-fs one with LXS_DISTRO_HOST_VIRTIOFS, else 9P), the
+ * DrvFs options to mount it with ([automount] options; letters, digits,
+ * '=', '_' and ','; a virtio-fs share has them already, from the host's
+ * SHARE_OPTS), and the folder the share
  * appears in as "host" ([automount] root; "" = "/mnt/"; absolute, no ".."
  * component, at most LXS_AUTOMOUNT_ROOT_MAX bytes, else init warns on its
  * console and uses "/mnt/"). Init mounts the disk with that serial (waiting
@@ -222,14 +228,15 @@ struct lxs_exit {
  * distro's /etc/wsl.conf, init does not; for the host share, no
  * LXS_DISTRO_NO_AUTOMOUNT and an empty root are WSL's defaults.
  */
-#define LXS_DISTRO_GEN_HOSTS    1u /* write /etc/hosts for the hostname ([network] generateHosts) */
-#define LXS_DISTRO_GEN_RESOLV   2u /* write /etc/resolv.conf ([network] generateResolvConf) */
-#define LXS_DISTRO_SYSTEMD      4u /* run the distro's systemd as its PID 1 ([boot] systemd) */
-#define LXS_DISTRO_FSTAB        8u /* mount /etc/fstab's file systems ([automount] mountFsTab) */
-#define LXS_DISTRO_NO_AUTOMOUNT 16u /* no host share in the distro ([automount] enabled=false) */
-#define LXS_DISTRO_FLAGS        31u
-#define LXS_RESOLV_MAX          4096
-#define LXS_AUTOMOUNT_ROOT_MAX  255
+#define LXS_DISTRO_GEN_HOSTS     1u /* write /etc/hosts for the hostname ([network] generateHosts) */
+#define LXS_DISTRO_GEN_RESOLV    2u  /* write /etc/resolv.conf ([network] generateResolvConf) */
+#define LXS_DISTRO_SYSTEMD       4u  /* run the distro's systemd as its PID 1 ([boot] systemd) */
+#define LXS_DISTRO_FSTAB         8u  /* mount /etc/fstab's file systems ([automount] mountFsTab) */
+#define LXS_DISTRO_NO_AUTOMOUNT  16u /* no host share in the distro ([automount] enabled=false) */
+#define LXS_DISTRO_HOST_VIRTIOFS 32u /* the host share's tag is a virtio-fs one */
+#define LXS_DISTRO_FLAGS         63u
+#define LXS_RESOLV_MAX           4096
+#define LXS_AUTOMOUNT_ROOT_MAX   255
 
 struct lxs_distro {
 	uint32_t flags; /* LXS_DISTRO_* */

@@ -83,3 +83,11 @@ int vmctl_detach(const char *sock, unsigned slot, char *err, size_t errlen)
 	return vmctl_call(sock, LXS_MSG_VM_DETACH, &d, sizeof(d), NULL, 0, NULL, 0, err, errlen,
 			  VMCTL_TIMEOUT_MS);
 }
+
+int vmctl_share_opts(const char *sock, const char *tag, const char *opts, char *err, size_t errlen)
+{
+	const char *strs[2] = {tag, opts ? opts : ""};
+
+	return vmctl_call(sock, LXS_MSG_VM_SHARE_OPTS, NULL, 0, strs, 2, NULL, 0, err, errlen,
+			  VMCTL_TIMEOUT_MS);
+}

@@ -34,5 +34,7 @@ int vmctl_attach(const char *sock, unsigned slot, const char *path, bool ro, con
 		 char *err, size_t errlen);
 /* Take the image out of the slot again (the guest must have let go of it). */
 int vmctl_detach(const char *sock, unsigned slot, char *err, size_t errlen);
+/* The DrvFs options (hostfs.h) the virtio-fs share `tag` gives its next mount. */
+int vmctl_share_opts(const char *sock, const char *tag, const char *opts, char *err, size_t errlen);
 
 #endif

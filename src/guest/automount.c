@@ -1,25 +1,30 @@
 /*
  * automount.c - the host's files at /mnt/host in every distro.
  *
- * The host offers its root as virtio-9p shares. A virtio-9p channel serves
- * one mount at a time, and a mount's DrvFs options ([automount] options:
- * uid, gid, masks, metadata) are those of its connection, named in the
- * attach's aname (src/p9/p9.h). So lxsd gives each distro slot a share of
- * its own ("hostroot<slot>", named in DISTRO_START), mounted per distro
- * under HOST_DIRS with that distro's options. Without a tag (lxs-session's
- * starts) the one share "hostroot" is mounted once, at HOSTROOT_DIR, and
- * every distro binds that. Either way the distro gets a bind of the mount. The bind is staged on
+ * The host offers its root as one share per distro slot: virtio-fs by
+ * default (DISTRO_START's LXS_DISTRO_HOST_VIRTIOFS; the guest kernel caches
+ * entries, attributes and pages for the timeouts the host's server gives,
+ * src/fusesrv), or virtio-9p where lxs.conf says [lxs] hostShare=9p. A
+ * mount's DrvFs options ([automount] options: uid, gid, masks, metadata)
+ * are the share's: for virtio-fs the host sets them on the device before
+ * the distro starts (SHARE_OPTS), for 9P they are named in the attach's
+ * aname (src/p9/p9.h), as a virtio-9p channel serves one mount at a time.
+ * So lxsd gives each distro slot a share of its own ("hostroot<slot>" or
+ * "hostfs<slot>", named in DISTRO_START), mounted per distro under
+ * HOST_DIRS. Without a tag (lxs-session's starts) the one 9P share
+ * "hostroot" is mounted once, at HOSTROOT_DIR, and every distro binds
+ * that. Either way the distro gets a bind of the mount. The bind is staged on
  * the container's fresh /run tmpfs before pivot_root (nothing of the distro's can redirect it
  * there) and moved to its place after pivot_root, so that the distro's symlinks on the way to
  * `root` resolve inside the distro and never in the VM. Without the share
- * (lxs-vm started without --share hostroot=...) nothing is mounted.
+ * (lxs-vm started without it) nothing is mounted.
  *
  * The distro's /etc/wsl.conf [automount] is honoured as in WSL, but read by
  * the host (one parser, lxsd's, for every setting) and sent in DISTRO_START:
  * LXS_DISTRO_NO_AUTOMOUNT leaves the share out, the automount root puts it
  * at ROOT/host (default /mnt/).
  *
- * Mount options, chosen by bench/9p (bench/RESULTS.md, "bench/9p, session
+ * 9P mount options, chosen by bench/9p (bench/RESULTS.md, "bench/9p, session
  * 4"): msize is the most Linux 6.12's virtio transport takes (500 KiB = 4 KiB
  * x 125 buffers); cache=mmap asks the host at every lookup, so host changes
  * are seen at once (loose, ~4x faster at metadata, would keep stale entries),
@@ -91,7 +96,8 @@ static int options_aname(const char *opts, char *out, size_t len)
 
 int hostroot_mount(const struct distro_spec *d, char *src, size_t len)
 {
-	char opts[512], aname[200];
+	char opts[512], aname[200] = "";
+	const char *fstype = "9p";
 	struct timespec pause = {0, 20 * 1000 * 1000};
 	int e = 0;
 
@@ -99,7 +105,11 @@ int hostroot_mount(const struct distro_spec *d, char *src, size_t len)
 		snprintf(src, len, "%s", HOSTROOT_DIR);
 		return mount_shared();
 	}
-	if (options_aname(d->host_opts, aname, sizeof(aname)) < 0) {
+	if (d->flags & LXS_DISTRO_HOST_VIRTIOFS) {
+		/* The host gave the share the distro's options (SHARE_OPTS) before this start. */
+		fstype = "virtiofs";
+		opts[0] = 0;
+	} else if (options_aname(d->host_opts, aname, sizeof(aname)) < 0) {
 		fprintf(stderr,
 			"lxs-init: distro %s: [automount] options '%s' are not DrvFs options; "
 			"/mnt/host gets the defaults\n",
@@ -111,9 +121,11 @@ int hostroot_mount(const struct distro_spec *d, char *src, size_t len)
 	mkdir(HOST_DIRS, 0755);
 	mkdir(src, 0755);
 	umount2(src, MNT_DETACH); /* a leftover of a distro that died */
-	snprintf(opts, sizeof(opts), HOSTROOT_OPTS "%s%s", aname[0] ? ",aname=" : "", aname);
+	if (!strcmp(fstype, "9p"))
+		snprintf(opts, sizeof(opts), HOSTROOT_OPTS "%s%s", aname[0] ? ",aname=" : "",
+			 aname);
 	for (int waited = 0;; waited += 20) {
-		if (mount(d->host_tag, src, "9p", MS_NOSUID | MS_NODEV, opts) == 0)
+		if (mount(d->host_tag, src, fstype, MS_NOSUID | MS_NODEV, opts) == 0)
 			return 0;
 		e = errno;
 		if (e != EBUSY || waited >= CHANNEL_WAIT_MS)

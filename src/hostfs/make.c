@@ -154,7 +154,8 @@ int hfs_create(struct hostfs *h, const struct hfs_opts *opt, struct hfs_obj *dir
 	if (fd < 0)
 		return fd;
 	/* The open descriptor is the obj's too: one host descriptor, not two. */
-	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, st) < 0) {
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME,
+		  st) < 0) {
 		err = -errno;
 		close(fd);
 	} else if (!(o = hfs_obj_new(fd, st))) { /* takes fd, even when it fails */

@@ -96,6 +96,7 @@ struct lxsd {
 	char vsock[LXS_PATH_MAX], control[LXS_PATH_MAX], vm_log[LXS_PATH_MAX];
 	char ready_sock[LXS_PATH_MAX];
 	char vm_desc[LXS_PATH_MAX + 64]; /* kernel, memory, vCPUs: for the log */
+	bool vm_virtiofs; /* the running VM's host shares are virtio-fs ("hostfs<slot>"), else 9P */
 	/* running.c */
 	struct running r[LXSD_MAX_RUNNING];
 	/* clients.c */

@@ -201,7 +201,27 @@ static int start_in_vm(struct lxsd *s, struct running *r, char *err, size_t errl
 		distro_hostname(r->d.name, hostname, sizeof(hostname)); /* a host without a name */
 	hostname[sizeof(hostname) - 1] = 0;
 	char resolv[LXS_RESOLV_MAX + 1], tag[32], serr[512] = "";
-	snprintf(tag, sizeof(tag), "hostroot%d", r->slot);
+	snprintf(tag, sizeof(tag), "%s%d", s->vm_virtiofs ? "hostfs" : "hostroot", r->slot);
+	/*
+	 * A virtio-fs share takes the distro's DrvFs options from us before
+	 * lxs-init mounts it (9P ones from lxs-init, in the attach).
+	 */
+	if (s->vm_virtiofs && r->wsl.automount_enabled) {
+		ret =
+		    vmctl_share_opts(s->control, tag, r->wsl.automount_options, verr, sizeof(verr));
+		if (ret == -EINVAL) {
+			/* As lxs-init does for a 9P share: the defaults, and a word why. */
+			fprintf(stderr,
+				"lxsd: %s: [automount] options: %s; /mnt/host gets the defaults\n",
+				r->d.name, verr);
+			ret = vmctl_share_opts(s->control, tag, "", verr, sizeof(verr));
+		}
+		if (ret < 0) {
+			snprintf(err, errlen, "the VM could not set up /mnt/host for %s: %s",
+				 r->d.name, verr);
+			return ret;
+		}
+	}
 	struct session_distro sd = {
 	    .name = r->d.name,
 	    .serial = r->serial,
@@ -214,7 +234,8 @@ static int start_in_vm(struct lxsd *s, struct running *r, char *err, size_t errl
 	    .flags = (r->wsl.generate_hosts ? LXS_DISTRO_GEN_HOSTS : 0) |
 		     (r->wsl.systemd ? LXS_DISTRO_SYSTEMD : 0) |
 		     (r->wsl.mount_fstab ? LXS_DISTRO_FSTAB : 0) |
-		     (r->wsl.automount_enabled ? 0 : LXS_DISTRO_NO_AUTOMOUNT)};
+		     (r->wsl.automount_enabled ? 0 : LXS_DISTRO_NO_AUTOMOUNT) |
+		     (s->vm_virtiofs ? LXS_DISTRO_HOST_VIRTIOFS : 0)};
 	if (r->wsl.generate_resolv_conf &&
 	    host_resolvers(resolv, sizeof(resolv), s->net_fd >= 0) > 0)
 		sd.flags |= LXS_DISTRO_GEN_RESOLV;

@@ -211,18 +211,26 @@ int vm_boot(struct lxsd *s, char *err, size_t errlen)
 		goto fail;
 	}
 	/*
-	 * The host's / as one virtio-9p share per distro slot ("hostroot<N>"):
-	 * lxs-init mounts a distro's with its /etc/wsl.conf [automount]
-	 * options and puts it at /mnt/host unless [automount] turns it off.
-	 * It serves with this user's rights: a distro sees what the user sees.
+	 * The host's / as one share per distro slot: virtio-fs ("hostfs<N>")
+	 * or, where lxs.conf's [automount] transport says 9p, virtio-9p
+	 * ("hostroot<N>"). lxs-init mounts a distro's with its /etc/wsl.conf
+	 * [automount] options (running.c) and puts it at /mnt/host unless
+	 * [automount] turns it off. It serves with this user's rights: a
+	 * distro sees what the user sees.
 	 */
-	_Static_assert(LXSD_MAX_RUNNING == 3, "a hostroot share per slot, named below");
+	s->vm_virtiofs = s->cfg.host_virtiofs;
 	const char *argv[32] = {
-	    "lxs-vm",      "--kernel",  kernel,        "--initrd",      initrd,           "--mem",
-	    mem,           "--share",   "hostroot0=/", "--share",       "hostroot1=/",    "--share",
-	    "hostroot2=/", "--cpus",    cpus,          "--spare-disks", LXSD_SPARE_DISKS, "--vsock",
-	    s->vsock,      "--control", s->control,    "--cmdline",     cmdline};
-	int k = 23;
+	    "lxs-vm", "--kernel",  kernel,     "--initrd",      initrd,           "--mem",
+	    mem,      "--cpus",    cpus,       "--spare-disks", LXSD_SPARE_DISKS, "--vsock",
+	    s->vsock, "--control", s->control, "--cmdline",     cmdline};
+	int k = 17;
+	char slots[LXSD_MAX_RUNNING][16];
+	for (int i = 0; i < LXSD_MAX_RUNNING; i++) {
+		snprintf(slots[i], sizeof(slots[i]), "%s%d=/",
+			 s->vm_virtiofs ? "hostfs" : "hostroot", i);
+		argv[k++] = s->vm_virtiofs ? "--fs" : "--share";
+		argv[k++] = slots[i];
+	}
 	/*
 	 * lxs's tools (lxs-host, lxspath, the host's command names; lxs keeps
 	 * the folder up to date), read-only, which lxs-init shows every distro

@@ -4,7 +4,7 @@
  * library (session.h).
  *
  *   lxs-session --vsock SOCK [--hosts] [--systemd] [--no-automount | --automount-root DIR]
- *               start NAME SERIAL [HOSTNAME]
+ *               [--host-share TAG [--virtiofs] [--host-opts OPTS]] start NAME SERIAL [HOSTNAME]
  *   lxs-session --vsock SOCK stop NAME
  *   lxs-session --vsock SOCK shutdown
  *   lxs-session --vsock SOCK [-d NAME] [-u USER] [--cd DIR | --host-cd DIR] [-t|-T]
@@ -14,7 +14,10 @@
  * lxs-init does not read a distro's /etc/wsl.conf (lxsd does, and sends what
  * it says in DISTRO_START); the start options stand for its settings:
  * --hosts [network] generateHosts, --systemd [boot] systemd, --no-automount
- * [automount] enabled=false, --automount-root [automount] root.
+ * [automount] enabled=false, --automount-root [automount] root; --host-share
+ * names the distro's own share of the host's / (a virtio-fs one with
+ * --virtiofs, else 9P mounted with the DrvFs options --host-opts), where
+ * lxsd names the share of the distro's slot.
  *
  * --host-cd DIR starts in the distro's view of the host's folder DIR (under
  * its automount root), or at home where the distro has no host share.
@@ -56,6 +59,9 @@ int main(int argc, char **argv)
 	    {"no-automount", no_argument, NULL, 'N'},
 	    {"automount-root", required_argument, NULL, 'R'},
 	    {"host-cd", required_argument, NULL, 'C'},
+	    {"host-share", required_argument, NULL, 'h'},
+	    {"host-opts", required_argument, NULL, 'o'},
+	    {"virtiofs", no_argument, NULL, 'F'},
 	    {0},
 	};
 	const char *sock = NULL;
@@ -65,7 +71,7 @@ int main(int argc, char **argv)
 	size_t envc = 0;
 	int pty = -1, c;
 	uint32_t start_flags = 0;
-	const char *automount_root = "";
+	const char *automount_root = "", *host_tag = "", *host_opts = "";
 	char err[512] = "";
 
 	while ((c = getopt_long(argc, argv, "+d:u:e:tT", longopts, NULL)) != -1) {
@@ -113,6 +119,15 @@ int main(int argc, char **argv)
 		case 'R':
 			automount_root = optarg;
 			break;
+		case 'h':
+			host_tag = optarg;
+			break;
+		case 'o':
+			host_opts = optarg;
+			break;
+		case 'F':
+			start_flags |= LXS_DISTRO_HOST_VIRTIOFS;
+			break;
 		default:
 			fprintf(stderr,
 				"lxs-session: see the usage at the top of src/session/main.c\n");
@@ -135,6 +150,8 @@ int main(int argc, char **argv)
 					   .hostname = argc - optind > 3 ? argv[optind + 3]
 									 : argv[optind + 1],
 					   .automount_root = automount_root,
+					   .host_tag = host_tag,
+					   .host_opts = host_opts,
 					   .flags = start_flags,
 					   .timeout_ms = 30000};
 		ret = session_distro_start(fd, &d, err, sizeof(err));

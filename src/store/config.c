@@ -33,6 +33,7 @@ void config_defaults(struct lxs_config *c)
 	c->localhost_forwarding = true;
 	c->interop = true;
 	c->distro_files = true;
+	c->host_virtiofs = true;
 	c->networking = true;
 	snprintf(c->auto_memory_reclaim, sizeof(c->auto_memory_reclaim), "dropCache");
 	c->default_vhd_size = 1ULL << 40;
@@ -188,6 +189,13 @@ static int on_lxs_key(void *user, const char *section, const char *key, const ch
 			ret = -EINVAL;
 	} else if ((general || wsl2) && !strcasecmp(key, "instanceIdleTimeout")) {
 		ret = parse_long(v, &c->instance_idle_timeout_ms);
+	} else if (!strcasecmp(section, "automount") && !strcasecmp(key, "transport")) {
+		/* lxs's own: how version 2 shows the host's files (wsl.conf's [automount] is per
+		 * distro). */
+		if (!strcasecmp(v, "virtiofs") || !strcasecmp(v, "9p"))
+			c->host_virtiofs = !strcasecmp(v, "virtiofs");
+		else
+			ret = -EINVAL;
 	} else if (!strcasecmp(section, "files") && !strcasecmp(key, "enabled")) {
 		ret = parse_bool(v, &c->distro_files);
 	} else if (!strcasecmp(section, "interop") && !strcasecmp(key, "enabled")) {

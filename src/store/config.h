@@ -33,6 +33,7 @@ struct lxs_config {
 	uint64_t default_vhd_size;     /* image size of new distros (sparse) */
 	bool interop;                  /* [interop] enabled: host programs from distros (true) */
 	bool distro_files; /* [files] enabled: lxs-fs shows the distros' files on the host (true) */
+	bool host_virtiofs; /* [automount] transport: /mnt/host over virtiofs (true) or 9p */
 };
 
 void config_defaults(struct lxs_config *c);

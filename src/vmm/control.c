@@ -140,6 +140,15 @@ static int run_request(struct client *cl, const struct ctl_req *r)
 			 (unsigned long long)ns.backend_losses, (unsigned long long)ns.reconnects);
 		return answer_info(cl, out);
 	}
+	case LXS_MSG_VM_SHARE_OPTS:
+		for (int i = 0; i < c->devs->nfs; i++) {
+			if (!strcmp(c->devs->fs_tag[i], r->tag)) {
+				virtio_fs_set_opts(c->devs->fs[i], &r->opts);
+				return wire_queue(&cl->w, LXS_MSG_OK, 0, NULL, 0, NULL, 0);
+			}
+		}
+		snprintf(out, sizeof(out), "this VM has no virtio-fs share tagged '%s'", r->tag);
+		return answer_error(cl, ENODEV, out);
 	case LXS_MSG_VM_POWEROFF:
 		/* The answer still goes out: the loop ends after this callback. */
 		vm_request_exit(c->vm, 0);

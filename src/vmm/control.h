@@ -44,6 +44,10 @@ struct vm_devices {
 	int ndisks;
 	struct virtio_dev *balloon;
 	struct virtio_dev *net; /* NULL without --net */
+	/* virtio-fs shares and their tags, for SHARE_OPTS */
+	struct virtio_dev *fs[VM_MAX_FS];
+	const char *fs_tag[VM_MAX_FS];
+	int nfs;
 };
 
 /* Listen on path (replacing a stale socket there) in vm's event loop: 0 or -errno. */
@@ -51,7 +55,8 @@ int control_create(struct vm *vm, struct vm_devices *devs, const char *path);
 
 /*
  * lxs-vm --ctl SOCKET COMMAND [ARGS]: argv[0] is SOCKET. Commands:
- *   attach SLOT PATH ro|rw SERIAL, detach SLOT, balloon MIB, stats, net, poweroff
+ *   attach SLOT PATH ro|rw SERIAL, detach SLOT, balloon MIB, share-opts TAG
+ *   OPTIONS, stats, net, poweroff
  * Prints the answer the way the old text protocol did ("ok[ key=value...]"
  * or "error <sentence>") and returns the exit status: 0, 1 for an error
  * answer (or none), 2 for a usage error.

@@ -17,6 +17,7 @@ static int usage(void)
 	fprintf(stderr, "usage: lxs-vm --ctl SOCKET attach SLOT PATH ro|rw SERIAL\n"
 			"       lxs-vm --ctl SOCKET detach SLOT\n"
 			"       lxs-vm --ctl SOCKET balloon MIB\n"
+			"       lxs-vm --ctl SOCKET share-opts TAG OPTIONS\n"
 			"       lxs-vm --ctl SOCKET stats|net|poweroff\n");
 	return 2;
 }
@@ -64,6 +65,11 @@ int control_cli(int argc, char **argv)
 		b.mib = n;
 		ret = vmctl_call(sock, LXS_MSG_VM_BALLOON, &b, sizeof(b), NULL, 0, info,
 				 sizeof(info), err, sizeof(err), VMCTL_TIMEOUT_MS);
+	} else if (!strcmp(cmd, "share-opts") && argc == 2) {
+		strs[0] = argv[0];
+		strs[1] = argv[1];
+		ret = vmctl_call(sock, LXS_MSG_VM_SHARE_OPTS, NULL, 0, strs, 2, info, sizeof(info),
+				 err, sizeof(err), VMCTL_TIMEOUT_MS);
 	} else if (argc == 0 &&
 		   (!strcmp(cmd, "stats") || !strcmp(cmd, "net") || !strcmp(cmd, "poweroff"))) {
 		uint16_t type = !strcmp(cmd, "stats") ? LXS_MSG_VM_STATS

@@ -44,6 +44,7 @@ static int want_len(uint16_t type, size_t *len)
 	case LXS_MSG_VM_STATS:
 	case LXS_MSG_VM_NET:
 	case LXS_MSG_VM_POWEROFF:
+	case LXS_MSG_VM_SHARE_OPTS: /* all in its string table */
 		*len = 0;
 		return 0;
 	default:
@@ -93,6 +94,32 @@ static int take_disk(const struct lxs_msg_hdr *h, const uint8_t *payload, unsign
 	return 0;
 }
 
+static int take_share_opts(const struct lxs_msg_hdr *h, const uint8_t *payload, struct ctl_req *req,
+			   char *err, size_t errlen)
+{
+	const char *s[2];
+	size_t tlen;
+
+	if (wire_split(payload, h->len, s, 2) < 0) {
+		snprintf(err, errlen, "share options need exactly two strings: tag and options");
+		return -EPROTO;
+	}
+	tlen = strlen(s[0]);
+	if (tlen == 0 || tlen > VIRTIO_FS_TAG_MAX) {
+		snprintf(err, errlen, "a share tag has 1 to %d bytes", VIRTIO_FS_TAG_MAX);
+		return -EINVAL;
+	}
+	hfs_opts_default(&req->opts);
+	if (hfs_opts_parse(&req->opts, s[1]) < 0) {
+		snprintf(err, errlen,
+			 "the share options are not DrvFs options (metadata, uid=, gid=, umask=, "
+			 "fmask=, dmask=)");
+		return -EINVAL;
+	}
+	req->tag = s[0];
+	return 0;
+}
+
 int ctl_parse_request(const struct lxs_msg_hdr *h, const uint8_t *payload, unsigned nslots,
 		      struct ctl_req *req, char *err, size_t errlen)
 {
@@ -104,10 +131,11 @@ int ctl_parse_request(const struct lxs_msg_hdr *h, const uint8_t *payload, unsig
 		snprintf(err, errlen, "message type %u is not a request lxs-vm takes", h->type);
 		return -EPROTO;
 	}
-	/* Only ATTACH carries more than its struct: the string table. */
-	if (h->type == LXS_MSG_VM_ATTACH ? h->len < want : h->len != want) {
+	/* Only ATTACH and SHARE_OPTS carry more than their struct: the string table. */
+	bool table = h->type == LXS_MSG_VM_ATTACH || h->type == LXS_MSG_VM_SHARE_OPTS;
+	if (table ? h->len < want : h->len != want) {
 		snprintf(err, errlen, "request %u has %u bytes of payload, not %s%zu", h->type,
-			 h->len, h->type == LXS_MSG_VM_ATTACH ? "at least " : "", want);
+			 h->len, table ? "at least " : "", want);
 		return -EPROTO;
 	}
 	req->type = h->type;
@@ -115,6 +143,8 @@ int ctl_parse_request(const struct lxs_msg_hdr *h, const uint8_t *payload, unsig
 	case LXS_MSG_VM_ATTACH:
 	case LXS_MSG_VM_DETACH:
 		return take_disk(h, payload, nslots, req, err, errlen);
+	case LXS_MSG_VM_SHARE_OPTS:
+		return take_share_opts(h, payload, req, err, errlen);
 	case LXS_MSG_VM_BALLOON: {
 		struct lxs_vm_balloon b;
 

@@ -315,6 +315,32 @@ int virtio_9p_create(struct virtio_dev **out, struct guest_mem *gm, const char *
 /* Waits for the requests in flight, then frees the server. */
 void virtio_9p_destroy(struct virtio_dev *dev);
 
+/* --- virtio-fs (5.11; FUSE over src/fusesrv) --------------------------------- */
+
+struct hfs_opts;
+
+/* The mount tag's room in config space (5.11.4). */
+#define VIRTIO_FS_TAG_MAX 36
+
+/*
+ * A FUSE file server for the host directory `dir` (chosen by the host),
+ * offered to the guest under mount tag `tag` (1..VIRTIO_FS_TAG_MAX bytes):
+ * `mount -t virtiofs TAG /where`. read_only refuses every change with
+ * EROFS; opts (NULL: the defaults) are DrvFs-style ownership options
+ * (hostfs/hostfs.h). Requests run on a small pool of worker threads, each
+ * confined by sb's file-server filter before create returns (sb NULL: not
+ * confined, for tests of the device alone); reset and destroy wait for
+ * them. Returns 0 and *out, or -errno (-EINVAL for a bad tag, the share's
+ * errors for dir, the sandbox's if a worker could not enter it).
+ */
+int virtio_fs_create(struct virtio_dev **out, struct guest_mem *gm, const char *tag,
+		     const char *dir, bool read_only, const struct hfs_opts *opts,
+		     const struct sandbox *sb);
+/* The options the guest's next mount of the share takes (a distro's [automount] options). */
+void virtio_fs_set_opts(struct virtio_dev *dev, const struct hfs_opts *opts);
+/* Waits for the requests in flight, then frees the server. */
+void virtio_fs_destroy(struct virtio_dev *dev);
+
 /* --- virtio-rng (5.4) ------------------------------------------------------ */
 
 /* Most bytes given per request: a guest cannot make one notify run long. */

@@ -27,6 +27,7 @@
 #include "control.h"
 #include "detect.h"
 #include "devices.h"
+#include "hostfs/hostfs.h"
 #include "p9/p9.h"
 #include "evloop.h"
 #include "platform.h"
@@ -48,7 +49,7 @@ struct disk_opt {
 	bool ro;
 };
 
-/* --share TAG=DIR[,ro][,DrvFs options]; at most this many. */
+/* --share (9P) and --fs (virtio-fs) TAG=DIR[,ro][,DrvFs options]; at most this many of each. */
 #define MAX_SHARES 4
 
 struct share_opt {
@@ -68,6 +69,8 @@ struct options {
 	uint64_t cid;
 	struct share_opt shares[MAX_SHARES];
 	int nshares;
+	struct share_opt fs[VM_MAX_FS];
+	int nfs;
 	struct sandbox sandbox;
 };
 
@@ -78,7 +81,7 @@ static void usage(FILE *f)
 	    "usage: lxs-vm --kernel FILE [--initrd FILE] [--cmdline TEXT] [--mem SIZE] [--cpus N]\n"
 	    "              [--disk PATH[,ro][,serial=ID]]... [--spare-disks N]\n"
 	    "              [--vsock SOCKET [--cid N]] [--control SOCKET] [--net SOCKET]\n"
-	    "              [--share TAG=DIR[,ro][,OPTIONS]]...\n"
+	    "              [--share TAG=DIR[,ro][,OPTIONS]]... [--fs TAG=DIR[,ro][,OPTIONS]]...\n"
 	    "       lxs-vm --check-kvm\n"
 	    "       lxs-vm --ctl SOCKET COMMAND [ARGS]   (src/vmm/control.h)\n"
 	    "\n"
@@ -102,19 +105,22 @@ static void usage(FILE *f)
 	    "                   TAG (9P2000.L), read-only with ,ro; other options are\n"
 	    "                   DrvFs ones: metadata,uid=N,gid=N,umask=,fmask=,dmask=\n"
 	    "                   (repeatable, at most %d)\n"
+	    "  --fs SPEC        the same as a virtio-fs share (FUSE; the guest caches\n"
+	    "                   entries and attributes for a second): mount -t virtiofs\n"
+	    "                   TAG; tags of at most %d characters (repeatable, at most %d)\n"
 	    "  --check-kvm      only say whether /dev/kvm can run a guest at speed\n"
 	    "  --allow-slow-kvm boot even on a software-emulated /dev/kvm\n"
 	    "  --no-sandbox     leave the threads unconfined (see sandbox.c), to debug\n"
 	    "                   a call the sandbox refused; never for real guests\n"
-	    "  --sandbox-probe CLASS  (tests) a thread of CLASS (main, vcpu, p9) makes\n"
+	    "  --sandbox-probe CLASS  (tests) a thread of CLASS (main, vcpu, p9, fs) makes\n"
 	    "                   a forbidden call once confined: lxs-vm must end\n"
 	    "  -v, --verbose    more messages (twice for debug); SIGQUIT logs vCPU and\n"
 	    "                   virtio queue state, to see what a stuck guest waits for\n"
 	    "\n"
 	    "Exit status: the guest's power-off code (0-%d), %d reboot, %d kernel panic,\n"
 	    "%d guest crash, %d /dev/kvm too slow, %d lxs-vm error.\n",
-	    VM_MAX_CPUS, MAX_SHARES, LXS_EXIT_GUEST_MAX, LXS_EXIT_REBOOT, LXS_EXIT_PANIC,
-	    LXS_EXIT_CRASH, LXS_EXIT_SLOW_KVM, LXS_EXIT_VMM_ERROR);
+	    VM_MAX_CPUS, MAX_SHARES, VIRTIO_FS_TAG_MAX, VM_MAX_FS, LXS_EXIT_GUEST_MAX,
+	    LXS_EXIT_REBOOT, LXS_EXIT_PANIC, LXS_EXIT_CRASH, LXS_EXIT_SLOW_KVM, LXS_EXIT_VMM_ERROR);
 }
 
 /* PATH[,ro][,serial=ID]; the serial defaults to the file's base name. */
@@ -143,30 +149,32 @@ static void parse_disk(char *spec, struct disk_opt *d)
 	}
 }
 
-/* TAG=DIR[,ro][,DrvFs options]. The tag goes to the guest; DIR stays here. */
-static void parse_share(char *spec, struct share_opt *sh)
+/*
+ * TAG=DIR[,ro][,DrvFs options] of --share or --fs (flag), tags of at most
+ * tagmax bytes. The tag goes to the guest; DIR stays here.
+ */
+static void parse_share(const char *flag, size_t tagmax, char *spec, struct share_opt *sh)
 {
 	char *eq = strchr(spec, '='), *save = NULL;
 
-	if (!eq || eq == spec || (size_t)(eq - spec) > VIRTIO_9P_TAG_MAX)
+	if (!eq || eq == spec || (size_t)(eq - spec) > tagmax)
 		fatalx(LXS_EXIT_VMM_ERROR,
-		       "--share needs TAG=DIR with a tag of 1 to %d characters, like --share "
-		       "hostroot=/",
-		       VIRTIO_9P_TAG_MAX);
+		       "%s needs TAG=DIR with a tag of 1 to %zu characters, like %s hostroot=/",
+		       flag, tagmax, flag);
 	*eq = '\0';
 	sh->tag = spec;
 	sh->dir = strtok_r(eq + 1, ",", &save);
 	if (!sh->dir || !sh->dir[0])
-		fatalx(LXS_EXIT_VMM_ERROR, "--share %s= needs a host directory", spec);
+		fatalx(LXS_EXIT_VMM_ERROR, "%s %s= needs a host directory", flag, spec);
 	hfs_opts_default(&sh->mo);
 	for (char *t; (t = strtok_r(NULL, ",", &save));) {
 		if (!strcmp(t, "ro"))
 			sh->ro = true;
 		else if (hfs_opts_parse(&sh->mo, t) < 0)
 			fatalx(LXS_EXIT_VMM_ERROR,
-			       "--share option '%s' is not ro, metadata, uid=, gid=, umask=, "
+			       "%s option '%s' is not ro, metadata, uid=, gid=, umask=, "
 			       "fmask= or dmask=",
-			       t);
+			       flag, t);
 	}
 }
 
@@ -186,6 +194,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	    {"control", required_argument, NULL, 'O'},
 	    {"net", required_argument, NULL, 'E'},
 	    {"share", required_argument, NULL, 's'},
+	    {"fs", required_argument, NULL, 'F'},
 	    {"allow-slow-kvm", no_argument, NULL, 'S'},
 	    {"no-sandbox", no_argument, NULL, 'N'},
 	    {"sandbox-probe", required_argument, NULL, 'X'},
@@ -264,7 +273,13 @@ static void parse_args(int argc, char **argv, struct options *o)
 			if (o->nshares == MAX_SHARES)
 				fatalx(LXS_EXIT_VMM_ERROR, "too many shares; at most %d",
 				       MAX_SHARES);
-			parse_share(optarg, &o->shares[o->nshares++]);
+			parse_share("--share", VIRTIO_9P_TAG_MAX, optarg, &o->shares[o->nshares++]);
+			break;
+		case 'F':
+			if (o->nfs == VM_MAX_FS)
+				fatalx(LXS_EXIT_VMM_ERROR, "too many virtio-fs shares; at most %d",
+				       VM_MAX_FS);
+			parse_share("--fs", VIRTIO_FS_TAG_MAX, optarg, &o->fs[o->nfs++]);
 			break;
 		case 'S':
 			o->allow_slow_kvm = true;
@@ -480,6 +495,29 @@ static void share_failed(const struct options *o, int i, char *why, size_t len)
 	snprintf(why, len, "cannot share %s as '%s'", o->shares[i].dir, o->shares[i].tag);
 }
 
+static int count_fs(const struct options *o)
+{
+	return o->nfs;
+}
+
+static int create_fs(const struct dev_ctx *x, int i, struct virtio_dev **dev)
+{
+	const struct share_opt *sh = &x->o->fs[i];
+	int ret =
+	    virtio_fs_create(dev, &x->vm->mem, sh->tag, sh->dir, sh->ro, &sh->mo, x->vm->sandbox);
+
+	if (ret == 0) {
+		x->devs->fs[x->devs->nfs] = *dev;
+		x->devs->fs_tag[x->devs->nfs++] = sh->tag;
+	}
+	return ret;
+}
+
+static void fs_failed(const struct options *o, int i, char *why, size_t len)
+{
+	snprintf(why, len, "cannot share %s as virtio-fs '%s'", o->fs[i].dir, o->fs[i].tag);
+}
+
 /*
  * The VM's virtio devices. Rows take their slots in this order, which is the
  * order the guest probes them in (the first --disk is vda), so a new kind
@@ -500,6 +538,7 @@ static const struct device_kind {
     {"vsock device", count_vsock, create_vsock, vsock_failed},
     {"network card", count_net, create_net, net_failed},
     {"9P share", count_shares, create_share, share_failed},
+    {"virtio-fs share", count_fs, create_fs, fs_failed},
 };
 
 /* Every device the options ask for, on the VM's bus and its command line; or exit. */

@@ -41,6 +41,7 @@ static const char *const class_names[SANDBOX_NCLASSES] = {
     [SANDBOX_MAIN] = "main",
     [SANDBOX_VCPU] = "vcpu",
     [SANDBOX_P9] = "p9",
+    [SANDBOX_FS] = "fs",
 };
 
 const char *sandbox_class_name(enum sandbox_class cls)
@@ -222,11 +223,17 @@ static const struct filter_rule p9_rules[] = {
     ANY(flock),
 };
 
+/* A virtio-fs worker: a 9P worker's calls, and FUSE's COPY_FILE_RANGE between two open files. */
+static const struct filter_rule fs_rules[] = {
+    ANY(copy_file_range),
+};
+
 /* Each class: its own list, and the device back ends' if it runs them. */
 static const struct filter_list class_rules[SANDBOX_NCLASSES][2] = {
     [SANDBOX_MAIN] = {RULES(main_rules), RULES(device_rules)},
     [SANDBOX_VCPU] = {RULES(vcpu_rules), RULES(device_rules)},
     [SANDBOX_P9] = {RULES(p9_rules)},
+    [SANDBOX_FS] = {RULES(p9_rules), RULES(fs_rules)},
 };
 
 static const struct filter_list every_class = RULES(common_rules);

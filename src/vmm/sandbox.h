@@ -14,6 +14,7 @@ enum sandbox_class {
 	SANDBOX_MAIN, /* the event loop: device back ends, control socket, signals */
 	SANDBOX_VCPU, /* one per vCPU: KVM_RUN and the MMIO/PIO exits it returns */
 	SANDBOX_P9,   /* the 9P share's workers: the host file system, beneath the share */
+	SANDBOX_FS,   /* the virtio-fs share's workers: the same, and copy_file_range */
 	SANDBOX_NCLASSES
 };
 

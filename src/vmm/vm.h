@@ -35,6 +35,7 @@
 #define IRQ_PINS         24
 
 #define VM_MAX_CPUS     64
+#define VM_MAX_FS       4   /* virtio-fs shares (lxs-vm --fs) */
 #define VM_MAX_CLEANUPS 256 /* a few per device; 16 virtio slots */
 #define VM_CMDLINE_MAX  4096
 

@@ -1,4 +1,4 @@
-// fuzz-link: src/vmm/ctlreq.c src/common/wire.c src/common/log.c
+// fuzz-link: src/vmm/ctlreq.c src/common/wire.c src/common/log.c src/hostfs/*.c
 /*
  * fuzz_vmctl.c - libFuzzer target for what a client writes on lxs-vm's
  * control socket: the bytes are framed by wire_next() in chunks of a size
@@ -33,6 +33,7 @@
 #define FUZZ_NAME "fuzz_vmctl"
 #include "fuzz_util.h"
 #include "vmm/ctlreq.h"
+#include "vmm/devices.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -85,6 +86,16 @@ static void check_accepted(const struct lxs_msg_hdr *h, const uint8_t *p, unsign
 	case LXS_MSG_VM_POWEROFF:
 		CHECK(h->len == 0);
 		break;
+	case LXS_MSG_VM_SHARE_OPTS: {
+		size_t nuls = 0, tl = r->tag ? strlen(r->tag) : 0;
+
+		for (size_t i = 0; i < h->len; i++)
+			nuls += p[i] == 0;
+		CHECK(nuls == 2 && p[h->len - 1] == 0);
+		CHECK((const uint8_t *)r->tag == p && tl >= 1 && tl <= VIRTIO_FS_TAG_MAX);
+		CHECK(r->opts.umask <= 07777 && r->opts.fmask <= 07777 && r->opts.dmask <= 07777);
+		break;
+	}
 	default:
 		CHECK(!"accepted a type that is not a request");
 	}
@@ -209,6 +220,9 @@ static void seeds(void)
 	fz_write_seed(dir, "stats", buf, n);
 	n = at + frame(buf + at, LXS_MSG_VM_NET, NULL, 0, NULL, 0);
 	fz_write_seed(dir, "net", buf, n);
+	static const char opts[] = "hostfs0\0uid=1000,gid=1000,umask=022,metadata";
+	n = at + frame(buf + at, LXS_MSG_VM_SHARE_OPTS, NULL, 0, opts, sizeof(opts));
+	fz_write_seed(dir, "share-opts", buf, n);
 	n = at + frame(buf + at, LXS_MSG_VM_POWEROFF, NULL, 0, NULL, 0);
 	buf[1] = 0; /* one byte per read */
 	fz_write_seed(dir, "poweroff-bytewise", buf, n);

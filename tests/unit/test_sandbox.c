@@ -233,6 +233,30 @@ static void t_p9_files_but_no_sockets(struct unit *u)
 	CHECK(u, stopped_at(&o, "p9", "socket"));
 }
 
+/* copy_file_range on two descriptors it holds: what a virtio-fs worker adds to a 9P one's. */
+static int copy_range(void)
+{
+	int in = open("/proc/self/stat", O_RDONLY), out = open("/dev/null", O_WRONLY);
+
+	/* Whether the kernel copies matters not; the call must be let through. */
+	syscall(SYS_copy_file_range, in, NULL, out, NULL, 16, 0);
+	return 0;
+}
+
+static void t_fs_files_copies_but_no_sockets(struct unit *u)
+{
+	struct outcome o;
+
+	confined(SANDBOX_FS, open_existing, &o);
+	CHECK(u, survived(&o));
+	confined(SANDBOX_FS, copy_range, &o);
+	CHECK(u, survived(&o));
+	confined(SANDBOX_P9, copy_range, &o);
+	CHECK(u, stopped_at(&o, "p9", "copy_file_range"));
+	confined(SANDBOX_FS, unix_socket, &o);
+	CHECK(u, stopped_at(&o, "fs", "socket"));
+}
+
 static void t_class_names(struct unit *u)
 {
 	for (int c = 0; c < SANDBOX_NCLASSES; c++)
@@ -252,6 +276,7 @@ int main(void)
 	RUN(&u, t_main_opens_but_never_creates);
 	RUN(&u, t_vcpu_touches_no_files);
 	RUN(&u, t_p9_files_but_no_sockets);
+	RUN(&u, t_fs_files_copies_but_no_sockets);
 	RUN(&u, t_class_names);
 	return unit_done(&u);
 }

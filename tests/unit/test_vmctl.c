@@ -69,6 +69,35 @@ static void t_hello(struct unit *u)
 	CHECK(u, ctl_check_hello(&m.h, m.p, err, sizeof(err)) == -EPROTO && !err[0]);
 }
 
+/* SHARE_OPTS: a tag and DrvFs options, parsed over the defaults; anything else refused. */
+static void t_share_opts(struct unit *u)
+{
+	static const char good[] = "hostfs1\0uid=4321:gid=7,umask=077";
+	static const char long_tag[] = "0123456789012345678901234567890123456\0";
+	struct ctl_req r;
+	struct msg m;
+	char err[256];
+
+	m = mk(LXS_MSG_VM_SHARE_OPTS, NULL, 0, good, sizeof(good));
+	CHECK(u, parse(&m, &r, err) == 0);
+	CHECK(u, r.type == LXS_MSG_VM_SHARE_OPTS && !strcmp(r.tag, "hostfs1"));
+	CHECK(u, r.opts.uid == 4321 && r.opts.gid == 7 && r.opts.umask == 077 && !r.opts.metadata);
+	m = mk(LXS_MSG_VM_SHARE_OPTS, NULL, 0, "t\0", 3); /* no options: the defaults */
+	CHECK(u, parse(&m, &r, err) == 0 && r.opts.uid == 1000 && r.opts.umask == 022);
+	m = mk(LXS_MSG_VM_SHARE_OPTS, NULL, 0, "t\0bogus=1", 10);
+	CHECK(u, parse(&m, &r, err) == -EINVAL && strstr(err, "DrvFs"));
+	m = mk(LXS_MSG_VM_SHARE_OPTS, NULL, 0, "\0uid=1", 7);
+	CHECK(u, parse(&m, &r, err) == -EINVAL && strstr(err, "tag"));
+	m = mk(LXS_MSG_VM_SHARE_OPTS, NULL, 0, long_tag, sizeof(long_tag));
+	CHECK(u, parse(&m, &r, err) == -EINVAL);
+	m = mk(LXS_MSG_VM_SHARE_OPTS, NULL, 0, "t\0a\0b", 6); /* three strings */
+	CHECK(u, parse(&m, &r, err) == -EPROTO);
+	m = mk(LXS_MSG_VM_SHARE_OPTS, NULL, 0, "t\0a", 3); /* no NUL at the end */
+	CHECK(u, parse(&m, &r, err) == -EPROTO);
+	m = mk(LXS_MSG_VM_SHARE_OPTS, NULL, 0, NULL, 0);
+	CHECK(u, parse(&m, &r, err) == -EPROTO);
+}
+
 static void t_attach(struct unit *u)
 {
 	static const char tab[] = "/images/my distro\n.img\0lxs-0123456789abcdef";
@@ -457,6 +486,7 @@ int main(void)
 
 	RUN(&u, t_hello);
 	RUN(&u, t_attach);
+	RUN(&u, t_share_opts);
 	RUN(&u, t_attach_refused);
 	RUN(&u, t_detach);
 	RUN(&u, t_balloon);

@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
-plan 16
+plan 17
 kdir=$1
 bz=$kdir/bzImage
 elf=$kdir/vmlinux
@@ -86,11 +86,11 @@ else
 fi
 # The sandbox (src/vmm/sandbox.c): a forbidden call from a thread of each
 # class, once it is confined, ends lxs-vm with a line naming both. The 9P
-# share gives the run its 9P workers.
+# and virtio-fs shares give the run their workers.
 mkdir -p "$tmp/share"
-for cls in main vcpu p9; do
+for cls in main vcpu p9 fs; do
 	st=$(boot "probe-$cls" build/lxs-vm "$bz" 1 "lxstest.code=0" --share "probe=$tmp/share" \
-		--sandbox-probe "$cls")
+		--fs "probefs=$tmp/share" --sandbox-probe "$cls")
 	expect "sandbox_stops_${cls}_thread" 125 "$st" "$tmp/probe-$cls" \
 		"the $cls thread made the forbidden system call personality \\(" "an attack by the guest"
 done
