@@ -22,7 +22,9 @@ for item in ${job//\// }; do
 	IFS=- read -r cache msize parts <<<"$item"
 	label="$cache-$msize"
 	if [ "$cache" = virtiofs ]; then
-		mount -t virtiofs hostfs /mnt/host
+		# As lxs-init mounts it (src/guest/automount.c): 1 MiB read-ahead.
+		mount -t virtiofs hostfs /mnt/host &&
+			{ echo 1024 >"/sys/class/bdi/$(mountpoint -d /mnt/host)/read_ahead_kb" || true; }
 	else
 		mount -t 9p -o "trans=virtio,version=9p2000.L,msize=$msize,cache=$cache" hostroot /mnt/host
 	fi

@@ -224,10 +224,13 @@ int vm_boot(struct lxsd *s, char *err, size_t errlen)
 	    mem,      "--cpus",    cpus,       "--spare-disks", LXSD_SPARE_DISKS, "--vsock",
 	    s->vsock, "--control", s->control, "--cmdline",     cmdline};
 	int k = 17;
-	char slots[LXSD_MAX_RUNNING][16];
+	char slots[LXSD_MAX_RUNNING][48];
 	for (int i = 0; i < LXSD_MAX_RUNNING; i++) {
-		snprintf(slots[i], sizeof(slots[i]), "%s%d=/",
-			 s->vm_virtiofs ? "hostfs" : "hostroot", i);
+		if (s->vm_virtiofs)
+			snprintf(slots[i], sizeof(slots[i]), "hostfs%d=/,cache_ms=%ld", i,
+				 s->cfg.host_cache_ms);
+		else
+			snprintf(slots[i], sizeof(slots[i]), "hostroot%d=/", i);
 		argv[k++] = s->vm_virtiofs ? "--fs" : "--share";
 		argv[k++] = slots[i];
 	}

@@ -34,6 +34,7 @@ void config_defaults(struct lxs_config *c)
 	c->interop = true;
 	c->distro_files = true;
 	c->host_virtiofs = true;
+	c->host_cache_ms = 1000;
 	c->networking = true;
 	snprintf(c->auto_memory_reclaim, sizeof(c->auto_memory_reclaim), "dropCache");
 	c->default_vhd_size = 1ULL << 40;
@@ -195,6 +196,11 @@ static int on_lxs_key(void *user, const char *section, const char *key, const ch
 		if (!strcasecmp(v, "virtiofs") || !strcasecmp(v, "9p"))
 			c->host_virtiofs = !strcasecmp(v, "virtiofs");
 		else
+			ret = -EINVAL;
+	} else if (!strcasecmp(section, "automount") && !strcasecmp(key, "cacheTimeout")) {
+		/* The bound on how late a host change is seen inside: lxs-vm --fs cache_ms. */
+		ret = parse_long(v, &c->host_cache_ms);
+		if (!ret && (c->host_cache_ms < 1 || c->host_cache_ms > 3600000))
 			ret = -EINVAL;
 	} else if (!strcasecmp(section, "files") && !strcasecmp(key, "enabled")) {
 		ret = parse_bool(v, &c->distro_files);

@@ -207,9 +207,10 @@ static const struct virtio_dev_ops fsdev_ops = {
 
 int virtio_fs_create(struct virtio_dev **out, struct guest_mem *gm, const char *tag,
 		     const char *dir, bool read_only, const struct hfs_opts *opts,
-		     const struct sandbox *sb)
+		     uint32_t cache_ms, const struct sandbox *sb)
 {
-	struct fsrv_config cfg = {.read_only = read_only};
+	struct fsrv_config cfg = {
+	    .read_only = read_only, .entry_ms = cache_ms, .attr_ms = cache_ms};
 	size_t tlen = tag ? strlen(tag) : 0;
 	struct fsdev *d;
 	int r;

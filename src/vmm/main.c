@@ -56,6 +56,7 @@ struct share_opt {
 	const char *tag, *dir;
 	bool ro;
 	struct hfs_opts mo;
+	uint32_t cache_ms; /* --fs cache_ms=N; 0: the server's default */
 };
 
 struct options {
@@ -106,8 +107,9 @@ static void usage(FILE *f)
 	    "                   DrvFs ones: metadata,uid=N,gid=N,umask=,fmask=,dmask=\n"
 	    "                   (repeatable, at most %d)\n"
 	    "  --fs SPEC        the same as a virtio-fs share (FUSE; the guest caches\n"
-	    "                   entries and attributes for a second): mount -t virtiofs\n"
-	    "                   TAG; tags of at most %d characters (repeatable, at most %d)\n"
+	    "                   entries and attributes for a second, or ,cache_ms=N):\n"
+	    "                   mount -t virtiofs TAG; tags of at most %d characters\n"
+	    "                   (repeatable, at most %d)\n"
 	    "  --check-kvm      only say whether /dev/kvm can run a guest at speed\n"
 	    "  --allow-slow-kvm boot even on a software-emulated /dev/kvm\n"
 	    "  --no-sandbox     leave the threads unconfined (see sandbox.c), to debug\n"
@@ -168,13 +170,25 @@ static void parse_share(const char *flag, size_t tagmax, char *spec, struct shar
 		fatalx(LXS_EXIT_VMM_ERROR, "%s %s= needs a host directory", flag, spec);
 	hfs_opts_default(&sh->mo);
 	for (char *t; (t = strtok_r(NULL, ",", &save));) {
-		if (!strcmp(t, "ro"))
+		char *end;
+
+		if (!strcmp(t, "ro")) {
 			sh->ro = true;
-		else if (hfs_opts_parse(&sh->mo, t) < 0)
+		} else if (!strcmp(flag, "--fs") && !strncmp(t, "cache_ms=", 9)) {
+			unsigned long ms = strtoul(t + 9, &end, 10);
+
+			if (t[9] < '0' || t[9] > '9' || *end || ms < 1 || ms > 3600000)
+				fatalx(
+				    LXS_EXIT_VMM_ERROR,
+				    "--fs cache_ms= takes milliseconds from 1 to 3600000, not '%s'",
+				    t + 9);
+			sh->cache_ms = (uint32_t)ms;
+		} else if (hfs_opts_parse(&sh->mo, t) < 0) {
 			fatalx(LXS_EXIT_VMM_ERROR,
 			       "%s option '%s' is not ro, metadata, uid=, gid=, umask=, "
 			       "fmask= or dmask=",
 			       flag, t);
+		}
 	}
 }
 
@@ -503,8 +517,8 @@ static int count_fs(const struct options *o)
 static int create_fs(const struct dev_ctx *x, int i, struct virtio_dev **dev)
 {
 	const struct share_opt *sh = &x->o->fs[i];
-	int ret =
-	    virtio_fs_create(dev, &x->vm->mem, sh->tag, sh->dir, sh->ro, &sh->mo, x->vm->sandbox);
+	int ret = virtio_fs_create(dev, &x->vm->mem, sh->tag, sh->dir, sh->ro, &sh->mo,
+				   sh->cache_ms, x->vm->sandbox);
 
 	if (ret == 0) {
 		x->devs->fs[x->devs->nfs] = *dev;

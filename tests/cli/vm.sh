@@ -8,7 +8,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
-plan 64
+plan 67
 kdir=$1 dir=$2
 P=cli_vm
 LXS=$PWD/build/lxs
@@ -254,10 +254,19 @@ else
 		"${P}_systemd_login_session" "${P}_systemd_signal_death" "${P}_systemd_terminate"
 fi
 
+# /mnt/host is virtio-fs by default (lxs.conf [automount] transport).
+run -d busybox -- sh -c 'mount | grep " /mnt/host "'
+expect "${P}_host_files_over_virtiofs" 0 $st "$o" "^hostfs[0-9] on /mnt/host type virtiofs"
 vm=$(vmpid)
 run --shutdown; expect "${P}_shutdown" 0 $st "$o"
 kill -0 "$vm" 2>/dev/null && fail "${P}_shutdown_stops_vm" "lxs-vm $vm still runs" || pass "${P}_shutdown_stops_vm"
 run --status; expect "${P}_status_after_shutdown" 0 $st "$o" "^VM: stopped$"
+# transport = 9p: the next VM shows them over 9P.
+printf '[automount]\ntransport = 9p\n' >>"$XDG_CONFIG_HOME/lxs/lxs.conf"
+run -d busybox -- sh -c "mount | grep ' /mnt/host '; cat '/mnt/host$tmp/here/marker'"
+expect "${P}_host_files_over_9p" 0 $st "$o" "^hostroot[0-9] on /mnt/host type 9p" "^from the host$"
+sed -i '/^\[automount\]$/,$d' "$XDG_CONFIG_HOME/lxs/lxs.conf"
+run --shutdown; expect "${P}_host_files_over_9p_shutdown" 0 $st "$o"
 
 # As an ordinary user (uid 65534), from import to a session in its own VM.
 if [ "$(id -u)" = 0 ] && [ -n "${LXS_IN_RIG:-}" ]; then

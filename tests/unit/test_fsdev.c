@@ -54,7 +54,7 @@ static struct t *t_new(bool ro)
 		abort();
 	snprintf(t->dir, sizeof(t->dir), "/tmp/test_fsdev.XXXXXX");
 	if (!mkdtemp(t->dir) ||
-	    virtio_fs_create(&t->dev, &t->fg.gm, "hostfs0", t->dir, ro, NULL, NULL) < 0)
+	    virtio_fs_create(&t->dev, &t->fg.gm, "hostfs0", t->dir, ro, NULL, 0, NULL) < 0)
 		abort();
 	virtio_dev_set_irq(t->dev, no_irq, t);
 	return t;
