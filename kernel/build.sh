@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Builds the lxs guest kernel from Debian's linux-source-6.12 and the fragment
-# kernel/lxs.config, or reuses a cached build. Prints the directory holding
+# Builds the lxs guest kernel from Debian's linux-source-6.12, the patches in
+# kernel/patches and the fragment kernel/lxs.config, or reuses a cached build. Prints the directory holding
 # bzImage, vmlinux and config on stdout; progress goes to stderr.
 #
 # The cache lives outside the tree (${LXS_CACHE:-$XDG_CACHE_HOME/lxs}/kernel/KEY),
-# KEY being a hash of the source package's version, the fragment and this script,
+# KEY being a hash of the source package's version, the fragment, the patches and this script,
 # so a clean clone reuses it and any change to the inputs rebuilds.
 set -euo pipefail
 
@@ -17,7 +17,7 @@ jobs=${JOBS:-$(nproc)}
 "$here/../scripts/deps.sh" kernel
 
 ver=$(dpkg-query -W -f='${Version}' "$src_pkg")
-key=$( { echo "$src_pkg $ver"; cat "$here/lxs.config" "$0"; } | sha256sum | cut -c1-16)
+key=$( { echo "$src_pkg $ver"; cat "$here/lxs.config" "$0" "$here"/patches/*.patch; } | sha256sum | cut -c1-16)
 out="$cache/kernel/$key"
 if [ -f "$out/bzImage" ] && [ -f "$out/vmlinux" ]; then
 	echo "$out"
@@ -42,6 +42,12 @@ echo "kernel: unpacking $src_pkg $ver (about a minute)" >&2
 tar -xf "$src_tar" -C "$work" --strip-components=1
 
 cd "$work"
+# Our changes to Linux, applied in name order (kernel/patches/README says what
+# each one is for).
+for p in "$here"/patches/*.patch; do
+	echo "kernel: applying ${p##*/}" >&2
+	patch -p1 -s --no-backup-if-mismatch <"$p" || { echo "kernel: ${p##*/} does not apply to $src_pkg $ver; update the patch." >&2; exit 1; }
+done
 echo "kernel: configuring (x86_64_defconfig + kvm_guest.config + kernel/lxs.config)" >&2
 make -s x86_64_defconfig >/dev/null
 scripts/kconfig/merge_config.sh -m .config kernel/configs/kvm_guest.config "$here/lxs.config" >/dev/null

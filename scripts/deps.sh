@@ -11,7 +11,7 @@ set -euo pipefail
 
 want=${1:-all}
 build=(build-essential make gcc clang musl-tools pkg-config cpio python3 liburing-dev libslirp-dev libarchive-dev libext2fs-dev comerr-dev libinih-dev libseccomp-dev e2fsprogs debootstrap zstd libclang-rt-14-dev proot dpkg-dev gnupg libfuse3-dev fuse3 sshfs)
-kernel=(linux-source-6.12 bc flex bison libelf-dev libssl-dev xz-utils kmod lz4)
+kernel=(linux-source-6.12 bc flex bison libelf-dev libssl-dev xz-utils kmod lz4 patch)
 rig=(qemu-system-x86 busybox-static cpio xz-utils zstd)
 
 # The programs that make check, the rig and these scripts run, as
@@ -40,7 +40,7 @@ tools=(
 	gpg:gnupg gpgconf:gpgconf # tests/pico/trixie.sh: signs its repositories
 	git:git                   # tests/newcomer.sh: copies the checkout's tracked files
 	# the guest kernel (kernel/build.sh)
-	objcopy:binutils
+	objcopy:binutils patch:patch
 	# the nested-KVM rig (tests/rig/rig.sh)
 	qemu-system-x86_64:qemu-system-x86 busybox:busybox-static
 	# tests/lib.sh's `watched`: every thread's stack of a program that hung

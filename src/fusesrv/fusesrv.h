@@ -23,11 +23,16 @@
  *
  * Caching (why these values: bench/RESULTS.md "bench/hostfs"): entries and
  * attributes are given a timeout (cfg.entry_ms, cfg.attr_ms), so a change
- * made on the host is seen by the guest within that bound; an open keeps
- * the guest's page cache (FOPEN_KEEP_CACHE) only when the file's size,
- * mtime and ctime are what this session saw at its last open or write; a
- * folder's listing is always cached (FOPEN_CACHE_DIR) and kept across
- * opens likewise, while its mtime and ctime stay.
+ * made on the host is seen by the guest within that bound. With cfg.watch
+ * the session watches the folders the guest holds and tells it of host
+ * changes as they happen (fsrv_notify_next), and gives what a change would
+ * be told of the long timeout cfg.watch_ms (watch.c says exactly what);
+ * an absent name is an entry of node 0, kept as long. An open keeps the
+ * guest's page cache (FOPEN_KEEP_CACHE) only when the file's size, mtime
+ * and ctime are what this session saw at its last open or write. Folders
+ * are never opened (OPENDIR is ENOSYS): the kernel then keeps a folder's
+ * listing across opens, renewed when its mtime moves or it is told of a
+ * change, and asks for a listing by node (READDIR with fh 0).
  *
  * Thread-safe: any number of threads may call fsrv_handle() on one session
  * at once (the node and handle tables are locked; system calls run with no
@@ -50,6 +55,8 @@ struct fsrv_config {
 	bool read_only;       /* every change refused with EROFS */
 	uint32_t entry_ms;    /* entry timeout; default 1000 */
 	uint32_t attr_ms;     /* attribute timeout; default 1000 */
+	bool watch;           /* tell the guest of host changes (fsrv_notify_next) */
+	uint32_t watch_ms;    /* timeouts of what changes are told of; default 60000 */
 	uint32_t max_nodes;   /* nodes the guest may hold (then LOOKUP: ENFILE); default 100000 */
 	uint32_t max_handles; /* open files and folders (then EMFILE); default 16384 */
 	uint32_t max_write;   /* largest READ/WRITE; default 1 MiB (whole pages, 4 KiB..16 MiB) */
@@ -88,5 +95,24 @@ void fsrv_set_opts(struct fsrv *s, const struct hfs_opts *opts);
  */
 ssize_t fsrv_handle(struct fsrv *s, const struct iovec *in, unsigned nin, const struct iovec *out,
 		    unsigned nout);
+
+/*
+ * Host changes (cfg.watch). fsrv_watch_fd() becomes readable when the host
+ * changed something the guest holds (-1: not watching); fsrv_watch_read()
+ * then turns what happened into notifications (non-blocking; the number of
+ * events read, or -errno), and fsrv_notify_next() writes the next one into
+ * buf (a fuse_out_header with unique 0 and the notify code in error, then
+ * its body): its length, 0 when none is due, -ENOBUFS when size is too
+ * small (FSRV_NOTIFY_MAX fits any; that notification is dropped). Only
+ * after fsrv_watch_enable(true) (the default) are long timeouts given and
+ * notifications made: a transport whose driver cannot take them says
+ * false. One thread reads; the calls may race requests.
+ */
+#define FSRV_NOTIFY_MAX (16 + 16 + 256)
+int fsrv_watch_fd(const struct fsrv *s);
+int fsrv_watch_read(struct fsrv *s);
+void fsrv_watch_enable(struct fsrv *s, bool on);
+bool fsrv_notify_pending(struct fsrv *s);
+ssize_t fsrv_notify_next(struct fsrv *s, void *buf, size_t size);
 
 #endif

@@ -15,10 +15,12 @@
 #ifndef LXS_FUSESRV_INTERNAL_H
 #define LXS_FUSESRV_INTERNAL_H
 
+#include <limits.h>
 #include <linux/fuse.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 
@@ -49,6 +51,8 @@ struct fsrv_node {
 	/* Which file it is, beyond (dev, ino): see nodes.c, same_file. */
 	struct statx_timestamp born, changed;
 	bool has_born;
+	int wd;       /* a folder's inotify watch (watch.c), 0: none */
+	bool covered; /* its attributes' changes are reported: long attribute timeout */
 };
 
 struct fsrv_nodes {
@@ -58,6 +62,9 @@ struct fsrv_nodes {
 	uint32_t free_head;     /* freed slots, generation already bumped */
 	uint32_t *bucket;       /* (dev, ino) hash -> first slot index */
 	uint32_t nbuckets;      /* a power of two */
+	uint32_t *map;          /* pairs (inotify wd, slot index); index 0: removed */
+	uint32_t mapcap, mapused;
+	uint32_t nwatches; /* folders watched, at most WATCH_MAX (watch.c) */
 };
 
 struct fsrv_handle {
@@ -86,6 +93,40 @@ struct fsrv_handles {
 	uint32_t free_head;
 };
 
+/* One notification waiting for a buffer of the guest's (watch.c). */
+struct fsrv_note {
+	uint32_t code; /* FUSE_NOTIFY_INVAL_INODE or _ENTRY */
+	uint64_t nodeid;
+	int64_t off; /* INVAL_INODE: 0 pages too, -1 attributes only */
+	uint16_t namelen;
+	char name[NAME_MAX + 1];
+};
+
+/* An entry change the guest made itself, whose event is not news to it. */
+struct fsrv_expect {
+	uint64_t parent, hash;
+	uint32_t mask; /* the inotify events still expected */
+	int64_t until; /* now_ms() */
+};
+
+#define FSRV_WATCH_DEVS   16
+#define FSRV_WATCH_EXPECT 256
+
+struct fsrv_watch {
+	int fd;                  /* inotify, -1 when not watching */
+	bool on;                 /* the transport delivers notifications (fsrv_watch_enable) */
+	struct fsrv_note *notes; /* a ring of NOTES_MAX */
+	uint32_t head, nnotes;
+	bool lost; /* events were lost: everything is told stale at the next delivery */
+	struct {
+		dev_t dev;
+		bool trusted;
+	} devs[FSRV_WATCH_DEVS];
+	unsigned ndevs;
+	struct fsrv_expect expect[FSRV_WATCH_EXPECT];
+	unsigned expect_next;
+};
+
 struct fsrv {
 	struct hostfs *h;
 	struct fsrv_config cfg; /* defaults filled in */
@@ -98,6 +139,7 @@ struct fsrv {
 	struct hfs_opts next_opts; /* fsrv_set_opts(): the next INIT's */
 	struct fsrv_nodes nodes;
 	struct fsrv_handles handles;
+	struct fsrv_watch watch;
 };
 
 /* One request, its arguments copied out of the guest's buffers. */
@@ -165,6 +207,19 @@ int fsrv_node_obj(struct fsrv *s, uint64_t nodeid, struct hfs_obj **obj);
  * -ENOMEM.
  */
 int fsrv_node_enter(struct fsrv *s, struct hfs_obj *o, const struct statx *st, uint64_t *nodeid);
+/* Under s->lock: the live node nodeid, or NULL. */
+struct fsrv_node *fsrv_node_find(struct fsrv *s, uint64_t nodeid);
+/* Under s->lock: the nodeid of the node hashed for (dev, ino), 0 if none. */
+uint64_t fsrv_node_by_inode(struct fsrv *s, dev_t dev, ino_t ino);
+/*
+ * Node nodeid (still the folder o) watched as wd: 0, or -1 when the
+ * watch is not wanted any more (the caller removes it).
+ */
+int fsrv_node_set_watch(struct fsrv *s, uint64_t nodeid, const struct hfs_obj *o, int wd);
+/* Under s->lock: the slot index of the node watched as wd, 0 if none. */
+uint32_t fsrv_node_by_wd(struct fsrv *s, int wd);
+/* Under s->lock: the watch wd is gone (IN_IGNORED). */
+void fsrv_node_unwatch(struct fsrv *s, int wd);
 /* Take back n lookups of nodeid (a FORGET); unknown nodeids are ignored. */
 void fsrv_node_forget(struct fsrv *s, uint64_t nodeid, uint64_t n);
 /*
@@ -173,6 +228,22 @@ void fsrv_node_forget(struct fsrv *s, uint64_t nodeid, uint64_t n);
  * then remembered either way. Folders: mtime and ctime only.
  */
 bool fsrv_node_seen(struct fsrv *s, uint64_t nodeid, const struct statx *st);
+
+/* --- watch.c --- */
+int fsrv_watch_init(struct fsrv *s);
+void fsrv_watch_free(struct fsrv *s);
+/* Watch node nodeid if it is a folder not watched yet (before the guest hears of it). */
+void fsrv_watch_add(struct fsrv *s, uint64_t nodeid);
+/*
+ * The timeouts of an entry (parent != 0: its folder's nodeid) or of
+ * attributes alone (parent 0) of nodeid, stat st (nodeid 0, st NULL: a
+ * name that is absent): long where a change would be told (watch.c), the
+ * configured short ones elsewhere.
+ */
+void fsrv_timeouts(struct fsrv *s, uint64_t parent, uint64_t nodeid, const struct statx *st,
+		   uint32_t *entry_ms, uint32_t *attr_ms);
+/* The guest is about to change name in parent (inotify events mask): not news when it comes. */
+void fsrv_watch_expect(struct fsrv *s, uint64_t parent, const char *name, uint32_t mask);
 
 /* --- handles.c --- */
 /* A handle of obj (taken, either way) for nodeid; its fh, or -EMFILE, -ENOMEM. */

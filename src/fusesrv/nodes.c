@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 
 #include "fusesrv/internal.h"
 
@@ -70,9 +71,9 @@ int fsrv_nodes_init(struct fsrv *s)
 	return 0;
 }
 
-/* The slot of a live node, or NULL. Under s->lock. */
-static struct fsrv_node *find(struct fsrv_nodes *t, uint64_t nodeid)
+struct fsrv_node *fsrv_node_find(struct fsrv *s, uint64_t nodeid)
 {
+	struct fsrv_nodes *t = &s->nodes;
 	uint32_t i = FSRV_INDEX(nodeid);
 
 	if (i == 0 || i >= t->nslots || !t->slot[i].obj || t->slot[i].gen != FSRV_GEN(nodeid))
@@ -87,6 +88,13 @@ static uint32_t find_inode(const struct fsrv_nodes *t, dev_t dev, ino_t ino)
 	while (i && (t->slot[i].obj->dev != dev || t->slot[i].obj->ino != ino))
 		i = t->slot[i].next;
 	return i;
+}
+
+uint64_t fsrv_node_by_inode(struct fsrv *s, dev_t dev, ino_t ino)
+{
+	uint32_t i = find_inode(&s->nodes, dev, ino);
+
+	return i ? FSRV_ID(i, s->nodes.slot[i].gen) : 0;
 }
 
 static bool ts_equal(const struct statx_timestamp *a, const struct statx_timestamp *b)
@@ -122,12 +130,140 @@ static void unhash(struct fsrv_nodes *t, uint32_t idx)
 		*p = n->next;
 }
 
-/* Take node idx out of the table; its obj is the caller's to put (after the unlock). */
-static struct hfs_obj *drop(struct fsrv_nodes *t, uint32_t idx)
+/* --- inotify watch -> node index (watch.c adds them), open addressing ------- */
+
+static uint32_t *map_slot(struct fsrv_nodes *w, int wd)
 {
+	uint32_t mask = w->mapcap - 1, i = ((uint32_t)wd * 0x9e3779b1u) & mask;
+
+	while (w->map[2 * i] && (int)w->map[2 * i] != wd)
+		i = (i + 1) & mask;
+	return &w->map[2 * i];
+}
+
+static int map_grow(struct fsrv_nodes *w)
+{
+	uint32_t oldcap = w->mapcap, *old = w->map;
+	uint32_t cap = oldcap ? oldcap * 2 : 256;
+
+	w->map = calloc(cap, 2 * sizeof(*w->map));
+	if (!w->map) {
+		w->map = old;
+		return -ENOMEM;
+	}
+	w->mapcap = cap;
+	w->mapused = 0;
+	for (uint32_t i = 0; i < oldcap; i++)
+		if (old[2 * i] && old[2 * i + 1]) {
+			uint32_t *p = map_slot(w, (int)old[2 * i]);
+
+			p[0] = old[2 * i];
+			p[1] = old[2 * i + 1];
+			w->mapused++;
+		}
+	free(old);
+	return 0;
+}
+
+/* The node index of wd, 0 if none. */
+static uint32_t map_get(struct fsrv_nodes *w, int wd)
+{
+	if (!w->mapcap)
+		return 0;
+	return map_slot(w, wd)[1];
+}
+
+/*
+ * Removed entries keep their key with index 0 (a tombstone the probe walks
+ * over), so a probe never stops early; map_grow drops them.
+ */
+static int map_set(struct fsrv_nodes *w, int wd, uint32_t idx)
+{
+	uint32_t *p;
+
+	if ((w->mapused + 1) * 2 > w->mapcap) {
+		int err = map_grow(w);
+
+		if (err)
+			return err;
+	}
+	p = map_slot(w, wd);
+	if (!p[0])
+		w->mapused++;
+	p[0] = (uint32_t)wd;
+	p[1] = idx;
+	return 0;
+}
+
+int fsrv_node_set_watch(struct fsrv *s, uint64_t nodeid, const struct hfs_obj *o, int wd)
+{
+	struct fsrv_nodes *t = &s->nodes;
+	struct fsrv_node *n;
+	int kept = -1;
+
+	pthread_mutex_lock(&s->lock);
+	n = fsrv_node_find(s, nodeid);
+	if (n && n->wd == wd) {
+		kept = 0; /* another lookup of the same folder got there first */
+	} else if (n && n->obj == o && !n->wd && map_set(t, wd, FSRV_INDEX(nodeid)) == 0) {
+		n->wd = wd;
+		t->nwatches++;
+		kept = 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return kept;
+}
+
+/* Under s->lock: node idx has no watch any more; the watch, if this node held it, or 0. */
+static int unmap_watch(struct fsrv *s, uint32_t idx)
+{
+	struct fsrv_node *n = &s->nodes.slot[idx];
+	int wd = n->wd;
+
+	n->wd = 0;
+	n->covered = false;
+	if (!wd)
+		return 0;
+	s->nodes.nwatches--;
+	if (map_get(&s->nodes, wd) != idx)
+		return 0; /* the inode's watch now serves a newer node */
+	map_slot(&s->nodes, wd)[1] = 0;
+	return wd;
+}
+
+uint32_t fsrv_node_by_wd(struct fsrv *s, int wd)
+{
+	uint32_t idx = map_get(&s->nodes, wd);
+
+	return idx && s->nodes.slot[idx].obj && s->nodes.slot[idx].wd == wd ? idx : 0;
+}
+
+void fsrv_node_unwatch(struct fsrv *s, int wd)
+{
+	uint32_t idx = fsrv_node_by_wd(s, wd);
+
+	if (idx)
+		unmap_watch(s, idx);
+}
+
+/* After the unlock: the watch a dropped node held. */
+static void rm_watch(struct fsrv *s, int wd)
+{
+	if (wd > 0 && s->watch.fd >= 0)
+		inotify_rm_watch(s->watch.fd, wd);
+}
+
+/*
+ * Take node idx out of the table; its obj is the caller's to put, and *wd
+ * its watch to remove (rm_watch), both after the unlock.
+ */
+static struct hfs_obj *drop(struct fsrv *s, uint32_t idx, int *wd)
+{
+	struct fsrv_nodes *t = &s->nodes;
 	struct fsrv_node *n = &t->slot[idx];
 	struct hfs_obj *o = n->obj;
 
+	*wd = unmap_watch(s, idx);
 	unhash(t, idx);
 	n->obj = NULL;
 	n->nlookup = 0;
@@ -175,7 +311,7 @@ int fsrv_node_obj(struct fsrv *s, uint64_t nodeid, struct hfs_obj **obj)
 	int err = 0;
 
 	pthread_mutex_lock(&s->lock);
-	n = find(&s->nodes, nodeid);
+	n = fsrv_node_find(s, nodeid);
 	if (n)
 		*obj = hfs_obj_get(n->obj);
 	else
@@ -243,17 +379,19 @@ void fsrv_node_forget(struct fsrv *s, uint64_t nodeid, uint64_t count)
 {
 	struct hfs_obj *gone = NULL;
 	struct fsrv_node *n;
+	int wd = 0;
 
 	pthread_mutex_lock(&s->lock);
-	n = find(&s->nodes, nodeid);
+	n = fsrv_node_find(s, nodeid);
 	/* The root stays whatever the guest says: it is the mount itself. */
 	if (n && FSRV_INDEX(nodeid) != FUSE_ROOT_ID) {
 		if (count >= n->nlookup)
-			gone = drop(&s->nodes, FSRV_INDEX(nodeid));
+			gone = drop(s, FSRV_INDEX(nodeid), &wd);
 		else
 			n->nlookup -= count;
 	}
 	pthread_mutex_unlock(&s->lock);
+	rm_watch(s, wd);
 	hfs_obj_put(gone);
 }
 
@@ -263,7 +401,7 @@ bool fsrv_node_seen(struct fsrv *s, uint64_t nodeid, const struct statx *st)
 	bool same = false;
 
 	pthread_mutex_lock(&s->lock);
-	n = find(&s->nodes, nodeid);
+	n = fsrv_node_find(s, nodeid);
 	if (n) {
 		struct fsrv_seen *v = &n->seen;
 		bool dir = S_ISDIR(n->obj->type);
@@ -287,6 +425,7 @@ void fsrv_nodes_clear(struct fsrv *s)
 {
 	struct fsrv_nodes *t = &s->nodes;
 	struct hfs_obj *gone[CLEAR_BATCH];
+	int wd[CLEAR_BATCH];
 	uint32_t next = FUSE_ROOT_ID + 1;
 	unsigned n;
 
@@ -295,12 +434,16 @@ void fsrv_nodes_clear(struct fsrv *s)
 		n = 0;
 		pthread_mutex_lock(&s->lock);
 		for (; next < t->nslots && n < CLEAR_BATCH; next++)
-			if (t->slot[next].obj)
-				gone[n++] = drop(t, next);
+			if (t->slot[next].obj) {
+				gone[n] = drop(s, next, &wd[n]);
+				n++;
+			}
 		memset(&t->slot[FUSE_ROOT_ID].seen, 0, sizeof(t->slot[FUSE_ROOT_ID].seen));
 		pthread_mutex_unlock(&s->lock);
-		for (unsigned i = 0; i < n; i++)
+		for (unsigned i = 0; i < n; i++) {
+			rm_watch(s, wd[i]);
 			hfs_obj_put(gone[i]);
+		}
 	} while (n == CLEAR_BATCH);
 }
 
@@ -314,5 +457,6 @@ void fsrv_nodes_free(struct fsrv *s)
 	hfs_obj_put(t->slot[FUSE_ROOT_ID].obj);
 	free(t->slot);
 	free(t->bucket);
+	free(t->map);
 	memset(t, 0, sizeof(*t));
 }

@@ -62,6 +62,7 @@ void fsrv_attr(struct fsrv_req *r, struct hfs_obj *o, const struct statx *st, st
 int fsrv_entry(struct fsrv_req *r, struct hfs_obj *o, const struct statx *st,
 	       struct fuse_entry_out *e)
 {
+	uint32_t entry_ms, attr_ms;
 	uint64_t nodeid;
 	int err;
 
@@ -71,8 +72,12 @@ int fsrv_entry(struct fsrv_req *r, struct hfs_obj *o, const struct statx *st,
 	if (err)
 		return err;
 	e->nodeid = nodeid;
-	timeout(r->s->cfg.entry_ms, &e->entry_valid, &e->entry_valid_nsec);
-	timeout(r->s->cfg.attr_ms, &e->attr_valid, &e->attr_valid_nsec);
+	if (S_ISDIR(st->stx_mode))
+		fsrv_watch_add(r->s, nodeid);
+	/* Every entry reply is of a name in the request's own folder. */
+	fsrv_timeouts(r->s, r->in.nodeid, nodeid, st, &entry_ms, &attr_ms);
+	timeout(entry_ms, &e->entry_valid, &e->entry_valid_nsec);
+	timeout(attr_ms, &e->attr_valid, &e->attr_valid_nsec);
 	return 0;
 }
 
@@ -96,16 +101,34 @@ static int reply_entry(struct fsrv_req *r, struct hfs_obj *o, const struct statx
 	return err ? err : fsrv_reply(r, &e, sizeof(e));
 }
 
+/*
+ * A name that is not there, as an entry of node 0: the kernel keeps the
+ * absence as long as a name that is there (where a host change to it would
+ * be told, a minute), so a program probing for files (git's .gitignore in
+ * every folder, a shell's PATH) asks once, not at every probe.
+ */
+static int reply_absent(struct fsrv_req *r)
+{
+	struct fuse_entry_out e = {0};
+	uint32_t entry_ms, attr_ms;
+
+	fsrv_timeouts(r->s, r->in.nodeid, 0, NULL, &entry_ms, &attr_ms);
+	timeout(entry_ms, &e.entry_valid, &e.entry_valid_nsec);
+	return fsrv_reply(r, &e, sizeof(e));
+}
+
 static int reply_attr(struct fsrv_req *r, struct hfs_obj *o)
 {
 	struct fuse_attr_out a = {0};
+	uint32_t entry_ms, attr_ms;
 	struct statx st;
 	int err = hfs_stat(o, &st);
 
 	if (err)
 		return err;
 	fsrv_attr(r, o, &st, &a.attr);
-	timeout(r->s->cfg.attr_ms, &a.attr_valid, &a.attr_valid_nsec);
+	fsrv_timeouts(r->s, 0, r->in.nodeid, &st, &entry_ms, &attr_ms);
+	timeout(attr_ms, &a.attr_valid, &a.attr_valid_nsec);
 	return fsrv_reply(r, &a, sizeof(a));
 }
 
@@ -134,6 +157,8 @@ int fsrv_op_lookup(struct fsrv_req *r)
 	else
 		err = hfs_lookup(r->h, dir, name, &o, &st);
 	hfs_obj_put(dir);
+	if (err == -ENOENT && len != 2)
+		return reply_absent(r);
 	return err ? err : reply_entry(r, o, &st);
 }
 
@@ -314,6 +339,7 @@ int fsrv_op_mknod(struct fsrv_req *r)
 		err = fsrv_dir_obj(r, &dir);
 	if (err)
 		return err;
+	fsrv_watch_expect(r->s, r->in.nodeid, name, IN_CREATE);
 	/* in.rdev is the kernel's 32-bit encoding, which major() and minor() read. */
 	err = hfs_mknod(r->h, &r->opts, dir, name, in.mode & (S_IFMT | 07777), major(in.rdev),
 			minor(in.rdev), r->in.uid, r->in.gid, &o, &st);
@@ -338,6 +364,7 @@ int fsrv_op_mkdir(struct fsrv_req *r)
 		err = fsrv_dir_obj(r, &dir);
 	if (err)
 		return err;
+	fsrv_watch_expect(r->s, r->in.nodeid, name, IN_CREATE);
 	err = hfs_mkdir(r->h, &r->opts, dir, name, S_IFDIR | (in.mode & 07777), r->in.uid,
 			r->in.gid, &o, &st);
 	hfs_obj_put(dir);
@@ -364,6 +391,7 @@ int fsrv_op_symlink(struct fsrv_req *r)
 		err = fsrv_dir_obj(r, &dir);
 	if (err)
 		return err;
+	fsrv_watch_expect(r->s, r->in.nodeid, name, IN_CREATE);
 	err = hfs_symlink(r->h, &r->opts, dir, name, target, r->in.uid, r->in.gid, &o, &st);
 	hfs_obj_put(dir);
 	return err ? err : reply_entry(r, o, &st);
@@ -386,8 +414,10 @@ int fsrv_op_link(struct fsrv_req *r)
 		err = fsrv_dir_obj(r, &dir);
 	if (!err)
 		err = fsrv_node_obj(r->s, in.oldnodeid, &o);
-	if (!err)
+	if (!err) {
+		fsrv_watch_expect(r->s, r->in.nodeid, name, IN_CREATE);
 		err = hfs_link(r->h, o, dir, name);
+	}
 	if (!err)
 		err = hfs_stat(o, &st);
 	hfs_obj_put(dir);
@@ -412,6 +442,7 @@ static int remove_entry(struct fsrv_req *r, int flags)
 		err = fsrv_dir_obj(r, &dir);
 	if (err)
 		return err;
+	fsrv_watch_expect(r->s, r->in.nodeid, name, IN_DELETE);
 	/* The node stays until the kernel forgets it: an open file lives on. */
 	err = unlinkat(dir->fd, name, flags) < 0 ? -errno : 0;
 	hfs_obj_put(dir);
@@ -446,8 +477,17 @@ static int do_rename(struct fsrv_req *r, uint64_t newdir, size_t off, unsigned f
 		if (!err && !S_ISDIR(ndir->type))
 			err = -ENOTDIR;
 	}
-	if (!err && renameat2(odir->fd, oname, ndir->fd, nname, flags) < 0)
-		err = -errno;
+	if (!err) {
+		/* An exchange moves each name both ways. */
+		uint32_t both = IN_MOVED_FROM | IN_MOVED_TO;
+
+		fsrv_watch_expect(r->s, r->in.nodeid, oname,
+				  flags & RENAME_EXCHANGE ? both : IN_MOVED_FROM);
+		fsrv_watch_expect(r->s, newdir, nname,
+				  flags & RENAME_EXCHANGE ? both : IN_MOVED_TO);
+		if (renameat2(odir->fd, oname, ndir->fd, nname, flags) < 0)
+			err = -errno;
+	}
 	hfs_obj_put(odir);
 	hfs_obj_put(ndir);
 	return err;

@@ -11,9 +11,9 @@
  * Caching: an OPEN lets the guest keep its cached pages (FOPEN_KEEP_CACHE)
  * only when the file's size, mtime and ctime are what this session saw at
  * its last open or write of it (nodes.c, fsrv_node_seen): anything else
- * means the host changed it, and the kernel must drop what it has. A
- * folder's listing is kept (FOPEN_CACHE_DIR) and reused across opens
- * likewise when its mtime and ctime have not moved.
+ * means the host changed it, and the kernel must drop what it has.
+ * Folders are never opened (fsrv_op_opendir): the kernel keeps their
+ * listings and lists them by node.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -102,7 +102,7 @@ static void saw(struct fsrv_req *r, struct fsrv_handle *h)
 
 /* --- open, create, release ----------------------------------------------- */
 
-static int do_open(struct fsrv_req *r, bool dir)
+int fsrv_op_open(struct fsrv_req *r)
 {
 	struct fuse_open_in in;
 	struct fuse_open_out out = {0};
@@ -114,31 +114,25 @@ static int do_open(struct fsrv_req *r, bool dir)
 	hflags = host_flags(in.flags);
 	if (hflags < 0)
 		return hflags;
-	if (dir)
-		hflags = O_RDONLY;
 	if (writes(hflags) && r->s->cfg.read_only)
 		return -EROFS;
 	err = fsrv_node_obj(r->s, r->in.nodeid, &o);
 	if (err)
 		return err;
-	if (dir && !S_ISDIR(o->type))
-		err = -ENOTDIR;
-	else if (!dir && S_ISDIR(o->type))
-		err = -EISDIR;
-	if (err)
+	if (S_ISDIR(o->type)) {
+		err = -EISDIR; /* folders are listed by node, never opened */
 		goto out;
+	}
 	fd = hfs_reopen(r->h, o, NULL, NULL, hflags);
 	err = fd < 0 ? fd : obj_of_fd(fd, o, &fo, &st);
 	if (err)
 		goto out;
-	err = fsrv_handle_new(r->s, fo, r->in.nodeid, hflags, dir, &out.fh);
+	err = fsrv_handle_new(r->s, fo, r->in.nodeid, hflags, false, &out.fh);
 	if (err)
 		goto out;
 	if (fsrv_node_seen(r->s, r->in.nodeid, &st))
 		out.open_flags |= FOPEN_KEEP_CACHE;
-	if (dir)
-		out.open_flags |= FOPEN_CACHE_DIR;
-	else if (o->on_proc)
+	if (o->on_proc)
 		out.open_flags = FOPEN_DIRECT_IO; /* sizes of 0 that read as more */
 	err = fsrv_reply(r, &out, sizeof(out));
 out:
@@ -146,14 +140,50 @@ out:
 	return err;
 }
 
-int fsrv_op_open(struct fsrv_req *r)
-{
-	return do_open(r, false);
-}
-
+/*
+ * Folders are never opened: ENOSYS makes the kernel stop sending OPENDIR
+ * and RELEASEDIR for the session's life (fc->no_opendir), keep listings in
+ * its cache across opens (checked against the folder's mtime when its
+ * attributes are renewed, dropped by a notification), and send READDIR
+ * with fh 0 for the folder node itself, which dir_of_node() opens for that
+ * one request. Two round trips fewer per folder a program lists (every
+ * folder of a find or a git status), and none at all for a cached one.
+ */
 int fsrv_op_opendir(struct fsrv_req *r)
 {
-	return do_open(r, true);
+	(void)r;
+	return -ENOSYS;
+}
+
+/* A one-request handle on the request's folder node (READDIR, FSYNCDIR with fh 0). */
+static int dir_of_node(struct fsrv_req *r, struct fsrv_handle *h)
+{
+	struct hfs_obj *o;
+	struct statx st;
+	int fd, err;
+
+	memset(h, 0, sizeof(*h));
+	err = fsrv_dir_obj(r, &o);
+	if (err)
+		return err;
+	fd = hfs_reopen(r->h, o, NULL, NULL, O_RDONLY | O_DIRECTORY);
+	err = fd < 0 ? fd : obj_of_fd(fd, o, &h->obj, &st);
+	hfs_obj_put(o);
+	if (err)
+		return err;
+	h->refs = 1;
+	h->nodeid = r->in.nodeid;
+	h->hflags = O_RDONLY;
+	h->dir = true;
+	pthread_mutex_init(&h->lock, NULL);
+	return 0;
+}
+
+static void dir_done(struct fsrv_handle *h)
+{
+	free(h->dbuf);
+	hfs_obj_put(h->obj);
+	pthread_mutex_destroy(&h->lock);
 }
 
 /*
@@ -201,6 +231,7 @@ int fsrv_op_create(struct fsrv_req *r)
 		err = fsrv_dir_obj(r, &dir);
 	if (err)
 		return err;
+	fsrv_watch_expect(r->s, r->in.nodeid, name, IN_CREATE);
 	err = hfs_create(r->h, &r->opts, dir, name, S_IFREG | (in.mode & 07777), hflags,
 			 in.flags & O_EXCL, r->in.uid, r->in.gid, &o, &st, &created);
 	if (err)
@@ -252,6 +283,18 @@ static int sync_handle(struct fsrv_req *r, bool dir)
 	int err = 0;
 
 	memcpy(&in, r->arg, sizeof(in));
+	if (dir && in.fh == 0) {
+		struct fsrv_handle tmp;
+
+		err = dir_of_node(r, &tmp);
+		if (err)
+			return err;
+		if (((in.fsync_flags & FUSE_FSYNC_FDATASYNC) ? fdatasync(tmp.obj->fd)
+							     : fsync(tmp.obj->fd)) < 0)
+			err = -errno;
+		dir_done(&tmp);
+		return err;
+	}
 	h = fsrv_handle_get(r->s, in.fh, dir);
 	if (!h)
 		return -EBADF;
@@ -432,7 +475,7 @@ static bool dot_or_dotdot(const char *name)
 static int readdir_common(struct fsrv_req *r, bool plus)
 {
 	struct fuse_read_in in;
-	struct fsrv_handle *h;
+	struct fsrv_handle *h, tmp;
 	size_t size, used = 0;
 	int err = 0;
 
@@ -442,9 +485,15 @@ static int readdir_common(struct fsrv_req *r, bool plus)
 	size = in.size < r->s->cfg.max_write ? in.size : r->s->cfg.max_write;
 	if (size > r->room)
 		size = r->room;
-	h = fsrv_handle_get(r->s, in.fh, true);
-	if (!h)
+	if (in.fh == 0) {
+		/* The folder node itself (fsrv_op_opendir says why). */
+		err = dir_of_node(r, &tmp);
+		if (err)
+			return err;
+		h = &tmp;
+	} else if (!(h = fsrv_handle_get(r->s, in.fh, true))) {
 		return -EBADF;
+	}
 
 	/* One reader per folder handle at a time: the position is shared. */
 	pthread_mutex_lock(&h->lock);
@@ -553,7 +602,10 @@ unlock:
 		h->dpos = h->dlen = 0;
 	}
 	pthread_mutex_unlock(&h->lock);
-	fsrv_handle_put(r->s, h);
+	if (h == &tmp)
+		dir_done(h);
+	else
+		fsrv_handle_put(r->s, h);
 	return err ? err : (int)used;
 }
 

@@ -15,6 +15,7 @@
 #include "fusesrv/internal.h"
 
 #define DEFAULT_TIMEOUT_MS  1000u
+#define DEFAULT_WATCH_MS    60000u
 #define DEFAULT_MAX_NODES   100000u
 #define DEFAULT_MAX_HANDLES 16384u
 #define DEFAULT_MAX_WRITE   (1u << 20)
@@ -50,6 +51,10 @@ int fsrv_new(struct hostfs *h, const struct fsrv_config *cfg, struct fsrv **out)
 	c = &s->cfg;
 	c->entry_ms = or_default(c->entry_ms, DEFAULT_TIMEOUT_MS);
 	c->attr_ms = or_default(c->attr_ms, DEFAULT_TIMEOUT_MS);
+	/* Never shorter than where nothing is watched. */
+	c->watch_ms = or_default(c->watch_ms, DEFAULT_WATCH_MS);
+	if (c->watch_ms < c->entry_ms || c->watch_ms < c->attr_ms)
+		c->watch_ms = c->entry_ms > c->attr_ms ? c->entry_ms : c->attr_ms;
 	c->max_nodes = clamp(or_default(c->max_nodes, DEFAULT_MAX_NODES), 1, MAX_TABLE);
 	c->max_handles = clamp(or_default(c->max_handles, DEFAULT_MAX_HANDLES), 1, MAX_TABLE);
 	/* Whole guest pages: FUSE_MAX_PAGES says max_write in pages. */
@@ -60,20 +65,30 @@ int fsrv_new(struct hostfs *h, const struct fsrv_config *cfg, struct fsrv **out)
 	s->budget.max = c->max_fds;
 	s->next_opts = c->opts;
 	pthread_mutex_init(&s->lock, NULL);
+	err = fsrv_watch_init(s);
+	if (err)
+		goto fail;
 	err = fsrv_nodes_init(s);
 	if (err) {
-		pthread_mutex_destroy(&s->lock);
-		free(s);
-		return err;
+		fsrv_watch_free(s);
+		goto fail;
 	}
+	fsrv_watch_add(s, FUSE_ROOT_ID);
 	*out = s;
 	return 0;
+fail:
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	return err;
 }
 
 void fsrv_reset(struct fsrv *s)
 {
 	pthread_mutex_lock(&s->lock);
 	s->inited = false;
+	/* Notifications name the old driver's nodes. */
+	s->watch.head = s->watch.nnotes = 0;
+	s->watch.lost = false;
 	pthread_mutex_unlock(&s->lock);
 	fsrv_handles_clear(s);
 	fsrv_nodes_clear(s);
@@ -85,6 +100,7 @@ void fsrv_free(struct fsrv *s)
 		return;
 	fsrv_handles_free(s);
 	fsrv_nodes_free(s);
+	fsrv_watch_free(s);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

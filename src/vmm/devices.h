@@ -325,19 +325,19 @@ struct hfs_opts;
 /*
  * A FUSE file server for the host directory `dir` (chosen by the host),
  * offered to the guest under mount tag `tag` (1..VIRTIO_FS_TAG_MAX bytes):
- * `mount -t virtiofs TAG /where`. read_only refuses every change with
- * EROFS; opts (NULL: the defaults) are DrvFs-style ownership options
- * (hostfs/hostfs.h); cache_ms is how long the guest may keep entries and
- * attributes (0: the server's default, fusesrv.h), so how soon it sees a
- * change made on the host. Requests run on a small pool of worker threads, each
+ * `mount -t virtiofs TAG /where`. cfg (fusesrv.h) says whether every change
+ * is refused (read_only), the DrvFs-style ownership options, and how long
+ * the guest may keep entries and attributes: entry_ms/attr_ms where it
+ * cannot be told of host changes, watch_ms where it is (cfg.watch and a
+ * driver that takes VIRTIO_FS_F_NOTIFICATION). Requests run on a small pool of worker threads, each
  * confined by sb's file-server filter before create returns (sb NULL: not
  * confined, for tests of the device alone); reset and destroy wait for
  * them. Returns 0 and *out, or -errno (-EINVAL for a bad tag, the share's
  * errors for dir, the sandbox's if a worker could not enter it).
  */
+struct fsrv_config;
 int virtio_fs_create(struct virtio_dev **out, struct guest_mem *gm, const char *tag,
-		     const char *dir, bool read_only, const struct hfs_opts *opts,
-		     uint32_t cache_ms, const struct sandbox *sb);
+		     const char *dir, const struct fsrv_config *cfg, const struct sandbox *sb);
 /* The options the guest's next mount of the share takes (a distro's [automount] options). */
 void virtio_fs_set_opts(struct virtio_dev *dev, const struct hfs_opts *opts);
 /* Waits for the requests in flight, then frees the server. */

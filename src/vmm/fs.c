@@ -5,12 +5,13 @@
  *
  * What this file promises:
  *  - Queue 0 is the high-priority queue (the driver sends FORGET and
- *    BATCH_FORGET there, which have no reply), queue 1 the one request
- *    queue. Both are served by FSDEV_WORKERS threads, each holding at most
- *    one chain; a worker looks at the high-priority queue first, so the
- *    guest's forgets never wait behind slow requests. One request queue is
- *    enough: the guest's parallelism comes through the workers, and Linux
- *    spreads its requests over queues only to save its own locking.
+ *    BATCH_FORGET there, which have no reply), then, when the driver takes
+ *    VIRTIO_FS_F_NOTIFICATION, queue 1 is the notification queue and queue
+ *    2 the one request queue; without it queue 1 is the request queue. Both are served by
+ * FSDEV_WORKERS threads, each holding at most one chain; a worker looks at the high-priority queue
+ * first, so the guest's forgets never wait behind slow requests. One request queue is enough: the
+ * guest's parallelism comes through the workers, and Linux spreads its requests over queues only to
+ * save its own locking.
  *  - A chain's buffers go to the server as they are (fsrv_handle() copies
  *    the header and arguments out of them once before checking them, and
  *    moves file data straight between the file and the guest's pages). The
@@ -21,14 +22,25 @@
  *    no worker holds a chain; a chain taken before a reset is never pushed
  *    after it (the epoch changed). A reset also starts the server's session
  *    afresh, so no node or handle survives into the next driver.
- *  - The workers confine themselves to the file-server filter before create
- *    returns, so no guest request reaches an unconfined thread.
+ *  - Notifications (fusesrv.h: a host change the guest should drop from
+ *    its caches) are written by one notifier thread into the buffers the
+ *    guest posts on the notification queue, each read once and checked by
+ *    the driver (kernel/patches/0001-*). With no buffer posted, the next
+ *    message waits in `held` and the server's queue fills; past its bound
+ *    the server tells every node stale instead. Without the feature the
+ *    server gives only its short timeouts (fsrv_watch_enable(false)).
+ *  - The workers and the notifier confine themselves to the file-server
+ *    filter before create returns, so no guest request reaches an
+ *    unconfined thread.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "fusesrv/fusesrv.h"
 #include "hostfs/hostfs.h"
@@ -37,9 +49,11 @@
 #include "vmm/sandbox.h"
 #include "vmm/virtio.h"
 
-#define FSDEV_HIPRIO   0
-#define FSDEV_REQUESTS 1
-#define FSDEV_QUEUES   2
+#define FSDEV_HIPRIO 0
+#define FSDEV_NOTIFY 1 /* with the feature; else the request queue */
+#define FSDEV_QUEUES 3
+/* VIRTIO_FS_F_NOTIFICATION (5.11.3): not in every host's linux/virtio_fs.h. */
+#define FSDEV_F_NOTIFICATION 0
 /*
  * A request of 1 MiB of data is 256 pages plus its header and reply
  * buffers; the driver uses indirect descriptors, so this is the number of
@@ -47,8 +61,10 @@
  */
 #define FSDEV_QUEUE_MAX 1024
 #define FSDEV_WORKERS   8
-/* Config space (5.11.4): tag[36], then le32 num_request_queues. */
-#define FSDEV_CONFIG_SIZE (VIRTIO_FS_TAG_MAX + 4)
+/* Config space (5.11.4): tag[36], le32 num_request_queues, le32 notify_buf_size. */
+#define FSDEV_CONFIG_SIZE (VIRTIO_FS_TAG_MAX + 8)
+/* The driver's buffers must hold an INVAL_ENTRY of its longest name (1024). */
+#define FSDEV_NOTIFY_BUF (16 + 16 + 1024 + 8)
 
 struct fsdev;
 
@@ -69,34 +85,44 @@ struct fsdev {
 	pthread_cond_t work; /* with dev.lock: chains may be available, or stop */
 	pthread_cond_t idle; /* with dev.lock: busy reached 0 */
 	struct fsworker w[FSDEV_WORKERS];
+	pthread_t notifier;
+	bool notifier_started;
+	int wake;                      /* eventfd: the guest posted notification buffers, or stop */
+	uint8_t held[FSRV_NOTIFY_MAX]; /* the notifier's: a message waiting for a buffer */
+	size_t held_len;
 	const struct sandbox *sb; /* NULL: workers run unconfined (unit tests) */
 	unsigned entered;         /* workers past sandbox_enter */
 	int enter_err;            /* the first one's error */
 	pthread_cond_t ready;     /* with dev.lock: entered grew */
 };
 
+/* dev.lock held: the request queue's index, which the features decide. */
+static unsigned request_queue(struct fsdev *d)
+{
+	return virtio_dev_has_feature(&d->dev, FSDEV_F_NOTIFICATION) ? FSDEV_NOTIFY + 1
+								     : FSDEV_NOTIFY;
+}
+
 /* dev.lock held: a chain from the high-priority queue, else a request; 1, 0 (none) or -errno. */
 static int take_chain(struct fsdev *d, struct vq_chain *c, unsigned *q)
 {
+	unsigned qs[2] = {FSDEV_HIPRIO, request_queue(d)};
 	int r;
 
-	for (unsigned i = 0; i < FSDEV_QUEUES; i++) {
-		r = virtio_dev_pop(&d->dev, i, c);
+	for (unsigned i = 0; i < 2; i++) {
+		r = virtio_dev_pop(&d->dev, qs[i], c);
 		if (r != 0) {
-			*q = i;
+			*q = qs[i];
 			return r;
 		}
 	}
 	return 0;
 }
 
-/* dev.lock held: does any queue still hold a chain? */
+/* dev.lock held: does either queue still hold a chain? */
 static bool more_chains(struct fsdev *d)
 {
-	for (unsigned i = 0; i < FSDEV_QUEUES; i++)
-		if (virtio_dev_more(&d->dev, i))
-			return true;
-	return false;
+	return virtio_dev_more(&d->dev, FSDEV_HIPRIO) || virtio_dev_more(&d->dev, request_queue(d));
 }
 
 static void *worker_main(void *arg)
@@ -157,11 +183,100 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+static void wake_notifier(struct fsdev *d)
+{
+	uint64_t one = 1;
+
+	(void)!write(d->wake, &one, sizeof(one));
+}
+
+/* dev.lock held: the held message into the guest's next notification buffer; false if none. */
+static bool deliver_held(struct fsdev *d)
+{
+	struct virtio_dev *dev = &d->dev;
+	struct vq_chain c;
+	size_t done = 0;
+
+	if (!virtio_dev_running(dev) || !virtio_dev_has_feature(dev, FSDEV_F_NOTIFICATION) ||
+	    virtio_dev_pop(dev, FSDEV_NOTIFY, &c) <= 0)
+		return false;
+	/* A chain with readable buffers or too little room is the guest's fault: dropped. */
+	if (c.n_rd == 0) {
+		const struct iovec *v = vq_chain_wr(&c);
+
+		for (unsigned i = 0; i < c.n_wr && done < d->held_len; i++) {
+			size_t n =
+			    v[i].iov_len < d->held_len - done ? v[i].iov_len : d->held_len - done;
+
+			memcpy(v[i].iov_base, d->held + done, n);
+			done += n;
+		}
+	}
+	virtio_dev_push(dev, FSDEV_NOTIFY, c.head, done == d->held_len ? (uint32_t)done : 0);
+	virtio_dev_signal(dev, FSDEV_NOTIFY);
+	return true;
+}
+
+/*
+ * The notifier: host changes in, notifications out, as far as the guest
+ * has buffers; a guest that posts none only stalls this thread.
+ */
+static void *notifier_main(void *arg)
+{
+	struct fsdev *d = arg;
+	struct virtio_dev *dev = &d->dev;
+	struct pollfd p[2] = {{.fd = fsrv_watch_fd(d->srv), .events = POLLIN},
+			      {.fd = d->wake, .events = POLLIN}};
+	int err;
+
+	pthread_setname_np(pthread_self(), "fs-notify");
+	err = sandbox_enter(d->sb, SANDBOX_FS);
+	virtio_dev_lock(dev);
+	if (err < 0 && !d->enter_err)
+		d->enter_err = err;
+	d->entered++;
+	pthread_cond_broadcast(&d->ready);
+	virtio_dev_unlock(dev);
+	while (err == 0) {
+		uint64_t n;
+		bool stop;
+
+		if (poll(p, 2, -1) < 0)
+			continue;
+		if (p[1].revents & POLLIN)
+			(void)!read(d->wake, &n, sizeof(n));
+		if (p[0].revents & POLLIN)
+			fsrv_watch_read(d->srv);
+		virtio_dev_lock(dev);
+		stop = d->stop;
+		while (!stop) {
+			ssize_t len;
+
+			if (!d->held_len) {
+				len = fsrv_notify_next(d->srv, d->held, sizeof(d->held));
+				if (len <= 0)
+					break;
+				d->held_len = (size_t)len;
+			}
+			if (!deliver_held(d))
+				break;
+			d->held_len = 0;
+		}
+		virtio_dev_unlock(dev);
+		if (stop)
+			break;
+	}
+	return NULL;
+}
+
 static void fsdev_notify(struct virtio_dev *dev, unsigned q)
 {
 	struct fsdev *d = dev->priv;
 
-	(void)q;
+	if (q == FSDEV_NOTIFY && virtio_dev_has_feature(dev, FSDEV_F_NOTIFICATION)) {
+		wake_notifier(d); /* buffers for what waits */
+		return;
+	}
 	/* One worker; it wakes the next if it finds more than one chain. */
 	pthread_cond_signal(&d->work);
 }
@@ -170,8 +285,11 @@ static int fsdev_activate(struct virtio_dev *dev)
 {
 	struct fsdev *d = dev->priv;
 
+	/* A driver without the notification queue gets the short timeouts only. */
+	fsrv_watch_enable(d->srv, virtio_dev_has_feature(dev, FSDEV_F_NOTIFICATION));
 	/* Buffers posted before DRIVER_OK were not notified. */
 	pthread_cond_broadcast(&d->work);
+	wake_notifier(d);
 	return 0;
 }
 
@@ -190,12 +308,13 @@ static void fsdev_reset(struct virtio_dev *dev)
 	wait_idle(d);
 	/* The next driver starts with no nodes or handles, at FUSE_INIT. */
 	fsrv_reset(d->srv);
+	d->held_len = 0; /* the notifier touches it only under dev.lock */
 }
 
 static const struct virtio_dev_ops fsdev_ops = {
     .name = "fs",
     .device_id = VIRTIO_ID_FS,
-    .features = 0, /* no VIRTIO_FS_F_NOTIFICATION: Linux has no driver for it */
+    .features = 1ull << FSDEV_F_NOTIFICATION,
     .num_queues = FSDEV_QUEUES,
     .queue_max = FSDEV_QUEUE_MAX,
     .config_size = FSDEV_CONFIG_SIZE,
@@ -206,32 +325,31 @@ static const struct virtio_dev_ops fsdev_ops = {
 };
 
 int virtio_fs_create(struct virtio_dev **out, struct guest_mem *gm, const char *tag,
-		     const char *dir, bool read_only, const struct hfs_opts *opts,
-		     uint32_t cache_ms, const struct sandbox *sb)
+		     const char *dir, const struct fsrv_config *cfg, const struct sandbox *sb)
 {
-	struct fsrv_config cfg = {
-	    .read_only = read_only, .entry_ms = cache_ms, .attr_ms = cache_ms};
 	size_t tlen = tag ? strlen(tag) : 0;
 	struct fsdev *d;
+	uint32_t bufsz = FSDEV_NOTIFY_BUF;
 	int r;
 
 	if (!tlen || tlen > VIRTIO_FS_TAG_MAX)
 		return -EINVAL;
-	if (opts)
-		cfg.opts = *opts;
-	else
-		hfs_opts_default(&cfg.opts);
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	d->sb = sb;
+	d->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (d->wake < 0) {
+		free(d);
+		return -errno;
+	}
 	pthread_cond_init(&d->ready, NULL);
 	pthread_cond_init(&d->work, NULL);
 	pthread_cond_init(&d->idle, NULL);
 	r = hfs_open(dir, &d->hfs);
 	if (r < 0)
 		goto fail_cond;
-	r = fsrv_new(d->hfs, &cfg, &d->srv);
+	r = fsrv_new(d->hfs, cfg, &d->srv);
 	if (r < 0)
 		goto fail_hfs;
 	r = virtio_dev_init(&d->dev, &fsdev_ops, gm, d);
@@ -240,6 +358,14 @@ int virtio_fs_create(struct virtio_dev **out, struct guest_mem *gm, const char *
 	/* The tag NUL-padded; one of exactly 36 bytes has no NUL (5.11.4). */
 	memcpy(d->dev.config, tag, tlen);
 	d->dev.config[VIRTIO_FS_TAG_MAX] = 1; /* le32 num_request_queues */
+	for (int i = 0; i < 4; i++)           /* le32 notify_buf_size */
+		d->dev.config[VIRTIO_FS_TAG_MAX + 4 + i] = (uint8_t)(bufsz >> (8 * i));
+	if (fsrv_watch_fd(d->srv) >= 0) {
+		r = -pthread_create(&d->notifier, NULL, notifier_main, d);
+		if (r < 0)
+			goto fail_workers;
+		d->notifier_started = true;
+	}
 	for (int i = 0; i < FSDEV_WORKERS; i++) {
 		struct fsworker *w = &d->w[i];
 
@@ -251,7 +377,7 @@ int virtio_fs_create(struct virtio_dev **out, struct guest_mem *gm, const char *
 	}
 	/* No guest request reaches a worker that is not confined yet. */
 	virtio_dev_lock(&d->dev);
-	while (d->entered < FSDEV_WORKERS)
+	while (d->entered < FSDEV_WORKERS + (d->notifier_started ? 1u : 0u))
 		pthread_cond_wait(&d->ready, &d->dev.lock);
 	r = d->enter_err;
 	virtio_dev_unlock(&d->dev);
@@ -268,6 +394,7 @@ fail_srv:
 fail_hfs:
 	hfs_free(d->hfs);
 fail_cond:
+	close(d->wake);
 	pthread_cond_destroy(&d->work);
 	pthread_cond_destroy(&d->idle);
 	pthread_cond_destroy(&d->ready);
@@ -295,9 +422,13 @@ void virtio_fs_destroy(struct virtio_dev *dev)
 	pthread_cond_broadcast(&d->work);
 	wait_idle(d);
 	virtio_dev_unlock(dev);
+	wake_notifier(d);
 	for (int i = 0; i < FSDEV_WORKERS; i++)
 		if (d->w[i].started)
 			pthread_join(d->w[i].th, NULL);
+	if (d->notifier_started)
+		pthread_join(d->notifier, NULL);
+	close(d->wake);
 	virtio_dev_fini(dev); /* zeroes dev, priv included */
 	fsrv_free(d->srv);
 	hfs_free(d->hfs);

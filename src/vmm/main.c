@@ -27,6 +27,7 @@
 #include "control.h"
 #include "detect.h"
 #include "devices.h"
+#include "fusesrv/fusesrv.h"
 #include "hostfs/hostfs.h"
 #include "p9/p9.h"
 #include "evloop.h"
@@ -57,6 +58,8 @@ struct share_opt {
 	bool ro;
 	struct hfs_opts mo;
 	uint32_t cache_ms; /* --fs cache_ms=N; 0: the server's default */
+	uint32_t watch_ms; /* --fs watch_ms=N; 0: the server's default */
+	bool no_watch;     /* --fs nowatch: host changes not told, short timeouts only */
 };
 
 struct options {
@@ -106,8 +109,10 @@ static void usage(FILE *f)
 	    "                   TAG (9P2000.L), read-only with ,ro; other options are\n"
 	    "                   DrvFs ones: metadata,uid=N,gid=N,umask=,fmask=,dmask=\n"
 	    "                   (repeatable, at most %d)\n"
-	    "  --fs SPEC        the same as a virtio-fs share (FUSE; the guest caches\n"
-	    "                   entries and attributes for a second, or ,cache_ms=N):\n"
+	    "  --fs SPEC        the same as a virtio-fs share (FUSE): the guest keeps\n"
+	    "                   entries and attributes a minute where lxs-vm watches for\n"
+	    "                   host changes and tells it (,watch_ms=N), a second where\n"
+	    "                   it cannot (,cache_ms=N); ,nowatch: never watch;\n"
 	    "                   mount -t virtiofs TAG; tags of at most %d characters\n"
 	    "                   (repeatable, at most %d)\n"
 	    "  --check-kvm      only say whether /dev/kvm can run a guest at speed\n"
@@ -174,15 +179,17 @@ static void parse_share(const char *flag, size_t tagmax, char *spec, struct shar
 
 		if (!strcmp(t, "ro")) {
 			sh->ro = true;
-		} else if (!strcmp(flag, "--fs") && !strncmp(t, "cache_ms=", 9)) {
+		} else if (!strcmp(flag, "--fs") && !strcmp(t, "nowatch")) {
+			sh->no_watch = true;
+		} else if (!strcmp(flag, "--fs") &&
+			   (!strncmp(t, "cache_ms=", 9) || !strncmp(t, "watch_ms=", 9))) {
 			unsigned long ms = strtoul(t + 9, &end, 10);
 
 			if (t[9] < '0' || t[9] > '9' || *end || ms < 1 || ms > 3600000)
-				fatalx(
-				    LXS_EXIT_VMM_ERROR,
-				    "--fs cache_ms= takes milliseconds from 1 to 3600000, not '%s'",
-				    t + 9);
-			sh->cache_ms = (uint32_t)ms;
+				fatalx(LXS_EXIT_VMM_ERROR,
+				       "--fs %.9s takes milliseconds from 1 to 3600000, not '%s'",
+				       t, t + 9);
+			*(t[0] == 'c' ? &sh->cache_ms : &sh->watch_ms) = (uint32_t)ms;
 		} else if (hfs_opts_parse(&sh->mo, t) < 0) {
 			fatalx(LXS_EXIT_VMM_ERROR,
 			       "%s option '%s' is not ro, metadata, uid=, gid=, umask=, "
@@ -517,8 +524,13 @@ static int count_fs(const struct options *o)
 static int create_fs(const struct dev_ctx *x, int i, struct virtio_dev **dev)
 {
 	const struct share_opt *sh = &x->o->fs[i];
-	int ret = virtio_fs_create(dev, &x->vm->mem, sh->tag, sh->dir, sh->ro, &sh->mo,
-				   sh->cache_ms, x->vm->sandbox);
+	struct fsrv_config cfg = {.opts = sh->mo,
+				  .read_only = sh->ro,
+				  .entry_ms = sh->cache_ms,
+				  .attr_ms = sh->cache_ms,
+				  .watch = !sh->no_watch,
+				  .watch_ms = sh->watch_ms};
+	int ret = virtio_fs_create(dev, &x->vm->mem, sh->tag, sh->dir, &cfg, x->vm->sandbox);
 
 	if (ret == 0) {
 		x->devs->fs[x->devs->nfs] = *dev;

@@ -223,9 +223,14 @@ static const struct filter_rule p9_rules[] = {
     ANY(flock),
 };
 
-/* A virtio-fs worker: a 9P worker's calls, and FUSE's COPY_FILE_RANGE between two open files. */
+/*
+ * A virtio-fs worker: a 9P worker's calls, and FUSE's COPY_FILE_RANGE between
+ * two open files; watches on the folders the guest holds (added by a worker
+ * at a lookup, removed at a forget), and the notifier's wait for their events
+ * and for the guest's buffers (src/fusesrv/watch.c, fs.c).
+ */
 static const struct filter_rule fs_rules[] = {
-    ANY(copy_file_range),
+    ANY(copy_file_range), ANY(inotify_add_watch), ANY(inotify_rm_watch), ANY(poll), ANY(ppoll),
 };
 
 /* Each class: its own list, and the device back ends' if it runs them. */

@@ -1,4 +1,4 @@
-// fuzz-link: src/fusesrv/*.c src/hostfs/*.c
+// fuzz-link: src/fusesrv/*.c src/hostfs/*.c src/common/clock.c
 /*
  * fuzz_fusesrv.c - libFuzzer target for the FUSE server (src/fusesrv)
  * over a real scratch share, as the virtio-fs device drives it: one
@@ -478,8 +478,10 @@ static void one(struct run *r, uint32_t op, uint64_t nodeid, const uint8_t *args
 			     op == FUSE_SYMLINK || op == FUSE_LINK || op == FUSE_CREATE) &&
 			    body >= sizeof(struct fuse_entry_out) && got >= sizeof(oh) + 8) {
 				memcpy(&id, reply + sizeof(oh), 8);
-				CHECK(id != 0);
-				remember(r->nodes, &r->nnodes, id);
+				/* Node 0 only as LOOKUP's answer for an absent name. */
+				CHECK(id != 0 || op == FUSE_LOOKUP);
+				if (id)
+					remember(r->nodes, &r->nnodes, id);
 			}
 			if ((op == FUSE_OPEN || op == FUSE_OPENDIR) && got >= sizeof(oh) + 8) {
 				memcpy(&id, reply + sizeof(oh), 8);
@@ -513,7 +515,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			  : (flags >> 4 & 3) == 2 ? HFS_OWNERS_VOLFS
 						  : HFS_OWNERS_DRVFS;
 	cfg.read_only = flags & 2;
-	cfg.max_nodes = 1024; /* a smaller table to set up per input: more runs */
+	cfg.watch = flags & 64; /* the session's own changes come back as events */
+	cfg.max_nodes = 1024;   /* a smaller table to set up per input: more runs */
 	if (flags & 4) {
 		cfg.max_nodes = 8;
 		cfg.max_handles = 4;
@@ -553,6 +556,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		bound(op, args, alen);
 		one(&r, op, nodeid, args, alen, cuts, room ? room : ROOM, flags & 8, hlen);
+	}
+	if (cfg.watch) {
+		/* What the host's events became: each a notification, never a reply. */
+		uint8_t note[FSRV_NOTIFY_MAX];
+		struct fuse_out_header nh;
+		ssize_t len;
+
+		CHECK(fsrv_watch_read(r.s) >= 0);
+		while ((len = fsrv_notify_next(r.s, note, sizeof(note))) > 0) {
+			memcpy(&nh, note, sizeof(nh));
+			CHECK(nh.unique == 0 && nh.len == (uint32_t)len &&
+			      (nh.error == FUSE_NOTIFY_INVAL_INODE ||
+			       nh.error == FUSE_NOTIFY_INVAL_ENTRY));
+		}
+		CHECK(len == 0);
 	}
 	fsrv_free(r.s);
 	if (++H.runs % CHECK_EVERY == 0)

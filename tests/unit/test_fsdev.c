@@ -5,20 +5,25 @@
  * READ whose data lands in scattered guest buffers, a WRITE from them),
  * FORGET through the high-priority queue (used, with no reply), chains that
  * cannot be a FUSE request (needs-reset), reset starting a new session, and
- * the DrvFs options set for the next INIT. The FUSE protocol itself is
+ * the DrvFs options set for the next INIT, and with VIRTIO_FS_F_NOTIFICATION
+ * the notification queue: a host change told through it, the guest's own
+ * change not, long timeouts only then. The FUSE protocol itself is
  * test_fusesrv.c's; this is the transport.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/fuse.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fake_guest.h"
+#include "fusesrv/fusesrv.h"
 #include "hostfs/hostfs.h"
 #include "unit.h"
 #include "vmm/devices.h"
@@ -30,12 +35,14 @@
 #define REQ   FG_BUF
 #define RESP  (FG_BUF + 0x10000)
 #define DATA  (FG_BUF + 0x20000)
+#define NOTE  (FG_BUF + 0x40000) /* notification buffers, 0x800 apart by descriptor */
 
-enum { HIPRIO, REQUESTS };
+enum { HIPRIO, REQUESTS, NOTIFICATIONS = 1, REQUESTS_WITH_NOTIFY = 2 };
 
 struct t {
 	struct fake_guest fg;
-	struct fake_ring r[2];
+	struct fake_ring r[3];
+	unsigned rq; /* the request queue: 1, or 2 with the notification queue */
 	struct virtio_dev *dev;
 	char dir[64];
 	uint64_t unique;
@@ -46,18 +53,26 @@ static void no_irq(void *opaque)
 	(void)opaque;
 }
 
-static struct t *t_new(bool ro)
+static struct t *t_new_in(bool ro, const char *where)
 {
 	struct t *t = calloc(1, sizeof(*t));
+	struct fsrv_config cfg = {.read_only = ro, .watch = true};
 
 	if (!t || fg_init(&t->fg) < 0)
 		abort();
-	snprintf(t->dir, sizeof(t->dir), "/tmp/test_fsdev.XXXXXX");
+	hfs_opts_default(&cfg.opts);
+	t->rq = REQUESTS;
+	snprintf(t->dir, sizeof(t->dir), "%s/test_fsdev.XXXXXX", where);
 	if (!mkdtemp(t->dir) ||
-	    virtio_fs_create(&t->dev, &t->fg.gm, "hostfs0", t->dir, ro, NULL, 0, NULL) < 0)
+	    virtio_fs_create(&t->dev, &t->fg.gm, "hostfs0", t->dir, &cfg, NULL) < 0)
 		abort();
 	virtio_dev_set_irq(t->dev, no_irq, t);
 	return t;
+}
+
+static struct t *t_new(bool ro)
+{
+	return t_new_in(ro, "/tmp");
 }
 
 static void t_free(struct t *t)
@@ -128,7 +143,7 @@ static long request(struct t *t, uint32_t opcode, uint64_t nodeid, const void *a
 	memcpy(gp(t, REQ), &h, sizeof(h));
 	memcpy(gp(t, REQ + sizeof(h)), args, alen);
 	memset(gp(t, RESP), 0xa5, wlen);
-	return post(t, REQUESTS, s, wlen ? 2 : 1);
+	return post(t, t->rq, s, wlen ? 2 : 1);
 }
 
 static struct fuse_out_header *out_hdr(struct t *t)
@@ -143,6 +158,17 @@ static long init(struct t *t)
 				  .max_readahead = 1 << 20};
 
 	return request(t, FUSE_INIT, 0, &in, sizeof(in), 4096);
+}
+
+/* LOOKUP name in folder dir: its entry, nodeid 0 on failure. */
+static struct fuse_entry_out lookup_in(struct t *t, uint64_t dir, const char *name)
+{
+	long n = request(t, FUSE_LOOKUP, dir, name, strlen(name) + 1, 4096);
+	struct fuse_entry_out e = {0};
+
+	if (n == (long)(sizeof(struct fuse_out_header) + sizeof(e)) && !out_hdr(t)->error)
+		memcpy(&e, gp(t, RESP + sizeof(struct fuse_out_header)), sizeof(e));
+	return e;
 }
 
 /* LOOKUP name in the root: the node id, 0 on failure. */
@@ -171,8 +197,8 @@ static void put_file(struct t *t, const char *name, const char *text)
 static void t_identity(struct unit *u)
 {
 	struct t *t = t_new(false);
-	uint8_t cfg[VIRTIO_FS_TAG_MAX + 4];
-	uint32_t nq;
+	uint8_t cfg[VIRTIO_FS_TAG_MAX + 8];
+	uint32_t nq, nbuf;
 
 	CHECK(u, fg_mmio_rd(t->dev, VIRTIO_MMIO_DEVICE_ID) == VIRTIO_ID_FS);
 	for (unsigned i = 0; i < sizeof(cfg); i++)
@@ -181,6 +207,10 @@ static void t_identity(struct unit *u)
 	CHECK(u, !memcmp(cfg, "hostfs0", 8) && cfg[VIRTIO_FS_TAG_MAX - 1] == 0);
 	memcpy(&nq, cfg + VIRTIO_FS_TAG_MAX, 4);
 	CHECK(u, nq == 1);
+	/* VIRTIO_FS_F_NOTIFICATION offered, and buffers for the longest name asked. */
+	CHECK(u, fg_mmio_rd(t->dev, VIRTIO_MMIO_DEVICE_FEATURES) & 1);
+	memcpy(&nbuf, cfg + VIRTIO_FS_TAG_MAX + 4, 4);
+	CHECK(u, nbuf >= 16 + 16 + 1024 + 1);
 	t_free(t);
 }
 
@@ -188,6 +218,7 @@ static void t_identity(struct unit *u)
 static void t_roundtrip(struct unit *u)
 {
 	struct t *t = t_new(false);
+	struct fuse_entry_out e;
 	long n;
 
 	put_file(t, "hello", "hello, world\n");
@@ -196,7 +227,9 @@ static void t_roundtrip(struct unit *u)
 	CHECK(u, n > (long)sizeof(struct fuse_out_header) && out_hdr(t)->error == 0 &&
 		     out_hdr(t)->unique == t->unique && out_hdr(t)->len == (uint32_t)n);
 	CHECK(u, lookup(t, "hello") != 0);
-	CHECK(u, lookup(t, "nothing") == 0 && out_hdr(t)->error == -ENOENT);
+	/* An absent name is an entry of node 0, kept as long as any (1 s here). */
+	e = lookup_in(t, FUSE_ROOT_ID, "nothing");
+	CHECK(u, e.nodeid == 0 && out_hdr(t)->error == 0 && e.entry_valid == 1);
 	CHECK(u, !fg_needs_reset(t->dev));
 	t_free(t);
 }
@@ -237,7 +270,7 @@ static void t_data_scattered(struct unit *u)
 			       {RESP, sizeof(struct fuse_out_header), true},
 			       {DATA, 10, true},
 			       {DATA + 0x1000, 16, true}};
-	n = post(t, REQUESTS, rs, 4);
+	n = post(t, t->rq, rs, 4);
 	CHECK(u, n == (long)sizeof(struct fuse_out_header) + 26 && !out_hdr(t)->error);
 	CHECK(u, !memcmp(gp(t, DATA), "abcdefghij", 10) &&
 		     !memcmp(gp(t, DATA + 0x1000), "klmnopqrstuvwxyz", 16));
@@ -258,7 +291,7 @@ static void t_data_scattered(struct unit *u)
 			       {DATA, 4, false},
 			       {DATA + 0x1000, 6, false},
 			       {RESP, 4096, true}};
-	n = post(t, REQUESTS, ws, 4);
+	n = post(t, t->rq, ws, 4);
 	CHECK(u, n == (long)(sizeof(struct fuse_out_header) + sizeof(struct fuse_write_out)) &&
 		     !out_hdr(t)->error);
 	snprintf(path, sizeof(path), "%s/data", t->dir);
@@ -306,7 +339,7 @@ static void t_bad_chains(struct unit *u)
 
 	drv_start(t);
 	memset(gp(t, REQ), 0, 64);
-	post(t, REQUESTS, s, 2);
+	post(t, t->rq, s, 2);
 	CHECK(u, fg_needs_reset(t->dev));
 	t_free(t);
 
@@ -386,6 +419,114 @@ static void t_options_next_init(struct unit *u)
 	t_free(t);
 }
 
+/* Offer notification buffer (descriptor) i of the notification queue. */
+static void post_note(struct t *t, uint16_t i)
+{
+	struct fg_seg s = {NOTE + i * 0x800u, 0x800, true};
+
+	fr_post_chain(&t->fg, &t->r[NOTIFICATIONS], i, &s, 1);
+	fg_mmio_wr(t->dev, VIRTIO_MMIO_QUEUE_NOTIFY, NOTIFICATIONS);
+}
+
+/*
+ * Wait for the next notification (the used ring's entry k): its header, and
+ * for an INVAL_ENTRY its parent and name. False after 5 s.
+ */
+static bool next_note(struct t *t, uint16_t k, struct fuse_out_header *h, uint64_t *parent,
+		      char *name, size_t size)
+{
+	struct fuse_notify_inval_entry_out e;
+	struct vring_used_elem *el;
+	uint8_t *b;
+
+	if (!wait_used(t, NOTIFICATIONS, (uint16_t)(k + 1)) &&
+	    (uint16_t)(used_idx(t, NOTIFICATIONS) - k) == 0)
+		return false;
+	el = &fr_used(&t->fg, &t->r[NOTIFICATIONS])->ring[k % QSIZE];
+	b = gp(t, NOTE + el->id * 0x800u);
+	memcpy(h, b, sizeof(*h));
+	name[0] = 0;
+	*parent = 0;
+	if (h->error == FUSE_NOTIFY_INVAL_ENTRY && el->len > sizeof(*h) + sizeof(e)) {
+		memcpy(&e, b + sizeof(*h), sizeof(e));
+		*parent = e.parent;
+		snprintf(name, size, "%.*s", (int)e.namelen,
+			 (const char *)b + sizeof(*h) + sizeof(e));
+	}
+	return h->len == el->len && h->unique == 0;
+}
+
+/*
+ * The notification queue: a folder the guest looked up is watched (its
+ * entries get the minute-long timeout), a name the host makes in it is told
+ * (INVAL_ENTRY of the folder and name, INVAL_INODE of the folder), a name
+ * the guest made itself is not; without the feature, short timeouts only.
+ */
+static void t_notifications(struct unit *u)
+{
+	struct statfs sf;
+	struct fuse_out_header h;
+	struct fuse_entry_out d, e;
+	char path[160], name[64];
+	bool saw_marker = false, saw_mine = false, saw_dir = false;
+	uint64_t parent;
+	struct t *t;
+	struct {
+		struct fuse_create_in in;
+		char name[8];
+	} c = {.in = {.flags = O_RDWR | O_CREAT, .mode = 0644}, .name = "mine"};
+
+	/* Watches only where a change is sure to be reported: a tmpfs (Debian's /dev/shm). */
+	CHECK(u, statfs("/dev/shm", &sf) == 0 && sf.f_type == TMPFS_MAGIC);
+	if (u->case_failed)
+		return;
+	t = t_new_in(false, "/dev/shm");
+	snprintf(path, sizeof(path), "%s/d", t->dir);
+	CHECK(u, mkdir(path, 0755) == 0);
+	for (unsigned q = 0; q < 3; q++)
+		t->r[q] = fr_make(q, QSIZE);
+	t->rq = REQUESTS_WITH_NOTIFY;
+	fg_driver_start(t->dev, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(0), t->r, 3);
+	CHECK(u, init(t) > 0 && out_hdr(t)->error == 0);
+	d = lookup_in(t, FUSE_ROOT_ID, "d");
+	CHECK(u, d.nodeid != 0 && d.entry_valid == 60 && d.attr_valid == 60);
+	for (uint16_t i = 0; i < QSIZE; i++)
+		post_note(t, i);
+
+	/* The guest makes "mine" through the server, then the host "marker". */
+	CHECK(u, request(t, FUSE_CREATE, d.nodeid, &c, sizeof(c.in) + 5, 4096) > 0 &&
+		     out_hdr(t)->error == 0);
+	put_file(t, "d/marker", "host\n");
+	for (uint16_t k = 0; k < QSIZE && !saw_marker; k++) {
+		if (!next_note(t, k, &h, &parent, name, sizeof(name)))
+			break;
+		if (h.error == FUSE_NOTIFY_INVAL_ENTRY && parent == d.nodeid) {
+			saw_marker |= !strcmp(name, "marker");
+			saw_mine |= !strcmp(name, "mine");
+		}
+		saw_dir |= h.error == FUSE_NOTIFY_INVAL_INODE;
+	}
+	CHECK(u, saw_marker);
+	CHECK(u, !saw_mine);
+	CHECK(u, saw_dir);
+	/* A file in a watched folder keeps its attributes long too; an absence as long. */
+	e = lookup_in(t, d.nodeid, "marker");
+	CHECK(u, e.nodeid != 0 && e.entry_valid == 60 && e.attr_valid == 60);
+	e = lookup_in(t, d.nodeid, "absent");
+	CHECK(u, e.nodeid == 0 && out_hdr(t)->error == 0 && e.entry_valid == 60);
+	t_free(t);
+
+	/* A driver without the feature: one request queue at 1, a second's timeouts. */
+	t = t_new_in(false, "/dev/shm");
+	snprintf(path, sizeof(path), "%s/d", t->dir);
+	CHECK(u, mkdir(path, 0755) == 0);
+	drv_start(t);
+	CHECK(u, init(t) > 0 && out_hdr(t)->error == 0);
+	d = lookup_in(t, FUSE_ROOT_ID, "d");
+	CHECK(u, d.nodeid != 0 && d.entry_valid == 1 && d.attr_valid == 1);
+	t_free(t);
+}
+
 int main(void)
 {
 	struct unit u = {0};
@@ -398,5 +539,6 @@ int main(void)
 	RUN(&u, t_reset);
 	RUN(&u, t_read_only);
 	RUN(&u, t_options_next_init);
+	RUN(&u, t_notifications);
 	return unit_done(&u);
 }

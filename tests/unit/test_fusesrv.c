@@ -798,9 +798,10 @@ static void t_readdirplus_10000(struct unit *u)
 		}
 	}
 	dir = tf_node(t, ROOT, "big");
-	CHECK(u, tf_open(t, FUSE_OPENDIR, dir, O_RDONLY | O_DIRECTORY, &fh, NULL) == 0);
+	/* Folders are listed by node, never opened (fsrv_op_opendir). */
+	CHECK(u, tf_open(t, FUSE_OPENDIR, dir, O_RDONLY | O_DIRECTORY, &fh, NULL) == -ENOSYS);
 	do {
-		res = tf_readdir(t, FUSE_READDIRPLUS, fh, off, 4096);
+		res = tf_readdir(t, FUSE_READDIRPLUS, dir, off, 4096);
 		CHECK(u, res >= 0);
 		if (res <= 0 || !n.seen)
 			break;
@@ -817,8 +818,7 @@ static void t_readdirplus_10000(struct unit *u)
 		CHECK(u, tf_getattr(t, n.nodes[1234], NULL) == -ENOENT);
 	}
 	/* a plain READDIR from the start again */
-	CHECK(u, tf_readdir(t, FUSE_READDIR, fh, 0, 4096) > 0);
-	CHECK(u, tf_release(t, FUSE_RELEASEDIR, fh) == 0);
+	CHECK(u, tf_readdir(t, FUSE_READDIR, dir, 0, 4096) > 0);
 	free(n.seen);
 	free(n.nodes);
 	teardown(u, t);
@@ -829,7 +829,6 @@ static void t_readdir_small(struct unit *u)
 	struct tf *t = setup(u);
 	const struct fuse_dirent *d;
 	unsigned names = 0;
-	uint64_t fh;
 	int res;
 
 	if (!t)
@@ -837,8 +836,7 @@ static void t_readdir_small(struct unit *u)
 	CHECK(u,
 	      tf_put_file(tf_path(t, "one"), "1") == 0 && tf_put_file(tf_path(t, "two"), "2") == 0);
 	CHECK(u, symlink("/etc", tf_path(t, "ln")) == 0);
-	CHECK(u, tf_open(t, FUSE_OPENDIR, ROOT, O_RDONLY, &fh, NULL) == 0);
-	res = tf_readdir(t, FUSE_READDIR, fh, 0, 4096);
+	res = tf_readdir(t, FUSE_READDIR, ROOT, 0, 4096);
 	CHECK(u, res > 0);
 	for (size_t pos = 0; res > 0 && pos < t->blen; pos += FUSE_DIRENT_SIZE(d)) {
 		d = (const void *)(t->body + pos);
@@ -848,12 +846,15 @@ static void t_readdir_small(struct unit *u)
 	}
 	CHECK(u, names == 5);
 	/* a size that holds no entry */
-	CHECK(u, tf_readdir(t, FUSE_READDIR, fh, 0, 8) == -EINVAL);
-	/* a file's handle, or a folder's given to READ */
-	CHECK(u, tf_read(t, fh, 0, 10) == -EBADF);
-	CHECK(u, tf_release(t, FUSE_RELEASE, fh) == -EBADF);
-	CHECK(u, tf_release(t, FUSE_RELEASEDIR, fh) == 0);
-	CHECK(u, tf_release(t, FUSE_RELEASEDIR, fh) == -EBADF);
+	CHECK(u, tf_readdir(t, FUSE_READDIR, ROOT, 0, 8) == -EINVAL);
+	/* fh 0 is no file's handle, and there are no folder handles to release */
+	CHECK(u, tf_read(t, 0, 0, 10) == -EBADF);
+	CHECK(u, tf_release(t, FUSE_RELEASE, 0) == -EBADF);
+	CHECK(u, tf_release(t, FUSE_RELEASEDIR, 0) == -EBADF);
+	/* a listing of a file, and FSYNCDIR of a folder by its node */
+	CHECK(u, tf_readdir(t, FUSE_READDIR, tf_node(t, ROOT, "one"), 0, 4096) == -ENOTDIR);
+	CHECK(u, tf_call(t, FUSE_FSYNCDIR, ROOT, &(struct fuse_fsync_in){0},
+			 sizeof(struct fuse_fsync_in), NULL) == 0);
 	teardown(u, t);
 }
 
@@ -988,8 +989,7 @@ static void t_limits(struct unit *u)
 	CHECK(u, tf_forget(t, tf_node(t, ROOT, "f2"), 2) == TF_NOREPLY);
 	CHECK(u, tf_node(t, ROOT, "f3") != 0);
 	/* past the node limit a listing still names every entry, some without attributes */
-	CHECK(u, tf_open(t, FUSE_OPENDIR, ROOT, O_RDONLY, &fh[0], NULL) == 0);
-	CHECK(u, tf_readdir(t, FUSE_READDIRPLUS, fh[0], 0, 4096) > 0);
+	CHECK(u, tf_readdir(t, FUSE_READDIRPLUS, ROOT, 0, 4096) > 0);
 	for (size_t pos = 0; pos < t->blen;) {
 		const struct fuse_direntplus *dp = (const void *)(t->body + pos);
 
@@ -998,9 +998,8 @@ static void t_limits(struct unit *u)
 		pos += FUSE_DIRENTPLUS_SIZE(dp);
 	}
 	CHECK(u, names == 7 && bare >= 3); /* ".", "..", and at least one file */
-	CHECK(u, tf_release(t, FUSE_RELEASEDIR, fh[0]) == 0);
 	CHECK(u, tf_open(t, FUSE_OPEN, tf_node(t, ROOT, "f0"), O_RDONLY, &fh[0], NULL) == 0);
-	CHECK(u, tf_open(t, FUSE_OPENDIR, ROOT, O_RDONLY, &fh[1], NULL) == 0);
+	CHECK(u, tf_open(t, FUSE_OPEN, tf_node(t, ROOT, "f3"), O_RDONLY, &fh[1], NULL) == 0);
 	CHECK(u, tf_open(t, FUSE_OPEN, tf_node(t, ROOT, "f1"), O_RDONLY, &fh[2], NULL) == -EMFILE);
 	CHECK(u, tf_release(t, FUSE_RELEASE, fh[0]) == 0);
 	CHECK(u, tf_open(t, FUSE_OPEN, tf_node(t, ROOT, "f1"), O_RDONLY, &fh[2], NULL) == 0);
@@ -1032,18 +1031,8 @@ static void t_keep_cache(struct unit *u)
 	CHECK(u, tf_release(t, FUSE_RELEASE, fh) == 0);
 	CHECK(u, tf_open(t, FUSE_OPEN, node, O_RDONLY, &fh, &of) == 0 && (of & FOPEN_KEEP_CACHE));
 	CHECK(u, tf_release(t, FUSE_RELEASE, fh) == 0);
-	/* folders: the listing kept while mtime and ctime stay */
-	CHECK(u, tf_open(t, FUSE_OPENDIR, ROOT, O_RDONLY, &fh, &of) == 0 &&
-		     (of & FOPEN_CACHE_DIR) && !(of & FOPEN_KEEP_CACHE));
-	CHECK(u, tf_release(t, FUSE_RELEASEDIR, fh) == 0);
-	CHECK(u, tf_open(t, FUSE_OPENDIR, ROOT, O_RDONLY, &fh, &of) == 0 &&
-		     (of & FOPEN_CACHE_DIR) && (of & FOPEN_KEEP_CACHE));
-	CHECK(u, tf_release(t, FUSE_RELEASEDIR, fh) == 0);
-	usleep(10000); /* so that the host's change gets another timestamp */
-	CHECK(u, tf_put_file(tf_path(t, "g"), "new") == 0);
-	CHECK(u,
-	      tf_open(t, FUSE_OPENDIR, ROOT, O_RDONLY, &fh, &of) == 0 && !(of & FOPEN_KEEP_CACHE));
-	CHECK(u, tf_release(t, FUSE_RELEASEDIR, fh) == 0);
+	/* folders are not opened: the kernel keeps their listings, checked by mtime */
+	CHECK(u, tf_open(t, FUSE_OPENDIR, ROOT, O_RDONLY, &fh, &of) == -ENOSYS);
 	teardown(u, t);
 }
 

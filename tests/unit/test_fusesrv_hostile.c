@@ -102,7 +102,7 @@ static void t_symlinks_out(struct unit *u)
 	CHECK(u, tf_call(t, FUSE_READLINK, e.nodeid, NULL) == 4 && !memcmp(t->body, "/etc", 4));
 	CHECK(u, tf_lookup(t, e.nodeid, "passwd", NULL) == -ENOTDIR);
 	CHECK(u, tf_open(t, FUSE_OPEN, e.nodeid, O_RDONLY, &fh, NULL) < 0);
-	CHECK(u, tf_open(t, FUSE_OPENDIR, e.nodeid, O_RDONLY, &fh, NULL) == -ENOTDIR);
+	CHECK(u, tf_readdir(t, FUSE_READDIR, e.nodeid, 0, 4096) == -ENOTDIR);
 	CHECK(u, tf_lookup(t, ROOT, "out", &e) == 0 && S_ISLNK(e.attr.mode));
 	CHECK(u, tf_lookup(t, e.nodeid, "canary", NULL) == -ENOTDIR);
 	CHECK(u,
@@ -209,7 +209,7 @@ static void t_forged_ids(struct unit *u)
 {
 	static const uint64_t nodes[] = {0, 2, 3, 0xdeadbeef, ROOT | (1ull << 32), UINT64_MAX};
 	struct tf *t = setup(u);
-	uint64_t node, fh, dfh;
+	uint64_t node, fh;
 
 	if (!t)
 		return;
@@ -222,12 +222,13 @@ static void t_forged_ids(struct unit *u)
 	CHECK(u, tf_put_file(tf_path(t, "f"), "data") == 0);
 	node = tf_node(t, ROOT, "f");
 	CHECK(u, tf_open(t, FUSE_OPEN, node, O_RDONLY, &fh, NULL) == 0);
-	CHECK(u, tf_open(t, FUSE_OPENDIR, ROOT, O_RDONLY, &dfh, NULL) == 0);
 	CHECK(u, tf_read(t, 0, 0, 4) == -EBADF);
 	CHECK(u, tf_read(t, fh ^ (1ull << 32), 0, 4) == -EBADF);
 	CHECK(u, tf_read(t, fh + 1000, 0, 4) == -EBADF);
-	CHECK(u, tf_read(t, dfh, 0, 4) == -EBADF);                        /* a folder's */
-	CHECK(u, tf_readdir(t, FUSE_READDIRPLUS, fh, 0, 4096) == -EBADF); /* a file's */
+	CHECK(u, tf_call(t, FUSE_READDIRPLUS, ROOT, &(struct fuse_read_in){.fh = fh, .size = 4096},
+			 sizeof(struct fuse_read_in), NULL) == -EBADF);       /* a file's handle */
+	CHECK(u, tf_readdir(t, FUSE_READDIRPLUS, node, 0, 4096) == -ENOTDIR); /* a file's node */
+	CHECK(u, tf_readdir(t, FUSE_READDIRPLUS, node ^ (1ull << 32), 0, 4096) == -ENOENT);
 	CHECK(u, tf_release(t, FUSE_RELEASEDIR, fh) == -EBADF);
 	CHECK(u, tf_read(t, fh, 0, 4) == 4);
 	/* after release: stale, and a new handle in its slot is another fh */
@@ -327,7 +328,7 @@ static void t_io_bounds(struct unit *u)
 	struct fuse_read_in ri = {0};
 	struct fuse_write_in wi = {0};
 	struct tf *t = setup(u);
-	uint64_t node, fh, dfh;
+	uint64_t node, fh;
 	static uint8_t big[(1u << 20) + 4096];
 
 	if (!t)
@@ -359,11 +360,10 @@ static void t_io_bounds(struct unit *u)
 			      NULL) == 4);
 	CHECK(u, !memcmp(t->body, "0123", 4) && t->out[sizeof(struct fuse_out_header) + 4] == 0xee);
 	/* READDIRPLUS into a small buffer */
-	CHECK(u, tf_open(t, FUSE_OPENDIR, ROOT, O_RDONLY, &dfh, NULL) == 0);
-	ri.fh = dfh;
+	ri.fh = 0;
 	ri.size = 4096;
 	memset(t->out, 0xee, 512);
-	CHECK(u, tf_call_room(t, sizeof(struct fuse_out_header) + 200, FUSE_READDIRPLUS, 0, &ri,
+	CHECK(u, tf_call_room(t, sizeof(struct fuse_out_header) + 200, FUSE_READDIRPLUS, ROOT, &ri,
 			      sizeof(ri), NULL) > 0);
 	CHECK(u, t->blen <= 200 && t->out[sizeof(struct fuse_out_header) + 200] == 0xee);
 	/* a fixed reply that does not fit: an error, nothing done */
@@ -371,7 +371,6 @@ static void t_io_bounds(struct unit *u)
 			      &(struct fuse_mkdir_in){.mode = 0755}, sizeof(struct fuse_mkdir_in),
 			      TF_S("never"), NULL) == -EINVAL);
 	CHECK(u, access(tf_path(t, "never"), F_OK) < 0);
-	CHECK(u, tf_release(t, FUSE_RELEASEDIR, dfh) == 0);
 	CHECK(u, tf_release(t, FUSE_RELEASE, fh) == 0);
 	teardown(u, t);
 }
@@ -392,7 +391,7 @@ static void t_open_flags(struct unit *u)
 	CHECK(u, tf_open(t, FUSE_OPEN, node, O_RDONLY | O_PATH, &fh, NULL) == -EINVAL);
 	CHECK(u, tf_open(t, FUSE_OPEN, node, O_RDONLY | 0x40000000, &fh, NULL) == -EINVAL);
 	CHECK(u, tf_open(t, FUSE_OPEN, ROOT, O_RDONLY, &fh, NULL) == -EISDIR);
-	CHECK(u, tf_open(t, FUSE_OPENDIR, node, O_RDONLY, &fh, NULL) == -ENOTDIR);
+	CHECK(u, tf_open(t, FUSE_OPENDIR, node, O_RDONLY, &fh, NULL) == -ENOSYS);
 	CHECK(u, tf_call(t, FUSE_CREATE, ROOT, &ci, sizeof(ci), TF_S("g"), NULL) == -EINVAL);
 	CHECK(u, access(tf_path(t, "g"), F_OK) < 0);
 	/* what the kernel really sends is fine */

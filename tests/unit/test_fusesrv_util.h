@@ -237,10 +237,15 @@ static inline int tf_fini(struct tf *t)
 static inline int tf_lookup(struct tf *t, uint64_t dir, const char *name, struct fuse_entry_out *e)
 {
 	int res = tf_call(t, FUSE_LOOKUP, dir, TF_S(name), NULL);
+	struct fuse_entry_out got;
 
-	if (res == (int)sizeof(*e) && e)
-		memcpy(e, t->body, sizeof(*e));
-	return res < 0 ? res : 0;
+	if (res != (int)sizeof(got))
+		return res < 0 ? res : -EPROTO;
+	memcpy(&got, t->body, sizeof(got));
+	if (e)
+		*e = got;
+	/* Node 0: the name is absent, kept for entry_valid (as the kernel reads it). */
+	return got.nodeid ? 0 : -ENOENT;
 }
 
 /* The nodeid of dir/name, or 0. */
@@ -337,11 +342,12 @@ static inline int tf_mkdir(struct tf *t, uint64_t dir, const char *name, uint32_
 	return res < 0 ? res : 0;
 }
 
-static inline int tf_readdir(struct tf *t, uint32_t op, uint64_t fh, uint64_t off, uint32_t size)
+/* A listing of folder node with fh 0, as the kernel sends it once OPENDIR said ENOSYS. */
+static inline int tf_readdir(struct tf *t, uint32_t op, uint64_t node, uint64_t off, uint32_t size)
 {
-	struct fuse_read_in in = {.fh = fh, .offset = off, .size = size};
+	struct fuse_read_in in = {.fh = 0, .offset = off, .size = size};
 
-	return tf_call(t, op, 0, &in, sizeof(in), NULL);
+	return tf_call(t, op, node, &in, sizeof(in), NULL);
 }
 
 #endif
