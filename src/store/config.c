@@ -198,7 +198,10 @@ static int on_lxs_key(void *user, const char *section, const char *key, const ch
 		else
 			ret = -EINVAL;
 	} else if (!strcasecmp(section, "automount") && !strcasecmp(key, "cacheTimeout")) {
-		/* The bound on how late a host change is seen inside: lxs-vm --fs cache_ms. */
+		/*
+		 * The bound on how late a host change lxs-vm cannot watch for is
+		 * seen inside: lxs-vm --fs cache_ms (watched ones are told at once).
+		 */
 		ret = parse_long(v, &c->host_cache_ms);
 		if (!ret && (c->host_cache_ms < 1 || c->host_cache_ms > 3600000))
 			ret = -EINVAL;

@@ -35,7 +35,7 @@ struct lxs_config {
 	bool distro_files; /* [files] enabled: lxs-fs shows the distros' files on the host (true) */
 	bool host_virtiofs; /* [automount] transport: /mnt/host over virtiofs (true) or 9p */
 	long host_cache_ms; /* [automount] cacheTimeout: how long virtiofs may keep what it saw
-			       (1000) */
+			       where lxs-vm cannot watch for host changes (1000) */
 };
 
 void config_defaults(struct lxs_config *c);

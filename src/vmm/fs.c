@@ -125,20 +125,31 @@ static bool more_chains(struct fsdev *d)
 	return virtio_dev_more(&d->dev, FSDEV_HIPRIO) || virtio_dev_more(&d->dev, request_queue(d));
 }
 
+/*
+ * A new thread of the device confines itself and tells create (which waits
+ * for all of them); its error, with dev.lock held.
+ */
+static int thread_enter(struct fsdev *d, const char *name)
+{
+	int err;
+
+	pthread_setname_np(pthread_self(), name);
+	err = sandbox_enter(d->sb, SANDBOX_FS);
+	virtio_dev_lock(&d->dev);
+	if (err < 0 && !d->enter_err)
+		d->enter_err = err;
+	d->entered++;
+	pthread_cond_broadcast(&d->ready);
+	return err;
+}
+
 static void *worker_main(void *arg)
 {
 	struct fsworker *w = arg;
 	struct fsdev *d = w->d;
 	struct virtio_dev *dev = &d->dev;
-	int err;
+	int err = thread_enter(d, "fs-worker");
 
-	pthread_setname_np(pthread_self(), "fs-worker");
-	err = sandbox_enter(d->sb, SANDBOX_FS);
-	virtio_dev_lock(dev);
-	if (err < 0 && !d->enter_err)
-		d->enter_err = err;
-	d->entered++;
-	pthread_cond_broadcast(&d->ready);
 	while (!d->stop && err == 0) {
 		uint64_t epoch = d->epoch;
 		struct vq_chain *c = &w->chain;
@@ -227,15 +238,8 @@ static void *notifier_main(void *arg)
 	struct virtio_dev *dev = &d->dev;
 	struct pollfd p[2] = {{.fd = fsrv_watch_fd(d->srv), .events = POLLIN},
 			      {.fd = d->wake, .events = POLLIN}};
-	int err;
+	int err = thread_enter(d, "fs-notify");
 
-	pthread_setname_np(pthread_self(), "fs-notify");
-	err = sandbox_enter(d->sb, SANDBOX_FS);
-	virtio_dev_lock(dev);
-	if (err < 0 && !d->enter_err)
-		d->enter_err = err;
-	d->entered++;
-	pthread_cond_broadcast(&d->ready);
 	virtio_dev_unlock(dev);
 	while (err == 0) {
 		uint64_t n;
