@@ -1,7 +1,7 @@
 /*
- * handles.c - the fh table: the files and folders a session has open for
- * the guest, each an open host descriptor (an hfs_obj), and for a folder
- * the getdents64 records read ahead of the guest's READDIR offsets.
+ * handles.c - the fh table: the files a session has open for the guest,
+ * each an open host descriptor (an hfs_obj). Folders are never opened
+ * (ops_io.c, fsrv_op_opendir).
  *
  * An fh is a slot index and the slot's generation, as a nodeid is
  * (nodes.c), so a released or forged fh names nothing. A handle is
@@ -21,8 +21,6 @@
 static void destroy(struct fsrv_handle *h)
 {
 	hfs_obj_put(h->obj);
-	free(h->dbuf);
-	pthread_mutex_destroy(&h->lock);
 	free(h);
 }
 
@@ -79,8 +77,7 @@ static bool unref(struct fsrv_handle *h)
 	return --h->refs == 0;
 }
 
-int fsrv_handle_new(struct fsrv *s, struct hfs_obj *obj, uint64_t nodeid, int hflags, bool dir,
-		    uint64_t *fh)
+int fsrv_handle_new(struct fsrv *s, struct hfs_obj *obj, uint64_t nodeid, int hflags, uint64_t *fh)
 {
 	struct fsrv_handles *t = &s->handles;
 	struct fsrv_handle *h = calloc(1, sizeof(*h));
@@ -95,8 +92,6 @@ int fsrv_handle_new(struct fsrv *s, struct hfs_obj *obj, uint64_t nodeid, int hf
 	h->obj = obj;
 	h->nodeid = nodeid;
 	h->hflags = hflags;
-	h->dir = dir;
-	pthread_mutex_init(&h->lock, NULL);
 
 	pthread_mutex_lock(&s->lock);
 	if (t->live >= s->cfg.max_handles)
@@ -117,23 +112,22 @@ int fsrv_handle_new(struct fsrv *s, struct hfs_obj *obj, uint64_t nodeid, int hf
 }
 
 /* The slot holding fh, or NULL. Under s->lock. */
-static struct fsrv_hslot *find(struct fsrv_handles *t, uint64_t fh, bool dir)
+static struct fsrv_hslot *find(struct fsrv_handles *t, uint64_t fh)
 {
 	uint32_t i = FSRV_INDEX(fh);
 
-	if (i == 0 || i >= t->nslots || !t->slot[i].h || t->slot[i].gen != FSRV_GEN(fh) ||
-	    t->slot[i].h->dir != dir)
+	if (i == 0 || i >= t->nslots || !t->slot[i].h || t->slot[i].gen != FSRV_GEN(fh))
 		return NULL;
 	return &t->slot[i];
 }
 
-struct fsrv_handle *fsrv_handle_get(struct fsrv *s, uint64_t fh, bool dir)
+struct fsrv_handle *fsrv_handle_get(struct fsrv *s, uint64_t fh)
 {
 	struct fsrv_hslot *sl;
 	struct fsrv_handle *h = NULL;
 
 	pthread_mutex_lock(&s->lock);
-	sl = find(&s->handles, fh, dir);
+	sl = find(&s->handles, fh);
 	if (sl) {
 		h = sl->h;
 		h->refs++;
@@ -155,14 +149,14 @@ void fsrv_handle_put(struct fsrv *s, struct fsrv_handle *h)
 		destroy(h);
 }
 
-int fsrv_handle_release(struct fsrv *s, uint64_t fh, bool dir)
+int fsrv_handle_release(struct fsrv *s, uint64_t fh)
 {
 	struct fsrv_handle *h = NULL;
 	struct fsrv_hslot *sl;
 	bool last = false;
 
 	pthread_mutex_lock(&s->lock);
-	sl = find(&s->handles, fh, dir);
+	sl = find(&s->handles, fh);
 	if (sl) {
 		h = unslot(&s->handles, FSRV_INDEX(fh));
 		last = unref(h);

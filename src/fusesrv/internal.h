@@ -72,13 +72,6 @@ struct fsrv_handle {
 	struct hfs_obj *obj; /* the open descriptor */
 	uint64_t nodeid;
 	int hflags; /* host open flags */
-	bool dir;
-
-	pthread_mutex_t lock; /* a folder's listing state, below */
-	uint8_t *dbuf;        /* raw getdents64 records not yet sent */
-	size_t dpos, dlen;
-	uint64_t dnext; /* the offset the guest asks for to continue */
-	bool dvalid;    /* dbuf and dnext describe the descriptor's position */
 };
 
 struct fsrv_hslot {
@@ -247,13 +240,12 @@ void fsrv_watch_expect(struct fsrv *s, uint64_t parent, const char *name, uint32
 
 /* --- handles.c --- */
 /* A handle of obj (taken, either way) for nodeid; its fh, or -EMFILE, -ENOMEM. */
-int fsrv_handle_new(struct fsrv *s, struct hfs_obj *obj, uint64_t nodeid, int hflags, bool dir,
-		    uint64_t *fh);
-/* The handle fh, held for the request: NULL if stale, forged or of the other kind. */
-struct fsrv_handle *fsrv_handle_get(struct fsrv *s, uint64_t fh, bool dir);
+int fsrv_handle_new(struct fsrv *s, struct hfs_obj *obj, uint64_t nodeid, int hflags, uint64_t *fh);
+/* The handle fh, held for the request: NULL if stale or forged. */
+struct fsrv_handle *fsrv_handle_get(struct fsrv *s, uint64_t fh);
 void fsrv_handle_put(struct fsrv *s, struct fsrv_handle *h);
 /* Out of the table (RELEASE): 0, or -EBADF. */
-int fsrv_handle_release(struct fsrv *s, uint64_t fh, bool dir);
+int fsrv_handle_release(struct fsrv *s, uint64_t fh);
 void fsrv_handles_clear(struct fsrv *s);
 void fsrv_handles_free(struct fsrv *s);
 

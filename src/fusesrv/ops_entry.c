@@ -232,7 +232,7 @@ int fsrv_op_setattr(struct fsrv_req *r)
 	if (err)
 		return err;
 	if (in.valid & FATTR_FH) {
-		h = fsrv_handle_get(r->s, in.fh, false);
+		h = fsrv_handle_get(r->s, in.fh);
 		if (!h || h->nodeid != r->in.nodeid) {
 			err = -EBADF;
 			goto out;

@@ -127,7 +127,7 @@ int fsrv_op_open(struct fsrv_req *r)
 	err = fd < 0 ? fd : obj_of_fd(fd, o, &fo, &st);
 	if (err)
 		goto out;
-	err = fsrv_handle_new(r->s, fo, r->in.nodeid, hflags, false, &out.fh);
+	err = fsrv_handle_new(r->s, fo, r->in.nodeid, hflags, &out.fh);
 	if (err)
 		goto out;
 	if (fsrv_node_seen(r->s, r->in.nodeid, &st))
@@ -155,8 +155,16 @@ int fsrv_op_opendir(struct fsrv_req *r)
 	return -ENOSYS;
 }
 
-/* A one-request handle on the request's folder node (READDIR, FSYNCDIR with fh 0). */
-static int dir_of_node(struct fsrv_req *r, struct fsrv_handle *h)
+/* A listing of the request's folder node, for that one request (READDIR, FSYNCDIR). */
+struct listing {
+	struct hfs_obj *obj; /* the folder, opened */
+	uint8_t *dbuf;       /* raw getdents64 records not yet sent */
+	size_t dpos, dlen;
+	uint64_t dnext; /* the offset the guest asks for to continue */
+	bool dvalid;    /* dbuf and dnext describe the descriptor's position */
+};
+
+static int dir_of_node(struct fsrv_req *r, struct listing *h)
 {
 	struct hfs_obj *o;
 	struct statx st;
@@ -171,19 +179,13 @@ static int dir_of_node(struct fsrv_req *r, struct fsrv_handle *h)
 	hfs_obj_put(o);
 	if (err)
 		return err;
-	h->refs = 1;
-	h->nodeid = r->in.nodeid;
-	h->hflags = O_RDONLY;
-	h->dir = true;
-	pthread_mutex_init(&h->lock, NULL);
 	return 0;
 }
 
-static void dir_done(struct fsrv_handle *h)
+static void dir_done(struct listing *h)
 {
 	free(h->dbuf);
 	hfs_obj_put(h->obj);
-	pthread_mutex_destroy(&h->lock);
 }
 
 /*
@@ -238,7 +240,7 @@ int fsrv_op_create(struct fsrv_req *r)
 		goto out;
 	err = fsrv_entry(r, node_obj(r, dir, name, o), &st, &out.e);
 	if (!err) {
-		err = fsrv_handle_new(r->s, o, out.e.nodeid, hflags, false, &out.o.fh);
+		err = fsrv_handle_new(r->s, o, out.e.nodeid, hflags, &out.o.fh);
 		o = NULL;
 		if (err)
 			fsrv_node_forget(r->s, out.e.nodeid, 1);
@@ -258,61 +260,57 @@ out:
 	return err;
 }
 
-static int release(struct fsrv_req *r, bool dir)
+int fsrv_op_release(struct fsrv_req *r)
 {
 	struct fuse_release_in in;
 
 	memcpy(&in, r->arg, sizeof(in));
-	return fsrv_handle_release(r->s, in.fh, dir);
+	return fsrv_handle_release(r->s, in.fh);
 }
 
-int fsrv_op_release(struct fsrv_req *r)
-{
-	return release(r, false);
-}
-
+/* No folder is ever opened (fsrv_op_opendir): there is nothing to release. */
 int fsrv_op_releasedir(struct fsrv_req *r)
 {
-	return release(r, true);
+	(void)r;
+	return -EBADF;
 }
 
-static int sync_handle(struct fsrv_req *r, bool dir)
+static int sync_fd(int fd, uint32_t fsync_flags)
 {
-	struct fuse_fsync_in in;
-	struct fsrv_handle *h;
-	int err = 0;
-
-	memcpy(&in, r->arg, sizeof(in));
-	if (dir && in.fh == 0) {
-		struct fsrv_handle tmp;
-
-		err = dir_of_node(r, &tmp);
-		if (err)
-			return err;
-		if (((in.fsync_flags & FUSE_FSYNC_FDATASYNC) ? fdatasync(tmp.obj->fd)
-							     : fsync(tmp.obj->fd)) < 0)
-			err = -errno;
-		dir_done(&tmp);
-		return err;
-	}
-	h = fsrv_handle_get(r->s, in.fh, dir);
-	if (!h)
-		return -EBADF;
-	if (((in.fsync_flags & FUSE_FSYNC_FDATASYNC) ? fdatasync(h->obj->fd) : fsync(h->obj->fd)) <
-	    0)
-		err = -errno;
-	fsrv_handle_put(r->s, h);
-	return err;
+	return ((fsync_flags & FUSE_FSYNC_FDATASYNC) ? fdatasync(fd) : fsync(fd)) < 0 ? -errno : 0;
 }
 
 int fsrv_op_fsync(struct fsrv_req *r)
 {
-	return sync_handle(r, false);
+	struct fuse_fsync_in in;
+	struct fsrv_handle *h;
+	int err;
+
+	memcpy(&in, r->arg, sizeof(in));
+	h = fsrv_handle_get(r->s, in.fh);
+	if (!h)
+		return -EBADF;
+	err = sync_fd(h->obj->fd, in.fsync_flags);
+	fsrv_handle_put(r->s, h);
+	return err;
 }
 
+/* A folder by its node (there are no folder handles: fsrv_op_opendir). */
 int fsrv_op_fsyncdir(struct fsrv_req *r)
 {
-	return sync_handle(r, true);
+	struct fuse_fsync_in in;
+	struct listing d;
+	int err;
+
+	memcpy(&in, r->arg, sizeof(in));
+	if (in.fh != 0)
+		return -EBADF;
+	err = dir_of_node(r, &d);
+	if (err)
+		return err;
+	err = sync_fd(d.obj->fd, in.fsync_flags);
+	dir_done(&d);
+	return err;
 }
 
 /* --- data ---------------------------------------------------------------- */
@@ -328,7 +326,7 @@ int fsrv_op_read(struct fsrv_req *r)
 	memcpy(&in, r->arg, sizeof(in));
 	if (in.size > r->s->cfg.max_write || !off_ok(in.offset, in.size))
 		return -EINVAL;
-	h = fsrv_handle_get(r->s, in.fh, false);
+	h = fsrv_handle_get(r->s, in.fh);
 	if (!h)
 		return -EBADF;
 	if ((h->hflags & O_ACCMODE) == O_WRONLY) {
@@ -356,7 +354,7 @@ int fsrv_op_write(struct fsrv_req *r)
 	memcpy(&in, r->arg, sizeof(in));
 	if (in.size != r->data_len || in.size > r->s->cfg.max_write || !off_ok(in.offset, in.size))
 		return -EINVAL;
-	h = fsrv_handle_get(r->s, in.fh, false);
+	h = fsrv_handle_get(r->s, in.fh);
 	if (!h)
 		return -EBADF;
 	if ((h->hflags & O_ACCMODE) == O_RDONLY) {
@@ -387,7 +385,7 @@ int fsrv_op_lseek(struct fsrv_req *r)
 	/* The kernel answers the other whences itself. */
 	if ((in.whence != SEEK_DATA && in.whence != SEEK_HOLE) || in.offset > INT64_MAX)
 		return -EINVAL;
-	h = fsrv_handle_get(r->s, in.fh, false);
+	h = fsrv_handle_get(r->s, in.fh);
 	if (!h)
 		return -EBADF;
 	/* The descriptor's position is nobody's: reads and writes give their own. */
@@ -410,7 +408,7 @@ int fsrv_op_fallocate(struct fsrv_req *r)
 		return -EOPNOTSUPP;
 	if (!off_ok(in.offset, in.length) || in.length == 0)
 		return -EINVAL;
-	h = fsrv_handle_get(r->s, in.fh, false);
+	h = fsrv_handle_get(r->s, in.fh);
 	if (!h)
 		return -EBADF;
 	if ((h->hflags & O_ACCMODE) == O_RDONLY)
@@ -437,8 +435,8 @@ int fsrv_op_copy_file_range(struct fsrv_req *r)
 		return -EINVAL;
 	/* The reply counts in 32 bits; the guest asks again for the rest. */
 	len = in.len < COPY_MAX ? (size_t)in.len : COPY_MAX;
-	hin = fsrv_handle_get(r->s, in.fh_in, false);
-	hout = fsrv_handle_get(r->s, in.fh_out, false);
+	hin = fsrv_handle_get(r->s, in.fh_in);
+	hout = fsrv_handle_get(r->s, in.fh_out);
 	if (hin && hout && (hin->hflags & O_ACCMODE) != O_WRONLY &&
 	    (hout->hflags & O_ACCMODE) != O_RDONLY && hout->nodeid == in.nodeid_out) {
 		off_in = (loff_t)in.off_in;
@@ -475,7 +473,7 @@ static bool dot_or_dotdot(const char *name)
 static int readdir_common(struct fsrv_req *r, bool plus)
 {
 	struct fuse_read_in in;
-	struct fsrv_handle *h, tmp;
+	struct listing tmp, *h = &tmp;
 	size_t size, used = 0;
 	int err = 0;
 
@@ -485,27 +483,21 @@ static int readdir_common(struct fsrv_req *r, bool plus)
 	size = in.size < r->s->cfg.max_write ? in.size : r->s->cfg.max_write;
 	if (size > r->room)
 		size = r->room;
-	if (in.fh == 0) {
-		/* The folder node itself (fsrv_op_opendir says why). */
-		err = dir_of_node(r, &tmp);
-		if (err)
-			return err;
-		h = &tmp;
-	} else if (!(h = fsrv_handle_get(r->s, in.fh, true))) {
+	/* The folder node itself, opened for this request (fsrv_op_opendir says why). */
+	if (in.fh != 0)
 		return -EBADF;
-	}
-
-	/* One reader per folder handle at a time: the position is shared. */
-	pthread_mutex_lock(&h->lock);
-	if (!h->dbuf && !(h->dbuf = malloc(DIRBUF))) {
+	err = dir_of_node(r, h);
+	if (err)
+		return err;
+	if (!(h->dbuf = malloc(DIRBUF))) {
 		err = -ENOMEM;
-		goto unlock;
+		goto out;
 	}
 	if (!h->dvalid || in.offset != h->dnext) {
 		if (lseek(h->obj->fd, (off_t)in.offset, SEEK_SET) < 0) {
 			err = -errno;
 			h->dvalid = false;
-			goto unlock;
+			goto out;
 		}
 		h->dpos = h->dlen = 0;
 		h->dnext = in.offset;
@@ -590,22 +582,8 @@ static int readdir_common(struct fsrv_req *r, bool plus)
 		h->dpos += de->d_reclen;
 		h->dnext = d->off;
 	}
-unlock:
-	/*
-	 * Records all sent: the buffer goes, so that the folders a guest keeps
-	 * open cost no memory between listings (the next getdents64 simply
-	 * goes on from the descriptor's position).
-	 */
-	if (h->dbuf && h->dpos >= h->dlen) {
-		free(h->dbuf);
-		h->dbuf = NULL;
-		h->dpos = h->dlen = 0;
-	}
-	pthread_mutex_unlock(&h->lock);
-	if (h == &tmp)
-		dir_done(h);
-	else
-		fsrv_handle_put(r->s, h);
+out:
+	dir_done(h);
 	return err ? err : (int)used;
 }
 
