@@ -112,7 +112,6 @@ ssize_t fsrv_handle(struct fsrv *s, const struct iovec *in, unsigned nin, const 
 int fsrv_watch_fd(const struct fsrv *s);
 int fsrv_watch_read(struct fsrv *s);
 void fsrv_watch_enable(struct fsrv *s, bool on);
-bool fsrv_notify_pending(struct fsrv *s);
 ssize_t fsrv_notify_next(struct fsrv *s, void *buf, size_t size);
 
 #endif

@@ -269,5 +269,12 @@ int fsrv_entry(struct fsrv_req *r, struct hfs_obj *o, const struct statx *st,
 	       struct fuse_entry_out *e);
 /* The obj of the request's own nodeid, checked to be a folder. */
 int fsrv_dir_obj(struct fsrv_req *r, struct hfs_obj **dir);
+/*
+ * HANDLE_KILLPRIV_V2: clears o's set-user-ID bit, and its set-group-ID bit
+ * when it is group-executable, as the guest sees them (under the options),
+ * where the kernel asks: a write, truncation or O_TRUNC open by a process
+ * without CAP_FSETID, a chown of a non-folder. 0 or -errno.
+ */
+int fsrv_kill_suidgid(struct fsrv_req *r, struct hfs_obj *o);
 
 #endif

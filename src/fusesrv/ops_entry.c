@@ -117,6 +117,22 @@ static int reply_absent(struct fsrv_req *r)
 	return fsrv_reply(r, &e, sizeof(e));
 }
 
+int fsrv_kill_suidgid(struct fsrv_req *r, struct hfs_obj *o)
+{
+	struct hfs_meta m;
+	struct statx st;
+	uint32_t kill;
+	int err = hfs_stat(o, &st);
+
+	if (err || S_ISDIR(o->type))
+		return err;
+	hfs_meta_get(r->h, &r->opts, o, &st, &m);
+	kill = m.mode & S_ISUID;
+	if ((m.mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+		kill |= S_ISGID;
+	return kill ? hfs_meta_set(r->h, &r->opts, o, &st, m.mode & 07777 & ~kill, -1, -1) : 0;
+}
+
 static int reply_attr(struct fsrv_req *r, struct hfs_obj *o)
 {
 	struct fuse_attr_out a = {0};
@@ -248,6 +264,9 @@ int fsrv_op_setattr(struct fsrv_req *r)
 	}
 	if (!err && (in.valid & FATTR_SIZE))
 		err = truncate_to(r, o, h, in.size);
+	/* After a chown or truncation; a mode given is the guest's choice. */
+	if (!err && (in.valid & FATTR_KILL_SUIDGID) && !(in.valid & FATTR_MODE))
+		err = fsrv_kill_suidgid(r, o);
 	if (!err && (in.valid & (FATTR_ATIME | FATTR_MTIME))) {
 		err = set_time(in.valid, FATTR_ATIME, FATTR_ATIME_NOW, in.atime, in.atimensec,
 			       &ts[0]);

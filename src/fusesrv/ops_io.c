@@ -127,6 +127,13 @@ int fsrv_op_open(struct fsrv_req *r)
 	err = fd < 0 ? fd : obj_of_fd(fd, o, &fo, &st);
 	if (err)
 		goto out;
+	if ((in.open_flags & FUSE_OPEN_KILL_SUIDGID) && (hflags & O_TRUNC)) {
+		err = fsrv_kill_suidgid(r, fo);
+		if (err) {
+			hfs_obj_put(fo);
+			goto out;
+		}
+	}
 	err = fsrv_handle_new(r->s, fo, r->in.nodeid, hflags, &out.fh);
 	if (err)
 		goto out;
@@ -155,37 +162,20 @@ int fsrv_op_opendir(struct fsrv_req *r)
 	return -ENOSYS;
 }
 
-/* A listing of the request's folder node, for that one request (READDIR, FSYNCDIR). */
-struct listing {
-	struct hfs_obj *obj; /* the folder, opened */
-	uint8_t *dbuf;       /* raw getdents64 records not yet sent */
-	size_t dpos, dlen;
-	uint64_t dnext; /* the offset the guest asks for to continue */
-	bool dvalid;    /* dbuf and dnext describe the descriptor's position */
-};
-
-static int dir_of_node(struct fsrv_req *r, struct listing *h)
+/* The request's folder node opened for reading (fsrv_op_opendir says why). */
+static int dir_of_node(struct fsrv_req *r, struct hfs_obj **out)
 {
 	struct hfs_obj *o;
 	struct statx st;
 	int fd, err;
 
-	memset(h, 0, sizeof(*h));
 	err = fsrv_dir_obj(r, &o);
 	if (err)
 		return err;
 	fd = hfs_reopen(r->h, o, NULL, NULL, O_RDONLY | O_DIRECTORY);
-	err = fd < 0 ? fd : obj_of_fd(fd, o, &h->obj, &st);
+	err = fd < 0 ? fd : obj_of_fd(fd, o, out, &st);
 	hfs_obj_put(o);
-	if (err)
-		return err;
-	return 0;
-}
-
-static void dir_done(struct listing *h)
-{
-	free(h->dbuf);
-	hfs_obj_put(h->obj);
+	return err;
 }
 
 /*
@@ -236,6 +226,9 @@ int fsrv_op_create(struct fsrv_req *r)
 	fsrv_watch_expect(r->s, r->in.nodeid, name, IN_CREATE);
 	err = hfs_create(r->h, &r->opts, dir, name, S_IFREG | (in.mode & 07777), hflags,
 			 in.flags & O_EXCL, r->in.uid, r->in.gid, &o, &st, &created);
+	/* An existing file opened with O_TRUNC, as OPEN above. */
+	if (!err && !created && (in.open_flags & FUSE_OPEN_KILL_SUIDGID) && (hflags & O_TRUNC))
+		err = fsrv_kill_suidgid(r, o);
 	if (err)
 		goto out;
 	err = fsrv_entry(r, node_obj(r, dir, name, o), &st, &out.e);
@@ -299,17 +292,17 @@ int fsrv_op_fsync(struct fsrv_req *r)
 int fsrv_op_fsyncdir(struct fsrv_req *r)
 {
 	struct fuse_fsync_in in;
-	struct listing d;
+	struct hfs_obj *dir;
 	int err;
 
 	memcpy(&in, r->arg, sizeof(in));
 	if (in.fh != 0)
 		return -EBADF;
-	err = dir_of_node(r, &d);
+	err = dir_of_node(r, &dir);
 	if (err)
 		return err;
-	err = sync_fd(d.obj->fd, in.fsync_flags);
-	dir_done(&d);
+	err = sync_fd(dir->fd, in.fsync_flags);
+	hfs_obj_put(dir);
 	return err;
 }
 
@@ -362,10 +355,14 @@ int fsrv_op_write(struct fsrv_req *r)
 		return -EBADF;
 	}
 	n = fsrv_data_slice(r, v, SLICE);
-	done = n ? pwritev(h->obj->fd, v, (int)n, (off_t)in.offset) : 0;
-	if (done < 0)
-		done = -errno;
-	else
+	/* HANDLE_KILLPRIV_V2: a writer without CAP_FSETID drops set-id bits first. */
+	done = in.write_flags & FUSE_WRITE_KILL_SUIDGID ? fsrv_kill_suidgid(r, h->obj) : 0;
+	if (done == 0 && n) {
+		done = pwritev(h->obj->fd, v, (int)n, (off_t)in.offset);
+		if (done < 0)
+			done = -errno;
+	}
+	if (done >= 0)
 		saw(r, h);
 	fsrv_handle_put(r->s, h);
 	if (done < 0)
@@ -463,9 +460,9 @@ static bool dot_or_dotdot(const char *name)
 }
 
 /*
- * One READDIR or READDIRPLUS: entries from the handle's read-ahead of
- * getdents64 records, from the offset the guest names (the host's own
- * cookie), as many whole ones as fit its size. For READDIRPLUS each entry
+ * One READDIR or READDIRPLUS: the folder node's getdents64 records from
+ * the offset the guest names (the host's own cookie), as many whole entries
+ * as fit its size. For READDIRPLUS each entry
  * but "." and ".." is looked up and counts one lookup of its node, as a
  * LOOKUP would (the kernel FORGETs it later); an entry gone since the
  * listing was read is skipped.
@@ -473,8 +470,9 @@ static bool dot_or_dotdot(const char *name)
 static int readdir_common(struct fsrv_req *r, bool plus)
 {
 	struct fuse_read_in in;
-	struct listing tmp, *h = &tmp;
-	size_t size, used = 0;
+	struct hfs_obj *dir;
+	uint8_t *buf = NULL; /* getdents64 records not yet sent: [pos, len) */
+	size_t size, used = 0, pos = 0, len = 0;
 	int err = 0;
 
 	memcpy(&in, r->arg, sizeof(in));
@@ -486,22 +484,16 @@ static int readdir_common(struct fsrv_req *r, bool plus)
 	/* The folder node itself, opened for this request (fsrv_op_opendir says why). */
 	if (in.fh != 0)
 		return -EBADF;
-	err = dir_of_node(r, h);
+	err = dir_of_node(r, &dir);
 	if (err)
 		return err;
-	if (!(h->dbuf = malloc(DIRBUF))) {
+	if (!(buf = malloc(DIRBUF))) {
 		err = -ENOMEM;
 		goto out;
 	}
-	if (!h->dvalid || in.offset != h->dnext) {
-		if (lseek(h->obj->fd, (off_t)in.offset, SEEK_SET) < 0) {
-			err = -errno;
-			h->dvalid = false;
-			goto out;
-		}
-		h->dpos = h->dlen = 0;
-		h->dnext = in.offset;
-		h->dvalid = true;
+	if (lseek(dir->fd, (off_t)in.offset, SEEK_SET) < 0) {
+		err = -errno;
+		goto out;
 	}
 	for (;;) {
 		/* One record: a fuse_direntplus's entry_out (READDIRPLUS), then a fuse_dirent. */
@@ -514,32 +506,27 @@ static int readdir_common(struct fsrv_req *r, bool plus)
 		struct dirent64 *de;
 		size_t namelen, need;
 
-		if (h->dpos >= h->dlen) {
-			long n = syscall(SYS_getdents64, h->obj->fd, h->dbuf, DIRBUF);
+		if (pos >= len) {
+			long n = syscall(SYS_getdents64, dir->fd, buf, DIRBUF);
 
 			if (n <= 0) {
 				if (n < 0 && !used)
 					err = -errno;
-				if (n < 0)
-					h->dvalid = false;
 				break;
 			}
-			h->dpos = 0;
-			h->dlen = (size_t)n;
+			pos = 0;
+			len = (size_t)n;
 		}
-		de = (struct dirent64 *)(h->dbuf + h->dpos);
-		if (de->d_reclen < offsetof(struct dirent64, d_name) ||
-		    de->d_reclen > h->dlen - h->dpos) {
+		de = (struct dirent64 *)(buf + pos);
+		if (de->d_reclen < offsetof(struct dirent64, d_name) || de->d_reclen > len - pos) {
 			err = used ? 0 : -EIO; /* not what the kernel gives: parse no further */
-			h->dvalid = false;
 			break;
 		}
 		namelen = strnlen(de->d_name, de->d_reclen - offsetof(struct dirent64, d_name));
 		need =
 		    FUSE_DIRENT_ALIGN((size_t)((uint8_t *)d - rec.b) + FUSE_NAME_OFFSET + namelen);
 		if (namelen == 0 || namelen > NAME_MAX) {
-			h->dpos += de->d_reclen; /* no such name on Linux: not passed on */
-			h->dnext = (uint64_t)de->d_off;
+			pos += de->d_reclen; /* no such name on Linux: not passed on */
 			continue;
 		}
 		if (need > size - used) {
@@ -550,18 +537,17 @@ static int readdir_common(struct fsrv_req *r, bool plus)
 		/* All of it: the name's NUL for hfs_lookup may lie past the record's padding. */
 		memset(&rec, 0, sizeof(rec));
 		memcpy(d->name, de->d_name, namelen);
-		d->ino = hfs_ino(r->h, h->obj->dev, de->d_ino);
+		d->ino = hfs_ino(r->h, dir->dev, de->d_ino);
 		d->off = (uint64_t)de->d_off;
 		d->namelen = (uint32_t)namelen;
 		d->type = de->d_type;
 		if (plus && !dot_or_dotdot(d->name)) {
 			struct hfs_obj *o;
 			struct statx st;
-			int found = hfs_lookup(r->h, h->obj, d->name, &o, &st);
+			int found = hfs_lookup(r->h, dir, d->name, &o, &st);
 
 			if (found == -ENOENT) { /* gone since the listing was read */
-				h->dpos += de->d_reclen;
-				h->dnext = d->off;
+				pos += de->d_reclen;
 				continue;
 			}
 			/*
@@ -579,11 +565,11 @@ static int readdir_common(struct fsrv_req *r, bool plus)
 		}
 		fsrv_put(r, used, rec.b, need);
 		used += need;
-		h->dpos += de->d_reclen;
-		h->dnext = d->off;
+		pos += de->d_reclen;
 	}
 out:
-	dir_done(h);
+	free(buf);
+	hfs_obj_put(dir);
 	return err ? err : (int)used;
 }
 

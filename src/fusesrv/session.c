@@ -129,22 +129,30 @@ void fsrv_set_opts(struct fsrv *s, const struct hfs_opts *opts)
  *  PARALLEL_DIROPS     lookups and listings of one folder at once;
  *  MAX_PAGES           max_write's worth of pages per request;
  *  CACHE_SYMLINKS      symlink targets kept in the page cache (a change
- *                      makes a new ctime, which invalidates them).
+ *                      makes a new ctime, which invalidates them);
+ *  HANDLE_KILLPRIV_V2  set-id bits are cleared here (fsrv_kill_suidgid)
+ *                      where the kernel flags a write, truncation, O_TRUNC
+ *                      open or chown, and the host kernel drops
+ *                      security.capability when the real file is written,
+ *                      truncated or given away. In return the
+ *                      kernel stops asking for security.capability before
+ *                      every write (a GETXATTR each: S_NOSEC holds between
+ *                      attribute refreshes) and for the mode before a chown.
  * Not offered: WRITEBACK_CACHE (the guest would keep dirty pages and take
  * mtime and size as its own, so a host's edit of a shared file could be
  * overwritten by stale pages and its attributes ignored: coherence with the
  * host matters more here than write speed); POSIX_ACL and DONT_MASK (the
  * kernel applies the umask and checks modes itself: default_permissions);
  * POSIX_LOCKS and FLOCK_LOCKS (locks stay the guest's own); the DAX window
- * (no shared memory region); HANDLE_KILLPRIV(_V2) (the kernel clears
- * set-id bits with a SETATTR itself); SETXATTR_EXT (only for ACLs);
+ * (no shared memory region); HANDLE_KILLPRIV (v1: the kernel would still
+ * ask for security.capability before each write); SETXATTR_EXT (only for ACLs);
  * EXPORT_SUPPORT (no NFS export of the mount); SUBMOUNTS (one file system
  * is shown, hostfs numbers inodes of several apart).
  */
 #define OFFERED                                                                                    \
 	(FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES | FUSE_AUTO_INVAL_DATA |          \
 	 FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO | FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES |     \
-	 FUSE_CACHE_SYMLINKS)
+	 FUSE_CACHE_SYMLINKS | FUSE_HANDLE_KILLPRIV_V2)
 
 static int op_init(struct fsrv_req *r)
 {

@@ -178,7 +178,7 @@ void fsrv_watch_add(struct fsrv *s, uint64_t nodeid)
 		/* The folder the descriptor is, not a name that may have moved. */
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", o->fd);
 		wd = inotify_add_watch(w->fd, path, WATCH_MASK);
-		/* Out of watches: this folder keeps the short timeouts. */
+		/* No watch (inotify's limit or ours reached): short timeouts here. */
 		if (wd > 0 && fsrv_node_set_watch(s, nodeid, o, wd) < 0)
 			inotify_rm_watch(w->fd, wd);
 	}
@@ -405,16 +405,6 @@ void fsrv_watch_enable(struct fsrv *s, bool on)
 	if (!s->watch.on)
 		s->watch.head = s->watch.nnotes = 0, s->watch.lost = false;
 	pthread_mutex_unlock(&s->lock);
-}
-
-bool fsrv_notify_pending(struct fsrv *s)
-{
-	bool yes;
-
-	pthread_mutex_lock(&s->lock);
-	yes = s->inited && (s->watch.nnotes || s->watch.lost);
-	pthread_mutex_unlock(&s->lock);
-	return yes;
 }
 
 ssize_t fsrv_notify_next(struct fsrv *s, void *buf, size_t size)

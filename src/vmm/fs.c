@@ -29,6 +29,13 @@
  *    message waits in `held` and the server's queue fills; past its bound
  *    the server tells every node stale instead. Without the feature the
  *    server gives only its short timeouts (fsrv_watch_enable(false)).
+ *  - Forgets come one request each (Linux's driver sends no BATCH_FORGET),
+ *    one per file the guest deletes or drops from its cache. While requests
+ *    flow, the driver notifies once per FSDEV_FORGET_BATCH of them (every
+ *    worker looks at that queue before each request anyway) and a run of
+ *    them ends with one interrupt. When the device goes idle, one worker
+ *    waits FSDEV_FORGET_IDLE_MS, takes what was held back and asks for a
+ *    notify per forget again: an unmount waits for every forget it sent.
  *  - The workers and the notifier confine themselves to the file-server
  *    filter before create returns, so no guest request reaches an
  *    unconfined thread.
@@ -40,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fusesrv/fusesrv.h"
@@ -59,8 +67,10 @@
  * buffers; the driver uses indirect descriptors, so this is the number of
  * requests in flight, not their size.
  */
-#define FSDEV_QUEUE_MAX 1024
-#define FSDEV_WORKERS   8
+#define FSDEV_QUEUE_MAX      1024
+#define FSDEV_WORKERS        8
+#define FSDEV_FORGET_BATCH   32
+#define FSDEV_FORGET_IDLE_MS 10
 /* Config space (5.11.4): tag[36], le32 num_request_queues, le32 notify_buf_size. */
 #define FSDEV_CONFIG_SIZE (VIRTIO_FS_TAG_MAX + 8)
 /* The driver's buffers must hold an INVAL_ENTRY of its longest name (1024). */
@@ -82,8 +92,10 @@ struct fsdev {
 	bool stop;           /* destroy: workers exit */
 	uint64_t epoch;      /* bumped by reset: older chains are not pushed */
 	unsigned busy;       /* workers holding a chain */
-	pthread_cond_t work; /* with dev.lock: chains may be available, or stop */
-	pthread_cond_t idle; /* with dev.lock: busy reached 0 */
+	pthread_cond_t work; /* with dev.lock: chains may be available, or stop (CLOCK_MONOTONIC) */
+	bool forgets_batched; /* the high-priority queue notifies per FSDEV_FORGET_BATCH */
+	bool forget_waiter;   /* a worker is in wait_forgets() */
+	pthread_cond_t idle;  /* with dev.lock: busy reached 0 */
 	struct fsworker w[FSDEV_WORKERS];
 	pthread_t notifier;
 	bool notifier_started;
@@ -143,6 +155,31 @@ static int thread_enter(struct fsdev *d, const char *name)
 	return err;
 }
 
+/*
+ * dev.lock held, no chain found: one worker's wait while forgets are
+ * batched. Idle for FSDEV_FORGET_IDLE_MS, forgets held back in the driver
+ * are taken (the caller looks again) and each new one notifies.
+ */
+static void wait_forgets(struct fsdev *d)
+{
+	struct timespec ts;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_nsec += FSDEV_FORGET_IDLE_MS * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	d->forget_waiter = true;
+	r = pthread_cond_timedwait(&d->work, &d->dev.lock, &ts);
+	d->forget_waiter = false;
+	if (r != ETIMEDOUT || !d->forgets_batched)
+		return;
+	vq_set_notify_batch(&d->dev.vqs[FSDEV_HIPRIO], 1);
+	d->forgets_batched = false;
+}
+
 static void *worker_main(void *arg)
 {
 	struct fsworker *w = arg;
@@ -160,8 +197,15 @@ static void *worker_main(void *arg)
 		r = take_chain(d, c, &q);
 		if (r <= 0) {
 			/* Empty, or broken (already marked): wait for a notify. */
-			pthread_cond_wait(&d->work, &dev->lock);
+			if (d->forgets_batched && !d->forget_waiter && r == 0)
+				wait_forgets(d);
+			else
+				pthread_cond_wait(&d->work, &dev->lock);
 			continue;
+		}
+		if (q != FSDEV_HIPRIO && !d->forgets_batched) {
+			vq_set_notify_batch(&dev->vqs[FSDEV_HIPRIO], FSDEV_FORGET_BATCH);
+			d->forgets_batched = true;
 		}
 		d->busy++;
 		/*
@@ -184,7 +228,9 @@ static void *worker_main(void *arg)
 						       : "FUSE request with broken framing");
 			} else {
 				virtio_dev_push(dev, q, c->head, (uint32_t)n);
-				virtio_dev_signal(dev, q);
+				/* A run of forgets ends with one interrupt. */
+				if (q != FSDEV_HIPRIO || !virtio_dev_more(dev, FSDEV_HIPRIO))
+					virtio_dev_signal(dev, q);
 			}
 		}
 		if (--d->busy == 0)
@@ -312,7 +358,8 @@ static void fsdev_reset(struct virtio_dev *dev)
 	wait_idle(d);
 	/* The next driver starts with no nodes or handles, at FUSE_INIT. */
 	fsrv_reset(d->srv);
-	d->held_len = 0; /* the notifier touches it only under dev.lock */
+	d->held_len = 0;            /* the notifier touches it only under dev.lock */
+	d->forgets_batched = false; /* the queues' reset set a notify per buffer */
 }
 
 static const struct virtio_dev_ops fsdev_ops = {
@@ -334,6 +381,7 @@ int virtio_fs_create(struct virtio_dev **out, struct guest_mem *gm, const char *
 	size_t tlen = tag ? strlen(tag) : 0;
 	struct fsdev *d;
 	uint32_t bufsz = FSDEV_NOTIFY_BUF;
+	pthread_condattr_t ca;
 	int r;
 
 	if (!tlen || tlen > VIRTIO_FS_TAG_MAX)
@@ -348,7 +396,10 @@ int virtio_fs_create(struct virtio_dev **out, struct guest_mem *gm, const char *
 		return -errno;
 	}
 	pthread_cond_init(&d->ready, NULL);
-	pthread_cond_init(&d->work, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->work, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&d->idle, NULL);
 	r = hfs_open(dir, &d->hfs);
 	if (r < 0)

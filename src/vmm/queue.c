@@ -124,7 +124,11 @@ static int refresh_avail(struct virtqueue *vq)
 		 * the driver may have added one after our first load but read
 		 * the old avail_event, and would then not notify us.
 		 */
-		__atomic_store_n(avail_event_ptr(vq), vq->last_avail, __ATOMIC_RELAXED);
+		uint16_t batch = vq->notify_batch < vq->size / 2 ? vq->notify_batch : vq->size / 2;
+
+		__atomic_store_n(avail_event_ptr(vq),
+				 (uint16_t)(vq->last_avail + (batch > 1 ? batch - 1 : 0)),
+				 __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		idx = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
 	}
@@ -251,6 +255,11 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *c)
 		return r;
 	vq->last_avail++;
 	return 1;
+}
+
+void vq_set_notify_batch(struct virtqueue *vq, uint16_t n)
+{
+	vq->notify_batch = n;
 }
 
 void vq_unpop(struct virtqueue *vq)

@@ -114,6 +114,7 @@ struct virtqueue {
 	uint16_t avail_idx;      /* last avail->idx read (validated) */
 	uint16_t used_idx;       /* our copy of used->idx */
 	uint16_t signalled_used; /* used_idx when vq_needs_notify() last ran */
+	uint16_t notify_batch;   /* see vq_set_notify_batch(); 0 or 1: every buffer */
 
 	/* First bad-input error and why; sticky until reset. */
 	int error;
@@ -158,6 +159,15 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *c);
 bool vq_more(struct virtqueue *vq);
 /* Give back the chain the last vq_pop() returned, unused. */
 void vq_unpop(struct virtqueue *vq);
+/*
+ * With EVENT_IDX: let the driver add n buffers to an empty queue before it
+ * notifies (the avail_event written when the queue is next found empty),
+ * for a device that also looks at this queue when it works on another, so
+ * the driver exits once per n buffers rather than per buffer. n is kept
+ * within half the ring; 0 or 1 asks for a notify per buffer, as after a
+ * reset.
+ */
+void vq_set_notify_batch(struct virtqueue *vq, uint16_t n);
 /* Return chain `head` to the driver with `written` bytes written to it. */
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t written);
 /*

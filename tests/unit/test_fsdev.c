@@ -331,6 +331,60 @@ static void t_forget_hiprio(struct unit *u)
 	t_free(t);
 }
 
+/*
+ * With EVENT_IDX, forgets are batched while requests flow (the driver is
+ * asked to notify only at a batch's last one: queue.c's test). None waits
+ * for good: forgets posted with no notify are all taken, by the next
+ * request or once the device is idle, and then each forget notifies again.
+ */
+static void t_forget_batched(struct unit *u)
+{
+	struct t *t = t_new(false);
+	struct fuse_forget_in fi = {.nlookup = 1};
+	struct fuse_getattr_in gi = {0};
+	struct fuse_in_header h;
+	uint64_t node[3];
+	char name[8];
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		put_file(t, name, "x");
+	}
+	t->r[HIPRIO] = fr_make(0, QSIZE);
+	t->r[REQUESTS] = fr_make(1, QSIZE);
+	fg_driver_start(
+	    t->dev, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX), t->r, 2);
+	CHECK(u, init(t) > 0);
+	for (int i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		node[i] = lookup(t, name);
+		CHECK(u, node[i] != 0);
+	}
+	/* three forgets, never notified */
+	for (int i = 0; i < 3; i++) {
+		uint64_t at = REQ + 0x100 * (uint64_t)(i + 1);
+
+		h = (struct fuse_in_header){.len = sizeof(h) + sizeof(fi),
+					    .opcode = FUSE_FORGET,
+					    .unique = ++t->unique,
+					    .nodeid = node[i]};
+		memcpy(gp(t, at), &h, sizeof(h));
+		memcpy(gp(t, at + sizeof(h)), &fi, sizeof(fi));
+		fr_post_chain(&t->fg, &t->r[HIPRIO], (uint16_t)(2 * i),
+			      &(struct fg_seg){at, h.len, false}, 1);
+	}
+	CHECK(u, wait_used(t, HIPRIO, 3));
+	for (int i = 0; i < 3; i++)
+		CHECK(u, request(t, FUSE_GETATTR, node[i], &gi, sizeof(gi), 4096) > 0 &&
+			     out_hdr(t)->error == -ENOENT);
+	/* idle again: the next forget notifies */
+	for (int i = 0; i < 5000 && *fr_avail_event(&t->fg, &t->r[HIPRIO]) != 3; i++)
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+	CHECK(u, *fr_avail_event(&t->fg, &t->r[HIPRIO]) == 3);
+	CHECK(u, !fg_needs_reset(t->dev));
+	t_free(t);
+}
+
 /* A chain shorter than a FUSE header, or with no room for a reply header: needs-reset. */
 static void t_bad_chains(struct unit *u)
 {
@@ -535,6 +589,7 @@ int main(void)
 	RUN(&u, t_roundtrip);
 	RUN(&u, t_data_scattered);
 	RUN(&u, t_forget_hiprio);
+	RUN(&u, t_forget_batched);
 	RUN(&u, t_bad_chains);
 	RUN(&u, t_reset);
 	RUN(&u, t_read_only);

@@ -80,10 +80,11 @@ static void t_init_negotiation(struct unit *u)
 	CHECK(u, o.major == 7 && o.minor == FUSE_KERNEL_MINOR_VERSION);
 	CHECK(u, o.max_write == 256u << 10 && o.max_pages == 64 && o.time_gran == 1);
 	want = FUSE_AUTO_INVAL_DATA | FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO | FUSE_MAX_PAGES |
-	       FUSE_ASYNC_READ | FUSE_PARALLEL_DIROPS | FUSE_CACHE_SYMLINKS;
+	       FUSE_ASYNC_READ | FUSE_PARALLEL_DIROPS | FUSE_CACHE_SYMLINKS |
+	       FUSE_HANDLE_KILLPRIV_V2;
 	CHECK(u, (o.flags & want) == want);
 	CHECK(u, !(o.flags & (FUSE_WRITEBACK_CACHE | FUSE_POSIX_ACL | FUSE_POSIX_LOCKS |
-			      FUSE_FLOCK_LOCKS | FUSE_DONT_MASK | FUSE_HANDLE_KILLPRIV_V2 |
+			      FUSE_FLOCK_LOCKS | FUSE_DONT_MASK | FUSE_HANDLE_KILLPRIV |
 			      FUSE_SETXATTR_EXT | FUSE_SUBMOUNTS | FUSE_EXPORT_SUPPORT)));
 	CHECK(u, o.flags2 == 0);
 	/* a second INIT is refused; the session stays as it was */
@@ -613,6 +614,110 @@ static void t_setattr(struct unit *u)
 	teardown(u, t);
 }
 
+/* The mode the guest sees for node n, or 0. */
+static uint32_t mode_of(struct tf *t, uint64_t n)
+{
+	struct fuse_attr a;
+
+	return tf_getattr(t, n, &a) == 0 ? a.mode : 0;
+}
+
+static int set_mode(struct tf *t, uint64_t n, uint32_t mode)
+{
+	struct fuse_setattr_in si = {.valid = FATTR_MODE, .mode = S_IFREG | mode};
+
+	return tf_call(t, FUSE_SETATTR, n, &si, sizeof(si), NULL) > 0 ? 0 : -1;
+}
+
+/*
+ * HANDLE_KILLPRIV_V2: set-id bits go where the kernel flags it (a write,
+ * truncation or O_TRUNC open by a process without CAP_FSETID, a chown),
+ * and only there; set-group-ID only when group-executable.
+ */
+static void t_kill_suidgid(struct unit *u)
+{
+	struct fsrv_config c = drvfs("metadata");
+	struct tf *t = setup_cfg(u, &c);
+	struct fuse_setattr_in si;
+	struct fuse_entry_out e;
+	uint64_t fh;
+
+	if (!t)
+		return;
+	CHECK(u, tf_create(t, ROOT, "f", 0755, O_RDWR | O_EXCL, &e, &fh) == 0);
+	/* a write without the flag (a root writer) keeps them */
+	CHECK(u, set_mode(t, e.nodeid, 06755) == 0 && mode_of(t, e.nodeid) == (S_IFREG | 06755));
+	CHECK(u, tf_write(t, fh, 0, "x", 1) == 1);
+	CHECK(u, mode_of(t, e.nodeid) == (S_IFREG | 06755));
+	{
+		struct fuse_write_in wi = {
+		    .fh = fh, .size = 1, .write_flags = FUSE_WRITE_KILL_SUIDGID};
+
+		CHECK(u, tf_call(t, FUSE_WRITE, 0, &wi, sizeof(wi), "y", (size_t)1, NULL) ==
+			     (int)sizeof(struct fuse_write_out));
+	}
+	CHECK(u, mode_of(t, e.nodeid) == (S_IFREG | 0755));
+	/* set-group-ID without group execute is mandatory locking's mark: kept */
+	CHECK(u, set_mode(t, e.nodeid, 06745) == 0);
+	{
+		struct fuse_write_in wi = {
+		    .fh = fh, .size = 1, .write_flags = FUSE_WRITE_KILL_SUIDGID};
+
+		CHECK(u, tf_call(t, FUSE_WRITE, 0, &wi, sizeof(wi), "z", (size_t)1, NULL) ==
+			     (int)sizeof(struct fuse_write_out));
+	}
+	CHECK(u, mode_of(t, e.nodeid) == (S_IFREG | 02745));
+	CHECK(u, tf_release(t, FUSE_RELEASE, fh) == 0);
+	/* chown: the kernel sends no mode and asks */
+	CHECK(u, set_mode(t, e.nodeid, 04750) == 0);
+	memset(&si, 0, sizeof(si));
+	si.valid = FATTR_UID | FATTR_GID;
+	si.uid = 7;
+	si.gid = 8;
+	CHECK(u, tf_call(t, FUSE_SETATTR, e.nodeid, &si, sizeof(si), NULL) > 0);
+	CHECK(u, mode_of(t, e.nodeid) == (S_IFREG | 04750)); /* not asked: kept */
+	si.valid |= FATTR_KILL_SUIDGID;
+	CHECK(u, tf_call(t, FUSE_SETATTR, e.nodeid, &si, sizeof(si), NULL) > 0);
+	CHECK(u, mode_of(t, e.nodeid) == (S_IFREG | 0750));
+	/* ... but a mode sent with it is the guest's own choice */
+	si.valid |= FATTR_MODE;
+	si.mode = S_IFREG | 04711;
+	CHECK(u, tf_call(t, FUSE_SETATTR, e.nodeid, &si, sizeof(si), NULL) > 0);
+	CHECK(u, mode_of(t, e.nodeid) == (S_IFREG | 04711));
+	/* truncation */
+	memset(&si, 0, sizeof(si));
+	si.valid = FATTR_SIZE | FATTR_KILL_SUIDGID;
+	CHECK(u, tf_call(t, FUSE_SETATTR, e.nodeid, &si, sizeof(si), NULL) > 0);
+	CHECK(u, mode_of(t, e.nodeid) == (S_IFREG | 0711));
+	/* OPEN with O_TRUNC, and CREATE of an existing file with O_TRUNC; not without O_TRUNC */
+	{
+		struct fuse_open_in oi = {.flags = O_WRONLY, .open_flags = FUSE_OPEN_KILL_SUIDGID};
+		struct fuse_create_in ci = {.flags = O_WRONLY | O_CREAT | O_TRUNC,
+					    .mode = S_IFREG | 0600,
+					    .open_flags = FUSE_OPEN_KILL_SUIDGID};
+
+		CHECK(u, set_mode(t, e.nodeid, 06711) == 0);
+		CHECK(u, tf_call(t, FUSE_OPEN, e.nodeid, &oi, sizeof(oi), NULL) ==
+			     (int)sizeof(struct fuse_open_out));
+		CHECK(u, mode_of(t, e.nodeid) == (S_IFREG | 06711));
+		oi.flags |= O_TRUNC;
+		CHECK(u, tf_call(t, FUSE_OPEN, e.nodeid, &oi, sizeof(oi), NULL) ==
+			     (int)sizeof(struct fuse_open_out));
+		CHECK(u, mode_of(t, e.nodeid) == (S_IFREG | 0711));
+		CHECK(u, set_mode(t, e.nodeid, 04711) == 0);
+		CHECK(u, tf_call(t, FUSE_CREATE, ROOT, &ci, sizeof(ci), TF_S("f"), NULL) > 0);
+		CHECK(u, mode_of(t, e.nodeid) == (S_IFREG | 0711));
+	}
+	/* a folder keeps its set-group-ID (inheritance) */
+	CHECK(u, tf_mkdir(t, ROOT, "d", 02775, &e) == 0);
+	memset(&si, 0, sizeof(si));
+	si.valid = FATTR_UID | FATTR_KILL_SUIDGID;
+	si.uid = 9;
+	CHECK(u, tf_call(t, FUSE_SETATTR, e.nodeid, &si, sizeof(si), NULL) > 0);
+	CHECK(u, mode_of(t, e.nodeid) == (S_IFDIR | 02775));
+	teardown(u, t);
+}
+
 static void t_lseek_fallocate_copy(struct unit *u)
 {
 	struct fuse_fallocate_in fa = {0};
@@ -1054,6 +1159,7 @@ int main(void)
 	RUN(&u, t_mknod_fifo_statfs);
 	RUN(&u, t_xattrs);
 	RUN(&u, t_setattr);
+	RUN(&u, t_kill_suidgid);
 	RUN(&u, t_lseek_fallocate_copy);
 	RUN(&u, t_big_sparse_file);
 	RUN(&u, t_readdirplus_10000);

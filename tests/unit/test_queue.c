@@ -657,6 +657,28 @@ static void t_avail_event(struct unit *u)
 	t_free(t);
 }
 
+/* A notify batch moves avail_event ahead by the batch, within half the ring. */
+static void t_notify_batch(struct unit *u)
+{
+	struct t *t = t_ready(8, ALL_FEATURES);
+	uint16_t *avail_event = fr_avail_event(&t->fg, &t->r);
+
+	vq_set_notify_batch(&t->vq, 3);
+	CHECK(u, !vq_more(&t->vq) && *avail_event == 2); /* the third buffer notifies */
+	fr_desc(&t->fg, &t->r, 0, FG_BUF, 4, 0, 0);
+	fr_post(&t->fg, &t->r, 0);
+	CHECK(u, vq_pop(&t->vq, &t->c) == 1 && vq_pop(&t->vq, &t->c) == 0);
+	CHECK(u, *avail_event == 1 + 2);
+	vq_set_notify_batch(&t->vq, 1000); /* more than half of 8 */
+	CHECK(u, vq_pop(&t->vq, &t->c) == 0 && *avail_event == 1 + 3);
+	vq_set_notify_batch(&t->vq, 1);
+	CHECK(u, vq_pop(&t->vq, &t->c) == 0 && *avail_event == 1);
+	vq_set_notify_batch(&t->vq, 5);
+	vq_reset(&t->vq); /* a reset: a notify per buffer again */
+	CHECK(u, t->vq.notify_batch <= 1);
+	t_free(t);
+}
+
 static void t_no_interrupt_flag(struct unit *u)
 {
 	struct t *t = t_ready(8, NO_EXTRAS);
@@ -706,6 +728,7 @@ int main(void)
 	RUN(&u, t_too_many_buffers);
 	RUN(&u, t_event_idx);
 	RUN(&u, t_avail_event);
+	RUN(&u, t_notify_batch);
 	RUN(&u, t_no_interrupt_flag);
 	return unit_done(&u);
 }

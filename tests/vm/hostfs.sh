@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 . tests/lib.sh
 . tests/vm/hostshare.sh
 kdir=$1 dir=$2
-plan 34
+plan 37
 run=$(mktemp -d /tmp/lxs-hostfs.XXXXXX) # sockets need a real file system
 vsock=$run/v.sock ctl=$run/ctl.sock
 S=(watched 300 "$run/stacks" build/lxs-session --vsock "$vsock")
@@ -120,6 +120,48 @@ in_guest 'mkdir -p /mnt/watched && mount -t virtiofs hostfs1 /mnt/watched && gre
 expect vm_vfs_watched_mount 0 $? "$run/o" "^hostfs1 /mnt/watched virtiofs"
 mkdir -p "$tshare/t"
 coherence vm_vfs_watched "$tshare" /mnt/watched
+
+# --- names made with no lookup first (kernel/patches/0004) --------------------
+# On the watched share the guest sends an exclusive create (O_CREAT|O_EXCL,
+# mkdir, mknod, symlink) without asking first whether the name exists: names
+# the host made that the guest never looked up are still refused, and a name
+# made so is usable at once.
+cat >"$run/excl.c" <<'C'
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+/* excl FILE...: open(O_CREAT|O_EXCL) each, "FILE: created" or its error. */
+int main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		int fd = open(argv[i], O_WRONLY | O_CREAT | O_EXCL, 0644);
+
+		printf("%s: %s\n", argv[i], fd >= 0 ? "created" : strerror(errno));
+		if (fd >= 0 && (write(fd, "new\n", 4) != 4 || close(fd) < 0))
+			printf("%s: write failed\n", argv[i]);
+	}
+	return 0;
+}
+C
+musl-gcc -static -O2 -o "$share/excl" "$run/excl.c" 2>"$run/o" || cc -static -O2 -o "$share/excl" "$run/excl.c" 2>>"$run/o"
+mkdir -p "$tshare/n/hd" && echo host >"$tshare/n/hf" && ln -s hf "$tshare/n/hl"
+in_guest 'cd /mnt/watched/n && /mnt/host/excl hf hl hd; mkdir hd hf; ln -s x hf; mkfifo hl
+	echo "hf=$(cat hf) hl=$(cat hl)"; [ -d hd ] && echo hd-dir' >"$run/o" 2>&1
+expect vm_vfs_watched_excl_existing 0 $? "$run/o" "^hf: File exists$" "^hl: File exists$" \
+	"^hd: File exists$" "mkdir: can't create directory 'hd': File exists" \
+	"mkdir: can't create directory 'hf': File exists" "^hf=host hl=host$" "^hd-dir$"
+in_guest 'cd /mnt/watched/n && /mnt/host/excl new && echo "new=$(cat new) $(stat -c %s new)"
+	mkdir nd && echo x >nd/f && ln -s nd/f nl && mkfifo np && echo "nl=$(cat nl) $(stat -c %F np)"
+	/mnt/host/excl new' >"$run/o" 2>&1
+expect vm_vfs_watched_excl_new 0 $? "$run/o" "^new: created$" "^new=new 4$" "^nl=x fifo$" \
+	"^new: File exists$"
+if [ "$(cat "$tshare/n/new" 2>&1)" = new ] && [ "$(cat "$tshare/n/nd/f" 2>&1)" = x ] && [ -p "$tshare/n/np" ]; then
+	pass vm_vfs_watched_excl_new_on_host
+else
+	fail vm_vfs_watched_excl_new_on_host "host sees: $(ls -la "$tshare/n" 2>&1 | tr '\n' '|')"
+fi
 
 # --- a shared mapping, and a file deleted on the host while open --------------
 cat >"$run/mapw.c" <<'C'
