@@ -396,14 +396,24 @@ static int do_manage(const struct lxs_paths *p, const struct cli_args *a)
 	case MANAGE_MOVE:
 		ret = distro_move(p, a->name, a->value, err, sizeof(err));
 		break;
-	case MANAGE_SPARSE:
-		/* Images are always sparse: discard in the guest punches holes in the file. */
+	case MANAGE_SPARSE: {
+		uint64_t freed = 0;
+
+		/*
+		 * Images are always sparse (the guest mounts with discard, which
+		 * punches holes); true also gives back zero blocks already there.
+		 */
 		if (strcmp(a->value, "true") && strcmp(a->value, "false"))
 			return fail("--set-sparse takes true or false");
 		if (!strcmp(a->value, "false"))
 			return fail(
 			    "lxs images are always sparse; --set-sparse false is not supported");
-		return 0;
+		ret = distro_make_sparse(p, a->name, &freed, err, sizeof(err));
+		if (ret == 0)
+			printf("%s: %llu MiB given back to the host\n", a->name,
+			       (unsigned long long)(freed >> 20));
+		break;
+	}
 	default:
 		return fail("--manage needs one of --set-default-user, --resize, --move");
 	}

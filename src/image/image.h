@@ -97,4 +97,12 @@ int image_to_tar(const char *image_path, const char *out_path, int out_fd,
 /* The format IMAGE_TAR_AUTO picks for a file name. */
 enum image_tar_format image_tar_format_for(const char *path);
 
+/*
+ * Gives the host back the space of the image file's all-zero 4 KiB blocks
+ * (punches holes; its size and content stay): what a resize2fs that wrote
+ * new inode tables, or a copy that kept no holes, left allocated. Reads only
+ * the file's data extents. *freed (if not NULL): the bytes given back.
+ */
+int image_make_sparse(const char *path, uint64_t *freed, char *err, size_t errlen);
+
 #endif

@@ -732,10 +732,12 @@ static int take_stopped(const struct lxs_paths *p, const char *name, struct reg_
 	if (ret < 0)
 		return ret;
 	if (out->version != 2) {
-		snprintf(err, errlen,
-			 "%s is a version 1 distribution, which --move and --resize do not handle "
-			 "yet; convert it with lxs --set-version %s 2 first",
-			 out->name, out->name);
+		snprintf(
+		    err, errlen,
+		    "%s is a version 1 distribution, which --move, --resize and --set-sparse do "
+		    "not handle "
+		    "yet; convert it with lxs --set-version %s 2 first",
+		    out->name, out->name);
 		return -ENOTSUP;
 	}
 	int lock = distro_lock(p, out->name, true);
@@ -936,8 +938,24 @@ int distro_resize(const struct lxs_paths *p, const char *name, uint64_t bytes, c
 	if ((uint64_t)st.st_size > bytes && truncate(d.image, (off_t)bytes) < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot shrink %s: %s", d.image, strerror(errno));
+		goto out;
 	}
+	/* resize2fs writes the inode tables of new groups as zeros, and a shrink moves blocks. */
+	ret = image_make_sparse(d.image, NULL, err, errlen);
 out:
+	close(lock);
+	return ret;
+}
+
+int distro_make_sparse(const struct lxs_paths *p, const char *name, uint64_t *freed, char *err,
+		       size_t errlen)
+{
+	struct reg_distro d;
+	int lock, ret;
+
+	if ((lock = take_stopped(p, name, &d, err, errlen)) < 0)
+		return lock;
+	ret = image_make_sparse(d.image, freed, err, errlen);
 	close(lock);
 	return ret;
 }

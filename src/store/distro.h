@@ -62,8 +62,12 @@ int distro_set_default_user(const struct lxs_paths *p, const char *name, const c
 			    char *err, size_t errlen);
 int distro_move(const struct lxs_paths *p, const char *name, const char *dir, char *err,
 		size_t errlen);
+/* The image keeps its holes both ways (image_make_sparse after resize2fs). */
 int distro_resize(const struct lxs_paths *p, const char *name, uint64_t bytes, char *err,
 		  size_t errlen);
+/* --set-sparse true: the image's all-zero blocks given back to the host; *freed bytes. */
+int distro_make_sparse(const struct lxs_paths *p, const char *name, uint64_t *freed, char *err,
+		       size_t errlen);
 
 /*
  * --set-version: convert between a VolFs folder (1) and an ext4 image of

@@ -10,7 +10,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
-plan 186
+plan 189
 P=${PREFIX:-cli_host}
 LXS=$PWD/build/lxs
 tmp=$(mktemp -d /tmp/lxs-cli.XXXXXX)
@@ -216,12 +216,29 @@ printf '[wsl2]\ndefaultVhdSize = 256MB\n' >"$XDG_CONFIG_HOME/lxs/lxs.conf"
 rm -f "$XDG_CONFIG_HOME/lxs/lxs.conf"
 sz=$(stat -c %s "$tmp/d/small/ext4.img")
 [ "$sz" = $((256 << 20)) ] && pass "${P}_config_default_vhd_size" || fail "${P}_config_default_vhd_size" "size $sz: $(cat "$o")"
-for want in 512 300; do
+# The image stays sparse both ways: its disk use grows by no more than the
+# file system's own metadata (resize2fs's zeroed inode tables are given back).
+used0=$(du -k "$tmp/d/small/ext4.img" | cut -f1)
+for want in 8192 300; do
 	run --manage small --resize ${want}M
 	sz=$(stat -c %s "$tmp/d/small/ext4.img")
+	used=$(du -k "$tmp/d/small/ext4.img" | cut -f1)
 	[ $st = 0 ] && [ "$sz" = $((want << 20)) ] && e2fsck -fn "$tmp/d/small/ext4.img" >/dev/null 2>&1 &&
-		pass "${P}_manage_resize_${want}m" || fail "${P}_manage_resize_${want}m" "status $st size $sz: $(cat "$o")"
+		[ "$used" -le $((used0 + 16384)) ] &&
+		pass "${P}_manage_resize_${want}m (${used0} -> ${used} KiB on disk)" ||
+		fail "${P}_manage_resize_${want}m" "status $st size $sz, ${used0} -> ${used} KiB on disk: $(cat "$o")"
 done
+# --set-sparse true gives back the zeros of an image copied without holes.
+cp --sparse=never "$tmp/d/small/ext4.img" "$tmp/dense.img" && mv "$tmp/dense.img" "$tmp/d/small/ext4.img"
+dense=$(du -k "$tmp/d/small/ext4.img" | cut -f1)
+run --manage small --set-sparse true
+used=$(du -k "$tmp/d/small/ext4.img" | cut -f1)
+[ $st = 0 ] && [ "$used" -le $((used0 + 16384)) ] && [ "$dense" -ge $((300 << 10)) ] &&
+	e2fsck -fn "$tmp/d/small/ext4.img" >/dev/null 2>&1 && grep -q "^small: [0-9]* MiB given back to the host$" "$o" &&
+	pass "${P}_manage_set_sparse (${dense} -> ${used} KiB on disk)" ||
+	fail "${P}_manage_set_sparse" "status $st, ${dense} -> ${used} KiB on disk: $(cat "$o")"
+expect_fail manage_set_sparse_false "not supported" --manage small --set-sparse false
+expect_fail manage_set_sparse_bad "takes true or false" --manage small --set-sparse maybe
 expect_fail manage_resize_bad "--resize takes" --manage r-tar-gz --resize lots
 run --unregister r-tar-xz
 [ $st = 0 ] && [ ! -e "$tmp/d/r-tar-xz" ] && ! grep -qx r-tar-xz <<<"$("$LXS" -l -q)" &&

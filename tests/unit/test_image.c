@@ -1370,6 +1370,51 @@ static void check_entry(struct archive *a, struct archive_entry *e, struct seen 
 	}
 }
 
+/* image_make_sparse: zero blocks given back, data and holes as they were. */
+static void t_make_sparse(struct unit *u)
+{
+	char path[] = "/tmp/lxs-test-sparse.XXXXXX", err[256];
+	static uint8_t data[64 << 10], back[64 << 10];
+	uint64_t freed = 1;
+	struct stat before, after;
+	int fd = mkstemp(path);
+
+	CHECK(u, fd >= 0);
+	if (fd < 0)
+		return;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + 1);
+	/* data, 8 MiB of written zeros, data, a hole, a zero block, a partial zero tail */
+	CHECK(u, pwrite(fd, data, sizeof(data), 0) == (ssize_t)sizeof(data));
+	for (off_t o = 0; o < (8 << 20); o += sizeof(back)) {
+		memset(back, 0, sizeof(back));
+		CHECK(u, pwrite(fd, back, sizeof(back), (64 << 10) + o) == (ssize_t)sizeof(back));
+	}
+	CHECK(u, pwrite(fd, data, 4096, (64 << 10) + (8 << 20)) == 4096);
+	memset(back, 0, sizeof(back));
+	CHECK(u, pwrite(fd, back, 4096, 32 << 20) == 4096);
+	CHECK(u, pwrite(fd, data, 4096 + 100, (32 << 20) + 4096) == 4096 + 100);
+	CHECK(u, pwrite(fd, back, 1000, (32 << 20) + 8192 + 100) == 1000);
+	CHECK(u, fsync(fd) == 0 && fstat(fd, &before) == 0);
+	CHECK(u, image_make_sparse(path, &freed, err, sizeof(err)) == 0);
+	CHECK(u, freed == (8u << 20) + 4096);
+	CHECK(u, fstat(fd, &after) == 0 && after.st_size == before.st_size);
+	CHECK(u, (before.st_blocks - after.st_blocks) * 512 >= (8 << 20));
+	CHECK(u, pread(fd, back, sizeof(back), 0) == (ssize_t)sizeof(back) &&
+		     !memcmp(back, data, sizeof(back)));
+	CHECK(u,
+	      pread(fd, back, 4096, (64 << 10) + (8 << 20)) == 4096 && !memcmp(back, data, 4096));
+	CHECK(u, pread(fd, back, 4096 + 100, (32 << 20) + 4096) == 4096 + 100 &&
+		     !memcmp(back, data, 4096 + 100));
+	CHECK(u, pread(fd, back, 8192, 100 << 10) == 8192 && back[0] == 0 && back[8191] == 0);
+	/* nothing left to give: 0 again; a missing file: one sentence */
+	CHECK(u, image_make_sparse(path, &freed, err, sizeof(err)) == 0 && freed == 0);
+	close(fd);
+	unlink(path);
+	CHECK(u, image_make_sparse(path, NULL, err, sizeof(err)) == -ENOENT &&
+		     strstr(err, "cannot open the image"));
+}
+
 static void t_export(struct unit *u)
 {
 	struct fix *f = (struct fix *)u;
@@ -1505,6 +1550,7 @@ int main(void)
 	RUN(&f.u, t_cpio);
 	RUN(&f.u, t_acl_names);
 	RUN(&f.u, t_export);
+	RUN(&f.u, t_make_sparse);
 
 	free(f.big);
 	rm_rf(f.dir);
