@@ -56,7 +56,7 @@ struct fsrv_config {
 	uint32_t entry_ms;    /* entry timeout; default 1000 */
 	uint32_t attr_ms;     /* attribute timeout; default 1000 */
 	bool watch;           /* tell the guest of host changes (fsrv_notify_next) */
-	uint32_t watch_ms;    /* timeouts of what changes are told of; default 60000 */
+	uint32_t watch_ms;    /* timeouts of what changes are told of; default 300000 */
 	uint32_t max_nodes;   /* nodes the guest may hold (then LOOKUP: ENFILE); default 100000 */
 	uint32_t max_handles; /* open files and folders (then EMFILE); default 16384 */
 	uint32_t max_write;   /* largest READ/WRITE; default 1 MiB (whole pages, 4 KiB..16 MiB) */

@@ -269,6 +269,8 @@ int fsrv_entry(struct fsrv_req *r, struct hfs_obj *o, const struct statx *st,
 	       struct fuse_entry_out *e);
 /* The obj of the request's own nodeid, checked to be a folder. */
 int fsrv_dir_obj(struct fsrv_req *r, struct hfs_obj **dir);
+/* The checked name that ends the arguments at off, and the folder it is to go in (taken). */
+int fsrv_name_in_dir(struct fsrv_req *r, size_t off, const char **name, struct hfs_obj **dir);
 /*
  * HANDLE_KILLPRIV_V2: clears o's set-user-ID bit, and its set-group-ID bit
  * when it is group-executable, as the guest sees them (under the options),

@@ -93,6 +93,15 @@ int fsrv_dir_obj(struct fsrv_req *r, struct hfs_obj **dir)
 	return err;
 }
 
+int fsrv_name_in_dir(struct fsrv_req *r, size_t off, const char **name, struct hfs_obj **dir)
+{
+	int err = fsrv_arg_name(r, &off, name);
+
+	if (!err)
+		err = fsrv_arg_end(r, off);
+	return err ? err : fsrv_dir_obj(r, dir);
+}
+
 static int reply_entry(struct fsrv_req *r, struct hfs_obj *o, const struct statx *st)
 {
 	struct fuse_entry_out e;
@@ -104,7 +113,7 @@ static int reply_entry(struct fsrv_req *r, struct hfs_obj *o, const struct statx
 /*
  * A name that is not there, as an entry of node 0: the kernel keeps the
  * absence as long as a name that is there (where a host change to it would
- * be told, a minute), so a program probing for files (git's .gitignore in
+ * be told, five minutes), so a program probing for files (git's .gitignore in
  * every folder, a shell's PATH) asks once, not at every probe.
  */
 static int reply_absent(struct fsrv_req *r)
@@ -345,17 +354,12 @@ int fsrv_op_mknod(struct fsrv_req *r)
 	struct hfs_obj *dir, *o;
 	const char *name;
 	struct statx st;
-	size_t off = sizeof(in);
 	int err;
 
 	memcpy(&in, r->arg, sizeof(in));
-	err = fsrv_arg_name(r, &off, &name);
-	if (!err)
-		err = fsrv_arg_end(r, off);
-	if (!err && S_ISDIR(in.mode))
-		err = -EINVAL; /* MKDIR's */
-	if (!err)
-		err = fsrv_dir_obj(r, &dir);
+	if (S_ISDIR(in.mode))
+		return -EINVAL; /* MKDIR's */
+	err = fsrv_name_in_dir(r, sizeof(in), &name, &dir);
 	if (err)
 		return err;
 	fsrv_watch_expect(r->s, r->in.nodeid, name, IN_CREATE);
@@ -372,15 +376,10 @@ int fsrv_op_mkdir(struct fsrv_req *r)
 	struct hfs_obj *dir, *o;
 	const char *name;
 	struct statx st;
-	size_t off = sizeof(in);
 	int err;
 
 	memcpy(&in, r->arg, sizeof(in));
-	err = fsrv_arg_name(r, &off, &name);
-	if (!err)
-		err = fsrv_arg_end(r, off);
-	if (!err)
-		err = fsrv_dir_obj(r, &dir);
+	err = fsrv_name_in_dir(r, sizeof(in), &name, &dir);
 	if (err)
 		return err;
 	fsrv_watch_expect(r->s, r->in.nodeid, name, IN_CREATE);
@@ -422,15 +421,10 @@ int fsrv_op_link(struct fsrv_req *r)
 	struct hfs_obj *dir = NULL, *o = NULL;
 	const char *name;
 	struct statx st;
-	size_t off = sizeof(in);
 	int err;
 
 	memcpy(&in, r->arg, sizeof(in));
-	err = fsrv_arg_name(r, &off, &name);
-	if (!err)
-		err = fsrv_arg_end(r, off);
-	if (!err)
-		err = fsrv_dir_obj(r, &dir);
+	err = fsrv_name_in_dir(r, sizeof(in), &name, &dir);
 	if (!err)
 		err = fsrv_node_obj(r->s, in.oldnodeid, &o);
 	if (!err) {
@@ -451,14 +445,8 @@ static int remove_entry(struct fsrv_req *r, int flags)
 {
 	struct hfs_obj *dir;
 	const char *name;
-	size_t off = 0;
-	int err;
+	int err = fsrv_name_in_dir(r, 0, &name, &dir);
 
-	err = fsrv_arg_name(r, &off, &name);
-	if (!err)
-		err = fsrv_arg_end(r, off);
-	if (!err)
-		err = fsrv_dir_obj(r, &dir);
 	if (err)
 		return err;
 	fsrv_watch_expect(r->s, r->in.nodeid, name, IN_DELETE);

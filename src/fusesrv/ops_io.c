@@ -208,7 +208,6 @@ int fsrv_op_create(struct fsrv_req *r)
 	struct hfs_obj *dir, *o = NULL;
 	const char *name;
 	struct statx st;
-	size_t off = sizeof(in);
 	bool created = false;
 	int hflags, err;
 
@@ -216,11 +215,7 @@ int fsrv_op_create(struct fsrv_req *r)
 	hflags = host_flags(in.flags & ~(uint32_t)(O_CREAT | O_EXCL));
 	if (hflags < 0)
 		return hflags;
-	err = fsrv_arg_name(r, &off, &name);
-	if (!err)
-		err = fsrv_arg_end(r, off);
-	if (!err)
-		err = fsrv_dir_obj(r, &dir);
+	err = fsrv_name_in_dir(r, sizeof(in), &name, &dir);
 	if (err)
 		return err;
 	fsrv_watch_expect(r->s, r->in.nodeid, name, IN_CREATE);

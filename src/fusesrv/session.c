@@ -14,8 +14,14 @@
 
 #include "fusesrv/internal.h"
 
-#define DEFAULT_TIMEOUT_MS  1000u
-#define DEFAULT_WATCH_MS    60000u
+#define DEFAULT_TIMEOUT_MS 1000u
+/*
+ * Where every change is told (watch.c), the timeout only bounds what inotify
+ * cannot see: a host program's writes through a shared mapping, and entries
+ * held when events were lost. Five minutes: a second `git status` or build
+ * after a pause of a few minutes still needs no round trip per file.
+ */
+#define DEFAULT_WATCH_MS    300000u
 #define DEFAULT_MAX_NODES   100000u
 #define DEFAULT_MAX_HANDLES 16384u
 #define DEFAULT_MAX_WRITE   (1u << 20)

@@ -28,7 +28,8 @@
  * trusted. Everything else keeps the short timeouts of cfg.entry_ms and
  * cfg.attr_ms. When events are lost (inotify's queue overflowed, or ours
  * did) every node's attributes are dropped; entries the guest already
- * holds may then stay stale up to watch_ms.
+ * holds may then stay stale up to watch_ms, and so may what a host program
+ * writes through a shared mapping, of which inotify says nothing.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -110,7 +110,7 @@ static void usage(FILE *f)
 	    "                   DrvFs ones: metadata,uid=N,gid=N,umask=,fmask=,dmask=\n"
 	    "                   (repeatable, at most %d)\n"
 	    "  --fs SPEC        the same as a virtio-fs share (FUSE): the guest keeps\n"
-	    "                   entries and attributes a minute where lxs-vm watches for\n"
+	    "                   entries and attributes 5 minutes where lxs-vm watches for\n"
 	    "                   host changes and tells it (,watch_ms=N), a second where\n"
 	    "                   it cannot (,cache_ms=N); ,nowatch: never watch;\n"
 	    "                   mount -t virtiofs TAG; tags of at most %d characters\n"

@@ -512,7 +512,7 @@ static bool next_note(struct t *t, uint16_t k, struct fuse_out_header *h, uint64
 
 /*
  * The notification queue: a folder the guest looked up is watched (its
- * entries get the minute-long timeout), a name the host makes in it is told
+ * entries get the long timeout), a name the host makes in it is told
  * (INVAL_ENTRY of the folder and name, INVAL_INODE of the folder), a name
  * the guest made itself is not; without the feature, short timeouts only.
  */
@@ -543,7 +543,7 @@ static void t_notifications(struct unit *u)
 	fg_driver_start(t->dev, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(0), t->r, 3);
 	CHECK(u, init(t) > 0 && out_hdr(t)->error == 0);
 	d = lookup_in(t, FUSE_ROOT_ID, "d");
-	CHECK(u, d.nodeid != 0 && d.entry_valid == 60 && d.attr_valid == 60);
+	CHECK(u, d.nodeid != 0 && d.entry_valid == 300 && d.attr_valid == 300);
 	for (uint16_t i = 0; i < QSIZE; i++)
 		post_note(t, i);
 
@@ -565,9 +565,9 @@ static void t_notifications(struct unit *u)
 	CHECK(u, saw_dir);
 	/* A file in a watched folder keeps its attributes long too; an absence as long. */
 	e = lookup_in(t, d.nodeid, "marker");
-	CHECK(u, e.nodeid != 0 && e.entry_valid == 60 && e.attr_valid == 60);
+	CHECK(u, e.nodeid != 0 && e.entry_valid == 300 && e.attr_valid == 300);
 	e = lookup_in(t, d.nodeid, "absent");
-	CHECK(u, e.nodeid == 0 && out_hdr(t)->error == 0 && e.entry_valid == 60);
+	CHECK(u, e.nodeid == 0 && out_hdr(t)->error == 0 && e.entry_valid == 300);
 	t_free(t);
 
 	/* A driver without the feature: one request queue at 1, a second's timeouts. */
